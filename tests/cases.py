@@ -1,0 +1,154 @@
+"""One table of op cases, shared by the finite-difference and the PyTorch checks.
+
+Each case: an id, our function, the same function written for PyTorch (None where
+PyTorch has no gradient to compare, e.g. the step), and the inputs it gets.
+Inputs stay inside each op's domain and away from its kinks (|x| >= 0.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from tinygrad_edu import functional as F
+
+
+@dataclass
+class Case:
+    id: str
+    ours: Callable
+    torch: Callable | None
+    inputs: list  # numpy arrays / floats; scalars are Python floats
+
+
+def _rng(seed: int) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+def away(shape, seed, lo=0.2, hi=2.0):
+    """Random numbers with lo <= |x| <= hi, random signs: no kinks at 0."""
+    r = _rng(seed)
+    x = r.uniform(lo, hi, size=shape) * r.choice([-1.0, 1.0], size=shape)
+    return float(x) if shape == () else x
+
+
+def positive(shape, seed, lo=0.2, hi=2.0):
+    x = _rng(seed).uniform(lo, hi, size=shape)
+    return float(x) if shape == () else x
+
+
+def distinct(shape, seed):
+    """Values with no ties (for max), spread >= 0.05 apart."""
+    n = int(np.prod(shape))
+    x = _rng(seed).permutation(n) * 0.1 - n * 0.05
+    return x.reshape(shape)
+
+
+def _tf():
+    import torch.nn.functional as tF
+
+    return tF
+
+
+BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((3, 1), (4,)), ((2, 3), (3,)), ((), (2, 3)), ((2, 1, 3), (4, 1)),
+                   ((2, 3), ())]  # fmt: skip
+UNARY_SHAPES = [(), (5,), (2, 3)]
+
+CASES: list[Case] = []
+
+for sa, sb in BROADCAST_PAIRS:
+    tag = f"{sa}x{sb}"
+    CASES += [
+        Case(f"add{tag}", lambda a, b: a + b, lambda a, b: a + b, [away(sa, 1), away(sb, 2)]),
+        Case(f"sub{tag}", lambda a, b: a - b, lambda a, b: a - b, [away(sa, 3), away(sb, 4)]),
+        Case(f"mul{tag}", lambda a, b: a * b, lambda a, b: a * b, [away(sa, 5), away(sb, 6)]),
+        Case(f"div{tag}", lambda a, b: a / b, lambda a, b: a / b, [away(sa, 7), away(sb, 8, lo=0.5)]),
+        Case(f"pow_value{tag}", lambda a, b: a**b, lambda a, b: a**b, [positive(sa, 9), away(sb, 10)]),
+        Case(f"functional_add{tag}", F.add, lambda a, b: a + b, [away(sa, 11), away(sb, 12)]),
+    ]
+
+for s in UNARY_SHAPES:
+    tag = f"{s}"
+    CASES += [
+        Case(f"neg{tag}", lambda x: -x, lambda x: -x, [away(s, 20)]),
+        Case(f"radd{tag}", lambda x: 2.5 + x, lambda x: 2.5 + x, [away(s, 21)]),
+        Case(f"rsub{tag}", lambda x: 2.5 - x, lambda x: 2.5 - x, [away(s, 22)]),
+        Case(f"rmul{tag}", lambda x: 2.5 * x, lambda x: 2.5 * x, [away(s, 23)]),
+        Case(f"rdiv{tag}", lambda x: 2.5 / x, lambda x: 2.5 / x, [away(s, 24, lo=0.5)]),
+        Case(f"rpow{tag}", lambda x: 2.5**x, lambda x: 2.5**x, [away(s, 25)]),
+        Case(f"pow3{tag}", lambda x: x**3, lambda x: x**3, [away(s, 26)]),
+        Case(f"pow2{tag}", lambda x: x**2, lambda x: x**2, [away(s, 27)]),
+        Case(f"pow_neg_half{tag}", lambda x: x**-0.5, lambda x: x**-0.5, [positive(s, 28)]),
+        Case(f"exp{tag}", lambda x: x.exp(), lambda x: x.exp(), [away(s, 29)]),
+        Case(f"log{tag}", lambda x: x.log(), lambda x: x.log(), [positive(s, 30)]),
+        Case(f"sqrt{tag}", lambda x: x.sqrt(), lambda x: x.sqrt(), [positive(s, 31)]),
+        Case(f"abs{tag}", lambda x: abs(x), lambda x: x.abs(), [away(s, 32)]),
+        Case(f"tanh{tag}", lambda x: x.tanh(), lambda x: x.tanh(), [away(s, 33)]),
+        Case(f"sigmoid{tag}", lambda x: x.sigmoid(), lambda x: x.sigmoid(), [away(s, 34, hi=6.0)]),
+        Case(f"relu{tag}", lambda x: x.relu(), lambda x: x.relu(), [away(s, 35)]),
+        Case(f"leaky_relu{tag}", lambda x: x.leaky_relu(0.1), lambda x: _tf().leaky_relu(x, 0.1), [away(s, 36)]),
+        Case(f"softplus{tag}", lambda x: x.softplus(), lambda x: _tf().softplus(x), [away(s, 37, hi=5.0)]),
+        Case(f"gelu{tag}", lambda x: x.gelu(), lambda x: _tf().gelu(x, approximate="tanh"), [away(s, 38)]),
+        Case(f"step{tag}", lambda x: x.step(), None, [away(s, 39)]),
+        Case(f"clip{tag}", lambda x: x.clip(-1.0, 1.0), lambda x: x.clip(-1.0, 1.0), [away(s, 40, hi=1.8)]),
+        Case(f"functional_tanh{tag}", F.tanh, lambda x: x.tanh(), [away(s, 41)]),
+    ]
+
+# reductions over every axis, with and without keepdims
+for shape in [(3, 4), (2, 3, 4)]:
+    axes = [None, 0, 1, -1, (0, 1)]
+    for axis in axes:
+        for keep in (False, True):
+            dim = tuple(range(len(shape))) if axis is None else axis
+            tag = f"{shape}_axis{axis}_keep{keep}"
+            CASES += [
+                Case(f"sum{tag}", lambda x, a=axis, k=keep: x.sum(a, k),
+                     lambda x, d=dim, k=keep: x.sum(dim=d, keepdim=k), [away(shape, 50)]),
+                Case(f"mean{tag}", lambda x, a=axis, k=keep: x.mean(a, k),
+                     lambda x, d=dim, k=keep: x.mean(dim=d, keepdim=k), [away(shape, 51)]),
+                Case(f"max{tag}", lambda x, a=axis, k=keep: x.max(a, k),
+                     lambda x, d=dim, k=keep: x.amax(dim=d, keepdim=k), [distinct(shape, 52)]),
+            ]  # fmt: skip
+
+MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
+                 ((5, 2, 3), (5, 3, 4)), ((1, 2, 3), (4, 3, 2)), ((3,), (2, 3, 4))]  # fmt: skip
+for sa, sb in MATMUL_SHAPES:
+    CASES.append(Case(f"matmul{sa}@{sb}", lambda a, b: a @ b, lambda a, b: a @ b, [away(sa, 60), away(sb, 61)]))
+CASES.append(Case("rmatmul_array@value", lambda b: away((2, 3), 62) @ b,
+                  lambda b: b.new_tensor(away((2, 3), 62)) @ b, [away((3, 4), 63)]))  # fmt: skip
+
+CASES += [
+    Case("reshape(3,2)", lambda x: x.reshape(3, 2), lambda x: x.reshape(3, 2), [away((2, 3), 70)]),
+    Case("reshape(-1)", lambda x: x.reshape(-1), lambda x: x.reshape(-1), [away((2, 3), 71)]),
+    Case("reshape_tuple(1,6)", lambda x: x.reshape((1, 6)), lambda x: x.reshape(1, 6), [away((2, 3), 72)]),
+    Case("reshape_scalar(1,1)", lambda x: x.reshape(1, 1), lambda x: x.reshape(1, 1), [away((), 73)]),
+    Case("T", lambda x: x.T, lambda x: x.T, [away((2, 3), 74)]),
+    Case("transpose()", lambda x: x.transpose(), lambda x: x.permute(2, 1, 0), [away((2, 3, 4), 75)]),
+    Case("transpose(1,0,2)", lambda x: x.transpose(1, 0, 2), lambda x: x.permute(1, 0, 2), [away((2, 3, 4), 76)]),
+    Case("getitem_int", lambda x: x[1], lambda x: x[1], [away((3, 4), 80)]),
+    Case("getitem_col", lambda x: x[:, 1], lambda x: x[:, 1], [away((3, 4), 81)]),
+    Case("getitem_slice", lambda x: x[1:3, ::2], lambda x: x[1:3, ::2], [away((3, 4), 82)]),
+    Case("getitem_repeated", lambda x: x[[0, 0, 2, 0]], lambda x: x[[0, 0, 2, 0]], [away((3, 4), 83)]),
+    Case("getitem_pairs", lambda x: x[[0, 1, 1], [2, 2, 2]], lambda x: x[[0, 1, 1], [2, 2, 2]], [away((3, 4), 84)]),
+    Case("getitem_array", lambda x: x[np.array([2, 2, 1])], lambda x: x[[2, 2, 1]], [away((5,), 85)]),
+    Case("getitem_mask", lambda x: x[np.array([True, False, True])], lambda x: x[[True, False, True]],
+         [away((3, 2), 86)]),
+    Case("softmax_rows", lambda x: x.softmax(), lambda x: x.softmax(-1), [away((3, 4), 90)]),
+    Case("softmax_axis0", lambda x: x.softmax(0), lambda x: x.softmax(0), [away((3, 4), 91)]),
+    Case("softmax_1d", lambda x: x.softmax(), lambda x: x.softmax(-1), [away((5,), 92)]),
+    Case("softmax_3d_axis1", lambda x: x.softmax(1), lambda x: x.softmax(1), [away((2, 3, 4), 93)]),
+    Case("log_softmax_rows", lambda x: x.log_softmax(), lambda x: x.log_softmax(-1), [away((3, 4), 94)]),
+    Case("log_softmax_axis0", lambda x: x.log_softmax(0), lambda x: x.log_softmax(0), [away((3, 4), 95)]),
+    Case("log_softmax_1d", lambda x: x.log_softmax(), lambda x: x.log_softmax(-1), [away((5,), 96)]),
+    # compositions: a node used twice, a neuron, a softmax cross-entropy
+    Case("reuse", lambda x: x * x + x, lambda x: x * x + x, [away((3,), 100)]),
+    Case("neuron", lambda x, w, b: (x @ w + b).tanh(), lambda x, w, b: (x @ w + b).tanh(),
+         [away((4, 3), 101), away((3, 2), 102), away((2,), 103)]),
+    Case("cross_entropy", lambda z: -z.log_softmax()[[0, 1, 2], [1, 0, 3]].mean(),
+         lambda z: -z.log_softmax(-1)[[0, 1, 2], [1, 0, 3]].mean(), [away((3, 4), 104)]),
+]  # fmt: skip
+
+IDS = [c.id for c in CASES]
+assert len(set(IDS)) == len(IDS), "case ids must be unique"

@@ -1,0 +1,443 @@
+"""The computation graph and reverse-mode autodiff.
+
+A ``Value`` holds a number (a Python float) or a float64 numpy array, the
+gradient of the final result with respect to it, and how it was made: the op
+(from ``ops.py``) and its input Values (``parents``).  ``backward()`` walks the
+graph from the result back to the leaves, in reverse topological order, calling
+each op's ``backward`` and adding what comes out into the inputs' ``.grad``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import numbers
+from collections.abc import Iterator
+
+import numpy as np
+
+from tinygrad_edu import ops
+
+_grad_enabled = True  # switched off by no_grad()
+_anomaly = False  # switched on by detect_anomaly()
+_NO_CTX: dict = {}
+
+
+@contextlib.contextmanager
+def no_grad() -> Iterator[None]:
+    """Inside this block ops build no graph (no parents, no backward): for evaluation and updates."""
+    global _grad_enabled
+    before, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = before
+
+
+@contextlib.contextmanager
+def detect_anomaly() -> Iterator[None]:
+    """Inside this block the first NaN or inf made in forward or backward raises FloatingPointError."""
+    global _anomaly
+    before, _anomaly = _anomaly, True
+    try:
+        yield
+    finally:
+        _anomaly = before
+
+
+def _as_data(x, what: str = "Value data"):
+    """Clean user data: a Python float for scalars, a float64 array (a copy) otherwise."""
+    if isinstance(x, (bool, numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
+        return float(x)
+    if isinstance(x, Value):
+        raise TypeError(f"{what} must be a number, list or numpy array, got a Value: pass the Value itself")
+    if isinstance(x, (complex, numbers.Complex)):
+        raise TypeError(f"{what} must be real, got the complex number {x!r}")
+    if not isinstance(x, (list, tuple, np.ndarray)):
+        raise TypeError(f"{what} must be a number, nested list or numpy array, got {type(x).__name__} {x!r}")
+    try:
+        arr = np.array(x)
+    except ValueError as e:
+        raise ValueError(f"{what} is a ragged nested list (rows of different lengths): {x!r}") from e
+    if arr.dtype.kind not in "biuf":
+        kind = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "objects such as None"}
+        raise TypeError(f"{what} must hold real numbers, got {kind.get(arr.dtype.kind, arr.dtype)}: {x!r}")
+    return float(arr) if arr.ndim == 0 else arr.astype(np.float64)
+
+
+def _clean(x):
+    """An op's raw output as Value data: numpy scalars and 0-d arrays become Python floats."""
+    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim and x.dtype == np.float64):
+        return x
+    if np.ndim(x) == 0:
+        return float(x)
+    return np.asarray(x, dtype=np.float64)
+
+
+def _shape(x) -> tuple:
+    return () if x.__class__ is float else x.shape
+
+
+def reduce_broadcast(g, like):
+    """Sum a gradient over the axes that broadcasting added or stretched, back to the shape of ``like``.
+
+    If x of shape (3, 1) was added to y of shape (4,), the output is (3, 4); each x[i, 0]
+    was used 4 times, so its gradient is the sum of those 4 upstream gradients.
+    """
+    if like.__class__ is float:
+        return g if g.__class__ is float else float(np.sum(g))
+    shape = like.shape
+    if np.shape(g) == shape:
+        return g if g.__class__ is np.ndarray else np.asarray(g, dtype=np.float64)
+    g = np.asarray(g)
+    extra = g.ndim - len(shape)
+    g = np.sum(g, axis=tuple(range(extra))) if extra else g
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    g = np.sum(g, axis=stretched, keepdims=True) if stretched else g
+    return np.broadcast_to(g, shape) if g.shape != shape else g
+
+
+def _retry(fn, args, ctx, error, op):
+    """fn(*args) raised. Python floats raise where IEEE arithmetic gives inf/nan (1/0, log(0),
+    exp(1000)): redo those in numpy float64. Other errors get the op's name and the shapes."""
+    if all(a.__class__ is float for a in args):
+        try:
+            with np.errstate(all="ignore"):
+                return fn(*map(np.float64, args), **ctx)
+        except (ArithmeticError, ValueError) as e:
+            error = e
+    if not isinstance(error, ValueError):
+        raise error
+    shapes = " and ".join(str(_shape(a)) for a in args)
+    raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
+
+
+def _describe(values) -> str:
+    return ", ".join(f"{v.label or 'unnamed'} {_shape(v.data)}" for v in values)
+
+
+def _check_finite(what: str, data, op, inputs) -> None:
+    if not np.all(np.isfinite(data)):
+        raise FloatingPointError(f"{what} of {op.name} produced nan/inf; inputs: {_describe(inputs)}")
+
+
+def as_value(x) -> Value:
+    """x itself if it is a Value, else a constant Value (no gradient) holding it."""
+    if x.__class__ is Value:
+        return x
+    if x.__class__ is float:  # the common constant: skip validation
+        c = Value.__new__(Value)
+        c.data, c._grad, c.label, c.parents, c.requires_grad, c._op, c._ctx = x, None, "", (), False, None, _NO_CTX
+        return c
+    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+def apply(op: type[ops.Op], *inputs, **ctx) -> Value:
+    """Run ``op`` forward on Values (numbers and arrays become constants) and record it in the graph.
+
+    This is the hot path of every model, so the one- and two-input cases are spelled out.
+    """
+    if len(inputs) == 1:
+        parents = inputs if inputs[0].__class__ is Value else (as_value(inputs[0]),)
+        datas = (parents[0].data,)
+        track = parents[0].requires_grad
+    elif len(inputs) == 2:
+        a, b = parents = inputs if inputs[0].__class__ is inputs[1].__class__ is Value else tuple(map(as_value, inputs))
+        datas = (a.data, b.data)
+        track = a.requires_grad or b.requires_grad
+    else:
+        parents = tuple(map(as_value, inputs))
+        datas = tuple(p.data for p in parents)
+        track = any(p.requires_grad for p in parents)
+    try:
+        data = op.forward(*datas, **ctx)
+    except (ArithmeticError, ValueError) as e:
+        data = _retry(op.forward, datas, ctx, e, op)
+    out = Value.__new__(Value)
+    out.data = data if data.__class__ is float else _clean(data)
+    out._grad = None
+    out.label = ""
+    if track and _grad_enabled:
+        out.parents, out._op, out._ctx, out.requires_grad = parents, op, ctx, True
+    else:
+        out.parents, out._op, out._ctx, out.requires_grad = (), None, _NO_CTX, False
+    if _anomaly:
+        _check_finite("forward", out.data, op, parents)
+    return out
+
+
+def toposort(root: Value) -> list[Value]:
+    """The nodes that lead to ``root``, each placed before every node it was made from.
+
+    Kahn's algorithm with explicit stacks (no recursion, so any depth works): count how
+    many times each node is used, then release a node once all of its users are done.
+    """
+    uses: dict[Value, int] = {}
+    stack = [root]
+    while stack:
+        for p in stack.pop().parents:
+            if p in uses:
+                uses[p] += 1
+            else:
+                uses[p] = 1
+                stack.append(p)
+    order, ready = [], [root]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for p in node.parents:
+            uses[p] -= 1
+            if uses[p] == 0:
+                ready.append(p)
+    return order
+
+
+class Value:
+    """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
+
+    __slots__ = ("data", "_grad", "label", "parents", "requires_grad", "_op", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
+
+    def __init__(self, data, label: str = "", requires_grad: bool = True):
+        self.data = _as_data(data)
+        self._grad = None
+        self.label = label
+        self.parents: tuple[Value, ...] = ()
+        self.requires_grad = bool(requires_grad)
+        self._op = None
+        self._ctx = _NO_CTX
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def grad(self):
+        """dL/d(self), same shape as data; zeros until a backward pass reaches this node."""
+        if self._grad is None:
+            return 0.0 if self.data.__class__ is float else np.zeros(self.data.shape)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            self._grad = None
+            return
+        g = _as_data(value, "grad")
+        if _shape(g) != self.shape:
+            g = np.broadcast_to(g, self.shape).copy() if np.ndim(g) == 0 else g
+            if _shape(g) != self.shape:
+                raise ValueError(f"grad of shape {_shape(g)} does not match Value of shape {self.shape}")
+        self._grad = g
+
+    @property
+    def shape(self) -> tuple:
+        return _shape(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def op(self) -> str:
+        """Name of the operation that made this node; "" for leaves."""
+        return self._op.name if self._op is not None else ""
+
+    def item(self) -> float:
+        if self.data.__class__ is float:
+            return self.data
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a Value with one element, this one has shape {self.shape}")
+        return float(self.data.reshape(()))
+
+    def __repr__(self) -> str:
+        label = f"{self.label!r}, " if self.label else ""
+        if self.data.__class__ is float:
+            return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+        return f"Value({label}shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)})"
+
+    def __len__(self) -> int:
+        if self.data.__class__ is float:
+            raise TypeError("len() of a scalar Value (shape ())")
+        return len(self.data)
+
+    # ------------------------------------------------------------ backward
+
+    def backward(self, grad=None) -> None:
+        """Reverse-mode autodiff: add d(self)/d(node) * grad into every node's .grad.
+
+        ``grad`` is dL/d(self); it defaults to 1 for a scalar.  Each node's gradient is
+        complete once all the nodes made from it are done, which the topological order
+        guarantees; then its op's backward passes the gradient on to its inputs.
+        """
+        if grad is None:
+            if self.data.__class__ is not float:
+                raise ValueError(
+                    f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
+                    "(dL/d(this), same shape), or reduce it first, e.g. .sum()"
+                )
+            grad = 1.0
+        else:
+            grad = _as_data(grad, "grad")
+            if _shape(grad) != self.shape:
+                raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
+        pending = {self: grad}  # gradients arriving in this pass, summed per node
+        for node in toposort(self):
+            g = pending.pop(node, None)
+            if g is None:
+                continue
+            if node._grad is None:  # a leaf keeps a copy of its own, safe to modify in place
+                node._grad = g.copy() if not node.parents and g.__class__ is np.ndarray else g
+            else:
+                node._grad = node._grad + g
+            op = node._op
+            if op is None:
+                continue
+            parents = node.parents
+            args = [g, node.data, *[p.data for p in parents]]
+            try:
+                grads = op.backward(*args, **node._ctx)
+            except (ArithmeticError, ValueError) as e:
+                grads = _retry(op.backward, args, node._ctx, e, op)
+            if op.arity == 1:
+                grads = (grads,)
+            for p, gp in zip(parents, grads):
+                if not p.requires_grad:
+                    continue
+                if gp.__class__ is not float or p.data.__class__ is not float:
+                    gp = reduce_broadcast(gp, p.data)
+                if _anomaly:
+                    _check_finite("backward", gp, op, parents)
+                pending[p] = gp if p not in pending else pending[p] + gp
+
+    def zero_grad(self) -> None:
+        self._grad = None
+
+    # ------------------------------------------------------------ arithmetic
+
+    def __add__(self, other) -> Value:
+        return apply(ops.Add, self, other)
+
+    def __radd__(self, other) -> Value:
+        return apply(ops.Add, other, self)
+
+    def __sub__(self, other) -> Value:
+        return apply(ops.Sub, self, other)
+
+    def __rsub__(self, other) -> Value:
+        return apply(ops.Sub, other, self)
+
+    def __mul__(self, other) -> Value:
+        return apply(ops.Mul, self, other)
+
+    def __rmul__(self, other) -> Value:
+        return apply(ops.Mul, other, self)
+
+    def __truediv__(self, other) -> Value:
+        return apply(ops.Div, self, other)
+
+    def __rtruediv__(self, other) -> Value:
+        return apply(ops.Div, other, self)
+
+    def __pow__(self, other) -> Value:
+        if isinstance(other, Value):
+            return apply(ops.Pow, self, other)
+        if not isinstance(other, numbers.Real):
+            raise TypeError(f"exponent must be a real number or a Value, got {type(other).__name__} {other!r}")
+        return apply(ops.PowConst, self, p=float(other))
+
+    def __rpow__(self, other) -> Value:
+        return apply(ops.Pow, other, self)
+
+    def __neg__(self) -> Value:
+        return apply(ops.Neg, self)
+
+    def __matmul__(self, other) -> Value:
+        return apply(ops.MatMul, self, other)
+
+    def __rmatmul__(self, other) -> Value:
+        return apply(ops.MatMul, other, self)
+
+    # ------------------------------------------------------------ elementwise functions
+
+    def exp(self) -> Value:
+        return apply(ops.Exp, self)
+
+    def log(self) -> Value:
+        return apply(ops.Log, self)
+
+    def sqrt(self) -> Value:
+        return apply(ops.Sqrt, self)
+
+    def abs(self) -> Value:
+        return apply(ops.Abs, self)
+
+    __abs__ = abs
+
+    def tanh(self) -> Value:
+        return apply(ops.Tanh, self)
+
+    def sigmoid(self) -> Value:
+        return apply(ops.Sigmoid, self)
+
+    def relu(self) -> Value:
+        return apply(ops.ReLU, self)
+
+    def leaky_relu(self, alpha: float = 0.01) -> Value:
+        return apply(ops.LeakyReLU, self, alpha=float(alpha))
+
+    def softplus(self) -> Value:
+        return apply(ops.Softplus, self)
+
+    def gelu(self) -> Value:
+        return apply(ops.GELU, self)
+
+    def step(self) -> Value:
+        return apply(ops.Step, self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
+        lo = -np.inf if lo is None else float(lo)
+        hi = np.inf if hi is None else float(hi)
+        if lo > hi:
+            raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
+        return apply(ops.Clip, self, lo=lo, hi=hi)
+
+    # ------------------------------------------------------------ reductions
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        return apply(ops.Sum, self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        return apply(ops.Mean, self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        return apply(ops.Max, self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> Value:
+        self._need_dims("softmax")
+        return apply(ops.Softmax, self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Value:
+        self._need_dims("log_softmax")
+        return apply(ops.LogSoftmax, self, axis=axis)
+
+    # ------------------------------------------------------------ shape and indexing
+
+    def reshape(self, *shape) -> Value:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply(ops.Reshape, self, shape=shape)
+
+    def transpose(self, *axes) -> Value:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply(ops.Transpose, self, axes=axes or None)
+
+    @property
+    def T(self) -> Value:
+        return self.transpose()
+
+    def __getitem__(self, index) -> Value:
+        self._need_dims("indexing")
+        return apply(ops.Index, self, index=index)
+
+    def _need_dims(self, what: str) -> None:
+        if self.data.__class__ is float:
+            raise TypeError(f"{what} needs a Value with at least one dimension, got a scalar (shape ())")
