@@ -1,0 +1,191 @@
+"""Reverse mode itself: accumulation, reuse, non-scalar roots, depth, memory, no_grad, anomaly mode."""
+
+import gc
+import time
+import tracemalloc
+import weakref
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import Value, detect_anomaly, no_grad
+
+
+def test_a_node_used_twice_gets_both_contributions():
+    a = Value(3.0)
+    b = a * a + a  # db/da = 2a + 1
+    b.backward()
+    assert a.grad == 7.0
+
+
+def test_gradients_accumulate_across_backward_calls():
+    a = Value(2.0)
+    b = Value(5.0)
+    c = a * b
+    d = c + a
+    d.backward()
+    d.backward()
+    # each pass adds the same amounts, the intermediate c included
+    assert (a.grad, b.grad, c.grad, d.grad) == (2 * 6.0, 2 * 2.0, 2 * 1.0, 2 * 1.0)
+    a.zero_grad()
+    d.backward()
+    assert a.grad == 6.0
+
+
+def test_non_scalar_root_needs_grad():
+    x = Value(np.arange(3.0))
+    y = x * 2.0
+    with pytest.raises(ValueError, match=r"non-scalar Value of shape \(3,\) needs grad="):
+        y.backward()
+    with pytest.raises(ValueError, match=r"grad has shape \(2,\), but this Value has shape \(3,\)"):
+        y.backward(np.ones(2))
+    y.backward(np.array([1.0, 10.0, 100.0]))
+    assert np.array_equal(x.grad, [2.0, 20.0, 200.0])
+
+
+def test_broadcast_gradient_is_summed_back_to_each_input_shape():
+    x = Value(np.ones((3, 1)))
+    y = Value(np.ones(4))
+    s = Value(2.0)
+    ((x + y) * s).sum().backward()
+    assert x.grad.shape == (3, 1) and np.all(x.grad == 8.0)  # each x[i] used 4 times, times s = 2
+    assert y.grad.shape == (4,) and np.all(y.grad == 6.0)
+    assert type(s.grad) is float and s.grad == 24.0  # a scalar times a (3, 4) array
+
+
+def test_leaf_grads_are_not_shared():
+    a, b = Value(np.ones(2)), Value(np.ones(2))
+    (a + b).sum().backward()  # add passes the same gradient array to both inputs
+    a.grad *= 0.5  # clipping one in place must leave the other alone
+    assert np.array_equal(b.grad, [1.0, 1.0])
+
+
+def test_constants_get_no_gradient():
+    x = Value(2.0)
+    k = Value(3.0, requires_grad=False)
+    (x * k).backward()
+    assert x.grad == 3.0 and k.grad == 0.0
+    assert not (k * 2.0).requires_grad and (k * 2.0).parents == ()
+
+
+def test_chain_of_a_million_nodes():
+    """No recursion anywhere: building, sorting, back-propagating and freeing a 10^6-deep chain."""
+    x = Value(0.5)
+    y = x
+    for _ in range(1_000_000):
+        y = y * 1.0
+    start = time.perf_counter()
+    y.backward()
+    seconds = time.perf_counter() - start
+    assert x.grad == 1.0
+    print(f"\n1,000,000-node chain: backward took {seconds:.2f} s")
+    del y  # freeing must not recurse either
+
+
+def test_chain_backward_time_is_linear():
+    def backward_seconds(n):
+        y = x = Value(0.5)
+        for _ in range(n):
+            y = y + 1.0
+        start = time.perf_counter()
+        y.backward()
+        return time.perf_counter() - start, x.grad
+
+    backward_seconds(10_000)  # warm up
+    small = min(backward_seconds(20_000)[0] for _ in range(3))
+    large, grad = backward_seconds(200_000)
+    assert grad == 1.0
+    assert large < 10 * small * 3  # linear, with room for a noisy machine (quadratic would be 100x)
+
+
+def test_dropped_graph_is_freed_without_the_garbage_collector():
+    """No reference cycles: reference counting alone frees every node once the user lets go."""
+    gc.collect()
+    gc.disable()
+    try:
+        w = Value(np.ones((3, 3)))
+        h = (w @ Value(np.ones(3))).tanh()
+        loss = (h * h).sum()
+        loss.backward()
+        refs = [weakref.ref(h), weakref.ref(loss)]
+        del h, loss
+        assert all(r() is None for r in refs)
+    finally:
+        gc.enable()
+
+
+def test_memory_stays_flat_over_10000_training_steps():
+    rng = np.random.default_rng(0)
+    w1, b1 = Value(rng.normal(size=(2, 4))), Value(np.zeros(4))
+    w2, b2 = Value(rng.normal(size=(4, 1))), Value(np.zeros(1))
+    x = Value([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], requires_grad=False)
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+
+    def train_step():
+        loss = ((((x @ w1 + b1).tanh() @ w2 + b2).sigmoid() - y) ** 2).mean()
+        for p in (w1, b1, w2, b2):
+            p.zero_grad()
+        loss.backward()
+        for p in (w1, b1, w2, b2):
+            p.data -= 0.5 * p.grad
+        return loss.data
+
+    first_loss = train_step()
+    gc.disable()
+    tracemalloc.start()
+    try:
+        for _ in range(2_000):  # numpy's and Python's caches fill up during the first steps
+            train_step()
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(8_000):
+            train_step()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+        gc.enable()
+    # a leak of even one small object per step would be >= 8,000 * 56 bytes
+    assert after - before < 16_384, f"memory grew by {after - before} bytes over 8,000 steps"
+    assert train_step() < first_loss  # the steps really trained
+
+
+def test_no_grad_builds_no_graph():
+    w = Value(2.0)
+    with no_grad():
+        y = w * 3.0 + 1.0
+    assert y.parents == () and y.op == "" and not y.requires_grad and y.data == 7.0
+    z = w * 3.0  # the graph is back after the block
+    assert z.parents and z.requires_grad
+
+
+def test_no_grad_restores_state_after_an_error():
+    with pytest.raises(RuntimeError), no_grad():
+        raise RuntimeError
+    assert (Value(1.0) * 2.0).parents
+
+
+def test_no_grad_as_decorator():
+    @no_grad()
+    def evaluate(v):
+        return v * 2.0
+
+    assert evaluate(Value(1.0)).parents == ()
+
+
+def test_detect_anomaly_names_the_forward_op_and_its_inputs():
+    x = Value(np.array([1.0, 0.0]), label="x")
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"forward of log.*x \(2,\)"):
+        with np.errstate(divide="ignore"):
+            x.log()
+
+
+def test_detect_anomaly_in_backward():
+    x = Value(0.0, label="x")
+    y = x.sqrt()  # sqrt(0) = 0 is fine, but its derivative 1/(2 sqrt 0) is inf
+    with detect_anomaly(), pytest.raises(FloatingPointError, match=r"backward of sqrt.*x \(\)"):
+        y.backward()
+
+
+def test_without_anomaly_mode_nan_flows_quietly():
+    y = Value(0.0).sqrt()
+    y.backward()
+    assert y.parents[0].grad == float("inf")
