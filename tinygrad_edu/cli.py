@@ -1,0 +1,244 @@
+"""The command line: ``tinygrad-edu xor --render xor.svg`` trains XOR by backprop and draws the network.
+
+Subcommands: xor, gates, moons, digits. Bad arguments exit with code 2 and one line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from tinygrad_edu import activations, data, nn, optim, train, viz
+from tinygrad_edu import init as initializers
+from tinygrad_edu.engine import Value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad argument costs one line on stderr (and exit code 2), not the whole usage."""
+
+    def error(self, message: str) -> None:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return n
+
+
+def _positive_float(text: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if not x > 0 or x == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return x
+
+
+def _widths(text: str) -> list[int]:
+    """Hidden layer widths: "4" or "16,16"."""
+    try:
+        widths = [int(part) for part in text.split(",")]
+    except ValueError:
+        widths = []
+    if not widths or min(widths) < 1:
+        raise argparse.ArgumentTypeError(f"expected hidden layer widths like 4 or 16,16, got {text!r}")
+    return widths
+
+
+def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidden: str, steps: int, lr: float):
+    p.add_argument("--activation", default=activation, choices=sorted(activations.REGISTRY), help="hidden units")
+    p.add_argument("--init", default=init, choices=sorted(initializers.REGISTRY), help="weight initializer")
+    p.add_argument("--hidden", type=_widths, default=_widths(hidden), help=f"hidden widths (default {hidden})")
+    p.add_argument("--bias-init", type=float, default=None,
+                   help="initial bias (default 0.5 for relu/leaky_relu, so no unit starts dead; else 0)")
+    p.add_argument("--steps", type=_positive_int, default=steps, help=f"optimizer steps (default {steps})")
+    p.add_argument("--lr", type=_positive_float, default=lr, help=f"learning rate (default {lr})")
+    p.add_argument("--optimizer", default="adam", choices=sorted(optim.OPTIMIZERS))
+    p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
+    p.add_argument("--render", metavar="PATH", help="draw the trained network's graph for one input (svg/png/pdf/dot)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="tinygrad-edu", description="Learn backpropagation by watching it work.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("xor", help="train a 2-4-1 network on XOR by backprop")
+    _model_options(p, "tanh", "xavier", "4", 2000, 0.05)
+    p.add_argument("--granularity", choices=nn.GRANULARITIES, default="scalar",
+                   help="scalar (default): one Value per weight, so the drawn graph shows every multiply")  # fmt: skip
+
+    p = sub.add_parser("gates", help="the perceptron rule on AND, OR, NAND, NOR, XOR")
+    p.add_argument("--gate", default="all", choices=["all", *data.GATES])
+    p.add_argument("--steps", type=_positive_int, default=100, help="epochs (default 100)")
+    p.add_argument("--lr", type=_positive_float, default=1.0)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--render", metavar="PATH", help="draw the last perceptron's graph for input (1, 1)")
+
+    p = sub.add_parser("moons", help="an MLP on two interleaving half moons")
+    _model_options(p, "relu", "he", "16,16", 500, 0.02)
+    p.add_argument("--n", type=_positive_int, default=200, help="number of points (default 200)")
+    p.add_argument("--noise", type=float, default=0.1)
+
+    p = sub.add_parser("digits", help="an MLP on 8x8 handwritten digits, tested on held-out images")
+    _model_options(p, "relu", "he", "64", 1500, 0.005)
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    return parser
+
+
+def _bias(args) -> float:
+    if args.bias_init is not None:
+        return args.bias_init
+    return 0.5 if args.activation in ("relu", "leaky_relu") else 0.0
+
+
+def _progress(total: int, desc: str) -> tuple[Callable[[int, float], None], Callable[[], None]]:
+    """A progress bar showing the loss: tqdm when installed, else a line every 10%."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        tqdm = None
+    if tqdm is not None:
+        bar = tqdm(total=total, desc=desc, unit="step", leave=False, mininterval=0.2)
+
+        def update(step: int, loss: float) -> None:
+            bar.update(1)
+            if step % 25 == 0 or step == total - 1:
+                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+
+        return update, bar.close
+
+    def update_plain(step: int, loss: float) -> None:
+        if (step + 1) % max(1, total // 10) == 0:
+            print(f"{desc}: step {step + 1}/{total}  loss {loss:.4f}", file=sys.stderr)
+
+    return update_plain, lambda: None
+
+
+def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[list[float], float]:
+    update, close = _progress(args.steps, args.command)
+    start = time.perf_counter()
+    try:
+        history = train.fit(model, X, y, loss=loss, optimizer=args.optimizer, lr=args.lr, steps=args.steps,
+                            batch_size=batch_size, seed=args.seed, on_step=update)  # fmt: skip
+    finally:
+        close()
+    return history, time.perf_counter() - start
+
+
+def _render(model, x, path: str) -> None:
+    """Run the model on one input, back-propagate from its (first) output, and draw that graph."""
+    model.zero_grad()
+    if model.granularity == "scalar":
+        out = model([Value(float(v), label=f"x{i + 1}") for i, v in enumerate(x)])
+        out = out[0] if isinstance(out, list) else out
+    else:
+        out = model(Value(np.asarray(x), label="x", requires_grad=False))[0]
+    out.label = "output"
+    out.backward()
+    written = viz.render_graph(out, path, max_nodes=5000)
+    shown = ", ".join(f"{v:g}" for v in x) if len(x) <= 8 else f"{len(x)} numbers"
+    print(f"graph for input ({shown}) written to {written}")
+    model.zero_grad()
+
+
+def _truth_table(X, y, scores, pred, hidden_name: str = "p(y=1)") -> None:
+    print(f" x1  x2 | target  {hidden_name:>7}  predicted")
+    for xi, yi, si, pi in zip(X, y, scores, pred):
+        print(f" {xi[0]:>2.0f}  {xi[1]:>2.0f} | {yi:>5.0f}   {si:>7.3f}  {pi:>6.0f}")
+
+
+def cmd_xor(args) -> int:
+    X, y = data.xor()
+    model = nn.MLP(2, [*args.hidden, 1], activation=args.activation, init=args.init, bias_init=_bias(args),
+                   granularity=args.granularity, seed=args.seed)  # fmt: skip
+    sizes = "-".join(str(s) for s in [2, *args.hidden, 1])
+    print(f"XOR with a {sizes} network ({args.activation}, {args.init} init, {args.granularity} granularity), "
+          f"{args.optimizer} lr {args.lr}, {args.steps} steps, binary cross-entropy on the logit")  # fmt: skip
+    history, seconds = _fit(model, X, y, args, "bce_with_logits")
+    logits = train.outputs(model, X)[:, 0]
+    probs = 1 / (1 + np.exp(-logits))
+    pred = (logits > 0).astype(float)
+    _truth_table(X, y, probs, pred)
+    acc = float(np.mean(pred == y))
+    print(f"accuracy {acc:.0%} ({int(acc * 4)}/4)   final loss {history[-1]:.4g}   trained in {seconds:.2f} s")
+    if args.render:
+        _render(model, X[2], args.render)
+    return 0
+
+
+def cmd_gates(args) -> int:
+    names = list(data.GATES) if args.gate == "all" else [args.gate]
+    model = None
+    for name in names:
+        X, y = data.gates(name)
+        model = nn.Perceptron(2, seed=args.seed).fit(X, y, epochs=args.steps, lr=args.lr)
+        errors = model.errors_
+        verdict = (f"converged after {len(errors)} epochs" if model.converged
+                   else f"never converged in {len(errors)} epochs (errors in the last: {errors[-1]})")  # fmt: skip
+        w = ", ".join(f"{v:+.2f}" for v in model.w.data)
+        print(f"{name.upper():>4}: {verdict}; w = ({w}), b = {model.b.data:+.2f}")
+        _truth_table(X, y, X @ model.w.data + model.b.data, model.predict(X), "w.x+b")
+        print()
+    if args.render and model is not None:
+        out = model(np.array([1.0, 1.0]))
+        out.label = "output"
+        print(f"graph for input [1, 1] written to {viz.render_graph(out, args.render)}")
+    return 0
+
+
+def cmd_moons(args) -> int:
+    X, y = data.moons(args.n, args.noise, seed=args.seed)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=args.seed)
+    model = nn.MLP(2, [*args.hidden, 1], activation=args.activation, init=args.init, bias_init=_bias(args),
+                   seed=args.seed)  # fmt: skip
+    print(f"moons: {len(y_train)} training and {len(y_test)} test points, MLP 2-{'-'.join(map(str, args.hidden))}-1")
+    history, seconds = _fit(model, X_train, y_train, args, "bce_with_logits")
+    print(f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
+          f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
+          f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
+    if args.render:
+        _render(model, X_test[0], args.render)
+    return 0
+
+
+def cmd_digits(args) -> int:
+    X, y = data.digits()
+    X = X / 16.0  # pixels 0..16 -> 0..1
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.2, seed=0)
+    model = nn.MLP(64, [*args.hidden, 10], activation=args.activation, init=args.init, bias_init=_bias(args),
+                   seed=args.seed)  # fmt: skip
+    print(f"digits: {len(y_train)} training and {len(y_test)} held-out images, "
+          f"MLP 64-{'-'.join(map(str, args.hidden))}-10, minibatches of {args.batch_size}")  # fmt: skip
+    history, seconds = _fit(model, X_train, y_train, args, "cross_entropy", batch_size=args.batch_size)
+    print(f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
+          f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
+          f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
+    if args.render:
+        _render(model, X_test[0], args.render)
+    return 0
+
+
+COMMANDS = {"xor": cmd_xor, "gates": cmd_gates, "moons": cmd_moons, "digits": cmd_digits}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ValueError, TypeError, RuntimeError, OSError) as e:
+        print(f"tinygrad-edu {args.command}: error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Small data sets for learning, all inside the package: nothing is downloaded.
+
+Each returns ``(X, y)``: X a float64 array of shape (n, features), y the labels.
+The synthetic ones are drawn from a seeded generator, so a seed gives the same points.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+from importlib import resources
+
+import numpy as np
+
+GATES = {
+    "and": [0, 0, 0, 1],
+    "or": [0, 1, 1, 1],
+    "nand": [1, 1, 1, 0],
+    "nor": [1, 0, 0, 0],
+    "xor": [0, 1, 1, 0],
+    "xnor": [1, 0, 0, 1],
+}
+IRIS_FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)")
+IRIS_CLASSES = ("setosa", "versicolor", "virginica")
+
+
+def gates(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The truth table of a logic gate: X = the four (x1, x2) pairs, y = the gate's output."""
+    key = name.lower() if isinstance(name, str) else name
+    if key not in GATES:
+        raise ValueError(f"unknown gate {name!r}; known: {', '.join(GATES)}")
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    return X, np.array(GATES[key], dtype=np.float64)
+
+
+def xor() -> tuple[np.ndarray, np.ndarray]:
+    """XOR: 1 when exactly one input is 1. No straight line separates its classes."""
+    return gates("xor")
+
+
+def _check(n: int, noise: float) -> None:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ValueError(f"n must be an integer >= 2, got {n!r}")
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}")
+
+
+def moons(n: int = 100, noise: float = 0.1, seed: int | None = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Two interleaving half circles (labels 0 and 1), plus Gaussian noise of std ``noise``."""
+    _check(n, noise)
+    rng = np.random.default_rng(seed)
+    n_out = n // 2
+    t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n - n_out)
+    X = np.concatenate([np.c_[np.cos(t_out), np.sin(t_out)], np.c_[1 - np.cos(t_in), 0.5 - np.sin(t_in)]])
+    y = np.r_[np.zeros(n_out), np.ones(n - n_out)]
+    return _shuffled(X + rng.normal(0, noise, X.shape), y, rng)
+
+
+def circles(n: int = 100, noise: float = 0.05, factor: float = 0.5, seed: int | None = 0):
+    """A small circle (label 1, radius ``factor``) inside a large one (label 0, radius 1)."""
+    _check(n, noise)
+    if not 0 < factor < 1:
+        raise ValueError(f"factor must be between 0 and 1, got {factor!r}")
+    rng = np.random.default_rng(seed)
+    n_out = n // 2
+    t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
+    t_in = np.linspace(0, 2 * np.pi, n - n_out, endpoint=False)
+    X = np.concatenate([np.c_[np.cos(t_out), np.sin(t_out)], factor * np.c_[np.cos(t_in), np.sin(t_in)]])
+    y = np.r_[np.zeros(n_out), np.ones(n - n_out)]
+    return _shuffled(X + rng.normal(0, noise, X.shape), y, rng)
+
+
+def spirals(n: int = 100, classes: int = 2, noise: float = 0.2, seed: int | None = 0):
+    """``classes`` spiral arms winding out from the centre, n points in all; labels 0..classes-1."""
+    _check(n, noise)
+    if isinstance(classes, bool) or not isinstance(classes, (int, np.integer)) or classes < 2:
+        raise ValueError(f"classes must be an integer >= 2, got {classes!r}")
+    rng = np.random.default_rng(seed)
+    per = np.diff(np.linspace(0, n, classes + 1).astype(int))
+    X, y = [], []
+    for k, m in enumerate(per):
+        r = np.linspace(0.05, 1.0, m)
+        t = np.linspace(k * 4.0, (k + 1) * 4.0, m) + rng.normal(0, noise, m)
+        X.append(np.c_[r * np.sin(t), r * np.cos(t)])
+        y.append(np.full(m, float(k)))
+    return _shuffled(np.concatenate(X), np.concatenate(y), rng)
+
+
+def _shuffled(X, y, rng):
+    order = rng.permutation(len(y))
+    return X[order], y[order]
+
+
+def _open(name: str):
+    return resources.files("tinygrad_edu").joinpath("datasets", name).open("rb")
+
+
+def iris(binary: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Fisher's iris flowers: 4 measurements (``IRIS_FEATURES``) and the species (``IRIS_CLASSES``).
+
+    ``binary=True`` keeps setosa (0) and versicolor (1): 100 flowers, linearly separable
+    (e.g. by sepal length and petal length). ``binary=False``: all 150, labels 0, 1, 2.
+    """
+    with _open("iris.csv") as f:
+        rows = list(csv.reader(line.decode() for line in f))[1:]  # first line: counts and class names
+    data = np.array(rows, dtype=np.float64)
+    X, y = data[:, :4], data[:, 4]
+    if binary:
+        keep = y < 2
+        X, y = X[keep], y[keep]
+    return X, y
+
+
+def digits() -> tuple[np.ndarray, np.ndarray]:
+    """1,797 handwritten digits as 8x8 images flattened to 64 pixels (0..16), and the digit 0..9 (int)."""
+    with _open("digits.csv.gz") as raw, gzip.open(raw, "rt") as f:
+        data = np.loadtxt(f, delimiter=",")
+    return data[:, :64], data[:, 64].astype(np.int64)
+
+
+def train_test_split(X, y, test_fraction: float = 0.2, seed: int | None = 0):
+    """Shuffle with ``seed`` and hold out ``test_fraction`` of the rows: (X_train, X_test, y_train, y_test)."""
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    X, y = np.asarray(X), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    order = np.random.default_rng(seed).permutation(len(y))
+    n_test = max(1, int(round(len(y) * test_fraction)))
+    test, train = order[:n_test], order[n_test:]
+    return X[train], X[test], y[train], y[test]

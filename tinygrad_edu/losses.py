@@ -1,0 +1,95 @@
+"""Loss functions: one number that says how wrong the predictions are, averaged over examples.
+
+Each takes predictions (a Value, or at scalar granularity a list of scalar Values, one
+per example) and targets (numbers or an array), and returns a scalar Value to call
+``backward()`` on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tinygrad_edu.engine import Value
+
+_EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
+
+
+def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, name: str) -> Value:
+    """Average ``fn(prediction, target)`` over examples, for a Value or a list of scalar Values."""
+    if isinstance(pred, (list, tuple)):  # scalar granularity: one Value per example
+        t = np.asarray(target, dtype=np.float64).reshape(-1)
+        if len(t) != len(pred):
+            raise ValueError(f"{name}: {len(pred)} predictions but {len(t)} targets")
+        return sum(fn(p, float(ti)) for p, ti in zip(pred, t)) * (1.0 / len(pred))
+    if not isinstance(pred, Value):
+        raise TypeError(f"{name}: predictions must be a Value or a list of Values, got {type(pred).__name__}")
+    t = np.asarray(target, dtype=np.float64)
+    if t.shape != pred.shape:
+        if t.size != int(np.prod(pred.shape)):
+            raise ValueError(f"{name}: predictions of shape {pred.shape} but targets of shape {t.shape}")
+        t = t.reshape(pred.shape)  # e.g. (batch, 1) predictions and (batch,) targets
+    return fn(pred, float(t) if t.ndim == 0 else t).mean()
+
+
+def mse(pred, target) -> Value:
+    """Mean squared error: mean((pred - target)^2); d/dpred = 2 (pred - target) / n."""
+    return _mean_of(lambda p, t: (p - t) ** 2, pred, target, "mse")
+
+
+def bce(prob, target) -> Value:
+    """Binary cross-entropy on probabilities in [0, 1]: -mean(t log p + (1 - t) log(1 - p))."""
+    _check_binary("bce", target)
+
+    def one(p, t):
+        p = p.clip(_EPS, 1.0 - _EPS)
+        return -(t * p.log() + (1.0 - t) * (1.0 - p).log())
+
+    return _mean_of(one, prob, target, "bce")
+
+
+def bce_with_logits(logits, target) -> Value:
+    """Binary cross-entropy on raw scores z (sigmoid inside): mean(softplus(z) - t z).
+
+    The same number as bce(sigmoid(z), t), but finite for any z; d/dz = sigmoid(z) - t.
+    """
+    _check_binary("bce_with_logits", target)
+    return _mean_of(lambda z, t: z.softplus() - z * t, logits, target, "bce_with_logits")
+
+
+def hinge(scores, target) -> Value:
+    """Hinge loss for labels -1/+1: mean(max(0, 1 - t * score)), the SVM loss micrograd's demo uses."""
+    t = np.asarray(target, dtype=np.float64)
+    if not np.isin(t, (-1.0, 1.0)).all():
+        raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
+    return _mean_of(lambda s, t: (1.0 - t * s).relu(), scores, target, "hinge")
+
+
+def cross_entropy(logits: Value, labels) -> Value:
+    """Softmax cross-entropy: -mean(log softmax(logits)[i, label_i]), from raw scores and integer labels.
+
+    Stable for any logits (log_softmax subtracts the row maximum); d/dlogits = (softmax - onehot) / n.
+    """
+    if not isinstance(logits, Value) or logits.ndim not in (1, 2):
+        shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
+        raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
+    y = np.asarray(labels)
+    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+        raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
+    y = y.astype(np.int64)
+    classes = logits.shape[-1]
+    batch = () if logits.ndim == 1 else (logits.shape[0],)
+    if y.shape != batch:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
+    logp = logits.log_softmax(axis=-1)
+    picked = logp[int(y)] if logits.ndim == 1 else logp[np.arange(len(y)), y]
+    return -picked.mean()
+
+
+def _check_binary(name: str, target) -> None:
+    t = np.asarray(target, dtype=np.float64)
+    if np.any((t < 0) | (t > 1)):
+        raise ValueError(f"{name} needs targets in [0, 1], got values from {t.min()} to {t.max()}")

@@ -1,0 +1,313 @@
+"""Neural networks on the engine: Module, Neuron, Layer, MLP, and the classic Perceptron.
+
+Every model can be built at two granularities, with the same numbers for the same seed:
+
+* ``granularity="scalar"``: one Value per weight, as micrograd does; a model takes a list
+  of numbers and its drawn graph shows every multiply.
+* ``granularity="tensor"`` (default): weight matrices; a model takes an array of shape
+  ``(nin,)`` or ``(batch, nin)`` and is much faster.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from tinygrad_edu import activations
+from tinygrad_edu import init as initializers
+from tinygrad_edu.engine import Value
+from tinygrad_edu.files import atomic_write
+
+GRANULARITIES = ("scalar", "tensor")
+
+
+class Module:
+    """Base of all models: finds its parameters (Values, also inside lists and sub-modules) by attribute."""
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """(dotted name, parameter) pairs, e.g. ``("layers.0.w", Value)``, in definition order."""
+        for name, attr in vars(self).items():
+            yield from _named(attr, prefix + name)
+
+    def parameters(self) -> list[Value]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def forward(self, *args):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args):
+        return self.forward(*args)
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A copy of every parameter's data as a numpy array, by dotted name."""
+        return {name: np.array(p.data) for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Set every parameter from ``state``. Everything is checked first, so a bad state changes nothing."""
+        params = dict(self.named_parameters())
+        missing = sorted(set(params) - set(state))
+        unexpected = sorted(set(state) - set(params))
+        problems = []
+        if missing:
+            problems.append(f"missing keys {missing}")
+        if unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        new = {}
+        for name in sorted(set(params) & set(state)):
+            arr = np.asarray(state[name])
+            if arr.dtype.kind not in "biuf":
+                problems.append(f"{name} holds {arr.dtype} data, not numbers")
+            elif arr.shape != params[name].shape:
+                problems.append(f"{name} has shape {arr.shape}, the model needs {params[name].shape}")
+            else:
+                new[name] = float(arr) if arr.ndim == 0 else arr.astype(np.float64)
+        if problems:
+            raise ValueError(f"state does not fit this {type(self).__name__}: " + "; ".join(problems))
+        for name, data in new.items():
+            params[name].data = data
+            params[name].zero_grad()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the parameters to ``path`` as .npz (no pickle). Written to a temporary file, then renamed
+        over ``path``, so an interrupted save never leaves a half-written file."""
+        with atomic_write(path) as f:
+            np.savez(f, **self.state_dict())
+
+    def load(self, path: str | os.PathLike) -> None:
+        """Read parameters saved by ``save``. A missing, corrupt or mismatched file raises and changes nothing."""
+        path = os.fspath(path)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"no saved model at {path!r}")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
+            raise ValueError(f"{path!r} is not a readable .npz model file: {e}") from None
+        self.load_state_dict(state)
+
+
+def _named(obj, name: str) -> Iterator[tuple[str, Value]]:
+    if isinstance(obj, Value):
+        if obj.requires_grad:
+            yield name, obj
+    elif isinstance(obj, Module):
+        yield from obj.named_parameters(name + ".")
+    elif isinstance(obj, (list, tuple)):
+        for i, item in enumerate(obj):
+            yield from _named(item, f"{name}.{i}")
+
+
+def _check_granularity(granularity: str) -> None:
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
+
+
+def _check_size(what: str, n) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def _weights(nin: int, nout: int, init_fn, rng: np.random.Generator) -> np.ndarray:
+    w = np.asarray(init_fn((nin, nout), rng=rng), dtype=np.float64)
+    if w.shape != (nin, nout):
+        raise ValueError(f"initializer returned shape {w.shape}, expected {(nin, nout)}")
+    return w
+
+
+class Neuron(Module):
+    """One unit: activation(w . x + b)."""
+
+    def __init__(
+        self,
+        nin: int,
+        activation="tanh",
+        init: str = "xavier",
+        bias_init: float = 0.0,
+        granularity: str = "tensor",
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+        weights: np.ndarray | None = None,
+    ):
+        self.nin = _check_size("nin", nin)
+        _check_granularity(granularity)
+        self.granularity = granularity
+        self.activation = activations.get(activation)
+        if weights is None:
+            weights = _weights(nin, 1, initializers.get(init), rng or np.random.default_rng(seed))[:, 0]
+        if granularity == "scalar":
+            self.w = [Value(float(wi), label=f"w{i}") for i, wi in enumerate(weights)]
+        else:
+            self.w = Value(weights, label="w")
+        self.b = Value(float(bias_init), label="b")
+
+    def forward(self, x):
+        if self.granularity == "scalar":
+            _check_inputs(self, x)
+            return self.activation(sum((wi * xi for wi, xi in zip(self.w, x)), self.b))
+        return self.activation(_as_batch(self, x) @ self.w + self.b)
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin}, {activations.name_of(self.activation)}, {self.granularity})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same inputs: activation(x @ W + b), W of shape (nin, nout)."""
+
+    def __init__(
+        self,
+        nin: int,
+        nout: int,
+        activation="tanh",
+        init: str = "xavier",
+        bias_init: float = 0.0,
+        granularity: str = "tensor",
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+    ):
+        self.nin, self.nout = _check_size("nin", nin), _check_size("nout", nout)
+        _check_granularity(granularity)
+        self.granularity = granularity
+        self.activation = activations.get(activation)
+        w = _weights(nin, nout, initializers.get(init), rng or np.random.default_rng(seed))
+        if granularity == "scalar":
+            self.neurons = [
+                Neuron(nin, activation, bias_init=bias_init, granularity="scalar", weights=w[:, j]) for j in range(nout)
+            ]
+        else:
+            self.w = Value(w, label="W")
+            self.b = Value(np.full(nout, float(bias_init)), label="b")
+
+    def forward(self, x):
+        if self.granularity == "scalar":
+            out = [n(x) for n in self.neurons]
+            return out[0] if len(out) == 1 else out
+        return self.activation(_as_batch(self, x) @ self.w + self.b)
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {self.nout}, {activations.name_of(self.activation)}, {self.granularity})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``sizes`` gives each layer's width, the last one the outputs.
+
+    Hidden layers use ``activation``; the last layer uses ``out_activation`` (None: linear,
+    which is what ``bce_with_logits`` and ``cross_entropy`` expect).
+    """
+
+    def __init__(
+        self,
+        nin: int,
+        sizes: Sequence[int],
+        activation="tanh",
+        out_activation=None,
+        init: str = "xavier",
+        bias_init: float = 0.0,
+        granularity: str = "tensor",
+        seed: int | None = None,
+    ):
+        if isinstance(sizes, (int, np.integer)) or not sizes:
+            raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
+        widths = [_check_size("nin", nin)] + [_check_size("layer size", s) for s in sizes]
+        rng = np.random.default_rng(seed)
+        self.layers = [
+            Layer(widths[i], widths[i + 1], activation if i < len(sizes) - 1 else out_activation, init, bias_init,
+                  granularity, rng=rng)
+            for i in range(len(sizes))
+        ]  # fmt: skip
+        self.granularity = granularity
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __repr__(self) -> str:
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"MLP([{inner}])"
+
+
+def _check_inputs(model: Module, x) -> None:
+    if isinstance(x, (Value, np.ndarray)) or not hasattr(x, "__len__"):
+        raise TypeError(
+            f"{type(model).__name__} at scalar granularity takes a list of {model.nin} numbers or Values, "
+            f"got {type(x).__name__}"
+        )
+    if len(x) != model.nin:
+        raise ValueError(f"{type(model).__name__} expects {model.nin} inputs, got {len(x)}")
+
+
+def _as_batch(model: Module, x) -> Value:
+    """Check a tensor-granularity input: shape (nin,) or (batch, nin)."""
+    if isinstance(x, (list, tuple)) and any(isinstance(xi, Value) for xi in x):
+        raise TypeError(
+            f"{type(model).__name__} at tensor granularity takes an array or a Value of shape (nin,) or "
+            "(batch, nin), got a list of Values (build the model with granularity='scalar' for those)"
+        )
+    v = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    if v.ndim not in (1, 2) or v.shape[-1] != model.nin:
+        raise ValueError(f"{type(model).__name__} expects input of shape ({model.nin},) or (batch, {model.nin}), "
+                         f"got {v.shape}")  # fmt: skip
+    return v
+
+
+class Perceptron(Module):
+    """Rosenblatt's perceptron: output H(w . x + b), the Heaviside step (1 if z >= 0 else 0).
+
+    It learns by the perceptron rule, not by backprop (the step has no useful gradient):
+    on each example, w <- w + lr (y - y_hat) x and b <- b + lr (y - y_hat).  It finds a
+    separating line whenever one exists (AND, OR, NAND) and never settles when none does (XOR).
+    """
+
+    def __init__(self, nin: int, seed: int | None = None, init: str = "zeros"):
+        self.nin = _check_size("nin", nin)
+        self.w = Value(_weights(nin, 1, initializers.get(init), np.random.default_rng(seed))[:, 0], label="w")
+        self.b = Value(0.0, label="b")
+        self.errors_: list[int] = []
+
+    def forward(self, x) -> Value:
+        return (_as_batch(self, x) @ self.w + self.b).step()
+
+    def predict(self, X) -> np.ndarray:
+        """0/1 predictions for an array of shape (n, nin) or (nin,)."""
+        return np.asarray(self.forward(X).data)
+
+    def fit(self, X, y, epochs: int = 100, lr: float = 1.0) -> Perceptron:
+        """Apply the perceptron rule for up to ``epochs`` passes; ``errors_`` records mistakes per pass.
+
+        Training stops after the first pass with no mistakes (converged).
+        """
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y, dtype=np.float64).reshape(-1)
+        if X.ndim != 2 or X.shape[1] != self.nin or len(X) != len(y):
+            raise ValueError(f"fit needs X of shape (n, {self.nin}) and y of n labels, got {X.shape} and {y.shape}")
+        if not np.isin(y, (0.0, 1.0)).all():
+            raise ValueError(f"perceptron labels must be 0 or 1, got {sorted(set(y.tolist()))}")
+        epochs = _check_size("epochs", epochs)
+        w, b = self.w.data.copy(), self.b.data
+        self.errors_ = []
+        for _ in range(epochs):
+            mistakes = 0
+            for xi, yi in zip(X, y):
+                update = lr * (yi - (1.0 if xi @ w + b >= 0 else 0.0))
+                if update:
+                    w += update * xi
+                    b += update
+                    mistakes += 1
+            self.errors_.append(mistakes)
+            if mistakes == 0:
+                break
+        self.w.data, self.b.data = w, float(b)
+        return self
+
+    @property
+    def converged(self) -> bool:
+        """True when the last training pass made no mistakes."""
+        return bool(self.errors_) and self.errors_[-1] == 0

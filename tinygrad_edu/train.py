@@ -1,0 +1,92 @@
+"""The training loop: forward, loss, backward, step, repeated; and reading a model's answers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tinygrad_edu import losses, optim
+from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.nn import Module
+
+LOSSES = {
+    "mse": losses.mse,
+    "bce": losses.bce,
+    "bce_with_logits": losses.bce_with_logits,
+    "hinge": losses.hinge,
+    "cross_entropy": losses.cross_entropy,
+}
+
+
+def forward(model: Module, X) -> Value | list[Value]:
+    """Run the model on a batch: one call at tensor granularity, one call per row at scalar granularity."""
+    if getattr(model, "granularity", "tensor") == "scalar":
+        return [model(list(row)) for row in np.asarray(X, dtype=np.float64)]
+    return model(np.asarray(X, dtype=np.float64))
+
+
+def outputs(model: Module, X) -> np.ndarray:
+    """The model's outputs for every row of X as an array of shape (n, outputs), without building a graph."""
+    with no_grad():
+        out = forward(model, X)
+    if isinstance(out, list):
+        rows = [[v.data for v in o] if isinstance(o, list) else [o.data] for o in out]
+        return np.array(rows)
+    data = np.asarray(out.data)
+    return data.reshape(len(data), -1)
+
+
+def accuracy(model: Module, X, y, threshold: float = 0.0) -> float:
+    """Fraction classified right: one output is class 1 above ``threshold`` (0 for logits), several: argmax."""
+    out = outputs(model, X)
+    pred = (out[:, 0] > threshold).astype(float) if out.shape[1] == 1 else out.argmax(axis=1)
+    return float(np.mean(pred == np.asarray(y).reshape(-1)))
+
+
+def fit(
+    model: Module,
+    X,
+    y,
+    loss: str | Callable = "bce_with_logits",
+    optimizer: str = "adam",
+    lr: float = 0.05,
+    steps: int = 2000,
+    batch_size: int | None = None,
+    seed: int | None = 0,
+    on_step: Callable[[int, float], None] | None = None,
+) -> list[float]:
+    """Train ``model`` on (X, y) for ``steps`` optimizer steps; returns the loss at every step.
+
+    ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
+    drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
+    """
+    loss_fn = LOSSES[loss] if isinstance(loss, str) and loss in LOSSES else loss
+    if not callable(loss_fn):
+        raise ValueError(f"unknown loss {loss!r}; known: {', '.join(sorted(LOSSES))}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
+    if len(X) != len(y):
+        raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
+    opt = optim.get(optimizer)(model.parameters(), lr=lr)
+    rng = np.random.default_rng(seed)
+    order, cursor = rng.permutation(len(y)), 0
+    history = []
+    for step in range(steps):
+        if batch_size is None or batch_size >= len(y):
+            Xb, yb = X, y
+        else:
+            if cursor + batch_size > len(y):
+                order, cursor = rng.permutation(len(y)), 0
+            idx = order[cursor : cursor + batch_size]
+            cursor += batch_size
+            Xb, yb = X[idx], y[idx]
+        value = loss_fn(forward(model, Xb), yb)
+        opt.zero_grad()
+        value.backward()
+        opt.step()
+        history.append(value.item())
+        if on_step is not None:
+            on_step(step, history[-1])
+    return history
