@@ -55,6 +55,14 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
+def _picture_path(text: str) -> str:
+    """A --render path whose suffix names a format we can write."""
+    suffix = text.rsplit(".", 1)[-1].lower() if "." in text else ""
+    if suffix not in (*viz.FORMATS, "gv"):
+        raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: end it in .{', .'.join(viz.FORMATS)}")
+    return text
+
+
 def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidden: str, steps: int, lr: float):
     p.add_argument("--activation", default=activation, choices=sorted(activations.REGISTRY), help="hidden units")
     p.add_argument("--init", default=init, choices=sorted(initializers.REGISTRY), help="weight initializer")
@@ -65,7 +73,8 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
     p.add_argument("--lr", type=_positive_float, default=lr, help=f"learning rate (default {lr})")
     p.add_argument("--optimizer", default="adam", choices=sorted(optim.OPTIMIZERS))
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
-    p.add_argument("--render", metavar="PATH", help="draw the trained network's graph for one input (svg/png/pdf/dot)")
+    p.add_argument("--render", metavar="PATH", type=_picture_path,
+                   help="draw the trained network's graph for one input (.svg .png .pdf .dot)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive_int, default=100, help="epochs (default 100)")
     p.add_argument("--lr", type=_positive_float, default=1.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--render", metavar="PATH", help="draw the last perceptron's graph for input (1, 1)")
+    p.add_argument("--render", metavar="PATH", type=_picture_path, help="draw the last perceptron's graph for (1, 1)")
 
     p = sub.add_parser("moons", help="an MLP on two interleaving half moons")
     _model_options(p, "relu", "he", "16,16", 500, 0.02)
