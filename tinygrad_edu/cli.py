@@ -1,6 +1,6 @@
 """The command line: ``tinygrad-edu xor --render xor.svg`` trains XOR by backprop and draws the network.
 
-Subcommands: xor, gates, moons, digits. Bad arguments exit with code 2 and one line.
+Subcommands: xor, gates, moons, digits, render. Bad arguments exit with code 2 and one line.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, data, nn, optim, train, viz
+from tinygrad_edu import activations, data, losses, nn, optim, train, viz
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value
 
@@ -55,26 +55,38 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-def _picture_path(text: str) -> str:
+def _picture_path(text: str, formats: Sequence[str] = viz.FORMATS) -> str:
     """A --render path whose suffix names a format we can write."""
     suffix = text.rsplit(".", 1)[-1].lower() if "." in text else ""
-    if suffix not in (*viz.FORMATS, "gv"):
-        raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: end it in .{', .'.join(viz.FORMATS)}")
+    if suffix not in (*formats, "gv"):
+        raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: end it in .{', .'.join(formats)}")
     return text
+
+
+def _page_or_picture_path(text: str) -> str:
+    return _picture_path(text, (*viz.FORMATS, "html"))
 
 
 def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidden: str, steps: int, lr: float):
     p.add_argument("--activation", default=activation, choices=sorted(activations.REGISTRY), help="hidden units")
     p.add_argument("--init", default=init, choices=sorted(initializers.REGISTRY), help="weight initializer")
     p.add_argument("--hidden", type=_widths, default=_widths(hidden), help=f"hidden widths (default {hidden})")
-    p.add_argument("--bias-init", type=float, default=None,
-                   help="initial bias (default 0.5 for relu/leaky_relu, so no unit starts dead; else 0)")
+    p.add_argument(
+        "--bias-init",
+        type=float,
+        default=None,
+        help="initial bias (default 0.5 for relu/leaky_relu, so no unit starts dead; else 0)",
+    )
     p.add_argument("--steps", type=_positive_int, default=steps, help=f"optimizer steps (default {steps})")
     p.add_argument("--lr", type=_positive_float, default=lr, help=f"learning rate (default {lr})")
     p.add_argument("--optimizer", default="adam", choices=sorted(optim.OPTIMIZERS))
     p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
-    p.add_argument("--render", metavar="PATH", type=_picture_path,
-                   help="draw the trained network's graph for one input (.svg .png .pdf .dot)")
+    p.add_argument(
+        "--render",
+        metavar="PATH",
+        type=_picture_path,
+        help="draw the trained network's graph for one input (.svg .png .pdf .dot)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +113,46 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("digits", help="an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
     p.add_argument("--batch-size", type=_positive_int, default=64)
+
+    p = sub.add_parser("render", help="draw a preset computation graph (.html: the backward pass step by step)")
+    p.add_argument("preset", choices=sorted(PRESETS), help="which graph")
+    p.add_argument("path", type=_page_or_picture_path, help="where: .svg .png .pdf .dot, or .html")
+    p.add_argument("--seed", type=int, default=0)
     return parser
+
+
+def neuron_graph(seed: int = 0) -> Value:
+    """micrograd's neuron: out = tanh(x1*w1 + x2*w2 + b), after backward."""
+    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
+    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    n = x1 * w1 + x2 * w2 + b
+    n.label = "n"
+    out = n.tanh()
+    out.label = "out"
+    out.backward()
+    return out
+
+
+def xor_graph(seed: int = 0) -> Value:
+    """A 2-4-1 tanh network trained on XOR at scalar granularity, run on the input (1, 0)."""
+    X, y = data.xor()
+    model = nn.MLP(2, [4, 1], granularity="scalar", seed=seed)
+    train.fit(model, X, y, lr=0.05, steps=500, seed=seed)
+    return graph_for_input(model, X[2])
+
+
+def tensor_mlp_graph(seed: int = 0) -> Value:
+    """The loss of a 2-8-1 network at tensor granularity on the four XOR points: matrices, not scalars."""
+    X, y = data.xor()
+    model = nn.MLP(2, [8, 1], seed=seed)
+    loss = losses.bce_with_logits(model(Value(X, label="X", requires_grad=False)), y)
+    loss.label = "loss"
+    loss.backward()
+    return loss
+
+
+PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_graph}
 
 
 def _bias(args) -> float:
@@ -144,17 +195,21 @@ def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[l
     return history, time.perf_counter() - start
 
 
-def _render(model, x, path: str) -> None:
-    """Run the model on one input, back-propagate from its (first) output, and draw that graph."""
+def graph_for_input(model, x) -> Value:
+    """Run the model on one input and back-propagate from its (first) output: the graph to draw."""
     model.zero_grad()
     if model.granularity == "scalar":
         out = model([Value(float(v), label=f"x{i + 1}") for i, v in enumerate(x)])
         out = out[0] if isinstance(out, list) else out
     else:
-        out = model(Value(np.asarray(x), label="x", requires_grad=False))[0]
+        out = model(Value(np.asarray(x, dtype=np.float64), label="x", requires_grad=False))[0]
     out.label = "output"
     out.backward()
-    written = viz.render_graph(out, path, max_nodes=5000)
+    return out
+
+
+def _render(model, x, path: str) -> None:
+    written = viz.render_graph(graph_for_input(model, x), path, max_nodes=5000)
     shown = ", ".join(f"{v:g}" for v in x) if len(x) <= 8 else f"{len(x)} numbers"
     print(f"graph for input ({shown}) written to {written}")
     model.zero_grad()
@@ -237,7 +292,17 @@ def cmd_digits(args) -> int:
     return 0
 
 
-COMMANDS = {"xor": cmd_xor, "gates": cmd_gates, "moons": cmd_moons, "digits": cmd_digits}
+def cmd_render(args) -> int:
+    root = PRESETS[args.preset](args.seed)
+    if args.path.lower().endswith(".html"):
+        written = viz.render_backward(root, args.path)
+        print(f"{args.preset}: backward pass in {len(viz.backward_steps(root))} steps written to {written}")
+    else:
+        print(f"{args.preset}: graph written to {viz.render_graph(root, args.path)}")
+    return 0
+
+
+COMMANDS = {"xor": cmd_xor, "gates": cmd_gates, "moons": cmd_moons, "digits": cmd_digits, "render": cmd_render}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

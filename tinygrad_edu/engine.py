@@ -253,6 +253,17 @@ class Value:
             return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
         return f"Value({label}shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter shows a Value as its computation graph (text when the graph cannot be drawn)."""
+        from tinygrad_edu import viz  # viz draws Values, so it is imported only when asked
+
+        bundle = {"text/plain": repr(self)}
+        try:
+            bundle["image/svg+xml"] = viz.render_source(viz.draw_graph(self).source, "svg").decode()
+        except (RuntimeError, ValueError):
+            pass
+        return bundle
+
     def __len__(self) -> int:
         if self.data.__class__ is float:
             raise TypeError("len() of a scalar Value (shape ())")

@@ -29,8 +29,17 @@ class Module:
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         """(dotted name, parameter) pairs, e.g. ``("layers.0.w", Value)``, in definition order."""
-        for name, attr in vars(self).items():
-            yield from _named(attr, prefix + name)
+        for name, _, p in _walk(self, prefix.rstrip("."), ""):
+            yield name, p
+
+    def label_parameters(self) -> None:
+        """Label each parameter by the module it lives in, e.g. ``layers.0.neurons.1.w0``.
+
+        The graph drawing groups parameters into one box per module by these paths.
+        """
+        for _, module_path, p in _walk(self, "", ""):
+            short = p.label.rsplit(".", 1)[-1]
+            p.label = f"{module_path}.{short}" if module_path else short
 
     def parameters(self) -> list[Value]:
         return [p for _, p in self.named_parameters()]
@@ -93,15 +102,17 @@ class Module:
         self.load_state_dict(state)
 
 
-def _named(obj, name: str) -> Iterator[tuple[str, Value]]:
+def _walk(obj, name: str, module_path: str) -> Iterator[tuple[str, str, Value]]:
+    """(dotted name, path of the owning module, parameter) for every parameter under ``obj``."""
     if isinstance(obj, Value):
         if obj.requires_grad:
-            yield name, obj
+            yield name, module_path, obj
     elif isinstance(obj, Module):
-        yield from obj.named_parameters(name + ".")
+        for attr, value in vars(obj).items():
+            yield from _walk(value, f"{name}.{attr}" if name else attr, name)
     elif isinstance(obj, (list, tuple)):
         for i, item in enumerate(obj):
-            yield from _named(item, f"{name}.{i}")
+            yield from _walk(item, f"{name}.{i}", module_path)
 
 
 def _check_granularity(granularity: str) -> None:
@@ -147,6 +158,7 @@ class Neuron(Module):
         else:
             self.w = Value(weights, label="w")
         self.b = Value(float(bias_init), label="b")
+        self.label_parameters()
 
     def forward(self, x):
         if self.granularity == "scalar":
@@ -184,6 +196,7 @@ class Layer(Module):
         else:
             self.w = Value(w, label="W")
             self.b = Value(np.full(nout, float(bias_init)), label="b")
+        self.label_parameters()
 
     def forward(self, x):
         if self.granularity == "scalar":
@@ -223,6 +236,7 @@ class MLP(Module):
             for i in range(len(sizes))
         ]  # fmt: skip
         self.granularity = granularity
+        self.label_parameters()
 
     def forward(self, x):
         for layer in self.layers:
@@ -271,6 +285,7 @@ class Perceptron(Module):
         self.w = Value(_weights(nin, 1, initializers.get(init), np.random.default_rng(seed))[:, 0], label="w")
         self.b = Value(0.0, label="b")
         self.errors_: list[int] = []
+        self.label_parameters()
 
     def forward(self, x) -> Value:
         return (_as_batch(self, x) @ self.w + self.b).step()

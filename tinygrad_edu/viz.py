@@ -1,77 +1,233 @@
-"""Drawing computation graphs with Graphviz.
+"""Computation graphs a teacher would put on a slide.
 
-Each Value is a box (label | data | grad) and each operation its own small node, so an
-edge runs input -> op -> output, left to right.  ``render_graph`` writes SVG, PNG or PDF
-with a ``dot`` program: Graphviz's own when it is on PATH, else the ``graphviz-pure``
-program from PyPI (the ``render`` extra, also in ``dev``), else it writes the DOT source
-and says how to get one.
+Each Value is a box (label | data | grad) and each operation its own small circle, so
+edges run input -> op -> output, left to right.  Colours carry meaning:
+
+* parameters (leaves that learn) have a yellow name cell; inputs and constants are grey;
+* a gradient cell is blue when positive, red when negative, and the darker the larger
+  its size compared with the largest gradient in the picture;
+* the parameters of a Neuron, Layer or MLP sit in a labelled box per module.
+
+``render_graph`` writes SVG, PNG or PDF with a ``dot`` program: Graphviz's own when it
+is on PATH, else ``graphviz-pure`` from PyPI (the ``render`` extra, also in ``dev``);
+without either it writes the DOT source and says how to get one.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import graphviz
+import numpy as np
 
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.files import atomic_write
 
 FORMATS = ("svg", "png", "pdf", "dot")
-SYMBOLS = {"add": "+", "sub": "-", "mul": "×", "div": "÷", "neg": "−", "pow": "^", "matmul": "@"}
+SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "pow": "^", "matmul": "@"}
+PARAMETER, CONSTANT, POSITIVE, NEGATIVE = "#fff2b3", "#e6e6e6", (33, 102, 172), (178, 24, 43)
+INSTALL_HINT = "pip install graphviz-pure (or apt-get install graphviz, or brew install graphviz)"
+
+Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
 
 
 def _number(x: float) -> str:
     return f"{x + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
 
 
-def _summary(data) -> str:
-    """A scalar as a number; a tensor as its shape and a few statistics, never a wall of numbers."""
+def summary(data) -> str:
+    """A scalar as a number; a tensor as its shape and a short summary, never a wall of numbers."""
     if data.__class__ is float:
         return _number(data)
     if data.size == 0:
-        return f"shape {data.shape} (empty)"
-    if data.size <= 4:
+        return f"{data.shape}, empty"
+    if data.size <= 3:
         return "[" + ", ".join(_number(v) for v in data.reshape(-1)) + "]" + (f" {data.shape}" if data.ndim > 1 else "")
-    return f"shape {data.shape} mean {_number(float(data.mean()))} ±{_number(float(data.std()))}"
+    dims = "×".join(str(n) for n in data.shape)
+    return f"{dims}: mean {float(data.mean()) + 0.0:.3g}, sd {float(data.std()):.3g}"
 
 
-def _escape(text: str) -> str:
-    return "".join("\\" + c if c in '{}|<>"\\' else c for c in text)
+def _size(g) -> float:
+    return abs(g) if g.__class__ is float else float(np.mean(np.abs(g)))
+
+
+def _colour(g, largest: float) -> str:
+    """Blue for a positive gradient, red for a negative one, darker when larger."""
+    size = _size(g)
+    if size == 0 or largest == 0 or not np.isfinite(size):
+        return "#ffffff"
+    sign = g if g.__class__ is float else float(np.sum(g))
+    base = POSITIVE if sign >= 0 else NEGATIVE
+    strength = 0.12 + 0.5 * min(1.0, size / largest)  # never so dark that the text is hard to read
+    r, g_, b = (round(255 + (c - 255) * strength) for c in base)
+    return f"#{r:02x}{g_:02x}{b:02x}"
+
+
+def _graph_nodes(root: Value, max_nodes: int) -> list[Value]:
+    if not isinstance(root, Value):
+        raise TypeError(f"expected a Value to draw, got {type(root).__name__}")
+    nodes = toposort(root)[::-1]  # leaves first
+    if len(nodes) > max_nodes:
+        raise ValueError(
+            f"this graph has {len(nodes)} value nodes, more than max_nodes={max_nodes}: Graphviz would take long "
+            f"and the picture would be unreadable. Draw a smaller piece (one example, one neuron), "
+            f"use tensor granularity, or pass max_nodes={len(nodes)} to draw it anyway."
+        )
+    return nodes
+
+
+def _scopes(label: str) -> list[str]:
+    """The module boxes a parameter sits in: "layers.0.neurons.1.w0" -> ["layers.0", "layers.0.neurons.1"]."""
+    parts = label.split(".")[:-1]
+    return [".".join(parts[: i + 2]) for i in range(0, len(parts) - 1, 2)]
+
+
+def _scope_title(scope: str) -> str:
+    name, index = scope.split(".")[-2:]
+    return f"{name[:-1] if name.endswith('s') else name} {index}"
+
+
+def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: bool) -> str:
+    cells = []
+    name = node.label.rsplit(".", 1)[-1] if short else node.label
+    is_param = node.requires_grad and not node.parents
+    fill = PARAMETER if is_param else CONSTANT if not node.requires_grad else None
+    if name or fill:
+        bg = f' BGCOLOR="{fill}"' if fill else ""
+        cells.append(f"<TD{bg}><B>{html.escape(name or 'const')}</B></TD>")
+    if show_data:
+        cells.append(f"<TD>data {html.escape(summary(node.data))}</TD>")
+    if colour is not None:
+        text = "grad ?" if grad is None else f"grad {html.escape(summary(grad))}"
+        cells.append(f'<TD BGCOLOR="{colour}">{text}</TD>')
+    if not cells:
+        cells.append("<TD> </TD>")
+    return '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"><TR>' + "".join(cells) + "</TR></TABLE>>"
+
+
+def _draw(
+    nodes: list[Value], grad_of: Grads, show_data: bool, show_grad: bool, rankdir: str, cluster_modules: bool,
+    highlight: Value | None = None, caption: str = "",
+) -> graphviz.Digraph:  # fmt: skip
+    if rankdir not in ("LR", "TB", "RL", "BT"):
+        raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
+    ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+    grads = {node: grad_of(node) for node in nodes if node.requires_grad}
+    largest = max((_size(g) for g in grads.values() if g is not None and np.isfinite(_size(g))), default=0.0)
+    dot = graphviz.Digraph(
+        graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "10", "labeljust": "l",
+                    "label": caption, "labelloc": "b"},
+        node_attr={"fontname": "Helvetica", "fontsize": "11"},
+        edge_attr={"color": "#555555", "arrowsize": "0.7"},
+    )  # fmt: skip
+    clusters: dict[str, list[Value]] = {}
+    for node in nodes:
+        scopes = _scopes(node.label) if cluster_modules and not node.parents else []
+        if scopes:
+            clusters.setdefault(scopes[-1], []).append(node)
+        else:
+            _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, cluster_modules)
+    _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight)
+    for node in nodes:
+        if node.parents:
+            op_id = ids[node] + "op"
+            dot.node(op_id, label=SYMBOLS.get(node.op, node.op), shape="circle", style="filled",
+                     fillcolor="#f2f2f2", fontsize="10", width="0.3", margin="0.02")  # fmt: skip
+            dot.edge(op_id, ids[node])
+            for parent in node.parents:
+                dot.edge(ids[parent], op_id)
+    return dot
+
+
+def _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, short) -> None:
+    grad = grads.get(node)
+    colour = None
+    if show_grad and node.requires_grad:
+        colour = "#ffffff" if grad is None else _colour(grad, largest)
+    attrs = {"penwidth": "3", "color": "#ff7f0e"} if node is highlight else {}
+    dot.node(ids[node], label=_value_label(node, show_data, grad, colour, short), shape="plain" if not attrs else "box",
+             **attrs)  # fmt: skip
+
+
+def _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight) -> None:
+    """One labelled box per module, nested: a layer's box holds its neurons' boxes."""
+    tree: dict[str, set[str]] = {}
+    for scope in clusters:
+        parts = scope.split(".")
+        for i in range(2, len(parts) + 1, 2):
+            tree.setdefault(".".join(parts[: i - 2]), set()).add(".".join(parts[:i]))
+
+    def add(graph, scope: str) -> None:
+        with graph.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
+            sub.attr(
+                label=_scope_title(scope), labelloc="t", style="rounded,filled", fillcolor="#f4f8fc", color="#9fb7cf"
+            )
+            for node in clusters.get(scope, []):
+                _add_value(sub, node, ids, grads, show_data, show_grad, largest, highlight, True)
+            for child in sorted(tree.get(scope, ())):
+                add(sub, child)
+
+    for top in sorted(tree.get("", ())):
+        add(dot, top)
 
 
 def draw_graph(
-    root: Value, show_data: bool = True, show_grad: bool = True, rankdir: str = "LR", max_nodes: int = 500
+    root: Value,
+    show_data: bool = True,
+    show_grad: bool = True,
+    rankdir: str = "LR",
+    cluster_modules: bool = True,
+    max_nodes: int = 500,
 ) -> graphviz.Digraph:
-    """The computation graph that produced ``root``, as a ``graphviz.Digraph``."""
-    if not isinstance(root, Value):
-        raise TypeError(f"draw_graph needs a Value, got {type(root).__name__}")
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
-    nodes = toposort(root)[::-1]
-    if len(nodes) > max_nodes:
-        raise ValueError(
-            f"this graph has {len(nodes)} value nodes, more than max_nodes={max_nodes}; "
-            f"pass max_nodes={len(nodes)} to draw it anyway (Graphviz may take long)"
-        )
-    dot = graphviz.Digraph(graph_attr={"rankdir": rankdir}, node_attr={"fontname": "Helvetica", "fontsize": "11"})
-    for node in nodes:
-        vid = str(id(node))
-        fields = [node.label or ("const" if not node.requires_grad and not node.parents else " ")]
-        if show_data:
-            fields.append(f"data {_summary(node.data)}")
-        if show_grad and node.requires_grad:
-            fields.append(f"grad {_summary(node.grad)}")
-        dot.node(vid, label="{" + " | ".join(_escape(f) for f in fields) + "}", shape="record")
-        if node.parents:
-            dot.node(vid + "op", label=SYMBOLS.get(node.op, node.op), shape="circle")
-            dot.edge(vid + "op", vid)
-            for parent in node.parents:
-                dot.edge(str(id(parent)), vid + "op")
-    return dot
+    """The computation graph that produced ``root``, as a ``graphviz.Digraph``.
+
+    A graph with more than ``max_nodes`` value nodes raises ValueError saying how many it
+    has and how to draw it anyway.
+    """
+    nodes = _graph_nodes(root, max_nodes)
+    return _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules)
+
+
+def backward_steps(root: Value) -> list[tuple[Value, object]]:
+    """(node, its gradient) in the order one backward pass from ``root`` fills them.
+
+    Runs that pass on the side: the ``.grad`` of every node is left as it was.
+    """
+    nodes = toposort(root)
+    saved = [n._grad for n in nodes]
+    try:
+        for n in nodes:
+            n._grad = None
+        root.backward()
+        return [(n, n._grad) for n in nodes if n._grad is not None]
+    finally:
+        for n, g in zip(nodes, saved):
+            n._grad = g
+
+
+def backward_frames(
+    root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True, max_nodes: int = 200
+) -> list[graphviz.Digraph]:
+    """The graph drawn once per backward step: frame k shows the first k gradients reverse mode fills,
+    the k-th outlined. The chain rule in motion: each node's gradient is complete only after every
+    node made from it is done."""
+    nodes = _graph_nodes(root, max_nodes)
+    steps = backward_steps(root)
+    frames = []
+    for k in range(1, len(steps) + 1):
+        filled = dict(steps[:k])
+        node, grad = steps[k - 1]
+        name = node.label or (node.op and f"the {node.op} result") or "a node"
+        caption = f"step {k} of {len(steps)}: d(output)/d({name}) = {summary(grad)}"
+        frames.append(_draw(nodes, filled.get, show_data, True, rankdir, cluster_modules, node, caption))
+    return frames
 
 
 def _renderer() -> str | None:
@@ -83,36 +239,129 @@ def _renderer() -> str | None:
     return str(beside) if beside.exists() else shutil.which("graphviz-pure")
 
 
+def render_source(source: str, fmt: str) -> bytes:
+    """Lay out DOT source and return the picture in ``fmt`` (svg, png, pdf)."""
+    program = _renderer()
+    if program is None:
+        raise RuntimeError(f"no Graphviz renderer (dot) found. Install one: {INSTALL_HINT}")
+    result = subprocess.run([program, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=120)
+    if result.returncode != 0 or not result.stdout:
+        raise RuntimeError(f"{program} could not render the graph: {result.stderr.decode(errors='replace').strip()}")
+    return result.stdout
+
+
 def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
     """Draw ``root``'s graph and write it to ``path``, in the format its suffix names (svg, png, pdf, dot).
 
-    The file appears whole or not at all (written to a temporary file, then renamed).
+    The file appears whole or not at all. Without a renderer the DOT source is written
+    beside it (same name, .dot) and a RuntimeError says how to install one.
     """
     path = Path(path)
-    fmt = path.suffix.lstrip(".").lower()
-    if fmt == "gv":
-        fmt = "dot"
+    fmt = "dot" if path.suffix.lower() == ".gv" else path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format from {str(path)!r}: use a suffix among {', '.join(FORMATS)}")
     source = draw_graph(root, **draw_options).source
     if fmt == "dot":
         _write(path, source.encode())
         return path
-    program = _renderer()
-    if program is None:
+    if _renderer() is None:
         fallback = path.with_suffix(".dot")
         _write(fallback, source.encode())
-        raise RuntimeError(
-            f"no Graphviz renderer found to write {path}; wrote the DOT source to {fallback}. "
-            "Install one: pip install graphviz-pure (or apt-get install graphviz / brew install graphviz)"
-        )
-    result = subprocess.run([program, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=120)
-    if result.returncode != 0 or not result.stdout:
-        raise RuntimeError(f"{program} failed to render {path}: {result.stderr.decode(errors='replace').strip()}")
-    _write(path, result.stdout)
+        raise RuntimeError(f"no Graphviz renderer (dot) found to write {path}; wrote the DOT source to {fallback}. "
+                           f"Install one: {INSTALL_HINT}")  # fmt: skip
+    _write(path, render_source(source, fmt))
     return path
+
+
+def _svg_body(source: str) -> str:
+    svg = render_source(source, "svg").decode()
+    return svg[svg.index("<svg") :]
+
+
+def render_backward(root: Value, path: str | os.PathLike, **frame_options) -> Path:
+    """Write one self-contained HTML page that steps through the backward pass: one SVG frame
+    per step, Prev/Next buttons, a slider and the arrow keys. It needs no network."""
+    path = Path(path)
+    frames = backward_frames(root, **frame_options)
+    bodies = [_svg_body(f.source) for f in frames]
+    _write(path, _PAGE.replace("__FRAMES__", json.dumps(bodies)).replace("__COUNT__", str(len(bodies))).encode())
+    return path
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Backpropagation, step by step</title>
+<style>
+body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
+#controls { display: flex; gap: 0.8em; align-items: center; margin-bottom: 1em; }
+button { font-size: 1em; padding: 0.3em 1em; }
+#frame svg { max-width: 100%; height: auto; }
+</style></head>
+<body>
+<h2>Backpropagation, step by step</h2>
+<p>Each step fills one more gradient, from the output back to the inputs: blue positive, red negative,
+darker larger. The outlined box is the one just filled.</p>
+<div id="controls">
+<button id="prev">&larr; Prev</button>
+<input id="slider" type="range" min="1" max="__COUNT__" value="1">
+<button id="next">Next &rarr;</button>
+<span id="counter"></span>
+</div>
+<div id="frame"></div>
+<script>
+const frames = __FRAMES__;
+const slider = document.getElementById("slider");
+function show(k) {
+  k = Math.max(1, Math.min(frames.length, k));
+  slider.value = k;
+  document.getElementById("frame").innerHTML = frames[k - 1];
+  document.getElementById("counter").textContent = "step " + k + " of " + frames.length;
+}
+document.getElementById("prev").onclick = () => show(+slider.value - 1);
+document.getElementById("next").onclick = () => show(+slider.value + 1);
+slider.oninput = () => show(+slider.value);
+document.onkeydown = (e) => { if (e.key === "ArrowRight") show(+slider.value + 1);
+                              if (e.key === "ArrowLeft") show(+slider.value - 1); };
+show(1);
+</script>
+</body></html>
+"""
 
 
 def _write(path: Path, content: bytes) -> None:
     with atomic_write(path) as f:
         f.write(content)
+
+
+def format_graph(root: Value, max_lines: int = 200) -> str:
+    """The graph as an indented text tree, output at the top, for terminals without Graphviz.
+
+    A node used twice is printed once and referred to afterwards; the tree stops after
+    ``max_lines`` lines. No recursion, so deep graphs are fine.
+    """
+    if not isinstance(root, Value):
+        raise TypeError(f"expected a Value, got {type(root).__name__}")
+    unnamed = (n for n in reversed(toposort(root)) if not n.label)  # numbered in the order they were made
+    names = {n: f"#{i}" for i, n in enumerate(unnamed, 1)}
+    lines, seen = [], set()
+    stack = [(root, "", "")]
+    while stack and len(lines) < max_lines:
+        node, head, pad = stack.pop()
+        name = node.label or names[node]
+        if node in seen:
+            lines.append(f"{head}{name} (shown above)")
+            continue
+        seen.add(node)
+        what = f"{node.op}({', '.join(p.label or names[p] for p in node.parents)})" if node.parents else "leaf"
+        grad = f"  grad {summary(node.grad)}" if node.requires_grad else ""
+        lines.append(f"{head}{name} = {what}  data {summary(node.data)}{grad}")
+        for i in reversed(range(len(node.parents))):
+            last = i == len(node.parents) - 1
+            stack.append((node.parents[i], pad + ("└─ " if last else "├─ "), pad + ("   " if last else "│  ")))
+    if stack:
+        lines.append(f"... (stopped after {max_lines} lines)")
+    return "\n".join(lines)
+
+
+def print_graph(root: Value, max_lines: int = 200) -> None:
+    """Print ``format_graph(root)``."""
+    print(format_graph(root, max_lines))

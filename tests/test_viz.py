@@ -1,0 +1,206 @@
+"""Graph drawings: the exact nodes and edges, clusters, real SVG/PNG files, the backward frames and page."""
+
+import re
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from tinygrad_edu import Value, data, nn, viz
+from tinygrad_edu.cli import main, neuron_graph
+
+
+def _parse(source: str):
+    """Value nodes, op nodes and edges of a DOT source written by draw_graph."""
+    values = set(re.findall(r"^\s*(v\d+) \[", source, re.M))
+    ops = set(re.findall(r"^\s*(v\d+op) \[", source, re.M))
+    edges = re.findall(r"^\s*(v\d+(?:op)?) -> (v\d+(?:op)?)", source, re.M)
+    return values, ops, edges
+
+
+def test_neuron_graph_has_exactly_the_expected_nodes_and_edges():
+    out = neuron_graph()  # tanh(x1*w1 + x2*w2 + b), after backward
+    source = viz.draw_graph(out).source
+    values, ops, edges = _parse(source)
+    assert len(values) == 10  # x1 x2 w1 w2 b, x1*w1, x2*w2, their sum, n, out
+    assert len(ops) == 5  # mul, mul, add, add, tanh
+    assert len(edges) == 9 + 5  # 9 inputs into ops, 5 ops into their results
+    for src, dst in edges:  # every edge is input -> op or op -> its result
+        assert src.endswith("op") != dst.endswith("op")
+    for text in ["x1", "w1", "b", "out", "data 0.7071", "grad 1<", "grad -1.5", "grad 0.5", "tanh", "×", "+"]:
+        assert text in source, text
+    assert "rankdir=LR" in source
+
+
+def test_show_flags_and_bad_arguments():
+    out = neuron_graph()
+    plain = viz.draw_graph(out, show_data=False, show_grad=False, rankdir="TB").source
+    assert "grad" not in plain and "data" not in plain and "rankdir=TB" in plain
+    with pytest.raises(ValueError, match="rankdir must be one of"):
+        viz.draw_graph(out, rankdir="up")
+    with pytest.raises(TypeError, match="expected a Value to draw, got float"):
+        viz.draw_graph(1.0)
+
+
+def test_scalar_mlp_has_one_cluster_per_layer():
+    model = nn.MLP(2, [3, 2, 1], granularity="scalar", seed=0)
+    out = model([Value(1.0, label="x1"), Value(0.0, label="x2")])
+    out.backward()
+    source = viz.draw_graph(out).source
+    layers = re.findall(r"subgraph cluster_layers_(\d+) ", source)
+    assert sorted(layers) == ["0", "1", "2"]
+    assert len(re.findall(r"subgraph cluster_layers_\d+_neurons_\d+ ", source)) == 3 + 2 + 1
+    assert 'label="layer 0"' in source and 'label="neuron 2"' in source
+    assert "cluster" not in viz.draw_graph(out, cluster_modules=False).source
+
+
+def test_tensor_mlp_shows_shapes_not_numbers():
+    model = nn.MLP(2, [8, 1], seed=0)
+    loss = model(Value(data.xor()[0], label="X", requires_grad=False)).sum()
+    loss.backward()
+    source = viz.draw_graph(loss).source
+    assert "2×8: mean" in source and "4×8: mean" in source and "subgraph cluster_layers_0" in source
+    labels = re.findall(r"label=(<<TABLE.*?</TABLE>>)", source)
+    assert labels and max(len(label) for label in labels) < 400  # no wall of numbers
+
+
+def test_too_big_a_graph_says_how_many_nodes_and_what_to_do():
+    x = Value(1.0)
+    for _ in range(30):
+        x = x * 1.0
+    with pytest.raises(ValueError, match=r"this graph has 61 value nodes, more than max_nodes=20.*max_nodes=61"):
+        viz.draw_graph(x, max_nodes=20)
+
+
+def test_gradient_colours_follow_sign_and_size():
+    assert viz._colour(1.0, 1.0) != viz._colour(-1.0, 1.0)
+    strong, weak = viz._colour(1.0, 1.0), viz._colour(0.1, 1.0)
+    assert sum(int(strong[i : i + 2], 16) for i in (1, 3, 5)) < sum(int(weak[i : i + 2], 16) for i in (1, 3, 5))
+    assert viz._colour(0.0, 1.0) == "#ffffff"
+
+
+def test_svg_and_png_render_for_real(tmp_path):
+    out = neuron_graph()
+    svg = viz.render_graph(out, tmp_path / "neuron.svg")
+    png = viz.render_graph(out, tmp_path / "neuron.png")
+    dot = viz.render_graph(out, tmp_path / "neuron.dot")
+    assert svg.stat().st_size > 1000 and png.stat().st_size > 1000
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert dot.read_text().startswith("digraph")
+    texts = [t.text for t in ET.parse(svg).getroot().iter() if t.tag.endswith("text")]
+    for label in ["x1", "x2", "w1", "w2", "b", "out", "tanh"]:
+        assert label in texts, label
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["neuron.dot", "neuron.png", "neuron.svg"]
+
+
+def test_without_a_renderer_the_dot_source_is_written_and_the_error_says_how(tmp_path, monkeypatch):
+    monkeypatch.setattr(viz, "_renderer", lambda: None)
+    with pytest.raises(RuntimeError, match="pip install graphviz-pure"):
+        viz.render_graph(neuron_graph(), tmp_path / "neuron.svg")
+    assert (tmp_path / "neuron.dot").read_text().startswith("digraph")
+    assert not (tmp_path / "neuron.svg").exists()
+
+
+def test_unknown_suffix_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="use a suffix among svg, png, pdf, dot"):
+        viz.render_graph(neuron_graph(), tmp_path / "neuron.jpg")
+
+
+def test_backward_frames_fill_one_gradient_per_step():
+    out = neuron_graph()
+    before = {p.label: p.grad for p in out.parents[0].parents}
+    frames = viz.backward_frames(out)
+    assert len(frames) == 10  # every node of the neuron receives a gradient
+    for k, frame in enumerate(frames, 1):
+        filled = len(re.findall(r"grad -?\d", frame.source))
+        assert filled == k, f"frame {k} shows {filled} gradients"
+        assert f"step {k} of 10" in frame.source
+    assert "d(output)/d(out) = 1" in frames[0].source  # the output is filled first
+    assert {p.label: p.grad for p in out.parents[0].parents} == before  # .grad left as it was
+
+
+def test_backward_steps_follow_reverse_topological_order():
+    a = Value(2.0, label="a")
+    b = a * a
+    b.label = "b"
+    c = b + a
+    c.label = "c"
+    order = [n.label for n, _ in viz.backward_steps(c)]
+    assert order == ["c", "b", "a"]  # a last: it waits for both of its uses
+    assert dict((n.label, g) for n, g in viz.backward_steps(c))["a"] == 5.0
+
+
+def test_print_graph_is_a_readable_tree(capsys):
+    viz.print_graph(neuron_graph())
+    text = capsys.readouterr().out.splitlines()
+    assert text[0] == "out = tanh(n)  data 0.7071  grad 1"
+    assert any(line.strip().startswith("└─ n = add(#3, b)") for line in text)
+    assert any("x1 = leaf  data 2  grad -1.5" in line for line in text)
+    a = Value(1.0, label="a")
+    assert "a (shown above)" in viz.format_graph(a * a)
+
+
+def test_print_graph_of_a_deep_graph_stops_without_recursion():
+    x = Value(1.0)
+    for _ in range(100_000):
+        x = x + 1.0
+    text = viz.format_graph(x, max_lines=50)
+    assert text.count("\n") == 50 and text.endswith("(stopped after 50 lines)")
+
+
+def test_value_shows_itself_as_a_graph_in_jupyter():
+    bundle = neuron_graph()._repr_mimebundle_()
+    assert bundle["text/plain"].startswith("Value('out'")
+    assert "<svg" in bundle["image/svg+xml"] and "tanh" in bundle["image/svg+xml"]
+
+
+def test_render_command_writes_presets(tmp_path, capsys):
+    for preset in ("neuron", "xor", "tensor-mlp"):
+        assert main(["render", preset, str(tmp_path / f"{preset}.svg")]) == 0
+        assert ET.parse(tmp_path / f"{preset}.svg").getroot().tag.endswith("svg")
+    assert main(["render", "neuron", str(tmp_path / "steps.html")]) == 0
+    assert "backward pass in 10 steps" in capsys.readouterr().out
+
+
+def _browser():
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium drives the browser (dev extra)")
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,900"]:  # fmt: skip
+        options.add_argument(flag)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+def test_backward_page_in_a_real_headless_browser(tmp_path):
+    page = viz.render_backward(neuron_graph(), tmp_path / "backward.html")
+    html = page.read_text()
+    assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained: nothing to fetch
+    browser = _browser()
+    try:
+        from selenium.webdriver.common.by import By
+
+        browser.get(page.as_uri())
+        counter = browser.find_element(By.ID, "counter")
+        assert counter.text == "step 1 of 10"
+        first_frame = browser.find_element(By.ID, "frame").get_attribute("innerHTML")
+        first_shot = browser.get_screenshot_as_png()
+        (tmp_path / "step1.png").write_bytes(first_shot)
+        browser.find_element(By.ID, "next").click()
+        assert counter.text == "step 2 of 10"
+        second_frame = browser.find_element(By.ID, "frame").get_attribute("innerHTML")
+        second_shot = browser.get_screenshot_as_png()
+        assert second_frame != first_frame and "<svg" in second_frame
+        assert second_shot != first_shot  # the picture on screen changed
+        browser.find_element(By.ID, "prev").click()
+        assert counter.text == "step 1 of 10"
+    finally:
+        browser.quit()
+    assert np.frombuffer(first_shot[:8], dtype=np.uint8).tolist() == list(b"\x89PNG\r\n\x1a\n")
