@@ -46,6 +46,10 @@ def detect_anomaly() -> Iterator[None]:
 
 def _as_data(x, what: str = "Value data"):
     """Clean user data: a Python float for scalars, a float64 array (a copy) otherwise."""
+    if x.__class__ is float:
+        return x
+    if x.__class__ is np.ndarray and x.dtype.kind in "biuf" and x.ndim:
+        return x.astype(np.float64)  # one copy, so the caller's array is not shared
     if isinstance(x, (bool, numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
         return float(x)
     if isinstance(x, Value):
@@ -61,7 +65,7 @@ def _as_data(x, what: str = "Value data"):
     if arr.dtype.kind not in "biuf":
         kind = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "objects such as None"}
         raise TypeError(f"{what} must hold real numbers, got {kind.get(arr.dtype.kind, arr.dtype)}: {x!r}")
-    return float(arr) if arr.ndim == 0 else arr.astype(np.float64)
+    return float(arr) if arr.ndim == 0 else arr.astype(np.float64, copy=False)
 
 
 def _clean(x):
@@ -86,13 +90,15 @@ def reduce_broadcast(g, like):
     if like.__class__ is float:
         return g if g.__class__ is float else float(np.sum(g))
     shape = like.shape
+    if g.__class__ is np.ndarray and g.shape == shape:
+        return g
     if np.shape(g) == shape:
         return g if g.__class__ is np.ndarray else np.asarray(g, dtype=np.float64)
     g = np.asarray(g)
     extra = g.ndim - len(shape)
-    g = np.sum(g, axis=tuple(range(extra))) if extra else g
+    g = np.add.reduce(g, axis=tuple(range(extra))) if extra else g  # np.sum, minus its Python wrapper
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    g = np.sum(g, axis=stretched, keepdims=True) if stretched else g
+    g = np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
     return np.broadcast_to(g, shape) if g.shape != shape else g
 
 
@@ -131,28 +137,9 @@ def as_value(x) -> Value:
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
 
-def apply(op: type[ops.Op], *inputs, **ctx) -> Value:
-    """Run ``op`` forward on Values (numbers and arrays become constants) and record it in the graph.
-
-    This is the hot path of every model, so the one- and two-input cases are spelled out.
-    """
-    if len(inputs) == 1:
-        parents = inputs if inputs[0].__class__ is Value else (as_value(inputs[0]),)
-        datas = (parents[0].data,)
-        track = parents[0].requires_grad
-    elif len(inputs) == 2:
-        a, b = parents = inputs if inputs[0].__class__ is inputs[1].__class__ is Value else tuple(map(as_value, inputs))
-        datas = (a.data, b.data)
-        track = a.requires_grad or b.requires_grad
-    else:
-        parents = tuple(map(as_value, inputs))
-        datas = tuple(p.data for p in parents)
-        track = any(p.requires_grad for p in parents)
-    try:
-        data = op.forward(*datas, **ctx)
-    except (ArithmeticError, ValueError) as e:
-        data = _retry(op.forward, datas, ctx, e, op)
-    out = Value.__new__(Value)
+def _node(op: type[ops.Op], parents: tuple, data, ctx: dict, track: bool) -> Value:
+    """A new node holding an op's output; it joins the graph if an input needs a gradient."""
+    out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
@@ -165,29 +152,53 @@ def apply(op: type[ops.Op], *inputs, **ctx) -> Value:
     return out
 
 
+def apply(op: type[ops.Op], *inputs, **ctx) -> Value:
+    """Run ``op`` forward on Values (numbers and arrays become constants) and record it in the graph."""
+    if len(inputs) == 1 and inputs[0].__class__ is Value:  # a function of one Value: the usual case
+        parents, datas, track = inputs, (inputs[0].data,), inputs[0].requires_grad
+    else:
+        parents = tuple(map(as_value, inputs))
+        datas = [p.data for p in parents]
+        track = any([p.requires_grad for p in parents])
+    try:
+        data = op.forward(*datas, **ctx)
+    except (ArithmeticError, ValueError) as e:
+        data = _retry(op.forward, datas, ctx, e, op)
+    return _node(op, parents, data, ctx, track)
+
+
+def _binary(op: type[ops.Op], a, b) -> Value:
+    """``apply`` for the arithmetic operators, the bulk of every graph: the same steps, fewer of them."""
+    if a.__class__ is not Value:
+        a = as_value(a)
+    if b.__class__ is not Value:
+        b = as_value(b)
+    try:
+        data = op.forward(a.data, b.data)
+    except (ArithmeticError, ValueError) as e:
+        data = _retry(op.forward, (a.data, b.data), _NO_CTX, e, op)
+    return _node(op, (a, b), data, _NO_CTX, a.requires_grad or b.requires_grad)
+
+
 def toposort(root: Value) -> list[Value]:
     """The nodes that lead to ``root``, each placed before every node it was made from.
 
-    Kahn's algorithm with explicit stacks (no recursion, so any depth works): count how
-    many times each node is used, then release a node once all of its users are done.
+    A depth-first search with an explicit stack (no recursion, so any depth works): a node
+    is listed once all of its inputs are; reversed, that puts every node before its inputs.
     """
-    uses: dict[Value, int] = {}
-    stack = [root]
+    order, seen = [], {root}
+    stack = [(root, iter(root.parents))]
     while stack:
-        for p in stack.pop().parents:
-            if p in uses:
-                uses[p] += 1
-            else:
-                uses[p] = 1
-                stack.append(p)
-    order, ready = [], [root]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for p in node.parents:
-            uses[p] -= 1
-            if uses[p] == 0:
-                ready.append(p)
+        node, inputs = stack[-1]
+        for p in inputs:
+            if p not in seen:
+                seen.add(p)
+                stack.append((p, iter(p.parents)))
+                break
+        else:  # every input of node is listed
+            stack.pop()
+            order.append(node)
+    order.reverse()
     return order
 
 
@@ -301,12 +312,17 @@ class Value:
             op = node._op
             if op is None:
                 continue
-            parents = node.parents
-            args = [g, node.data, *[p.data for p in parents]]
+            parents, ctx = node.parents, node._ctx
+            if len(parents) == 2:  # the common cases, without building lists
+                args = (g, node.data, parents[0].data, parents[1].data)
+            elif len(parents) == 1:
+                args = (g, node.data, parents[0].data)
+            else:
+                args = (g, node.data, *[p.data for p in parents])
             try:
-                grads = op.backward(*args, **node._ctx)
+                grads = op.backward(*args, **ctx) if ctx else op.backward(*args)
             except (ArithmeticError, ValueError) as e:
-                grads = _retry(op.backward, args, node._ctx, e, op)
+                grads = _retry(op.backward, args, ctx, e, op)
             if op.arity == 1:
                 grads = (grads,)
             for p, gp in zip(parents, grads):
@@ -324,30 +340,32 @@ class Value:
     # ------------------------------------------------------------ arithmetic
 
     def __add__(self, other) -> Value:
-        return apply(ops.Add, self, other)
+        return _binary(ops.Add, self, other)
 
     def __radd__(self, other) -> Value:
-        return apply(ops.Add, other, self)
+        return _binary(ops.Add, other, self)
 
     def __sub__(self, other) -> Value:
-        return apply(ops.Sub, self, other)
+        return _binary(ops.Sub, self, other)
 
     def __rsub__(self, other) -> Value:
-        return apply(ops.Sub, other, self)
+        return _binary(ops.Sub, other, self)
 
     def __mul__(self, other) -> Value:
-        return apply(ops.Mul, self, other)
+        return _binary(ops.Mul, self, other)
 
     def __rmul__(self, other) -> Value:
-        return apply(ops.Mul, other, self)
+        return _binary(ops.Mul, other, self)
 
     def __truediv__(self, other) -> Value:
-        return apply(ops.Div, self, other)
+        return _binary(ops.Div, self, other)
 
     def __rtruediv__(self, other) -> Value:
-        return apply(ops.Div, other, self)
+        return _binary(ops.Div, other, self)
 
     def __pow__(self, other) -> Value:
+        if other.__class__ is float or other.__class__ is int:
+            return apply(ops.PowConst, self, p=other)
         if isinstance(other, Value):
             return apply(ops.Pow, self, other)
         if not isinstance(other, numbers.Real):
@@ -361,10 +379,12 @@ class Value:
         return apply(ops.Neg, self)
 
     def __matmul__(self, other) -> Value:
-        return apply(ops.MatMul, self, other)
+        other = as_value(other)
+        return apply(ops.MatMul, self, other, needs=(self.requires_grad, other.requires_grad))
 
     def __rmatmul__(self, other) -> Value:
-        return apply(ops.MatMul, other, self)
+        other = as_value(other)
+        return apply(ops.MatMul, other, self, needs=(other.requires_grad, self.requires_grad))
 
     # ------------------------------------------------------------ elementwise functions
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinygrad_edu.engine import Value
+from tinygrad_edu import ops
+from tinygrad_edu.engine import Value, apply
 
 _EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
 
@@ -84,9 +85,7 @@ def cross_entropy(logits: Value, labels) -> Value:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
-    logp = logits.log_softmax(axis=-1)
-    picked = logp[int(y)] if logits.ndim == 1 else logp[np.arange(len(y)), y]
-    return -picked.mean()
+    return apply(ops.CrossEntropy, logits, labels=y)
 
 
 def _check_binary(name: str, target) -> None:

@@ -20,6 +20,9 @@ import math
 
 import numpy as np
 
+# np.add.reduce is np.sum without its Python wrapper (3x faster on small arrays); likewise for max.
+_sum, _max = np.add.reduce, np.maximum.reduce
+
 
 class ScalarMath:
     """numpy's functions for one Python float, using ``math`` (~20x faster than numpy on a scalar).
@@ -156,14 +159,20 @@ class Pow(Op):
 
 
 class MatMul(Op):
-    """a @ b;  d/da = g @ b^T, d/db = a^T @ g (vectors are made matrices, then made vectors again)."""
+    """a @ b;  d/da = g @ b^T, d/db = a^T @ g (vectors are made matrices, then made vectors again).
+
+    ``needs`` says which inputs want a gradient: a constant input (a batch of data)
+    costs no product in backward.
+    """
 
     name, arity = "matmul", 2
 
-    def forward(a, b):
+    def forward(a, b, needs=(True, True)):
         return np.matmul(a, b)
 
-    def backward(g, out, a, b):
+    def backward(g, out, a, b, needs=(True, True)):
+        if a.ndim == 2 and b.ndim == 2:  # the usual case, written plainly
+            return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
         a2 = a[None, :] if a.ndim == 1 else a  # (n,) -> (1, n)
         b2 = b[:, None] if b.ndim == 1 else b  # (n,) -> (n, 1)
         g2 = np.asarray(g)
@@ -347,10 +356,13 @@ class Clip(Op):
 
 
 def unreduce(g, shape: tuple, axis, keepdims: bool):
-    """Broadcast the gradient of a reduction back over the axes it removed."""
-    if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
-    return np.broadcast_to(g, shape)
+    """Spread the gradient of a reduction back over the axes it removed (each summed element gets it)."""
+    if axis is not None and not keepdims:  # put the removed axes back as size 1
+        axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
+        g = np.reshape(g, [1 if i in axes else n for i, n in enumerate(shape)])
+    out = np.empty(shape)
+    out[...] = g
+    return out
 
 
 class Sum(Op):
@@ -359,7 +371,7 @@ class Sum(Op):
     name = "sum"
 
     def forward(x, axis, keepdims):
-        return np.sum(x, axis=axis, keepdims=keepdims)
+        return _sum(np.asarray(x), axis=axis, keepdims=keepdims)
 
     def backward(g, out, x, axis, keepdims):
         return unreduce(g, np.shape(x), axis, keepdims)
@@ -371,7 +383,9 @@ class Mean(Op):
     name = "mean"
 
     def forward(x, axis, keepdims):
-        return np.mean(x, axis=axis, keepdims=keepdims)
+        x = np.asarray(x)
+        total = _sum(x, axis=axis, keepdims=keepdims)
+        return total * (np.size(total) / x.size) if x.size else np.mean(x, axis=axis, keepdims=keepdims)
 
     def backward(g, out, x, axis, keepdims):
         return unreduce(g, np.shape(x), axis, keepdims) * (np.size(out) / np.size(x))
@@ -383,11 +397,11 @@ class Max(Op):
     name = "max"
 
     def forward(x, axis, keepdims):
-        return np.max(x, axis=axis, keepdims=keepdims)
+        return _max(np.asarray(x), axis=axis, keepdims=keepdims)
 
     def backward(g, out, x, axis, keepdims):
-        winners = x == np.max(x, axis=axis, keepdims=True)
-        share = winners / np.sum(winners, axis=axis, keepdims=True)
+        winners = x == _max(np.asarray(x), axis=axis, keepdims=True)
+        share = winners / _sum(winners, axis=axis, keepdims=True)
         return share * unreduce(g, np.shape(x), axis, keepdims)
 
 
@@ -447,11 +461,11 @@ class Softmax(Op):
     name = "softmax"
 
     def forward(x, axis):
-        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
-        return e / np.sum(e, axis=axis, keepdims=True)
+        e = np.exp(x - _max(x, axis=axis, keepdims=True))
+        return e / _sum(e, axis=axis, keepdims=True)
 
     def backward(g, out, x, axis):
-        return out * (g - np.sum(g * out, axis=axis, keepdims=True))
+        return out * (g - _sum(g * out, axis=axis, keepdims=True))
 
 
 class LogSoftmax(Op):
@@ -460,8 +474,29 @@ class LogSoftmax(Op):
     name = "log_softmax"
 
     def forward(x, axis):
-        shifted = x - np.max(x, axis=axis, keepdims=True)
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        shifted = x - _max(x, axis=axis, keepdims=True)
+        return shifted - np.log(_sum(np.exp(shifted), axis=axis, keepdims=True))
 
     def backward(g, out, x, axis):
-        return g - np.exp(out) * np.sum(g, axis=axis, keepdims=True)
+        return g - np.exp(out) * _sum(g, axis=axis, keepdims=True)
+
+
+class CrossEntropy(Op):
+    """Softmax cross-entropy of logits (n, classes) against integer labels, averaged over the n rows:
+    mean_i(logsumexp(z_i) - z_i[label_i]).  Fused, because its derivative is so simple:
+    dL/dz = (softmax(z) - onehot(labels)) / n.
+    """
+
+    name = "cross_entropy"
+
+    def forward(z, labels):
+        z2 = np.atleast_2d(z)
+        shifted = z2 - _max(z2, axis=1, keepdims=True)
+        logp = shifted - np.log(_sum(np.exp(shifted), axis=1, keepdims=True))
+        return -_sum(logp[np.arange(len(z2)), np.atleast_1d(labels)]) / len(z2)
+
+    def backward(g, out, z, labels):
+        z2 = np.atleast_2d(z)
+        p = Softmax.forward(z2, axis=1)
+        p[np.arange(len(z2)), np.atleast_1d(labels)] -= 1.0
+        return (g / len(z2)) * p.reshape(np.shape(z))

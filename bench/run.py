@@ -1,0 +1,385 @@
+"""Speed, measured side by side: ``python bench/run.py [--quick] [--repeat N]``.
+
+Every workload runs on our engine and on its peers in the same process, interleaved
+(ours, peer, ours, peer, ...), single-threaded, from the same initial weights. The table
+gives the median time of each and the ratio ours / peer (below 1: we are faster), and
+checks that both reached the same final loss. A peer that is not installed is reported
+as skipped (install them with ``pip install -e ".[bench]"``).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")  # before numpy starts its thread pools
+
+import argparse  # noqa: E402
+import gc  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from tinygrad_edu import Value, data, losses, nn  # noqa: E402
+
+
+def _optional(name: str):
+    try:
+        return __import__(name)
+    except ImportError:
+        return None
+
+
+torch = _optional("torch")
+micrograd = _optional("micrograd.nn")
+if torch is not None:
+    torch.set_num_threads(1)
+
+
+@dataclass
+class Row:
+    workload: str
+    peer: str
+    ours: list[float] = field(default_factory=list)
+    theirs: list[float] = field(default_factory=list)
+    loss_ours: float = float("nan")
+    loss_theirs: float = float("nan")
+    note: str = ""
+
+
+# ---------------------------------------------------------------- the same training code for scalar engines
+
+
+def scalar_moons(value_cls, model, params, X, y, steps: int) -> float:
+    """micrograd's demo: hinge loss + 1e-4 L2, full-batch SGD with a decaying learning rate."""
+    total = None
+    for k in range(steps):
+        inputs = [list(map(value_cls, row)) for row in X]
+        scores = list(map(model, inputs))
+        data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y, scores)) * (1.0 / len(scores))
+        reg = 1e-4 * sum(p * p for p in params)
+        total = data_loss + reg
+        for p in params:
+            p.grad = 0.0
+        total.backward()
+        lr = 1.0 - 0.9 * k / 100
+        for p in params:
+            p.data -= lr * p.grad
+    return total.data
+
+
+def scalar_xor(value_cls, model, params, X, y, steps: int) -> float:
+    """MSE, SGD lr 0.1, full batch of the four points."""
+    loss = None
+    for _ in range(steps):
+        scores = [model(list(map(value_cls, row))) for row in X]
+        loss = sum((s - yi) ** 2 for s, yi in zip(scores, y)) * (1.0 / len(scores))
+        for p in params:
+            p.grad = 0.0
+        loss.backward()
+        for p in params:
+            p.data -= 0.1 * p.grad
+    return loss.data
+
+
+def _ours_scalar(sizes, seed):
+    model = nn.MLP(sizes[0], sizes[1:], activation="relu", granularity="scalar", seed=seed)
+    return model, model.parameters()
+
+
+def _micrograd_scalar(ours_params, sizes):
+    from micrograd.nn import MLP
+
+    model = MLP(sizes[0], sizes[1:])
+    params = model.parameters()
+    for mine, theirs in zip(ours_params, params):
+        theirs.data = float(mine.data)
+    return model, params
+
+
+# ---------------------------------------------------------------- tensor engines: ours, PyTorch, numpy by hand
+
+
+def _weights(sizes, seed):
+    model = nn.MLP(sizes[0], sizes[1:], activation="relu", seed=seed)
+    return [np.array(p.data) for p in model.parameters()]
+
+
+def _ours_tensor(weights):
+    params = [Value(w) for w in weights]
+
+    def forward(x):
+        for i in range(0, len(params), 2):
+            x = x @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                x = x.relu()
+        return x
+
+    return forward, params
+
+
+def _torch_tensor(weights):
+    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
+
+    def forward(x):
+        for i in range(0, len(params), 2):
+            x = x @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                x = x.relu()
+        return x
+
+    return forward, params
+
+
+def tensor_moons_ours(weights, X, y, steps):
+    forward, params = _ours_tensor(weights)
+    Xv, yv = Value(X, requires_grad=False), y.reshape(-1, 1)
+    total = None
+    for k in range(steps):
+        total = (1.0 - yv * forward(Xv)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+        for p in params:
+            p.zero_grad()
+        total.backward()
+        lr = 1.0 - 0.9 * k / 100
+        for p in params:
+            p.data -= lr * p.grad
+    return total.item()
+
+
+def tensor_moons_torch(weights, X, y, steps):
+    forward, params = _torch_tensor(weights)
+    Xt, yt = torch.tensor(X), torch.tensor(y.reshape(-1, 1))
+    total = None
+    for k in range(steps):
+        total = (1.0 - yt * forward(Xt)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+        for p in params:
+            p.grad = None
+        total.backward()
+        lr = 1.0 - 0.9 * k / 100
+        with torch.no_grad():
+            for p in params:
+                p -= lr * p.grad
+    return total.item()
+
+
+def tensor_xor_ours(weights, X, y, steps):
+    forward, params = _ours_tensor(weights)
+    Xv, yv = Value(X, requires_grad=False), y.reshape(-1, 1)
+    loss = None
+    for _ in range(steps):
+        loss = ((forward(Xv) - yv) ** 2).mean()
+        for p in params:
+            p.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= 0.1 * p.grad
+    return loss.item()
+
+
+def tensor_xor_torch(weights, X, y, steps):
+    forward, params = _torch_tensor(weights)
+    Xt, yt = torch.tensor(X), torch.tensor(y.reshape(-1, 1))
+    loss = None
+    for _ in range(steps):
+        loss = ((forward(Xt) - yt) ** 2).mean()
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+    return loss.item()
+
+
+def _batches(n, epochs, batch, seed=0):
+    rng = np.random.default_rng(seed)
+    return [order[i : i + batch] for _ in range(epochs) for order in [rng.permutation(n)] for i in range(0, n, batch)]
+
+
+def digits_ours(weights, X, y, batches):
+    forward, params = _ours_tensor(weights)
+    loss = None
+    for idx in batches:
+        loss = losses.cross_entropy(forward(Value(X[idx], requires_grad=False)), y[idx])
+        for p in params:
+            p.zero_grad()
+        loss.backward()
+        for p in params:
+            p.data -= 0.1 * p.grad
+    return loss.item()
+
+
+def digits_torch(weights, X, y, batches):
+    forward, params = _torch_tensor(weights)
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    loss = None
+    for idx in batches:
+        it = torch.from_numpy(idx)
+        loss = torch.nn.functional.cross_entropy(forward(Xt[it]), yt[it])
+        for p in params:
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= 0.1 * p.grad
+    return loss.item()
+
+
+def digits_numpy(weights, X, y, batches):
+    """The floor: the same network's forward and backward written out by hand, no autodiff."""
+    W1, b1, W2, b2 = (w.copy() for w in weights)
+    loss = None
+    for idx in batches:
+        x, t = X[idx], y[idx]
+        h = x @ W1 + b1
+        a = np.maximum(h, 0.0)
+        z = a @ W2 + b2
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        n = len(t)
+        loss = -logp[np.arange(n), t].mean()
+        dz = np.exp(logp)
+        dz[np.arange(n), t] -= 1.0
+        dz /= n
+        da = dz @ W2.T
+        dh = da * (h > 0)
+        W2 -= 0.1 * (a.T @ dz)
+        b2 -= 0.1 * dz.sum(axis=0)
+        W1 -= 0.1 * (x.T @ dh)
+        b1 -= 0.1 * dh.sum(axis=0)
+    return float(loss)
+
+
+# ---------------------------------------------------------------- running side by side
+
+
+def _timed(fn: Callable[[], float]) -> tuple[float, float]:
+    gc.collect()
+    start = time.perf_counter()
+    loss = fn()
+    return time.perf_counter() - start, loss
+
+
+def side_by_side(row: Row, ours: Callable[[], float], theirs: Callable[[], float] | None, repeat: int) -> Row:
+    for _ in range(repeat):
+        t, row.loss_ours = _timed(ours)
+        row.ours.append(t)
+        if theirs is not None:
+            t, row.loss_theirs = _timed(theirs)
+            row.theirs.append(t)
+    return row
+
+
+def chain_scaling(sizes: list[int]) -> list[tuple[str, int, float, float]]:
+    """Build and back-propagate a chain of n ops: seconds and peak bytes per node."""
+    out = []
+    for kind in ("scalar", "tensor"):
+        for n in sizes:
+
+            def run(n=n, kind=kind):
+                x = Value(0.5) if kind == "scalar" else Value(np.full(4, 0.5))
+                y = x
+                for i in range(n):
+                    y = y * 1.000001 if i % 2 else y + 0.001
+                y.backward() if kind == "scalar" else y.sum().backward()
+                return x
+
+            gc.collect()
+            start = time.perf_counter()
+            run()
+            seconds = time.perf_counter() - start
+            tracemalloc.start()
+            run()
+            peak = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+            out.append((kind, n, seconds / n, peak / n))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the bench runs")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each workload and engine (default 3)")
+    args = parser.parse_args(argv)
+    repeat = 1 if args.quick else args.repeat
+    s = {"moons": 2, "xor": 5, "epochs": 1, "chain": [1_000, 10_000]} if args.quick else \
+        {"moons": 20, "xor": 500, "epochs": 10, "chain": [10_000, 100_000, 1_000_000]}  # fmt: skip
+
+    X, y01 = data.moons(100, 0.1, seed=0)
+    y = 2 * y01 - 1
+    Xx, yx = data.xor()
+    Xd, yd = data.digits()
+    Xd = Xd / 16.0
+    batches = _batches(len(yd), s["epochs"], 64)
+    rows = []
+    # Everything imported so far (PyTorch is large) is moved out of the garbage collector's sight,
+    # so that its size does not slow the collections that graph building triggers, for every engine.
+    gc.collect()
+    gc.freeze()
+
+    sizes_moons, sizes_xor = [2, 16, 16, 1], [2, 4, 1]
+    for name, sizes, fn, (Xw, yw, steps) in [
+        ("1 scalar moons 2-16-16-1", sizes_moons, scalar_moons, (X.tolist(), y.tolist(), s["moons"])),
+        ("2 scalar XOR 2-4-1", sizes_xor, scalar_xor, (Xx.tolist(), yx.tolist(), s["xor"])),
+    ]:
+
+        def ours(sizes=sizes, fn=fn, Xw=Xw, yw=yw, steps=steps):
+            model, params = _ours_scalar(sizes, 0)
+            return fn(Value, model, params, Xw, yw, steps)
+
+        theirs = None
+        if micrograd is not None:
+            from micrograd.engine import Value as MValue
+
+            def theirs(sizes=sizes, fn=fn, Xw=Xw, yw=yw, steps=steps):
+                model, params = _micrograd_scalar(_ours_scalar(sizes, 0)[1], sizes)
+                return fn(MValue, model, params, Xw, yw, steps)
+
+        rows.append(side_by_side(Row(name, "micrograd"), ours, theirs, repeat))
+
+    w_moons, w_xor, w_digits = _weights(sizes_moons, 0), _weights(sizes_xor, 0), _weights([64, 128, 10], 0)
+    has_torch = torch is not None
+    for name, ours, theirs in [
+        ("3 tensor moons 2-16-16-1", lambda: tensor_moons_ours(w_moons, X, y, s["moons"]),
+         lambda: tensor_moons_torch(w_moons, X, y, s["moons"])),
+        ("4 tensor XOR 2-4-1", lambda: tensor_xor_ours(w_xor, Xx, yx, s["xor"]),
+         lambda: tensor_xor_torch(w_xor, Xx, yx, s["xor"])),
+        ("5 digits 64-128-10", lambda: digits_ours(w_digits, Xd, yd, batches),
+         lambda: digits_torch(w_digits, Xd, yd, batches)),
+    ]:  # fmt: skip
+        rows.append(side_by_side(Row(name, "pytorch"), ours, theirs if has_torch else None, repeat))
+    rows.append(side_by_side(Row("5 digits 64-128-10", "numpy by hand"),
+                             lambda: digits_ours(w_digits, Xd, yd, batches),
+                             lambda: digits_numpy(w_digits, Xd, yd, batches), repeat))  # fmt: skip
+
+    print(f"tinygrad_edu bench on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, numpy {np.__version__}"
+          + (f", torch {torch.__version__}" if has_torch else "") + f"; median of {repeat} runs\n")  # fmt: skip
+    header = f"{'workload':<26} {'peer':<14} {'ours s':>9} {'peer s':>9} {'ours/peer':>10} {'speedup':>8}  same loss"
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        mine = statistics.median(r.ours)
+        if not r.theirs:
+            print(f"{r.workload:<26} {r.peer:<14} {mine:>9.4f} {'skipped: not installed':>29}")
+            continue
+        peer = statistics.median(r.theirs)
+        rel = abs(r.loss_ours - r.loss_theirs) / max(abs(r.loss_theirs), 1e-300)
+        same = f"yes ({rel:.1e})" if rel <= 1e-6 else f"NO: {r.loss_ours:.6g} vs {r.loss_theirs:.6g}"
+        ratios = f"{mine / peer:>10.3f} {peer / mine:>7.1f}x"
+        print(f"{r.workload:<26} {r.peer:<14} {mine:>9.4f} {peer:>9.4f} {ratios}  {same}")
+
+    print(f"\n{'6 chain of n ops':<26} {'n':>9} {'µs/node':>9} {'bytes/node':>11}")
+    for kind, n, sec, mem in chain_scaling(s["chain"]):
+        print(f"  {kind:<24} {n:>9,} {sec * 1e6:>9.2f} {mem:>11.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

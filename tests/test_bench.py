@@ -1,0 +1,19 @@
+"""The bench must keep running (no timing asserts here: speed is measured by bench/run.py itself)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_bench_quick_runs_and_prints_its_table():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick"], capture_output=True,
+                            text=True, timeout=300, cwd=ROOT)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "ours/peer" in out and "6 chain of n ops" in out
+    for workload in ["1 scalar moons", "2 scalar XOR", "3 tensor moons", "4 tensor XOR", "5 digits"]:
+        assert workload in out
+    assert "NO:" not in out  # every peer that ran reached the same final loss
+    assert out.count("numpy by hand") == 1
