@@ -1,5 +1,6 @@
 """The bench must keep running (no timing asserts here: speed is measured by bench/run.py itself)."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -8,8 +9,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_bench_quick_runs_and_prints_its_table():
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick"], capture_output=True,
-                            text=True, timeout=300, cwd=ROOT)  # fmt: skip
+                            text=True, timeout=300, cwd=ROOT, env=env)  # fmt: skip
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "ours/peer" in out and "6 chain of n ops" in out
