@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from collections.abc import Iterator
+import os
+import sys
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -19,7 +21,9 @@ from tinygrad_edu import ops
 
 _grad_enabled = True  # switched off by no_grad()
 _anomaly = False  # switched on by detect_anomaly()
+_sites = False  # switched on by record_sites() (and detect_anomaly): each new node notes its line of code
 _NO_CTX: dict = {}
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
 @contextlib.contextmanager
@@ -35,13 +39,39 @@ def no_grad() -> Iterator[None]:
 
 @contextlib.contextmanager
 def detect_anomaly() -> Iterator[None]:
-    """Inside this block the first NaN or inf made in forward or backward raises FloatingPointError."""
+    """Inside this block the first NaN or inf made in forward or backward raises FloatingPointError,
+    naming the op, its inputs and the line of code that created it."""
     global _anomaly
     before, _anomaly = _anomaly, True
     try:
-        yield
+        with record_sites():
+            yield
     finally:
         _anomaly = before
+
+
+@contextlib.contextmanager
+def record_sites() -> Iterator[None]:
+    """Inside this block every new node remembers the line of user code that made it (``.site``).
+
+    Off by default: looking up the caller costs time on every op.
+    """
+    global _sites
+    before, _sites = _sites, True
+    try:
+        yield
+    finally:
+        _sites = before
+
+
+def _creation_site() -> str:
+    """The first line outside this package on the call stack: where the user's code made the node."""
+    frame = sys._getframe(1)
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == _PACKAGE:
+        frame = frame.f_back
+    if frame is None:
+        return "unknown"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
 
 
 def _as_data(x, what: str = "Value data"):
@@ -121,9 +151,10 @@ def _describe(values) -> str:
     return ", ".join(f"{v.label or 'unnamed'} {_shape(v.data)}" for v in values)
 
 
-def _check_finite(what: str, data, op, inputs) -> None:
+def _check_finite(what: str, data, op, inputs, site: str | None) -> None:
     if not np.all(np.isfinite(data)):
-        raise FloatingPointError(f"{what} of {op.name} produced nan/inf; inputs: {_describe(inputs)}")
+        where = f" (created at {site})" if site else ""
+        raise FloatingPointError(f"{what} of {op.name}{where} produced nan/inf; inputs: {_describe(inputs)}")
 
 
 def as_value(x) -> Value:
@@ -133,6 +164,7 @@ def as_value(x) -> Value:
     if x.__class__ is float:  # the common constant: skip validation
         c = Value.__new__(Value)
         c.data, c._grad, c.label, c.parents, c.requires_grad, c._op, c._ctx = x, None, "", (), False, None, _NO_CTX
+        c.site = None
         return c
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
@@ -143,12 +175,15 @@ def _node(op: type[ops.Op], parents: tuple, data, ctx: dict, track: bool) -> Val
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
+    out.site = None
     if track and _grad_enabled:
         out.parents, out._op, out._ctx, out.requires_grad = parents, op, ctx, True
     else:
         out.parents, out._op, out._ctx, out.requires_grad = (), None, _NO_CTX, False
-    if _anomaly:
-        _check_finite("forward", out.data, op, parents)
+    if _sites:
+        out.site = _creation_site()
+        if _anomaly:
+            _check_finite("forward", out.data, op, parents, out.site)
     return out
 
 
@@ -202,10 +237,55 @@ def toposort(root: Value) -> list[Value]:
     return order
 
 
+def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
+    """One reverse-mode pass from ``root`` (whose gradient is ``grad``), adding into every ``.grad``.
+
+    Visits nodes in topological order, root first, so that a node's gradient is complete
+    (all its uses have reported) before its op passes it on to the op's inputs.
+    ``on_edge(node, i, contribution, total_so_far)`` is called for every input ``node.parents[i]``
+    that receives a gradient, for tools that show the chain rule at work.
+    """
+    pending = {root: grad}  # gradients arriving in this pass, summed per node
+    for node in toposort(root):
+        g = pending.pop(node, None)
+        if g is None:
+            continue
+        if node._grad is None:  # a leaf keeps a copy of its own, safe to modify in place
+            node._grad = g.copy() if not node.parents and g.__class__ is np.ndarray else g
+        else:
+            node._grad = node._grad + g
+        op = node._op
+        if op is None:
+            continue
+        parents, ctx = node.parents, node._ctx
+        if len(parents) == 2:  # the common cases, without building lists
+            args = (g, node.data, parents[0].data, parents[1].data)
+        elif len(parents) == 1:
+            args = (g, node.data, parents[0].data)
+        else:
+            args = (g, node.data, *[p.data for p in parents])
+        try:
+            grads = op.backward(*args, **ctx) if ctx else op.backward(*args)
+        except (ArithmeticError, ValueError) as e:
+            grads = _retry(op.backward, args, ctx, e, op)
+        if op.arity == 1:
+            grads = (grads,)
+        for i, (p, gp) in enumerate(zip(parents, grads)):
+            if not p.requires_grad:
+                continue
+            if gp.__class__ is not float or p.data.__class__ is not float:
+                gp = reduce_broadcast(gp, p.data)
+            if _anomaly:
+                _check_finite("backward", gp, op, parents, node.site)
+            pending[p] = gp if p not in pending else pending[p] + gp
+            if on_edge is not None:
+                on_edge(node, i, gp, pending[p])
+
+
 class Value:
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
 
-    __slots__ = ("data", "_grad", "label", "parents", "requires_grad", "_op", "_ctx", "__weakref__")
+    __slots__ = ("data", "_grad", "label", "parents", "requires_grad", "_op", "_ctx", "site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
@@ -216,6 +296,7 @@ class Value:
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._ctx = _NO_CTX
+        self.site = None
 
     # ------------------------------------------------------------ attributes
 
@@ -300,39 +381,7 @@ class Value:
             grad = _as_data(grad, "grad")
             if _shape(grad) != self.shape:
                 raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
-        pending = {self: grad}  # gradients arriving in this pass, summed per node
-        for node in toposort(self):
-            g = pending.pop(node, None)
-            if g is None:
-                continue
-            if node._grad is None:  # a leaf keeps a copy of its own, safe to modify in place
-                node._grad = g.copy() if not node.parents and g.__class__ is np.ndarray else g
-            else:
-                node._grad = node._grad + g
-            op = node._op
-            if op is None:
-                continue
-            parents, ctx = node.parents, node._ctx
-            if len(parents) == 2:  # the common cases, without building lists
-                args = (g, node.data, parents[0].data, parents[1].data)
-            elif len(parents) == 1:
-                args = (g, node.data, parents[0].data)
-            else:
-                args = (g, node.data, *[p.data for p in parents])
-            try:
-                grads = op.backward(*args, **ctx) if ctx else op.backward(*args)
-            except (ArithmeticError, ValueError) as e:
-                grads = _retry(op.backward, args, ctx, e, op)
-            if op.arity == 1:
-                grads = (grads,)
-            for p, gp in zip(parents, grads):
-                if not p.requires_grad:
-                    continue
-                if gp.__class__ is not float or p.data.__class__ is not float:
-                    gp = reduce_broadcast(gp, p.data)
-                if _anomaly:
-                    _check_finite("backward", gp, op, parents)
-                pending[p] = gp if p not in pending else pending[p] + gp
+        backprop(self, grad)
 
     def zero_grad(self) -> None:
         self._grad = None

@@ -7,11 +7,12 @@ Numbers and arrays are accepted wherever a Value is (they become constants), so
 from __future__ import annotations
 
 from tinygrad_edu.engine import Value, as_value
+from tinygrad_edu.losses import cross_entropy
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "step", "clip",
-    "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index",
+    "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index", "cross_entropy",
 ]  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Check the engine's gradients against finite differences.
+"""Check the engine's gradients against finite differences, and say which op is wrong.
 
 The derivative is the limit of a difference quotient; the central difference
 
@@ -6,26 +6,175 @@ The derivative is the limit of a difference quotient; the central difference
 
 has error O(eps^2), so in float64 with eps = 1e-6 it agrees with a correct
 analytic gradient to about 1e-9.  ``gradcheck`` computes the whole Jacobian both
-ways, element by element, and names the first input and element that disagree.
+ways, element by element.  When they disagree it checks every op of the graph on
+its own (``check_graph``) and names the first wrong one and the line that made it.
+A mismatch at a kink (relu at 0) or where a perturbation leaves an op's domain
+(log near 0 with a large eps) is explained with a ``GradcheckWarning`` instead.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu import ops
+from tinygrad_edu.engine import Value, no_grad, record_sites, reduce_broadcast, toposort
 
 
 class GradcheckError(AssertionError):
     """The analytic gradient disagrees with the numerical one (an AssertionError, so pytest shows it)."""
 
 
+class GradcheckWarning(UserWarning):
+    """A disagreement that is not a bug: an element at a kink, or a perturbation outside an op's domain."""
+
+
+def _compare(analytic, numeric, atol: float, rtol: float, ignore=None):
+    """Absolute and relative errors, and where they exceed atol + rtol * |numeric| (nan counts as bad)."""
+    a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    abs_err = np.abs(a - n)
+    rel_err = abs_err / np.maximum(np.abs(n), np.finfo(np.float64).tiny)
+    bad = ~(abs_err <= atol + rtol * np.abs(n))
+    if ignore is not None:
+        bad &= ~ignore
+    return abs_err, np.where(abs_err > 0, rel_err, 0.0), bad
+
+
+def _worst(abs_err, bad) -> tuple[int, ...]:
+    flat = np.argmax(np.where(bad, np.nan_to_num(abs_err, nan=np.inf), -1))
+    return tuple(int(k) for k in np.unravel_index(flat, bad.shape))
+
+
+def _max(x) -> float:
+    """The largest error; nan if any comparison was nan (a nan gradient must not look like a zero error)."""
+    return float(np.max(x)) if np.size(x) else 0.0
+
+
+# ---------------------------------------------------------------- one op at a time
+
+
+@dataclass
+class OpCheck:
+    """How one op's backward compared with finite differences of that op alone, at the values it saw."""
+
+    node: Value
+    status: str  # "pass", "fail", "kink", "domain" or "skipped"
+    max_abs_error: float = 0.0
+    max_rel_error: float = 0.0
+    detail: str = ""
+
+    @property
+    def op(self) -> str:
+        return self.node.op
+
+    def describe(self) -> str:
+        inputs = ", ".join(f"{p.label or 'unnamed'} {p.shape}" for p in self.node.parents)
+        where = f", created at {self.node.site}" if self.node.site else ""
+        return f"{self.op} (inputs {inputs}{where}): {self.detail}"
+
+
+@dataclass
+class GraphCheck:
+    """Every op of a graph checked on its own, in the order the ops ran."""
+
+    ops: list[OpCheck] = field(default_factory=list)
+
+    @property
+    def failures(self) -> list[OpCheck]:
+        return [c for c in self.ops if c.status == "fail"]
+
+    @property
+    def first_failure(self) -> OpCheck | None:
+        return next(iter(self.failures), None)
+
+    def __str__(self) -> str:
+        rows = [f"{'op':<14} {'status':<8} {'max abs err':>11}  detail"]
+        for c in self.ops:
+            rows.append(f"{c.op:<14} {c.status:<8} {c.max_abs_error:>11.3g}  {c.detail}")
+        return "\n".join(rows)
+
+
+def _forward(op, datas, ctx):
+    """The op alone on the given inputs, with numpy's inf/nan instead of Python's exceptions."""
+    with np.errstate(all="ignore"):
+        return np.asarray(op.forward(*[np.float64(d) if d.__class__ is float else d for d in datas], **ctx))
+
+
+def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, max_elements: int = 10_000,
+             seed: int = 0) -> OpCheck:  # fmt: skip
+    """Compare ``node``'s op backward with central differences of the op alone, at the values it saw."""
+    op, ctx = node._op, node._ctx
+    datas = [p.data for p in node.parents]
+    if sum(np.size(d) for d in datas) > max_elements:
+        return OpCheck(node, "skipped", detail=f"more than {max_elements} input elements")
+    out = _forward(op, datas, ctx)
+    g = 1.0 if out.ndim == 0 else np.random.default_rng(seed).normal(size=out.shape)  # a random upstream gradient
+    with np.errstate(all="ignore"):
+        analytic = op.backward(g, node.data, *datas, **ctx)
+    analytic = (analytic,) if op.arity == 1 else analytic
+    kinks = op.kinks(eps, *datas, **ctx) if op.kinks is not None else [None] * len(datas)
+    domain = op.domain or (ops.REAL,) * len(datas)
+    result = OpCheck(node, "pass")
+    for i, (p, x) in enumerate(zip(node.parents, datas)):
+        if not p.requires_grad or analytic[i] is None:
+            continue
+        work = np.array(x, dtype=np.float64)
+        flat, numeric = work.reshape(-1), np.zeros(work.shape)
+        for j in range(flat.size):
+            x_j = flat[j]
+            flat[j] = x_j + eps
+            plus = _forward(op, datas[:i] + [work] + datas[i + 1 :], ctx)
+            flat[j] = x_j - eps
+            minus = _forward(op, datas[:i] + [work] + datas[i + 1 :], ctx)
+            flat[j] = x_j
+            numeric.reshape(-1)[j] = np.sum(g * (plus - minus)) / (2 * eps)
+        a = np.asarray(reduce_broadcast(analytic[i], x))
+        outside = ~(domain[i].contains(work - eps) & domain[i].contains(work + eps))
+        at_kink = np.zeros(work.shape, bool) if kinks[i] is None else np.broadcast_to(kinks[i], work.shape)
+        abs_err, rel_err, bad = _compare(a, numeric, atol, rtol)
+        result.max_abs_error = max(result.max_abs_error, _max(abs_err[~outside]))
+        result.max_rel_error = max(result.max_rel_error, _max(rel_err[~outside]))
+        if (bad & ~outside & ~at_kink).any():
+            k = _worst(abs_err, bad & ~outside & ~at_kink)
+            result.status = "fail"
+            result.detail = (f"input {i} element {k}: analytic {a[k]:.10g}, numeric {numeric[k]:.10g}, "
+                             f"abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g}")  # fmt: skip
+            return result
+        if (bad & outside).any() and result.status == "pass":
+            k = _worst(abs_err, bad & outside)
+            result.status = "domain"
+            result.detail = (f"input {i} element {k} = {work[k]:.6g}: perturbing it by eps = {eps:g} leaves the "
+                             f"domain of {op.name} ({domain[i]}), so the finite difference is meaningless there; "
+                             f"use a smaller eps or a point further inside")  # fmt: skip
+        elif at_kink.any() and result.status == "pass":
+            k = tuple(int(v) for v in np.argwhere(at_kink)[0])
+            result.status = "kink"
+            result.detail = (f"input {i} element {k} = {work[k]:.6g} is at a kink of {op.name}: it has no "
+                             f"derivative there, the engine returns {a[k]:.6g} by convention (as PyTorch does) "
+                             f"while finite differences average the two sides ({numeric[k]:.6g})")  # fmt: skip
+    return result
+
+
+def check_graph(root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+                max_elements: int = 10_000) -> GraphCheck:  # fmt: skip
+    """Check every op of ``root``'s graph on its own: pass, fail, kink, domain or skipped, with the
+    largest error per op, in the order the ops ran."""
+    report = GraphCheck()
+    for node in reversed(toposort(root)):
+        if node._op is not None:
+            report.ops.append(check_op(node, eps, atol, rtol, max_elements))
+    return report
+
+
+# ---------------------------------------------------------------- the whole function
+
+
 @dataclass
 class InputReport:
-    """How one input's gradient compared: its largest errors and where they were."""
+    """How one input's gradient compared: its largest errors."""
 
     index: int
     label: str
@@ -33,14 +182,14 @@ class InputReport:
     max_abs_error: float = 0.0
     max_rel_error: float = 0.0
     mismatches: int = 0
-    worst: str = ""
 
 
 @dataclass
 class GradcheckReport:
-    """What gradcheck compared: per input, the largest absolute and relative errors."""
+    """What gradcheck compared: per input, the largest errors; and the notes on kinks and domains."""
 
     inputs: list[InputReport] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def max_abs_error(self) -> float:
@@ -56,7 +205,7 @@ class GradcheckReport:
             f"max abs error {r.max_abs_error:.3g}, max rel error {r.max_rel_error:.3g}"
             for r in self.inputs
         ]
-        return "gradcheck passed\n" + "\n".join(rows)
+        return "\n".join(["gradcheck passed", *rows, *(f"note: {n}" for n in self.notes)])
 
 
 def _call(fn: Callable, inputs: list[Value]) -> Value:
@@ -71,7 +220,7 @@ def _prepare(inputs) -> list[Value]:
     return [x if isinstance(x, Value) else Value(x) for x in inputs]
 
 
-def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list[np.ndarray | float]:
+def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list[np.ndarray | float | None]:
     """Central-difference derivatives of fn's output with respect to each input.
 
     For each input, returns an array of shape ``output.shape + input.shape``: the
@@ -79,7 +228,7 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
     Inputs with ``requires_grad=False`` get ``None``.
     """
     values = _prepare(inputs)
-    with no_grad():
+    with no_grad(), np.errstate(all="ignore"):
         out_shape = np.shape(_call(fn, values).data)
         result = []
         for v in values:
@@ -108,24 +257,44 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
     return result
 
 
-def analytical_grad(fn: Callable[..., Value], *inputs) -> list[np.ndarray | float]:
-    """The engine's derivatives in the same layout as ``numerical_grad``: one backward pass per output element."""
-    values = _prepare(inputs)
-    out = _call(fn, values)
-    out_shape = out.shape
-    jacs = [np.zeros(out_shape + v.shape) if v.requires_grad else None for v in values]
-    for k in np.ndindex(*out_shape):
-        seed = np.zeros(out_shape)
+def _jacobians(out: Value, values: list[Value]) -> list[np.ndarray | None]:
+    """The engine's Jacobians of ``out`` with respect to each input: one backward pass per output element."""
+    jacs = [np.zeros(out.shape + v.shape) if v.requires_grad else None for v in values]
+    for k in np.ndindex(*out.shape):
+        seed = np.zeros(out.shape)
         seed[k] = 1.0
         for v in values:
             v.zero_grad()
-        out.backward(seed if out_shape else 1.0)
+        out.backward(seed if out.shape else 1.0)
         for v, jac in zip(values, jacs):
             if jac is not None:
                 jac[k] = v.grad
     for v in values:
         v.zero_grad()
+    return jacs
+
+
+def analytical_grad(fn: Callable[..., Value], *inputs) -> list[np.ndarray | float | None]:
+    """The engine's derivatives in the same layout as ``numerical_grad``."""
+    values = _prepare(inputs)
+    jacs = _jacobians(_call(fn, values), values)
     return [float(j) if j is not None and j.ndim == 0 else j for j in jacs]
+
+
+def _kink_notes(root: Value, eps: float) -> list[str]:
+    """Ops whose inputs sit within eps of a kink: their gradient there is a convention, not a derivative."""
+    notes = []
+    for node in reversed(toposort(root)):
+        op = node._op
+        if op is None or op.kinks is None:
+            continue
+        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **node._ctx)):
+            if np.any(mask):
+                k = tuple(int(v) for v in np.argwhere(np.atleast_1d(mask))[0]) if np.ndim(mask) else ()
+                where = f", created at {node.site}" if node.site else ""
+                notes.append(f"{op.name}{where}: input {i} element {k} is at a kink (within eps = {eps:g}), "
+                             "where the op has no derivative; its gradient there is a convention")  # fmt: skip
+    return notes
 
 
 def gradcheck(
@@ -134,41 +303,45 @@ def gradcheck(
     """Compare the engine's gradient of ``fn(*inputs)`` with central differences, element by element.
 
     An element passes when |analytic - numeric| <= atol + rtol * |numeric|.  Returns a
-    report of the largest errors; raises ``GradcheckError`` naming the input, the element
-    (and output element), both values and both errors at the worst disagreement.
+    report of the largest errors.  On a disagreement every op is checked alone: a wrong op
+    raises ``GradcheckError`` naming the input, element, both values and errors, and the op
+    with the line that created it; a kink or a perturbation outside an op's domain gives a
+    ``GradcheckWarning`` that explains it instead.
     """
     values = _prepare(inputs)
+    with record_sites():
+        out = _call(fn, values)
+    analytic = _jacobians(out, values)
     numeric = numerical_grad(fn, *values, eps=eps)
-    analytic = analytical_grad(fn, *values)
     report = GradcheckReport()
     failures = []
     for i, (v, a, n) in enumerate(zip(values, analytic, numeric)):
         if n is None:
             continue
         a, n = np.asarray(a), np.asarray(n)
-        abs_err = np.abs(a - n)
-        rel_err = abs_err / np.maximum(np.abs(n), np.finfo(np.float64).tiny)
-        bad = ~(abs_err <= atol + rtol * np.abs(n))  # also catches nan
-        r = InputReport(
-            i,
-            v.label,
-            v.shape,
-            float(np.max(abs_err, initial=0.0)),
-            float(np.max(np.where(abs_err > 0, rel_err, 0.0), initial=0.0)),
-            int(bad.sum()),
-        )
-        report.inputs.append(r)
-        if r.mismatches:
-            flat_worst = np.argmax(np.where(bad, np.nan_to_num(abs_err, nan=np.inf), -1))
-            worst = tuple(int(k) for k in np.unravel_index(flat_worst, bad.shape))
-            out_idx, in_idx = worst[: a.ndim - v.ndim], worst[a.ndim - v.ndim :]
+        abs_err, rel_err, bad = _compare(a, n, atol, rtol)
+        report.inputs.append(InputReport(i, v.label, v.shape, _max(abs_err), _max(rel_err), int(bad.sum())))
+        if bad.any():
+            k = _worst(abs_err, bad)
+            out_idx, in_idx = k[: a.ndim - v.ndim], k[a.ndim - v.ndim :]
             where = f"element {in_idx}" + (f" of output element {out_idx}" if out_idx else "")
             failures.append(
                 f"input {i} ({v.label or 'unnamed'}, shape {v.shape}), {where}: "
-                f"analytic {a[worst]:.10g}, numeric {n[worst]:.10g}, "
-                f"abs error {abs_err[worst]:.3g}, rel error {rel_err[worst]:.3g} "
-                f"({r.mismatches} of {a.size} elements off; allowed atol {atol:g} + rtol {rtol:g} * |numeric|)"
+                f"analytic {a[k]:.10g}, numeric {n[k]:.10g}, abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g} "
+                f"({int(bad.sum())} of {a.size} elements off; allowed atol {atol:g} + rtol {rtol:g} * |numeric|)"
             )
+    report.notes = _kink_notes(out, eps)
     if failures:
-        raise GradcheckError("gradcheck failed:\n  " + "\n  ".join(failures))
+        ops_report = check_graph(out, eps, atol, rtol)
+        guilty = ops_report.first_failure
+        message = "gradcheck failed:\n  " + "\n  ".join(failures)
+        if guilty is not None:
+            raise GradcheckError(f"{message}\nthe first wrong op: {guilty.describe()}")
+        explained = [c for c in ops_report.ops if c.status in ("kink", "domain")]
+        if not explained:
+            raise GradcheckError(f"{message}\nno single op is wrong at these values; the mismatch comes from "
+                                 "their composition (try another eps)")  # fmt: skip
+        report.notes += [c.describe() for c in explained if c.status == "domain"]
+    for note in report.notes:
+        warnings.warn(note, GradcheckWarning, stacklevel=2)
     return report

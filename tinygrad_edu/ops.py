@@ -17,6 +17,7 @@ it back to each input's shape in one place (``engine.reduce_broadcast``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -58,20 +59,79 @@ def xp(x):
     return ScalarMath if x.__class__ is float else np
 
 
+@dataclass(frozen=True)
+class Interval:
+    """The real numbers an input may take: from lo to hi, each end open or closed, maybe without 0."""
+
+    lo: float = -math.inf
+    hi: float = math.inf
+    lo_open: bool = True
+    hi_open: bool = True
+    nonzero: bool = False
+
+    def contains(self, x):
+        """True (elementwise) where x lies in the interval."""
+        x = np.asarray(x)
+        ok = (x > self.lo if self.lo_open else x >= self.lo) & (x < self.hi if self.hi_open else x <= self.hi)
+        return ok & (x != 0) if self.nonzero else ok
+
+    def __str__(self) -> str:
+        if self == REAL:
+            return "any real number"
+        if self.nonzero:
+            return "x != 0"
+        parts = []
+        if self.lo > -math.inf:
+            parts.append(f"x {'>' if self.lo_open else '>='} {self.lo:g}")
+        if self.hi < math.inf:
+            parts.append(f"x {'<' if self.hi_open else '<='} {self.hi:g}")
+        return " and ".join(parts)
+
+
+REAL = Interval()
+POSITIVE = Interval(lo=0.0)
+NONZERO = Interval(nonzero=True)
+
+
+def near(x, point, eps: float):
+    """True (elementwise) where x is within eps of a point where an op is not differentiable."""
+    return np.abs(np.asarray(x) - point) <= eps
+
+
 class Op:
-    """Base of all operations. ``name`` is what the graph shows; ``arity`` the number of inputs."""
+    """Base of all operations.
+
+    ``name`` is what the graph shows; ``arity`` the number of inputs; ``domain`` one
+    ``Interval`` per input (where the op and its derivative are defined); ``kinks``
+    is None for a smooth op, else ``kinks(eps, *inputs, **ctx)`` returns, per input, where
+    an element lies within eps of a point where the op has no derivative.
+    """
 
     name = "op"
     arity = 1
+    domain: tuple[Interval, ...] | None = None
+    kinks = None
+
+
+REGISTRY: dict[str, type[Op]] = {}
+
+
+def register(op: type[Op]) -> type[Op]:
+    """Enrol a built-in op: the registry test checks its declarations and gradient-checks it."""
+    REGISTRY[op.__name__] = op
+    return op
 
 
 # ---------------------------------------------------------------- arithmetic
 
 
+@register
 class Add(Op):
     """a + b;  d/da = 1, d/db = 1: the gradient flows through unchanged to both."""
 
     name, arity = "add", 2
+    domain = (REAL, REAL)
+    kinks = None  # smooth
 
     def forward(a, b):
         return a + b
@@ -80,10 +140,13 @@ class Add(Op):
         return g, g
 
 
+@register
 class Sub(Op):
     """a - b;  d/da = 1, d/db = -1."""
 
     name, arity = "sub", 2
+    domain = (REAL, REAL)
+    kinks = None  # smooth
 
     def forward(a, b):
         return a - b
@@ -92,10 +155,13 @@ class Sub(Op):
         return g, -g
 
 
+@register
 class Mul(Op):
     """a * b;  product rule: d/da = b, d/db = a."""
 
     name, arity = "mul", 2
+    domain = (REAL, REAL)
+    kinks = None  # smooth
 
     def forward(a, b):
         return a * b
@@ -104,10 +170,13 @@ class Mul(Op):
         return g * b, g * a
 
 
+@register
 class Div(Op):
     """a / b;  d/da = 1/b, d/db = -a/b^2 = -out/b."""
 
     name, arity = "div", 2
+    domain = (REAL, NONZERO)
+    kinks = None  # smooth
 
     def forward(a, b):
         return a / b
@@ -116,10 +185,13 @@ class Div(Op):
         return g / b, -g * out / b
 
 
+@register
 class Neg(Op):
     """-x;  d/dx = -1."""
 
     name = "neg"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x):
         return -x
@@ -128,10 +200,13 @@ class Neg(Op):
         return -g
 
 
+@register
 class PowConst(Op):
     """x ** p for a fixed number p;  power rule: d/dx = p * x^(p-1)."""
 
     name = "pow"
+    domain = (POSITIVE,)
+    kinks = None  # smooth
 
     def forward(x, p):
         return xp(x).power(x, p)
@@ -140,6 +215,7 @@ class PowConst(Op):
         return g * p * xp(x).power(x, p - 1)
 
 
+@register
 class Pow(Op):
     """x ** y with y a Value;  d/dx = y * x^(y-1), d/dy = x^y * ln(x) (needs x > 0).
 
@@ -147,6 +223,8 @@ class Pow(Op):
     """
 
     name, arity = "pow", 2
+    domain = (POSITIVE, REAL)
+    kinks = None  # smooth
 
     def forward(x, y):
         if (x < 0) if x.__class__ is float else np.any(x < 0):
@@ -158,6 +236,7 @@ class Pow(Op):
         return g * y * m.power(x, y - 1), g * out * m.log(m.where(x > 0, x, 1.0))
 
 
+@register
 class MatMul(Op):
     """a @ b;  d/da = g @ b^T, d/db = a^T @ g (vectors are made matrices, then made vectors again).
 
@@ -166,6 +245,8 @@ class MatMul(Op):
     """
 
     name, arity = "matmul", 2
+    domain = (REAL, REAL)
+    kinks = None  # smooth
 
     def forward(a, b, needs=(True, True)):
         return np.matmul(a, b)
@@ -192,10 +273,13 @@ class MatMul(Op):
 # ---------------------------------------------------------------- elementwise functions
 
 
+@register
 class Exp(Op):
     """e^x;  d/dx = e^x, which is the output itself."""
 
     name = "exp"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x):
         return xp(x).exp(x)
@@ -204,10 +288,13 @@ class Exp(Op):
         return g * out
 
 
+@register
 class Log(Op):
     """ln x (x > 0);  d/dx = 1/x."""
 
     name = "log"
+    domain = (POSITIVE,)
+    kinks = None  # smooth
 
     def forward(x):
         return xp(x).log(x)
@@ -216,10 +303,13 @@ class Log(Op):
         return g / x
 
 
+@register
 class Sqrt(Op):
     """sqrt(x) (x >= 0);  d/dx = 1 / (2 sqrt(x))."""
 
     name = "sqrt"
+    domain = (POSITIVE,)
+    kinks = None  # smooth
 
     def forward(x):
         return xp(x).sqrt(x)
@@ -228,10 +318,15 @@ class Sqrt(Op):
         return g / (2.0 * out)
 
 
+@register
 class Abs(Op):
     """|x|;  d/dx = sign(x) (0 at the kink x = 0, as PyTorch does)."""
 
     name = "abs"
+    domain = (REAL,)
+
+    def kinks(eps, x):
+        return (near(x, 0.0, eps),)
 
     def forward(x):
         return abs(x)
@@ -240,10 +335,13 @@ class Abs(Op):
         return g * xp(x).sign(x)
 
 
+@register
 class Tanh(Op):
     """tanh(x);  d/dx = 1 - tanh(x)^2: saturates (-> 0) for large |x|."""
 
     name = "tanh"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x):
         return xp(x).tanh(x)
@@ -252,6 +350,7 @@ class Tanh(Op):
         return g * (1.0 - out * out)
 
 
+@register
 class Sigmoid(Op):
     """1 / (1 + e^-x);  d/dx = s (1 - s), at most 1/4 (at x = 0).
 
@@ -259,6 +358,8 @@ class Sigmoid(Op):
     """
 
     name = "sigmoid"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x):
         m = xp(x)
@@ -269,10 +370,15 @@ class Sigmoid(Op):
         return g * out * (1.0 - out)
 
 
+@register
 class ReLU(Op):
     """max(x, 0);  d/dx = 1 for x > 0, else 0 (a unit stuck below 0 gets no gradient)."""
 
     name = "relu"
+    domain = (REAL,)
+
+    def kinks(eps, x):
+        return (near(x, 0.0, eps),)
 
     def forward(x):
         return xp(x).maximum(x, 0.0)
@@ -281,10 +387,15 @@ class ReLU(Op):
         return g * (x > 0)
 
 
+@register
 class LeakyReLU(Op):
     """x for x > 0, alpha*x otherwise;  d/dx = 1 or alpha: never exactly 0, so units cannot die."""
 
     name = "leaky_relu"
+    domain = (REAL,)
+
+    def kinks(eps, x, alpha):
+        return (near(x, 0.0, eps),)
 
     def forward(x, alpha):
         return xp(x).where(x > 0, x, alpha * x)
@@ -293,10 +404,13 @@ class LeakyReLU(Op):
         return g * xp(x).where(x > 0, 1.0, alpha)
 
 
+@register
 class Softplus(Op):
     """ln(1 + e^x), a smooth ReLU;  d/dx = sigmoid(x).  Written as max(x,0) + ln(1 + e^-|x|) to stay finite."""
 
     name = "softplus"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x):
         m = xp(x)
@@ -309,6 +423,7 @@ class Softplus(Op):
 _GELU_K = math.sqrt(2.0 / math.pi)
 
 
+@register
 class GELU(Op):
     """x * Phi(x), tanh approximation: 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi).
 
@@ -316,6 +431,8 @@ class GELU(Op):
     """
 
     name = "gelu"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x):
         return 0.5 * x * (1.0 + xp(x).tanh(_GELU_K * (x + 0.044715 * x * x * x)))
@@ -325,6 +442,7 @@ class GELU(Op):
         return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_K * (1.0 + 3 * 0.044715 * x * x))
 
 
+@register
 class Step(Op):
     """Heaviside step: 1 if x >= 0 else 0;  d/dx = 0 everywhere it exists.
 
@@ -332,6 +450,10 @@ class Step(Op):
     """
 
     name = "step"
+    domain = (REAL,)
+
+    def kinks(eps, x):
+        return (near(x, 0.0, eps),)
 
     def forward(x):
         return xp(x).where(x >= 0, 1.0, 0.0)
@@ -340,10 +462,15 @@ class Step(Op):
         return xp(x).zeros_like(x)
 
 
+@register
 class Clip(Op):
     """min(max(x, lo), hi);  d/dx = 1 inside [lo, hi] (bounds included, as PyTorch's clamp), 0 outside."""
 
     name = "clip"
+    domain = (REAL,)
+
+    def kinks(eps, x, lo, hi):
+        return (near(x, lo, eps) | near(x, hi, eps),)
 
     def forward(x, lo, hi):
         return xp(x).clip(x, lo, hi)
@@ -365,10 +492,13 @@ def unreduce(g, shape: tuple, axis, keepdims: bool):
     return out
 
 
+@register
 class Sum(Op):
     """sum over axis;  d/dx_i = 1: every summed element gets the whole upstream gradient."""
 
     name = "sum"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, axis, keepdims):
         return _sum(np.asarray(x), axis=axis, keepdims=keepdims)
@@ -377,10 +507,13 @@ class Sum(Op):
         return unreduce(g, np.shape(x), axis, keepdims)
 
 
+@register
 class Mean(Op):
     """mean over axis;  d/dx_i = 1/n, n the number of elements averaged."""
 
     name = "mean"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, axis, keepdims):
         x = np.asarray(x)
@@ -391,10 +524,18 @@ class Mean(Op):
         return unreduce(g, np.shape(x), axis, keepdims) * (np.size(out) / np.size(x))
 
 
+@register
 class Max(Op):
     """max over axis;  d/dx_i = 1 at the maximum, 0 elsewhere (ties share the gradient equally)."""
 
     name = "max"
+    domain = (REAL,)
+
+    def kinks(eps, x, axis, keepdims):
+        """Ties: an element within 2 eps of the maximum, which another element also reaches."""
+        x = np.asarray(x)
+        close = x >= _max(x, axis=axis, keepdims=True) - 2 * eps
+        return (close & (_sum(close, axis=axis, keepdims=True) > 1),)
 
     def forward(x, axis, keepdims):
         return _max(np.asarray(x), axis=axis, keepdims=keepdims)
@@ -408,10 +549,13 @@ class Max(Op):
 # ---------------------------------------------------------------- shape and indexing
 
 
+@register
 class Reshape(Op):
     """Same numbers, new shape;  the gradient is reshaped back."""
 
     name = "reshape"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, shape):
         return np.reshape(x, shape)
@@ -420,10 +564,13 @@ class Reshape(Op):
         return np.reshape(g, np.shape(x))
 
 
+@register
 class Transpose(Op):
     """Permute axes (reverse them when axes is None);  the gradient gets the inverse permutation."""
 
     name = "transpose"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, axes):
         return np.transpose(x, axes)
@@ -432,6 +579,7 @@ class Transpose(Op):
         return np.transpose(g, None if axes is None else np.argsort(axes))
 
 
+@register
 class Index(Op):
     """x[index] (basic or integer-array indexing);  the gradient is scattered back.
 
@@ -439,6 +587,8 @@ class Index(Op):
     """
 
     name = "index"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, index):
         return x[index]
@@ -452,6 +602,7 @@ class Index(Op):
 # ---------------------------------------------------------------- softmax
 
 
+@register
 class Softmax(Op):
     """s_i = e^(x_i) / sum_j e^(x_j);  ds_i/dx_j = s_i (delta_ij - s_j), so dL/dx = s * (g - sum(g * s)).
 
@@ -459,6 +610,8 @@ class Softmax(Op):
     """
 
     name = "softmax"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, axis):
         e = np.exp(x - _max(x, axis=axis, keepdims=True))
@@ -468,10 +621,13 @@ class Softmax(Op):
         return out * (g - _sum(g * out, axis=axis, keepdims=True))
 
 
+@register
 class LogSoftmax(Op):
     """x_i - log sum_j e^(x_j);  dL/dx = g - softmax(x) * sum(g)."""
 
     name = "log_softmax"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(x, axis):
         shifted = x - _max(x, axis=axis, keepdims=True)
@@ -481,6 +637,7 @@ class LogSoftmax(Op):
         return g - np.exp(out) * _sum(g, axis=axis, keepdims=True)
 
 
+@register
 class CrossEntropy(Op):
     """Softmax cross-entropy of logits (n, classes) against integer labels, averaged over the n rows:
     mean_i(logsumexp(z_i) - z_i[label_i]).  Fused, because its derivative is so simple:
@@ -488,6 +645,8 @@ class CrossEntropy(Op):
     """
 
     name = "cross_entropy"
+    domain = (REAL,)
+    kinks = None  # smooth
 
     def forward(z, labels):
         z2 = np.atleast_2d(z)

@@ -29,6 +29,7 @@ import numpy as np
 
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.files import atomic_write
+from tinygrad_edu.trace import side_pass
 
 FORMATS = ("svg", "png", "pdf", "dot")
 SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "pow": "^", "matmul": "@"}
@@ -114,7 +115,7 @@ def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: 
 
 def _draw(
     nodes: list[Value], grad_of: Grads, show_data: bool, show_grad: bool, rankdir: str, cluster_modules: bool,
-    highlight: Value | None = None, caption: str = "",
+    highlight: Value | None = None, caption: str = "", contributions: dict | None = None,
 ) -> graphviz.Digraph:  # fmt: skip
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
@@ -141,8 +142,12 @@ def _draw(
             dot.node(op_id, label=SYMBOLS.get(node.op, node.op), shape="circle", style="filled",
                      fillcolor="#f2f2f2", fontsize="10", width="0.3", margin="0.02")  # fmt: skip
             dot.edge(op_id, ids[node])
-            for parent in node.parents:
-                dot.edge(ids[parent], op_id)
+            for i, parent in enumerate(node.parents):
+                if contributions and (node, i) in contributions:
+                    dot.edge(ids[parent], op_id, label=summary(contributions[node, i]), fontsize="9",
+                             fontcolor="#b35900")  # fmt: skip
+                else:
+                    dot.edge(ids[parent], op_id)
     return dot
 
 
@@ -185,14 +190,20 @@ def draw_graph(
     rankdir: str = "LR",
     cluster_modules: bool = True,
     max_nodes: int = 500,
+    show_contributions: bool = False,
 ) -> graphviz.Digraph:
     """The computation graph that produced ``root``, as a ``graphviz.Digraph``.
 
+    ``show_contributions=True`` writes on each input edge what it adds to that input's
+    gradient in one backward pass from ``root``, so the sum at a reused node is visible.
     A graph with more than ``max_nodes`` value nodes raises ValueError saying how many it
     has and how to draw it anyway.
     """
     nodes = _graph_nodes(root, max_nodes)
-    return _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules)
+    contributions = {}
+    if show_contributions:
+        side_pass(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
+    return _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions)
 
 
 def backward_steps(root: Value) -> list[tuple[Value, object]]:
@@ -200,16 +211,8 @@ def backward_steps(root: Value) -> list[tuple[Value, object]]:
 
     Runs that pass on the side: the ``.grad`` of every node is left as it was.
     """
-    nodes = toposort(root)
-    saved = [n._grad for n in nodes]
-    try:
-        for n in nodes:
-            n._grad = None
-        root.backward()
-        return [(n, n._grad) for n in nodes if n._grad is not None]
-    finally:
-        for n, g in zip(nodes, saved):
-            n._grad = g
+    grads = side_pass(root)
+    return [(n, grads[n]) for n in toposort(root) if n in grads]
 
 
 def backward_frames(

@@ -1,0 +1,100 @@
+"""The chain rule in motion: the backward pass as a table, one row per gradient contribution.
+
+Each row says: this node's gradient (upstream) times the local derivative of its op with
+respect to one input gives that input's contribution; contributions to a node used
+more than once are summed, and the running total shows the sum growing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tinygrad_edu.engine import Value, backprop, toposort
+
+
+def side_pass(root: Value, on_edge=None) -> dict[Value, object]:
+    """Run one backward pass from ``root`` and return each node's gradient from it, leaving every
+    ``.grad`` as it was (so tools can show a pass without changing what the user has)."""
+    nodes = toposort(root)
+    saved = [n._grad for n in nodes]
+    try:
+        for n in nodes:
+            n._grad = None
+        if root.shape != ():
+            raise ValueError(f"needs a scalar root, this one has shape {root.shape}; reduce it first, e.g. .sum()")
+        backprop(root, 1.0, on_edge)
+        return {n: n._grad for n in nodes if n._grad is not None}
+    finally:
+        for n, g in zip(nodes, saved):
+            n._grad = g
+
+
+def name_of(node: Value, names: dict) -> str:
+    return node.label or names.setdefault(node, f"#{len(names) + 1}")
+
+
+@dataclass
+class TraceRow:
+    step: int  # which node's backward this is (1 = the root)
+    node: Value
+    op: str
+    upstream: object  # dL/d(node)
+    input: Value
+    local: object  # d(node)/d(input) for scalars, None for tensors
+    contribution: object  # upstream * local, what this edge adds to the input's gradient
+    total: object  # the input's gradient so far in this pass
+
+
+class BackwardTrace:
+    """The rows of one backward pass; ``print(trace)`` shows them as a table."""
+
+    def __init__(self, rows: list[TraceRow], names: dict):
+        self.rows = rows
+        self._names = names
+
+    def contributions(self, node: Value) -> list:
+        """Every contribution that flowed into ``node``, in order."""
+        return [r.contribution for r in self.rows if r.input is node]
+
+    def __str__(self) -> str:
+        from tinygrad_edu.viz import summary  # the same number format as the pictures
+
+        def show(x) -> str:
+            return "-" if x is None else summary(x)
+
+        head = ("step", "node", "op", "upstream", "input", "local d", "contribution", "total so far")
+        table = [head] + [
+            (str(r.step), name_of(r.node, self._names), r.op, show(r.upstream), name_of(r.input, self._names),
+             show(r.local), show(r.contribution), show(r.total))
+            for r in self.rows
+        ]  # fmt: skip
+        widths = [max(len(row[i]) for row in table) for i in range(len(head))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        return "\n".join(lines)
+
+
+def trace_backward(root: Value) -> BackwardTrace:
+    """The backward pass from ``root`` as rows (step, node, op, upstream gradient, local derivative,
+    contribution to each input, running total of that input's gradient). ``.grad`` is left as it was."""
+    events, steps = [], {}
+
+    def on_edge(node, index, contribution, total):
+        steps.setdefault(node, len(steps) + 1)
+        events.append((steps[node], node, index, contribution, total))
+
+    grads = side_pass(root, on_edge)
+    names: dict = {}
+    for n in reversed(toposort(root)):  # number unnamed nodes in the order they were made
+        if not n.label:
+            name_of(n, names)
+    rows = []
+    for step, node, index, contribution, total in events:
+        upstream = grads[node]
+        local = None
+        if node.data.__class__ is float and node.parents[index].data.__class__ is float:
+            datas = [p.data for p in node.parents]
+            local = node._op.backward(1.0, node.data, *datas, **node._ctx)
+            local = local if node._op.arity == 1 else local[index]
+        rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
+    return BackwardTrace(rows, names)
