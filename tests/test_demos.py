@@ -1,0 +1,96 @@
+"""Every lesson demo runs (small settings), prints what it claims, and writes its pictures."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_PLOTS = subprocess.run([sys.executable, "-c", "import matplotlib"], capture_output=True).returncode == 0
+
+
+def run_demo(name: str, out: Path) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, str(ROOT / "demos" / f"{name}.py"), "--quick", "--out", str(out)],
+                            capture_output=True, text=True, timeout=300, env=env)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def pictures(out: Path, *names: str) -> None:
+    if not HAS_PLOTS:
+        pytest.skip("matplotlib is not installed: the tables were checked, not the pictures")
+    for name in names:
+        assert (out / name).stat().st_size > 5000, name
+
+
+def test_perceptron_gates(tmp_path):
+    text = run_demo("perceptron_gates", tmp_path)
+    for gate in ("AND", "OR", "NAND"):
+        assert re.search(rf"^ *{gate} +converged after \d+ epochs", text, re.M), gate
+    assert re.search(r"^ *XOR +never converged in 30 epochs", text, re.M)
+    pictures(tmp_path, "perceptron_gates.png")
+
+
+def test_xor_hidden_layer(tmp_path):
+    text = run_demo("xor_hidden_layer", tmp_path)
+    assert "the hand-wired network computes XOR exactly: True" in text
+    assert "accuracy 100%" in text
+    pictures(tmp_path, "xor_hidden_layer.png")
+
+
+def test_activations(tmp_path):
+    text = run_demo("activations", tmp_path)
+    assert re.search(r"^relu +0 +0 +2 +1$", text, re.M)  # ReLU at -2 and 2: values 0, 2; slopes 0, 1
+    assert re.search(r"^sigmoid +0\.1192 +0\.105 +0\.8808 +0\.105$", text, re.M)
+    assert re.search(r"^tanh +-0\.964 +0\.07065 +0\.964 +0\.07065$", text, re.M)
+    assert re.search(r"^step +\S+ +\d+% +0$", text, re.M)  # step's hidden weights never moved
+    assert re.search(r"^tanh +\S+ +100% +[1-9]", text, re.M)
+    pictures(tmp_path, "activations.png")
+
+
+def test_initializers(tmp_path):
+    text = run_demo("initializers", tmp_path)
+    assert "all hidden units identical: True" in text
+    he = re.search(r"^He +(.*)$", text, re.M).group(1).split()
+    small = re.search(r"^too small N\(0, 0.01\^2\) +(.*)$", text, re.M).group(1).split()
+    assert float(small[-1]) < 1e-6 < 0.1 < float(he[-1])  # vanishes with a tiny init, holds with He
+    pictures(tmp_path, "initializers.png")
+
+
+def test_dying_relu(tmp_path):
+    text = run_demo("dying_relu", tmp_path)
+    high, sane = map(int, re.search(r"(\d+)% of ReLU units dead at lr 2.0 against (\d+)% at lr 0.1", text).groups())
+    assert high > sane
+    pictures(tmp_path, "dying_relu.png")
+
+
+def test_vanishing_gradients(tmp_path):
+    text = run_demo("vanishing_gradients", tmp_path)
+    sigmoid = float(re.search(r"sigmoid \+ Xavier: first layer's gradient is (\S+) x", text).group(1))
+    relu = float(re.search(r"ReLU \+ He: first layer's gradient is (\S+) x", text).group(1))
+    assert sigmoid < 1e-3 and relu > 0.05
+    pictures(tmp_path, "vanishing_gradients.png")
+
+
+def test_iris_perceptron(tmp_path):
+    text = run_demo("iris_perceptron", tmp_path)
+    assert "perceptron converged after" in text and "training accuracy 100%" in text
+    pictures(tmp_path, "iris_perceptron.png")
+
+
+def test_digits_mlp(tmp_path):
+    text = run_demo("digits_mlp", tmp_path)
+    assert float(re.search(r"test accuracy ([\d.]+)%", text).group(1)) >= 90
+    assert "confusion matrix" in text
+    pictures(tmp_path, "digits_mlp.png")
+
+
+def test_see_backprop(tmp_path):
+    text = run_demo("see_backprop", tmp_path)
+    assert "out = tanh(n)" in text and "upstream" in text and "contribution" in text
+    for name in ("neuron.svg", "neuron.png", "neuron_backward.html"):
+        assert (tmp_path / name).stat().st_size > 1000
