@@ -111,8 +111,8 @@ def _weights(sizes, seed):
     return [np.array(p.data) for p in model.parameters()]
 
 
-def _ours_tensor(weights):
-    params = [Value(w) for w in weights]
+def _mlp(params):
+    """The MLP's forward pass, the same code for either engine: x @ W + b, ReLU between layers."""
 
     def forward(x):
         for i in range(0, len(params), 2):
@@ -122,19 +122,31 @@ def _ours_tensor(weights):
         return x
 
     return forward, params
+
+
+def _ours_tensor(weights):
+    return _mlp([Value(w) for w in weights])
 
 
 def _torch_tensor(weights):
-    params = [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights]
+    return _mlp([torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights])
 
-    def forward(x):
-        for i in range(0, len(params), 2):
-            x = x @ params[i] + params[i + 1]
-            if i + 2 < len(params):
-                x = x.relu()
-        return x
 
-    return forward, params
+def _ours_step(loss, params, lr):
+    for p in params:
+        p.zero_grad()
+    loss.backward()
+    for p in params:
+        p.data -= lr * p.grad
+
+
+def _torch_step(loss, params, lr):
+    for p in params:
+        p.grad = None
+    loss.backward()
+    with torch.no_grad():
+        for p in params:
+            p -= lr * p.grad
 
 
 def tensor_moons_ours(weights, X, y, steps):
@@ -143,12 +155,8 @@ def tensor_moons_ours(weights, X, y, steps):
     total = None
     for k in range(steps):
         total = (1.0 - yv * forward(Xv)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
-        for p in params:
-            p.zero_grad()
-        total.backward()
         lr = 1.0 - 0.9 * k / 100
-        for p in params:
-            p.data -= lr * p.grad
+        _ours_step(total, params, lr)
     return total.item()
 
 
@@ -158,13 +166,8 @@ def tensor_moons_torch(weights, X, y, steps):
     total = None
     for k in range(steps):
         total = (1.0 - yt * forward(Xt)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
-        for p in params:
-            p.grad = None
-        total.backward()
         lr = 1.0 - 0.9 * k / 100
-        with torch.no_grad():
-            for p in params:
-                p -= lr * p.grad
+        _torch_step(total, params, lr)
     return total.item()
 
 
@@ -174,11 +177,7 @@ def tensor_xor_ours(weights, X, y, steps):
     loss = None
     for _ in range(steps):
         loss = ((forward(Xv) - yv) ** 2).mean()
-        for p in params:
-            p.zero_grad()
-        loss.backward()
-        for p in params:
-            p.data -= 0.1 * p.grad
+        _ours_step(loss, params, 0.1)
     return loss.item()
 
 
@@ -188,12 +187,7 @@ def tensor_xor_torch(weights, X, y, steps):
     loss = None
     for _ in range(steps):
         loss = ((forward(Xt) - yt) ** 2).mean()
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= 0.1 * p.grad
+        _torch_step(loss, params, 0.1)
     return loss.item()
 
 
@@ -207,11 +201,7 @@ def digits_ours(weights, X, y, batches):
     loss = None
     for idx in batches:
         loss = losses.cross_entropy(forward(Value(X[idx], requires_grad=False)), y[idx])
-        for p in params:
-            p.zero_grad()
-        loss.backward()
-        for p in params:
-            p.data -= 0.1 * p.grad
+        _ours_step(loss, params, 0.1)
     return loss.item()
 
 
@@ -222,12 +212,7 @@ def digits_torch(weights, X, y, batches):
     for idx in batches:
         it = torch.from_numpy(idx)
         loss = torch.nn.functional.cross_entropy(forward(Xt[it]), yt[it])
-        for p in params:
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= 0.1 * p.grad
+        _torch_step(loss, params, 0.1)
     return loss.item()
 
 

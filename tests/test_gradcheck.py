@@ -3,27 +3,9 @@
 import numpy as np
 import pytest
 
+from tests.planted import Cube as RightCube
+from tests.planted import WrongCube
 from tinygrad_edu import GradcheckError, Value, apply, gradcheck, numerical_grad
-from tinygrad_edu.ops import Op
-
-
-class WrongCube(Op):
-    """x^3 with a planted bug: the derivative should be 3x^2, this says 2x^2."""
-
-    name = "wrong_cube"
-
-    def forward(x):
-        return x**3
-
-    def backward(g, out, x):
-        return g * 2 * x * x
-
-
-class RightCube(WrongCube):
-    name = "cube"
-
-    def backward(g, out, x):
-        return g * 3 * x * x
 
 
 def test_gradcheck_error_is_an_assertion_error():

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
+from tests.planted import Cube, WrongCube
 from tinygrad_edu import (
     GradcheckError,
     GradcheckWarning,
@@ -19,30 +20,7 @@ from tinygrad_edu import (
     trace_backward,
     viz,
 )
-from tinygrad_edu.ops import REAL, Op
 from tinygrad_edu.testing import assert_gradients_match, shapes_broadcastable, values  # fmt: skip
-
-
-class Cube(Op):
-    """x^3, with a derivative that is right."""
-
-    name, domain, kinks = "cube", (REAL,), None
-
-    def forward(x):
-        return x**3
-
-    def backward(g, out, x):
-        return g * 3 * x * x
-
-
-class WrongCube(Cube):
-    """x^3 with a planted bug: its derivative should be 3x^2, this says 2x^2."""
-
-    name = "wrong_cube"
-
-    def backward(g, out, x):
-        return g * 2 * x * x
-
 
 PLANTED_LINE = None
 

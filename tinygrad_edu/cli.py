@@ -260,6 +260,17 @@ def cmd_gates(args) -> int:
     return 0
 
 
+def _held_out_summary(model, split, history: list[float], seconds: float, args) -> int:
+    """Accuracy on the training and the held-out rows, and the graph for the first held-out row."""
+    X_train, X_test, y_train, y_test = split
+    print(f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
+          f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
+          f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
+    if args.render:
+        _render(model, X_test[0], args.render)
+    return 0
+
+
 def cmd_moons(args) -> int:
     X, y = data.moons(args.n, args.noise, seed=args.seed)
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=args.seed)
@@ -267,12 +278,7 @@ def cmd_moons(args) -> int:
                    seed=args.seed)  # fmt: skip
     print(f"moons: {len(y_train)} training and {len(y_test)} test points, MLP 2-{'-'.join(map(str, args.hidden))}-1")
     history, seconds = _fit(model, X_train, y_train, args, "bce_with_logits")
-    print(f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
-          f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
-          f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
-    if args.render:
-        _render(model, X_test[0], args.render)
-    return 0
+    return _held_out_summary(model, (X_train, X_test, y_train, y_test), history, seconds, args)
 
 
 def cmd_digits(args) -> int:
@@ -284,12 +290,7 @@ def cmd_digits(args) -> int:
     print(f"digits: {len(y_train)} training and {len(y_test)} held-out images, "
           f"MLP 64-{'-'.join(map(str, args.hidden))}-10, minibatches of {args.batch_size}")  # fmt: skip
     history, seconds = _fit(model, X_train, y_train, args, "cross_entropy", batch_size=args.batch_size)
-    print(f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
-          f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
-          f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
-    if args.render:
-        _render(model, X_test[0], args.render)
-    return 0
+    return _held_out_summary(model, (X_train, X_test, y_train, y_test), history, seconds, args)
 
 
 def cmd_render(args) -> int:
