@@ -72,3 +72,11 @@ def test_a_failing_render_is_one_line_and_exit_1(capsys, tmp_path):
     assert main(["xor", "--steps", "10", "--render", str(blocker / "graph.svg")]) == 1
     message = capsys.readouterr().err.split("\r")[-1]  # after the progress bar
     assert message.count("\n") == 1 and message.startswith("tinygrad-edu xor: error:") and "File exists" in message
+
+
+def test_gradcheck_command_checks_every_op_of_the_presets(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "neuron: 5 ops checked one by one" in out and "5 pass" in out
+    assert "tensor-mlp:" in out and "xor:" in out
+    assert "every op's backward agrees with its finite differences" in out

@@ -1,6 +1,6 @@
 """The command line: ``tinygrad-edu xor --render xor.svg`` trains XOR by backprop and draws the network.
 
-Subcommands: xor, gates, moons, digits, render. Bad arguments exit with code 2 and one line.
+Subcommands: xor, gates, moons, digits, render, gradcheck. Bad arguments exit with code 2 and one line.
 """
 
 from __future__ import annotations
@@ -8,13 +8,15 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from tinygrad_edu import activations, data, losses, nn, optim, train, viz
 from tinygrad_edu import init as initializers
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Value, record_sites
+from tinygrad_edu.gradcheck import check_graph
 
 
 class _Parser(argparse.ArgumentParser):
@@ -113,6 +115,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("digits", help="an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
     p.add_argument("--batch-size", type=_positive_int, default=64)
+
+    p = sub.add_parser("gradcheck", help="check every op of the preset graphs against finite differences")
+    p.add_argument("--preset", default="all", choices=["all", *sorted(PRESETS)])
+    p.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
+    p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("render", help="draw a preset computation graph (.html: the backward pass step by step)")
     p.add_argument("preset", choices=sorted(PRESETS), help="which graph")
@@ -303,7 +310,30 @@ def cmd_render(args) -> int:
     return 0
 
 
-COMMANDS = {"xor": cmd_xor, "gates": cmd_gates, "moons": cmd_moons, "digits": cmd_digits, "render": cmd_render}
+def cmd_gradcheck(args) -> int:
+    names = sorted(PRESETS) if args.preset == "all" else [args.preset]
+    failed = 0
+    for name in names:
+        with record_sites():
+            root = PRESETS[name](args.seed)
+        report = check_graph(root, eps=args.eps)
+        counts = Counter(c.status for c in report.ops)
+        print(f"{name}: {len(report.ops)} ops checked one by one against central differences (eps {args.eps:g}): "
+              + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))  # fmt: skip
+        print(report, end="\n\n")
+        failed += len(report.failures)
+    print("every op's backward agrees with its finite differences" if not failed else f"{failed} ops disagree")
+    return 1 if failed else 0
+
+
+COMMANDS = {
+    "gradcheck": cmd_gradcheck,
+    "xor": cmd_xor,
+    "gates": cmd_gates,
+    "moons": cmd_moons,
+    "digits": cmd_digits,
+    "render": cmd_render,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -93,7 +93,7 @@ class GraphCheck:
     def __str__(self) -> str:
         rows = [f"{'op':<14} {'status':<8} {'max abs err':>11}  detail"]
         for c in self.ops:
-            rows.append(f"{c.op:<14} {c.status:<8} {c.max_abs_error:>11.3g}  {c.detail}")
+            rows.append(f"{c.op:<14} {c.status:<8} {c.max_abs_error:>11.3g}  {c.detail}".rstrip())
         return "\n".join(rows)
 
 
