@@ -164,7 +164,6 @@ def as_value(x) -> Value:
     if x.__class__ is float:  # the common constant: skip validation
         c = Value.__new__(Value)
         c.data, c._grad, c.label, c.parents, c.requires_grad, c._op, c._ctx = x, None, "", (), False, None, _NO_CTX
-        c.site = None
         return c
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
@@ -175,15 +174,14 @@ def _node(op: type[ops.Op], parents: tuple, data, ctx: dict, track: bool) -> Val
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
-    out.site = None
     if track and _grad_enabled:
         out.parents, out._op, out._ctx, out.requires_grad = parents, op, ctx, True
     else:
         out.parents, out._op, out._ctx, out.requires_grad = (), None, _NO_CTX, False
     if _sites:
-        out.site = _creation_site()
+        out._site = _creation_site()
         if _anomaly:
-            _check_finite("forward", out.data, op, parents, out.site)
+            _check_finite("forward", out.data, op, parents, out._site)
     return out
 
 
@@ -246,20 +244,23 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
     that receives a gradient, for tools that show the chain rule at work.
     """
     pending = {root: grad}  # gradients arriving in this pass, summed per node
+    take = pending.pop
     for node in toposort(root):
-        g = pending.pop(node, None)
+        g = take(node, None)
         if g is None:
             continue
+        parents = node.parents
         if node._grad is None:  # a leaf keeps a copy of its own, safe to modify in place
-            node._grad = g.copy() if not node.parents and g.__class__ is np.ndarray else g
+            node._grad = g.copy() if not parents and g.__class__ is np.ndarray else g
         else:
             node._grad = node._grad + g
         op = node._op
         if op is None:
             continue
-        parents, ctx = node.parents, node._ctx
+        ctx = node._ctx
         if len(parents) == 2:  # the common cases, without building lists
-            args = (g, node.data, parents[0].data, parents[1].data)
+            a, b = parents
+            args = (g, node.data, a.data, b.data)
         elif len(parents) == 1:
             args = (g, node.data, parents[0].data)
         else:
@@ -270,14 +271,16 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             grads = _retry(op.backward, args, ctx, e, op)
         if op.arity == 1:
             grads = (grads,)
-        for i, (p, gp) in enumerate(zip(parents, grads)):
+        for i, p in enumerate(parents):
             if not p.requires_grad:
                 continue
+            gp = grads[i]
             if gp.__class__ is not float or p.data.__class__ is not float:
                 gp = reduce_broadcast(gp, p.data)
             if _anomaly:
                 _check_finite("backward", gp, op, parents, node.site)
-            pending[p] = gp if p not in pending else pending[p] + gp
+            before = pending.get(p)
+            pending[p] = gp if before is None else before + gp
             if on_edge is not None:
                 on_edge(node, i, gp, pending[p])
 
@@ -285,7 +288,7 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
 class Value:
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
 
-    __slots__ = ("data", "_grad", "label", "parents", "requires_grad", "_op", "_ctx", "site", "__weakref__")
+    __slots__ = ("data", "_grad", "label", "parents", "requires_grad", "_op", "_ctx", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
@@ -296,7 +299,6 @@ class Value:
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._ctx = _NO_CTX
-        self.site = None
 
     # ------------------------------------------------------------ attributes
 
@@ -326,6 +328,11 @@ class Value:
     @property
     def ndim(self) -> int:
         return len(self.shape)
+
+    @property
+    def site(self) -> str | None:
+        """The line of code that made this node, when it was made under record_sites() or detect_anomaly()."""
+        return getattr(self, "_site", None)
 
     @property
     def op(self) -> str:
