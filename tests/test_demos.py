@@ -94,3 +94,15 @@ def test_see_backprop(tmp_path):
     assert "out = tanh(n)" in text and "upstream" in text and "contribution" in text
     for name in ("neuron.svg", "neuron.png", "neuron_backward.html"):
         assert (tmp_path / name).stat().st_size > 1000
+
+
+def test_without_matplotlib_a_demo_still_prints_its_tables(tmp_path):
+    blocked = ("import runpy, sys; sys.modules['matplotlib'] = None; "
+               f"sys.argv = ['iris_perceptron.py', '--quick', '--out', {str(tmp_path)!r}]; "
+               f"sys.path.insert(0, {str(ROOT / 'demos')!r}); "
+               f"runpy.run_path({str(ROOT / 'demos' / 'iris_perceptron.py')!r}, run_name='__main__')")  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, env=env)
+    assert result.returncode == 0, result.stderr
+    assert 'no pictures: pip install -e ".[plots]"' in result.stdout and "perceptron converged" in result.stdout
+    assert list(tmp_path.iterdir()) == []
