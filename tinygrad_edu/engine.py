@@ -120,11 +120,10 @@ def reduce_broadcast(g, like):
     if like.__class__ is float:
         return g if g.__class__ is float else float(np.sum(g))
     shape = like.shape
-    if g.__class__ is np.ndarray and g.shape == shape:
+    if g.__class__ is not np.ndarray:
+        g = np.asarray(g, dtype=np.float64)
+    if g.shape == shape:
         return g
-    if np.shape(g) == shape:
-        return g if g.__class__ is np.ndarray else np.asarray(g, dtype=np.float64)
-    g = np.asarray(g)
     extra = g.ndim - len(shape)
     g = np.add.reduce(g, axis=tuple(range(extra))) if extra else g  # np.sum, minus its Python wrapper
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)

@@ -13,8 +13,9 @@ from tinygrad_edu.engine import Value, backprop, toposort
 
 
 def side_pass(root: Value, on_edge=None) -> dict[Value, object]:
-    """Run one backward pass from ``root`` and return each node's gradient from it, leaving every
-    ``.grad`` as it was (so tools can show a pass without changing what the user has)."""
+    """Run one backward pass from ``root`` and return each node's gradient from it, in the order the
+    pass fills them, leaving every ``.grad`` as it was (so tools can show a pass without changing
+    what the user has)."""
     nodes = toposort(root)
     saved = [n._grad for n in nodes]
     try:

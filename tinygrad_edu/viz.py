@@ -211,8 +211,7 @@ def backward_steps(root: Value) -> list[tuple[Value, object]]:
 
     Runs that pass on the side: the ``.grad`` of every node is left as it was.
     """
-    grads = side_pass(root)
-    return [(n, grads[n]) for n in toposort(root) if n in grads]
+    return list(side_pass(root).items())
 
 
 def backward_frames(
