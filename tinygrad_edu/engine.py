@@ -10,7 +10,9 @@ each op's ``backward`` and adding what comes out into the inputs' ``.grad``.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import numbers
+import operator
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -23,6 +25,7 @@ _grad_enabled = True  # switched off by no_grad()
 _anomaly = False  # switched on by detect_anomaly()
 _sites = False  # switched on by record_sites() (and detect_anomaly): each new node notes its line of code
 _NO_CTX: dict = {}
+_numbering = itertools.count()  # every node gets the next number: its inputs, made before it, have smaller ones
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -162,41 +165,46 @@ def as_value(x) -> Value:
         return x
     if x.__class__ is float:  # the common constant: skip validation
         c = Value.__new__(Value)
-        c.data, c._grad, c.label, c.parents, c.requires_grad, c._op, c._ctx = x, None, "", (), False, None, _NO_CTX
+        c.data, c._grad, c.label, c.requires_grad, c._op, c._ctx = x, None, "", False, None, _NO_CTX
+        c._a = c._b = None
+        c._seq = next(_numbering)
         return c
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
 
-def _node(op: type[ops.Op], parents: tuple, data, ctx: dict, track: bool) -> Value:
-    """A new node holding an op's output; it joins the graph if an input needs a gradient."""
+def _node(op: type[ops.Op], a: Value, b: Value | None, data, ctx: dict, track: bool) -> Value:
+    """A new node holding op(a) or op(a, b); it joins the graph if an input needs a gradient."""
     out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
+    out._seq = next(_numbering)
     if track and _grad_enabled:
-        out.parents, out._op, out._ctx, out.requires_grad = parents, op, ctx, True
+        out._a, out._b, out._op, out._ctx, out.requires_grad = a, b, op, ctx, True
     else:
-        out.parents, out._op, out._ctx, out.requires_grad = (), None, _NO_CTX, False
+        out._a, out._b, out._op, out._ctx, out.requires_grad = None, None, None, _NO_CTX, False
     if _sites:
         out._site = _creation_site()
         if _anomaly:
-            _check_finite("forward", out.data, op, parents, out._site)
+            _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
     return out
 
 
 def apply(op: type[ops.Op], *inputs, **ctx) -> Value:
-    """Run ``op`` forward on Values (numbers and arrays become constants) and record it in the graph."""
-    if len(inputs) == 1 and inputs[0].__class__ is Value:  # a function of one Value: the usual case
-        parents, datas, track = inputs, (inputs[0].data,), inputs[0].requires_grad
+    """Run ``op`` forward on its one or two inputs (numbers and arrays become constants) and record it."""
+    if len(inputs) == 1:
+        a = inputs[0] if inputs[0].__class__ is Value else as_value(inputs[0])
+        b, datas, track = None, (a.data,), a.requires_grad
+    elif len(inputs) == 2:
+        a, b = as_value(inputs[0]), as_value(inputs[1])
+        datas, track = (a.data, b.data), a.requires_grad or b.requires_grad
     else:
-        parents = tuple(map(as_value, inputs))
-        datas = [p.data for p in parents]
-        track = any([p.requires_grad for p in parents])
+        raise TypeError(f"{op.name} got {len(inputs)} inputs; an op takes one or two")
     try:
         data = op.forward(*datas, **ctx)
     except (ArithmeticError, ValueError) as e:
         data = _retry(op.forward, datas, ctx, e, op)
-    return _node(op, parents, data, ctx, track)
+    return _node(op, a, b, data, ctx, track)
 
 
 def _binary(op: type[ops.Op], a, b) -> Value:
@@ -209,29 +217,31 @@ def _binary(op: type[ops.Op], a, b) -> Value:
         data = op.forward(a.data, b.data)
     except (ArithmeticError, ValueError) as e:
         data = _retry(op.forward, (a.data, b.data), _NO_CTX, e, op)
-    return _node(op, (a, b), data, _NO_CTX, a.requires_grad or b.requires_grad)
+    return _node(op, a, b, data, _NO_CTX, a.requires_grad or b.requires_grad)
+
+
+_by_number = operator.attrgetter("_seq")
 
 
 def toposort(root: Value) -> list[Value]:
     """The nodes that lead to ``root``, each placed before every node it was made from.
 
-    A depth-first search with an explicit stack (no recursion, so any depth works): a node
-    is listed once all of its inputs are; reversed, that puts every node before its inputs.
+    Every node is numbered as it is made (``_seq``) and its inputs existed before it, so
+    they have smaller numbers: sorting newest first is a topological order. The nodes are
+    found by a walk with an explicit stack (no recursion, so any depth works).
     """
-    order, seen = [], {root}
-    stack = [(root, iter(root.parents))]
+    seen, stack = {root, None}, [root]  # None (a missing input) counts as seen, so it is never walked
     while stack:
-        node, inputs = stack[-1]
-        for p in inputs:
-            if p not in seen:
-                seen.add(p)
-                stack.append((p, iter(p.parents)))
-                break
-        else:  # every input of node is listed
-            stack.pop()
-            order.append(node)
-    order.reverse()
-    return order
+        node = stack.pop()
+        a, b = node._a, node._b
+        if a not in seen:
+            seen.add(a)
+            stack.append(a)
+        if b not in seen:
+            seen.add(b)
+            stack.append(b)
+    seen.remove(None)
+    return sorted(seen, key=_by_number, reverse=True)
 
 
 def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
@@ -243,61 +253,61 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
     that receives a gradient, for tools that show the chain rule at work.
     """
     pending = {root: grad}  # gradients arriving in this pass, summed per node
-    take = pending.pop
+    take, get = pending.pop, pending.get
+    watch = on_edge is not None or _anomaly
     for node in toposort(root):
         g = take(node, None)
         if g is None:
             continue
-        parents = node.parents
+        a, b, op = node._a, node._b, node._op
         if node._grad is None:  # a leaf keeps a copy of its own, safe to modify in place
-            node._grad = g.copy() if not parents and g.__class__ is np.ndarray else g
+            node._grad = g.copy() if a is None and g.__class__ is np.ndarray else g
         else:
             node._grad = node._grad + g
-        op = node._op
         if op is None:
             continue
         ctx = node._ctx
-        if len(parents) == 2:  # the common cases, without building lists
-            a, b = parents
-            args = (g, node.data, a.data, b.data)
-        elif len(parents) == 1:
-            args = (g, node.data, parents[0].data)
-        else:
-            args = (g, node.data, *[p.data for p in parents])
+        args = (g, node.data, a.data) if b is None else (g, node.data, a.data, b.data)
         try:
             grads = op.backward(*args, **ctx) if ctx else op.backward(*args)
         except (ArithmeticError, ValueError) as e:
             grads = _retry(op.backward, args, ctx, e, op)
-        if op.arity == 1:
-            grads = (grads,)
+        if b is None:
+            parents, grads = (a,), (grads,)
+        else:
+            parents = (a, b)
         for i, p in enumerate(parents):
             if not p.requires_grad:
                 continue
             gp = grads[i]
             if gp.__class__ is not float or p.data.__class__ is not float:
                 gp = reduce_broadcast(gp, p.data)
-            if _anomaly:
-                _check_finite("backward", gp, op, parents, node.site)
-            before = pending.get(p)
+            before = get(p)
             pending[p] = gp if before is None else before + gp
-            if on_edge is not None:
-                on_edge(node, i, gp, pending[p])
+            if watch:
+                if _anomaly:
+                    _check_finite("backward", gp, op, parents, node.site)
+                if on_edge is not None:
+                    on_edge(node, i, gp, pending[p])
 
 
 class Value:
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
 
-    __slots__ = ("data", "_grad", "label", "parents", "requires_grad", "_op", "_ctx", "_site", "__weakref__")
+    # The inputs sit in two slots (_a, _b; None when absent), not a tuple: one object per node for the
+    # garbage collector to track instead of two, which is most of the cost of building a big graph.
+    __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_op", "_ctx", "_seq", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
         self.data = _as_data(data)
         self._grad = None
         self.label = label
-        self.parents: tuple[Value, ...] = ()
+        self._a = self._b = None
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._ctx = _NO_CTX
+        self._seq = next(_numbering)
 
     # ------------------------------------------------------------ attributes
 
@@ -319,6 +329,12 @@ class Value:
             if _shape(g) != self.shape:
                 raise ValueError(f"grad of shape {_shape(g)} does not match Value of shape {self.shape}")
         self._grad = g
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The Values this node was made from: () for a leaf or a constant, else one or two inputs."""
+        a, b = self._a, self._b
+        return () if a is None else (a,) if b is None else (a, b)
 
     @property
     def shape(self) -> tuple:
