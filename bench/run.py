@@ -291,7 +291,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the bench runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each workload and engine (default 3)")
+    parser.add_argument("--only", default="123456", help="the workloads to run, by number (default 123456: all)")
     args = parser.parse_args(argv)
+    if args.repeat < 1 or not args.only or set(args.only) - set("123456"):
+        parser.error(f"--repeat must be at least 1 and --only digits from 1 to 6, got {args.repeat} and {args.only!r}")
     repeat = 1 if args.quick else args.repeat
     s = {"moons": 2, "xor": 5, "epochs": 1, "chain": [1_000, 10_000]} if args.quick else \
         {"moons": 20, "xor": 500, "epochs": 10, "chain": [10_000, 100_000, 1_000_000]}  # fmt: skip
@@ -313,6 +316,8 @@ def main(argv=None) -> int:
         ("1 scalar moons 2-16-16-1", sizes_moons, scalar_moons, (X.tolist(), y.tolist(), s["moons"])),
         ("2 scalar XOR 2-4-1", sizes_xor, scalar_xor, (Xx.tolist(), yx.tolist(), s["xor"])),
     ]:
+        if name[0] not in args.only:
+            continue
 
         def ours(sizes=sizes, fn=fn, Xw=Xw, yw=yw, steps=steps):
             model, params = _ours_scalar(sizes, 0)
@@ -338,10 +343,12 @@ def main(argv=None) -> int:
         ("5 digits 64-128-10", lambda: digits_ours(w_digits, Xd, yd, batches),
          lambda: digits_torch(w_digits, Xd, yd, batches)),
     ]:  # fmt: skip
-        rows.append(side_by_side(Row(name, "pytorch"), ours, theirs if has_torch else None, repeat))
-    rows.append(side_by_side(Row("5 digits 64-128-10", "numpy by hand"),
-                             lambda: digits_ours(w_digits, Xd, yd, batches),
-                             lambda: digits_numpy(w_digits, Xd, yd, batches), repeat))  # fmt: skip
+        if name[0] in args.only:
+            rows.append(side_by_side(Row(name, "pytorch"), ours, theirs if has_torch else None, repeat))
+    if "5" in args.only:
+        rows.append(side_by_side(Row("5 digits 64-128-10", "numpy by hand"),
+                                 lambda: digits_ours(w_digits, Xd, yd, batches),
+                                 lambda: digits_numpy(w_digits, Xd, yd, batches), repeat))  # fmt: skip
 
     print(f"tinygrad_edu bench on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}"
@@ -360,9 +367,10 @@ def main(argv=None) -> int:
         ratios = f"{mine / peer:>10.3f} {peer / mine:>7.1f}x"
         print(f"{r.workload:<26} {r.peer:<14} {mine:>9.4f} {peer:>9.4f} {ratios}  {same}")
 
-    print(f"\n{'6 chain of n ops':<26} {'n':>9} {'µs/node':>9} {'bytes/node':>11}")
-    for kind, n, sec, mem in chain_scaling(s["chain"]):
-        print(f"  {kind:<24} {n:>9,} {sec * 1e6:>9.2f} {mem:>11.0f}")
+    if "6" in args.only:
+        print(f"\n{'6 chain of n ops':<26} {'n':>9} {'µs/node':>9} {'bytes/node':>11}")
+        for kind, n, sec, mem in chain_scaling(s["chain"]):
+            print(f"  {kind:<24} {n:>9,} {sec * 1e6:>9.2f} {mem:>11.0f}")
     return 0
 
 
