@@ -25,6 +25,7 @@ _grad_enabled = True  # switched off by no_grad()
 _anomaly = False  # switched on by detect_anomaly()
 _sites = False  # switched on by record_sites() (and detect_anomaly): each new node notes its line of code
 _NO_CTX: dict = {}
+_FLOAT64 = np.dtype(np.float64)
 _numbering = itertools.count()  # every node gets the next number: its inputs, made before it, have smaller ones
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -81,6 +82,8 @@ def _as_data(x, what: str = "Value data"):
     """Clean user data: a Python float for scalars, a float64 array (a copy) otherwise."""
     if x.__class__ is float:
         return x
+    if x.__class__ is int:
+        return float(x)
     if x.__class__ is np.ndarray and x.dtype.kind in "biuf" and x.ndim:
         return x.astype(np.float64)  # one copy, so the caller's array is not shared
     if isinstance(x, (bool, numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
@@ -103,9 +106,9 @@ def _as_data(x, what: str = "Value data"):
 
 def _clean(x):
     """An op's raw output as Value data: numpy scalars and 0-d arrays become Python floats."""
-    if x.__class__ is float or (x.__class__ is np.ndarray and x.ndim and x.dtype == np.float64):
+    if x.__class__ is np.ndarray and x.dtype is _FLOAT64 and x.ndim:
         return x
-    if np.ndim(x) == 0:
+    if x.__class__ is np.float64 or np.ndim(x) == 0:
         return float(x)
     return np.asarray(x, dtype=np.float64)
 
@@ -279,9 +282,9 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
         for i, p in enumerate(parents):
             if not p.requires_grad:
                 continue
-            gp = grads[i]
-            if gp.__class__ is not float or p.data.__class__ is not float:
-                gp = reduce_broadcast(gp, p.data)
+            gp, like = grads[i], p.data
+            if gp.__class__ is not like.__class__ or (like.__class__ is not float and gp.shape != like.shape):
+                gp = reduce_broadcast(gp, like)
             before = get(p)
             pending[p] = gp if before is None else before + gp
             if watch:
