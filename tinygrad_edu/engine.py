@@ -131,7 +131,10 @@ def reduce_broadcast(g, like):
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
-    g = np.add.reduce(g, axis=tuple(range(extra))) if extra else g  # np.sum, minus its Python wrapper
+    if extra:  # axes added in front: (16,) + (100, 16) made (100, 16)
+        g = np.add.reduce(g, axis=tuple(range(extra)))  # np.sum, minus its Python wrapper
+        if g.shape == shape:
+            return g
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     g = np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
     return np.broadcast_to(g, shape) if g.shape != shape else g
