@@ -83,13 +83,13 @@ def test_chain_of_a_million_nodes():
     del y  # freeing must not recurse either
 
 
-def test_sort_puts_every_node_newest_first_so_before_its_inputs():
+def test_sort_puts_every_node_before_its_inputs():
     a, b = Value(1.0, label="a"), Value(2.0, label="b")
     c = b * 3.0
     d = a + c
     e = d * c  # c is used twice
     three = c.parents[1]
-    assert toposort(e) == [e, d, c, three, b, a]  # the reverse of the order they were made
+    assert toposort(e) == [e, d, c, three, b, a]  # here, the reverse of the order they were made
     for i, node in enumerate(toposort(e)):
         assert all(toposort(e).index(p) > i for p in node.parents)
 

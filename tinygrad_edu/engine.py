@@ -10,9 +10,7 @@ each op's ``backward`` and adding what comes out into the inputs' ``.grad``.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import numbers
-import operator
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -26,7 +24,6 @@ _anomaly = False  # switched on by detect_anomaly()
 _sites = False  # switched on by record_sites() (and detect_anomaly): each new node notes its line of code
 _NO_CTX: dict = {}
 _FLOAT64 = np.dtype(np.float64)
-_numbering = itertools.count()  # every node gets the next number: its inputs, made before it, have smaller ones
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -173,7 +170,6 @@ def as_value(x) -> Value:
         c = Value.__new__(Value)
         c.data, c._grad, c.label, c.requires_grad, c._op, c._ctx = x, None, "", False, None, _NO_CTX
         c._a = c._b = None
-        c._seq = next(_numbering)
         return c
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
 
@@ -184,7 +180,6 @@ def _node(op: type[ops.Op], a: Value, b: Value | None, data, ctx: dict, track: b
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
-    out._seq = next(_numbering)
     if track and _grad_enabled:
         out._a, out._b, out._op, out._ctx, out.requires_grad = a, b, op, ctx, True
     else:
@@ -226,28 +221,26 @@ def _binary(op: type[ops.Op], a, b) -> Value:
     return _node(op, a, b, data, _NO_CTX, a.requires_grad or b.requires_grad)
 
 
-_by_number = operator.attrgetter("_seq")
-
-
 def toposort(root: Value) -> list[Value]:
     """The nodes that lead to ``root``, each placed before every node it was made from.
 
-    Every node is numbered as it is made (``_seq``) and its inputs existed before it, so
-    they have smaller numbers: sorting newest first is a topological order. The nodes are
-    found by a walk with an explicit stack (no recursion, so any depth works).
+    A depth-first walk with an explicit stack (no recursion, so any depth works): the node
+    on top waits while an input of it is unlisted, and is listed once both inputs are;
+    reversed, that list puts every node before its inputs.
     """
-    seen, stack = {root, None}, [root]  # None (a missing input) counts as seen, so it is never walked
+    order, seen, stack = [], {root, None}, [root]  # None (a missing input) counts as seen
     while stack:
-        node = stack.pop()
-        a, b = node._a, node._b
-        if a not in seen:
-            seen.add(a)
-            stack.append(a)
-        if b not in seen:
-            seen.add(b)
-            stack.append(b)
-    seen.remove(None)
-    return sorted(seen, key=_by_number, reverse=True)
+        node = stack[-1]
+        if node._a not in seen:
+            seen.add(node._a)
+            stack.append(node._a)
+        elif node._b not in seen:
+            seen.add(node._b)
+            stack.append(node._b)
+        else:
+            order.append(stack.pop())
+    order.reverse()
+    return order
 
 
 def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
@@ -302,7 +295,7 @@ class Value:
 
     # The inputs sit in two slots (_a, _b; None when absent), not a tuple: one object per node for the
     # garbage collector to track instead of two, which is most of the cost of building a big graph.
-    __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_op", "_ctx", "_seq", "_site", "__weakref__")
+    __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_op", "_ctx", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
@@ -313,7 +306,6 @@ class Value:
         self.requires_grad = bool(requires_grad)
         self._op = None
         self._ctx = _NO_CTX
-        self._seq = next(_numbering)
 
     # ------------------------------------------------------------ attributes
 
