@@ -25,6 +25,7 @@ from collections.abc import Callable  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 
 import numpy as np  # noqa: E402
+from bare import Bare, BareMLP  # noqa: E402  (bench/ is on the path when this script runs)
 
 from tinygrad_edu import Value, data, losses, nn  # noqa: E402
 
@@ -332,6 +333,12 @@ def main(argv=None) -> int:
                 return fn(MValue, model, params, Xw, yw, steps)
 
         rows.append(side_by_side(Row(name, "micrograd"), ours, theirs, repeat))
+
+        def bare(sizes=sizes, fn=fn, Xw=Xw, yw=yw, steps=steps):
+            model = BareMLP(_ours_scalar(sizes, 0)[1], sizes)
+            return fn(Bare, model, model.parameters(), Xw, yw, steps)
+
+        rows.append(side_by_side(Row(name, "bare engine"), ours, bare, repeat))
 
     w_moons, w_xor, w_digits = _weights(sizes_moons, 0), _weights(sizes_xor, 0), _weights([64, 128, 10], 0)
     has_torch = torch is not None

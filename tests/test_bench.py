@@ -19,3 +19,4 @@ def test_bench_quick_runs_and_prints_its_table():
         assert workload in out
     assert "NO:" not in out  # every peer that ran reached the same final loss
     assert out.count("numpy by hand") == 1
+    assert out.count("bare engine") == 2  # the yardstick for the scalar workloads
