@@ -262,24 +262,21 @@ def side_by_side(row: Row, ours: Callable[[], float], theirs: Callable[[], float
     return row
 
 
-def chain_scaling(sizes: list[int]) -> list[tuple[str, int, float, float]]:
-    """Build and back-propagate a chain of n ops: seconds and peak bytes per node."""
+def chain_scaling(sizes: list[int], repeat: int) -> list[tuple[str, int, float, float]]:
+    """Build and back-propagate a chain of n ops: seconds (median of ``repeat`` runs) and peak bytes per node."""
     out = []
     for kind in ("scalar", "tensor"):
         for n in sizes:
 
-            def run(n=n, kind=kind):
+            def run(n=n, kind=kind) -> float:
                 x = Value(0.5) if kind == "scalar" else Value(np.full(4, 0.5))
                 y = x
                 for i in range(n):
                     y = y * 1.000001 if i % 2 else y + 0.001
                 y.backward() if kind == "scalar" else y.sum().backward()
-                return x
+                return float(np.sum(x.grad))
 
-            gc.collect()
-            start = time.perf_counter()
-            run()
-            seconds = time.perf_counter() - start
+            seconds = statistics.median(_timed(run)[0] for _ in range(repeat))
             tracemalloc.start()
             run()
             peak = tracemalloc.get_traced_memory()[1]
@@ -376,7 +373,7 @@ def main(argv=None) -> int:
 
     if "6" in args.only:
         print(f"\n{'6 chain of n ops':<26} {'n':>9} {'µs/node':>9} {'bytes/node':>11}")
-        for kind, n, sec, mem in chain_scaling(s["chain"]):
+        for kind, n, sec, mem in chain_scaling(s["chain"], repeat):
             print(f"  {kind:<24} {n:>9,} {sec * 1e6:>9.2f} {mem:>11.0f}")
     return 0
 
