@@ -152,7 +152,7 @@ def _torch_step(loss, params, lr):
 
 def tensor_moons_ours(weights, X, y, steps):
     forward, params = _ours_tensor(weights)
-    Xv, yv = Value(X, requires_grad=False), y.reshape(-1, 1)
+    Xv, yv = Value(X, requires_grad=False), Value(y.reshape(-1, 1), requires_grad=False)  # made once, as for torch
     total = None
     for k in range(steps):
         total = (1.0 - yv * forward(Xv)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
@@ -174,7 +174,7 @@ def tensor_moons_torch(weights, X, y, steps):
 
 def tensor_xor_ours(weights, X, y, steps):
     forward, params = _ours_tensor(weights)
-    Xv, yv = Value(X, requires_grad=False), y.reshape(-1, 1)
+    Xv, yv = Value(X, requires_grad=False), Value(y.reshape(-1, 1), requires_grad=False)  # made once, as for torch
     loss = None
     for _ in range(steps):
         loss = ((forward(Xv) - yv) ** 2).mean()
