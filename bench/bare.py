@@ -2,11 +2,14 @@
 
 No input checks, no op classes, no tensors, no per-pass gradient bookkeeping (so, like
 micrograd, a second ``backward()`` on the same graph would count gradients twice), every
-derivative inlined in one loop. It only knows what workloads 1 and 2 use. Whatever it
-reaches against micrograd is a bound on what a graph-per-step engine in CPython can reach.
+derivative inlined in one loop; it sorts the graph with our own ``toposort``. It only knows
+what workloads 1 and 2 use. What it reaches against micrograd is, in practice, about as far
+as an engine that builds a graph of Python objects at every step can go in CPython.
 """
 
 from __future__ import annotations
+
+from tinygrad_edu.engine import toposort  # the same sort as ours: it walks the input slots _a and _b
 
 ADD, MUL, SUB, POW, RELU = range(1, 6)
 
@@ -16,10 +19,10 @@ def _const(x) -> Bare:
 
 
 class Bare:
-    __slots__ = ("data", "grad", "a", "b", "op")
+    __slots__ = ("data", "grad", "_a", "_b", "op")
 
     def __init__(self, data: float, a=None, b=None, op: int = 0):
-        self.data, self.grad, self.a, self.b, self.op = data, 0.0, a, b, op
+        self.data, self.grad, self._a, self._b, self.op = data, 0.0, a, b, op
 
     def __add__(self, other) -> Bare:
         other = _const(other)
@@ -47,20 +50,9 @@ class Bare:
         return Bare(self.data if self.data > 0 else 0.0, self, None, RELU)
 
     def backward(self) -> None:
-        order, seen, stack = [], {self, None}, [self]
-        while stack:
-            node = stack[-1]
-            if node.a not in seen:
-                seen.add(node.a)
-                stack.append(node.a)
-            elif node.b not in seen:
-                seen.add(node.b)
-                stack.append(node.b)
-            else:
-                order.append(stack.pop())
         self.grad = 1.0
-        for node in reversed(order):
-            op, g, a, b = node.op, node.grad, node.a, node.b
+        for node in toposort(self):
+            op, g, a, b = node.op, node.grad, node._a, node._b
             if op == ADD:
                 a.grad += g
                 b.grad += g
