@@ -294,7 +294,7 @@ class Value:
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
 
     # The inputs sit in two slots (_a, _b; None when absent), not a tuple: one object per node for the
-    # garbage collector to track instead of two, which is most of the cost of building a big graph.
+    # garbage collector to track instead of two; its passes are a large share of the cost of building a big graph.
     __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_op", "_ctx", "_site", "__weakref__")
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
