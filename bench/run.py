@@ -125,14 +125,6 @@ def _mlp(params):
     return forward, params
 
 
-def _ours_tensor(weights):
-    return _mlp([Value(w) for w in weights])
-
-
-def _torch_tensor(weights):
-    return _mlp([torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in weights])
-
-
 def _ours_step(loss, params, lr):
     for p in params:
         p.zero_grad()
@@ -150,45 +142,41 @@ def _torch_step(loss, params, lr):
             p -= lr * p.grad
 
 
-def tensor_moons_ours(weights, X, y, steps):
-    forward, params = _ours_tensor(weights)
-    Xv, yv = Value(X, requires_grad=False), Value(y.reshape(-1, 1), requires_grad=False)  # made once, as for torch
+@dataclass(frozen=True)
+class TensorEngine:
+    """What differs between our engine and PyTorch in the tensor workloads; their training code is shared."""
+
+    params: Callable  # the weights (numpy arrays) as trainable tensors
+    const: Callable  # a numpy array as a constant tensor, made once before the loop
+    step: Callable  # step(loss, params, lr): zero the gradients, back-propagate, take an SGD step
+
+
+OURS = TensorEngine(lambda ws: [Value(w) for w in ws], lambda a: Value(a, requires_grad=False), _ours_step)
+TORCH = None
+if torch is not None:
+    TORCH = TensorEngine(
+        lambda ws: [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in ws], torch.tensor, _torch_step
+    )
+
+
+def tensor_moons(engine: TensorEngine, weights, X, y, steps):
+    forward, params = _mlp(engine.params(weights))
+    Xc, yc = engine.const(X), engine.const(y.reshape(-1, 1))
     total = None
     for k in range(steps):
-        total = (1.0 - yv * forward(Xv)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+        total = (1.0 - yc * forward(Xc)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
         lr = 1.0 - 0.9 * k / 100
-        _ours_step(total, params, lr)
+        engine.step(total, params, lr)
     return total.item()
 
 
-def tensor_moons_torch(weights, X, y, steps):
-    forward, params = _torch_tensor(weights)
-    Xt, yt = torch.tensor(X), torch.tensor(y.reshape(-1, 1))
-    total = None
-    for k in range(steps):
-        total = (1.0 - yt * forward(Xt)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
-        lr = 1.0 - 0.9 * k / 100
-        _torch_step(total, params, lr)
-    return total.item()
-
-
-def tensor_xor_ours(weights, X, y, steps):
-    forward, params = _ours_tensor(weights)
-    Xv, yv = Value(X, requires_grad=False), Value(y.reshape(-1, 1), requires_grad=False)  # made once, as for torch
+def tensor_xor(engine: TensorEngine, weights, X, y, steps):
+    forward, params = _mlp(engine.params(weights))
+    Xc, yc = engine.const(X), engine.const(y.reshape(-1, 1))
     loss = None
     for _ in range(steps):
-        loss = ((forward(Xv) - yv) ** 2).mean()
-        _ours_step(loss, params, 0.1)
-    return loss.item()
-
-
-def tensor_xor_torch(weights, X, y, steps):
-    forward, params = _torch_tensor(weights)
-    Xt, yt = torch.tensor(X), torch.tensor(y.reshape(-1, 1))
-    loss = None
-    for _ in range(steps):
-        loss = ((forward(Xt) - yt) ** 2).mean()
-        _torch_step(loss, params, 0.1)
+        loss = ((forward(Xc) - yc) ** 2).mean()
+        engine.step(loss, params, 0.1)
     return loss.item()
 
 
@@ -198,22 +186,22 @@ def _batches(n, epochs, batch, seed=0):
 
 
 def digits_ours(weights, X, y, batches):
-    forward, params = _ours_tensor(weights)
+    forward, params = _mlp(OURS.params(weights))
     loss = None
     for idx in batches:
         loss = losses.cross_entropy(forward(Value(X[idx], requires_grad=False)), y[idx])
-        _ours_step(loss, params, 0.1)
+        OURS.step(loss, params, 0.1)
     return loss.item()
 
 
 def digits_torch(weights, X, y, batches):
-    forward, params = _torch_tensor(weights)
+    forward, params = _mlp(TORCH.params(weights))
     Xt, yt = torch.tensor(X), torch.tensor(y)
     loss = None
     for idx in batches:
         it = torch.from_numpy(idx)
         loss = torch.nn.functional.cross_entropy(forward(Xt[it]), yt[it])
-        _torch_step(loss, params, 0.1)
+        TORCH.step(loss, params, 0.1)
     return loss.item()
 
 
@@ -340,10 +328,10 @@ def main(argv=None) -> int:
     w_moons, w_xor, w_digits = _weights(sizes_moons, 0), _weights(sizes_xor, 0), _weights([64, 128, 10], 0)
     has_torch = torch is not None
     for name, ours, theirs in [
-        ("3 tensor moons 2-16-16-1", lambda: tensor_moons_ours(w_moons, X, y, s["moons"]),
-         lambda: tensor_moons_torch(w_moons, X, y, s["moons"])),
-        ("4 tensor XOR 2-4-1", lambda: tensor_xor_ours(w_xor, Xx, yx, s["xor"]),
-         lambda: tensor_xor_torch(w_xor, Xx, yx, s["xor"])),
+        ("3 tensor moons 2-16-16-1", lambda: tensor_moons(OURS, w_moons, X, y, s["moons"]),
+         lambda: tensor_moons(TORCH, w_moons, X, y, s["moons"])),
+        ("4 tensor XOR 2-4-1", lambda: tensor_xor(OURS, w_xor, Xx, yx, s["xor"]),
+         lambda: tensor_xor(TORCH, w_xor, Xx, yx, s["xor"])),
         ("5 digits 64-128-10", lambda: digits_ours(w_digits, Xd, yd, batches),
          lambda: digits_torch(w_digits, Xd, yd, batches)),
     ]:  # fmt: skip
