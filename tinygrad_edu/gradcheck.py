@@ -78,7 +78,7 @@ class OpCheck:
 
 @dataclass
 class GraphCheck:
-    """Every op of a graph checked on its own, in the order the ops ran."""
+    """Every op of a graph checked on its own, each after the ops that made its inputs."""
 
     ops: list[OpCheck] = field(default_factory=list)
 
@@ -161,7 +161,7 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
 def check_graph(root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
                 max_elements: int = 10_000) -> GraphCheck:  # fmt: skip
     """Check every op of ``root``'s graph on its own: pass, fail, kink, domain or skipped, with the
-    largest error per op, in the order the ops ran."""
+    largest error per op, each op after the ops that made its inputs."""
     report = GraphCheck()
     for node in reversed(toposort(root)):
         if node._op is not None:

@@ -86,7 +86,7 @@ def trace_backward(root: Value) -> BackwardTrace:
 
     grads = side_pass(root, on_edge)
     names: dict = {}
-    for n in reversed(toposort(root)):  # number unnamed nodes in the order they were made
+    for n in reversed(toposort(root)):  # number unnamed nodes inputs first
         if not n.label:
             name_of(n, names)
     rows = []

@@ -342,7 +342,7 @@ def format_graph(root: Value, max_lines: int = 200) -> str:
     """
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value, got {type(root).__name__}")
-    unnamed = (n for n in reversed(toposort(root)) if not n.label)  # numbered in the order they were made
+    unnamed = (n for n in reversed(toposort(root)) if not n.label)  # numbered inputs first
     names = {n: f"#{i}" for i, n in enumerate(unnamed, 1)}
     lines, seen = [], set()
     stack = [(root, "", "")]
