@@ -9,60 +9,102 @@ each op's ``backward`` and adding what comes out into the inputs' ``.grad``.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import numbers
 import os
 import sys
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable
 
 import numpy as np
 
-from tinygrad_edu import ops
+from tinygrad_edu import arguments, ops
 
-_grad_enabled = True  # switched off by no_grad()
-_anomaly = False  # switched on by detect_anomaly()
-_sites = False  # switched on by record_sites() (and detect_anomaly): each new node notes its line of code
 _NO_CTX: dict = {}
 _FLOAT64 = np.dtype(np.float64)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
 
-@contextlib.contextmanager
-def no_grad() -> Iterator[None]:
-    """Inside this block ops build no graph (no parents, no backward): for evaluation and updates."""
-    global _grad_enabled
-    before, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = before
+class _Modes(threading.local):
+    """This thread's switches; every thread starts with the defaults, as in PyTorch."""
+
+    def __init__(self):
+        self.grad_enabled = True  # switched off by no_grad()
+        self.anomaly = False  # switched on by detect_anomaly()
+        self.sites = False  # switched on by record_sites() (and detect_anomaly): new nodes note their line of code
+        self.saved: list[dict] = []  # what each open block switched, to put back when it ends
 
 
-@contextlib.contextmanager
-def detect_anomaly() -> Iterator[None]:
+_modes = _Modes()
+_open_blocks = 0  # mode blocks open in any thread; while 0 every thread has the defaults, and ops skip the lookup
+_count_lock = threading.Lock()
+
+
+class _Mode:
+    """Switches this thread's modes for a ``with`` block, then puts them back. One object may be entered
+    again (even nested), and it works as a decorator: ``@no_grad()`` or ``@no_grad``."""
+
+    changes: dict[str, bool] = {}
+
+    def __new__(cls, fn: Callable | None = None):
+        self = super().__new__(cls)
+        return self if fn is None else self(fn)
+
+    def __init__(self, fn: Callable | None = None):
+        pass
+
+    def __enter__(self) -> None:
+        global _open_blocks
+        _modes.saved.append({k: getattr(_modes, k) for k in self.changes})
+        for k, v in self.changes.items():
+            setattr(_modes, k, v)
+        with _count_lock:
+            _open_blocks += 1
+
+    def __exit__(self, *exc) -> None:
+        global _open_blocks
+        for k, v in _modes.saved.pop().items():
+            setattr(_modes, k, v)
+        with _count_lock:
+            _open_blocks -= 1
+
+    def __call__(self, fn: Callable) -> Callable:
+        if not callable(fn):
+            raise TypeError(f"{type(self).__name__} decorates a function, got {type(fn).__name__}")
+
+        @functools.wraps(fn)
+        def inside(*args, **kwargs):
+            with type(self)():
+                return fn(*args, **kwargs)
+
+        return inside
+
+
+class no_grad(_Mode):
+    """Inside this block (in this thread) ops build no graph: for evaluation and parameter updates."""
+
+    changes = {"grad_enabled": False}
+
+
+class detect_anomaly(_Mode):
     """Inside this block the first NaN or inf made in forward or backward raises FloatingPointError,
     naming the op, its inputs and the line of code that created it."""
-    global _anomaly
-    before, _anomaly = _anomaly, True
-    try:
-        with record_sites():
-            yield
-    finally:
-        _anomaly = before
+
+    changes = {"anomaly": True, "sites": True}
 
 
-@contextlib.contextmanager
-def record_sites() -> Iterator[None]:
+class record_sites(_Mode):
     """Inside this block every new node remembers the line of user code that made it (``.site``).
 
     Off by default: looking up the caller costs time on every op.
     """
-    global _sites
-    before, _sites = _sites, True
-    try:
-        yield
-    finally:
-        _sites = before
+
+    changes = {"sites": True}
+
+
+def is_grad_enabled() -> bool:
+    """False inside ``no_grad()`` (in this thread)."""
+    return _modes.grad_enabled
 
 
 def _creation_site() -> str:
@@ -91,6 +133,9 @@ def _as_data(x, what: str = "Value data"):
         raise TypeError(f"{what} must be real, got the complex number {x!r}")
     if not isinstance(x, (list, tuple, np.ndarray)):
         raise TypeError(f"{what} must be a number, nested list or numpy array, got {type(x).__name__} {x!r}")
+    if _holds_value(x):
+        raise TypeError(f"{what} must be numbers, got a list holding Values: their data would be copied and the "
+                        "graph cut; keep them as Values (at scalar granularity) or use their .data")  # fmt: skip
     try:
         arr = np.array(x)
     except ValueError as e:
@@ -99,6 +144,18 @@ def _as_data(x, what: str = "Value data"):
         kind = {"c": "complex numbers", "U": "strings", "S": "bytes", "O": "objects such as None"}
         raise TypeError(f"{what} must hold real numbers, got {kind.get(arr.dtype.kind, arr.dtype)}: {x!r}")
     return float(arr) if arr.ndim == 0 else arr.astype(np.float64, copy=False)
+
+
+def _holds_value(x) -> bool:
+    """True if a (nested) list or tuple holds a Value anywhere."""
+    stack = [x]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, Value):
+            return True
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return False
 
 
 def _clean(x):
@@ -118,23 +175,23 @@ def reduce_broadcast(g, like):
     """Sum a gradient over the axes that broadcasting added or stretched, back to the shape of ``like``.
 
     If x of shape (3, 1) was added to y of shape (4,), the output is (3, 4); each x[i, 0]
-    was used 4 times, so its gradient is the sum of those 4 upstream gradients.
+    was used 4 times, so its gradient is the sum of those 4 upstream gradients.  Only what
+    broadcasting explains is summed: a gradient of any other shape is a bug in the op that
+    made it, and raises ValueError.
     """
-    if like.__class__ is float:
-        return g if g.__class__ is float else float(np.sum(g))
+    if like.__class__ is float:  # a scalar broadcasts to any shape
+        return g if g.__class__ is float else float(np.add.reduce(g, axis=None))
     shape = like.shape
-    if g.__class__ is not np.ndarray:
-        g = np.asarray(g, dtype=np.float64)
+    g = np.asarray(g, dtype=np.float64)
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[extra:])):
+        raise ValueError(f"a gradient of shape {g.shape} is not a broadcast of the input's shape {shape}")
     if extra:  # axes added in front: (16,) + (100, 16) made (100, 16)
         g = np.add.reduce(g, axis=tuple(range(extra)))  # np.sum, minus its Python wrapper
-        if g.shape == shape:
-            return g
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    g = np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
-    return np.broadcast_to(g, shape) if g.shape != shape else g
+    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
 
 
 def _retry(fn, args, ctx, error, op):
@@ -180,13 +237,13 @@ def _node(op: type[ops.Op], a: Value, b: Value | None, data, ctx: dict, track: b
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
-    if track and _grad_enabled:
+    if track and (not _open_blocks or _modes.grad_enabled):
         out._a, out._b, out._op, out._ctx, out.requires_grad = a, b, op, ctx, True
     else:
         out._a, out._b, out._op, out._ctx, out.requires_grad = None, None, None, _NO_CTX, False
-    if _sites:
+    if _open_blocks and _modes.sites:
         out._site = _creation_site()
-        if _anomaly:
+        if _modes.anomaly:
             _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
     return out
 
@@ -221,6 +278,15 @@ def _binary(op: type[ops.Op], a, b) -> Value:
     return _node(op, a, b, data, _NO_CTX, a.requires_grad or b.requires_grad)
 
 
+def _reduce(g, like, op: type[ops.Op], i: int, p: Value):
+    """``reduce_broadcast``, with the op and the input named when the op's backward got the shape wrong."""
+    try:
+        return reduce_broadcast(g, like)
+    except ValueError as e:
+        raise ValueError(f"the backward of {op.name} returned a wrong gradient for its input {i} "
+                         f"({p.label or 'unnamed'}): {e}") from None  # fmt: skip
+
+
 def toposort(root: Value) -> list[Value]:
     """The nodes that lead to ``root``, each placed before every node it was made from.
 
@@ -253,14 +319,15 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
     """
     pending = {root: grad}  # gradients arriving in this pass, summed per node
     take, get = pending.pop, pending.get
-    watch = on_edge is not None or _anomaly
+    anomaly = _open_blocks and _modes.anomaly
+    watch = on_edge is not None or anomaly
     for node in toposort(root):
         g = take(node, None)
         if g is None:
             continue
         a, b, op = node._a, node._b, node._op
-        if node._grad is None:  # a leaf keeps a copy of its own, safe to modify in place
-            node._grad = g.copy() if a is None and g.__class__ is np.ndarray else g
+        if node._grad is None:  # every node keeps an array of its own (ops may pass one gradient to two inputs)
+            node._grad = g.copy() if g.__class__ is np.ndarray else g
         else:
             node._grad = node._grad + g
         if op is None:
@@ -280,11 +347,11 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
                 continue
             gp, like = grads[i], p.data
             if gp.__class__ is not like.__class__ or (like.__class__ is not float and gp.shape != like.shape):
-                gp = reduce_broadcast(gp, like)
+                gp = _reduce(gp, like, op, i, p)
             before = get(p)
             pending[p] = gp if before is None else before + gp
             if watch:
-                if _anomaly:
+                if anomaly:
                     _check_finite("backward", gp, op, parents, node.site)
                 if on_edge is not None:
                     on_edge(node, i, gp, pending[p])
@@ -299,6 +366,8 @@ class Value:
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a string, got {type(label).__name__} {label!r}")
         self.data = _as_data(data)
         self._grad = None
         self.label = label
@@ -353,11 +422,8 @@ class Value:
         return self._op.name if self._op is not None else ""
 
     def item(self) -> float:
-        if self.data.__class__ is float:
-            return self.data
-        if self.data.size != 1:
-            raise ValueError(f"item() needs a Value with one element, this one has shape {self.shape}")
-        return float(self.data.reshape(()))
+        """The number a one-element Value holds, as a Python float."""
+        return self._one("item()")
 
     def __repr__(self) -> str:
         label = f"{self.label!r}, " if self.label else ""
@@ -381,22 +447,52 @@ class Value:
             raise TypeError("len() of a scalar Value (shape ())")
         return len(self.data)
 
+    # ------------------------------------------------------------ Python and numpy manners
+
+    def _one(self, what: str) -> float:
+        """The single number this Value holds, for ``what`` (bool(), float(), a format spec)."""
+        if self.data.__class__ is float:
+            return self.data
+        if self.data.size != 1:
+            raise ValueError(f"{what} needs a Value with one element, this one has shape {self.shape} "
+                             f"({self.data.size} elements)")  # fmt: skip
+        return float(self.data.reshape(()))
+
+    def __bool__(self) -> bool:
+        return self._one("bool()") != 0.0
+
+    def __float__(self) -> float:
+        return self._one("float()")
+
+    def __int__(self) -> int:
+        return int(self._one("int()"))
+
+    def __format__(self, spec: str) -> str:
+        return format(self._one(f"the format {spec!r}"), spec) if spec else str(self)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(v)`` gives the data (a copy: changing it does not change the Value)."""
+        return np.array(self.data, dtype=dtype)
+
     # ------------------------------------------------------------ backward
 
     def backward(self, grad=None) -> None:
         """Reverse-mode autodiff: add d(self)/d(node) * grad into every node's .grad.
 
-        ``grad`` is dL/d(self); it defaults to 1 for a scalar.  Each node's gradient is
-        complete once all the nodes made from it are done, which the topological order
-        guarantees; then its op's backward passes the gradient on to its inputs.
+        ``grad`` is dL/d(self); it defaults to 1 for a one-element result.  Each node's
+        gradient is complete once all the nodes made from it are done, which the topological
+        order guarantees; then its op's backward passes the gradient on to its inputs.
         """
         if grad is None:
-            if self.data.__class__ is not float:
+            if self.data.__class__ is float:
+                grad = 1.0
+            elif self.data.size == 1:
+                grad = np.ones(self.shape)
+            else:
                 raise ValueError(
                     f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
                     "(dL/d(this), same shape), or reduce it first, e.g. .sum()"
                 )
-            grad = 1.0
         else:
             grad = _as_data(grad, "grad")
             if _shape(grad) != self.shape:
@@ -481,7 +577,7 @@ class Value:
         return apply(ops.ReLU, self)
 
     def leaky_relu(self, alpha: float = 0.01) -> Value:
-        return apply(ops.LeakyReLU, self, alpha=float(alpha))
+        return apply(ops.LeakyReLU, self, alpha=arguments.real("leaky_relu alpha", alpha))
 
     def softplus(self) -> Value:
         return apply(ops.Softplus, self)
@@ -493,8 +589,8 @@ class Value:
         return apply(ops.Step, self)
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
-        lo = -np.inf if lo is None else float(lo)
-        hi = np.inf if hi is None else float(hi)
+        lo = -np.inf if lo is None else arguments.real("clip lo", lo, finite=False)
+        hi = np.inf if hi is None else arguments.real("clip hi", hi, finite=False)
         if lo > hi:
             raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
         return apply(ops.Clip, self, lo=lo, hi=hi)
@@ -502,33 +598,39 @@ class Value:
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return apply(ops.Sum, self, axis=axis, keepdims=keepdims)
+        return self._reduce(ops.Sum, axis, keepdims)
 
     def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return apply(ops.Mean, self, axis=axis, keepdims=keepdims)
+        return self._reduce(ops.Mean, axis, keepdims)
 
     def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return apply(ops.Max, self, axis=axis, keepdims=keepdims)
+        return self._reduce(ops.Max, axis, keepdims)
+
+    def _reduce(self, op: type[ops.Op], axis, keepdims: bool) -> Value:
+        axis = arguments.axes(op.name, axis, self.shape)
+        return apply(op, self, axis=axis, keepdims=arguments.flag(f"{op.name} keepdims", keepdims))
 
     def softmax(self, axis: int = -1) -> Value:
         self._need_dims("softmax")
-        return apply(ops.Softmax, self, axis=axis)
+        return apply(ops.Softmax, self, axis=arguments.axis("softmax", axis, self.shape))
 
     def log_softmax(self, axis: int = -1) -> Value:
         self._need_dims("log_softmax")
-        return apply(ops.LogSoftmax, self, axis=axis)
+        return apply(ops.LogSoftmax, self, axis=arguments.axis("log_softmax", axis, self.shape))
 
     # ------------------------------------------------------------ shape and indexing
 
     def reshape(self, *shape) -> Value:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
+        shape = tuple(arguments.integer("reshape size", n, low=-1) for n in shape)
         return apply(ops.Reshape, self, shape=shape)
 
     def transpose(self, *axes) -> Value:
+        """Reorder the axes (numpy's meaning): ``transpose(1, 0)``, ``transpose(-1, 0)``; none reverses them."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return apply(ops.Transpose, self, axes=axes or None)
+        return apply(ops.Transpose, self, axes=arguments.permutation("transpose", axes, self.shape) if axes else None)
 
     @property
     def T(self) -> Value:

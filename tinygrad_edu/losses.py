@@ -17,20 +17,44 @@ from tinygrad_edu.engine import Value, apply
 _EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
 
 
+def _targets(name: str, target, shape: tuple) -> np.ndarray:
+    """The targets as an array of the predictions' ``shape``.
+
+    Same shape, or one trailing axis of size 1 more or less: (n,) targets for (n, 1)
+    predictions (one output per example) and the reverse. Anything else pairs wrong
+    elements (broadcasting (n,) against (n, 1) would compare every prediction with every
+    target), so it is an error naming both shapes.
+    """
+    t = np.asarray(target.data if isinstance(target, Value) else target)
+    if t.dtype.kind not in "biuf":
+        raise TypeError(f"{name}: targets must be numbers, got {t.dtype} {target!r}")
+    t = t.astype(np.float64)
+    if t.shape != shape and t.shape + (1,) != shape and t.shape != shape + (1,):
+        raise ValueError(f"{name}: predictions of shape {shape} but targets of shape {t.shape}; they must match "
+                         "(or differ by one trailing axis of size 1)")  # fmt: skip
+    if not np.all(np.isfinite(t)):
+        raise ValueError(f"{name}: targets hold nan or inf")
+    return t.reshape(shape)
+
+
 def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, name: str) -> Value:
-    """Average ``fn(prediction, target)`` over examples, for a Value or a list of scalar Values."""
+    """Average ``fn(prediction, target)`` over examples, for a Value or a list of scalar Values.
+
+    Targets are constants: numbers, arrays, or a Value whose data is used (no gradient flows into them).
+    """
     if isinstance(pred, (list, tuple)):  # scalar granularity: one Value per example
-        t = np.asarray(target, dtype=np.float64).reshape(-1)
-        if len(t) != len(pred):
-            raise ValueError(f"{name}: {len(pred)} predictions but {len(t)} targets")
+        if not pred or not all(isinstance(p, Value) and p.shape == () for p in pred):
+            raise TypeError(f"{name}: a list of predictions must hold one scalar Value per example")
+        count = np.size(target.data if isinstance(target, Value) else target)
+        if count != len(pred):
+            raise ValueError(f"{name}: {len(pred)} predictions but {count} targets")
+        t = _targets(name, target, (len(pred),))
         return sum(fn(p, float(ti)) for p, ti in zip(pred, t)) * (1.0 / len(pred))
     if not isinstance(pred, Value):
         raise TypeError(f"{name}: predictions must be a Value or a list of Values, got {type(pred).__name__}")
-    t = np.asarray(target, dtype=np.float64)
-    if t.shape != pred.shape:
-        if t.size != int(np.prod(pred.shape)):
-            raise ValueError(f"{name}: predictions of shape {pred.shape} but targets of shape {t.shape}")
-        t = t.reshape(pred.shape)  # e.g. (batch, 1) predictions and (batch,) targets
+    if np.size(pred.data) == 0:
+        raise ValueError(f"{name}: predictions of shape {pred.shape} hold no elements: the mean of nothing")
+    t = _targets(name, target, pred.shape)
     return fn(pred, float(t) if t.ndim == 0 else t).mean()
 
 
@@ -40,8 +64,12 @@ def mse(pred, target) -> Value:
 
 
 def bce(prob, target) -> Value:
-    """Binary cross-entropy on probabilities in [0, 1]: -mean(t log p + (1 - t) log(1 - p))."""
+    """Binary cross-entropy on probabilities in [0, 1]: -mean(t log p + (1 - t) log(1 - p)).
+
+    Probabilities outside [0, 1] (or nan) are an error: raw scores belong in ``bce_with_logits``.
+    """
     _check_binary("bce", target)
+    _check_probabilities(prob)
 
     def one(p, t):
         p = p.clip(_EPS, 1.0 - _EPS)
@@ -61,7 +89,7 @@ def bce_with_logits(logits, target) -> Value:
 
 def hinge(scores, target) -> Value:
     """Hinge loss for labels -1/+1: mean(max(0, 1 - t * score)), the SVM loss micrograd's demo uses."""
-    t = np.asarray(target, dtype=np.float64)
+    t = np.asarray(target.data if isinstance(target, Value) else target, dtype=np.float64)
     if not np.isin(t, (-1.0, 1.0)).all():
         raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
     return _mean_of(lambda s, t: (1.0 - t * s).relu(), scores, target, "hinge")
@@ -75,7 +103,7 @@ def cross_entropy(logits: Value, labels) -> Value:
     if not isinstance(logits, Value) or logits.ndim not in (1, 2):
         shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
         raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
-    y = np.asarray(labels)
+    y = np.asarray(labels.data if isinstance(labels, Value) else labels)
     if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
         raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
     y = y.astype(np.int64)
@@ -83,12 +111,26 @@ def cross_entropy(logits: Value, labels) -> Value:
     batch = () if logits.ndim == 1 else (logits.shape[0],)
     if y.shape != batch:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
+    if np.size(logits.data) == 0:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
     return apply(ops.CrossEntropy, logits, labels=y)
 
 
+def _check_probabilities(prob) -> None:
+    if isinstance(prob, Value):
+        p = prob.data
+    elif isinstance(prob, (list, tuple)) and all(isinstance(v, Value) for v in prob):
+        p = [v.data for v in prob]
+    else:
+        return  # not predictions at all: _mean_of says so
+    if not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):
+        raise ValueError("bce needs probabilities in [0, 1] (sigmoid outputs), got values outside it or nan; "
+                         "for raw scores use bce_with_logits")  # fmt: skip
+
+
 def _check_binary(name: str, target) -> None:
-    t = np.asarray(target, dtype=np.float64)
-    if np.any((t < 0) | (t > 1)):
+    t = np.asarray(target.data if isinstance(target, Value) else target, dtype=np.float64)
+    if not np.all((t >= 0) & (t <= 1)):
         raise ValueError(f"{name} needs targets in [0, 1], got values from {t.min()} to {t.max()}")

@@ -36,7 +36,7 @@ class ScalarMath:
     maximum, minimum, abs = max, min, abs
 
     def sign(x: float) -> float:
-        return (x > 0) - (x < 0) + 0.0
+        return (x > 0) - (x < 0) + 0.0 if x == x else x  # nan stays nan, as in numpy
 
     def where(cond: bool, a: float, b: float) -> float:
         return a if cond else b
@@ -212,6 +212,8 @@ class PowConst(Op):
         return xp(x).power(x, p)
 
     def backward(g, out, x, p):
+        if p == 0:  # x^0 = 1 is constant, also at x = 0 (where p * x^(p-1) would be 0 * inf)
+            return g * 0.0
         return g * p * xp(x).power(x, p - 1)
 
 
@@ -482,6 +484,11 @@ class Clip(Op):
 # ---------------------------------------------------------------- reductions
 
 
+def _count(shape: tuple, axis) -> int:
+    """How many elements a reduction over ``axis`` combines into each output element."""
+    return math.prod(shape) if axis is None else math.prod(shape[a] for a in np.atleast_1d(axis))
+
+
 def unreduce(g, shape: tuple, axis, keepdims: bool):
     """Spread the gradient of a reduction back over the axes it removed (each summed element gets it)."""
     if axis is not None and not keepdims:  # put the removed axes back as size 1
@@ -516,12 +523,13 @@ class Mean(Op):
     kinks = None  # smooth
 
     def forward(x, axis, keepdims):
-        x = np.asarray(x)
-        total = _sum(x, axis=axis, keepdims=keepdims)
-        return total * (np.size(total) / x.size) if x.size else np.mean(x, axis=axis, keepdims=keepdims)
+        n = _count(np.shape(x), axis)
+        total = _sum(np.asarray(x), axis=axis, keepdims=keepdims)
+        return total * (1.0 / n) if n else total * np.nan  # the mean of nothing is nan, as in PyTorch
 
     def backward(g, out, x, axis, keepdims):
-        return unreduce(g, np.shape(x), axis, keepdims) * (np.size(out) / np.size(x))
+        n = _count(np.shape(x), axis)
+        return unreduce(g, np.shape(x), axis, keepdims) * (1.0 / n) if n else np.zeros(np.shape(x))
 
 
 @register
@@ -576,7 +584,7 @@ class Transpose(Op):
         return np.transpose(x, axes)
 
     def backward(g, out, x, axes):
-        return np.transpose(g, None if axes is None else np.argsort(axes))
+        return np.transpose(g, None if axes is None else np.argsort(np.mod(axes, np.ndim(x))))
 
 
 @register
@@ -614,7 +622,7 @@ class Softmax(Op):
     kinks = None  # smooth
 
     def forward(x, axis):
-        e = np.exp(x - _max(x, axis=axis, keepdims=True))
+        e = np.exp(x - _max(x, axis=axis, keepdims=True, initial=-np.inf))  # initial: zero-size axes work
         return e / _sum(e, axis=axis, keepdims=True)
 
     def backward(g, out, x, axis):
@@ -630,7 +638,7 @@ class LogSoftmax(Op):
     kinks = None  # smooth
 
     def forward(x, axis):
-        shifted = x - _max(x, axis=axis, keepdims=True)
+        shifted = x - _max(x, axis=axis, keepdims=True, initial=-np.inf)
         return shifted - np.log(_sum(np.exp(shifted), axis=axis, keepdims=True))
 
     def backward(g, out, x, axis):
