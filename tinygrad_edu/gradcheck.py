@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygrad_edu import ops
+from tinygrad_edu import arguments, ops
 from tinygrad_edu.engine import Value, no_grad, record_sites, reduce_broadcast, toposort
 
 
@@ -46,6 +46,13 @@ def _compare(analytic, numeric, atol: float, rtol: float, ignore=None):
 def _worst(abs_err, bad) -> tuple[int, ...]:
     flat = np.argmax(np.where(bad, np.nan_to_num(abs_err, nan=np.inf), -1))
     return tuple(int(k) for k in np.unravel_index(flat, bad.shape))
+
+
+def _settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
+    """A step of 0 divides by zero and a negative tolerance fails every element: both are refused."""
+    arguments.real("eps", eps, positive=True)
+    arguments.real("atol", atol, low=0.0)
+    arguments.real("rtol", rtol, low=0.0)
 
 
 def _max(x) -> float:
@@ -106,6 +113,7 @@ def _forward(op, datas, ctx):
 def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, max_elements: int = 10_000,
              seed: int = 0) -> OpCheck:  # fmt: skip
     """Compare ``node``'s op backward with central differences of the op alone, at the values it saw."""
+    _settings(eps, atol, rtol)
     op, ctx = node._op, node._ctx
     datas = [p.data for p in node.parents]
     if sum(np.size(d) for d in datas) > max_elements:
@@ -217,7 +225,12 @@ def _call(fn: Callable, inputs: list[Value]) -> Value:
 
 def _prepare(inputs) -> list[Value]:
     """Numbers and arrays become Values that require a gradient; Values are checked as given."""
-    return [x if isinstance(x, Value) else Value(x) for x in inputs]
+    if not inputs:
+        raise ValueError("gradcheck needs at least one input to differentiate by: gradcheck(fn, x, ...)")
+    values = [x if isinstance(x, Value) else Value(x) for x in inputs]
+    if not any(v.requires_grad for v in values):
+        raise ValueError("no input requires a gradient (all have requires_grad=False), so there is nothing to check")
+    return values
 
 
 def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list[np.ndarray | float | None]:
@@ -227,6 +240,7 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
     gradient for a scalar output, the Jacobian otherwise (a float when both are scalars).
     Inputs with ``requires_grad=False`` get ``None``.
     """
+    _settings(eps)
     values = _prepare(inputs)
     with no_grad(), np.errstate(all="ignore"):
         out_shape = np.shape(_call(fn, values).data)
@@ -308,6 +322,7 @@ def gradcheck(
     with the line that created it; a kink or a perturbation outside an op's domain gives a
     ``GradcheckWarning`` that explains it instead.
     """
+    _settings(eps, atol, rtol)
     values = _prepare(inputs)
     with record_sites():
         out = _call(fn, values)

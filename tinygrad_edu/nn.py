@@ -11,7 +11,6 @@ Every model can be built at two granularities, with the same numbers for the sam
 from __future__ import annotations
 
 import os
-import zipfile
 from collections.abc import Iterator, Sequence
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from tinygrad_edu import activations
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value
-from tinygrad_edu.files import atomic_write
+from tinygrad_edu.files import ModelFileError, atomic_write, read_arrays
 
 GRANULARITIES = ("scalar", "tensor")
 
@@ -75,6 +74,8 @@ class Module:
                 problems.append(f"{name} holds {arr.dtype} data, not numbers")
             elif arr.shape != params[name].shape:
                 problems.append(f"{name} has shape {arr.shape}, the model needs {params[name].shape}")
+            elif not np.all(np.isfinite(arr)):
+                problems.append(f"{name} holds nan or inf")
             else:
                 new[name] = float(arr) if arr.ndim == 0 else arr.astype(np.float64)
         if problems:
@@ -90,16 +91,14 @@ class Module:
             np.savez(f, **self.state_dict())
 
     def load(self, path: str | os.PathLike) -> None:
-        """Read parameters saved by ``save``. A missing, corrupt or mismatched file raises and changes nothing."""
-        path = os.fspath(path)
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"no saved model at {path!r}")
+        """Read parameters saved by ``save``. A missing file raises FileNotFoundError; a corrupt one or one
+        that does not fit this model raises ``ModelFileError`` (a ValueError) naming the file; either way
+        the model is left as it was."""
+        state = read_arrays(path)
         try:
-            with np.load(path, allow_pickle=False) as f:
-                state = {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as e:
-            raise ValueError(f"{path!r} is not a readable .npz model file: {e}") from None
-        self.load_state_dict(state)
+            self.load_state_dict(state)
+        except ValueError as e:
+            raise ModelFileError(f"{os.fspath(path)!r}: {e}") from None
 
 
 def _walk(obj, name: str, module_path: str) -> Iterator[tuple[str, str, Value]]:
