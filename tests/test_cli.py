@@ -40,6 +40,17 @@ def test_python_dash_m_runs_the_same_command(tmp_path):
         (["fly"], "invalid choice: 'fly'"),
         ([], "the following arguments are required"),
         (["xor", "--render", "graph.jpeg"], "cannot tell the format of 'graph.jpeg': end it in .svg, .png, .pdf, .dot"),
+        (["xor", "--seed", "-1"], "--seed: expected an integer >= 0, got '-1'"),
+        (["xor", "--seed", "1.5"], "--seed: expected an integer >= 0, got '1.5'"),
+        (["gates", "--seed", "-3"], "--seed: expected an integer >= 0"),
+        (["moons", "--noise", "-1"], "--noise: expected a finite number >= 0, got '-1'"),
+        (["moons", "--noise", "nan"], "--noise: expected a finite number >= 0, got 'nan'"),
+        (["moons", "--n", "1"], "--n: expected an integer >= 8"),
+        (["xor", "--bias-init", "nan"], "--bias-init: expected a finite number, got 'nan'"),
+        (["xor", "--bias-init", "inf"], "--bias-init: expected a finite number, got 'inf'"),
+        (["digits", "--batch-size", "0"], "--batch-size: expected a positive integer"),
+        (["gradcheck", "--eps", "0"], "--eps: expected a positive number"),
+        (["render", "neuron", "out.txt"], "cannot tell the format of 'out.txt'"),
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, words, capsys):
@@ -66,12 +77,50 @@ def test_moons_and_digits_report_accuracy(capsys, tmp_path):
     assert "test accuracy" in capsys.readouterr().out
 
 
-def test_a_failing_render_is_one_line_and_exit_1(capsys, tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("not a folder")
-    assert main(["xor", "--steps", "10", "--render", str(blocker / "graph.svg")]) == 1
+@pytest.mark.parametrize(
+    "render, words",
+    [
+        ("file/graph.svg", "'file' is a file, not a folder"),
+        ("missing/graph.png", "'missing' does not exist"),
+        (".", "cannot tell the format"),
+        ("readonly.svg", "read-only"),
+    ],
+)
+def test_an_unwritable_render_path_fails_before_training(render, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "file").write_text("not a folder")
+    (tmp_path / "readonly.svg").write_text("<svg/>")
+    (tmp_path / "readonly.svg").chmod(0o444)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["xor", "--render", render])
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no training happened
+    assert captured.err.count("\n") == 1 and "--render" in captured.err and words in captured.err, captured.err
+    assert render.split("/")[0] in captured.err  # the path the user gave, not a temporary file
+
+
+def test_a_format_the_renderer_cannot_write_fails_before_training(capsys, tmp_path, monkeypatch):
+    from tinygrad_edu import viz
+
+    monkeypatch.setattr(viz, "_can_write", lambda program, fmt: fmt != "pdf")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["moons", "--render", str(tmp_path / "g.pdf")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "cannot write .pdf" in err and "apt-get install graphviz" in err
+
+
+def test_a_render_failing_at_the_end_is_one_line_and_exit_1(capsys, tmp_path, monkeypatch):
+    from tinygrad_edu import viz
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the renderer crashed")
+
+    monkeypatch.setattr(viz, "render_graph", broken)
+    assert main(["xor", "--steps", "10", "--render", str(tmp_path / "graph.svg")]) == 1
     message = capsys.readouterr().err.split("\r")[-1]  # after the progress bar
-    assert message.count("\n") == 1 and message.startswith("tinygrad-edu xor: error:") and "File exists" in message
+    assert message == "tinygrad-edu xor: error: the renderer crashed\n"
 
 
 def test_gradcheck_command_checks_every_op_of_the_presets(capsys):

@@ -6,6 +6,7 @@ Subcommands: xor, gates, moons, digits, render, gradcheck. Bad arguments exit wi
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from collections import Counter
@@ -13,9 +14,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, data, losses, nn, optim, train, viz
+from tinygrad_edu import activations, arguments, data, losses, nn, optim, train, viz
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value, record_sites
+from tinygrad_edu.files import check_writable
 from tinygrad_edu.gradcheck import check_graph
 
 
@@ -57,11 +59,41 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
+def _non_negative_int(text: str) -> int:
+    try:
+        return arguments.integer("value", int(text), low=0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+
+
+def _at_least_8(text: str) -> int:
+    try:
+        return arguments.integer("value", int(text), low=8)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 8 (enough points to train and test), "
+                                         f"got {text!r}") from None  # fmt: skip
+
+
+def _finite_float(text: str, low: float | None = None) -> float:
+    try:
+        return arguments.real("value", float(text), low=low)
+    except ValueError:
+        more = f" >= {low:g}" if low is not None else ""
+        raise argparse.ArgumentTypeError(f"expected a finite number{more}, got {text!r}") from None
+
+
 def _picture_path(text: str, formats: Sequence[str] = viz.FORMATS) -> str:
-    """A --render path whose suffix names a format we can write."""
+    """A --render path whose suffix names a format this machine can write, in a folder that exists: checked
+    before any training, so a long run never ends in 'cannot write'."""
     suffix = text.rsplit(".", 1)[-1].lower() if "." in text else ""
     if suffix not in (*formats, "gv"):
         raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: end it in .{', .'.join(formats)}")
+    try:
+        check_writable(text)
+        if suffix != "gv":
+            viz.check_format("svg" if suffix == "html" else suffix)  # a page holds SVG frames
+    except (OSError, RuntimeError, ValueError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
     return text
 
 
@@ -75,14 +107,14 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
     p.add_argument("--hidden", type=_widths, default=_widths(hidden), help=f"hidden widths (default {hidden})")
     p.add_argument(
         "--bias-init",
-        type=float,
+        type=_finite_float,
         default=None,
         help="initial bias (default 0.5 for relu/leaky_relu, so no unit starts dead; else 0)",
     )
     p.add_argument("--steps", type=_positive_int, default=steps, help=f"optimizer steps (default {steps})")
     p.add_argument("--lr", type=_positive_float, default=lr, help=f"learning rate (default {lr})")
     p.add_argument("--optimizer", default="adam", choices=sorted(optim.OPTIMIZERS))
-    p.add_argument("--seed", type=int, default=0, help="seed for weights and data (default 0)")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and data (default 0)")
     p.add_argument(
         "--render",
         metavar="PATH",
@@ -104,13 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gate", default="all", choices=["all", *data.GATES])
     p.add_argument("--steps", type=_positive_int, default=100, help="epochs (default 100)")
     p.add_argument("--lr", type=_positive_float, default=1.0)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--render", metavar="PATH", type=_picture_path, help="draw the last perceptron's graph for (1, 1)")
 
     p = sub.add_parser("moons", help="an MLP on two interleaving half moons")
     _model_options(p, "relu", "he", "16,16", 500, 0.02)
-    p.add_argument("--n", type=_positive_int, default=200, help="number of points (default 200)")
-    p.add_argument("--noise", type=float, default=0.1)
+    p.add_argument("--n", type=_at_least_8, default=200, help="number of points (default 200)")
+    p.add_argument("--noise", type=functools.partial(_finite_float, low=0.0), default=0.1,
+                   help="std of the noise added to the points (default 0.1)")  # fmt: skip
 
     p = sub.add_parser("digits", help="an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
@@ -119,12 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("gradcheck", help="check every op of the preset graphs against finite differences")
     p.add_argument("--preset", default="all", choices=["all", *sorted(PRESETS)])
     p.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
 
     p = sub.add_parser("render", help="draw a preset computation graph (.html: the backward pass step by step)")
     p.add_argument("preset", choices=sorted(PRESETS), help="which graph")
     p.add_argument("path", type=_page_or_picture_path, help="where: .svg .png .pdf .dot, or .html")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_non_negative_int, default=0)
     return parser
 
 

@@ -52,6 +52,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def check_writable(path: str | os.PathLike) -> tuple[str, int]:
+    """Refuse, naming ``path``, what cannot be written: a folder, a path in a missing folder, a read-only file.
+
+    Returns the real file to replace (a symlink's target) and the permissions it should get.
+    """
+    given = os.fspath(path)
+    target = os.path.realpath(given)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise IsADirectoryError(f"cannot write {given!r}: it is a folder")
+    if not os.path.isdir(folder):
+        what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
+        raise FileNotFoundError(f"cannot write {given!r}: {os.path.dirname(given) or '.'!r} {what}")
+    if not os.path.exists(target):
+        return target, 0o666 & ~_umask()
+    mode = stat.S_IMODE(os.stat(target).st_mode)
+    if not mode & 0o222:
+        raise PermissionError(f"cannot write {given!r}: the file is read-only (chmod u+w to allow it)")
+    return target, mode
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     """Yield a binary file in the same folder as ``path``; when the block ends without error it is
@@ -61,17 +82,8 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     a read-only file is refused. The folder must exist. Errors name ``path``, never the temporary.
     """
     given = os.fspath(path)
-    target = os.path.realpath(given)
+    target, mode = check_writable(given)
     folder = os.path.dirname(target)
-    if os.path.isdir(target):
-        raise IsADirectoryError(f"cannot write {given!r}: it is a folder")
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {given!r}: the folder {os.path.dirname(given) or '.'!r} does not exist")
-    mode = 0o666 & ~_umask()
-    if os.path.exists(target):
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-        if not mode & 0o222:
-            raise PermissionError(f"cannot write {given!r}: the file is read-only (chmod u+w to allow it)")
     _remove_stale_temporaries(target)
     try:
         fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{_temporary_prefix(target)}{os.getpid()}-")

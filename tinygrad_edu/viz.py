@@ -15,6 +15,7 @@ without either it writes the DOT source and says how to get one.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -239,6 +240,26 @@ def _renderer() -> str | None:
         return found
     beside = Path(sys.executable).parent / "graphviz-pure"
     return str(beside) if beside.exists() else shutil.which("graphviz-pure")
+
+
+@functools.cache
+def _can_write(program: str, fmt: str) -> bool:
+    result = subprocess.run([program, f"-T{fmt}"], input=b"digraph{}", capture_output=True, timeout=60)
+    return result.returncode == 0 and bool(result.stdout)
+
+
+def check_format(fmt: str) -> None:
+    """Refuse, before any work is done, a picture format this machine cannot write (``dot`` needs nothing)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot write .{fmt} pictures: use one of .{', .'.join(FORMATS)}")
+    if fmt == "dot":
+        return
+    program = _renderer()
+    if program is None:
+        raise RuntimeError(f"no Graphviz renderer (dot) found to write .{fmt}. Install one: {INSTALL_HINT}")
+    if not _can_write(program, fmt):
+        raise RuntimeError(f"the renderer {os.path.basename(program)} cannot write .{fmt}; use .svg or .png, "
+                           "or install Graphviz (apt-get install graphviz, brew install graphviz) for it")  # fmt: skip
 
 
 def render_source(source: str, fmt: str) -> bytes:
