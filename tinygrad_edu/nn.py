@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations
+from tinygrad_edu import activations, arguments
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value
 from tinygrad_edu.files import ModelFileError, atomic_write, read_arrays
@@ -150,8 +150,9 @@ class Neuron(Module):
         _check_granularity(granularity)
         self.granularity = granularity
         self.activation = activations.get(activation)
+        bias_init = arguments.real("bias_init", bias_init)
         if weights is None:
-            weights = _weights(nin, 1, initializers.get(init), rng or np.random.default_rng(seed))[:, 0]
+            weights = _weights(nin, 1, initializers.get(init), rng or np.random.default_rng(arguments.seed(seed)))[:, 0]
         if granularity == "scalar":
             self.w = [Value(float(wi), label=f"w{i}") for i, wi in enumerate(weights)]
         else:
@@ -187,7 +188,8 @@ class Layer(Module):
         _check_granularity(granularity)
         self.granularity = granularity
         self.activation = activations.get(activation)
-        w = _weights(nin, nout, initializers.get(init), rng or np.random.default_rng(seed))
+        bias_init = arguments.real("bias_init", bias_init)
+        w = _weights(nin, nout, initializers.get(init), rng or np.random.default_rng(arguments.seed(seed)))
         if granularity == "scalar":
             self.neurons = [
                 Neuron(nin, activation, bias_init=bias_init, granularity="scalar", weights=w[:, j]) for j in range(nout)
@@ -228,7 +230,8 @@ class MLP(Module):
         if isinstance(sizes, (int, np.integer)) or not sizes:
             raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
         widths = [_check_size("nin", nin)] + [_check_size("layer size", s) for s in sizes]
-        rng = np.random.default_rng(seed)
+        activations.get(activation)  # checked even when there is no hidden layer to use it
+        rng = np.random.default_rng(arguments.seed(seed))
         self.layers = [
             Layer(widths[i], widths[i + 1], activation if i < len(sizes) - 1 else out_activation, init, bias_init,
                   granularity, rng=rng)
@@ -281,7 +284,8 @@ class Perceptron(Module):
 
     def __init__(self, nin: int, seed: int | None = None, init: str = "zeros"):
         self.nin = _check_size("nin", nin)
-        self.w = Value(_weights(nin, 1, initializers.get(init), np.random.default_rng(seed))[:, 0], label="w")
+        rng = np.random.default_rng(arguments.seed(seed))
+        self.w = Value(_weights(nin, 1, initializers.get(init), rng)[:, 0], label="w")
         self.b = Value(0.0, label="b")
         self.errors_: list[int] = []
         self.label_parameters()
@@ -305,6 +309,7 @@ class Perceptron(Module):
         if not np.isin(y, (0.0, 1.0)).all():
             raise ValueError(f"perceptron labels must be 0 or 1, got {sorted(set(y.tolist()))}")
         epochs = _check_size("epochs", epochs)
+        lr = arguments.real("lr", lr, positive=True)
         w, b = self.w.data.copy(), self.b.data
         self.errors_ = []
         for _ in range(epochs):

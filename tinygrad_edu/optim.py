@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
 
+from tinygrad_edu import arguments
 from tinygrad_edu.engine import Value
 from tinygrad_edu.registry import lookup
 
@@ -15,13 +17,9 @@ class Optimizer:
     """Holds the parameters; ``zero_grad`` clears their gradients before the next backward pass."""
 
     def __init__(self, params: Iterable[Value], lr: float):
-        self.params = list(params)
-        if not self.params:
-            raise ValueError("optimizer got an empty parameter list")
-        if not all(isinstance(p, Value) for p in self.params):
-            raise TypeError("optimizer parameters must be Values (use model.parameters())")
-        if not (isinstance(lr, (int, float)) and lr > 0 and math.isfinite(lr)):
-            raise ValueError(f"learning rate must be a positive number, got {lr!r}")
+        self.params = _parameter_list(params)
+        if isinstance(lr, bool) or not (isinstance(lr, numbers.Real) and lr > 0 and math.isfinite(lr)):
+            raise ValueError(f"learning rate lr must be a positive number, got {lr!r}")
         self.lr = float(lr)
 
     def zero_grad(self) -> None:
@@ -32,6 +30,30 @@ class Optimizer:
         raise NotImplementedError
 
 
+def _parameter_list(params) -> list[Value]:
+    """The parameters as a list of distinct Values; anything else is refused with what to pass instead."""
+    if callable(getattr(params, "parameters", None)):
+        raise TypeError(f"optimizer got a {type(params).__name__} model; did you mean model.parameters()?")
+    if isinstance(params, Value):
+        raise TypeError("optimizer got one Value; pass a list of parameters, e.g. [v]")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"optimizer parameters must be an iterable of Values, got {type(params).__name__}") from None
+    if not params:
+        raise ValueError("optimizer got an empty parameter list")
+    seen: set[int] = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"optimizer parameters must be Values (use model.parameters()); "
+                            f"parameter {i} is {type(p).__name__}")  # fmt: skip
+        if id(p) in seen:
+            raise ValueError(f"parameter {i} ({p.label or 'unnamed'}, shape {p.shape}) is listed twice; "
+                             "it would be updated twice per step")  # fmt: skip
+        seen.add(id(p))
+    return params
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, as PyTorch's SGD (dampening 0, no Nesterov):
 
@@ -40,9 +62,8 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0):
         super().__init__(params, lr)
-        if momentum < 0 or weight_decay < 0:
-            raise ValueError(f"momentum and weight_decay must be >= 0, got {momentum} and {weight_decay}")
-        self.momentum, self.weight_decay = float(momentum), float(weight_decay)
+        self.momentum = arguments.real("momentum", momentum, low=0.0)
+        self.weight_decay = arguments.real("weight_decay", weight_decay, low=0.0)
         self.velocity = [None] * len(self.params)
 
     def step(self) -> None:
@@ -70,9 +91,14 @@ class Adam(Optimizer):
         weight_decay: float = 0.0,
     ):
         super().__init__(params, lr)
-        if not all(0 <= b < 1 for b in betas):
-            raise ValueError(f"betas must be in [0, 1), got {betas}")
-        self.betas, self.eps, self.weight_decay = tuple(map(float, betas)), float(eps), float(weight_decay)
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"betas must be two numbers in [0, 1), got {betas!r}")
+        b1, b2 = (arguments.real(f"betas[{i}]", b, low=0.0) for i, b in enumerate(betas))
+        if not (b1 < 1 and b2 < 1):
+            raise ValueError(f"betas must be in [0, 1), got {tuple(betas)}")
+        self.betas = (b1, b2)
+        self.eps = arguments.real("eps", eps, low=0.0)
+        self.weight_decay = arguments.real("weight_decay", weight_decay, low=0.0)
         self.m = [0.0 * np.asarray(p.data) if p.ndim else 0.0 for p in self.params]
         self.v = [0.0 * np.asarray(p.data) if p.ndim else 0.0 for p in self.params]
         self.t = 0

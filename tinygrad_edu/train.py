@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinygrad_edu import losses, optim
+from tinygrad_edu import arguments, losses, optim
 from tinygrad_edu.engine import Value, no_grad
 from tinygrad_edu.nn import Module
 
@@ -66,6 +66,8 @@ def fit(
         raise ValueError(f"unknown loss {loss!r}; known: {', '.join(sorted(LOSSES))}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if batch_size is not None:
+        batch_size = arguments.integer("batch_size", batch_size, low=1)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
