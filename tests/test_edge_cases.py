@@ -328,3 +328,23 @@ def test_reshape_and_transpose_gradients_are_not_views_of_the_output_gradient():
     r.sum().backward()
     t.grad[0, 0] = 7.0
     assert r.grad[0] == 1.0 and x.grad[0, 0] == 1.0
+
+
+# ---------------------------------------------------------------- found by the fuzz: blocked units pass nothing
+
+
+def test_relu_and_clip_block_a_nan_upstream_where_they_block_the_gradient():
+    """relu below 0 and clip outside its bounds select 0, as PyTorch does, rather than multiply
+    by 0 (nan * 0 = nan would leak into inputs the op had blocked)."""
+    x = Value(np.array([-1.0, 2.0]))
+    y = Value(np.array([-3.0, 0.5]))
+    with np.errstate(all="ignore"):
+        (x.relu() * np.inf).sum().backward()  # upstream inf * 0 data = nan at the blocked unit
+        (y.clip(-1.0, 1.0) * np.array([np.nan, 1.0])).sum().backward()
+    assert x.grad[0] == 0.0 and y.grad[0] == 0.0 and y.grad[1] == 1.0
+
+
+def test_relu_at_nan_passes_the_gradient_as_pytorch_does():
+    x = Value(float("nan"))
+    x.relu().backward()
+    assert x.grad == 1.0

@@ -374,7 +374,11 @@ class Sigmoid(Op):
 
 @register
 class ReLU(Op):
-    """max(x, 0);  d/dx = 1 for x > 0, else 0 (a unit stuck below 0 gets no gradient)."""
+    """max(x, 0);  d/dx = 1 for x > 0, else 0 (a unit stuck below 0 gets no gradient).
+
+    The gradient is blocked where x <= 0 and passed elsewhere: a selection, not a product
+    with 0, so even a nan upstream stays out of a blocked unit (as in PyTorch).
+    """
 
     name = "relu"
     domain = (REAL,)
@@ -386,7 +390,7 @@ class ReLU(Op):
         return xp(x).maximum(x, 0.0)
 
     def backward(g, out, x):
-        return g * (x > 0)
+        return xp(x).where(x <= 0, 0.0, g)
 
 
 @register
@@ -466,7 +470,10 @@ class Step(Op):
 
 @register
 class Clip(Op):
-    """min(max(x, lo), hi);  d/dx = 1 inside [lo, hi] (bounds included, as PyTorch's clamp), 0 outside."""
+    """min(max(x, lo), hi);  d/dx = 1 inside [lo, hi] (bounds included, as PyTorch's clamp), 0 outside.
+
+    Like relu's, the gradient is selected inside and blocked outside, not multiplied by 0.
+    """
 
     name = "clip"
     domain = (REAL,)
@@ -478,7 +485,7 @@ class Clip(Op):
         return xp(x).clip(x, lo, hi)
 
     def backward(g, out, x, lo, hi):
-        return g * ((x >= lo) & (x <= hi))
+        return xp(x).where((x >= lo) & (x <= hi), g, 0.0)
 
 
 # ---------------------------------------------------------------- reductions
