@@ -35,9 +35,6 @@ class ScalarMath:
     exp, log, log1p, sqrt, tanh = math.exp, math.log, math.log1p, math.sqrt, math.tanh
     maximum, minimum, abs = max, min, abs
 
-    def sign(x: float) -> float:
-        return (x > 0) - (x < 0) + 0.0 if x == x else x  # nan stays nan, as in numpy
-
     def where(cond: bool, a: float, b: float) -> float:
         return a if cond else b
 
@@ -322,7 +319,7 @@ class Sqrt(Op):
 
 @register
 class Abs(Op):
-    """|x|;  d/dx = sign(x) (0 at the kink x = 0, as PyTorch does)."""
+    """|x|;  d/dx = sign(x) = [x > 0] - [x < 0]: 0 at the kink x = 0 (and at nan), as in PyTorch."""
 
     name = "abs"
     domain = (REAL,)
@@ -334,7 +331,7 @@ class Abs(Op):
         return abs(x)
 
     def backward(g, out, x):
-        return g * xp(x).sign(x)
+        return g * ((x > 0) * 1.0 - (x < 0))
 
 
 @register
