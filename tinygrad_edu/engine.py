@@ -326,8 +326,8 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
         if g is None:
             continue
         a, b, op = node._a, node._b, node._op
-        if node._grad is None:  # every node keeps an array of its own (ops may pass one gradient to two inputs)
-            node._grad = g.copy() if g.__class__ is np.ndarray else g
+        if node._grad is None:
+            node._grad = g
         else:
             node._grad = node._grad + g
         if op is None:
@@ -348,6 +348,8 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             gp, like = grads[i], p.data
             if gp.__class__ is not like.__class__ or (like.__class__ is not float and gp.shape != like.shape):
                 gp = _reduce(gp, like, op, i, p)
+            elif gp.__class__ is np.ndarray and (gp is g or gp.base is not None or (i and gp is grads[0])):
+                gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
             before = get(p)
             pending[p] = gp if before is None else before + gp
             if watch:
