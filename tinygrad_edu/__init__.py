@@ -1,12 +1,28 @@
-"""tinygrad_edu: reverse-mode autodiff from scratch, for learning how backpropagation works."""
+"""tinygrad_edu: reverse-mode autodiff from scratch, for learning how backpropagation works.
 
-from tinygrad_edu import functional
+Read the modules in this order; each one imports only modules above it:
+
+1. ``ops``: every operation's forward and its derivative, side by side (start with Add and Mul).
+2. ``engine``: ``Value``, the graph, and ``backward()`` (``toposort`` + ``backprop``).
+3. ``functional``: each op as a plain function, ``F.relu(x)``.
+4. ``gradcheck``: derivatives checked against finite differences, op by op.
+5. ``trace``: the backward pass as a table, one row per use of the chain rule.
+6. ``viz``: the graph as a picture, and the backward pass step by step.
+7. ``activations``, ``init``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural networks.
+8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.
+
+Helpers: ``domains`` (where each op is defined, for gradcheck), ``arguments`` (checking what
+users pass), ``registry`` (looking things up by name), ``files`` (saving whole files),
+``testing`` (strategies for your own gradient tests).
+"""
+
+from tinygrad_edu import functional, viz
 from tinygrad_edu.engine import Value, apply, detect_anomaly, no_grad
 from tinygrad_edu.gradcheck import GradcheckError, GradcheckWarning, check_graph, gradcheck, numerical_grad
 from tinygrad_edu.trace import trace_backward
 
 __all__ = [
-    "Value", "apply", "no_grad", "detect_anomaly", "functional",
+    "Value", "apply", "no_grad", "detect_anomaly", "functional", "viz",
     "gradcheck", "numerical_grad", "check_graph", "trace_backward", "GradcheckError", "GradcheckWarning",
 ]  # fmt: skip
 __version__ = "0.1.0"

@@ -1,10 +1,21 @@
 """The computation graph and reverse-mode autodiff.
 
-A ``Value`` holds a number (a Python float) or a float64 numpy array, the
-gradient of the final result with respect to it, and how it was made: the op
-(from ``ops.py``) and its input Values (``parents``).  ``backward()`` walks the
-graph from the result back to the leaves, in reverse topological order, calling
-each op's ``backward`` and adding what comes out into the inputs' ``.grad``.
+A ``Value`` holds a number (a Python float) or a float64 numpy array, the gradient of
+the final result with respect to it (``.grad``), and how it was made: the operation
+(one of the small classes in ``ops.py``) and its one or two inputs.
+
+``backward()`` is the chain rule applied to the whole graph, in two steps:
+
+1. ``toposort``: list the nodes so that every node comes before the nodes it was made
+   from (the result first, the leaves last);
+2. ``backprop``: walk that list. When a node is reached, every use of it has already
+   reported, so its gradient is complete; its op's ``backward`` turns it into one
+   gradient per input (upstream gradient times local derivative), which is added to
+   what those inputs have received so far.
+
+Read this file from the top: ``Value``, then ``toposort`` and ``backprop``, then
+``apply`` (how an op becomes a node). The plumbing (checking data, the no_grad and
+anomaly switches, retries) is at the end.
 """
 
 from __future__ import annotations
@@ -20,7 +31,434 @@ import numpy as np
 
 from tinygrad_edu import arguments, ops
 
-_NO_CTX: dict = {}
+
+class Value:
+    """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from.
+
+    (``viz.py`` teaches Jupyter to show a Value as its graph.)
+    """
+
+    __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_operation", "_kwargs", "_site",
+                 "__weakref__")  # fmt: skip
+    __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
+
+    def __init__(self, data, label: str = "", requires_grad: bool = True):
+        if not isinstance(label, str):
+            raise TypeError(f"label must be a string, got {type(label).__name__} {label!r}")
+        self.data = _as_data(data)
+        self._grad = None  # dL/d(self), filled by backward()
+        self.label = label
+        self._a = self._b = None  # the inputs this node was made from (None for a leaf)
+        self.requires_grad = bool(requires_grad)
+        self._operation = None  # the ops.Op class that made it
+        self._kwargs = _NO_KWARGS  # that op's settings, such as axis=0
+
+    # ------------------------------------------------------------ backward
+
+    def backward(self, grad=None) -> None:
+        """Reverse-mode autodiff: add d(self)/d(node) * grad into every node's .grad.
+
+        ``grad`` is dL/d(self); it defaults to 1 for a one-element result.  Each node's
+        gradient is complete once all the nodes made from it are done, which the topological
+        order guarantees; then its op's backward passes the gradient on to its inputs.
+        """
+        if grad is None:
+            if self.data.__class__ is float:
+                grad = 1.0
+            elif self.data.size == 1:
+                grad = np.ones(self.shape)
+            else:
+                raise ValueError(
+                    f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
+                    "(dL/d(this), same shape), or reduce it first, e.g. .sum()"
+                )
+        else:
+            grad = _as_data(grad, "grad")
+            if _shape(grad) != self.shape:
+                raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
+        backprop(self, grad)
+
+    @property
+    def grad(self):
+        """dL/d(self), same shape as data; zeros until a backward pass reaches this node."""
+        if self._grad is None:
+            return 0.0 if self.data.__class__ is float else np.zeros(self.data.shape)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None:
+            self._grad = None
+            return
+        g = _as_data(value, "grad")
+        if _shape(g) != self.shape:
+            g = np.broadcast_to(g, self.shape).copy() if np.ndim(g) == 0 else g
+            if _shape(g) != self.shape:
+                raise ValueError(f"grad of shape {_shape(g)} does not match Value of shape {self.shape}")
+        self._grad = g
+
+    def zero_grad(self) -> None:
+        self._grad = None
+
+    # ------------------------------------------------------------ arithmetic (the math of each op is in ops.py)
+
+    def __add__(self, other) -> Value:
+        return apply(ops.Add, self, other)
+
+    def __radd__(self, other) -> Value:
+        return apply(ops.Add, other, self)
+
+    def __sub__(self, other) -> Value:
+        return apply(ops.Sub, self, other)
+
+    def __rsub__(self, other) -> Value:
+        return apply(ops.Sub, other, self)
+
+    def __mul__(self, other) -> Value:
+        return apply(ops.Mul, self, other)
+
+    def __rmul__(self, other) -> Value:
+        return apply(ops.Mul, other, self)
+
+    def __truediv__(self, other) -> Value:
+        return apply(ops.Div, self, other)
+
+    def __rtruediv__(self, other) -> Value:
+        return apply(ops.Div, other, self)
+
+    def __pow__(self, other) -> Value:
+        if other.__class__ is float or other.__class__ is int:
+            return apply(ops.PowConst, self, p=other)
+        if isinstance(other, Value):
+            return apply(ops.Pow, self, other)
+        if not isinstance(other, numbers.Real):
+            raise TypeError(f"exponent must be a real number or a Value, got {type(other).__name__} {other!r}")
+        return apply(ops.PowConst, self, p=float(other))
+
+    def __rpow__(self, other) -> Value:
+        return apply(ops.Pow, other, self)
+
+    def __neg__(self) -> Value:
+        return apply(ops.Neg, self)
+
+    def __matmul__(self, other) -> Value:
+        other = as_value(other)
+        return apply(ops.MatMul, self, other, needs=(self.requires_grad, other.requires_grad))
+
+    def __rmatmul__(self, other) -> Value:
+        other = as_value(other)
+        return apply(ops.MatMul, other, self, needs=(other.requires_grad, self.requires_grad))
+
+    # ------------------------------------------------------------ elementwise functions
+
+    def exp(self) -> Value:
+        return apply(ops.Exp, self)
+
+    def log(self) -> Value:
+        return apply(ops.Log, self)
+
+    def sqrt(self) -> Value:
+        return apply(ops.Sqrt, self)
+
+    def abs(self) -> Value:
+        return apply(ops.Abs, self)
+
+    __abs__ = abs
+
+    def tanh(self) -> Value:
+        return apply(ops.Tanh, self)
+
+    def sigmoid(self) -> Value:
+        return apply(ops.Sigmoid, self)
+
+    def relu(self) -> Value:
+        return apply(ops.ReLU, self)
+
+    def leaky_relu(self, alpha: float = 0.01) -> Value:
+        return apply(ops.LeakyReLU, self, alpha=arguments.real("leaky_relu alpha", alpha))
+
+    def softplus(self) -> Value:
+        return apply(ops.Softplus, self)
+
+    def gelu(self) -> Value:
+        return apply(ops.GELU, self)
+
+    def step(self) -> Value:
+        return apply(ops.Step, self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
+        lo = -np.inf if lo is None else arguments.real("clip lo", lo, finite=False)
+        hi = np.inf if hi is None else arguments.real("clip hi", hi, finite=False)
+        if lo > hi:
+            raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
+        return apply(ops.Clip, self, lo=lo, hi=hi)
+
+    # ------------------------------------------------------------ reductions
+
+    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        return self._reduce(ops.Sum, axis, keepdims)
+
+    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        return self._reduce(ops.Mean, axis, keepdims)
+
+    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
+        return self._reduce(ops.Max, axis, keepdims)
+
+    def _reduce(self, op: type[ops.Op], axis, keepdims: bool) -> Value:
+        axis = arguments.axes(op.name, axis, self.shape)
+        return apply(op, self, axis=axis, keepdims=arguments.flag(f"{op.name} keepdims", keepdims))
+
+    def softmax(self, axis: int = -1) -> Value:
+        self._need_dims("softmax")
+        return apply(ops.Softmax, self, axis=arguments.axis("softmax", axis, self.shape))
+
+    def log_softmax(self, axis: int = -1) -> Value:
+        self._need_dims("log_softmax")
+        return apply(ops.LogSoftmax, self, axis=arguments.axis("log_softmax", axis, self.shape))
+
+    # ------------------------------------------------------------ shape and indexing
+
+    def reshape(self, *shape) -> Value:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(arguments.integer("reshape size", n, low=-1) for n in shape)
+        return apply(ops.Reshape, self, shape=shape)
+
+    def transpose(self, *axes) -> Value:
+        """Reorder the axes (numpy's meaning): ``transpose(1, 0)``, ``transpose(-1, 0)``; none reverses them."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply(ops.Transpose, self, axes=arguments.permutation("transpose", axes, self.shape) if axes else None)
+
+    @property
+    def T(self) -> Value:
+        return self.transpose()
+
+    def __getitem__(self, index) -> Value:
+        self._need_dims("indexing")
+        return apply(ops.Index, self, index=index)
+
+    def _need_dims(self, what: str) -> None:
+        if self.data.__class__ is float:
+            raise TypeError(f"{what} needs a Value with at least one dimension, got a scalar (shape ())")
+
+    # ------------------------------------------------------------ attributes
+
+    @property
+    def parents(self) -> tuple[Value, ...]:
+        """The Values this node was made from: () for a leaf or a constant, else one or two inputs."""
+        a, b = self._a, self._b
+        return () if a is None else (a,) if b is None else (a, b)
+
+    @property
+    def op(self) -> str:
+        """Name of the operation that made this node; "" for leaves."""
+        return self._operation.name if self._operation is not None else ""
+
+    @property
+    def shape(self) -> tuple:
+        return _shape(self.data)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    @property
+    def site(self) -> str | None:
+        """The line of code that made this node, when it was made under record_sites() or detect_anomaly()."""
+        return getattr(self, "_site", None)
+
+    def item(self) -> float:
+        """The number a one-element Value holds, as a Python float."""
+        return self._one("item()")
+
+    def __repr__(self) -> str:
+        label = f"{self.label!r}, " if self.label else ""
+        if self.data.__class__ is float:
+            return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
+        return f"Value({label}shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)})"
+
+    def __len__(self) -> int:
+        if self.data.__class__ is float:
+            raise TypeError("len() of a scalar Value (shape ())")
+        return len(self.data)
+
+    # ------------------------------------------------------------ Python and numpy manners
+
+    def _one(self, what: str) -> float:
+        """The single number this Value holds, for ``what`` (bool(), float(), a format spec)."""
+        if self.data.__class__ is float:
+            return self.data
+        if self.data.size != 1:
+            raise ValueError(f"{what} needs a Value with one element, this one has shape {self.shape} "
+                             f"({self.data.size} elements)")  # fmt: skip
+        return float(self.data.reshape(()))
+
+    def __bool__(self) -> bool:
+        return self._one("bool()") != 0.0
+
+    def __float__(self) -> float:
+        return self._one("float()")
+
+    def __int__(self) -> int:
+        return int(self._one("int()"))
+
+    def __format__(self, spec: str) -> str:
+        return format(self._one(f"the format {spec!r}"), spec) if spec else str(self)
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        """``np.asarray(v)`` gives the data (a copy: changing it does not change the Value)."""
+        return np.array(self.data, dtype=dtype)
+
+
+# ---------------------------------------------------------------- the backward pass
+
+
+def toposort(root: Value) -> list[Value]:
+    """The nodes that lead to ``root``, each placed before every node it was made from.
+
+    A depth-first walk with an explicit stack (no recursion, so any depth works): the node
+    on top waits while an input of it is unlisted, and is listed once both inputs are;
+    reversed, that list puts every node before its inputs.
+    """
+    order, seen, stack = [], {root, None}, [root]  # None (a missing input) counts as seen
+    while stack:
+        node = stack[-1]
+        if node._a not in seen:
+            seen.add(node._a)
+            stack.append(node._a)
+        elif node._b not in seen:
+            seen.add(node._b)
+            stack.append(node._b)
+        else:
+            order.append(stack.pop())
+    order.reverse()
+    return order
+
+
+def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
+    """One reverse-mode pass from ``root`` (whose gradient is ``grad``), adding into every ``.grad``.
+
+    Visits nodes in topological order, root first, so that a node's gradient is complete
+    (all its uses have reported) before its op passes it on to the op's inputs.
+    ``on_edge(node, i, contribution, total_so_far)`` is called for every input ``node.parents[i]``
+    that receives a gradient, for tools that show the chain rule at work.
+    """
+    pending = {root: grad}  # gradients arriving in this pass, summed per node
+    take, get = pending.pop, pending.get
+    anomaly = _open_blocks and _modes.anomaly
+    watch = on_edge is not None or anomaly
+    for node in toposort(root):
+        g = take(node, None)  # dL/d(node), complete: every node made from it came earlier
+        if g is None:
+            continue
+        a, b, op = node._a, node._b, node._operation
+        node._grad = g if node._grad is None else node._grad + g
+        if op is None:  # a leaf: nothing to pass on
+            continue
+        kwargs = node._kwargs
+        args = (g, node.data, a.data) if b is None else (g, node.data, a.data, b.data)
+        try:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
+            grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
+        except (ArithmeticError, ValueError) as e:
+            grads = _retry(op.backward, args, kwargs, e, op)
+        if b is None:
+            parents, grads = (a,), (grads,)
+        else:
+            parents = (a, b)
+        for i, p in enumerate(parents):
+            if not p.requires_grad:
+                continue
+            gp, like = grads[i], p.data
+            if gp.__class__ is not like.__class__ or (like.__class__ is not float and gp.shape != like.shape):
+                gp = _reduce(gp, like, op, i, p)
+            elif gp.__class__ is np.ndarray and (gp is g or gp.base is not None or (i and gp is grads[0])):
+                gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
+            before = get(p)
+            pending[p] = gp if before is None else before + gp  # a node used twice gets both contributions
+            if watch:
+                if anomaly:
+                    _check_finite("backward", gp, op, parents, node.site)
+                if on_edge is not None:
+                    on_edge(node, i, gp, pending[p])
+
+
+def reduce_broadcast(g, like):
+    """Sum a gradient over the axes that broadcasting added or stretched, back to the shape of ``like``.
+
+    If x of shape (3, 1) was added to y of shape (4,), the output is (3, 4); each x[i, 0]
+    was used 4 times, so its gradient is the sum of those 4 upstream gradients.  Only what
+    broadcasting explains is summed: a gradient of any other shape is a bug in the op that
+    made it, and raises ValueError.
+    """
+    if like.__class__ is float:  # a scalar broadcasts to any shape
+        return g if g.__class__ is float else float(np.add.reduce(g, axis=None))
+    shape = like.shape
+    g = np.asarray(g, dtype=np.float64)
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[extra:])):
+        raise ValueError(f"a gradient of shape {g.shape} is not a broadcast of the input's shape {shape}")
+    if extra:  # axes added in front: (16,) + (100, 16) made (100, 16)
+        g = np.add.reduce(g, axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
+
+
+# ---------------------------------------------------------------- the forward pass: an op becomes a node
+
+
+def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
+    """Run ``op`` forward on its input ``a`` (and ``b`` for a binary op) and record the result as a node.
+
+    Numbers and arrays become constants; ``kwargs`` are the op's settings (``axis=0``), kept for
+    its backward. The new node joins the graph when an input needs a gradient (and no_grad is off).
+    """
+    if more:
+        raise TypeError(f"{op.name} got {2 + len(more)} inputs; an op takes one or two")
+    if a.__class__ is not Value:
+        a = as_value(a)
+    if b is None:
+        inputs, track = (a.data,), a.requires_grad
+    else:
+        if b.__class__ is not Value:
+            b = as_value(b)
+        inputs, track = (a.data, b.data), a.requires_grad or b.requires_grad
+    try:
+        data = op.forward(*inputs, **kwargs)
+    except (ArithmeticError, ValueError) as e:
+        data = _retry(op.forward, inputs, kwargs, e, op)
+    out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
+    out.data = data if data.__class__ is float else _clean(data)
+    out._grad = None
+    out.label = ""
+    if track and (not _open_blocks or _modes.grad_enabled):
+        out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, True
+    else:
+        out._a, out._b, out._operation, out._kwargs, out.requires_grad = None, None, None, _NO_KWARGS, False
+    if _open_blocks and _modes.sites:
+        out._site = _creation_site()
+        if _modes.anomaly:
+            _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
+    return out
+
+
+def as_value(x) -> Value:
+    """x itself if it is a Value, else a constant Value (no gradient) holding it."""
+    if x.__class__ is Value:
+        return x
+    if x.__class__ is float:  # the common constant: skip validation
+        c = Value.__new__(Value)
+        c.data, c._grad, c.label, c.requires_grad, c._operation, c._kwargs = x, None, "", False, None, _NO_KWARGS
+        c._a = c._b = None
+        return c
+    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+# ---------------------------------------------------------------- plumbing: switches, data checks, retries
+
+_NO_KWARGS: dict = {}
 _FLOAT64 = np.dtype(np.float64)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -171,111 +609,19 @@ def _shape(x) -> tuple:
     return () if x.__class__ is float else x.shape
 
 
-def reduce_broadcast(g, like):
-    """Sum a gradient over the axes that broadcasting added or stretched, back to the shape of ``like``.
-
-    If x of shape (3, 1) was added to y of shape (4,), the output is (3, 4); each x[i, 0]
-    was used 4 times, so its gradient is the sum of those 4 upstream gradients.  Only what
-    broadcasting explains is summed: a gradient of any other shape is a bug in the op that
-    made it, and raises ValueError.
-    """
-    if like.__class__ is float:  # a scalar broadcasts to any shape
-        return g if g.__class__ is float else float(np.add.reduce(g, axis=None))
-    shape = like.shape
-    g = np.asarray(g, dtype=np.float64)
-    if g.shape == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[extra:])):
-        raise ValueError(f"a gradient of shape {g.shape} is not a broadcast of the input's shape {shape}")
-    if extra:  # axes added in front: (16,) + (100, 16) made (100, 16)
-        g = np.add.reduce(g, axis=tuple(range(extra)))  # np.sum, minus its Python wrapper
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
-
-
-def _retry(fn, args, ctx, error, op):
+def _retry(fn, args, kwargs, error, op):
     """fn(*args) raised. Python floats raise where IEEE arithmetic gives inf/nan (1/0, log(0),
     exp(1000)): redo those in numpy float64. Other errors get the op's name and the shapes."""
     if all(a.__class__ is float for a in args):
         try:
             with np.errstate(all="ignore"):
-                return fn(*map(np.float64, args), **ctx)
+                return fn(*map(np.float64, args), **kwargs)
         except (ArithmeticError, ValueError) as e:
             error = e
     if not isinstance(error, ValueError):
         raise error
     shapes = " and ".join(str(_shape(a)) for a in args)
     raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
-
-
-def _describe(values) -> str:
-    return ", ".join(f"{v.label or 'unnamed'} {_shape(v.data)}" for v in values)
-
-
-def _check_finite(what: str, data, op, inputs, site: str | None) -> None:
-    if not np.all(np.isfinite(data)):
-        where = f" (created at {site})" if site else ""
-        raise FloatingPointError(f"{what} of {op.name}{where} produced nan/inf; inputs: {_describe(inputs)}")
-
-
-def as_value(x) -> Value:
-    """x itself if it is a Value, else a constant Value (no gradient) holding it."""
-    if x.__class__ is Value:
-        return x
-    if x.__class__ is float:  # the common constant: skip validation
-        c = Value.__new__(Value)
-        c.data, c._grad, c.label, c.requires_grad, c._op, c._ctx = x, None, "", False, None, _NO_CTX
-        c._a = c._b = None
-        return c
-    return x if isinstance(x, Value) else Value(x, requires_grad=False)
-
-
-def _node(op: type[ops.Op], a: Value, b: Value | None, data, ctx: dict, track: bool) -> Value:
-    """A new node holding op(a) or op(a, b); it joins the graph if an input needs a gradient."""
-    out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
-    out.data = data if data.__class__ is float else _clean(data)
-    out._grad = None
-    out.label = ""
-    if track and (not _open_blocks or _modes.grad_enabled):
-        out._a, out._b, out._op, out._ctx, out.requires_grad = a, b, op, ctx, True
-    else:
-        out._a, out._b, out._op, out._ctx, out.requires_grad = None, None, None, _NO_CTX, False
-    if _open_blocks and _modes.sites:
-        out._site = _creation_site()
-        if _modes.anomaly:
-            _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
-    return out
-
-
-def apply(op: type[ops.Op], *inputs, **ctx) -> Value:
-    """Run ``op`` forward on its one or two inputs (numbers and arrays become constants) and record it."""
-    if len(inputs) == 1:
-        a = inputs[0] if inputs[0].__class__ is Value else as_value(inputs[0])
-        b, datas, track = None, (a.data,), a.requires_grad
-    elif len(inputs) == 2:
-        a, b = as_value(inputs[0]), as_value(inputs[1])
-        datas, track = (a.data, b.data), a.requires_grad or b.requires_grad
-    else:
-        raise TypeError(f"{op.name} got {len(inputs)} inputs; an op takes one or two")
-    try:
-        data = op.forward(*datas, **ctx)
-    except (ArithmeticError, ValueError) as e:
-        data = _retry(op.forward, datas, ctx, e, op)
-    return _node(op, a, b, data, ctx, track)
-
-
-def _binary(op: type[ops.Op], a, b) -> Value:
-    """``apply`` for the arithmetic operators, the bulk of every graph: the same steps, fewer of them."""
-    if a.__class__ is not Value:
-        a = as_value(a)
-    if b.__class__ is not Value:
-        b = as_value(b)
-    try:
-        data = op.forward(a.data, b.data)
-    except (ArithmeticError, ValueError) as e:
-        data = _retry(op.forward, (a.data, b.data), _NO_CTX, e, op)
-    return _node(op, a, b, data, _NO_CTX, a.requires_grad or b.requires_grad)
 
 
 def _reduce(g, like, op: type[ops.Op], i: int, p: Value):
@@ -287,361 +633,11 @@ def _reduce(g, like, op: type[ops.Op], i: int, p: Value):
                          f"({p.label or 'unnamed'}): {e}") from None  # fmt: skip
 
 
-def toposort(root: Value) -> list[Value]:
-    """The nodes that lead to ``root``, each placed before every node it was made from.
+def _describe(values) -> str:
+    return ", ".join(f"{v.label or 'unnamed'} {_shape(v.data)}" for v in values)
 
-    A depth-first walk with an explicit stack (no recursion, so any depth works): the node
-    on top waits while an input of it is unlisted, and is listed once both inputs are;
-    reversed, that list puts every node before its inputs.
-    """
-    order, seen, stack = [], {root, None}, [root]  # None (a missing input) counts as seen
-    while stack:
-        node = stack[-1]
-        if node._a not in seen:
-            seen.add(node._a)
-            stack.append(node._a)
-        elif node._b not in seen:
-            seen.add(node._b)
-            stack.append(node._b)
-        else:
-            order.append(stack.pop())
-    order.reverse()
-    return order
 
-
-def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
-    """One reverse-mode pass from ``root`` (whose gradient is ``grad``), adding into every ``.grad``.
-
-    Visits nodes in topological order, root first, so that a node's gradient is complete
-    (all its uses have reported) before its op passes it on to the op's inputs.
-    ``on_edge(node, i, contribution, total_so_far)`` is called for every input ``node.parents[i]``
-    that receives a gradient, for tools that show the chain rule at work.
-    """
-    pending = {root: grad}  # gradients arriving in this pass, summed per node
-    take, get = pending.pop, pending.get
-    anomaly = _open_blocks and _modes.anomaly
-    watch = on_edge is not None or anomaly
-    for node in toposort(root):
-        g = take(node, None)
-        if g is None:
-            continue
-        a, b, op = node._a, node._b, node._op
-        if node._grad is None:
-            node._grad = g
-        else:
-            node._grad = node._grad + g
-        if op is None:
-            continue
-        ctx = node._ctx
-        args = (g, node.data, a.data) if b is None else (g, node.data, a.data, b.data)
-        try:
-            grads = op.backward(*args, **ctx) if ctx else op.backward(*args)
-        except (ArithmeticError, ValueError) as e:
-            grads = _retry(op.backward, args, ctx, e, op)
-        if b is None:
-            parents, grads = (a,), (grads,)
-        else:
-            parents = (a, b)
-        for i, p in enumerate(parents):
-            if not p.requires_grad:
-                continue
-            gp, like = grads[i], p.data
-            if gp.__class__ is not like.__class__ or (like.__class__ is not float and gp.shape != like.shape):
-                gp = _reduce(gp, like, op, i, p)
-            elif gp.__class__ is np.ndarray and (gp is g or gp.base is not None or (i and gp is grads[0])):
-                gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
-            before = get(p)
-            pending[p] = gp if before is None else before + gp
-            if watch:
-                if anomaly:
-                    _check_finite("backward", gp, op, parents, node.site)
-                if on_edge is not None:
-                    on_edge(node, i, gp, pending[p])
-
-
-class Value:
-    """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
-
-    # The inputs sit in two slots (_a, _b; None when absent), not a tuple: one object per node for the
-    # garbage collector to track instead of two; its passes are a large share of the cost of building a big graph.
-    __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_op", "_ctx", "_site", "__weakref__")
-    __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
-
-    def __init__(self, data, label: str = "", requires_grad: bool = True):
-        if not isinstance(label, str):
-            raise TypeError(f"label must be a string, got {type(label).__name__} {label!r}")
-        self.data = _as_data(data)
-        self._grad = None
-        self.label = label
-        self._a = self._b = None
-        self.requires_grad = bool(requires_grad)
-        self._op = None
-        self._ctx = _NO_CTX
-
-    # ------------------------------------------------------------ attributes
-
-    @property
-    def grad(self):
-        """dL/d(self), same shape as data; zeros until a backward pass reaches this node."""
-        if self._grad is None:
-            return 0.0 if self.data.__class__ is float else np.zeros(self.data.shape)
-        return self._grad
-
-    @grad.setter
-    def grad(self, value) -> None:
-        if value is None:
-            self._grad = None
-            return
-        g = _as_data(value, "grad")
-        if _shape(g) != self.shape:
-            g = np.broadcast_to(g, self.shape).copy() if np.ndim(g) == 0 else g
-            if _shape(g) != self.shape:
-                raise ValueError(f"grad of shape {_shape(g)} does not match Value of shape {self.shape}")
-        self._grad = g
-
-    @property
-    def parents(self) -> tuple[Value, ...]:
-        """The Values this node was made from: () for a leaf or a constant, else one or two inputs."""
-        a, b = self._a, self._b
-        return () if a is None else (a,) if b is None else (a, b)
-
-    @property
-    def shape(self) -> tuple:
-        return _shape(self.data)
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def site(self) -> str | None:
-        """The line of code that made this node, when it was made under record_sites() or detect_anomaly()."""
-        return getattr(self, "_site", None)
-
-    @property
-    def op(self) -> str:
-        """Name of the operation that made this node; "" for leaves."""
-        return self._op.name if self._op is not None else ""
-
-    def item(self) -> float:
-        """The number a one-element Value holds, as a Python float."""
-        return self._one("item()")
-
-    def __repr__(self) -> str:
-        label = f"{self.label!r}, " if self.label else ""
-        if self.data.__class__ is float:
-            return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
-        return f"Value({label}shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)})"
-
-    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
-        """Jupyter shows a Value as its computation graph (text when the graph cannot be drawn)."""
-        from tinygrad_edu import viz  # viz draws Values, so it is imported only when asked
-
-        bundle = {"text/plain": repr(self)}
-        try:
-            bundle["image/svg+xml"] = viz.render_source(viz.draw_graph(self).source, "svg").decode()
-        except (RuntimeError, ValueError):
-            pass
-        return bundle
-
-    def __len__(self) -> int:
-        if self.data.__class__ is float:
-            raise TypeError("len() of a scalar Value (shape ())")
-        return len(self.data)
-
-    # ------------------------------------------------------------ Python and numpy manners
-
-    def _one(self, what: str) -> float:
-        """The single number this Value holds, for ``what`` (bool(), float(), a format spec)."""
-        if self.data.__class__ is float:
-            return self.data
-        if self.data.size != 1:
-            raise ValueError(f"{what} needs a Value with one element, this one has shape {self.shape} "
-                             f"({self.data.size} elements)")  # fmt: skip
-        return float(self.data.reshape(()))
-
-    def __bool__(self) -> bool:
-        return self._one("bool()") != 0.0
-
-    def __float__(self) -> float:
-        return self._one("float()")
-
-    def __int__(self) -> int:
-        return int(self._one("int()"))
-
-    def __format__(self, spec: str) -> str:
-        return format(self._one(f"the format {spec!r}"), spec) if spec else str(self)
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        """``np.asarray(v)`` gives the data (a copy: changing it does not change the Value)."""
-        return np.array(self.data, dtype=dtype)
-
-    # ------------------------------------------------------------ backward
-
-    def backward(self, grad=None) -> None:
-        """Reverse-mode autodiff: add d(self)/d(node) * grad into every node's .grad.
-
-        ``grad`` is dL/d(self); it defaults to 1 for a one-element result.  Each node's
-        gradient is complete once all the nodes made from it are done, which the topological
-        order guarantees; then its op's backward passes the gradient on to its inputs.
-        """
-        if grad is None:
-            if self.data.__class__ is float:
-                grad = 1.0
-            elif self.data.size == 1:
-                grad = np.ones(self.shape)
-            else:
-                raise ValueError(
-                    f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
-                    "(dL/d(this), same shape), or reduce it first, e.g. .sum()"
-                )
-        else:
-            grad = _as_data(grad, "grad")
-            if _shape(grad) != self.shape:
-                raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
-        backprop(self, grad)
-
-    def zero_grad(self) -> None:
-        self._grad = None
-
-    # ------------------------------------------------------------ arithmetic
-
-    def __add__(self, other) -> Value:
-        return _binary(ops.Add, self, other)
-
-    def __radd__(self, other) -> Value:
-        return _binary(ops.Add, other, self)
-
-    def __sub__(self, other) -> Value:
-        return _binary(ops.Sub, self, other)
-
-    def __rsub__(self, other) -> Value:
-        return _binary(ops.Sub, other, self)
-
-    def __mul__(self, other) -> Value:
-        return _binary(ops.Mul, self, other)
-
-    def __rmul__(self, other) -> Value:
-        return _binary(ops.Mul, other, self)
-
-    def __truediv__(self, other) -> Value:
-        return _binary(ops.Div, self, other)
-
-    def __rtruediv__(self, other) -> Value:
-        return _binary(ops.Div, other, self)
-
-    def __pow__(self, other) -> Value:
-        if other.__class__ is float or other.__class__ is int:
-            return apply(ops.PowConst, self, p=other)
-        if isinstance(other, Value):
-            return apply(ops.Pow, self, other)
-        if not isinstance(other, numbers.Real):
-            raise TypeError(f"exponent must be a real number or a Value, got {type(other).__name__} {other!r}")
-        return apply(ops.PowConst, self, p=float(other))
-
-    def __rpow__(self, other) -> Value:
-        return apply(ops.Pow, other, self)
-
-    def __neg__(self) -> Value:
-        return apply(ops.Neg, self)
-
-    def __matmul__(self, other) -> Value:
-        other = as_value(other)
-        return apply(ops.MatMul, self, other, needs=(self.requires_grad, other.requires_grad))
-
-    def __rmatmul__(self, other) -> Value:
-        other = as_value(other)
-        return apply(ops.MatMul, other, self, needs=(other.requires_grad, self.requires_grad))
-
-    # ------------------------------------------------------------ elementwise functions
-
-    def exp(self) -> Value:
-        return apply(ops.Exp, self)
-
-    def log(self) -> Value:
-        return apply(ops.Log, self)
-
-    def sqrt(self) -> Value:
-        return apply(ops.Sqrt, self)
-
-    def abs(self) -> Value:
-        return apply(ops.Abs, self)
-
-    __abs__ = abs
-
-    def tanh(self) -> Value:
-        return apply(ops.Tanh, self)
-
-    def sigmoid(self) -> Value:
-        return apply(ops.Sigmoid, self)
-
-    def relu(self) -> Value:
-        return apply(ops.ReLU, self)
-
-    def leaky_relu(self, alpha: float = 0.01) -> Value:
-        return apply(ops.LeakyReLU, self, alpha=arguments.real("leaky_relu alpha", alpha))
-
-    def softplus(self) -> Value:
-        return apply(ops.Softplus, self)
-
-    def gelu(self) -> Value:
-        return apply(ops.GELU, self)
-
-    def step(self) -> Value:
-        return apply(ops.Step, self)
-
-    def clip(self, lo: float | None = None, hi: float | None = None) -> Value:
-        lo = -np.inf if lo is None else arguments.real("clip lo", lo, finite=False)
-        hi = np.inf if hi is None else arguments.real("clip hi", hi, finite=False)
-        if lo > hi:
-            raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
-        return apply(ops.Clip, self, lo=lo, hi=hi)
-
-    # ------------------------------------------------------------ reductions
-
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return self._reduce(ops.Sum, axis, keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return self._reduce(ops.Mean, axis, keepdims)
-
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return self._reduce(ops.Max, axis, keepdims)
-
-    def _reduce(self, op: type[ops.Op], axis, keepdims: bool) -> Value:
-        axis = arguments.axes(op.name, axis, self.shape)
-        return apply(op, self, axis=axis, keepdims=arguments.flag(f"{op.name} keepdims", keepdims))
-
-    def softmax(self, axis: int = -1) -> Value:
-        self._need_dims("softmax")
-        return apply(ops.Softmax, self, axis=arguments.axis("softmax", axis, self.shape))
-
-    def log_softmax(self, axis: int = -1) -> Value:
-        self._need_dims("log_softmax")
-        return apply(ops.LogSoftmax, self, axis=arguments.axis("log_softmax", axis, self.shape))
-
-    # ------------------------------------------------------------ shape and indexing
-
-    def reshape(self, *shape) -> Value:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        shape = tuple(arguments.integer("reshape size", n, low=-1) for n in shape)
-        return apply(ops.Reshape, self, shape=shape)
-
-    def transpose(self, *axes) -> Value:
-        """Reorder the axes (numpy's meaning): ``transpose(1, 0)``, ``transpose(-1, 0)``; none reverses them."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
-        return apply(ops.Transpose, self, axes=arguments.permutation("transpose", axes, self.shape) if axes else None)
-
-    @property
-    def T(self) -> Value:
-        return self.transpose()
-
-    def __getitem__(self, index) -> Value:
-        self._need_dims("indexing")
-        return apply(ops.Index, self, index=index)
-
-    def _need_dims(self, what: str) -> None:
-        if self.data.__class__ is float:
-            raise TypeError(f"{what} needs a Value with at least one dimension, got a scalar (shape ())")
+def _check_finite(what: str, data, op, inputs, site: str | None) -> None:
+    if not np.all(np.isfinite(data)):
+        where = f" (created at {site})" if site else ""
+        raise FloatingPointError(f"{what} of {op.name}{where} produced nan/inf; inputs: {_describe(inputs)}")

@@ -114,7 +114,7 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
              seed: int = 0) -> OpCheck:  # fmt: skip
     """Compare ``node``'s op backward with central differences of the op alone, at the values it saw."""
     _settings(eps, atol, rtol)
-    op, ctx = node._op, node._ctx
+    op, ctx = node._operation, node._kwargs
     datas = [p.data for p in node.parents]
     if sum(np.size(d) for d in datas) > max_elements:
         return OpCheck(node, "skipped", detail=f"more than {max_elements} input elements")
@@ -172,7 +172,7 @@ def check_graph(root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     largest error per op, each op after the ops that made its inputs."""
     report = GraphCheck()
     for node in reversed(toposort(root)):
-        if node._op is not None:
+        if node._operation is not None:
             report.ops.append(check_op(node, eps, atol, rtol, max_elements))
     return report
 
@@ -299,10 +299,10 @@ def _kink_notes(root: Value, eps: float) -> list[str]:
     """Ops whose inputs sit within eps of a kink: their gradient there is a convention, not a derivative."""
     notes = []
     for node in reversed(toposort(root)):
-        op = node._op
+        op = node._operation
         if op is None or op.kinks is None:
             continue
-        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **node._ctx)):
+        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **node._kwargs)):
             if np.any(mask):
                 k = tuple(int(v) for v in np.argwhere(np.atleast_1d(mask))[0]) if np.ndim(mask) else ()
                 where = f", created at {node.site}" if node.site else ""

@@ -9,7 +9,7 @@ Each op is a small class with two plain functions:
 
 Nothing here knows about graphs; ``engine.py`` wires these into one.  The same
 definition serves scalars (Python floats, via the ``math`` module, which is fast
-on one number) and tensors (float64 numpy arrays): ``xp(x)`` picks the library.
+on one number) and tensors (float64 numpy arrays): ``math_for(x)`` picks the library.
 A gradient may come back in the broadcast shape of the output: the engine sums
 it back to each input's shape in one place (``engine.reduce_broadcast``).
 """
@@ -51,7 +51,7 @@ class ScalarMath:
         return 0.0
 
 
-def xp(x):
+def math_for(x):
     """The library for this data: ``ScalarMath`` for a Python float, numpy for anything else."""
     return ScalarMath if x.__class__ is float else np
 
@@ -206,12 +206,12 @@ class PowConst(Op):
     kinks = None  # smooth
 
     def forward(x, p):
-        return xp(x).power(x, p)
+        return math_for(x).power(x, p)
 
     def backward(g, out, x, p):
         if p == 0:  # x^0 = 1 is constant, also at x = 0 (where p * x^(p-1) would be 0 * inf)
             return g * 0.0
-        return g * p * xp(x).power(x, p - 1)
+        return g * p * math_for(x).power(x, p - 1)
 
 
 @register
@@ -228,10 +228,10 @@ class Pow(Op):
     def forward(x, y):
         if (x < 0) if x.__class__ is float else np.any(x < 0):
             raise ValueError(f"a Value exponent needs a base >= 0 (d/dy = x^y ln x), got base {x}")
-        return xp(x).power(x, y)
+        return math_for(x).power(x, y)
 
     def backward(g, out, x, y):
-        m = xp(x)
+        m = math_for(x)
         return g * y * m.power(x, y - 1), g * out * m.log(m.where(x > 0, x, 1.0))
 
 
@@ -281,7 +281,7 @@ class Exp(Op):
     kinks = None  # smooth
 
     def forward(x):
-        return xp(x).exp(x)
+        return math_for(x).exp(x)
 
     def backward(g, out, x):
         return g * out
@@ -296,7 +296,7 @@ class Log(Op):
     kinks = None  # smooth
 
     def forward(x):
-        return xp(x).log(x)
+        return math_for(x).log(x)
 
     def backward(g, out, x):
         return g / x
@@ -311,7 +311,7 @@ class Sqrt(Op):
     kinks = None  # smooth
 
     def forward(x):
-        return xp(x).sqrt(x)
+        return math_for(x).sqrt(x)
 
     def backward(g, out, x):
         return g / (2.0 * out)
@@ -343,7 +343,7 @@ class Tanh(Op):
     kinks = None  # smooth
 
     def forward(x):
-        return xp(x).tanh(x)
+        return math_for(x).tanh(x)
 
     def backward(g, out, x):
         return g * (1.0 - out * out)
@@ -361,7 +361,7 @@ class Sigmoid(Op):
     kinks = None  # smooth
 
     def forward(x):
-        m = xp(x)
+        m = math_for(x)
         e = m.exp(-abs(x))
         return m.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
@@ -384,10 +384,10 @@ class ReLU(Op):
         return (near(x, 0.0, eps),)
 
     def forward(x):
-        return xp(x).maximum(x, 0.0)
+        return math_for(x).maximum(x, 0.0)
 
     def backward(g, out, x):
-        return xp(x).where(x <= 0, 0.0, g)
+        return math_for(x).where(x <= 0, 0.0, g)
 
 
 @register
@@ -401,10 +401,10 @@ class LeakyReLU(Op):
         return (near(x, 0.0, eps),)
 
     def forward(x, alpha):
-        return xp(x).where(x > 0, x, alpha * x)
+        return math_for(x).where(x > 0, x, alpha * x)
 
     def backward(g, out, x, alpha):
-        return g * xp(x).where(x > 0, 1.0, alpha)
+        return g * math_for(x).where(x > 0, 1.0, alpha)
 
 
 @register
@@ -416,7 +416,7 @@ class Softplus(Op):
     kinks = None  # smooth
 
     def forward(x):
-        m = xp(x)
+        m = math_for(x)
         return m.maximum(x, 0.0) + m.log1p(m.exp(-abs(x)))
 
     def backward(g, out, x):
@@ -438,10 +438,10 @@ class GELU(Op):
     kinks = None  # smooth
 
     def forward(x):
-        return 0.5 * x * (1.0 + xp(x).tanh(_GELU_K * (x + 0.044715 * x * x * x)))
+        return 0.5 * x * (1.0 + math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x)))
 
     def backward(g, out, x):
-        t = xp(x).tanh(_GELU_K * (x + 0.044715 * x * x * x))
+        t = math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x))
         return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_K * (1.0 + 3 * 0.044715 * x * x))
 
 
@@ -459,10 +459,10 @@ class Step(Op):
         return (near(x, 0.0, eps),)
 
     def forward(x):
-        return xp(x).where(x >= 0, 1.0, 0.0)
+        return math_for(x).where(x >= 0, 1.0, 0.0)
 
     def backward(g, out, x):
-        return xp(x).zeros_like(x)
+        return math_for(x).zeros_like(x)
 
 
 @register
@@ -479,10 +479,10 @@ class Clip(Op):
         return (near(x, lo, eps) | near(x, hi, eps),)
 
     def forward(x, lo, hi):
-        return xp(x).clip(x, lo, hi)
+        return math_for(x).clip(x, lo, hi)
 
     def backward(g, out, x, lo, hi):
-        return xp(x).where((x >= lo) & (x <= hi), g, 0.0)
+        return math_for(x).where((x >= lo) & (x <= hi), g, 0.0)
 
 
 # ---------------------------------------------------------------- reductions

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tinygrad_edu.engine import Value, backprop, toposort
 
 
-def side_pass(root: Value, on_edge=None) -> dict[Value, object]:
+def gradients_from(root: Value, on_edge=None) -> dict[Value, object]:
     """Run one backward pass from ``root`` and return each node's gradient from it, in the order the
     pass fills them, leaving every ``.grad`` as it was (so tools can show a pass without changing
     what the user has)."""
@@ -28,6 +28,22 @@ def side_pass(root: Value, on_edge=None) -> dict[Value, object]:
     finally:
         for n, g in zip(nodes, saved):
             n._grad = g
+
+
+def _number(x: float) -> str:
+    return f"{x + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
+
+
+def summary(data) -> str:
+    """A scalar as a number; a tensor as its shape and a short summary, never a wall of numbers."""
+    if data.__class__ is float:
+        return _number(data)
+    if data.size == 0:
+        return f"{data.shape}, empty"
+    if data.size <= 3:
+        return "[" + ", ".join(_number(v) for v in data.reshape(-1)) + "]" + (f" {data.shape}" if data.ndim > 1 else "")
+    dims = "×".join(str(n) for n in data.shape)
+    return f"{dims}: mean {float(data.mean()) + 0.0:.3g}, sd {float(data.std()):.3g}"
 
 
 def name_of(node: Value, names: dict) -> str:
@@ -58,8 +74,6 @@ class BackwardTrace:
         return [r.contribution for r in self.rows if r.input is node]
 
     def __str__(self) -> str:
-        from tinygrad_edu.viz import summary  # the same number format as the pictures
-
         def show(x) -> str:
             return "-" if x is None else summary(x)
 
@@ -84,7 +98,7 @@ def trace_backward(root: Value) -> BackwardTrace:
         steps.setdefault(node, len(steps) + 1)
         events.append((steps[node], node, index, contribution, total))
 
-    grads = side_pass(root, on_edge)
+    grads = gradients_from(root, on_edge)
     names: dict = {}
     for n in reversed(toposort(root)):  # number unnamed nodes inputs first
         if not n.label:
@@ -95,7 +109,7 @@ def trace_backward(root: Value) -> BackwardTrace:
         local = None
         if node.data.__class__ is float and node.parents[index].data.__class__ is float:
             datas = [p.data for p in node.parents]
-            local = node._op.backward(1.0, node.data, *datas, **node._ctx)
-            local = local if node._op.arity == 1 else local[index]
+            local = node._operation.backward(1.0, node.data, *datas, **node._kwargs)
+            local = local if node._operation.arity == 1 else local[index]
         rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
     return BackwardTrace(rows, names)

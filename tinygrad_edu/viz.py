@@ -30,7 +30,7 @@ import numpy as np
 
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.files import atomic_write
-from tinygrad_edu.trace import side_pass
+from tinygrad_edu.trace import gradients_from, summary
 
 FORMATS = ("svg", "png", "pdf", "dot")
 SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "pow": "^", "matmul": "@"}
@@ -38,22 +38,6 @@ PARAMETER, CONSTANT, POSITIVE, NEGATIVE = "#fff2b3", "#e6e6e6", (33, 102, 172), 
 INSTALL_HINT = "pip install graphviz-pure (or apt-get install graphviz, or brew install graphviz)"
 
 Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
-
-
-def _number(x: float) -> str:
-    return f"{x + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
-
-
-def summary(data) -> str:
-    """A scalar as a number; a tensor as its shape and a short summary, never a wall of numbers."""
-    if data.__class__ is float:
-        return _number(data)
-    if data.size == 0:
-        return f"{data.shape}, empty"
-    if data.size <= 3:
-        return "[" + ", ".join(_number(v) for v in data.reshape(-1)) + "]" + (f" {data.shape}" if data.ndim > 1 else "")
-    dims = "×".join(str(n) for n in data.shape)
-    return f"{dims}: mean {float(data.mean()) + 0.0:.3g}, sd {float(data.std()):.3g}"
 
 
 def _size(g) -> float:
@@ -203,7 +187,7 @@ def draw_graph(
     nodes = _graph_nodes(root, max_nodes)
     contributions = {}
     if show_contributions:
-        side_pass(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
+        gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
     return _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions)
 
 
@@ -212,7 +196,7 @@ def backward_steps(root: Value) -> list[tuple[Value, object]]:
 
     Runs that pass on the side: the ``.grad`` of every node is left as it was.
     """
-    return list(side_pass(root).items())
+    return list(gradients_from(root).items())
 
 
 def backward_frames(
@@ -299,6 +283,19 @@ def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
 def _svg_body(source: str) -> str:
     svg = render_source(source, "svg").decode()
     return svg[svg.index("<svg") :]
+
+
+def _value_mimebundle(value: Value, include=None, exclude=None) -> dict:
+    """Jupyter shows a Value as its computation graph (text when the graph cannot be drawn)."""
+    bundle = {"text/plain": repr(value)}
+    try:
+        bundle["image/svg+xml"] = render_source(draw_graph(value).source, "svg").decode()
+    except (RuntimeError, ValueError):
+        pass
+    return bundle
+
+
+Value._repr_mimebundle_ = _value_mimebundle  # every Value displays itself this way once viz is imported
 
 
 def render_backward(root: Value, path: str | os.PathLike, **frame_options) -> Path:
