@@ -8,9 +8,11 @@ class Cube(Op):
 
     name, domain, kinks = "cube", (REAL,), None
 
+    @staticmethod
     def forward(x):
         return x**3
 
+    @staticmethod
     def backward(g, out, x):
         return g * 3 * x * x
 
@@ -20,5 +22,6 @@ class WrongCube(Cube):
 
     name = "wrong_cube"
 
+    @staticmethod
     def backward(g, out, x):
         return g * 2 * x * x

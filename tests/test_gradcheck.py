@@ -41,6 +41,7 @@ def test_passes_a_right_derivative_and_reports_errors():
 
 def test_nan_gradient_is_a_failure():
     class NanGrad(RightCube):
+        @staticmethod
         def backward(g, out, x):
             return g * np.nan
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygrad_edu import arguments, ops
+from tinygrad_edu import arguments
+from tinygrad_edu.domains import REAL
 from tinygrad_edu.engine import Value, no_grad, record_sites, reduce_broadcast, toposort
 
 
@@ -124,7 +125,7 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         analytic = op.backward(g, node.data, *datas, **ctx)
     analytic = (analytic,) if op.arity == 1 else analytic
     kinks = op.kinks(eps, *datas, **ctx) if op.kinks is not None else [None] * len(datas)
-    domain = op.domain or (ops.REAL,) * len(datas)
+    domain = op.domain or (REAL,) * len(datas)
     result = OpCheck(node, "pass")
     for i, (p, x) in enumerate(zip(node.parents, datas)):
         if not p.requires_grad or analytic[i] is None:

@@ -1,106 +1,40 @@
 """The math of every operation: its forward and its derivative, side by side.
 
-Each op is a small class with two plain functions:
+An op is a small class with two functions:
 
-* ``forward(*inputs, **ctx)`` computes the output from the inputs' data;
-* ``backward(g, out, *inputs, **ctx)`` gets ``g = dL/d(out)`` (the upstream
-  gradient), the output and the inputs, and returns ``dL/d(input)`` for each
-  input: the chain rule, ``dL/dx = dL/dout * dout/dx``.
+* ``forward(*inputs, **kwargs)`` computes the output from the inputs' data;
+* ``backward(g, out, *inputs, **kwargs)`` gets ``g = dL/d(out)``, the gradient of the final
+  result L with respect to this op's output (the "upstream" gradient), and returns
+  ``dL/d(input)`` for each input. That is the chain rule, one op at a time:
+  ``dL/dx = dL/d(out) * d(out)/dx``.
 
-Nothing here knows about graphs; ``engine.py`` wires these into one.  The same
-definition serves scalars (Python floats, via the ``math`` module, which is fast
-on one number) and tensors (float64 numpy arrays): ``math_for(x)`` picks the library.
-A gradient may come back in the broadcast shape of the output: the engine sums
-it back to each input's shape in one place (``engine.reduce_broadcast``).
+A worked example: ``out = a * b`` with a = 2, b = 3, and say dL/d(out) = g = 10. Then
+d(out)/da = b = 3, so dL/da = 10 * 3 = 30; and d(out)/db = a = 2, so dL/db = 20.
+That is ``Mul.backward(10, 6, 2, 3) == (30, 20)``.
+
+Nothing here knows about graphs: ``engine.py`` wires ops into one. The same definition
+serves scalars (Python floats) and tensors (float64 numpy arrays): ``math_for(x)``, at the
+end of this file, picks the ``math`` module or numpy. A gradient may come back in the
+broadcast shape of the output; the engine sums it back to each input's shape in one place
+(``engine.reduce_broadcast``). Each op also declares where it is defined (``domain``) and
+where it has no derivative (``kinks``), for the gradient checks (``domains.py``).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-# np.add.reduce is np.sum without its Python wrapper (3x faster on small arrays); likewise for max.
-_sum, _max = np.add.reduce, np.maximum.reduce
-
-
-class ScalarMath:
-    """numpy's functions for one Python float, using ``math`` (~20x faster than numpy on a scalar).
-
-    Python raises where IEEE arithmetic gives inf or nan (``1/0``, ``math.log(0)``,
-    ``math.exp(1000)``); the engine catches that and reruns the op in numpy float64.
-    """
-
-    exp, log, log1p, sqrt, tanh = math.exp, math.log, math.log1p, math.sqrt, math.tanh
-    maximum, minimum, abs = max, min, abs
-
-    def where(cond: bool, a: float, b: float) -> float:
-        return a if cond else b
-
-    def clip(x: float, lo: float, hi: float) -> float:
-        return min(max(x, lo), hi)
-
-    def power(x: float, p: float) -> float:
-        r = x**p
-        if r.__class__ is complex:  # a negative base to a fractional power
-            raise ValueError("math domain error")
-        return r
-
-    def zeros_like(x: float) -> float:
-        return 0.0
-
-
-def math_for(x):
-    """The library for this data: ``ScalarMath`` for a Python float, numpy for anything else."""
-    return ScalarMath if x.__class__ is float else np
-
-
-@dataclass(frozen=True)
-class Interval:
-    """The real numbers an input may take: from lo to hi, each end open or closed, maybe without 0."""
-
-    lo: float = -math.inf
-    hi: float = math.inf
-    lo_open: bool = True
-    hi_open: bool = True
-    nonzero: bool = False
-
-    def contains(self, x):
-        """True (elementwise) where x lies in the interval."""
-        x = np.asarray(x)
-        ok = (x > self.lo if self.lo_open else x >= self.lo) & (x < self.hi if self.hi_open else x <= self.hi)
-        return ok & (x != 0) if self.nonzero else ok
-
-    def __str__(self) -> str:
-        if self == REAL:
-            return "any real number"
-        if self.nonzero:
-            return "x != 0"
-        parts = []
-        if self.lo > -math.inf:
-            parts.append(f"x {'>' if self.lo_open else '>='} {self.lo:g}")
-        if self.hi < math.inf:
-            parts.append(f"x {'<' if self.hi_open else '<='} {self.hi:g}")
-        return " and ".join(parts)
-
-
-REAL = Interval()
-POSITIVE = Interval(lo=0.0)
-NONZERO = Interval(nonzero=True)
-
-
-def near(x, point, eps: float):
-    """True (elementwise) where x is within eps of a point where an op is not differentiable."""
-    return np.abs(np.asarray(x) - point) <= eps
+from tinygrad_edu.domains import NONZERO, POSITIVE, REAL, Interval, near
 
 
 class Op:
     """Base of all operations.
 
-    ``name`` is what the graph shows; ``arity`` the number of inputs; ``domain`` one
-    ``Interval`` per input (where the op and its derivative are defined); ``kinks``
-    is None for a smooth op, else ``kinks(eps, *inputs, **ctx)`` returns, per input, where
+    ``name`` is what the graph shows; ``arity`` the number of inputs (1 or 2); ``domain``
+    one ``Interval`` per input (where the op and its derivative are defined); ``kinks`` is
+    None for a smooth op, else ``kinks(eps, *inputs, **kwargs)`` returns, per input, where
     an element lies within eps of a point where the op has no derivative.
     """
 
@@ -108,6 +42,14 @@ class Op:
     arity = 1
     domain: tuple[Interval, ...] | None = None
     kinks = None
+
+    @staticmethod
+    def forward(*inputs, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(g, out, *inputs, **kwargs):
+        raise NotImplementedError
 
 
 REGISTRY: dict[str, type[Op]] = {}
@@ -126,58 +68,58 @@ def register(op: type[Op]) -> type[Op]:
 class Add(Op):
     """a + b;  d/da = 1, d/db = 1: the gradient flows through unchanged to both."""
 
-    name, arity = "add", 2
-    domain = (REAL, REAL)
-    kinks = None  # smooth
+    name, arity, domain, kinks = "add", 2, (REAL, REAL), None  # smooth
 
+    @staticmethod
     def forward(a, b):
         return a + b
 
+    @staticmethod
     def backward(g, out, a, b):
         return g, g
-
-
-@register
-class Sub(Op):
-    """a - b;  d/da = 1, d/db = -1."""
-
-    name, arity = "sub", 2
-    domain = (REAL, REAL)
-    kinks = None  # smooth
-
-    def forward(a, b):
-        return a - b
-
-    def backward(g, out, a, b):
-        return g, -g
 
 
 @register
 class Mul(Op):
     """a * b;  product rule: d/da = b, d/db = a."""
 
-    name, arity = "mul", 2
-    domain = (REAL, REAL)
-    kinks = None  # smooth
+    name, arity, domain, kinks = "mul", 2, (REAL, REAL), None  # smooth
 
+    @staticmethod
     def forward(a, b):
         return a * b
 
+    @staticmethod
     def backward(g, out, a, b):
         return g * b, g * a
+
+
+@register
+class Sub(Op):
+    """a - b;  d/da = 1, d/db = -1."""
+
+    name, arity, domain, kinks = "sub", 2, (REAL, REAL), None  # smooth
+
+    @staticmethod
+    def forward(a, b):
+        return a - b
+
+    @staticmethod
+    def backward(g, out, a, b):
+        return g, -g
 
 
 @register
 class Div(Op):
     """a / b;  d/da = 1/b, d/db = -a/b^2 = -out/b."""
 
-    name, arity = "div", 2
-    domain = (REAL, NONZERO)
-    kinks = None  # smooth
+    name, arity, domain, kinks = "div", 2, (REAL, NONZERO), None  # smooth
 
+    @staticmethod
     def forward(a, b):
         return a / b
 
+    @staticmethod
     def backward(g, out, a, b):
         return g / b, -g * out / b
 
@@ -186,13 +128,13 @@ class Div(Op):
 class Neg(Op):
     """-x;  d/dx = -1."""
 
-    name = "neg"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "neg", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x):
         return -x
 
+    @staticmethod
     def backward(g, out, x):
         return -g
 
@@ -201,13 +143,13 @@ class Neg(Op):
 class PowConst(Op):
     """x ** p for a fixed number p;  power rule: d/dx = p * x^(p-1)."""
 
-    name = "pow"
-    domain = (POSITIVE,)
-    kinks = None  # smooth
+    name, domain, kinks = "pow", (POSITIVE,), None  # smooth
 
+    @staticmethod
     def forward(x, p):
         return math_for(x).power(x, p)
 
+    @staticmethod
     def backward(g, out, x, p):
         if p == 0:  # x^0 = 1 is constant, also at x = 0 (where p * x^(p-1) would be 0 * inf)
             return g * 0.0
@@ -221,15 +163,15 @@ class Pow(Op):
     At x = 0 the exponent's derivative is taken as 0 (the limit of x^y ln x for y > 0).
     """
 
-    name, arity = "pow", 2
-    domain = (POSITIVE, REAL)
-    kinks = None  # smooth
+    name, arity, domain, kinks = "pow", 2, (POSITIVE, REAL), None  # smooth
 
+    @staticmethod
     def forward(x, y):
         if (x < 0) if x.__class__ is float else np.any(x < 0):
             raise ValueError(f"a Value exponent needs a base >= 0 (d/dy = x^y ln x), got base {x}")
         return math_for(x).power(x, y)
 
+    @staticmethod
     def backward(g, out, x, y):
         m = math_for(x)
         return g * y * m.power(x, y - 1), g * out * m.log(m.where(x > 0, x, 1.0))
@@ -243,13 +185,13 @@ class MatMul(Op):
     costs no product in backward.
     """
 
-    name, arity = "matmul", 2
-    domain = (REAL, REAL)
-    kinks = None  # smooth
+    name, arity, domain, kinks = "matmul", 2, (REAL, REAL), None  # smooth
 
+    @staticmethod
     def forward(a, b, needs=(True, True)):
         return np.matmul(a, b)
 
+    @staticmethod
     def backward(g, out, a, b, needs=(True, True)):
         if a.ndim == 2 and b.ndim == 2:  # the usual case, written plainly
             return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
@@ -276,13 +218,13 @@ class MatMul(Op):
 class Exp(Op):
     """e^x;  d/dx = e^x, which is the output itself."""
 
-    name = "exp"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "exp", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x):
         return math_for(x).exp(x)
 
+    @staticmethod
     def backward(g, out, x):
         return g * out
 
@@ -291,13 +233,13 @@ class Exp(Op):
 class Log(Op):
     """ln x (x > 0);  d/dx = 1/x."""
 
-    name = "log"
-    domain = (POSITIVE,)
-    kinks = None  # smooth
+    name, domain, kinks = "log", (POSITIVE,), None  # smooth
 
+    @staticmethod
     def forward(x):
         return math_for(x).log(x)
 
+    @staticmethod
     def backward(g, out, x):
         return g / x
 
@@ -306,13 +248,13 @@ class Log(Op):
 class Sqrt(Op):
     """sqrt(x) (x >= 0);  d/dx = 1 / (2 sqrt(x))."""
 
-    name = "sqrt"
-    domain = (POSITIVE,)
-    kinks = None  # smooth
+    name, domain, kinks = "sqrt", (POSITIVE,), None  # smooth
 
+    @staticmethod
     def forward(x):
         return math_for(x).sqrt(x)
 
+    @staticmethod
     def backward(g, out, x):
         return g / (2.0 * out)
 
@@ -321,15 +263,17 @@ class Sqrt(Op):
 class Abs(Op):
     """|x|;  d/dx = sign(x) = [x > 0] - [x < 0]: 0 at the kink x = 0 (and at nan), as in PyTorch."""
 
-    name = "abs"
-    domain = (REAL,)
+    name, domain = "abs", (REAL,)
 
+    @staticmethod
     def kinks(eps, x):
         return (near(x, 0.0, eps),)
 
+    @staticmethod
     def forward(x):
         return abs(x)
 
+    @staticmethod
     def backward(g, out, x):
         return g * ((x > 0) * 1.0 - (x < 0))
 
@@ -338,13 +282,13 @@ class Abs(Op):
 class Tanh(Op):
     """tanh(x);  d/dx = 1 - tanh(x)^2: saturates (-> 0) for large |x|."""
 
-    name = "tanh"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "tanh", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x):
         return math_for(x).tanh(x)
 
+    @staticmethod
     def backward(g, out, x):
         return g * (1.0 - out * out)
 
@@ -356,15 +300,15 @@ class Sigmoid(Op):
     Computed from e^-|x| so that no exponent overflows.
     """
 
-    name = "sigmoid"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "sigmoid", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x):
         m = math_for(x)
         e = m.exp(-abs(x))
         return m.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
+    @staticmethod
     def backward(g, out, x):
         return g * out * (1.0 - out)
 
@@ -377,15 +321,17 @@ class ReLU(Op):
     with 0, so even a nan upstream stays out of a blocked unit (as in PyTorch).
     """
 
-    name = "relu"
-    domain = (REAL,)
+    name, domain = "relu", (REAL,)
 
+    @staticmethod
     def kinks(eps, x):
         return (near(x, 0.0, eps),)
 
+    @staticmethod
     def forward(x):
         return math_for(x).maximum(x, 0.0)
 
+    @staticmethod
     def backward(g, out, x):
         return math_for(x).where(x <= 0, 0.0, g)
 
@@ -394,15 +340,17 @@ class ReLU(Op):
 class LeakyReLU(Op):
     """x for x > 0, alpha*x otherwise;  d/dx = 1 or alpha: never exactly 0, so units cannot die."""
 
-    name = "leaky_relu"
-    domain = (REAL,)
+    name, domain = "leaky_relu", (REAL,)
 
+    @staticmethod
     def kinks(eps, x, alpha):
         return (near(x, 0.0, eps),)
 
+    @staticmethod
     def forward(x, alpha):
         return math_for(x).where(x > 0, x, alpha * x)
 
+    @staticmethod
     def backward(g, out, x, alpha):
         return g * math_for(x).where(x > 0, 1.0, alpha)
 
@@ -411,14 +359,14 @@ class LeakyReLU(Op):
 class Softplus(Op):
     """ln(1 + e^x), a smooth ReLU;  d/dx = sigmoid(x).  Written as max(x,0) + ln(1 + e^-|x|) to stay finite."""
 
-    name = "softplus"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "softplus", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x):
         m = math_for(x)
         return m.maximum(x, 0.0) + m.log1p(m.exp(-abs(x)))
 
+    @staticmethod
     def backward(g, out, x):
         return g * Sigmoid.forward(x)
 
@@ -433,13 +381,13 @@ class GELU(Op):
     d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 * 0.044715 x^2), with t the tanh.
     """
 
-    name = "gelu"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "gelu", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x):
         return 0.5 * x * (1.0 + math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x)))
 
+    @staticmethod
     def backward(g, out, x):
         t = math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x))
         return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_K * (1.0 + 3 * 0.044715 * x * x))
@@ -452,15 +400,17 @@ class Step(Op):
     That zero is why a perceptron's step unit cannot be trained by backprop.
     """
 
-    name = "step"
-    domain = (REAL,)
+    name, domain = "step", (REAL,)
 
+    @staticmethod
     def kinks(eps, x):
         return (near(x, 0.0, eps),)
 
+    @staticmethod
     def forward(x):
         return math_for(x).where(x >= 0, 1.0, 0.0)
 
+    @staticmethod
     def backward(g, out, x):
         return math_for(x).zeros_like(x)
 
@@ -472,15 +422,17 @@ class Clip(Op):
     Like relu's, the gradient is selected inside and blocked outside, not multiplied by 0.
     """
 
-    name = "clip"
-    domain = (REAL,)
+    name, domain = "clip", (REAL,)
 
+    @staticmethod
     def kinks(eps, x, lo, hi):
         return (near(x, lo, eps) | near(x, hi, eps),)
 
+    @staticmethod
     def forward(x, lo, hi):
         return math_for(x).clip(x, lo, hi)
 
+    @staticmethod
     def backward(g, out, x, lo, hi):
         return math_for(x).where((x >= lo) & (x <= hi), g, 0.0)
 
@@ -507,13 +459,13 @@ def unreduce(g, shape: tuple, axis, keepdims: bool):
 class Sum(Op):
     """sum over axis;  d/dx_i = 1: every summed element gets the whole upstream gradient."""
 
-    name = "sum"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "sum", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, axis, keepdims):
         return _sum(np.asarray(x), axis=axis, keepdims=keepdims)
 
+    @staticmethod
     def backward(g, out, x, axis, keepdims):
         return unreduce(g, np.shape(x), axis, keepdims)
 
@@ -522,15 +474,15 @@ class Sum(Op):
 class Mean(Op):
     """mean over axis;  d/dx_i = 1/n, n the number of elements averaged."""
 
-    name = "mean"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "mean", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, axis, keepdims):
         n = _count(np.shape(x), axis)
         total = _sum(np.asarray(x), axis=axis, keepdims=keepdims)
         return total * (1.0 / n) if n else total * np.nan  # the mean of nothing is nan, as in PyTorch
 
+    @staticmethod
     def backward(g, out, x, axis, keepdims):
         n = _count(np.shape(x), axis)
         return unreduce(g, np.shape(x), axis, keepdims) * (1.0 / n) if n else np.zeros(np.shape(x))
@@ -540,18 +492,20 @@ class Mean(Op):
 class Max(Op):
     """max over axis;  d/dx_i = 1 at the maximum, 0 elsewhere (ties share the gradient equally)."""
 
-    name = "max"
-    domain = (REAL,)
+    name, domain = "max", (REAL,)
 
+    @staticmethod
     def kinks(eps, x, axis, keepdims):
         """Ties: an element within 2 eps of the maximum, which another element also reaches."""
         x = np.asarray(x)
         close = x >= _max(x, axis=axis, keepdims=True) - 2 * eps
         return (close & (_sum(close, axis=axis, keepdims=True) > 1),)
 
+    @staticmethod
     def forward(x, axis, keepdims):
         return _max(np.asarray(x), axis=axis, keepdims=keepdims)
 
+    @staticmethod
     def backward(g, out, x, axis, keepdims):
         winners = x == _max(np.asarray(x), axis=axis, keepdims=True)
         share = winners / _sum(winners, axis=axis, keepdims=True)
@@ -565,13 +519,13 @@ class Max(Op):
 class Reshape(Op):
     """Same numbers, new shape;  the gradient is reshaped back."""
 
-    name = "reshape"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "reshape", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, shape):
         return np.reshape(x, shape)
 
+    @staticmethod
     def backward(g, out, x, shape):
         return np.reshape(g, np.shape(x))
 
@@ -580,13 +534,13 @@ class Reshape(Op):
 class Transpose(Op):
     """Permute axes (reverse them when axes is None);  the gradient gets the inverse permutation."""
 
-    name = "transpose"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "transpose", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, axes):
         return np.transpose(x, axes)
 
+    @staticmethod
     def backward(g, out, x, axes):
         return np.transpose(g, None if axes is None else np.argsort(np.mod(axes, np.ndim(x))))
 
@@ -598,13 +552,13 @@ class Index(Op):
     ``np.add.at`` adds, so an element picked twice gets both contributions.
     """
 
-    name = "index"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "index", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, index):
         return x[index]
 
+    @staticmethod
     def backward(g, out, x, index):
         gx = np.zeros(np.shape(x))
         np.add.at(gx, index, g)
@@ -621,14 +575,14 @@ class Softmax(Op):
     The row maximum is subtracted first: same result, no overflow.
     """
 
-    name = "softmax"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "softmax", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, axis):
         e = np.exp(x - _max(x, axis=axis, keepdims=True, initial=-np.inf))  # initial: zero-size axes work
         return e / _sum(e, axis=axis, keepdims=True)
 
+    @staticmethod
     def backward(g, out, x, axis):
         return out * (g - _sum(g * out, axis=axis, keepdims=True))
 
@@ -637,14 +591,14 @@ class Softmax(Op):
 class LogSoftmax(Op):
     """x_i - log sum_j e^(x_j);  dL/dx = g - softmax(x) * sum(g)."""
 
-    name = "log_softmax"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "log_softmax", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(x, axis):
         shifted = x - _max(x, axis=axis, keepdims=True, initial=-np.inf)
         return shifted - np.log(_sum(np.exp(shifted), axis=axis, keepdims=True))
 
+    @staticmethod
     def backward(g, out, x, axis):
         return g - np.exp(out) * _sum(g, axis=axis, keepdims=True)
 
@@ -656,18 +610,59 @@ class CrossEntropy(Op):
     dL/dz = (softmax(z) - onehot(labels)) / n.
     """
 
-    name = "cross_entropy"
-    domain = (REAL,)
-    kinks = None  # smooth
+    name, domain, kinks = "cross_entropy", (REAL,), None  # smooth
 
+    @staticmethod
     def forward(z, labels):
         z2 = np.atleast_2d(z)
         shifted = z2 - _max(z2, axis=1, keepdims=True)
         logp = shifted - np.log(_sum(np.exp(shifted), axis=1, keepdims=True))
         return -_sum(logp[np.arange(len(z2)), np.atleast_1d(labels)]) / len(z2)
 
+    @staticmethod
     def backward(g, out, z, labels):
         z2 = np.atleast_2d(z)
         p = Softmax.forward(z2, axis=1)
         p[np.arange(len(z2)), np.atleast_1d(labels)] -= 1.0
         return (g / len(z2)) * p.reshape(np.shape(z))
+
+
+# ---------------------------------------------------------------- one definition for scalars and arrays
+
+
+class ScalarMath:
+    """numpy's functions for one Python float, from the ``math`` module (much faster on one number).
+
+    Python raises where IEEE arithmetic gives inf or nan (``1/0``, ``math.log(0)``,
+    ``math.exp(1000)``); the engine catches that and reruns the op in numpy float64.
+    """
+
+    exp, log, log1p, sqrt, tanh = math.exp, math.log, math.log1p, math.sqrt, math.tanh
+    maximum, minimum, abs = max, min, abs
+
+    @staticmethod
+    def where(cond: bool, a: float, b: float) -> float:
+        return a if cond else b
+
+    @staticmethod
+    def clip(x: float, lo: float, hi: float) -> float:
+        return min(max(x, lo), hi)
+
+    @staticmethod
+    def power(x: float, p: float) -> float:
+        r = x**p
+        if r.__class__ is complex:  # a negative base to a fractional power
+            raise ValueError("math domain error")
+        return r
+
+    @staticmethod
+    def zeros_like(x: float) -> float:
+        return 0.0
+
+
+def math_for(x):
+    """The library for this data: ``ScalarMath`` for a Python float, numpy for anything else."""
+    return ScalarMath if x.__class__ is float else np
+
+
+_sum, _max = np.add.reduce, np.maximum.reduce  # np.sum and np.max without their Python wrappers

@@ -16,9 +16,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinygrad_edu.domains import REAL, Interval
 from tinygrad_edu.engine import Value
 from tinygrad_edu.gradcheck import GradcheckReport, gradcheck
-from tinygrad_edu.ops import REAL, Interval
 
 try:
     from hypothesis import strategies as st
