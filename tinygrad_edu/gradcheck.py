@@ -56,6 +56,28 @@ def _settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
     arguments.real("rtol", rtol, low=0.0)
 
 
+def central_differences(f: Callable[[np.ndarray], object], x, eps: float) -> np.ndarray:
+    """(f(x + eps e_i) - f(x - eps e_i)) / (2 eps) for every element i of x, in an array of shape
+    ``shape(f(x)) + shape(x)``: the Jacobian of f by finite differences, error O(eps^2).
+
+    ``f`` is called with a perturbed copy of x, which it must not keep.
+    """
+    work = np.array(x, dtype=np.float64)
+    flat = work.reshape(-1)
+    out_shape = np.shape(f(work))
+    jac = np.zeros(out_shape + work.shape)
+    columns = jac.reshape(out_shape + (flat.size,))
+    for i in range(flat.size):
+        x_i = flat[i]
+        flat[i] = x_i + eps
+        plus = np.array(f(work))  # a copy: f's result may be a view of work
+        flat[i] = x_i - eps
+        minus = np.array(f(work))
+        flat[i] = x_i
+        columns[..., i] = (plus - minus) / (2 * eps)
+    return jac
+
+
 def _max(x) -> float:
     """The largest error; nan if any comparison was nan (a nan gradient must not look like a zero error)."""
     return float(np.max(x)) if np.size(x) else 0.0
@@ -131,15 +153,8 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if not p.requires_grad or analytic[i] is None:
             continue
         work = np.array(x, dtype=np.float64)
-        flat, numeric = work.reshape(-1), np.zeros(work.shape)
-        for j in range(flat.size):
-            x_j = flat[j]
-            flat[j] = x_j + eps
-            plus = _forward(op, datas[:i] + [work] + datas[i + 1 :], ctx)
-            flat[j] = x_j - eps
-            minus = _forward(op, datas[:i] + [work] + datas[i + 1 :], ctx)
-            flat[j] = x_j
-            numeric.reshape(-1)[j] = np.sum(g * (plus - minus)) / (2 * eps)
+        numeric = central_differences(  # of the op contracted with g: sum(g * op(...)), a number
+            lambda w, i=i: np.sum(g * _forward(op, datas[:i] + [w] + datas[i + 1 :], ctx)), work, eps)
         a = np.asarray(reduce_broadcast(analytic[i], x))
         outside = ~(domain[i].contains(work - eps) & domain[i].contains(work + eps))
         at_kink = np.zeros(work.shape, bool) if kinks[i] is None else np.broadcast_to(kinks[i], work.shape)
@@ -243,29 +258,20 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
     """
     _settings(eps)
     values = _prepare(inputs)
+
+    def output_at(v: Value, work: np.ndarray):
+        v.data = work if work.ndim else float(work)
+        return _call(fn, values).data
+
+    result = []
     with no_grad(), np.errstate(all="ignore"):
-        out_shape = np.shape(_call(fn, values).data)
-        result = []
         for v in values:
             if not v.requires_grad:
                 result.append(None)
                 continue
             original = v.data
-            work = np.array(original, dtype=np.float64)  # a private copy we can perturb
-            flat = work.reshape(-1)
-            jac = np.zeros(out_shape + work.shape)
-            jac_flat = jac.reshape(out_shape + (flat.size,))
             try:
-                for i in range(flat.size):
-                    x = flat[i]
-                    flat[i] = x + eps
-                    v.data = work if work.ndim else float(work)
-                    plus = np.array(_call(fn, values).data)  # a copy: outputs may be views of work
-                    flat[i] = x - eps
-                    v.data = work if work.ndim else float(work)
-                    minus = np.array(_call(fn, values).data)
-                    flat[i] = x
-                    jac_flat[..., i] = (plus - minus) / (2 * eps)
+                jac = central_differences(lambda work, v=v: output_at(v, work), original, eps)
             finally:
                 v.data = original
             result.append(float(jac) if jac.ndim == 0 else jac)
@@ -287,13 +293,6 @@ def _jacobians(out: Value, values: list[Value]) -> list[np.ndarray | None]:
     for v in values:
         v.zero_grad()
     return jacs
-
-
-def analytical_grad(fn: Callable[..., Value], *inputs) -> list[np.ndarray | float | None]:
-    """The engine's derivatives in the same layout as ``numerical_grad``."""
-    values = _prepare(inputs)
-    jacs = _jacobians(_call(fn, values), values)
-    return [float(j) if j is not None and j.ndim == 0 else j for j in jacs]
 
 
 def _kink_notes(root: Value, eps: float) -> list[str]:
