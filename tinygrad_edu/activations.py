@@ -1,6 +1,7 @@
 """Activation functions, swappable by name: ``activations.get("relu")``.
 
-Each maps a Value to a Value elementwise; their derivatives live beside their
+Each maps a Value to a Value elementwise. They are the functions of ``functional.py``
+(where each says what it is good for), and their derivatives live beside their
 forward passes in ``ops.py``.  Any callable Value -> Value is accepted too.
 """
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from tinygrad_edu import functional as F
 from tinygrad_edu.engine import Value
 from tinygrad_edu.registry import lookup
 
@@ -19,51 +21,16 @@ def identity(x: Value) -> Value:
     return x
 
 
-def step(x: Value) -> Value:
-    """Heaviside step: 0/1 output, zero gradient: the perceptron's unit, untrainable by backprop."""
-    return x.step()
-
-
-def sigmoid(x: Value) -> Value:
-    """1 / (1 + e^-x), output in (0, 1); gradient at most 1/4, vanishing for large |x|."""
-    return x.sigmoid()
-
-
-def tanh(x: Value) -> Value:
-    """tanh(x), output in (-1, 1), zero-centred; gradient at most 1, vanishing for large |x|."""
-    return x.tanh()
-
-
-def relu(x: Value) -> Value:
-    """max(x, 0): gradient 1 for x > 0, so it does not vanish; 0 for x < 0, so a unit can die."""
-    return x.relu()
-
-
-def leaky_relu(x: Value, alpha: float = 0.01) -> Value:
-    """max(alpha*x, x): like ReLU, but a small gradient alpha below 0 keeps units alive."""
-    return x.leaky_relu(alpha)
-
-
-def softplus(x: Value) -> Value:
-    """ln(1 + e^x): a smooth ReLU whose derivative is the sigmoid."""
-    return x.softplus()
-
-
-def gelu(x: Value) -> Value:
-    """x * Phi(x) (tanh approximation): a smooth ReLU used in transformers."""
-    return x.gelu()
-
-
 REGISTRY: dict[str, Activation] = {
     "identity": identity,
     "linear": identity,
-    "step": step,
-    "sigmoid": sigmoid,
-    "tanh": tanh,
-    "relu": relu,
-    "leaky_relu": leaky_relu,
-    "softplus": softplus,
-    "gelu": gelu,
+    "step": F.step,
+    "sigmoid": F.sigmoid,
+    "tanh": F.tanh,
+    "relu": F.relu,
+    "leaky_relu": F.leaky_relu,
+    "softplus": F.softplus,
+    "gelu": F.gelu,
 }
 
 

@@ -113,7 +113,7 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
     )
     p.add_argument("--steps", type=_positive_int, default=steps, help=f"optimizer steps (default {steps})")
     p.add_argument("--lr", type=_positive_float, default=lr, help=f"learning rate (default {lr})")
-    p.add_argument("--optimizer", default="adam", choices=sorted(optim.OPTIMIZERS))
+    p.add_argument("--optimizer", default="adam", choices=sorted(optim.REGISTRY))
     p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and data (default 0)")
     p.add_argument(
         "--render",

@@ -62,30 +62,37 @@ def abs(x) -> Value:
 
 
 def tanh(x) -> Value:
+    """tanh(x), output in (-1, 1), zero-centred; gradient at most 1, vanishing for large |x|."""
     return as_value(x).tanh()
 
 
 def sigmoid(x) -> Value:
+    """1 / (1 + e^-x), output in (0, 1); gradient at most 1/4, vanishing for large |x|."""
     return as_value(x).sigmoid()
 
 
 def relu(x) -> Value:
+    """max(x, 0): gradient 1 for x > 0, so it does not vanish; 0 for x < 0, so a unit can die."""
     return as_value(x).relu()
 
 
 def leaky_relu(x, alpha: float = 0.01) -> Value:
+    """max(alpha*x, x): like ReLU, but a small gradient alpha below 0 keeps units alive."""
     return as_value(x).leaky_relu(alpha)
 
 
 def softplus(x) -> Value:
+    """ln(1 + e^x): a smooth ReLU whose derivative is the sigmoid."""
     return as_value(x).softplus()
 
 
 def gelu(x) -> Value:
+    """x * Phi(x) (tanh approximation): a smooth ReLU used in transformers."""
     return as_value(x).gelu()
 
 
 def step(x) -> Value:
+    """Heaviside step: 0/1 output, zero gradient: the perceptron's unit, untrainable by backprop."""
     return as_value(x).step()
 
 

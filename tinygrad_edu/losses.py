@@ -13,6 +13,7 @@ import numpy as np
 
 from tinygrad_edu import ops
 from tinygrad_edu.engine import Value, apply
+from tinygrad_edu.registry import lookup
 
 _EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
 
@@ -134,3 +135,17 @@ def _check_binary(name: str, target) -> None:
     t = np.asarray(target.data if isinstance(target, Value) else target, dtype=np.float64)
     if not np.all((t >= 0) & (t <= 1)):
         raise ValueError(f"{name} needs targets in [0, 1], got values from {t.min()} to {t.max()}")
+
+
+REGISTRY: dict[str, Callable] = {
+    "mse": mse,
+    "bce": bce,
+    "bce_with_logits": bce_with_logits,
+    "hinge": hinge,
+    "cross_entropy": cross_entropy,
+}
+
+
+def get(name: str | Callable) -> Callable:
+    """The loss called ``name``, or the callable itself; an unknown name raises ValueError listing the known ones."""
+    return lookup(REGISTRY, "loss", name, {})

@@ -114,9 +114,9 @@ class Adam(Optimizer):
             p.data -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2) ** 0.5 + self.eps)
 
 
-OPTIMIZERS = {"sgd": SGD, "adam": Adam}
+REGISTRY: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
 
 
 def get(name: str, **options):
     """The optimizer class called ``name`` ("sgd" or "adam"), with ``options`` bound."""
-    return lookup(OPTIMIZERS, "optimizer", name, options)
+    return lookup(REGISTRY, "optimizer", name, options)

@@ -10,14 +10,6 @@ from tinygrad_edu import arguments, losses, optim
 from tinygrad_edu.engine import Value, no_grad
 from tinygrad_edu.nn import Module
 
-LOSSES = {
-    "mse": losses.mse,
-    "bce": losses.bce,
-    "bce_with_logits": losses.bce_with_logits,
-    "hinge": losses.hinge,
-    "cross_entropy": losses.cross_entropy,
-}
-
 
 def forward(model: Module, X) -> Value | list[Value]:
     """Run the model on a batch: one call at tensor granularity, one call per row at scalar granularity."""
@@ -61,9 +53,7 @@ def fit(
     ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
     """
-    loss_fn = LOSSES[loss] if isinstance(loss, str) and loss in LOSSES else loss
-    if not callable(loss_fn):
-        raise ValueError(f"unknown loss {loss!r}; known: {', '.join(sorted(LOSSES))}")
+    loss_fn = losses.get(loss)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if batch_size is not None:
