@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.cases import CASES
+from tests.op_table import CASES
 from tinygrad_edu import Value, gradcheck
 
 pytestmark = pytest.mark.filterwarnings("error")  # an op that warns on in-domain inputs is a bug
