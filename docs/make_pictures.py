@@ -6,7 +6,7 @@ Each is a preset of `tinygrad-edu render`, drawn as PNG (and the neuron's backwa
 from pathlib import Path
 
 from tinygrad_edu import viz
-from tinygrad_edu.cli import PRESETS
+from tinygrad_edu.examples import PRESETS
 
 HERE = Path(__file__).parent
 

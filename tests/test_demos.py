@@ -28,7 +28,7 @@ def pictures(out: Path, *names: str) -> None:
 
 
 def test_perceptron_gates(tmp_path):
-    text = run_demo("perceptron_gates", tmp_path)
+    text = run_demo("02_perceptron_gates", tmp_path)
     for gate in ("AND", "OR", "NAND"):
         assert re.search(rf"^ *{gate} +converged after \d+ epochs", text, re.M), gate
     assert re.search(r"^ *XOR +never converged in 30 epochs", text, re.M)
@@ -36,14 +36,14 @@ def test_perceptron_gates(tmp_path):
 
 
 def test_xor_hidden_layer(tmp_path):
-    text = run_demo("xor_hidden_layer", tmp_path)
+    text = run_demo("03_xor_hidden_layer", tmp_path)
     assert "the hand-wired network computes XOR exactly: True" in text
     assert "accuracy 100%" in text
     pictures(tmp_path, "xor_hidden_layer.png")
 
 
 def test_activations(tmp_path):
-    text = run_demo("activations", tmp_path)
+    text = run_demo("04_activations", tmp_path)
     assert re.search(r"^relu +0 +0 +2 +1$", text, re.M)  # ReLU at -2 and 2: values 0, 2; slopes 0, 1
     assert re.search(r"^sigmoid +0\.1192 +0\.105 +0\.8808 +0\.105$", text, re.M)
     assert re.search(r"^tanh +-0\.964 +0\.07065 +0\.964 +0\.07065$", text, re.M)
@@ -53,7 +53,7 @@ def test_activations(tmp_path):
 
 
 def test_initializers(tmp_path):
-    text = run_demo("initializers", tmp_path)
+    text = run_demo("05_initializers", tmp_path)
     assert "all hidden units identical: True" in text
     he = re.search(r"^He +(.*)$", text, re.M).group(1).split()
     small = re.search(r"^too small N\(0, 0.01\^2\) +(.*)$", text, re.M).group(1).split()
@@ -62,14 +62,14 @@ def test_initializers(tmp_path):
 
 
 def test_dying_relu(tmp_path):
-    text = run_demo("dying_relu", tmp_path)
+    text = run_demo("06_dying_relu", tmp_path)
     high, sane = map(int, re.search(r"(\d+)% of ReLU units dead at lr 2.0 against (\d+)% at lr 0.1", text).groups())
     assert high > sane
     pictures(tmp_path, "dying_relu.png")
 
 
 def test_vanishing_gradients(tmp_path):
-    text = run_demo("vanishing_gradients", tmp_path)
+    text = run_demo("07_vanishing_gradients", tmp_path)
     sigmoid = float(re.search(r"sigmoid \+ Xavier: first layer's gradient is (\S+) x", text).group(1))
     relu = float(re.search(r"ReLU \+ He: first layer's gradient is (\S+) x", text).group(1))
     assert sigmoid < 1e-3 and relu > 0.05
@@ -77,20 +77,20 @@ def test_vanishing_gradients(tmp_path):
 
 
 def test_iris_perceptron(tmp_path):
-    text = run_demo("iris_perceptron", tmp_path)
+    text = run_demo("08_iris_perceptron", tmp_path)
     assert "perceptron converged after" in text and "training accuracy 100%" in text
     pictures(tmp_path, "iris_perceptron.png")
 
 
 def test_digits_mlp(tmp_path):
-    text = run_demo("digits_mlp", tmp_path)
+    text = run_demo("09_digits_mlp", tmp_path)
     assert float(re.search(r"test accuracy ([\d.]+)%", text).group(1)) >= 90
     assert "confusion matrix" in text
     pictures(tmp_path, "digits_mlp.png")
 
 
 def test_see_backprop(tmp_path):
-    text = run_demo("see_backprop", tmp_path)
+    text = run_demo("01_see_backprop", tmp_path)
     assert "out = tanh(n)" in text and "upstream" in text and "contribution" in text
     for name in ("neuron.svg", "neuron.png", "neuron_backward.html"):
         assert (tmp_path / name).stat().st_size > 1000
@@ -98,9 +98,9 @@ def test_see_backprop(tmp_path):
 
 def test_without_matplotlib_a_demo_still_prints_its_tables(tmp_path):
     blocked = ("import runpy, sys; sys.modules['matplotlib'] = None; "
-               f"sys.argv = ['iris_perceptron.py', '--quick', '--out', {str(tmp_path)!r}]; "
+               f"sys.argv = ['08_iris_perceptron.py', '--quick', '--out', {str(tmp_path)!r}]; "
                f"sys.path.insert(0, {str(ROOT / 'demos')!r}); "
-               f"runpy.run_path({str(ROOT / 'demos' / 'iris_perceptron.py')!r}, run_name='__main__')")  # fmt: skip
+               f"runpy.run_path({str(ROOT / 'demos' / '08_iris_perceptron.py')!r}, run_name='__main__')")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr

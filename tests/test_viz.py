@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from tinygrad_edu import Value, data, nn, viz
-from tinygrad_edu.cli import main, neuron_graph
+from tinygrad_edu.cli import main
+from tinygrad_edu.examples import neuron_graph
 
 
 def _parse(source: str):

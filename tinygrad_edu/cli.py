@@ -14,9 +14,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, arguments, data, losses, nn, optim, train, viz
+from tinygrad_edu import activations, arguments, data, nn, optim, train, viz
 from tinygrad_edu import init as initializers
-from tinygrad_edu.engine import Value, record_sites
+from tinygrad_edu.engine import record_sites
+from tinygrad_edu.examples import PRESETS, graph_for_input
 from tinygrad_edu.files import check_writable
 from tinygrad_edu.gradcheck import check_graph
 
@@ -161,38 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def neuron_graph(seed: int = 0) -> Value:
-    """micrograd's neuron: out = tanh(x1*w1 + x2*w2 + b), after backward."""
-    x1, x2 = Value(2.0, label="x1"), Value(0.0, label="x2")
-    w1, w2 = Value(-3.0, label="w1"), Value(1.0, label="w2")
-    b = Value(6.8813735870195432, label="b")
-    n = x1 * w1 + x2 * w2 + b
-    n.label = "n"
-    out = n.tanh()
-    out.label = "out"
-    out.backward()
-    return out
-
-
-def xor_graph(seed: int = 0) -> Value:
-    """A 2-4-1 tanh network trained on XOR at scalar granularity, run on the input (1, 0)."""
-    X, y = data.xor()
-    model = nn.MLP(2, [4, 1], granularity="scalar", seed=seed)
-    train.fit(model, X, y, lr=0.05, steps=500, seed=seed)
-    return graph_for_input(model, X[2])
-
-
-def tensor_mlp_graph(seed: int = 0) -> Value:
-    """The loss of a 2-8-1 network at tensor granularity on the four XOR points: matrices, not scalars."""
-    X, y = data.xor()
-    model = nn.MLP(2, [8, 1], seed=seed)
-    loss = losses.bce_with_logits(model(Value(X, label="X", requires_grad=False)), y)
-    loss.label = "loss"
-    loss.backward()
-    return loss
-
-
-PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_graph}
 
 
 def _bias(args) -> float:
@@ -233,19 +202,6 @@ def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[l
     finally:
         close()
     return history, time.perf_counter() - start
-
-
-def graph_for_input(model, x) -> Value:
-    """Run the model on one input and back-propagate from its (first) output: the graph to draw."""
-    model.zero_grad()
-    if model.granularity == "scalar":
-        out = model([Value(float(v), label=f"x{i + 1}") for i, v in enumerate(x)])
-        out = out[0] if isinstance(out, list) else out
-    else:
-        out = model(Value(np.asarray(x, dtype=np.float64), label="x", requires_grad=False))[0]
-    out.label = "output"
-    out.backward()
-    return out
 
 
 def _render(model, x, path: str) -> None:

@@ -1,11 +1,11 @@
-"""Lesson 8: seeing backprop. The graph of one neuron, tanh(x1 w1 + x2 w2 + b), with each value
+"""Lesson 1: seeing backprop. The graph of one neuron, tanh(x1 w1 + x2 w2 + b), with each value
 and its gradient; the backward pass as a table, step by step; and a page that replays it.
 """
 
 from lesson import start
 
 from tinygrad_edu import trace_backward, viz
-from tinygrad_edu.cli import neuron_graph
+from tinygrad_edu.examples import neuron_graph
 
 args, _ = start(__doc__)
 out = neuron_graph()  # micrograd's neuron, after backward()

@@ -1,4 +1,4 @@
-"""Lesson 4: initialization. Equal weights keep every hidden unit identical forever (the symmetry
+"""Lesson 5: initialization. Equal weights keep every hidden unit identical forever (the symmetry
 problem). The scale matters: too small and signals fade layer by layer, too large and tanh
 saturates; Xavier (Var = 2/(n_in+n_out)) suits tanh, He (Var = 2/n_in) suits ReLU.
 A small positive bias keeps ReLU units alive at the start.

@@ -1,4 +1,4 @@
-"""Lesson 6: vanishing gradients. Backprop multiplies one local derivative per layer; sigmoid's is
+"""Lesson 7: vanishing gradients. Backprop multiplies one local derivative per layer; sigmoid's is
 at most 1/4, so in a deep sigmoid network the gradient shrinks layer by layer on its way back to
 the first layers. With ReLU (derivative 1 where active) and He initialization it holds.
 """

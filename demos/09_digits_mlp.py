@@ -1,4 +1,4 @@
-"""Lesson 7b: handwritten digits. An MLP 64-64-10 learns to read 8x8 images: the hidden layer
+"""Lesson 9: handwritten digits. An MLP 64-64-10 learns to read 8x8 images: the hidden layer
 extracts features, the output layer scores the ten digits. Accuracy is measured on 359 images
 it never saw in training.
 """

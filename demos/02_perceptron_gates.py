@@ -1,4 +1,4 @@
-"""Lesson 1: the perceptron rule on logic gates. AND, OR and NAND converge; XOR never does.
+"""Lesson 2: the perceptron rule on logic gates. AND, OR and NAND converge; XOR never does.
 
 A perceptron outputs H(w.x + b), the Heaviside step. On each mistake it moves its line:
 w <- w + lr (y - y_hat) x, b <- b + lr (y - y_hat). A line that separates the classes

@@ -1,4 +1,4 @@
-"""Lesson 5: dying ReLU. A ReLU unit whose input is negative for every example outputs 0 and gets
+"""Lesson 6: dying ReLU. A ReLU unit whose input is negative for every example outputs 0 and gets
 no gradient, so it never recovers. A learning rate that is too high knocks units there; Leaky
 ReLU, max(alpha z, z), keeps a small gradient so such units can come back. Above 20-30% dead
 units, a network has lost a good part of its width.

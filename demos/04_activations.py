@@ -1,4 +1,4 @@
-"""Lesson 3: why smooth activations. The step's derivative is 0 almost everywhere, so backprop
+"""Lesson 4: why smooth activations. The step's derivative is 0 almost everywhere, so backprop
 cannot move the weights; sigmoid, tanh and ReLU pass usable gradients. Sigmoid and tanh
 saturate (gradient -> 0 for large |z|); ReLU's gradient is 1 for every z > 0.
 

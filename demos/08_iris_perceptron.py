@@ -1,4 +1,4 @@
-"""Lesson 7a: real data a perceptron can separate. Iris setosa against versicolor, by sepal
+"""Lesson 8: real data a perceptron can separate. Iris setosa against versicolor, by sepal
 length and petal length: one straight line divides them, and the perceptron rule finds it.
 """
 

@@ -1,4 +1,4 @@
-"""Lesson 2: XOR needs a hidden layer. XOR = (x1 OR x2) AND (x1 NAND x2).
+"""Lesson 3: XOR needs a hidden layer. XOR = (x1 OR x2) AND (x1 NAND x2).
 
 First a hand-wired 2-2-1 step network computes it exactly: in the hidden space (h1, h2)
 the four points become linearly separable. Then a 2-4-1 network with smooth (tanh)
