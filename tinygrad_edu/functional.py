@@ -6,8 +6,10 @@ Numbers and arrays are accepted wherever a Value is (they become constants), so
 
 from __future__ import annotations
 
-from tinygrad_edu.engine import Value, as_value
-from tinygrad_edu.losses import cross_entropy
+import numpy as np
+
+from tinygrad_edu import ops
+from tinygrad_edu.engine import Value, apply, as_value
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
@@ -131,3 +133,26 @@ def transpose(x, *axes) -> Value:
 def index(x, idx) -> Value:
     """x[idx]."""
     return as_value(x)[idx]
+
+
+def cross_entropy(logits: Value, labels) -> Value:
+    """Softmax cross-entropy: -mean(log softmax(logits)[i, label_i]), from raw scores and integer labels.
+
+    Stable for any logits (log_softmax subtracts the row maximum); d/dlogits = (softmax - onehot) / n.
+    """
+    if not isinstance(logits, Value) or logits.ndim not in (1, 2):
+        shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
+        raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
+    y = np.asarray(labels.data if isinstance(labels, Value) else labels)
+    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+        raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
+    y = y.astype(np.int64)
+    classes = logits.shape[-1]
+    batch = () if logits.ndim == 1 else (logits.shape[0],)
+    if y.shape != batch:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
+    if np.size(logits.data) == 0:
+        raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
+    if y.size and (y.min() < 0 or y.max() >= classes):
+        raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
+    return apply(ops.CrossEntropy, logits, labels=y)

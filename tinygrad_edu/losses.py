@@ -11,9 +11,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tinygrad_edu import ops
-from tinygrad_edu.engine import Value, apply
+from tinygrad_edu.engine import Value
+from tinygrad_edu.functional import cross_entropy
 from tinygrad_edu.registry import lookup
+
+__all__ = ["mse", "bce", "bce_with_logits", "hinge", "cross_entropy", "get", "REGISTRY"]
 
 _EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
 
@@ -94,29 +96,6 @@ def hinge(scores, target) -> Value:
     if not np.isin(t, (-1.0, 1.0)).all():
         raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
     return _mean_of(lambda s, t: (1.0 - t * s).relu(), scores, target, "hinge")
-
-
-def cross_entropy(logits: Value, labels) -> Value:
-    """Softmax cross-entropy: -mean(log softmax(logits)[i, label_i]), from raw scores and integer labels.
-
-    Stable for any logits (log_softmax subtracts the row maximum); d/dlogits = (softmax - onehot) / n.
-    """
-    if not isinstance(logits, Value) or logits.ndim not in (1, 2):
-        shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
-        raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
-    y = np.asarray(labels.data if isinstance(labels, Value) else labels)
-    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
-        raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
-    y = y.astype(np.int64)
-    classes = logits.shape[-1]
-    batch = () if logits.ndim == 1 else (logits.shape[0],)
-    if y.shape != batch:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
-    if np.size(logits.data) == 0:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
-    if y.size and (y.min() < 0 or y.max() >= classes):
-        raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
-    return apply(ops.CrossEntropy, logits, labels=y)
 
 
 def _check_probabilities(prob) -> None:
