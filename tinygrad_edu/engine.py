@@ -370,9 +370,12 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             if not p.requires_grad:
                 continue
             gp, like = grads[i], p.data
-            if gp.__class__ is not like.__class__ or (like.__class__ is not float and gp.shape != like.shape):
+            if like.__class__ is float:
+                if gp.__class__ is not float:
+                    gp = _reduce(gp, like, op, i, p)
+            elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
                 gp = _reduce(gp, like, op, i, p)
-            elif gp.__class__ is np.ndarray and (gp is g or gp.base is not None or (i and gp is grads[0])):
+            elif gp is g or gp.base is not None or (i and gp is grads[0]):
                 gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
             before = get(p)
             pending[p] = gp if before is None else before + gp  # a node used twice gets both contributions
@@ -419,16 +422,17 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
         raise TypeError(f"{op.name} got {2 + len(more)} inputs; an op takes one or two")
     if a.__class__ is not Value:
         a = as_value(a)
-    if b is None:
-        inputs, track = (a.data,), a.requires_grad
-    else:
-        if b.__class__ is not Value:
-            b = as_value(b)
-        inputs, track = (a.data, b.data), a.requires_grad or b.requires_grad
     try:
-        data = op.forward(*inputs, **kwargs)
+        if b is None:
+            track = a.requires_grad
+            data = op.forward(a.data, **kwargs) if kwargs else op.forward(a.data)
+        else:
+            if b.__class__ is not Value:
+                b = as_value(b)
+            track = a.requires_grad or b.requires_grad
+            data = op.forward(a.data, b.data, **kwargs) if kwargs else op.forward(a.data, b.data)
     except (ArithmeticError, ValueError) as e:
-        data = _retry(op.forward, inputs, kwargs, e, op)
+        data = _retry(op.forward, (a.data,) if b is None else (a.data, b.data), kwargs, e, op)
     out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
