@@ -117,7 +117,7 @@ def test_python_float_arithmetic_follows_ieee_like_arrays():
 
 def test_repr_shows_data_and_grad():
     a = Value(2.0, label="a")
-    assert repr(a) == "Value('a', data=2, grad=0)"
+    assert repr(a) == "Value(data=2.0, grad=0.0, label='a')"
     assert "shape=(2, 2)" in repr(Value(np.eye(2)))
 
 

@@ -78,6 +78,13 @@ def permutation(what: str, order, shape: tuple) -> tuple[int, ...]:
     return result
 
 
+def either(what: str, name, value, alias, alias_value):
+    """``value`` or ``alias_value``, for an argument with two names (numpy's ``axis``, PyTorch's ``dim``)."""
+    if value is not None and alias_value is not None:
+        raise TypeError(f"{what} got both {name}= and {alias}=; they are the same argument, give one")
+    return value if alias_value is None else alias_value
+
+
 def flag(name: str, x) -> bool:
     """A True/False switch; a number or string here is a mistake, not a truth value."""
     if not isinstance(x, (bool, np.bool_)):

@@ -195,26 +195,34 @@ class Value:
 
     # ------------------------------------------------------------ reductions
 
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return self._reduce(ops.Sum, axis, keepdims)
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:
+        """Sum over ``axis`` (an int, a tuple, or None for all); ``dim``/``keepdim`` are PyTorch's names."""
+        return self._reduce(ops.Sum, axis, keepdims, dim, keepdim)
 
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return self._reduce(ops.Mean, axis, keepdims)
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:
+        return self._reduce(ops.Mean, axis, keepdims, dim, keepdim)
 
-    def max(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Value:
-        return self._reduce(ops.Max, axis, keepdims)
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:
+        return self._reduce(ops.Max, axis, keepdims, dim, keepdim)
 
-    def _reduce(self, op: type[ops.Op], axis, keepdims: bool) -> Value:
-        axis = arguments.axes(op.name, axis, self.shape)
-        return apply(op, self, axis=axis, keepdims=arguments.flag(f"{op.name} keepdims", keepdims))
+    def _reduce(self, op: type[ops.Op], axis, keepdims: bool, dim, keepdim) -> Value:
+        axis = arguments.axes(op.name, arguments.either(op.name, "axis", axis, "dim", dim), self.shape)
+        keepdims = arguments.flag(f"{op.name} keepdims", keepdims)
+        if keepdim is not None:
+            keepdim = arguments.flag(f"{op.name} keepdim", keepdim)
+            keepdims = arguments.either(op.name, "keepdims", keepdims or None, "keepdim", keepdim)
+        return apply(op, self, axis=axis, keepdims=keepdims)
 
-    def softmax(self, axis: int = -1) -> Value:
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Value:
         self._need_dims("softmax")
-        return apply(ops.Softmax, self, axis=arguments.axis("softmax", axis, self.shape))
+        axis = arguments.either("softmax", "axis", None if axis == -1 else axis, "dim", dim)
+        return apply(ops.Softmax, self, axis=arguments.axis("softmax", -1 if axis is None else axis, self.shape))
 
-    def log_softmax(self, axis: int = -1) -> Value:
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Value:
         self._need_dims("log_softmax")
-        return apply(ops.LogSoftmax, self, axis=arguments.axis("log_softmax", axis, self.shape))
+        axis = arguments.either("log_softmax", "axis", None if axis == -1 else axis, "dim", dim)
+        return apply(ops.LogSoftmax, self, axis=arguments.axis("log_softmax", -1 if axis is None else axis,
+                                                              self.shape))  # fmt: skip
 
     # ------------------------------------------------------------ shape and indexing
 
@@ -229,6 +237,8 @@ class Value:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return apply(ops.Transpose, self, axes=arguments.permutation("transpose", axes, self.shape) if axes else None)
+
+    view = reshape  # PyTorch's name
 
     @property
     def T(self) -> Value:
@@ -272,11 +282,99 @@ class Value:
         """The number a one-element Value holds, as a Python float."""
         return self._one("item()")
 
+    # ------------------------------------------------------------ one step of backprop by hand, micrograd's names
+
+    def chain_rule(self) -> None:
+        """One node's share of backprop, as done by hand in the lecture: add ``self.grad`` times the local
+        derivative into each input's ``.grad`` (d(self)/d(input), from this node's op).
+
+        ``backward()`` is this step for every node, outputs first; calling it yourself, node by node
+        in that order after setting the output's ``grad = 1.0``, gives the same gradients.
+        """
+        op = self._operation
+        if op is None:
+            return
+        parents = self.parents
+        grads = op.backward(self.grad, self.data, *[p.data for p in parents], **self._kwargs)
+        for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
+            if p.requires_grad:
+                p.grad = p.grad + _reduce(gp, p.data, op, i, p)
+
+    _backward = chain_rule  # micrograd's name for it
+
+    @property
+    def _prev(self) -> set[Value]:
+        """micrograd's name for the inputs: the set of Values this node was made from."""
+        return set(self.parents)
+
+    @property
+    def _op(self) -> str:
+        """micrograd's symbol for the op that made this node ('+', '*', '**2', 'tanh', 'ReLU'); '' for a leaf."""
+        op = self._operation
+        if op is None:
+            return ""
+        if op is ops.PowConst:
+            return f"**{self._kwargs['p']}"
+        return _MICROGRAD_SYMBOLS.get(op.name, op.name)
+
+    # ------------------------------------------------------------ PyTorch's manners
+
+    def detach(self) -> Value:
+        """The same numbers as a new constant, cut from the graph."""
+        return Value(self.data, requires_grad=False)
+
+    def numpy(self) -> np.ndarray:
+        """The data as a numpy array (a copy)."""
+        return np.array(self.data)
+
+    def tolist(self):
+        """The data as (nested) Python lists of floats, or a float."""
+        return self.data if self.data.__class__ is float else self.data.tolist()
+
+    def size(self, dim: int | None = None):
+        """The shape (PyTorch's ``size()``), or the length of one axis."""
+        return self.shape if dim is None else self.shape[arguments.axis("size", dim, self.shape)]
+
+    def dim(self) -> int:
+        """The number of axes (PyTorch's ``dim()``)."""
+        return self.ndim
+
+    def float(self) -> Value:
+        """The Value itself: its data is float64 already (PyTorch's ``(pred > 0.5).float()`` works as is)."""
+        return self
+
+    def _compare(self, other, fn) -> Value:
+        """A comparison as a constant of 0.0/1.0 (no graph: it has no derivative), as ``pred > 0.5`` in PyTorch."""
+        other = other.data if isinstance(other, Value) else other
+        result = fn(self.data, other)
+        return Value(float(result) if np.ndim(result) == 0 else result.astype(np.float64), requires_grad=False)
+
+    def __lt__(self, other) -> Value:
+        return self._compare(other, np.less)
+
+    def __le__(self, other) -> Value:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other) -> Value:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other) -> Value:
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other) -> Value:
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other) -> Value:
+        return self._compare(other, np.not_equal)
+
+    __hash__ = object.__hash__  # nodes are told apart by identity (in sets and dicts), not by value
+
     def __repr__(self) -> str:
-        label = f"{self.label!r}, " if self.label else ""
+        """micrograd's form, ``Value(data=0.7071067811865476, grad=1.0)``; tensors show shape and a few numbers."""
+        label = f", label={self.label!r}" if self.label else ""
         if self.data.__class__ is float:
-            return f"Value({label}data={self.data:.6g}, grad={self.grad:.6g})"
-        return f"Value({label}shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)})"
+            return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
+        return f"Value(shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)}{label})"
 
     def __len__(self) -> int:
         if self.data.__class__ is float:
@@ -463,6 +561,7 @@ def as_value(x) -> Value:
 # ---------------------------------------------------------------- plumbing: switches, data checks, retries
 
 _NO_KWARGS: dict = {}
+_MICROGRAD_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "relu": "ReLU"}
 _FLOAT64 = np.dtype(np.float64)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
