@@ -56,6 +56,39 @@ def _colour(g, largest: float) -> str:
     return f"#{r:02x}{g_:02x}{b:02x}"
 
 
+class Graph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that draws with whichever renderer this machine has: Graphviz's ``dot``,
+    or the ``graphviz-pure`` wheel that a plain ``pip install`` brings. So it shows itself in Jupyter,
+    and ``render`` and ``pipe`` work, with no system Graphviz."""
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_) -> dict:
+        try:
+            return {"image/svg+xml": render_source(self.source, "svg").decode()}
+        except RuntimeError as e:
+            return {"text/plain": f"{e}\n(the graph's DOT source is in .source)"}
+
+    def pipe(self, format: str | None = None, *args, encoding: str | None = None, **kwargs):
+        """The picture as bytes (or text with ``encoding``), in ``format`` (default: this graph's)."""
+        out = render_source(self.source, format or self.format)
+        return out.decode(encoding) if encoding else out
+
+    def render(self, filename=None, directory=None, view: bool = False, cleanup: bool = False,
+               format: str | None = None, *args, outfile=None, **kwargs) -> str:  # fmt: skip
+        """Write the DOT source to ``filename`` (unless ``cleanup``) and the picture beside it as
+        ``filename.FORMAT``, as Graphviz's ``render`` does; returns the picture's path."""
+        fmt = format or self.format
+        if filename is not None:
+            self.filename = os.fspath(filename)
+        if directory is not None:
+            self.directory = os.fspath(directory)
+        source_path = Path(self.directory or ".") / self.filename
+        picture = Path(outfile) if outfile is not None else source_path.with_name(f"{source_path.name}.{fmt}")
+        _write(picture, render_source(self.source, fmt))
+        if not cleanup:
+            _write(source_path, self.source.encode())
+        return str(picture)
+
+
 def _graph_nodes(root: Value, max_nodes: int) -> list[Value]:
     if not isinstance(root, Value):
         raise TypeError(f"expected a Value to draw, got {type(root).__name__}")
@@ -101,13 +134,14 @@ def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: 
 def _draw(
     nodes: list[Value], grad_of: Grads, show_data: bool, show_grad: bool, rankdir: str, cluster_modules: bool,
     highlight: Value | None = None, caption: str = "", contributions: dict | None = None,
-) -> graphviz.Digraph:  # fmt: skip
+) -> Graph:  # fmt: skip
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
     ids = {node: f"v{i}" for i, node in enumerate(nodes)}
     grads = {node: grad_of(node) for node in nodes if node.requires_grad}
     largest = max((_size(g) for g in grads.values() if g is not None and np.isfinite(_size(g))), default=0.0)
-    dot = graphviz.Digraph(
+    dot = Graph(
+        format="svg",
         graph_attr={"rankdir": rankdir, "fontname": "Helvetica", "fontsize": "10", "labeljust": "l",
                     "label": caption, "labelloc": "b"},
         node_attr={"fontname": "Helvetica", "fontsize": "11"},
@@ -176,8 +210,10 @@ def draw_graph(
     cluster_modules: bool = True,
     max_nodes: int = 500,
     show_contributions: bool = False,
-) -> graphviz.Digraph:
-    """The computation graph that produced ``root``, as a ``graphviz.Digraph``.
+    format: str = "svg",
+) -> Graph:
+    """The computation graph that produced ``root``, as a ``Graph`` (a ``graphviz.Digraph`` that renders
+    with pip alone; ``format`` is what its ``render`` and ``pipe`` write by default).
 
     ``show_contributions=True`` writes on each input edge what it adds to that input's
     gradient in one backward pass from ``root``, so the sum at a reused node is visible.
@@ -188,7 +224,9 @@ def draw_graph(
     contributions = {}
     if show_contributions:
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
-    return _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions)
+    graph = _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions)
+    graph.format = format
+    return graph
 
 
 def backward_steps(root: Value) -> list[tuple[Value, object]]:
@@ -201,7 +239,7 @@ def backward_steps(root: Value) -> list[tuple[Value, object]]:
 
 def backward_frames(
     root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True, max_nodes: int = 200
-) -> list[graphviz.Digraph]:
+) -> list[Graph]:
     """The graph drawn once per backward step: frame k shows the first k gradients reverse mode fills,
     the k-th outlined. The chain rule in motion: each node's gradient is complete only after every
     node made from it is done."""
@@ -264,6 +302,8 @@ def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
     beside it (same name, .dot) and a RuntimeError says how to install one.
     """
     path = Path(path)
+    if not path.suffix:  # as Graphviz's render: "gout" writes gout.svg
+        path = path.with_name(path.name + ".svg")
     fmt = "dot" if path.suffix.lower() == ".gv" else path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format from {str(path)!r}: use a suffix among {', '.join(FORMATS)}")
