@@ -5,7 +5,7 @@ import pytest
 
 from tests.planted import Cube as RightCube
 from tests.planted import WrongCube
-from tinygrad_edu import GradcheckError, Value, apply, gradcheck, numerical_grad
+from tinygrad_edu import GradcheckError, Value, apply, check_graph, gradcheck, numerical_grad
 
 
 def test_gradcheck_error_is_an_assertion_error():
@@ -76,3 +76,15 @@ def test_plain_numbers_and_constants():
 def test_fn_must_return_a_value():
     with pytest.raises(TypeError, match="fn must return a Value, it returned float"):
         gradcheck(lambda x: 1.0, Value(1.0))
+
+
+def test_transposed_and_fortran_ordered_data_are_perturbed_for_real():
+    """A transposed array copied keeps its column-major layout, whose flat reshape is a copy: perturbing
+    that copy changed nothing, and every derivative through W.T read as 0 (found porting a tutorial)."""
+    X = Value(np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]), requires_grad=False)
+    W = Value(np.random.default_rng(0).normal(size=(4, 2)))
+    report = check_graph((X @ W.T).tanh().sum())
+    assert [c.status for c in report.ops] == ["pass"] * 4, str(report)
+    F = Value(np.asfortranarray(np.random.default_rng(1).normal(size=(3, 2))))
+    gradcheck(lambda f: (f * f).sum(), F)
+    assert np.allclose(numerical_grad(lambda f: (f * f).sum(), F)[0], 2 * F.data)

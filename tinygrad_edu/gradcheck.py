@@ -62,7 +62,7 @@ def central_differences(f: Callable[[np.ndarray], object], x, eps: float) -> np.
 
     ``f`` is called with a perturbed copy of x, which it must not keep.
     """
-    work = np.array(x, dtype=np.float64)
+    work = np.array(x, dtype=np.float64, order="C")  # C order, so that flat below is a view of work, not a copy
     flat = work.reshape(-1)
     out_shape = np.shape(f(work))
     jac = np.zeros(out_shape + work.shape)
