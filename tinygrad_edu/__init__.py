@@ -10,7 +10,8 @@ Read the modules in this order; each one imports only modules above it:
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural networks.
 8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.
-9. ``micrograd``: micrograd's API on this engine, for code learners already have.
+9. ``micrograd``, ``torch``: the APIs of micrograd and of beginner PyTorch on this engine, for code
+   learners already have.
 
 Helpers: ``domains`` (where each op is defined, for gradcheck), ``arguments`` (checking what
 users pass), ``registry`` (looking things up by name), ``files`` (saving whole files),

@@ -114,7 +114,28 @@ class Adam(Optimizer):
             p.data -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2) ** 0.5 + self.eps)
 
 
-REGISTRY: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam}
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's AdamW: the decay shrinks the
+    weights directly, p = p - lr * weight_decay * p, instead of being added to the gradient."""
+
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+    ):
+        super().__init__(params, lr, betas, eps, 0.0)
+        self.decay = arguments.real("weight_decay", weight_decay, low=0.0)
+
+    def step(self) -> None:
+        for p in self.params:
+            p.data = p.data * (1.0 - self.lr * self.decay)
+        super().step()
+
+
+REGISTRY: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
 def get(name: str, **options):

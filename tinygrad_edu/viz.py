@@ -153,7 +153,7 @@ def _draw(
         if scopes:
             clusters.setdefault(scopes[-1], []).append(node)
         else:
-            _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, cluster_modules)
+            _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, short=False)
     _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight)
     for node in nodes:
         if node.parents:

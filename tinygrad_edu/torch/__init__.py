@@ -1,0 +1,140 @@
+"""The PyTorch a beginner's tutorial uses, on this engine: change the import, keep the code.
+
+    import tinygrad_edu.torch as torch            # was: import torch
+    import tinygrad_edu.torch.nn as nn            # was: import torch.nn as nn
+    import tinygrad_edu.torch.optim as optim      # was: import torch.optim as optim
+
+A tensor is this package's ``Value`` (float64 numbers), so ``viz.draw_graph(loss)``,
+``trace_backward(loss)`` and ``gradcheck`` work on the model a tutorial builds. The subset
+is documented in ``SUPPORTED``; any other name raises AttributeError listing it. ``dtype=``
+is accepted and ignored (everything is float64), ``device=`` only as "cpu".
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from tinygrad_edu import arguments
+from tinygrad_edu import functional as F
+from tinygrad_edu.engine import Value, is_grad_enabled, no_grad  # noqa: F401 (part of the subset, as they are)
+
+Tensor = Value
+float32 = float64 = float16 = float
+int64 = long = int
+SUPPORTED = (
+    "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
+    "softmax sum mean max argmax Tensor float32 float64 float16 int64 long nn optim"
+).split()
+
+_generator = np.random.default_rng()
+max_result = namedtuple("max_result", ["values", "indices"])
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the numbers ``randn``, ``rand`` and the layers' initial weights draw from."""
+    global _generator
+    _generator = np.random.default_rng(arguments.seed(seed))
+
+
+def generator() -> np.random.Generator:
+    """The generator ``manual_seed`` seeded (nn's layers draw their weights from it too)."""
+    return _generator
+
+
+def _make(data, requires_grad: bool, dtype, device) -> Value:
+    if device not in (None, "cpu"):
+        raise ValueError(f"only device='cpu' is supported here, got {device!r}")
+    return Value(data.data if isinstance(data, Value) else data, requires_grad=arguments.flag("requires_grad",
+                                                                                                requires_grad))
+
+
+def _size(size) -> tuple[int, ...]:
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else tuple(size)
+    return tuple(arguments.integer("size", n, low=0) for n in shape)
+
+
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    """A tensor holding ``data`` (numbers, nested lists, a numpy array); a constant unless ``requires_grad``."""
+    return _make(data, requires_grad, dtype, device)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    return _make(np.zeros(_size(size)), requires_grad, dtype, device)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    return _make(np.ones(_size(size)), requires_grad, dtype, device)
+
+
+def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    return _make(_generator.standard_normal(_size(size)), requires_grad, dtype, device)
+
+
+def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    return _make(_generator.random(_size(size)), requires_grad, dtype, device)
+
+
+def linspace(start: float, end: float, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    return _make(np.linspace(start, end, arguments.integer("steps", steps, low=0)), requires_grad, dtype, device)
+
+
+def arange(start: float, end: float | None = None, step: float = 1, dtype=None, device=None,
+           requires_grad: bool = False) -> Value:  # fmt: skip
+    values = np.arange(start, end, step) if end is not None else np.arange(start)
+    return _make(values, requires_grad, dtype, device)
+
+
+def relu(x) -> Value:
+    return F.relu(x)
+
+
+def sigmoid(x) -> Value:
+    return F.sigmoid(x)
+
+
+def tanh(x) -> Value:
+    return F.tanh(x)
+
+
+def exp(x) -> Value:
+    return F.exp(x)
+
+
+def log(x) -> Value:
+    return F.log(x)
+
+
+def softmax(x, dim: int) -> Value:
+    return F.softmax(x, dim)
+
+
+def sum(x, dim=None, keepdim: bool = False) -> Value:
+    return F.sum(x, dim, keepdim)
+
+
+def mean(x, dim=None, keepdim: bool = False) -> Value:
+    return F.mean(x, dim, keepdim)
+
+
+def max(x, dim: int | None = None, keepdim: bool = False):
+    """The largest element; with ``dim``, PyTorch's (values, indices) pair along that axis."""
+    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    if dim is None:
+        return x.max()
+    return max_result(x.max(dim=dim, keepdim=keepdim), argmax(x, dim, keepdim))
+
+
+def argmax(x, dim: int | None = None, keepdim: bool = False) -> Value:
+    """Where the largest element is (a constant: an index has no gradient)."""
+    data = np.asarray(x.data if isinstance(x, Value) else x)
+    return Value(np.argmax(data, axis=dim, keepdims=keepdim), requires_grad=False)
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"tinygrad_edu.torch has no {name!r}; this teaching subset supports: {', '.join(SUPPORTED)}")
+
+
+from tinygrad_edu.torch import nn as nn  # noqa: E402  (nn draws from the generator above)
+from tinygrad_edu.torch import optim as optim  # noqa: E402

@@ -1,0 +1,225 @@
+"""``torch.nn`` as beginner tutorials use it: Module (subclassed, attributes register themselves), Linear,
+Sequential, activation modules and loss modules, on this engine's Values.
+
+Parameters are named as PyTorch names them (``hidden.weight``, ``0.bias``), so ``state_dict()``
+has PyTorch's keys and shapes: real PyTorch's identical model loads it
+(``model.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Iterator
+
+import numpy as np
+
+from tinygrad_edu import losses
+from tinygrad_edu.engine import Value
+from tinygrad_edu.torch import generator
+from tinygrad_edu.torch.nn import functional
+
+SUPPORTED = ("Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
+             "BCEWithLogitsLoss CrossEntropyLoss functional").split()  # fmt: skip
+
+
+def Parameter(data, requires_grad: bool = True) -> Value:
+    """A Value that a Module registers as a parameter (any Value that requires a gradient is one)."""
+    return Value(data.data if isinstance(data, Value) else data, requires_grad=requires_grad)
+
+
+class Module:
+    """Base of models: subclass it, call ``super().__init__()``, assign layers and parameters as attributes,
+    write ``forward``. They register themselves, in order, under their attribute names."""
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    def __setattr__(self, name: str, value) -> None:
+        if "_modules" not in self.__dict__:
+            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning "
+                                 f"{name!r}")  # fmt: skip
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Value) and value.requires_grad:
+            self._parameters[name] = value
+            value.label = name
+        elif isinstance(value, Module):
+            self._modules[name] = value
+            for inner, p in value.named_parameters():  # labels carry the full name, for the pictures
+                p.label = f"{name}.{inner}"
+        object.__setattr__(self, name, value)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for name, p in self._parameters.items():
+            yield prefix + name, p
+        for name, m in self._modules.items():
+            yield from m.named_parameters(f"{prefix}{name}.")
+
+    def parameters(self) -> Iterator[Value]:
+        return (p for _, p in self.named_parameters())
+
+    def children(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def zero_grad(self) -> None:
+        for p in self.parameters():
+            p.zero_grad()
+
+    def train(self, mode: bool = True) -> Module:
+        object.__setattr__(self, "training", bool(mode))
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        return self.train(False)
+
+    def state_dict(self) -> OrderedDict:
+        """Every parameter's numbers (numpy arrays, copies) under PyTorch's names."""
+        return OrderedDict((name, np.array(p.data)) for name, p in self.named_parameters())
+
+    def load_state_dict(self, state: dict) -> None:
+        """Set every parameter from ``state`` (arrays or tensors); everything is checked before anything changes."""
+        params = dict(self.named_parameters())
+        missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
+        new, problems = {}, []
+        for name in sorted(set(params) & set(state)):
+            value = state[name]
+            arr = np.array(value.detach().cpu().numpy() if hasattr(value, "cpu") else getattr(value, "data", value),
+                           dtype=np.float64)  # fmt: skip
+            if arr.shape != params[name].shape:
+                problems.append(f"{name} has shape {arr.shape}, the model needs {params[name].shape}")
+            new[name] = float(arr) if arr.ndim == 0 else arr
+        if missing or unexpected or problems:
+            raise ValueError(f"state does not fit this {type(self).__name__}: missing keys {missing}, "
+                             f"unexpected keys {unexpected}; " + "; ".join(problems))  # fmt: skip
+        for name, data in new.items():
+            params[name].data = data
+            params[name].zero_grad()
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items())
+        return f"{type(self).__name__}({self.extra_repr()}{inner}{chr(10) if inner else ''})"
+
+    def extra_repr(self) -> str:
+        return ""
+
+
+class Linear(Module):
+    """y = x W^T + b, W of shape (out_features, in_features), initialised as PyTorch does:
+    W and b from U(-1/sqrt(in_features), 1/sqrt(in_features))."""
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True):
+        super().__init__()
+        self.in_features, self.out_features = in_features, out_features
+        bound = 1.0 / math.sqrt(in_features)
+        self.weight = Parameter(generator().uniform(-bound, bound, (out_features, in_features)))
+        self.bias = Parameter(generator().uniform(-bound, bound, out_features)) if bias else None
+
+    def forward(self, x) -> Value:
+        out = (x if isinstance(x, Value) else Value(x, requires_grad=False)) @ self.weight.T
+        return out + self.bias if self.bias is not None else out
+
+    def extra_repr(self) -> str:
+        return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
+
+
+class Sequential(Module):
+    """Modules applied one after another, named 0, 1, 2, ... as in PyTorch."""
+
+    def __init__(self, *modules: Module):
+        super().__init__()
+        for i, m in enumerate(modules):
+            setattr(self, str(i), m)
+
+    def forward(self, x):
+        for m in self._modules.values():
+            x = m(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return list(self._modules.values())[i]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+
+class _Activation(Module):
+    fn = staticmethod(functional.relu)
+
+    def forward(self, x) -> Value:
+        return self.fn(x)
+
+
+class ReLU(_Activation):
+    fn = staticmethod(functional.relu)
+
+
+class Sigmoid(_Activation):
+    fn = staticmethod(functional.sigmoid)
+
+
+class Tanh(_Activation):
+    fn = staticmethod(functional.tanh)
+
+
+class GELU(_Activation):
+    fn = staticmethod(functional.gelu)
+
+
+class Softplus(_Activation):
+    fn = staticmethod(functional.softplus)
+
+
+class Identity(_Activation):
+    fn = staticmethod(lambda x: x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x) -> Value:
+        return functional.leaky_relu(x, self.negative_slope)
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean"):
+        super().__init__()
+        if reduction != "mean":
+            raise ValueError(f"only reduction='mean' is supported here, got {reduction!r}")
+
+
+class MSELoss(_Loss):
+    def forward(self, input, target) -> Value:
+        return losses.mse(input, target)
+
+
+class BCELoss(_Loss):
+    def forward(self, input, target) -> Value:
+        return losses.bce(input, target)
+
+
+class BCEWithLogitsLoss(_Loss):
+    def forward(self, input, target) -> Value:
+        return losses.bce_with_logits(input, target)
+
+
+class CrossEntropyLoss(_Loss):
+    def forward(self, input, target) -> Value:
+        return losses.cross_entropy(input, target)
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"tinygrad_edu.torch.nn has no {name!r}; this teaching subset supports: "
+                         f"{', '.join(SUPPORTED)}")  # fmt: skip

@@ -1,0 +1,50 @@
+"""``torch.nn.functional`` as tutorials use it, on this engine: activations, softmax, and the losses."""
+
+from __future__ import annotations
+
+from tinygrad_edu import functional as F
+from tinygrad_edu import losses
+from tinygrad_edu.engine import Value
+
+SUPPORTED = ("relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
+             "binary_cross_entropy_with_logits cross_entropy").split()  # fmt: skip
+
+relu, sigmoid, tanh, softplus = F.relu, F.sigmoid, F.tanh, F.softplus
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Value:
+    return F.leaky_relu(x, negative_slope)
+
+
+def gelu(x, approximate: str = "tanh") -> Value:
+    """GELU; only the tanh approximation is computed here (PyTorch's default is the exact erf form)."""
+    return F.gelu(x)
+
+
+def softmax(x, dim: int) -> Value:
+    return F.softmax(x, dim)
+
+
+def log_softmax(x, dim: int) -> Value:
+    return F.log_softmax(x, dim)
+
+
+def mse_loss(input, target) -> Value:
+    return losses.mse(input, target)
+
+
+def binary_cross_entropy(input, target) -> Value:
+    return losses.bce(input, target)
+
+
+def binary_cross_entropy_with_logits(input, target) -> Value:
+    return losses.bce_with_logits(input, target)
+
+
+def cross_entropy(input, target) -> Value:
+    return losses.cross_entropy(input, target)
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"tinygrad_edu.torch.nn.functional has no {name!r}; this teaching subset supports: "
+                         f"{', '.join(SUPPORTED)}")  # fmt: skip
