@@ -47,6 +47,23 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    def train(self, mode: bool = True) -> Module:
+        """Mark the model as training (PyTorch's habit; these models behave the same either way)."""
+        self.training = arguments.flag("mode", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Mark the model as evaluating, as ``model.eval()`` in PyTorch."""
+        return self.train(False)
+
+    def __getattr__(self, name: str):
+        if name == "training":
+            return True
+        if name == "neurons" and getattr(self, "granularity", None) == "tensor":
+            raise AttributeError(f"a {type(self).__name__} at tensor granularity has a weight matrix .w, not "
+                                 f".neurons; build it with granularity='scalar' to get one Neuron per unit")
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
@@ -114,6 +131,18 @@ def _walk(obj, name: str, module_path: str) -> Iterator[tuple[str, str, Value]]:
             yield from _walk(item, f"{name}.{i}", module_path)
 
 
+def _generator(seed: int | None) -> np.random.Generator:
+    """Where initial weights come from: ``seed`` if given, else numpy's global random state, so that a
+    learner's ``np.random.seed(0)`` (or ``tinygrad_edu.manual_seed(0)``) makes runs repeatable."""
+    seed = arguments.seed(seed)
+    return np.random.default_rng(np.random.randint(2**31) if seed is None else seed)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the weights of models built without ``seed=`` (numpy's global random state, as ``np.random.seed``)."""
+    np.random.seed(arguments.seed(seed))
+
+
 def _check_granularity(granularity: str) -> None:
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
@@ -152,7 +181,7 @@ class Neuron(Module):
         self.activation = activations.get(activation)
         bias_init = arguments.real("bias_init", bias_init)
         if weights is None:
-            weights = _weights(nin, 1, initializers.get(init), rng or np.random.default_rng(arguments.seed(seed)))[:, 0]
+            weights = _weights(nin, 1, initializers.get(init), rng or _generator(seed))[:, 0]
         if granularity == "scalar":
             self.w = [Value(float(wi), label=f"w{i}") for i, wi in enumerate(weights)]
         else:
@@ -189,7 +218,7 @@ class Layer(Module):
         self.granularity = granularity
         self.activation = activations.get(activation)
         bias_init = arguments.real("bias_init", bias_init)
-        w = _weights(nin, nout, initializers.get(init), rng or np.random.default_rng(arguments.seed(seed)))
+        w = _weights(nin, nout, initializers.get(init), rng or _generator(seed))
         if granularity == "scalar":
             self.neurons = [
                 Neuron(nin, activation, bias_init=bias_init, granularity="scalar", weights=w[:, j]) for j in range(nout)
@@ -231,7 +260,7 @@ class MLP(Module):
             raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
         widths = [_check_size("nin", nin)] + [_check_size("layer size", s) for s in sizes]
         activations.get(activation)  # checked even when there is no hidden layer to use it
-        rng = np.random.default_rng(arguments.seed(seed))
+        rng = _generator(seed)
         self.layers = [
             Layer(widths[i], widths[i + 1], activation if i < len(sizes) - 1 else out_activation, init, bias_init,
                   granularity, rng=rng)
@@ -265,7 +294,8 @@ def _as_batch(model: Module, x) -> Value:
     if isinstance(x, (list, tuple)) and any(isinstance(xi, Value) for xi in x):
         raise TypeError(
             f"{type(model).__name__} at tensor granularity takes an array or a Value of shape (nin,) or "
-            "(batch, nin), got a list of Values (build the model with granularity='scalar' for those)"
+            "(batch, nin), got a list of Values; for those build it at scalar granularity, e.g. "
+            f"nn.{type(model).__name__}(..., granularity='scalar')"
         )
     v = x if isinstance(x, Value) else Value(x, requires_grad=False)
     if v.ndim not in (1, 2) or v.shape[-1] != model.nin:
@@ -284,7 +314,7 @@ class Perceptron(Module):
 
     def __init__(self, nin: int, seed: int | None = None, init: str = "zeros"):
         self.nin = _check_size("nin", nin)
-        rng = np.random.default_rng(arguments.seed(seed))
+        rng = _generator(seed)
         self.w = Value(_weights(nin, 1, initializers.get(init), rng)[:, 0], label="w")
         self.b = Value(0.0, label="b")
         self.errors_: list[int] = []

@@ -120,7 +120,7 @@ def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: 
     fill = PARAMETER if is_param else CONSTANT if not node.requires_grad else None
     if name or fill:
         bg = f' BGCOLOR="{fill}"' if fill else ""
-        cells.append(f"<TD{bg}><B>{html.escape(name or 'const')}</B></TD>")
+        cells.append(f"<TD{bg}><B>{html.escape(name or ('param' if is_param else 'const'))}</B></TD>")
     if show_data:
         cells.append(f"<TD>data {html.escape(summary(node.data))}</TD>")
     if colour is not None:
