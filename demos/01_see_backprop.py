@@ -1,15 +1,30 @@
 """Lesson 1: seeing backprop. The graph of one neuron, tanh(x1 w1 + x2 w2 + b), with each value
-and its gradient; the backward pass as a table, step by step; and a page that replays it.
+and its gradient; backprop by hand, one node at a time, as in the lecture; the backward pass as
+a table, step by step; and a page that replays it.
 """
 
 from lesson import start
 
 from tinygrad_edu import trace_backward, viz
+from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import neuron_graph
 
 args, _ = start(__doc__)
 out = neuron_graph()  # micrograd's neuron, after backward()
 viz.print_graph(out)
+
+print("\nbackprop by hand: output first, each node passes grad x local derivative to its inputs\n")
+by_hand = neuron_graph()
+for node in toposort(by_hand):
+    node.zero_grad()
+by_hand.grad = 1.0  # d(out)/d(out)
+for node in toposort(by_hand):  # every node after all the nodes made from it
+    node.chain_rule()  # micrograd's node._backward()
+    if node.parents:
+        inputs = ", ".join(f"{p.label or p.op} += {p.grad:.4f}" for p in node.parents)
+        print(f"  {node.label or node.op:>4} ({node._op}): grad {node.grad:.4f} -> {inputs}")
+same = all(a.grad == b.grad for a, b in zip(toposort(by_hand), toposort(out)))
+print(f"the same gradients as backward(): {same}")
 print("\nthe backward pass, one row per gradient contribution (upstream x local derivative):\n")
 print(trace_backward(out))
 for name in ("neuron.svg", "neuron.png"):

@@ -92,6 +92,7 @@ def test_digits_mlp(tmp_path):
 def test_see_backprop(tmp_path):
     text = run_demo("01_see_backprop", tmp_path)
     assert "out = tanh(n)" in text and "upstream" in text and "contribution" in text
+    assert "the same gradients as backward(): True" in text and "out (tanh): grad 1.0000 -> n += 0.5000" in text
     for name in ("neuron.svg", "neuron.png", "neuron_backward.html"):
         assert (tmp_path / name).stat().st_size > 1000
 
