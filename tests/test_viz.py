@@ -2,6 +2,7 @@
 
 import re
 import shutil
+import time
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -117,7 +118,8 @@ def test_backward_frames_fill_one_gradient_per_step():
         filled = len(re.findall(r"grad -?\d", frame.source))
         assert filled == k, f"frame {k} shows {filled} gradients"
         assert f"step {k} of 10" in frame.source
-    assert "d(output)/d(out) = 1" in frames[0].source  # the output is filled first
+    assert "dout/dout = 1" in frames[0].source  # the output is filled first
+    assert "from out (tanh): 1 × 0.5 = 0.5" in frames[1].source  # then n, with the chain rule and its numbers
     assert {p.label: p.grad for p in out.parents[0].parents} == before  # .grad left as it was
 
 
@@ -129,6 +131,8 @@ def test_backward_steps_follow_reverse_topological_order():
     c.label = "c"
     order = [n.label for n, _ in viz.backward_steps(c)]
     assert order == ["c", "b", "a"]  # a last: it waits for both of its uses
+    neuron = [n.label or n.op for n, _ in viz.backward_steps(neuron_graph())]
+    assert neuron == ["out", "n", "add", "b", "mul", "mul", "x1", "w1", "x2", "w2"]  # level by level, as narrated
     assert dict((n.label, g) for n, g in viz.backward_steps(c))["a"] == 5.0
 
 
@@ -187,21 +191,61 @@ def test_backward_page_in_a_real_headless_browser(tmp_path):
     browser = _browser()
     try:
         from selenium.webdriver.common.by import By
+        from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
 
         browser.get(page.as_uri())
-        counter = browser.find_element(By.ID, "counter")
-        assert counter.text == "step 1 of 10"
-        first_frame = browser.find_element(By.ID, "frame").get_attribute("innerHTML")
-        first_shot = browser.get_screenshot_as_png()
-        (tmp_path / "step1.png").write_bytes(first_shot)
+        counter, formula = browser.find_element(By.ID, "counter"), browser.find_element(By.ID, "formula")
+        body = browser.find_element(By.TAG_NAME, "body")
+
+        def unfilled() -> int:
+            return browser.execute_script(
+                "return [...document.querySelectorAll('#graph text')].filter(t => t.textContent == 'grad ?').length")
+
+        def orange_edges() -> int:
+            return browser.execute_script(
+                "return document.querySelectorAll('#graph g.edge path[stroke=\"#ff7f0e\"]').length")
+
+        def x1_box():
+            return browser.execute_script("return document.querySelector('#graph g.node').getBBox().x")
+
+        assert counter.text == "step 1 of 10" and formula.text.startswith("dout/dout = 1")
+        assert unfilled() == 9 and orange_edges() == 0
+        where, first_shot = x1_box(), browser.get_screenshot_as_png()
         browser.find_element(By.ID, "next").click()
-        assert counter.text == "step 2 of 10"
-        second_frame = browser.find_element(By.ID, "frame").get_attribute("innerHTML")
-        second_shot = browser.get_screenshot_as_png()
-        assert second_frame != first_frame and "<svg" in second_frame
-        assert second_shot != first_shot  # the picture on screen changed
-        browser.find_element(By.ID, "prev").click()
+        assert counter.text == "step 2 of 10" and unfilled() == 8 and orange_edges() == 1
+        assert "from out (tanh): 1 × 0.5 = 0.5" in formula.text  # upstream x local = contribution
+        assert browser.get_screenshot_as_png() != first_shot
+        body.send_keys(Keys.END)
+        assert counter.text == "step 10 of 10" and unfilled() == 0 and formula.text.startswith("dout/dw2 = 0")
+        assert x1_box() == where  # the layout never moves
+        body.send_keys(Keys.HOME)
         assert counter.text == "step 1 of 10"
+        body.send_keys(Keys.ARROW_RIGHT, Keys.ARROW_RIGHT, Keys.ARROW_LEFT)
+        assert counter.text == "step 2 of 10"
+        browser.find_element(By.ID, "end").click()
+        browser.find_element(By.ID, "prev").click()
+        browser.find_element(By.ID, "home").click()
+        assert counter.text == "step 1 of 10"
+        browser.find_element(By.ID, "play").click()
+        WebDriverWait(browser, 10).until(lambda b: counter.text == "step 3 of 10")
+        browser.find_element(By.ID, "play").click()  # pause
+        paused = counter.text
+        time.sleep(2.5)  # two play intervals
+        assert counter.text == paused
     finally:
         browser.quit()
     assert np.frombuffer(first_shot[:8], dtype=np.uint8).tolist() == list(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_reused_node_shows_its_contributions_adding_up(tmp_path):
+    a = Value(2.0, label="a")
+    c = a * a + a
+    c.label = "c"
+    page = viz.backward_page(c)
+    assert "used 3 times: the contributions add up, 1 + 2 + 2 = 5" in page
+
+
+def test_the_stepper_shows_inline_in_a_notebook():
+    out = viz.Stepper(neuron_graph())._repr_html_()
+    assert out.startswith("<iframe srcdoc=") and "&lt;svg" in out and "step" in out

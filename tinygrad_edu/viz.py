@@ -9,7 +9,7 @@ edges run input -> op -> output, left to right.  Colours carry meaning:
 * the parameters of a Neuron, Layer or MLP sit in a labelled box per module.
 
 ``render_graph`` writes SVG, PNG or PDF with a ``dot`` program: Graphviz's own when it
-is on PATH, else ``graphviz-pure`` from PyPI (the ``render`` extra, also in ``dev``);
+is on PATH, else ``graphviz-pure`` from PyPI (a dependency, so ``pip install`` brings it);
 without either it writes the DOT source and says how to get one.
 """
 
@@ -30,7 +30,7 @@ import numpy as np
 
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.files import atomic_write
-from tinygrad_edu.trace import gradients_from, summary
+from tinygrad_edu.trace import gradients_from, summary, trace_backward
 
 FORMATS = ("svg", "png", "pdf", "dot")
 SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "pow": "^", "matmul": "@"}
@@ -230,11 +230,63 @@ def draw_graph(
 
 
 def backward_steps(root: Value) -> list[tuple[Value, object]]:
-    """(node, its gradient) in the order one backward pass from ``root`` fills them.
+    """(node, its gradient), in the order a lecturer narrates one backward pass from ``root``: level by
+    level from the output, a node after every node made from it (so its gradient is complete).
 
     Runs that pass on the side: the ``.grad`` of every node is left as it was.
     """
-    return list(gradients_from(root).items())
+    grads = gradients_from(root)
+    order = toposort(root)
+    level, made = {root: 0}, {node: -i for i, node in enumerate(order)}  # made: inputs before their results
+    for node in order:  # outputs first: a node's level is its longest path from the root
+        for p in node.parents:
+            if p in grads:
+                level[p] = max(level.get(p, 0), level.get(node, 0) + 1)
+    return sorted(grads.items(), key=lambda item: (level[item[0]], made[item[0]]))
+
+
+def _name(node: Value, depth: int = 2, bracket: bool = False) -> str:
+    """A node's label, or the expression that made it (``x1*w1``), shortened below ``depth``;
+    ``bracket`` puts a compound one in parentheses, for ``dout/d(x1*w1)``."""
+    if bracket:
+        name = _name(node, depth)
+        return name if name.isidentifier() else f"({name})"
+    if node.label:
+        return node.label
+    if not node.parents or depth == 0:
+        return node.op or "x"
+    inner = [_name(p, depth - 1) for p in node.parents]
+    if len(inner) == 2 and node.op in ("add", "sub", "mul", "div"):
+        sym = SYMBOLS[node.op].replace("×", "*").replace("−", "-").replace("÷", "/")
+        text = f"{inner[0]}*{inner[1]}" if sym == "*" else f"{inner[0]} {sym} {inner[1]}"
+        return text if depth == 2 or sym == "*" else f"({text})"
+    return f"{node.op}({', '.join(inner)})"
+
+
+def _chain_rule_lines(root: Value, steps: list[tuple[Value, object]]) -> list[list[str]]:
+    """For each step, the chain rule with its numbers: upstream x local = contribution, summed at a reused node."""
+    rows = trace_backward(root).rows
+    out_name = _name(root, bracket=True)
+    lines = []
+    for node, grad in steps:
+        head = f"d{out_name}/d{_name(node, bracket=True)} = {summary(grad)}"
+        if node is root:
+            lines.append([f"{head}   (the output: d{out_name}/d{out_name} = 1)"])
+            continue
+        uses = [r for r in rows if r.input is node]
+        parts = []
+        for r in uses:
+            user = _name(r.node)
+            if r.local is None:  # tensors: the local derivative is a matrix, shown by its effect
+                parts.append(f"from {user} ({r.op}): upstream {summary(r.upstream)} gives {summary(r.contribution)}")
+            else:
+                parts.append(f"from {user} ({r.op}): {summary(r.upstream)} × {summary(r.local)} = "
+                             f"{summary(r.contribution)}   (upstream × local derivative)")  # fmt: skip
+        if len(uses) > 1:
+            parts.append(f"used {len(uses)} times: the contributions add up, " +
+                         " + ".join(summary(r.contribution) for r in uses) + f" = {summary(grad)}")  # fmt: skip
+        lines.append([head, *parts])
+    return lines
 
 
 def backward_frames(
@@ -245,13 +297,12 @@ def backward_frames(
     node made from it is done."""
     nodes = _graph_nodes(root, max_nodes)
     steps = backward_steps(root)
+    lines = _chain_rule_lines(root, steps)
     frames = []
     for k in range(1, len(steps) + 1):
         filled = dict(steps[:k])
-        node, grad = steps[k - 1]
-        name = node.label or (node.op and f"the {node.op} result") or "a node"
-        caption = f"step {k} of {len(steps)}: d(output)/d({name}) = {summary(grad)}"
-        frames.append(_draw(nodes, filled.get, show_data, True, rankdir, cluster_modules, node, caption))
+        caption = f"step {k} of {len(steps)}: " + r"\l".join(lines[k - 1]) + r"\l"
+        frames.append(_draw(nodes, filled.get, show_data, True, rankdir, cluster_modules, steps[k - 1][0], caption))
     return frames
 
 
@@ -326,61 +377,144 @@ def _svg_body(source: str) -> str:
 
 
 def _value_mimebundle(value: Value, include=None, exclude=None) -> dict:
-    """Jupyter shows a Value as its computation graph (text when the graph cannot be drawn)."""
-    bundle = {"text/plain": repr(value)}
+    """Jupyter shows a Value as its computation graph; when it cannot be drawn, its text says why."""
     try:
-        bundle["image/svg+xml"] = render_source(draw_graph(value).source, "svg").decode()
-    except (RuntimeError, ValueError):
-        pass
-    return bundle
+        return {"text/plain": repr(value), "image/svg+xml": render_source(draw_graph(value).source, "svg").decode()}
+    except (RuntimeError, ValueError) as e:
+        return {"text/plain": f"{value!r}\n(graph not drawn: {e})"}
 
 
 Value._repr_mimebundle_ = _value_mimebundle  # every Value displays itself this way once viz is imported
 
 
-def render_backward(root: Value, path: str | os.PathLike, **frame_options) -> Path:
-    """Write one self-contained HTML page that steps through the backward pass: one SVG frame
-    per step, Prev/Next buttons, a slider and the arrow keys. It needs no network."""
+def backward_page(root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True,
+                  max_nodes: int = 200) -> str:  # fmt: skip
+    """One self-contained HTML page that steps through the backward pass of ``root``'s graph.
+
+    The graph is drawn once (its layout never moves); each step fills one more gradient,
+    outlines its node, highlights the edges the gradient came back along, and prints the
+    chain rule with its numbers. Buttons, a slider, play/pause, the arrow keys and
+    Home/End move through it; it needs no network.
+    """
+    nodes = _graph_nodes(root, max_nodes)
+    steps = backward_steps(root)
+    lines = _chain_rule_lines(root, steps)
+    ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+    svg = _svg_body(_draw(nodes, dict(steps).get, show_data, True, rankdir, cluster_modules).source)
+    data = [
+        {"node": ids[node], "lines": lines[k],
+         "edges": [f"{ids[node]}->{ids[user]}op" for user in nodes if node in user.parents]}
+        for k, (node, _) in enumerate(steps)
+    ]  # fmt: skip
+    return _PAGE.replace("__STEPS__", json.dumps(data)).replace("__SVG__", svg).replace("__COUNT__", str(len(steps)))
+
+
+class Stepper:
+    """The backward-pass page, shown inline in a Jupyter cell (self-contained HTML in an iframe)."""
+
+    def __init__(self, root: Value, **options):
+        self.page = backward_page(root, **options)
+
+    def _repr_html_(self) -> str:
+        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" style="width: 100%; height: 560px; '
+                'border: 1px solid #ddd"></iframe>')  # fmt: skip
+
+
+def render_backward(root: Value, path: str | os.PathLike, **page_options) -> Path:
+    """Write the step-by-step backward page (``backward_page``) to ``path``."""
     path = Path(path)
-    frames = backward_frames(root, **frame_options)
-    bodies = [_svg_body(f.source) for f in frames]
-    _write(path, _PAGE.replace("__FRAMES__", json.dumps(bodies)).replace("__COUNT__", str(len(bodies))).encode())
+    _write(path, backward_page(root, **page_options).encode())
     return path
 
 
 _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Backpropagation, step by step</title>
 <style>
-body { font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }
-#controls { display: flex; gap: 0.8em; align-items: center; margin-bottom: 1em; }
-button { font-size: 1em; padding: 0.3em 1em; }
-#frame svg { max-width: 100%; height: auto; }
+body { font-family: Helvetica, Arial, sans-serif; margin: 1em; color: #222; }
+#controls { display: flex; gap: 0.5em; align-items: center; margin-bottom: 0.6em; flex-wrap: wrap; }
+button { font-size: 1em; padding: 0.25em 0.8em; }
+#counter { font-weight: bold; margin-left: 0.5em; }
+#formula { font-family: Menlo, Consolas, monospace; font-size: 17px; line-height: 1.5; background: #fff8e6;
+           border-left: 4px solid #ff7f0e; padding: 0.4em 0.8em; margin-bottom: 0.6em; min-height: 3em; }
+#graph svg { max-width: 100%; height: auto; }
 </style></head>
 <body>
-<h2>Backpropagation, step by step</h2>
-<p>Each step fills one more gradient, from the output back to the inputs: blue positive, red negative,
-darker larger. The outlined box is the one just filled.</p>
 <div id="controls">
-<button id="prev">&larr; Prev</button>
+<button id="home" title="Home">&laquo; Home</button>
+<button id="prev" title="Left arrow">&larr; Prev</button>
+<button id="play" title="Space">&#x25B6; Play</button>
+<button id="next" title="Right arrow">Next &rarr;</button>
+<button id="end" title="End">End &raquo;</button>
 <input id="slider" type="range" min="1" max="__COUNT__" value="1">
-<button id="next">Next &rarr;</button>
 <span id="counter"></span>
 </div>
-<div id="frame"></div>
+<div id="formula"></div>
+<div id="graph">__SVG__</div>
 <script>
-const frames = __FRAMES__;
-const slider = document.getElementById("slider");
+const steps = __STEPS__;
+const slider = document.getElementById("slider"), formula = document.getElementById("formula");
+const groups = {}, edges = {};
+document.querySelectorAll("#graph g.node").forEach(g => {
+  const title = g.querySelector("title").textContent, cell = {};
+  let fill = null;  // the grad cell's background comes just before its text
+  g.querySelectorAll("polygon, text").forEach(el => {
+    if (el.tagName === "text") {
+      if (el.textContent.startsWith("grad")) { cell.text = el; cell.value = el.textContent; cell.fill = fill;
+                                               cell.colour = fill && fill.getAttribute("fill"); }
+      fill = null;
+    } else if (el.getAttribute("stroke") === "none") { fill = el; }
+    else { cell.outline = cell.outline || el; }
+  });
+  groups[title] = cell;
+});
+document.querySelectorAll("#graph g.edge").forEach(g => {
+  edges[g.querySelector("title").textContent] = g.querySelectorAll("path, polygon");
+});
+const order = {};
+steps.forEach((s, i) => { order[s.node] = i; });
+let timer = null;
 function show(k) {
-  k = Math.max(1, Math.min(frames.length, k));
+  k = Math.max(1, Math.min(steps.length, k));
   slider.value = k;
-  document.getElementById("frame").innerHTML = frames[k - 1];
-  document.getElementById("counter").textContent = "step " + k + " of " + frames.length;
+  for (const [id, cell] of Object.entries(groups)) {
+    if (!cell.text) continue;
+    const filled = id in order && order[id] < k;
+    cell.text.textContent = filled ? cell.value : "grad ?";
+    if (cell.fill) cell.fill.setAttribute("fill", filled ? cell.colour : "#ffffff");
+    if (cell.outline) { cell.outline.setAttribute("stroke", id === steps[k - 1].node ? "#ff7f0e" : "black");
+                        cell.outline.setAttribute("stroke-width", id === steps[k - 1].node ? "4" : "1"); }
+  }
+  for (const [name, parts] of Object.entries(edges)) {
+    const on = steps[k - 1].edges.includes(name);
+    parts.forEach(p => { p.setAttribute("stroke", on ? "#ff7f0e" : "#555555");
+                         p.setAttribute("stroke-width", on ? "3" : "1");
+                         if (p.tagName === "polygon") p.setAttribute("fill", on ? "#ff7f0e" : "#555555"); });
+  }
+  formula.innerHTML = "";
+  steps[k - 1].lines.forEach(line => { const d = document.createElement("div"); d.textContent = line;
+                                       formula.appendChild(d); });
+  document.getElementById("counter").textContent = "step " + k + " of " + steps.length;
 }
+function play() {
+  const button = document.getElementById("play");
+  if (timer) { clearInterval(timer); timer = null; button.innerHTML = "&#x25B6; Play"; return; }
+  if (+slider.value >= steps.length) show(1);
+  button.innerHTML = "&#x2016; Pause";
+  timer = setInterval(() => { if (+slider.value >= steps.length) play(); else show(+slider.value + 1); }, 1200);
+}
+document.getElementById("home").onclick = () => show(1);
 document.getElementById("prev").onclick = () => show(+slider.value - 1);
 document.getElementById("next").onclick = () => show(+slider.value + 1);
+document.getElementById("end").onclick = () => show(steps.length);
+document.getElementById("play").onclick = play;
 slider.oninput = () => show(+slider.value);
-document.onkeydown = (e) => { if (e.key === "ArrowRight") show(+slider.value + 1);
-                              if (e.key === "ArrowLeft") show(+slider.value - 1); };
+document.onkeydown = (e) => {
+  if (e.key === "ArrowRight") show(+slider.value + 1);
+  else if (e.key === "ArrowLeft") show(+slider.value - 1);
+  else if (e.key === "Home") show(1);
+  else if (e.key === "End") show(steps.length);
+  else if (e.key === " ") { e.preventDefault(); play(); }
+};
 show(1);
 </script>
 </body></html>
