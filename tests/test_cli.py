@@ -1,5 +1,6 @@
 """The command line: training runs print their results; bad arguments exit 2 with one line."""
 
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -129,3 +130,46 @@ def test_gradcheck_command_checks_every_op_of_the_presets(capsys):
     assert "neuron: 5 ops checked one by one" in out and "5 pass" in out
     assert "tensor-mlp:" in out and "xor:" in out
     assert "every op's backward agrees with its finite differences" in out
+
+
+def test_version_and_help_with_descriptions_and_defaults(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and re.match(r"tinygrad-edu \d+\.\d+", capsys.readouterr().out)
+    for command in ("xor", "gates", "moons", "digits", "gradcheck", "render"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        text = capsys.readouterr().out
+        description = text.split("\n\n")[1]
+        assert description.strip()[0].isupper() and description.strip().endswith("."), text
+        if command != "render":
+            assert "(default: " in text, f"{command} --help shows no defaults"
+
+
+def test_piped_output_has_no_progress_bar_and_a_terminal_gets_one(tmp_path):
+    piped = subprocess.run([sys.executable, "-m", "tinygrad_edu", "xor", "--steps", "200"], capture_output=True,
+                           text=True, timeout=120)  # fmt: skip
+    assert piped.returncode == 0 and "\r" not in piped.stderr + piped.stdout and piped.stderr == ""
+    pty = pytest.importorskip("pty")
+    import os
+
+    out = b""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child runs the command on a real terminal
+        os.execv(sys.executable, [sys.executable, "-m", "tinygrad_edu", "xor", "--steps", "300"])
+    try:
+        while chunk := _read(fd):
+            out += chunk
+    finally:
+        os.waitpid(pid, 0)
+    text = out.decode(errors="replace")
+    assert "\rxor [" in text and "300/300 loss" in text and "accuracy" in text
+
+
+def _read(fd: int) -> bytes:
+    import os
+
+    try:
+        return os.read(fd, 4096)
+    except OSError:  # the terminal closed: the child has exited
+        return b""

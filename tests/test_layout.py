@@ -11,7 +11,7 @@ import tinygrad_edu
 
 PACKAGE = Path(tinygrad_edu.__file__).parent
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
-HELPERS = {"domains", "arguments", "registry", "files", "testing"}
+HELPERS = {"domains", "arguments", "registry", "files", "tables", "testing"}
 
 
 def imports_of(module: str) -> set[str]:

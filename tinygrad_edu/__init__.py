@@ -15,7 +15,7 @@ Read the modules in this order; each one imports only modules above it:
 
 Helpers: ``domains`` (where each op is defined, for gradcheck), ``arguments`` (checking what
 users pass), ``registry`` (looking things up by name), ``files`` (saving whole files),
-``testing`` (strategies for your own gradient tests).
+``tables`` (how numbers and tables are shown), ``testing`` (strategies for your own gradient tests).
 """
 
 from tinygrad_edu import functional, viz

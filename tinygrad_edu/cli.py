@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import argparse
 import functools
+import importlib.metadata
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -124,38 +125,51 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
     )
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("tinygrad_edu")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tinygrad-edu", description="Learn backpropagation by watching it work.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("xor", help="train a 2-4-1 network on XOR by backprop")
+    def add(name: str, about: str) -> argparse.ArgumentParser:
+        """A subcommand whose help has a description and shows every default."""
+        return sub.add_parser(name, help=about, description=about[0].upper() + about[1:] + ".",
+                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+
+    p = add("xor", "train a 2-4-1 network on XOR by backprop")
     _model_options(p, "tanh", "xavier", "4", 2000, 0.05)
     p.add_argument("--granularity", choices=nn.GRANULARITIES, default="scalar",
                    help="scalar (default): one Value per weight, so the drawn graph shows every multiply")  # fmt: skip
 
-    p = sub.add_parser("gates", help="the perceptron rule on AND, OR, NAND, NOR, XOR")
+    p = add("gates", "the perceptron rule on AND, OR, NAND, NOR, XOR")
     p.add_argument("--gate", default="all", choices=["all", *data.GATES])
     p.add_argument("--steps", type=_positive_int, default=100, help="epochs (default 100)")
     p.add_argument("--lr", type=_positive_float, default=1.0)
     p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--render", metavar="PATH", type=_picture_path, help="draw the last perceptron's graph for (1, 1)")
 
-    p = sub.add_parser("moons", help="an MLP on two interleaving half moons")
+    p = add("moons", "an MLP on two interleaving half moons")
     _model_options(p, "relu", "he", "16,16", 500, 0.02)
     p.add_argument("--n", type=_at_least_8, default=200, help="number of points (default 200)")
     p.add_argument("--noise", type=functools.partial(_finite_float, low=0.0), default=0.1,
                    help="std of the noise added to the points (default 0.1)")  # fmt: skip
 
-    p = sub.add_parser("digits", help="an MLP on 8x8 handwritten digits, tested on held-out images")
+    p = add("digits", "an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
     p.add_argument("--batch-size", type=_positive_int, default=64)
 
-    p = sub.add_parser("gradcheck", help="check every op of the preset graphs against finite differences")
+    p = add("gradcheck", "check every op of the preset graphs against finite differences")
     p.add_argument("--preset", default="all", choices=["all", *sorted(PRESETS)])
     p.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
     p.add_argument("--seed", type=_non_negative_int, default=0)
 
-    p = sub.add_parser("render", help="draw a preset computation graph (.html: the backward pass step by step)")
+    p = add("render", "draw a preset computation graph (.html: the backward pass step by step)")
     p.add_argument("preset", choices=sorted(PRESETS), help="which graph")
     p.add_argument("path", type=_page_or_picture_path, help="where: .svg .png .pdf .dot, or .html")
     p.add_argument("--seed", type=_non_negative_int, default=0)
@@ -170,37 +184,10 @@ def _bias(args) -> float:
     return 0.5 if args.activation in ("relu", "leaky_relu") else 0.0
 
 
-def _progress(total: int, desc: str) -> tuple[Callable[[int, float], None], Callable[[], None]]:
-    """A progress bar showing the loss: tqdm when installed, else a line every 10%."""
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        tqdm = None
-    if tqdm is not None:
-        bar = tqdm(total=total, desc=desc, unit="step", leave=False, mininterval=0.2)
-
-        def update(step: int, loss: float) -> None:
-            bar.update(1)
-            if step % 25 == 0 or step == total - 1:
-                bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-
-        return update, bar.close
-
-    def update_plain(step: int, loss: float) -> None:
-        if (step + 1) % max(1, total // 10) == 0:
-            print(f"{desc}: step {step + 1}/{total}  loss {loss:.4f}", file=sys.stderr)
-
-    return update_plain, lambda: None
-
-
 def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[list[float], float]:
-    update, close = _progress(args.steps, args.command)
     start = time.perf_counter()
-    try:
-        history = train.fit(model, X, y, loss=loss, optimizer=args.optimizer, lr=args.lr, steps=args.steps,
-                            batch_size=batch_size, seed=args.seed, on_step=update)  # fmt: skip
-    finally:
-        close()
+    history = train.fit(model, X, y, loss=loss, optimizer=args.optimizer, lr=args.lr, steps=args.steps,
+                        batch_size=batch_size, seed=args.seed, progress=args.command)  # fmt: skip
     return history, time.perf_counter() - start
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from tinygrad_edu import arguments
 from tinygrad_edu.domains import REAL
 from tinygrad_edu.engine import Value, no_grad, record_sites, reduce_broadcast, toposort
+from tinygrad_edu.tables import html_table, text_table
 
 
 class GradcheckError(AssertionError):
@@ -120,11 +121,17 @@ class GraphCheck:
     def first_failure(self) -> OpCheck | None:
         return next(iter(self.failures), None)
 
+    HEAD = ("op", "status", "max abs err", "detail")
+
+    def _cells(self) -> list[tuple[str, ...]]:
+        return [(c.op, c.status, f"{c.max_abs_error:.3g}", c.detail) for c in self.ops]
+
     def __str__(self) -> str:
-        rows = [f"{'op':<14} {'status':<8} {'max abs err':>11}  detail"]
-        for c in self.ops:
-            rows.append(f"{c.op:<14} {c.status:<8} {c.max_abs_error:>11.3g}  {c.detail}".rstrip())
-        return "\n".join(rows)
+        return text_table(self.HEAD, self._cells())
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the check as a table."""
+        return html_table(self.HEAD, self._cells())
 
 
 def _forward(op, datas, ctx):

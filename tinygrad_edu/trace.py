@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygrad_edu.engine import Value, backprop, toposort
+from tinygrad_edu.tables import html_table, summary, text_table
 
 
 def gradients_from(root: Value, on_edge=None) -> dict[Value, object]:
@@ -28,22 +29,6 @@ def gradients_from(root: Value, on_edge=None) -> dict[Value, object]:
     finally:
         for n, g in zip(nodes, saved):
             n._grad = g
-
-
-def _number(x: float) -> str:
-    return f"{x + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
-
-
-def summary(data) -> str:
-    """A scalar as a number; a tensor as its shape and a short summary, never a wall of numbers."""
-    if data.__class__ is float:
-        return _number(data)
-    if data.size == 0:
-        return f"{data.shape}, empty"
-    if data.size <= 3:
-        return "[" + ", ".join(_number(v) for v in data.reshape(-1)) + "]" + (f" {data.shape}" if data.ndim > 1 else "")
-    dims = "×".join(str(n) for n in data.shape)
-    return f"{dims}: mean {float(data.mean()) + 0.0:.3g}, sd {float(data.std()):.3g}"
 
 
 def name_of(node: Value, names: dict) -> str:
@@ -73,20 +58,24 @@ class BackwardTrace:
         """Every contribution that flowed into ``node``, in order."""
         return [r.contribution for r in self.rows if r.input is node]
 
-    def __str__(self) -> str:
+    HEAD = ("step", "node", "op", "upstream", "input", "local d", "contribution", "total so far")
+
+    def _cells(self) -> list[tuple[str, ...]]:
         def show(x) -> str:
             return "-" if x is None else summary(x)
 
-        head = ("step", "node", "op", "upstream", "input", "local d", "contribution", "total so far")
-        table = [head] + [
+        return [
             (str(r.step), name_of(r.node, self._names), r.op, show(r.upstream), name_of(r.input, self._names),
              show(r.local), show(r.contribution), show(r.total))
             for r in self.rows
         ]  # fmt: skip
-        widths = [max(len(row[i]) for row in table) for i in range(len(head))]
-        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
-        lines.insert(1, "  ".join("-" * w for w in widths))
-        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return text_table(self.HEAD, self._cells())
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the trace as a table."""
+        return html_table(self.HEAD, self._cells())
 
 
 def trace_backward(root: Value) -> BackwardTrace:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
+from typing import TextIO
 
 import numpy as np
 
@@ -47,11 +49,13 @@ def fit(
     batch_size: int | None = None,
     seed: int | None = 0,
     on_step: Callable[[int, float], None] | None = None,
+    progress: bool | str = False,
 ) -> list[float]:
     """Train ``model`` on (X, y) for ``steps`` optimizer steps; returns the loss at every step.
 
     ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
+    ``progress=True`` (or a title) shows a progress bar with the loss (see ``Progress``).
     """
     loss_fn = losses.get(loss)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
@@ -65,6 +69,7 @@ def fit(
     rng = np.random.default_rng(seed)
     order, cursor = rng.permutation(len(y)), 0
     history = []
+    bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
     for step in range(steps):
         if batch_size is None or batch_size >= len(y):
             Xb, yb = X, y
@@ -81,4 +86,51 @@ def fit(
         history.append(value.item())
         if on_step is not None:
             on_step(step, history[-1])
+        if bar is not None:
+            bar.update(step, history[-1])
+    if bar is not None:
+        bar.close()
     return history
+
+
+class Progress:
+    """A progress bar with the loss, suited to where it runs: a bar that updates in place in a Jupyter
+    notebook, a line redrawn in place in a terminal, and nothing when the output goes to a pipe or a
+    log file (where a redrawn line would garble it). No extra packages, no warnings."""
+
+    def __init__(self, total: int, title: str = "training", stream: TextIO | None = None):
+        self.total, self.title = total, title
+        self.stream = stream or sys.stderr
+        self.every = max(1, total // 100)
+        self.place = "notebook" if _in_notebook() else "terminal" if self.stream.isatty() else None
+        self.handle = None
+
+    def update(self, step: int, loss: float) -> None:
+        done = step + 1
+        if self.place is None or (done % self.every and done != self.total):
+            return
+        text = f"{self.title}: step {done}/{self.total}, loss {loss:.4f}"
+        if self.place == "terminal":
+            filled = round(30 * done / self.total)
+            self.stream.write(f"\r{self.title} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} "
+                              f"loss {loss:.4f}")  # fmt: skip
+            self.stream.flush()
+            return
+        from IPython.display import HTML, display  # present wherever a notebook kernel runs
+
+        bar = HTML(f'<progress value="{done}" max="{self.total}" style="width: 20em"></progress> {text}')
+        if self.handle is None:
+            self.handle = display(bar, display_id=True)
+        else:
+            self.handle.update(bar)
+
+    def close(self) -> None:
+        if self.place == "terminal":
+            self.stream.write("\r" + " " * (len(self.title) + 70) + "\r")  # the bar goes; the results stay
+            self.stream.flush()
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where HTML output is shown)."""
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return type(shell).__name__ == "ZMQInteractiveShell"

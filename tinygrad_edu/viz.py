@@ -30,7 +30,8 @@ import numpy as np
 
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.files import atomic_write
-from tinygrad_edu.trace import gradients_from, summary, trace_backward
+from tinygrad_edu.tables import summary
+from tinygrad_edu.trace import gradients_from, trace_backward
 
 FORMATS = ("svg", "png", "pdf", "dot")
 SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "pow": "^", "matmul": "@"}
