@@ -17,8 +17,8 @@ import numpy as np
 
 from tinygrad_edu import activations, arguments, data, nn, optim, train, viz
 from tinygrad_edu import init as initializers
-from tinygrad_edu.engine import record_sites
-from tinygrad_edu.examples import PRESETS, graph_for_input
+from tinygrad_edu.engine import record_sites, toposort
+from tinygrad_edu.examples import NEURON_INPUTS, PRESETS, graph_for_input
 from tinygrad_edu.files import check_writable
 from tinygrad_edu.gradcheck import check_graph
 
@@ -123,6 +123,8 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
         type=_picture_path,
         help="draw the trained network's graph for one input (.svg .png .pdf .dot)",
     )
+    p.add_argument("--max-nodes", type=_positive_int, default=500,
+                   help="refuse (before training) a --render picture with more value nodes than this")  # fmt: skip
 
 
 def _version() -> str:
@@ -185,14 +187,30 @@ def _bias(args) -> float:
 
 
 def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[list[float], float]:
+    if args.render:
+        _check_picture(model, X[0], args)
     start = time.perf_counter()
     history = train.fit(model, X, y, loss=loss, optimizer=args.optimizer, lr=args.lr, steps=args.steps,
                         batch_size=batch_size, seed=args.seed, progress=args.command)  # fmt: skip
     return history, time.perf_counter() - start
 
 
-def _render(model, x, path: str) -> None:
-    written = viz.render_graph(graph_for_input(model, x), path, max_nodes=5000)
+class _Refused(ValueError):
+    """A combination of arguments refused before any work: exit code 2, like any bad argument."""
+
+
+def _check_picture(model, x, args) -> None:
+    """Refuse, before training, a --render picture too big to read (its size depends only on the architecture)."""
+    nodes = len(toposort(graph_for_input(model, x)))
+    model.zero_grad()
+    if nodes > args.max_nodes:
+        raise _Refused(f"argument --render: this network's graph has {nodes} value nodes, more than --max-nodes "
+                       f"{args.max_nodes}: the picture would be unreadable. Draw a smaller network, use "
+                       f"--granularity tensor, or raise --max-nodes")  # fmt: skip
+
+
+def _render(model, x, args) -> None:
+    written = viz.render_graph(graph_for_input(model, x), args.render, max_nodes=args.max_nodes)
     shown = ", ".join(f"{v:g}" for v in x) if len(x) <= 8 else f"{len(x)} numbers"
     print(f"graph for input ({shown}) written to {written}")
     model.zero_grad()
@@ -219,7 +237,7 @@ def cmd_xor(args) -> int:
     acc = float(np.mean(pred == y))
     print(f"accuracy {acc:.0%} ({int(acc * 4)}/4)   final loss {history[-1]:.4g}   trained in {seconds:.2f} s")
     if args.render:
-        _render(model, X[2], args.render)
+        _render(model, X[2], args)
     return 0
 
 
@@ -250,7 +268,7 @@ def _held_out_summary(model, split, history: list[float], seconds: float, args) 
           f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
           f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
     if args.render:
-        _render(model, X_test[0], args.render)
+        _render(model, X_test[0], args)
     return 0
 
 
@@ -279,10 +297,10 @@ def cmd_digits(args) -> int:
 def cmd_render(args) -> int:
     root = PRESETS[args.preset](args.seed)
     if args.path.lower().endswith(".html"):
-        written = viz.render_backward(root, args.path)
+        written = viz.render_backward(root, args.path, inputs=NEURON_INPUTS)
         print(f"{args.preset}: backward pass in {len(viz.backward_steps(root))} steps written to {written}")
     else:
-        print(f"{args.preset}: graph written to {viz.render_graph(root, args.path)}")
+        print(f"{args.preset}: graph written to {viz.render_graph(root, args.path, inputs=NEURON_INPUTS)}")
     return 0
 
 
@@ -316,6 +334,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except _Refused as e:
+        print(f"tinygrad-edu {args.command}: error: {e}", file=sys.stderr)
+        return 2
     except (ValueError, TypeError, RuntimeError, OSError) as e:
         print(f"tinygrad-edu {args.command}: error: {e}", file=sys.stderr)
         return 1

@@ -4,7 +4,8 @@
 * ``xor_graph``: a 2-4-1 network trained on XOR, one Value per weight, run on one input;
 * ``tensor_mlp_graph``: the loss of a 2-8-1 network at tensor granularity: matrices, not scalars.
 
-Each returns the root after ``backward()``, so every node holds its gradient.
+Each returns the root after ``backward()``, so every node holds its gradient. The neuron's inputs
+x1 and x2 keep their gradients, as in the lecture: draw it with ``inputs=NEURON_INPUTS``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def tensor_mlp_graph(seed: int = 0) -> Value:
     return loss
 
 
+NEURON_INPUTS = ("x1", "x2")
 PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_graph}
 
 
@@ -53,7 +55,7 @@ def graph_for_input(model, x) -> Value:
     """Run the model on one input and back-propagate from its (first) output: the graph to draw."""
     model.zero_grad()
     if model.granularity == "scalar":
-        out = model([Value(float(v), label=f"x{i + 1}") for i, v in enumerate(x)])
+        out = model([Value(float(v), label=f"x{i + 1}", requires_grad=False) for i, v in enumerate(x)])
         out = out[0] if isinstance(out, list) else out
     else:
         out = model(Value(np.asarray(x, dtype=np.float64), label="x", requires_grad=False))[0]

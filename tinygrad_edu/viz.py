@@ -28,6 +28,7 @@ from pathlib import Path
 import graphviz
 import numpy as np
 
+from tinygrad_edu import arguments
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.files import atomic_write
 from tinygrad_edu.tables import summary
@@ -37,6 +38,10 @@ FORMATS = ("svg", "png", "pdf", "dot")
 SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "pow": "^", "matmul": "@"}
 PARAMETER, CONSTANT, POSITIVE, NEGATIVE = "#fff2b3", "#e6e6e6", (33, 102, 172), (178, 24, 43)
 INSTALL_HINT = "pip install graphviz-pure (or apt-get install graphviz, or brew install graphviz)"
+
+_LEGEND = (f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR><TD BGCOLOR="{PARAMETER}">parameter</TD>'
+           f'<TD BGCOLOR="{CONSTANT}">input or constant</TD><TD BGCOLOR="#9abad9">grad &gt; 0</TD>'
+           '<TD BGCOLOR="#dd99a1">grad &lt; 0</TD><TD>(darker: larger)</TD></TR></TABLE>>')
 
 Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
 
@@ -110,15 +115,28 @@ def _scopes(label: str) -> list[str]:
 
 
 def _scope_title(scope: str) -> str:
-    name, index = scope.split(".")[-2:]
-    return f"{name[:-1] if name.endswith('s') else name} {index}"
+    """ "layers.0.neurons.3" -> "layer 0, neuron 3"."""
+    parts = scope.split(".")
+    pairs = zip(parts[::2], parts[1::2])
+    return ", ".join(f"{name[:-1] if name.endswith('s') else name} {index}" for name, index in pairs)
 
 
-def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: bool) -> str:
+def _parameter_order(node: Value) -> tuple:
+    """A module's parameters as a teacher lists them: weights in order (w0, w1, ...), then the bias."""
+    name = node.label.rsplit(".", 1)[-1]
+    return (name.startswith("b"), int(name[1:]) if name[1:].isdigit() else 0, name)
+
+
+def _scope_order(scope: str) -> tuple:
+    """Modules in their numeric order (neuron 2 before neuron 10)."""
+    return tuple(int(p) if p.isdigit() else p for p in scope.split("."))
+
+
+def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: bool, is_input: bool) -> str:
     cells = []
     name = node.label.rsplit(".", 1)[-1] if short else node.label
-    is_param = node.requires_grad and not node.parents
-    fill = PARAMETER if is_param else CONSTANT if not node.requires_grad else None
+    is_param = not node.parents and not is_input
+    fill = PARAMETER if is_param else CONSTANT if is_input else None
     if name or fill:
         bg = f' BGCOLOR="{fill}"' if fill else ""
         cells.append(f"<TD{bg}><B>{html.escape(name or ('param' if is_param else 'const'))}</B></TD>")
@@ -132,13 +150,23 @@ def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: 
     return '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"><TR>' + "".join(cells) + "</TR></TABLE>>"
 
 
+def _inputs(nodes: list[Value], given) -> set[Value]:
+    """The leaves drawn as inputs: constants (no gradient) and those ``given`` (Values or labels); every
+    other leaf is a parameter."""
+    given = list(given)
+    named = {g for g in given if isinstance(g, str)}
+    return {n for n in nodes if not n.parents and (not n.requires_grad or n.label in named
+                                                   or any(n is g for g in given))}  # fmt: skip
+
+
 def _draw(
     nodes: list[Value], grad_of: Grads, show_data: bool, show_grad: bool, rankdir: str, cluster_modules: bool,
-    highlight: Value | None = None, caption: str = "", contributions: dict | None = None,
+    highlight: Value | None = None, caption: str = "", contributions: dict | None = None, inputs=(),
 ) -> Graph:  # fmt: skip
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
     ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+    inputs = _inputs(nodes, inputs)
     grads = {node: grad_of(node) for node in nodes if node.requires_grad}
     largest = max((_size(g) for g in grads.values() if g is not None and np.isfinite(_size(g))), default=0.0)
     dot = Graph(
@@ -154,8 +182,8 @@ def _draw(
         if scopes:
             clusters.setdefault(scopes[-1], []).append(node)
         else:
-            _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, short=False)
-    _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight)
+            _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, False, node in inputs)
+    _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight, inputs)
     for node in nodes:
         if node.parents:
             op_id = ids[node] + "op"
@@ -166,41 +194,36 @@ def _draw(
                 if contributions and (node, i) in contributions:
                     dot.edge(ids[parent], op_id, label=summary(contributions[node, i]), fontsize="9",
                              fontcolor="#b35900")  # fmt: skip
+                elif parent in inputs:  # inputs one column further left, so their fan-out passes between weights
+                    dot.edge(ids[parent], op_id, minlen="2")
                 else:
                     dot.edge(ids[parent], op_id)
     return dot
 
 
-def _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, short) -> None:
+def _add_value(dot, node, ids, grads, show_data, show_grad, largest, highlight, short, is_input) -> None:
     grad = grads.get(node)
     colour = None
     if show_grad and node.requires_grad:
         colour = "#ffffff" if grad is None else _colour(grad, largest)
     attrs = {"penwidth": "3", "color": "#ff7f0e"} if node is highlight else {}
-    dot.node(ids[node], label=_value_label(node, show_data, grad, colour, short), shape="plain" if not attrs else "box",
+    dot.node(ids[node], label=_value_label(node, show_data, grad, colour, short, is_input),
+             shape="plain" if not attrs else "box",
              **attrs)  # fmt: skip
 
 
-def _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight) -> None:
-    """One labelled box per module, nested: a layer's box holds its neurons' boxes."""
-    tree: dict[str, set[str]] = {}
-    for scope in clusters:
-        parts = scope.split(".")
-        for i in range(2, len(parts) + 1, 2):
-            tree.setdefault(".".join(parts[: i - 2]), set()).add(".".join(parts[:i]))
+def _add_clusters(dot, clusters, ids, grads, show_data, show_grad, largest, highlight, inputs) -> None:
+    """One labelled box per module that holds parameters of its own ("layer 0, neuron 3"), in order.
 
-    def add(graph, scope: str) -> None:
-        with graph.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
-            sub.attr(
-                label=_scope_title(scope), labelloc="t", style="rounded,filled", fillcolor="#f4f8fc", color="#9fb7cf"
-            )
-            for node in clusters.get(scope, []):
-                _add_value(sub, node, ids, grads, show_data, show_grad, largest, highlight, True)
-            for child in sorted(tree.get(scope, ())):
-                add(sub, child)
-
-    for top in sorted(tree.get("", ())):
-        add(dot, top)
+    A box that would only hold other boxes (a layer of neurons) is left out: it would leave no
+    gap for the inputs' edges to pass between the neurons, and they would loop around it.
+    """
+    for scope in sorted(clusters, key=_scope_order):
+        with dot.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
+            sub.attr(label=_scope_title(scope), labelloc="t", style="rounded,filled", fillcolor="#f4f8fc",
+                     color="#9fb7cf")  # fmt: skip
+            for node in sorted(clusters[scope], key=_parameter_order):
+                _add_value(sub, node, ids, grads, show_data, show_grad, largest, highlight, True, node in inputs)
 
 
 def draw_graph(
@@ -212,6 +235,8 @@ def draw_graph(
     max_nodes: int = 500,
     show_contributions: bool = False,
     format: str = "svg",
+    inputs=(),
+    legend: bool = True,
 ) -> Graph:
     """The computation graph that produced ``root``, as a ``Graph`` (a ``graphviz.Digraph`` that renders
     with pip alone; ``format`` is what its ``render`` and ``pipe`` write by default).
@@ -219,13 +244,17 @@ def draw_graph(
     ``show_contributions=True`` writes on each input edge what it adds to that input's
     gradient in one backward pass from ``root``, so the sum at a reused node is visible.
     A graph with more than ``max_nodes`` value nodes raises ValueError saying how many it
-    has and how to draw it anyway.
+    has and how to draw it anyway. Leaves are drawn as parameters (yellow) when they need a
+    gradient, as inputs (grey) when they do not or when named in ``inputs`` (Values or labels,
+    such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
+    adds a line under the picture saying what the colours mean.
     """
     nodes = _graph_nodes(root, max_nodes)
     contributions = {}
     if show_contributions:
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
-    graph = _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions)
+    graph = _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions,
+                  inputs=inputs, caption=_LEGEND if legend else "")  # fmt: skip
     graph.format = format
     return graph
 
@@ -291,7 +320,8 @@ def _chain_rule_lines(root: Value, steps: list[tuple[Value, object]]) -> list[li
 
 
 def backward_frames(
-    root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True, max_nodes: int = 200
+    root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True, max_nodes: int = 200,
+    inputs=(),
 ) -> list[Graph]:
     """The graph drawn once per backward step: frame k shows the first k gradients reverse mode fills,
     the k-th outlined. The chain rule in motion: each node's gradient is complete only after every
@@ -303,7 +333,8 @@ def backward_frames(
     for k in range(1, len(steps) + 1):
         filled = dict(steps[:k])
         caption = f"step {k} of {len(steps)}: " + r"\l".join(lines[k - 1]) + r"\l"
-        frames.append(_draw(nodes, filled.get, show_data, True, rankdir, cluster_modules, steps[k - 1][0], caption))
+        frames.append(_draw(nodes, filled.get, show_data, True, rankdir, cluster_modules, steps[k - 1][0], caption,
+                            inputs=inputs))  # fmt: skip
     return frames
 
 
@@ -347,11 +378,12 @@ def render_source(source: str, fmt: str) -> bytes:
     return result.stdout
 
 
-def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
+def render_graph(root: Value, path: str | os.PathLike, dpi: float = 150, **draw_options) -> Path:
     """Draw ``root``'s graph and write it to ``path``, in the format its suffix names (svg, png, pdf, dot).
 
-    The file appears whole or not at all. Without a renderer the DOT source is written
-    beside it (same name, .dot) and a RuntimeError says how to install one.
+    ``dpi`` sets a PNG's resolution (150: sharp on a slide). The file appears whole or not at
+    all. Without a renderer the DOT source is written beside it (same name, .dot) and a
+    RuntimeError says how to install one.
     """
     path = Path(path)
     if not path.suffix:  # as Graphviz's render: "gout" writes gout.svg
@@ -359,7 +391,10 @@ def render_graph(root: Value, path: str | os.PathLike, **draw_options) -> Path:
     fmt = "dot" if path.suffix.lower() == ".gv" else path.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format from {str(path)!r}: use a suffix among {', '.join(FORMATS)}")
-    source = draw_graph(root, **draw_options).source
+    graph = draw_graph(root, **draw_options)
+    if fmt == "png":
+        graph.graph_attr["dpi"] = str(arguments.real("dpi", dpi, positive=True))
+    source = graph.source
     if fmt == "dot":
         _write(path, source.encode())
         return path
@@ -389,7 +424,7 @@ Value._repr_mimebundle_ = _value_mimebundle  # every Value displays itself this 
 
 
 def backward_page(root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True,
-                  max_nodes: int = 200) -> str:  # fmt: skip
+                  max_nodes: int = 200, inputs=()) -> str:  # fmt: skip
     """One self-contained HTML page that steps through the backward pass of ``root``'s graph.
 
     The graph is drawn once (its layout never moves); each step fills one more gradient,
@@ -401,7 +436,7 @@ def backward_page(root: Value, show_data: bool = True, rankdir: str = "LR", clus
     steps = backward_steps(root)
     lines = _chain_rule_lines(root, steps)
     ids = {node: f"v{i}" for i, node in enumerate(nodes)}
-    svg = _svg_body(_draw(nodes, dict(steps).get, show_data, True, rankdir, cluster_modules).source)
+    svg = _svg_body(_draw(nodes, dict(steps).get, show_data, True, rankdir, cluster_modules, inputs=inputs).source)
     data = [
         {"node": ids[node], "lines": lines[k],
          "edges": [f"{ids[node]}->{ids[user]}op" for user in nodes if node in user.parents]}
