@@ -39,9 +39,15 @@ SYMBOLS = {"add": "+", "sub": "−", "mul": "×", "div": "÷", "neg": "−x", "p
 PARAMETER, CONSTANT, POSITIVE, NEGATIVE = "#fff2b3", "#e6e6e6", (33, 102, 172), (178, 24, 43)
 INSTALL_HINT = "pip install graphviz-pure (or apt-get install graphviz, or brew install graphviz)"
 
-_LEGEND = (f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR><TD BGCOLOR="{PARAMETER}">parameter</TD>'
-           f'<TD BGCOLOR="{CONSTANT}">input or constant</TD><TD BGCOLOR="#9abad9">grad &gt; 0</TD>'
-           '<TD BGCOLOR="#dd99a1">grad &lt; 0</TD><TD>(darker: larger)</TD></TR></TABLE>>')
+
+
+def _legend(show_grad: bool) -> str:
+    """A line under the picture saying what its colours mean (gradients only when they are drawn)."""
+    cells = f'<TD BGCOLOR="{PARAMETER}">parameter</TD><TD BGCOLOR="{CONSTANT}">input or constant</TD>'
+    if show_grad:
+        cells += '<TD BGCOLOR="#9abad9">grad &gt; 0</TD><TD BGCOLOR="#dd99a1">grad &lt; 0</TD><TD>(darker: larger)</TD>'
+    return f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR>{cells}</TR></TABLE>>'
+
 
 Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
 
@@ -254,7 +260,7 @@ def draw_graph(
     if show_contributions:
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
     graph = _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions,
-                  inputs=inputs, caption=_LEGEND if legend else "")  # fmt: skip
+                  inputs=inputs, caption=_legend(show_grad) if legend else "")  # fmt: skip
     graph.format = format
     return graph
 
