@@ -45,15 +45,16 @@ def test_show_flags_and_bad_arguments():
         viz.draw_graph(1.0)
 
 
-def test_scalar_mlp_has_one_cluster_per_layer():
+def test_scalar_mlp_has_one_titled_box_per_neuron():
+    """One box per neuron, titled with its layer; no outer layer box (the inputs' edges would loop around it)."""
     model = nn.MLP(2, [3, 2, 1], granularity="scalar", seed=0)
     out = model([Value(1.0, label="x1"), Value(0.0, label="x2")])
     out.backward()
     source = viz.draw_graph(out).source
-    layers = re.findall(r"subgraph cluster_layers_(\d+) ", source)
-    assert sorted(layers) == ["0", "1", "2"]
-    assert len(re.findall(r"subgraph cluster_layers_\d+_neurons_\d+ ", source)) == 3 + 2 + 1
-    assert 'label="layer 0"' in source and 'label="neuron 2"' in source
+    boxes = re.findall(r"subgraph cluster_layers_(\d+)_neurons_(\d+) ", source)
+    assert sorted(boxes) == [("0", "0"), ("0", "1"), ("0", "2"), ("1", "0"), ("1", "1"), ("2", "0")]
+    assert not re.search(r"subgraph cluster_layers_\d+ ", source)
+    assert 'label="layer 0, neuron 2"' in source and 'label="layer 2, neuron 0"' in source
     assert "cluster" not in viz.draw_graph(out, cluster_modules=False).source
 
 
