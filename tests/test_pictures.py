@@ -108,3 +108,13 @@ def test_the_cli_refuses_an_unreadable_picture_before_training(tmp_path, capsys)
     assert "979 value nodes, more than --max-nodes 500" in captured.err and "accuracy" not in captured.out
     assert not (tmp_path / "big.png").exists()
     assert main(["xor", "--steps", "20", "--max-nodes", "100", "--render", str(tmp_path / "small.png")]) == 0
+
+
+def test_a_tensor_mlp_fits_a_notebooks_width():
+    from tinygrad_edu.examples import tensor_mlp_graph
+
+    graph = viz.draw_graph(tensor_mlp_graph())  # chooses top to bottom for tensors, one summary per line
+    assert "rankdir=TB" in graph.source
+    width, height = struct.unpack(">II", graph.pipe("png")[16:24])  # at the renderer's 96 dpi
+    assert width <= 1200, (width, height)  # it was 5453 px wide, text about 2 px high in a notebook
+    assert "rankdir=LR" in viz.draw_graph(neuron_graph()).source  # numbers stay left to right, as micrograd

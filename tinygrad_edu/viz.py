@@ -153,7 +153,9 @@ def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: 
         cells.append(f'<TD BGCOLOR="{colour}">{text}</TD>')
     if not cells:
         cells.append("<TD> </TD>")
-    return '<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4"><TR>' + "".join(cells) + "</TR></TABLE>>"
+    joint = "</TR><TR>" if node.data.__class__ is not float else ""  # a tensor's long summaries: one per line
+    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
+    return f"<{table}<TR>{joint.join(cells)}</TR></TABLE>>"
 
 
 def _inputs(nodes: list[Value], given) -> set[Value]:
@@ -169,8 +171,10 @@ def _draw(
     nodes: list[Value], grad_of: Grads, show_data: bool, show_grad: bool, rankdir: str, cluster_modules: bool,
     highlight: Value | None = None, caption: str = "", contributions: dict | None = None, inputs=(),
 ) -> Graph:  # fmt: skip
+    if rankdir is None:  # left to right for numbers, as micrograd; top to bottom for tensors, to fit a page's width
+        rankdir = "LR" if all(node.data.__class__ is float for node in nodes) else "TB"
     if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be one of LR, TB, RL, BT, got {rankdir!r}")
+        raise ValueError(f"rankdir must be one of LR, TB, RL, BT (or None to choose), got {rankdir!r}")
     ids = {node: f"v{i}" for i, node in enumerate(nodes)}
     inputs = _inputs(nodes, inputs)
     grads = {node: grad_of(node) for node in nodes if node.requires_grad}
@@ -236,7 +240,7 @@ def draw_graph(
     root: Value,
     show_data: bool = True,
     show_grad: bool = True,
-    rankdir: str = "LR",
+    rankdir: str | None = None,
     cluster_modules: bool = True,
     max_nodes: int = 500,
     show_contributions: bool = False,
@@ -326,7 +330,7 @@ def _chain_rule_lines(root: Value, steps: list[tuple[Value, object]]) -> list[li
 
 
 def backward_frames(
-    root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True, max_nodes: int = 200,
+    root: Value, show_data: bool = True, rankdir: str | None = None, cluster_modules: bool = True, max_nodes: int = 200,
     inputs=(),
 ) -> list[Graph]:
     """The graph drawn once per backward step: frame k shows the first k gradients reverse mode fills,
@@ -429,7 +433,7 @@ def _value_mimebundle(value: Value, include=None, exclude=None) -> dict:
 Value._repr_mimebundle_ = _value_mimebundle  # every Value displays itself this way once viz is imported
 
 
-def backward_page(root: Value, show_data: bool = True, rankdir: str = "LR", cluster_modules: bool = True,
+def backward_page(root: Value, show_data: bool = True, rankdir: str | None = None, cluster_modules: bool = True,
                   max_nodes: int = 200, inputs=()) -> str:  # fmt: skip
     """One self-contained HTML page that steps through the backward pass of ``root``'s graph.
 
