@@ -1,5 +1,6 @@
 """Graph drawings: the exact nodes and edges, clusters, real SVG/PNG files, the backward frames and page."""
 
+import json
 import re
 import shutil
 import time
@@ -250,3 +251,15 @@ def test_a_reused_node_shows_its_contributions_adding_up(tmp_path):
 def test_the_stepper_shows_inline_in_a_notebook():
     out = viz.Stepper(neuron_graph())._repr_html_()
     assert out.startswith("<iframe srcdoc=") and "&lt;svg" in out and "step" in out
+
+
+def test_the_page_highlights_only_the_edges_a_gradient_used():
+    """Nodes are told apart by identity: two nodes holding equal numbers (x1*w1 and the sum, both -6
+    in the neuron) must not share edges, and a tensor graph's page must build at all."""
+    out = neuron_graph()
+    page = viz.backward_page(out)
+    steps = json.loads(page.split("const steps = ", 1)[1].split(";\n", 1)[0])
+    assert all(len(step["edges"]) == (0 if k == 0 else 1) for k, step in enumerate(steps))  # each value used once
+    from tinygrad_edu.examples import tensor_mlp_graph
+
+    assert "const steps" in viz.backward_page(tensor_mlp_graph())

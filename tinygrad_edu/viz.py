@@ -449,7 +449,7 @@ def backward_page(root: Value, show_data: bool = True, rankdir: str | None = Non
     svg = _svg_body(_draw(nodes, dict(steps).get, show_data, True, rankdir, cluster_modules, inputs=inputs).source)
     data = [
         {"node": ids[node], "lines": lines[k],
-         "edges": [f"{ids[node]}->{ids[user]}op" for user in nodes if node in user.parents]}
+         "edges": [f"{ids[node]}->{ids[user]}op" for user in nodes if any(p is node for p in user.parents)]}
         for k, (node, _) in enumerate(steps)
     ]  # fmt: skip
     return _PAGE.replace("__STEPS__", json.dumps(data)).replace("__SVG__", svg).replace("__COUNT__", str(len(steps)))
