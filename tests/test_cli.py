@@ -144,6 +144,7 @@ def test_version_and_help_with_descriptions_and_defaults(capsys):
         assert description.strip()[0].isupper() and description.strip().endswith("."), text
         if command != "render":
             assert "(default: " in text, f"{command} --help shows no defaults"
+        assert "(default " not in text, f"{command} --help shows a default twice"
 
 
 def test_piped_output_has_no_progress_bar_and_a_terminal_gets_one(tmp_path):

@@ -11,7 +11,7 @@ import importlib.metadata
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -30,14 +30,21 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return n
+def _int_at_least(low: int, words: str) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``low``; anything else is refused with ``words``."""
+
+    def parse(text: str) -> int:
+        try:
+            return arguments.integer("value", int(text), low=low)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
+
+    return parse
+
+
+_positive_int = _int_at_least(1, "a positive integer")
+_non_negative_int = _int_at_least(0, "an integer >= 0")
+_at_least_8 = _int_at_least(8, "an integer >= 8 (enough points to train and test)")
 
 
 def _positive_float(text: str) -> float:
@@ -59,21 +66,6 @@ def _widths(text: str) -> list[int]:
     if not widths or min(widths) < 1:
         raise argparse.ArgumentTypeError(f"expected hidden layer widths like 4 or 16,16, got {text!r}")
     return widths
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        return arguments.integer("value", int(text), low=0)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-
-
-def _at_least_8(text: str) -> int:
-    try:
-        return arguments.integer("value", int(text), low=8)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 8 (enough points to train and test), "
-                                         f"got {text!r}") from None  # fmt: skip
 
 
 def _finite_float(text: str, low: float | None = None) -> float:
@@ -106,17 +98,17 @@ def _page_or_picture_path(text: str) -> str:
 def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidden: str, steps: int, lr: float):
     p.add_argument("--activation", default=activation, choices=sorted(activations.REGISTRY), help="hidden units")
     p.add_argument("--init", default=init, choices=sorted(initializers.REGISTRY), help="weight initializer")
-    p.add_argument("--hidden", type=_widths, default=_widths(hidden), help=f"hidden widths (default {hidden})")
+    p.add_argument("--hidden", type=_widths, default=_widths(hidden), help="hidden layer widths, e.g. 4 or 16,16")
     p.add_argument(
         "--bias-init",
         type=_finite_float,
         default=None,
-        help="initial bias (default 0.5 for relu/leaky_relu, so no unit starts dead; else 0)",
+        help="initial bias; when not given: 0.5 for relu/leaky_relu (so no unit starts dead), else 0",
     )
-    p.add_argument("--steps", type=_positive_int, default=steps, help=f"optimizer steps (default {steps})")
-    p.add_argument("--lr", type=_positive_float, default=lr, help=f"learning rate (default {lr})")
-    p.add_argument("--optimizer", default="adam", choices=sorted(optim.REGISTRY))
-    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and data (default 0)")
+    p.add_argument("--steps", type=_positive_int, default=steps, help="optimizer steps")
+    p.add_argument("--lr", type=_positive_float, default=lr, help="learning rate")
+    p.add_argument("--optimizer", default="adam", choices=sorted(optim.REGISTRY), help="how gradients update weights")
+    p.add_argument("--seed", type=_non_negative_int, default=0, help="seed for weights and data")
     p.add_argument(
         "--render",
         metavar="PATH",
@@ -147,20 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("xor", "train a 2-4-1 network on XOR by backprop")
     _model_options(p, "tanh", "xavier", "4", 2000, 0.05)
     p.add_argument("--granularity", choices=nn.GRANULARITIES, default="scalar",
-                   help="scalar (default): one Value per weight, so the drawn graph shows every multiply")  # fmt: skip
+                   help="scalar: one Value per weight, so the drawn graph shows every multiply")  # fmt: skip
 
     p = add("gates", "the perceptron rule on AND, OR, NAND, NOR, XOR")
     p.add_argument("--gate", default="all", choices=["all", *data.GATES])
-    p.add_argument("--steps", type=_positive_int, default=100, help="epochs (default 100)")
+    p.add_argument("--steps", type=_positive_int, default=100, help="epochs")
     p.add_argument("--lr", type=_positive_float, default=1.0)
     p.add_argument("--seed", type=_non_negative_int, default=0)
     p.add_argument("--render", metavar="PATH", type=_picture_path, help="draw the last perceptron's graph for (1, 1)")
 
     p = add("moons", "an MLP on two interleaving half moons")
     _model_options(p, "relu", "he", "16,16", 500, 0.02)
-    p.add_argument("--n", type=_at_least_8, default=200, help="number of points (default 200)")
+    p.add_argument("--n", type=_at_least_8, default=200, help="number of points")
     p.add_argument("--noise", type=functools.partial(_finite_float, low=0.0), default=0.1,
-                   help="std of the noise added to the points (default 0.1)")  # fmt: skip
+                   help="std of the noise added to the points")  # fmt: skip
 
     p = add("digits", "an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
@@ -168,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = add("gradcheck", "check every op of the preset graphs against finite differences")
     p.add_argument("--preset", default="all", choices=["all", *sorted(PRESETS)])
-    p.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step (default 1e-6)")
+    p.add_argument("--eps", type=_positive_float, default=1e-6, help="finite-difference step")
     p.add_argument("--seed", type=_non_negative_int, default=0)
 
     p = add("render", "draw a preset computation graph (.html: the backward pass step by step)")
