@@ -143,7 +143,7 @@ def cross_entropy(logits: Value, labels) -> Value:
     if not isinstance(logits, Value) or logits.ndim not in (1, 2):
         shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
         raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
-    y = np.asarray(labels.data if isinstance(labels, Value) else labels)
+    y = np.asarray(labels)  # a Value gives its data (Value.__array__)
     if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
         raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
     y = y.astype(np.int64)

@@ -28,7 +28,7 @@ def _targets(name: str, target, shape: tuple) -> np.ndarray:
     elements (broadcasting (n,) against (n, 1) would compare every prediction with every
     target), so it is an error naming both shapes.
     """
-    t = np.asarray(target.data if isinstance(target, Value) else target)
+    t = np.asarray(target)  # a Value gives its data (Value.__array__)
     if t.dtype.kind not in "biuf":
         raise TypeError(f"{name}: targets must be numbers, got {t.dtype} {target!r}")
     t = t.astype(np.float64)
@@ -48,7 +48,7 @@ def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, nam
     if isinstance(pred, (list, tuple)):  # scalar granularity: one Value per example
         if not pred or not all(isinstance(p, Value) and p.shape == () for p in pred):
             raise TypeError(f"{name}: a list of predictions must hold one scalar Value per example")
-        count = np.size(target.data if isinstance(target, Value) else target)
+        count = np.asarray(target).size  # not np.size: it would find Value.size, the method
         if count != len(pred):
             raise ValueError(f"{name}: {len(pred)} predictions but {count} targets")
         t = _targets(name, target, (len(pred),))
@@ -92,7 +92,7 @@ def bce_with_logits(logits, target) -> Value:
 
 def hinge(scores, target) -> Value:
     """Hinge loss for labels -1/+1: mean(max(0, 1 - t * score)), the SVM loss micrograd's demo uses."""
-    t = np.asarray(target.data if isinstance(target, Value) else target, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
     if not np.isin(t, (-1.0, 1.0)).all():
         raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
     return _mean_of(lambda s, t: (1.0 - t * s).relu(), scores, target, "hinge")
@@ -111,7 +111,7 @@ def _check_probabilities(prob) -> None:
 
 
 def _check_binary(name: str, target) -> None:
-    t = np.asarray(target.data if isinstance(target, Value) else target, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
     if not np.all((t >= 0) & (t <= 1)):
         raise ValueError(f"{name} needs targets in [0, 1], got values from {t.min()} to {t.max()}")
 

@@ -128,7 +128,7 @@ def max(x, dim: int | None = None, keepdim: bool = False):
 
 def argmax(x, dim: int | None = None, keepdim: bool = False) -> Value:
     """Where the largest element is (a constant: an index has no gradient)."""
-    data = np.asarray(x.data if isinstance(x, Value) else x)
+    data = np.asarray(x)
     return Value(np.argmax(data, axis=dim, keepdims=keepdim), requires_grad=False)
 
 
