@@ -298,7 +298,7 @@ class Value:
         grads = op.backward(self.grad, self.data, *[p.data for p in parents], **self._kwargs)
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if p.requires_grad:
-                p.grad = p.grad + _reduce(gp, p.data, op, i, p)
+                p.grad = p.grad + _reduce_broadcast_named(gp, p.data, op, i, p)
 
     _backward = chain_rule  # micrograd's name for it
 
@@ -470,9 +470,9 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             gp, like = grads[i], p.data
             if like.__class__ is float:
                 if gp.__class__ is not float:
-                    gp = _reduce(gp, like, op, i, p)
+                    gp = _reduce_broadcast_named(gp, like, op, i, p)
             elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
-                gp = _reduce(gp, like, op, i, p)
+                gp = _reduce_broadcast_named(gp, like, op, i, p)
             elif gp is g or gp.base is not None or (i and gp is grads[0]):
                 gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
             before = get(p)
@@ -727,7 +727,7 @@ def _retry(fn, args, kwargs, error, op):
     raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
 
 
-def _reduce(g, like, op: type[ops.Op], i: int, p: Value):
+def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value):
     """``reduce_broadcast``, with the op and the input named when the op's backward got the shape wrong."""
     try:
         return reduce_broadcast(g, like)

@@ -158,6 +158,11 @@ def _value_label(node: Value, show_data: bool, grad, colour: str | None, short: 
     return f"<{table}<TR>{joint.join(cells)}</TR></TABLE>>"
 
 
+def _ids(nodes: list[Value]) -> dict[Value, str]:
+    """Each node's name in the DOT source (``v0``, ``v1``, ...; its op is ``v1op``): the page's script finds them."""
+    return {node: f"v{i}" for i, node in enumerate(nodes)}
+
+
 def _inputs(nodes: list[Value], given) -> set[Value]:
     """The leaves drawn as inputs: constants (no gradient) and those ``given`` (Values or labels); every
     other leaf is a parameter."""
@@ -175,7 +180,7 @@ def _draw(
         rankdir = "LR" if all(node.data.__class__ is float for node in nodes) else "TB"
     if rankdir not in ("LR", "TB", "RL", "BT"):
         raise ValueError(f"rankdir must be one of LR, TB, RL, BT (or None to choose), got {rankdir!r}")
-    ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+    ids = _ids(nodes)
     inputs = _inputs(nodes, inputs)
     grads = {node: grad_of(node) for node in nodes if node.requires_grad}
     largest = max((_size(g) for g in grads.values() if g is not None and np.isfinite(_size(g))), default=0.0)
@@ -445,7 +450,7 @@ def backward_page(root: Value, show_data: bool = True, rankdir: str | None = Non
     nodes = _graph_nodes(root, max_nodes)
     steps = backward_steps(root)
     lines = _chain_rule_lines(root, steps)
-    ids = {node: f"v{i}" for i, node in enumerate(nodes)}
+    ids = _ids(nodes)
     svg = _svg_body(_draw(nodes, dict(steps).get, show_data, True, rankdir, cluster_modules, inputs=inputs).source)
     data = [
         {"node": ids[node], "lines": lines[k],
