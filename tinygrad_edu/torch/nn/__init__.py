@@ -12,9 +12,8 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterator
 
-import numpy as np
-
 from tinygrad_edu import losses
+from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional
@@ -28,9 +27,11 @@ def Parameter(data, requires_grad: bool = True) -> Value:
     return Value(data.data if isinstance(data, Value) else data, requires_grad=requires_grad)
 
 
-class Module:
+class Module(core_nn.Module):
     """Base of models: subclass it, call ``super().__init__()``, assign layers and parameters as attributes,
-    write ``forward``. They register themselves, in order, under their attribute names."""
+    write ``forward``. They register themselves, in order, under their attribute names; the rest
+    (``zero_grad``, ``state_dict``, ``load_state_dict`` that checks before it changes anything,
+    ``save``/``load``) is this package's ``nn.Module``."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
@@ -52,12 +53,6 @@ class Module:
                 p.label = f"{name}.{inner}"
         object.__setattr__(self, name, value)
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
-
-    def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
-
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
         for name, p in self._parameters.items():
             yield prefix + name, p
@@ -70,41 +65,11 @@ class Module:
     def children(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
-    def zero_grad(self) -> None:
-        for p in self.parameters():
-            p.zero_grad()
-
     def train(self, mode: bool = True) -> Module:
         object.__setattr__(self, "training", bool(mode))
         for m in self.children():
             m.train(mode)
         return self
-
-    def eval(self) -> Module:
-        return self.train(False)
-
-    def state_dict(self) -> OrderedDict:
-        """Every parameter's numbers (numpy arrays, copies) under PyTorch's names."""
-        return OrderedDict((name, np.array(p.data)) for name, p in self.named_parameters())
-
-    def load_state_dict(self, state: dict) -> None:
-        """Set every parameter from ``state`` (arrays or tensors); everything is checked before anything changes."""
-        params = dict(self.named_parameters())
-        missing, unexpected = sorted(set(params) - set(state)), sorted(set(state) - set(params))
-        new, problems = {}, []
-        for name in sorted(set(params) & set(state)):
-            value = state[name]
-            arr = np.array(value.detach().cpu().numpy() if hasattr(value, "cpu") else getattr(value, "data", value),
-                           dtype=np.float64)  # fmt: skip
-            if arr.shape != params[name].shape:
-                problems.append(f"{name} has shape {arr.shape}, the model needs {params[name].shape}")
-            new[name] = float(arr) if arr.ndim == 0 else arr
-        if missing or unexpected or problems:
-            raise ValueError(f"state does not fit this {type(self).__name__}: missing keys {missing}, "
-                             f"unexpected keys {unexpected}; " + "; ".join(problems))  # fmt: skip
-        for name, data in new.items():
-            params[name].data = data
-            params[name].zero_grad()
 
     def __repr__(self) -> str:
         inner = "".join(f"\n  ({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items())
