@@ -53,6 +53,23 @@ def distinct(shape, seed):
     return x.reshape(shape)
 
 
+MASK = np.array([True, False, True])
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+def _torch_scatter(x, shape, index):
+    """PyTorch's twin of Scatter: zeros with x added at integer-array indices (repeats add up)."""
+    torch = _torch()
+    index = index if isinstance(index, tuple) else (index,)
+    return torch.zeros(shape, dtype=torch.float64).index_put(tuple(torch.as_tensor(i) for i in index), x,
+                                                               accumulate=True)  # fmt: skip
+
+
 def _tf():
     import torch.nn.functional as tF
 
@@ -157,6 +174,14 @@ CASES += [
          lambda z: -z.log_softmax(-1)[[0, 1, 2], [1, 0, 3]].mean(), [away((3, 4), 104)]),
     Case("cross_entropy_fused", lambda z: F.cross_entropy(z, [1, 0, 3]),
          lambda z: _tf().cross_entropy(z, z.new_tensor([1, 0, 3]).long()), [away((3, 4), 105)]),
+    Case("where", lambda a, b: F.where(MASK, a, b), lambda a, b: _torch().where(_torch().as_tensor(MASK), a, b),
+         [away((2, 3), 110), away((3,), 111)]),
+    Case("where_compare", lambda x: F.where(x > 0, x, 0.5 * x), lambda x: _torch().where(x > 0, x, 0.5 * x),
+         [away((4,), 112)]),
+    Case("broadcast_to", lambda x: x.broadcast_to(2, 3, 4), lambda x: x.expand(2, 3, 4), [away((3, 1), 113)]),
+    Case("broadcast_to_scalar", lambda x: F.broadcast_to(x, (2, 2)), lambda x: x.expand(2, 2), [away((), 114)]),
+    Case("scatter_repeated", lambda x: F.scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])),
+         lambda x: _torch_scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])), [away((3,), 115)]),
 ]  # fmt: skip
 
 IDS = [c.id for c in CASES]
@@ -220,6 +245,22 @@ def _index(data):
     return [shape], {"index": index}
 
 
+def _where(data):
+    sm, sa, sb = data.draw(shapes_broadcastable(3, max_dims=2, max_side=3))
+    return [sa, sb], {"mask": data.draw(hnp.arrays(np.bool_, sm))}
+
+
+def _broadcast_to(data):
+    sx, sy = data.draw(shapes_broadcastable(2, max_dims=2, max_side=3))
+    return [sx], {"shape": np.broadcast_shapes(sx, sy)}
+
+
+def _scatter(data):
+    shape = data.draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=4))
+    index = data.draw(st.sampled_from([([0, 0, 1],), ([1, 0, 1], [1, 1, 0]), ([0, 1], [1, 1])]))
+    return [np.empty(shape)[index].shape], {"shape": shape, "index": index}
+
+
 def _cross_entropy(data):
     n, c = data.draw(st.integers(1, 4)), data.draw(st.integers(2, 4))
     return [(n, c)], {"labels": np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))}
@@ -269,5 +310,8 @@ SPECS = {
     "Index": Spec(_index, lambda x, index: x[index]),
     "Softmax": Spec(_softmax, lambda x, axis: x.softmax(axis)),
     "LogSoftmax": Spec(_softmax, lambda x, axis: x.log_softmax(axis)),
+    "Where": Spec(_where, lambda a, b, mask: _torch().where(_torch().as_tensor(mask), a, b)),
+    "BroadcastTo": Spec(_broadcast_to, lambda x, shape: x.broadcast_to(shape)),
+    "Scatter": Spec(_scatter, _torch_scatter),
     "CrossEntropy": Spec(_cross_entropy, lambda z, labels: _tf().cross_entropy(z, z.new_tensor(labels).long())),
 }  # fmt: skip

@@ -14,12 +14,14 @@ the final result with respect to it (``.grad``), and how it was made: the operat
    what those inputs have received so far.
 
 Read this file from the top: ``Value``, then ``toposort`` and ``backprop``, then
-``apply`` (how an op becomes a node). The plumbing (checking data, the no_grad and
-anomaly switches, retries) is at the end.
+``apply`` (how an op becomes a node). Then gradients of gradients: ``ValueMath`` (the
+functions an op's backward uses, as nodes), ``backprop_graph`` and ``grad``. The plumbing
+(checking data, the no_grad and anomaly switches, retries) is at the end.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import numbers
 import os
@@ -55,13 +57,27 @@ class Value:
 
     # ------------------------------------------------------------ backward
 
-    def backward(self, grad=None) -> None:
+    def backward(self, grad=None, create_graph: bool = False) -> None:
         """Reverse-mode autodiff: add d(self)/d(node) * grad into every node's .grad.
 
         ``grad`` is dL/d(self); it defaults to 1 for a one-element result.  Each node's
         gradient is complete once all the nodes made from it are done, which the topological
         order guarantees; then its op's backward passes the gradient on to its inputs.
+        With ``create_graph=True`` every ``.grad`` is a Value with a graph of its own (made by
+        the ops' backwards), so it can be differentiated again: ``x.grad.backward()``.
         """
+        if create_graph:
+            for node, g in backprop_graph(self, as_value(self._seed(grad))).items():
+                node._grad = g if node._grad is None else node._grad + g
+        else:
+            backprop(self, self._seed(grad.data if isinstance(grad, Value) else grad))
+
+    def _seed(self, grad):
+        """The gradient a backward pass starts from: ``grad`` checked, or 1 for a one-element Value."""
+        if isinstance(grad, Value):
+            if grad.shape != self.shape:
+                raise ValueError(f"backward grad has shape {grad.shape}, but this Value has shape {self.shape}")
+            return grad
         if grad is None:
             if self.data.__class__ is float:
                 grad = 1.0
@@ -76,7 +92,7 @@ class Value:
             grad = _as_data(grad, "grad")
             if _shape(grad) != self.shape:
                 raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
-        backprop(self, grad)
+        return grad
 
     @property
     def grad(self):
@@ -239,6 +255,23 @@ class Value:
         return apply(ops.Transpose, self, axes=arguments.permutation("transpose", axes, self.shape) if axes else None)
 
     view = reshape  # PyTorch's name
+
+    def broadcast_to(self, *shape) -> Value:
+        """The numbers repeated along new or size-1 axes up to ``shape`` (numpy's rules; PyTorch's ``expand``)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(arguments.integer("broadcast_to size", n, low=0) for n in shape)
+        try:
+            np.broadcast_shapes(self.shape, shape)
+            fits = len(shape) >= self.ndim and np.broadcast_shapes(self.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"broadcast_to: shape {self.shape} cannot be broadcast to {shape} "
+                             "(each axis must match or be 1, and axes can only be added in front)")  # fmt: skip
+        return apply(ops.BroadcastTo, self, shape=shape)
+
+    expand = broadcast_to  # PyTorch's name
 
     @property
     def T(self) -> Value:
@@ -492,19 +525,27 @@ def reduce_broadcast(g, like):
     broadcasting explains is summed: a gradient of any other shape is a bug in the op that
     made it, and raises ValueError.
     """
+    if g.__class__ is Value:  # under create_graph: the same sums, as Sum nodes, so they can be differentiated
+        added, stretched = _broadcast_axes(g.shape, _shape(like))
+        g = g.sum(axis=added) if added else g
+        return g.sum(axis=stretched, keepdims=True) if stretched else g
     if like.__class__ is float:  # a scalar broadcasts to any shape
         return g if g.__class__ is float else float(np.add.reduce(g, axis=None))
-    shape = like.shape
     g = np.asarray(g, dtype=np.float64)
-    if g.shape == shape:
+    if g.shape == like.shape:
         return g
-    extra = g.ndim - len(shape)
-    if extra < 0 or any(n != 1 and n != m for n, m in zip(shape, g.shape[extra:])):
-        raise ValueError(f"a gradient of shape {g.shape} is not a broadcast of the input's shape {shape}")
-    if extra:  # axes added in front: (16,) + (100, 16) made (100, 16)
-        g = np.add.reduce(g, axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    added, stretched = _broadcast_axes(g.shape, like.shape)
+    if added:  # axes added in front: (16,) + (100, 16) made (100, 16)
+        g = np.add.reduce(g, axis=added)
     return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
+
+
+def _broadcast_axes(shape: tuple, original: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes broadcasting added in front of ``original`` to make ``shape``, and the size-1 axes it stretched."""
+    extra = len(shape) - len(original)
+    if extra < 0 or any(n != 1 and n != m for n, m in zip(original, shape[extra:])):
+        raise ValueError(f"a gradient of shape {shape} is not a broadcast of the input's shape {original}")
+    return tuple(range(extra)), tuple(i for i, n in enumerate(original) if n == 1 and shape[extra + i] != 1)
 
 
 # ---------------------------------------------------------------- the forward pass: an op becomes a node
@@ -556,6 +597,148 @@ def as_value(x) -> Value:
         c._a = c._b = None
         return c
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+# ---------------------------------------------------------------- gradients of gradients
+
+
+class ValueMath:
+    """The functions an op's backward uses (``ops.math_for``), for Values: each one makes graph nodes.
+
+    So when ``backprop_graph`` runs a backward on the graph's own nodes, the gradient it returns
+    is a Value with a graph of its own, and can be differentiated again (as DeZero does).
+    """
+
+    @staticmethod
+    def exp(x: Value) -> Value:
+        return apply(ops.Exp, x)
+
+    @staticmethod
+    def log(x: Value) -> Value:
+        return apply(ops.Log, x)
+
+    @staticmethod
+    def tanh(x: Value) -> Value:
+        return apply(ops.Tanh, x)
+
+    @staticmethod
+    def power(x: Value, p) -> Value:
+        return x**p
+
+    @staticmethod
+    def where(cond, a, b) -> Value:
+        return where(cond, a, b)
+
+    @staticmethod
+    def zeros_like(x: Value) -> Value:
+        return Value(np.zeros(x.shape) if x.shape else 0.0, requires_grad=False)
+
+    @staticmethod
+    def reshape(x: Value, shape: tuple) -> Value:
+        return apply(ops.Reshape, x, shape=tuple(shape))
+
+    @staticmethod
+    def transpose(x: Value, axes: tuple | None = None) -> Value:
+        return apply(ops.Transpose, x, axes=axes)
+
+    @staticmethod
+    def sum(x: Value, axis=None, keepdims: bool = False) -> Value:
+        return apply(ops.Sum, x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def broadcast_to(x: Value, shape: tuple) -> Value:
+        return apply(ops.BroadcastTo, x, shape=tuple(shape))
+
+    apply = staticmethod(apply)
+
+
+Value._math = ValueMath  # what ops.math_for(value) returns
+
+
+def where(cond, a, b) -> Value:
+    """``a`` where ``cond`` is nonzero, ``b`` elsewhere (torch.where). ``cond`` is a constant: comparisons
+    such as ``x > 0`` give one; the gradient goes to whichever of a and b was picked."""
+    mask = np.asarray(cond.data if isinstance(cond, Value) else cond) != 0
+    a, b = as_value(a), as_value(b)
+    if mask.ndim == 0 and a.data.__class__ is float and b.data.__class__ is float:
+        return apply(ops.Where, a, b, mask=bool(mask))
+    try:
+        np.broadcast_shapes(mask.shape, a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"where: the condition {mask.shape}, a {a.shape} and b {b.shape} do not broadcast "
+                         "together") from None  # fmt: skip
+    return apply(ops.Where, a, b, mask=mask)
+
+
+def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) -> dict[Value, Value]:
+    """``backprop``, with every gradient a Value: each op's backward runs on the graph's own nodes
+    (its output node and its input nodes), so what it computes is recorded as a graph too.
+
+    Returns dL/d(node) for every node reached, or only for the nodes on a path to ``wanted``.
+    Nothing is written into ``.grad``; slower than ``backprop``, which stays the path for training.
+    """
+    order = toposort(root)
+    leads = None
+    if wanted is not None:  # the nodes with a path to a wanted one: gradients elsewhere are not built
+        leads = {id(w) for w in wanted}
+        for node in reversed(order):
+            if id(node._a) in leads or id(node._b) in leads:
+                leads.add(id(node))
+    pending: dict[Value, Value] = {root: grad}
+    done: dict[Value, Value] = {}
+    for node in order:
+        g = pending.pop(node, None)
+        if g is None:
+            continue
+        done[node] = g
+        op = node._operation
+        if op is None:
+            continue
+        parents = node.parents
+        grads = op.backward(g, node, *parents, **node._kwargs)  # the chain rule, built from ops
+        for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
+            if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
+                continue
+            gp = _reduce_broadcast_named(as_value(gp), p.data, op, i, p)
+            before = pending.get(p)
+            pending[p] = gp if before is None else before + gp
+    return done
+
+
+def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
+         allow_unused: bool = False) -> tuple[Value, ...]:  # fmt: skip
+    """d(output)/d(input) for each input, returned as Values and not added into ``.grad``
+    (``torch.autograd.grad``).
+
+    ``grad_output`` is dL/d(output) (1 for a one-element output).  With ``create_graph=True`` the
+    gradients have graphs of their own, so ``grad`` can be applied to them again: second
+    derivatives, Hessian-vector products, Newton's method.  An input the output does not depend
+    on is an error, or gets zeros with ``allow_unused=True``.
+    """
+    if not isinstance(output, Value):
+        raise TypeError(f"grad: output must be a Value, got {type(output).__name__}")
+    inputs = (inputs,) if isinstance(inputs, Value) else tuple(inputs)
+    if not inputs:
+        raise ValueError("grad: inputs is empty; pass the Values to differentiate by")
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Value):
+            raise TypeError(f"grad: input {i} must be a Value, got {type(x).__name__}")
+        if not x.requires_grad:
+            raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) has requires_grad=False, "
+                             "so it has no gradient")  # fmt: skip
+    seed = as_value(output._seed(grad_output))
+    with contextlib.nullcontext() if create_graph else no_grad():
+        grads = backprop_graph(output, seed, wanted=list(inputs))
+    result = []
+    for i, x in enumerate(inputs):
+        g = grads.get(x)
+        if g is None:
+            if not allow_unused:
+                raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) is not used to "
+                                 "compute the output, so it has no gradient (allow_unused=True: zeros)")  # fmt: skip
+            g = ValueMath.zeros_like(x)
+        result.append(g)
+    return tuple(result)
 
 
 # ---------------------------------------------------------------- plumbing: switches, data checks, retries
@@ -625,6 +808,12 @@ class no_grad(_Mode):
     """Inside this block (in this thread) ops build no graph: for evaluation and parameter updates."""
 
     changes = {"grad_enabled": False}
+
+
+class enable_grad(_Mode):
+    """Inside this block ops build the graph again, even within a ``no_grad`` block."""
+
+    changes = {"grad_enabled": True}
 
 
 class detect_anomaly(_Mode):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinygrad_edu import ops
-from tinygrad_edu.engine import Value, apply, as_value
+from tinygrad_edu import arguments, ops
+from tinygrad_edu.engine import Value, apply, as_value, where
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "step", "clip",
     "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index", "cross_entropy",
+    "broadcast_to", "where", "scatter",
 ]  # fmt: skip
 
 
@@ -133,6 +134,25 @@ def transpose(x, *axes) -> Value:
 def index(x, idx) -> Value:
     """x[idx]."""
     return as_value(x)[idx]
+
+
+def broadcast_to(x, *shape) -> Value:
+    """x repeated along new or size-1 axes (numpy's broadcast_to); its gradient sums the copies."""
+    return as_value(x).broadcast_to(*shape)
+
+
+def scatter(x, shape: tuple, idx) -> Value:
+    """Zeros of ``shape`` with x added at ``idx`` (PyTorch's index_put with accumulate=True): the backward
+    of indexing, ``x == F.index(F.scatter(x, shape, idx), idx)`` when idx picks each element once."""
+    x = as_value(x)
+    shape = tuple(arguments.integer("scatter size", n, low=0) for n in np.atleast_1d(shape))
+    try:
+        picked = np.empty(shape)[idx].shape
+    except IndexError as e:
+        raise IndexError(f"scatter: index {idx!r} does not fit shape {shape}: {e}") from None
+    if picked != x.shape:
+        raise ValueError(f"scatter: index {idx!r} picks shape {picked} out of {shape}, but x has shape {x.shape}")
+    return apply(ops.Scatter, x, shape=shape, index=idx)
 
 
 def cross_entropy(logits: Value, labels) -> Value:

@@ -13,8 +13,10 @@ d(out)/da = b = 3, so dL/da = 10 * 3 = 30; and d(out)/db = a = 2, so dL/db = 20.
 That is ``Mul.backward(10, 6, 2, 3) == (30, 20)``.
 
 Nothing here knows about graphs: ``engine.py`` wires ops into one. The same definition
-serves scalars (Python floats) and tensors (float64 numpy arrays): ``math_for(x)``, at the
-end of this file, picks the ``math`` module or numpy. A gradient may come back in the
+serves scalars (Python floats), tensors (float64 numpy arrays) and Values: ``math_for(x)``,
+at the end of this file, picks the ``math`` module, numpy, or (for Values) functions that
+build graph nodes. So a backward run on the graph's own nodes is itself a graph, which can
+be differentiated again: gradients of gradients (``create_graph=True``). A gradient may come back in the
 broadcast shape of the output; the engine sums it back to each input's shape in one place
 (``engine.reduce_broadcast``). Each op also declares where it is defined (``domain``) and
 where it has no derivative (``kinks``), for the gradient checks (``domains.py``).
@@ -195,20 +197,28 @@ class MatMul(Op):
     def backward(g, out, a, b, needs=(True, True)):
         if a.ndim == 2 and b.ndim == 2:  # the usual case, written plainly
             return (g @ b.T if needs[0] else None), (a.T @ g if needs[1] else None)
-        a2 = a[None, :] if a.ndim == 1 else a  # (n,) -> (1, n)
-        b2 = b[:, None] if b.ndim == 1 else b  # (n,) -> (n, 1)
-        g2 = np.asarray(g)
-        if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
-        ga = g2 @ np.swapaxes(b2, -1, -2)
-        gb = np.swapaxes(a2, -1, -2) @ g2
-        if a.ndim == 1:
-            ga = ga[..., 0, :]
-        if b.ndim == 1:
-            gb = gb[..., :, 0]
+        if a.ndim == 1 and b.ndim == 1:  # a dot product: d/da = b, d/db = a
+            return g * b, g * a
+        m = math_for(g)  # otherwise make vectors matrices, multiply as above, and make them vectors again
+        a2 = m.reshape(a, (1, -1)) if a.ndim == 1 else a  # (n,) -> (1, n)
+        b2 = m.reshape(b, (-1, 1)) if b.ndim == 1 else b  # (n,) -> (n, 1)
+        gs, g2 = np.shape(g), g
+        if b.ndim == 1:  # out lost b's column axis: (..., m) -> (..., m, 1)
+            g2 = m.reshape(g, gs + (1,))
+        elif a.ndim == 1:  # out lost a's row axis: (..., p) -> (..., 1, p)
+            g2 = m.reshape(g, gs[:-1] + (1, gs[-1]))
+        ga, gb = g2 @ _swap_last(m, b2), _swap_last(m, a2) @ g2
+        if a.ndim == 1:  # (..., 1, n) -> (..., n)
+            ga = m.reshape(ga, np.shape(ga)[:-2] + np.shape(ga)[-1:])
+        if b.ndim == 1:  # (..., n, 1) -> (..., n)
+            gb = m.reshape(gb, np.shape(gb)[:-1])
         return ga, gb
+
+
+def _swap_last(m, x):
+    """x with its last two axes swapped (the transpose of each matrix in a stack)."""
+    n = len(np.shape(x))
+    return m.transpose(x, (*range(n - 2), n - 1, n - 2))
 
 
 # ---------------------------------------------------------------- elementwise functions
@@ -368,7 +378,7 @@ class Softplus(Op):
 
     @staticmethod
     def backward(g, out, x):
-        return g * Sigmoid.forward(x)
+        return g * math_for(x).apply(Sigmoid, x)
 
 
 _GELU_K = math.sqrt(2.0 / math.pi)
@@ -434,7 +444,7 @@ class Clip(Op):
 
     @staticmethod
     def backward(g, out, x, lo, hi):
-        return math_for(x).where((x >= lo) & (x <= hi), g, 0.0)
+        return math_for(x).where((x >= lo) * (x <= hi), g, 0.0)  # the product of two 0/1 tests: both hold
 
 
 # ---------------------------------------------------------------- reductions
@@ -447,12 +457,11 @@ def _count(shape: tuple, axis) -> int:
 
 def unreduce(g, shape: tuple, axis, keepdims: bool):
     """Spread the gradient of a reduction back over the axes it removed (each summed element gets it)."""
+    m = math_for(g)
     if axis is not None and not keepdims:  # put the removed axes back as size 1
         axes = {a % len(shape) for a in ((axis,) if isinstance(axis, int) else axis)}
-        g = np.reshape(g, [1 if i in axes else n for i, n in enumerate(shape)])
-    out = np.empty(shape)
-    out[...] = g
-    return out
+        g = m.reshape(g, tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return m.broadcast_to(g, shape)
 
 
 @register
@@ -507,9 +516,10 @@ class Max(Op):
 
     @staticmethod
     def backward(g, out, x, axis, keepdims):
-        winners = x == _max(np.asarray(x), axis=axis, keepdims=True)
+        x = np.asarray(x)  # where the maximum is: numbers, constant for the derivative
+        winners = x == _max(x, axis=axis, keepdims=True)
         share = winners / _sum(winners, axis=axis, keepdims=True)
-        return share * unreduce(g, np.shape(x), axis, keepdims)
+        return share * unreduce(g, x.shape, axis, keepdims)
 
 
 # ---------------------------------------------------------------- shape and indexing
@@ -527,7 +537,7 @@ class Reshape(Op):
 
     @staticmethod
     def backward(g, out, x, shape):
-        return np.reshape(g, np.shape(x))
+        return math_for(g).reshape(g, np.shape(x))
 
 
 @register
@@ -542,7 +552,8 @@ class Transpose(Op):
 
     @staticmethod
     def backward(g, out, x, axes):
-        return np.transpose(g, None if axes is None else np.argsort(np.mod(axes, np.ndim(x))))
+        inverse = None if axes is None else tuple(int(i) for i in np.argsort(np.mod(axes, np.ndim(x))))
+        return math_for(g).transpose(g, inverse)
 
 
 @register
@@ -560,9 +571,65 @@ class Index(Op):
 
     @staticmethod
     def backward(g, out, x, index):
-        gx = np.zeros(np.shape(x))
+        return math_for(g).apply(Scatter, g, shape=np.shape(x), index=index)
+
+
+@register
+class Scatter(Op):
+    """Index's backward as an op of its own: zeros of ``shape`` with g added at ``index``;
+    d/dg = g'[index]: each element of g landed in one place (so the two ops are each other's backward).
+
+    ``np.add.at`` adds, so an element picked twice gets both contributions.
+    """
+
+    name, domain, kinks = "scatter", (REAL,), None  # smooth
+
+    @staticmethod
+    def forward(g, shape, index):
+        gx = np.zeros(shape)
         np.add.at(gx, index, g)
         return gx
+
+    @staticmethod
+    def backward(g, out, x, shape, index):
+        return math_for(g).apply(Index, g, index=index)
+
+
+@register
+class BroadcastTo(Op):
+    """x repeated along new or size-1 axes up to ``shape`` (numpy's broadcast_to, PyTorch's expand).
+
+    d/dx: each copy passes its gradient back, and the copies of one element are summed, which the
+    engine does for all broadcasting in one place; so the backward returns g as it is.
+    """
+
+    name, domain, kinks = "broadcast_to", (REAL,), None  # smooth
+
+    @staticmethod
+    def forward(x, shape):
+        return ArrayMath.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(g, out, x, shape):
+        return g
+
+
+@register
+class Where(Op):
+    """a where mask holds, b elsewhere (mask: fixed booleans, not differentiated);
+    d/da = mask, d/db = not mask: the gradient goes to whichever input was picked, not multiplied by 0.
+    """
+
+    name, arity, domain, kinks = "where", 2, (REAL, REAL), None  # smooth in a and b
+
+    @staticmethod
+    def forward(a, b, mask):
+        return (a if mask else b) if mask.__class__ is bool else np.where(mask, a, b)
+
+    @staticmethod
+    def backward(g, out, a, b, mask):
+        m = math_for(g)
+        return m.where(mask, g, 0.0), m.where(mask, 0.0, g)
 
 
 # ---------------------------------------------------------------- softmax
@@ -584,7 +651,7 @@ class Softmax(Op):
 
     @staticmethod
     def backward(g, out, x, axis):
-        return out * (g - _sum(g * out, axis=axis, keepdims=True))
+        return out * (g - math_for(g).sum(g * out, axis=axis, keepdims=True))
 
 
 @register
@@ -600,7 +667,8 @@ class LogSoftmax(Op):
 
     @staticmethod
     def backward(g, out, x, axis):
-        return g - np.exp(out) * _sum(g, axis=axis, keepdims=True)
+        m = math_for(g)
+        return g - m.exp(out) * m.sum(g, axis=axis, keepdims=True)
 
 
 @register
@@ -621,16 +689,45 @@ class CrossEntropy(Op):
 
     @staticmethod
     def backward(g, out, z, labels):
-        z2 = np.atleast_2d(z)
-        p = Softmax.forward(z2, axis=1)
-        p[np.arange(len(z2)), np.atleast_1d(labels)] -= 1.0
-        return (g / len(z2)) * p.reshape(np.shape(z))
+        m, shape = math_for(z), np.shape(z)
+        n = 1 if len(shape) == 1 else shape[0]
+        p = m.apply(Softmax, m.reshape(z, (n, shape[-1])), axis=1)
+        onehot = np.zeros((n, shape[-1]))
+        onehot[np.arange(n), np.atleast_1d(labels)] = 1.0
+        return (g / n) * m.reshape(p - onehot, shape)
 
 
-# ---------------------------------------------------------------- one definition for scalars and arrays
+# ---------------------------------------------------------------- one definition for scalars, arrays and Values
 
 
-class ScalarMath:
+class ArrayMath:
+    """numpy's functions, under the names the ops use.
+
+    ``apply(op, ...)`` runs another op: here its forward on numbers; on Values (``engine.ValueMath``)
+    it makes a node, which is how a backward built from ops can be differentiated again.
+    """
+
+    exp, log, log1p, sqrt, tanh = np.exp, np.log, np.log1p, np.sqrt, np.tanh
+    maximum, minimum, where, clip, power = np.maximum, np.minimum, np.where, np.clip, np.power
+    zeros_like, reshape, transpose = np.zeros_like, np.reshape, np.transpose
+
+    @staticmethod
+    def sum(x, axis=None, keepdims: bool = False):
+        return _sum(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def broadcast_to(x, shape: tuple) -> np.ndarray:
+        """x repeated up to ``shape``, as a new array (numpy's own broadcast_to is a read-only view)."""
+        out = np.empty(shape)
+        out[...] = x
+        return out
+
+    @staticmethod
+    def apply(op: type[Op], *inputs, **kwargs):
+        return op.forward(*inputs, **kwargs)
+
+
+class ScalarMath(ArrayMath):
     """numpy's functions for one Python float, from the ``math`` module (much faster on one number).
 
     Python raises where IEEE arithmetic gives inf or nan (``1/0``, ``math.log(0)``,
@@ -661,8 +758,10 @@ class ScalarMath:
 
 
 def math_for(x):
-    """The library for this data: ``ScalarMath`` for a Python float, numpy for anything else."""
-    return ScalarMath if x.__class__ is float else np
+    """The functions for this data: ``ScalarMath`` for a Python float, ``ArrayMath`` (numpy) for an
+    array, and for a Value the functions it brings (``engine.ValueMath``), which build graph nodes."""
+    c = x.__class__
+    return ScalarMath if c is float else ArrayMath if c is np.ndarray else getattr(x, "_math", ArrayMath)
 
 
 _sum, _max = np.add.reduce, np.maximum.reduce  # np.sum and np.max without their Python wrappers
