@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygrad_edu import Value, losses
+from tinygrad_edu import Value, grad, losses
+from tinygrad_edu.functional import where
 
 LEAF_SHAPES = [(), (1,), (3,), (4,), (2, 3), (1, 3), (3, 1), (2, 1, 3), (0, 3), (2, 0)]
 
@@ -169,6 +170,12 @@ class Builder:
                 return
             axis = int(r.integers(-a.ndim, a.ndim))
             self.record(f"{name} {axis}", getattr(a, name)(axis), getattr(ta, name)(axis))
+        elif name == "where":  # PyTorch's where(a > 0, a, b), a comparison as the condition
+            b, tb = self.partner(a.shape)
+            self.record(name, where(a > 0, a, b), t.where(ta > 0, ta, tb))
+        elif name == "broadcast_to":
+            shape = (2,) + tuple(n if r.random() < 0.5 or n != 1 else 3 for n in a.shape)
+            self.record(f"broadcast_to {shape}", a.broadcast_to(shape), ta.expand(shape))
         elif name == "cross_entropy":
             if a.ndim != 2 or 0 in a.shape:
                 return
@@ -178,7 +185,7 @@ class Builder:
 
 OPS = ["add", "sub", "mul", "div", "const", "neg", "pow", "vpow", "matmul", "log", "sqrt", "exp", "abs", "tanh",
        "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "step", "clip", "sum", "mean", "max", "reshape",
-       "transpose", "index", "softmax", "log_softmax", "cross_entropy"]  # fmt: skip
+       "transpose", "index", "softmax", "log_softmax", "cross_entropy", "where", "broadcast_to"]  # fmt: skip
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
@@ -206,20 +213,51 @@ def check(seed: int, torch) -> str | None:
         for k, (ours, theirs) in enumerate(g.pairs):
             if not np.allclose(ours.data, theirs.detach().numpy(), rtol=1e-9, atol=1e-12, equal_nan=True):
                 return _report(g, f"node {k} forward differs")
-        rng = np.random.default_rng(seed)
-        ours, theirs = 0.0, 0.0  # the root: every node times random weights, summed, so every backward runs
-        for node, tnode in g.pairs:
-            w = rng.normal(size=node.shape)
-            ours = ours + (node * (float(w) if node.shape == () else w)).sum()
-            theirs = theirs + (tnode * torch.tensor(w, dtype=torch.float64)).sum()
+        ours, theirs = _weighted_sum(g.pairs, np.random.default_rng(seed), torch)
         ours.backward()
         if theirs.requires_grad:
             theirs.backward()
-    for i, (leaf, tleaf) in enumerate(g.leaves):
-        ref = np.zeros(leaf.shape) if tleaf.grad is None else tleaf.grad.numpy()
+    return _compare_leaves(g, [leaf.grad for leaf, _ in g.leaves], [t.grad for _, t in g.leaves], "gradient")
+
+
+def check_second(seed: int, torch) -> str | None:
+    """The same graph, differentiated twice: every leaf's gradient (made with create_graph=True, as a
+    graph of its own) times random weights, summed, differentiated again; against PyTorch's
+    ``autograd.grad(..., create_graph=True)`` applied twice. None if they agree, else the mismatch."""
+    rng = np.random.default_rng(seed)
+    with np.errstate(all="ignore"):
+        g = build(seed, torch)
+        if any(np.isnan(node.data).any() for node, _ in g.pairs):
+            return None  # a nan value (the mean of nothing) makes every derivative through it a convention
+        leaves, tleaves = [leaf for leaf, _ in g.leaves], [t for _, t in g.leaves]
+        ours, theirs = _weighted_sum(g.pairs, rng, torch)
+        firsts = grad(ours, leaves, create_graph=True, allow_unused=True)
+        tfirsts = torch.autograd.grad(theirs, tleaves, create_graph=True, allow_unused=True)
+        kept = [(f, t) for f, t in zip(firsts, tfirsts) if t is not None and t.requires_grad]
+        second, tsecond = _weighted_sum(kept, rng, torch) if kept else (None, None)
+        seconds = grad(second, leaves, allow_unused=True) if second is not None and second.requires_grad else None
+        tseconds = torch.autograd.grad(tsecond, tleaves, allow_unused=True) if kept else [None] * len(leaves)
+    if seconds is None:
+        seconds = [np.zeros(leaf.shape) for leaf in leaves]
+    return _compare_leaves(g, [s.data if isinstance(s, Value) else s for s in seconds], tseconds, "second derivative")
+
+
+def _weighted_sum(pairs, rng, torch) -> tuple:
+    """The root: every node (ours and PyTorch's) times the same random weights, summed, so every backward runs."""
+    ours, theirs = 0.0, 0.0
+    for node, tnode in pairs:
+        w = rng.normal(size=node.shape)
+        ours = ours + (node * (float(w) if node.shape == () else w)).sum()
+        theirs = theirs + (tnode * torch.tensor(w, dtype=torch.float64)).sum()
+    return ours, theirs
+
+
+def _compare_leaves(g: Graph, ours: list, theirs: list, what: str) -> str | None:
+    for i, (mine, ref) in enumerate(zip(ours, theirs)):
+        ref = np.zeros(np.shape(mine)) if ref is None else ref.detach().numpy(force=True)
         scale = max(1.0, float(np.max(np.abs(ref[np.isfinite(ref)]), initial=0.0)))
-        if not np.allclose(leaf.grad, ref, rtol=1e-7, atol=1e-9 * scale, equal_nan=True):
-            return _report(g, f"gradient of x{i} differs: ours {leaf.grad!r}, PyTorch {ref!r}")
+        if not np.allclose(mine, ref, rtol=1e-7, atol=1e-9 * scale, equal_nan=True):
+            return _report(g, f"{what} of x{i} differs: ours {mine!r}, PyTorch {ref!r}")
     return None
 
 
@@ -232,11 +270,11 @@ def main(argv: list[str]) -> int:
 
     n = int(argv[0]) if argv else 1000
     for seed in range(n):
-        problem = check(seed, torch)
+        problem = check(seed, torch) or check_second(seed, torch)
         if problem:
             print(problem)
             return 1
-    print(f"{n} random graphs: values and gradients agree with PyTorch")
+    print(f"{n} random graphs: values, gradients and second derivatives agree with PyTorch")
     return 0
 
 

@@ -48,3 +48,19 @@ def test_a_bug_only_random_graphs_reach_is_caught(monkeypatch):
     monkeypatch.setattr(ops.Max, "backward", every_tie_gets_all)
     problem = _first_failure(2000)
     assert problem is not None and "max" in problem
+
+
+@pytest.mark.parametrize("chunk", range(2))
+def test_random_graphs_differentiated_twice_agree_with_pytorch(chunk):
+    for seed in range(1000 + chunk, 1000 + GRAPHS // 2, 2):
+        problem = fuzz.check_second(seed, torch)
+        assert problem is None, problem
+
+
+def test_a_backward_cut_from_the_graph_is_caught_only_by_second_derivatives(monkeypatch):
+    """tanh's backward computing 1 - out^2 from plain numbers: first derivatives stay right, but the
+    gradient no longer depends on x through out, so every second derivative through tanh is wrong."""
+    monkeypatch.setattr(ops.Tanh, "backward", staticmethod(lambda g, out, x: g * (1.0 - np.asarray(out) ** 2)))
+    assert _first_failure(100) is None
+    problem = next(filter(None, (fuzz.check_second(seed, torch) for seed in range(100))), None)
+    assert problem is not None and "second derivative of x" in problem and "tanh" in problem

@@ -19,13 +19,21 @@ users pass), ``registry`` (looking things up by name), ``files`` (saving whole f
 """
 
 from tinygrad_edu import functional, viz
-from tinygrad_edu.engine import Value, apply, detect_anomaly, no_grad
-from tinygrad_edu.gradcheck import GradcheckError, GradcheckWarning, check_graph, gradcheck, numerical_grad
+from tinygrad_edu.engine import Value, apply, detect_anomaly, enable_grad, grad, no_grad
+from tinygrad_edu.gradcheck import (
+    GradcheckError,
+    GradcheckWarning,
+    check_graph,
+    gradcheck,
+    gradgradcheck,
+    numerical_grad,
+)
 from tinygrad_edu.nn import manual_seed
 from tinygrad_edu.trace import trace_backward
 
 __all__ = [
-    "Value", "apply", "no_grad", "detect_anomaly", "functional", "viz", "manual_seed",
-    "gradcheck", "numerical_grad", "check_graph", "trace_backward", "GradcheckError", "GradcheckWarning",
+    "Value", "apply", "grad", "no_grad", "enable_grad", "detect_anomaly", "functional", "viz", "manual_seed",
+    "gradcheck", "gradgradcheck", "numerical_grad", "check_graph", "trace_backward",
+    "GradcheckError", "GradcheckWarning",
 ]  # fmt: skip
 __version__ = "0.1.0"

@@ -10,6 +10,10 @@ ways, element by element.  When they disagree it checks every op of the graph on
 its own (``check_graph``) and names the first wrong one and the line that made it.
 A mismatch at a kink (relu at 0) or where a perturbation leaves an op's domain
 (log near 0 with a large eps) is explained with a ``GradcheckWarning`` instead.
+
+``gradgradcheck`` does the same one level up: the gradient is itself a function of the
+inputs (``grad(..., create_graph=True)``), and its derivative, the second derivative, is
+checked against central differences of the gradient.
 """
 
 from __future__ import annotations
@@ -22,7 +26,17 @@ import numpy as np
 
 from tinygrad_edu import arguments
 from tinygrad_edu.domains import REAL
-from tinygrad_edu.engine import Value, no_grad, record_sites, reduce_broadcast, toposort
+from tinygrad_edu.engine import (
+    Value,
+    apply,
+    as_value,
+    enable_grad,
+    grad,
+    no_grad,
+    record_sites,
+    reduce_broadcast,
+    toposort,
+)
 from tinygrad_edu.tables import html_table, text_table
 
 
@@ -205,7 +219,7 @@ def check_graph(root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
 
 @dataclass
 class InputReport:
-    """How one input's gradient compared: its largest errors."""
+    """How one input's gradient compared: its largest errors (``of``: which gradient, for gradgradcheck)."""
 
     index: int
     label: str
@@ -213,6 +227,7 @@ class InputReport:
     max_abs_error: float = 0.0
     max_rel_error: float = 0.0
     mismatches: int = 0
+    of: str = ""
 
 
 @dataclass
@@ -221,6 +236,7 @@ class GradcheckReport:
 
     inputs: list[InputReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    title: str = "gradcheck passed"
 
     @property
     def max_abs_error(self) -> float:
@@ -232,11 +248,11 @@ class GradcheckReport:
 
     def __str__(self) -> str:
         rows = [
-            f"input {r.index} ({r.label or 'unnamed'}, shape {r.shape}): "
+            f"input {r.index} ({r.label or 'unnamed'}, shape {r.shape}){' of ' + r.of if r.of else ''}: "
             f"max abs error {r.max_abs_error:.3g}, max rel error {r.max_rel_error:.3g}"
             for r in self.inputs
         ]
-        return "\n".join(["gradcheck passed", *rows, *(f"note: {n}" for n in self.notes)])
+        return "\n".join([self.title, *rows, *(f"note: {n}" for n in self.notes)])
 
 
 def _call(fn: Callable, inputs: list[Value]) -> Value:
@@ -333,25 +349,8 @@ def gradcheck(
     values = _prepare(inputs)
     with record_sites():
         out = _call(fn, values)
-    analytic = _jacobians(out, values)
-    numeric = numerical_grad(fn, *values, eps=eps)
     report = GradcheckReport()
-    failures = []
-    for i, (v, a, n) in enumerate(zip(values, analytic, numeric)):
-        if n is None:
-            continue
-        a, n = np.asarray(a), np.asarray(n)
-        abs_err, rel_err, bad = _compare(a, n, atol, rtol)
-        report.inputs.append(InputReport(i, v.label, v.shape, _max(abs_err), _max(rel_err), int(bad.sum())))
-        if bad.any():
-            k = _worst(abs_err, bad)
-            out_idx, in_idx = k[: a.ndim - v.ndim], k[a.ndim - v.ndim :]
-            where = f"element {in_idx}" + (f" of output element {out_idx}" if out_idx else "")
-            failures.append(
-                f"input {i} ({v.label or 'unnamed'}, shape {v.shape}), {where}: "
-                f"analytic {a[k]:.10g}, numeric {n[k]:.10g}, abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g} "
-                f"({int(bad.sum())} of {a.size} elements off; allowed atol {atol:g} + rtol {rtol:g} * |numeric|)"
-            )
+    failures = _mismatches(values, _jacobians(out, values), numerical_grad(fn, *values, eps=eps), atol, rtol, report)
     report.notes = _kink_notes(out, eps)
     if failures:
         ops_report = check_graph(out, eps, atol, rtol)
@@ -367,3 +366,117 @@ def gradcheck(
     for note in report.notes:
         warnings.warn(note, GradcheckWarning, stacklevel=2)
     return report
+
+
+def _mismatches(values: list[Value], analytic: list, numeric: list, atol: float, rtol: float,
+                report: GradcheckReport, of: str = "") -> list[str]:  # fmt: skip
+    """Compare Jacobians input by input; add each input's errors to ``report``, return the failures in words.
+
+    ``of`` names the function differentiated when it is not the output (for gradgradcheck: a gradient).
+    """
+    failures = []
+    for i, (v, a, n) in enumerate(zip(values, analytic, numeric)):
+        if n is None:
+            continue
+        a, n = np.asarray(a), np.asarray(n)
+        abs_err, rel_err, bad = _compare(a, n, atol, rtol)
+        report.inputs.append(InputReport(i, v.label, v.shape, _max(abs_err), _max(rel_err), int(bad.sum()), of))
+        if bad.any():
+            k = _worst(abs_err, bad)
+            out_idx, in_idx = k[: a.ndim - v.ndim], k[a.ndim - v.ndim :]
+            where = f"element {in_idx}" + (f" of {of or 'output'} element {out_idx}" if out_idx else
+                                           f" of {of}" if of else "")  # fmt: skip
+            failures.append(
+                f"input {i} ({v.label or 'unnamed'}, shape {v.shape}), {where}: "
+                f"analytic {a[k]:.10g}, numeric {n[k]:.10g}, abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g} "
+                f"({int(bad.sum())} of {a.size} elements off; allowed atol {atol:g} + rtol {rtol:g} * |numeric|)"
+            )
+    return failures
+
+
+# ---------------------------------------------------------------- second derivatives
+
+
+def gradgradcheck(fn: Callable[..., Value], *inputs, grad_output=None, eps: float = 1e-6, atol: float = 1e-5,
+                  rtol: float = 1e-3) -> GradcheckReport:  # fmt: skip
+    """Check second derivatives: for each input j, the gradient d(fn)/d(input j) is a function of all the
+    inputs (``grad(..., create_graph=True)``); the engine's derivative of it is compared with central
+    differences of it, element by element.
+
+    ``grad_output`` is dL/d(output): 1 for a one-element output, else random (seeded) unless given.
+    A mismatch raises ``GradcheckError`` naming the gradient, the input, the element, both values and
+    errors, and the first op whose backward is not differentiated right (its backward, checked alone
+    as a function of the op's inputs); kinks and domains give a ``GradcheckWarning``, as in ``gradcheck``.
+    """
+    _settings(eps, atol, rtol)
+    values = _prepare(inputs)
+    with record_sites():
+        out = _call(fn, values)
+    if grad_output is None:
+        grad_output = 1.0 if out.data.__class__ is float else np.random.default_rng(0).normal(size=out.shape)
+    report = GradcheckReport(title="gradgradcheck passed")
+    failures = []
+    for j, v in enumerate(values):
+        if not v.requires_grad:
+            continue
+
+        def gradient(*xs, j=j):  # d(fn)/d(input j) as a Value with its own graph
+            with enable_grad():
+                return grad(_call(fn, list(xs)), xs[j], grad_output, create_graph=True, allow_unused=True)[0]
+
+        with record_sites():
+            first = gradient(*values)
+        of = f"the gradient of input {j} ({v.label or 'unnamed'})"
+        failures += _mismatches(values, _jacobians(first, values), numerical_grad(gradient, *values, eps=eps),
+                                atol, rtol, report, of)  # fmt: skip
+    report.notes = _kink_notes(out, eps)
+    if failures:
+        message = "gradgradcheck failed:\n  " + "\n  ".join(failures)
+        verdicts = [(node, _check_backward(node, eps, atol, rtol)) for node in reversed(toposort(out))
+                    if node._operation is not None]  # fmt: skip
+        guilty = next(((node, detail) for node, (status, detail) in verdicts if status == "fail"), None)
+        if guilty is not None:
+            where = f", created at {guilty[0].site}" if guilty[0].site else ""
+            raise GradcheckError(f"{message}\nthe first op whose backward is differentiated wrong: "
+                                 f"{guilty[0].op}{where}: {guilty[1]}")  # fmt: skip
+        explained = [detail for _, (status, detail) in verdicts if status == "explained"]
+        if not explained:
+            raise GradcheckError(f"{message}\nno single op's backward is wrong at these values; the mismatch comes "
+                                 "from their composition (try another eps)")  # fmt: skip
+        report.notes += explained
+    for note in report.notes:
+        warnings.warn(note, GradcheckWarning, stacklevel=2)
+    return report
+
+
+def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int = 0) -> tuple[str, str]:
+    """Is this node's op's backward differentiated right? Its backward, with a fixed random upstream
+    gradient, contracted with random weights, is a number that depends on the op's inputs:
+    ``gradcheck`` that function. Returns ("pass" | "fail" | "explained", detail)."""
+    op, kwargs = node._operation, node._kwargs
+    if op.kinks is not None:  # where the op has no derivative, its derivative jumps: no second derivative either
+        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **kwargs)):
+            if np.any(mask):
+                return "explained", (f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
+                                     "jumps; the second derivative there is a convention")  # fmt: skip
+    rng = np.random.default_rng(seed)
+    g = as_value(1.0 if node.shape == () else rng.normal(size=node.shape))
+    weights = [float(rng.normal()) if p.shape == () else rng.normal(size=p.shape) for p in node.parents]
+
+    def backward_of(*xs):
+        grads = op.backward(g, apply(op, *xs, **kwargs), *xs, **kwargs)
+        total = 0.0
+        for x, gx, w in zip(xs, (grads,) if len(xs) == 1 else grads, weights):
+            if gx is not None and x.requires_grad:
+                total = total + (reduce_broadcast(as_value(gx), x.data) * w).sum()
+        return as_value(total)
+
+    inputs = [Value(p.data, label=p.label, requires_grad=p.requires_grad) for p in node.parents]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            gradcheck(backward_of, *inputs, eps=eps, atol=atol, rtol=rtol)
+        except GradcheckError as e:
+            return "fail", str(e).splitlines()[1].strip()
+    notes = [str(w.message) for w in caught if issubclass(w.category, GradcheckWarning)]
+    return ("explained", f"{op.name}: {notes[0]}") if notes else ("pass", "")

@@ -54,6 +54,12 @@ def _parameter_list(params) -> list[Value]:
     return params
 
 
+def _gradient(p: Value):
+    """p's gradient as numbers (after ``backward(create_graph=True)`` it is a Value: its data)."""
+    g = p.grad
+    return g.data if isinstance(g, Value) else g
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent, as PyTorch's SGD (dampening 0, no Nesterov):
 
@@ -68,7 +74,8 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+            g = _gradient(p)
+            g = g + self.weight_decay * p.data if self.weight_decay else g
             if self.momentum:
                 v = self.velocity[i]
                 g = self.velocity[i] = g if v is None else self.momentum * v + g
@@ -108,7 +115,8 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
         for i, p in enumerate(self.params):
-            g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+            g = _gradient(p)
+            g = g + self.weight_decay * p.data if self.weight_decay else g
             self.m[i] = b1 * self.m[i] + (1 - b1) * g
             self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
             p.data -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2) ** 0.5 + self.eps)
