@@ -107,3 +107,24 @@ def test_without_matplotlib_a_demo_still_prints_its_tables(tmp_path):
     assert result.returncode == 0, result.stderr
     assert 'no pictures: pip install -e ".[plots]"' in result.stdout and "perceptron converged" in result.stdout
     assert list(tmp_path.iterdir()) == []
+
+
+def test_newton(tmp_path):
+    text = run_demo("10_newton", tmp_path)
+    assert "y' = 24 (4x^3 - 4x = 24), y'' = 44 (12x^2 - 4 = 44)" in text
+    newton = int(re.search(r"^Newton +(\d+) ", text, re.M).group(1))
+    descent = [int(n) for n in re.findall(r"^gradient descent, lr \S+ +(\d+) ", text, re.M)]
+    assert newton <= 7 and len(descent) == 3 and min(descent) > 2 * newton
+    assert "step 6: x = 1.0000000000" in text  # quadratic convergence: 12 digits after 6 steps from x = 2
+    pictures(tmp_path, "newton.png")
+
+
+def test_double_backprop(tmp_path):
+    text = run_demo("11_double_backprop", tmp_path)
+    assert "dy/dx = 0.786447732966; 1 - tanh(x)^2 = 0.786447732966" in text
+    assert "d2y/dx2 = -0.726861981384; -2 tanh(x) (1 - tanh(x)^2) = -0.726861981384" in text
+    assert "n2 = sub(1, n1) = 0.786448" in text and "gradgradcheck passed" in text
+    difference = float(re.search(r"max \|H v \(double backprop\) - H v \(full Hessian\)\| +(\S+)", text).group(1))
+    assert difference < 1e-7
+    assert (tmp_path / "tanh_derivative.png").stat().st_size > 5000
+    pictures(tmp_path, "hessian_vector.png")

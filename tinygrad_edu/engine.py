@@ -67,7 +67,7 @@ class Value:
         the ops' backwards), so it can be differentiated again: ``x.grad.backward()``.
         """
         if create_graph:
-            for node, g in backprop_graph(self, as_value(self._seed(grad))).items():
+            for node, g in backprop_graph(self, _named_seed(self, grad)).items():
                 node._grad = g if node._grad is None else node._grad + g
         else:
             backprop(self, self._seed(grad.data if isinstance(grad, Value) else grad))
@@ -670,6 +670,14 @@ def where(cond, a, b) -> Value:
     return apply(ops.Where, a, b, mask=mask)
 
 
+def _named_seed(output: Value, grad_output) -> Value:
+    """The starting gradient as a Value; the default 1 is named d(out)/d(out), so a drawn gradient says what it is."""
+    seed = as_value(output._seed(grad_output))
+    if grad_output is None and output.label:
+        seed.label = f"d{output.label}/d{output.label}"
+    return seed
+
+
 def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) -> dict[Value, Value]:
     """``backprop``, with every gradient a Value: each op's backward runs on the graph's own nodes
     (its output node and its input nodes), so what it computes is recorded as a graph too.
@@ -726,7 +734,7 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
         if not x.requires_grad:
             raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) has requires_grad=False, "
                              "so it has no gradient")  # fmt: skip
-    seed = as_value(output._seed(grad_output))
+    seed = _named_seed(output, grad_output)
     with contextlib.nullcontext() if create_graph else no_grad():
         grads = backprop_graph(output, seed, wanted=list(inputs))
     result = []
