@@ -690,11 +690,12 @@ class CrossEntropy(Op):
     @staticmethod
     def backward(g, out, z, labels):
         m, shape = math_for(z), np.shape(z)
-        n = 1 if len(shape) == 1 else shape[0]
-        p = m.apply(Softmax, m.reshape(z, (n, shape[-1])), axis=1)
-        onehot = np.zeros((n, shape[-1]))
+        n, c = (1, shape[0]) if len(shape) == 1 else shape
+        p = m.apply(Softmax, z if len(shape) == 2 else m.reshape(z, (1, c)), axis=1)
+        onehot = np.zeros((n, c))
         onehot[np.arange(n), np.atleast_1d(labels)] = 1.0
-        return (g / n) * m.reshape(p - onehot, shape)
+        dz = (p - onehot) * (g / n)
+        return dz if len(shape) == 2 else m.reshape(dz, shape)
 
 
 # ---------------------------------------------------------------- one definition for scalars, arrays and Values
