@@ -357,6 +357,13 @@ def test_gradgradcheck_explains_a_kink_instead_of_failing():
         gradgradcheck(lambda x: (x.relu() * x).sum(), np.array([0.0, 1.0]), eps=1e-3)
 
 
+def test_gradgradcheck_explains_a_perturbation_outside_the_domain():
+    """log at 1e-6 with eps = 1e-5: x - eps < 0, where log (and its derivative 1/x) is not defined."""
+    with pytest.warns(GradcheckWarning, match=r"log: input 0 is within eps = 1e-05 of the edge of its domain"):
+        report = gradgradcheck(lambda x: x.log(), 1e-6, eps=1e-5)
+    assert report.max_abs_error > 1e6  # the mismatch is reported, and explained
+
+
 def test_gradgradcheck_checks_its_settings_and_inputs():
     with pytest.raises(ValueError, match="eps"):
         gradgradcheck(lambda x: x * x, 1.0, eps=0.0)
@@ -367,6 +374,14 @@ def test_gradgradcheck_checks_its_settings_and_inputs():
 
 
 # ---------------------------------------------------------------- the picture of a gradient
+
+
+def test_a_graph_whose_gradients_are_values_is_drawn_with_their_numbers():
+    x = Value(0.5, label="x")
+    y = x.tanh() * x
+    y.backward(create_graph=True)
+    assert isinstance(x.grad, Value)
+    assert f"grad {math.tanh(0.5) + 0.5 * (1 - math.tanh(0.5) ** 2):.4f}" in viz.draw_graph(y).source
 
 
 def test_the_gradient_of_tanh_can_be_drawn():

@@ -670,6 +670,12 @@ def where(cond, a, b) -> Value:
     return apply(ops.Where, a, b, mask=mask)
 
 
+def grad_numbers(v: Value):
+    """v's gradient as numbers: ``.grad``, or its data when ``backward(create_graph=True)`` made it a Value."""
+    g = v.grad
+    return g.data if g.__class__ is Value else g
+
+
 def _named_seed(output: Value, grad_output) -> Value:
     """The starting gradient as a Value; the default 1 is named d(out)/d(out), so a drawn gradient says what it is."""
     seed = as_value(output._seed(grad_output))

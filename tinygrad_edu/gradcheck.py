@@ -459,6 +459,11 @@ def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int
             if np.any(mask):
                 return "explained", (f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
                                      "jumps; the second derivative there is a convention")  # fmt: skip
+    for i, (p, domain) in enumerate(zip(node.parents, op.domain or (REAL,) * len(node.parents))):
+        x = np.asarray(p.data)
+        if not np.all(domain.contains(x - eps) & domain.contains(x + eps)):
+            return "explained", (f"{op.name}: input {i} is within eps = {eps:g} of the edge of its domain ({domain}), "
+                                 "so finite differences of its derivative are meaningless there")  # fmt: skip
     rng = np.random.default_rng(seed)
     g = as_value(1.0 if node.shape == () else rng.normal(size=node.shape))
     weights = [float(rng.normal()) if p.shape == () else rng.normal(size=p.shape) for p in node.parents]

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu import arguments
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Value, grad_numbers
 from tinygrad_edu.registry import lookup
 
 
@@ -54,12 +54,6 @@ def _parameter_list(params) -> list[Value]:
     return params
 
 
-def _gradient(p: Value):
-    """p's gradient as numbers (after ``backward(create_graph=True)`` it is a Value: its data)."""
-    g = p.grad
-    return g.data if isinstance(g, Value) else g
-
-
 class SGD(Optimizer):
     """Stochastic gradient descent, as PyTorch's SGD (dampening 0, no Nesterov):
 
@@ -74,7 +68,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
-            g = _gradient(p)
+            g = grad_numbers(p)
             g = g + self.weight_decay * p.data if self.weight_decay else g
             if self.momentum:
                 v = self.velocity[i]
@@ -115,7 +109,7 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
         for i, p in enumerate(self.params):
-            g = _gradient(p)
+            g = grad_numbers(p)
             g = g + self.weight_decay * p.data if self.weight_decay else g
             self.m[i] = b1 * self.m[i] + (1 - b1) * g
             self.v[i] = b2 * self.v[i] + (1 - b2) * g * g

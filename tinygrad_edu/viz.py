@@ -29,7 +29,7 @@ import graphviz
 import numpy as np
 
 from tinygrad_edu import arguments
-from tinygrad_edu.engine import Value, toposort
+from tinygrad_edu.engine import Value, grad_numbers, toposort
 from tinygrad_edu.files import atomic_write
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import gradients_from, trace_backward
@@ -268,7 +268,7 @@ def draw_graph(
     contributions = {}
     if show_contributions:
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
-    graph = _draw(nodes, lambda v: v.grad, show_data, show_grad, rankdir, cluster_modules, contributions=contributions,
+    graph = _draw(nodes, grad_numbers, show_data, show_grad, rankdir, cluster_modules, contributions=contributions,
                   inputs=inputs, caption=_legend(show_grad) if legend else "")  # fmt: skip
     graph.format = format
     return graph
