@@ -78,3 +78,45 @@ def test_an_unlabeled_parameter_is_not_drawn_as_a_constant():
     out = w * Value(3.0, requires_grad=False)
     source = viz.draw_graph(out).source
     assert "<B>param</B>" in source and "<B>const</B>" in source
+
+
+def test_the_manual_update_under_no_grad_changes_the_parameter_in_place():
+    """PyTorch's autograd tutorial updates its weights by hand: ``a -= lr * a.grad`` inside no_grad, then
+    ``a.grad = None``. The Value must stay the same node (rebinding it to a new constant would
+    leave the model training nothing)."""
+    import tinygrad_edu.torch as torch
+
+    x = torch.linspace(-1, 1, 50)
+    y = 2 * x + 1
+    a = torch.tensor(0.0, requires_grad=True)
+    b = torch.tensor(np.zeros(1), requires_grad=True)
+    first_a, first_b = a, b
+    for _ in range(300):
+        loss = ((a + b * x - y) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            a -= 0.1 * a.grad
+            b -= 0.1 * b.grad
+        a.grad = None
+        b.grad = None
+    assert a is first_a and b is first_b and a.requires_grad
+    assert a.item() == pytest.approx(1.0, abs=1e-6) and b.data[0] == pytest.approx(2.0, abs=1e-6)
+
+
+def test_in_place_operators_under_no_grad_and_with_the_graph_on():
+    w = Value(np.array([1.0, 2.0]))
+    with tinygrad_edu.no_grad():
+        w += 1.0
+        w *= Value(np.array([2.0, 0.5]))
+        w /= 2
+        w -= np.array([0.5, 0.5])
+        with pytest.raises(ValueError, match=r"cannot change the shape: this Value has shape \(2,\)"):
+            w += np.ones((3, 2))
+    np.testing.assert_allclose(w.data, [1.5, 0.25])
+    total = Value(0.0)  # micrograd's habit: with the graph on, += makes a new node
+    node = total
+    for v in (w, w):
+        total += (v * v).sum()
+    assert total is not node
+    total.backward()
+    np.testing.assert_allclose(w.grad, 4 * w.data)

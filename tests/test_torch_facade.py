@@ -192,3 +192,41 @@ def test_no_grad_as_a_decorator_and_train_eval():
     assert not model.training and not model[0].training
     model.train()
     assert model[1].training and len(model) == 2 and isinstance(model[0].weight, Value)
+
+
+def newton_and_hvp(torch):
+    """Second derivatives as PyTorch tutorials write them: Newton's method with torch.autograd.grad(...,
+    create_graph=True), and a Hessian-vector product of a network's loss; run on either library."""
+    x = torch.tensor(2.0, requires_grad=True)
+    path = []
+    for _ in range(6):
+        y = x**4 - 2 * x**2
+        (dy,) = torch.autograd.grad(y, x, create_graph=True)
+        (d2y,) = torch.autograd.grad(dy, x)
+        with torch.no_grad():
+            x -= dy / d2y
+        path.append(x.item())
+    w = torch.tensor([[0.5, -0.3], [0.2, 0.8]], requires_grad=True)
+    b = torch.tensor([0.1, -0.2], requires_grad=True)
+    data = torch.tensor([[1.0, 2.0], [-1.0, 0.5], [0.3, -0.7]])
+    loss = torch.tanh(data @ w + b).sum() ** 2
+    grads = torch.autograd.grad(loss, [w, b], create_graph=True)
+    v = [torch.tensor([[1.0, 0.0], [0.5, -1.0]]), torch.tensor([0.2, 0.3])]
+    hv = torch.autograd.grad(sum((g * vi).sum() for g, vi in zip(grads, v)), [w, b], retain_graph=True)
+    unused = torch.tensor(1.0, requires_grad=True)
+    assert torch.autograd.grad(loss, [b, unused], allow_unused=True)[1] is None
+    return path, [h.detach().numpy() for h in hv]
+
+
+def test_second_derivatives_as_pytorch_tutorials_write_them_match_pytorch():
+    ours_path, ours_hv = newton_and_hvp(torch)
+    assert abs(ours_path[-1] - 1.0) < 1e-11
+    real = pytest.importorskip("torch", reason="PyTorch is the oracle; install the 'torch' extra")
+    real.set_default_dtype(real.float64)
+    try:
+        theirs_path, theirs_hv = newton_and_hvp(real)
+    finally:
+        real.set_default_dtype(real.float32)
+    np.testing.assert_allclose(ours_path, theirs_path, rtol=1e-12)
+    for a, b in zip(ours_hv, theirs_hv):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -157,6 +157,32 @@ class Value:
     def __neg__(self) -> Value:
         return apply(ops.Neg, self)
 
+    # ``x -= lr * x.grad``: under no_grad the numbers change in place and x stays the same node (PyTorch's
+    # manual update step); elsewhere it is ``x = x - ...``, a new node (micrograd's ``total += term``)
+
+    def __iadd__(self, other) -> Value:
+        return self + other if is_grad_enabled() else self._update(np.add, other)
+
+    def __isub__(self, other) -> Value:
+        return self - other if is_grad_enabled() else self._update(np.subtract, other)
+
+    def __imul__(self, other) -> Value:
+        return self * other if is_grad_enabled() else self._update(np.multiply, other)
+
+    def __itruediv__(self, other) -> Value:
+        return self / other if is_grad_enabled() else self._update(np.divide, other)
+
+    def _update(self, fn, other) -> Value:
+        result = fn(self.data, other.data if isinstance(other, Value) else _as_data(other, "operand"))
+        if _shape(result) != self.shape:
+            raise ValueError(f"an in-place update cannot change the shape: this Value has shape {self.shape}, "
+                             f"the result {np.shape(result)}")  # fmt: skip
+        if self.data.__class__ is float:
+            self.data = float(result)
+        else:
+            self.data[...] = result
+        return self
+
     def __matmul__(self, other) -> Value:
         other = as_value(other)
         return apply(ops.MatMul, self, other, needs=(self.requires_grad, other.requires_grad))

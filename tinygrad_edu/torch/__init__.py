@@ -18,14 +18,14 @@ import numpy as np
 
 from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
-from tinygrad_edu.engine import Value, is_grad_enabled, no_grad  # noqa: F401 (part of the subset, as they are)
+from tinygrad_edu.engine import Value, enable_grad, is_grad_enabled, no_grad, where  # noqa: F401 (as they are)
 
 Tensor = Value
 float32 = float64 = float16 = float
 int64 = long = int
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
-    "softmax sum mean max argmax Tensor float32 float64 float16 int64 long nn optim"
+    "softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -136,5 +136,6 @@ def __getattr__(name: str):
     raise AttributeError(f"tinygrad_edu.torch has no {name!r}; this teaching subset supports: {', '.join(SUPPORTED)}")
 
 
+from tinygrad_edu.torch import autograd as autograd  # noqa: E402
 from tinygrad_edu.torch import nn as nn  # noqa: E402  (nn draws from the generator above)
 from tinygrad_edu.torch import optim as optim  # noqa: E402
