@@ -15,11 +15,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from hypothesis import assume
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from tinygrad_edu import functional as F
-from tinygrad_edu.testing import shapes_broadcastable
+from tinygrad_edu.testing import floats_in, shapes_broadcastable
 
 
 @dataclass
@@ -200,6 +201,14 @@ class Spec:
 
     draw: Callable  # draw(data) -> (shapes, ctx)
     torch: Callable | None  # torch(*tensors, **ctx), None where PyTorch has no such op
+
+
+def draw_inputs(data, op, shapes, ctx) -> list:
+    """Inputs of the given shapes inside the op's domain, away from its kinks (where it has no derivative)."""
+    xs = [data.draw(hnp.arrays(np.float64, s, elements=floats_in(op.domain[i]))) for i, s in enumerate(shapes)]
+    if op.kinks is not None:
+        assume(not any(np.any(m) for m in op.kinks(0.05, *xs, **ctx)))
+    return [float(x) if x.ndim == 0 else x for x in xs]
 
 
 def _unary(data):

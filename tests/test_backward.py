@@ -132,21 +132,27 @@ def test_memory_stays_flat_over_10000_training_steps():
         return loss.data
 
     first_loss = train_step()
+    growth = memory_growth(train_step)
+    # a leak of even one small object per step would be >= 8,000 * 56 bytes
+    assert growth < 16_384, f"memory grew by {growth} bytes over 8,000 steps"
+    assert train_step() < first_loss  # the steps really trained
+
+
+def memory_growth(step, warmup: int = 2_000, steps: int = 8_000) -> int:
+    """Bytes allocated and kept over ``steps`` calls of step(), after ``warmup`` calls (numpy's and Python's
+    caches fill up during the first ones), with the garbage collector off: what reference counting leaves."""
     gc.disable()
     tracemalloc.start()
     try:
-        for _ in range(2_000):  # numpy's and Python's caches fill up during the first steps
-            train_step()
+        for _ in range(warmup):
+            step()
         before = tracemalloc.get_traced_memory()[0]
-        for _ in range(8_000):
-            train_step()
-        after = tracemalloc.get_traced_memory()[0]
+        for _ in range(steps):
+            step()
+        return tracemalloc.get_traced_memory()[0] - before
     finally:
         tracemalloc.stop()
         gc.enable()
-    # a leak of even one small object per step would be >= 8,000 * 56 bytes
-    assert after - before < 16_384, f"memory grew by {after - before} bytes over 8,000 steps"
-    assert train_step() < first_loss  # the steps really trained
 
 
 def test_no_grad_builds_no_graph():

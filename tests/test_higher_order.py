@@ -7,22 +7,19 @@ backward), on hypothesis-drawn calls of every registered op, and to the third de
 the math has one; random multi-op graphs are differentiated twice in ``test_fuzz.py``.
 """
 
-import gc
 import math
 import re
-import tracemalloc
 import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from tests.op_table import CASES, SPECS
+from tests.op_table import CASES, SPECS, draw_inputs
+from tests.test_backward import memory_growth
 from tinygrad_edu import GradcheckError, GradcheckWarning, Value, apply, grad, gradgradcheck, no_grad, ops, optim, viz
 from tinygrad_edu.engine import enable_grad
-from tinygrad_edu.testing import floats_in
 
 
 def _torch():
@@ -76,13 +73,6 @@ def test_second_derivatives_of_every_case_against_pytorch(case):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"input {i}")
 
 
-def _draw_inputs(data, op, shapes, ctx):
-    xs = [data.draw(hnp.arrays(np.float64, s, elements=floats_in(op.domain[i]))) for i, s in enumerate(shapes)]
-    if op.kinks is not None:
-        assume(not any(np.any(m) for m in op.kinks(0.05, *xs, **ctx)))
-    return [float(x) if x.ndim == 0 else x for x in xs]
-
-
 @pytest.mark.parametrize("name", sorted(ops.REGISTRY))
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
@@ -90,7 +80,7 @@ def test_registered_op_second_derivatives(name, data):
     """Random calls of each registered op (shapes, broadcasting, settings): gradgradcheck, and PyTorch."""
     op, spec = ops.REGISTRY[name], SPECS[name]
     shapes, ctx = spec.draw(data)
-    xs = _draw_inputs(data, op, shapes, ctx)
+    xs = draw_inputs(data, op, shapes, ctx)
     with warnings.catch_warnings():
         warnings.simplefilter("error", GradcheckWarning)  # inputs are away from kinks: nothing to explain
         gradgradcheck(lambda *vs: apply(op, *vs, **ctx), *xs)
@@ -239,20 +229,8 @@ def test_memory_stays_flat_over_10000_steps_without_create_graph(how):
         for p, g in zip(params, grads):
             p.data -= 1e-4 * g
 
-    step()
-    gc.disable()
-    tracemalloc.start()
-    try:
-        for _ in range(2_000):
-            step()
-        before = tracemalloc.get_traced_memory()[0]
-        for _ in range(8_000):
-            step()
-        after = tracemalloc.get_traced_memory()[0]
-    finally:
-        tracemalloc.stop()
-        gc.enable()
-    assert after - before < 16_384, f"memory grew by {after - before} bytes over 8,000 steps"
+    growth = memory_growth(step)
+    assert growth < 16_384, f"memory grew by {growth} bytes over 8,000 steps"
 
 
 def test_an_optimizer_steps_on_gradients_made_with_create_graph():

@@ -4,13 +4,12 @@ domain, away from its kinks. An op registered without a test entry or declaratio
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from tests.op_table import CASES, SPECS
+from tests.op_table import CASES, SPECS, draw_inputs
 from tinygrad_edu import Value, apply, engine, functional, ops
-from tinygrad_edu.testing import assert_gradients_match, floats_in
+from tinygrad_edu.testing import assert_gradients_match
 
 
 def test_every_registered_op_declares_its_domain_and_kinks():
@@ -39,20 +38,13 @@ def test_the_registry_covers_functional():
     assert {op.name for op in ops.REGISTRY.values()} == set(functional.__all__)
 
 
-def _draw_inputs(data, op, shapes, ctx):
-    xs = [data.draw(hnp.arrays(np.float64, s, elements=floats_in(op.domain[i]))) for i, s in enumerate(shapes)]
-    if op.kinks is not None:  # away from the points where the op has no derivative
-        assume(not any(np.any(m) for m in op.kinks(0.05, *xs, **ctx)))
-    return [float(x) if x.ndim == 0 else x for x in xs]
-
-
 @pytest.mark.parametrize("name", sorted(ops.REGISTRY))
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(data=st.data())
 def test_registered_op_gradients(name, data):
     op, spec = ops.REGISTRY[name], SPECS[name]
     shapes, ctx = spec.draw(data)
-    xs = _draw_inputs(data, op, shapes, ctx)
+    xs = draw_inputs(data, op, shapes, ctx)
     assert_gradients_match(lambda *vs: apply(op, *vs, **ctx), *[Value(x) for x in xs])
     if spec.torch is None:
         return
