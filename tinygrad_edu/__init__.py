@@ -6,7 +6,8 @@ Read the modules in this order; each one imports only modules above it:
 2. ``engine``: ``Value``, the graph, and ``backward()`` (``toposort`` + ``backprop``).
 3. ``functional``: each op as a plain function, ``F.relu(x)``.
 4. ``gradcheck``: derivatives checked against finite differences, op by op.
-5. ``trace``: the backward pass as a table, one row per use of the chain rule.
+5. ``trace``, ``compiler``: the backward pass as a table, one row per use of the chain rule; and
+   as straight-line code (``compile(fn)``), which runs a training step without building a graph.
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural networks.
 8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.
@@ -19,6 +20,7 @@ users pass), ``registry`` (looking things up by name), ``files`` (saving whole f
 """
 
 from tinygrad_edu import functional, viz
+from tinygrad_edu.compiler import compile
 from tinygrad_edu.engine import Value, apply, detect_anomaly, enable_grad, grad, no_grad
 from tinygrad_edu.gradcheck import (
     GradcheckError,
@@ -32,7 +34,7 @@ from tinygrad_edu.nn import manual_seed
 from tinygrad_edu.trace import trace_backward
 
 __all__ = [
-    "Value", "apply", "grad", "no_grad", "enable_grad", "detect_anomaly", "functional", "viz", "manual_seed",
+    "Value", "apply", "grad", "compile", "no_grad", "enable_grad", "detect_anomaly", "functional", "viz", "manual_seed",
     "gradcheck", "gradgradcheck", "numerical_grad", "check_graph", "trace_backward",
     "GradcheckError", "GradcheckWarning",
 ]  # fmt: skip

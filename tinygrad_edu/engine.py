@@ -384,10 +384,12 @@ class Value:
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (a copy)."""
+        self._read("numpy()")
         return np.array(self.data)
 
     def tolist(self):
         """The data as (nested) Python lists of floats, or a float."""
+        self._read("tolist()")
         return self.data if self.data.__class__ is float else self.data.tolist()
 
     def size(self, dim: int | None = None):
@@ -404,7 +406,10 @@ class Value:
 
     def _compare(self, other, fn) -> Value:
         """A comparison as a constant of 0.0/1.0 (no graph: it has no derivative), as ``pred > 0.5`` in PyTorch."""
-        other = other.data if isinstance(other, Value) else other
+        self._read(f"a comparison ({fn.__name__})")
+        if isinstance(other, Value):
+            other._read(f"a comparison ({fn.__name__})")
+            other = other.data
         result = fn(self.data, other)
         return Value(float(result) if np.ndim(result) == 0 else result.astype(np.float64), requires_grad=False)
 
@@ -444,6 +449,7 @@ class Value:
 
     def _one(self, what: str) -> float:
         """The single number this Value holds, for ``what`` (bool(), float(), a format spec)."""
+        self._read(what)
         if self.data.__class__ is float:
             return self.data
         if self.data.size != 1:
@@ -465,7 +471,13 @@ class Value:
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         """``np.asarray(v)`` gives the data (a copy: changing it does not change the Value)."""
+        self._read("np.asarray()")
         return np.array(self.data, dtype=dtype)
+
+    def _read(self, what: str) -> None:
+        """Inside ``note_reads()``, note that the numbers of a Value with a gradient left the graph."""
+        if _open_blocks and _modes.reads is not None and self.requires_grad:
+            _modes.reads.append(f"{what} of {self.label or 'a value'} of shape {self.shape}")
 
 
 # ---------------------------------------------------------------- the backward pass
@@ -552,7 +564,7 @@ def reduce_broadcast(g, like):
     made it, and raises ValueError.
     """
     if g.__class__ is Value:  # under create_graph: the same sums, as Sum nodes, so they can be differentiated
-        added, stretched = _broadcast_axes(g.shape, _shape(like))
+        added, stretched = broadcast_axes(g.shape, _shape(like))
         g = g.sum(axis=added) if added else g
         return g.sum(axis=stretched, keepdims=True) if stretched else g
     if like.__class__ is float:  # a scalar broadcasts to any shape
@@ -560,13 +572,13 @@ def reduce_broadcast(g, like):
     g = np.asarray(g, dtype=np.float64)
     if g.shape == like.shape:
         return g
-    added, stretched = _broadcast_axes(g.shape, like.shape)
+    added, stretched = broadcast_axes(g.shape, like.shape)
     if added:  # axes added in front: (16,) + (100, 16) made (100, 16)
         g = np.add.reduce(g, axis=added)
     return np.add.reduce(g, axis=stretched, keepdims=True) if stretched else g
 
 
-def _broadcast_axes(shape: tuple, original: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def broadcast_axes(shape: tuple, original: tuple) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The axes broadcasting added in front of ``original`` to make ``shape``, and the size-1 axes it stretched."""
     extra = len(shape) - len(original)
     if extra < 0 or any(n != 1 and n != m for n, m in zip(original, shape[extra:])):
@@ -796,6 +808,7 @@ class _Modes(threading.local):
         self.grad_enabled = True  # switched off by no_grad()
         self.anomaly = False  # switched on by detect_anomaly()
         self.sites = False  # switched on by record_sites() (and detect_anomaly): new nodes note their line of code
+        self.reads: list[str] | None = None  # set by note_reads(): where numbers left the graph
         self.saved: list[dict] = []  # what each open block switched, to put back when it ends
 
 
@@ -817,13 +830,14 @@ class _Mode:
     def __init__(self, fn: Callable | None = None):
         pass
 
-    def __enter__(self) -> None:
+    def __enter__(self) -> _Mode:
         global _open_blocks
         _modes.saved.append({k: getattr(_modes, k) for k in self.changes})
         for k, v in self.changes.items():
             setattr(_modes, k, v)
         with _count_lock:
             _open_blocks += 1
+        return self
 
     def __exit__(self, *exc) -> None:
         global _open_blocks
@@ -872,9 +886,24 @@ class record_sites(_Mode):
     changes = {"sites": True}
 
 
+class note_reads(_Mode):
+    """Inside this block, each read of the numbers of a Value that needs a gradient (a comparison,
+    ``float()``, ``np.asarray``) is noted in ``.notes``: numbers that leave the graph, which a
+    trace (``compile``) would freeze."""
+
+    def __init__(self, fn: Callable | None = None):
+        self.notes: list[str] = []
+        self.changes = {"reads": self.notes}
+
+
 def is_grad_enabled() -> bool:
     """False inside ``no_grad()`` (in this thread)."""
     return _modes.grad_enabled
+
+
+def is_anomaly_enabled() -> bool:
+    """True inside ``detect_anomaly()`` (in this thread)."""
+    return bool(_open_blocks) and _modes.anomaly
 
 
 def _creation_site() -> str:

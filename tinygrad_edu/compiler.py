@@ -1,0 +1,628 @@
+"""``compile(fn)``: backprop as straight-line code you can read, run at the speed of hand-written numpy.
+
+The eager engine pays for every op at run time: a new node, a topological sort, a dictionary
+of pending gradients. A training step builds the same graph every time, so ``compile`` records
+it once and writes it out as a Python function: one line per forward op, then one line per
+gradient contribution, the chain rule spelled out, as you would write it by hand (Python
+floats and ``math`` for a scalar graph, numpy for a tensor graph). ``step.source`` is that
+function's text, and it is the code that runs (``exec`` of that very text).
+
+What is recorded, and what is read again on every call:
+
+* leaves that exist before the call (the model's parameters, constants made outside ``fn``):
+  their current ``.data`` is read on every call, so an optimizer may update it in place or
+  assign new arrays; those that require a gradient get it added into ``.grad``;
+* Values passed as arguments: read on every call;
+* numbers made inside ``fn`` (a Value wrapping the input batch, a loss's targets, the labels of
+  cross-entropy): tied to the argument they hold when the trace can tell (the same numbers, and
+  they follow the argument when it changes), else frozen, and then the argument is compared on
+  each call and a different one gets a new trace;
+* Python control flow is frozen at trace time, as in ``jax.jit``: an ``if`` on data values takes
+  the branch it took while tracing. ``compile(fn, check_every=N)`` reruns the eager engine every
+  N calls and raises if the two disagree.
+
+A new shape (or a float where an array was) gives a new trace, kept beside the others.
+Inside ``no_grad()`` only the forward runs; inside ``detect_anomaly()`` the eager engine runs,
+with its report.
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import itertools
+import keyword
+import linecache
+import math
+import re
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tinygrad_edu import ops
+from tinygrad_edu.engine import Value, broadcast_axes, is_anomaly_enabled, is_grad_enabled, note_reads, toposort
+
+
+class CompileWarning(UserWarning):
+    """fn cannot be compiled faithfully (it reads numbers that the trace would freeze): it runs eagerly."""
+
+
+# ---------------------------------------------------------------- the code of each op
+# forward(m, names) and, per input, (gradient contribution, chain-rule factor) as Python text.
+# {m} is "math" for floats and "np" for arrays; {g} the upstream gradient, {out} the op's output.
+# An op without a template here is called as it is written in ops.py: Op.forward(...), Op.backward(...).
+
+_TEMPLATES: dict[type[ops.Op], tuple[str, tuple[tuple[str, str], ...]]] = {
+    ops.Add: ("{a} + {b}", (("{g}", "1"), ("{g}", "1"))),
+    ops.Sub: ("{a} - {b}", (("{g}", "1"), ("-{g}", "-1"))),
+    ops.Mul: ("{a} * {b}", (("{g} * {b}", "{b}"), ("{g} * {a}", "{a}"))),
+    ops.Div: ("{a} / {b}", (("{g} / {b}", "1/{b}"), ("-{g} * {out} / {b}", "-{out}/{b}"))),
+    ops.Neg: ("-{x}", (("-{g}", "-1"),)),
+    ops.Exp: ("{m}.exp({x})", (("{g} * {out}", "{out}"),)),
+    ops.Log: ("{m}.log({x})", (("{g} / {x}", "1/{x}"),)),
+    ops.Sqrt: ("{m}.sqrt({x})", (("{g} / (2.0 * {out})", "1/(2 {out})"),)),
+    ops.Tanh: ("{m}.tanh({x})", (("{g} * (1.0 - {out} * {out})", "1 - {out}^2"),)),
+    ops.Sigmoid: ("Sigmoid.forward({x})", (("{g} * {out} * (1.0 - {out})", "{out} (1 - {out})"),)),
+}
+_PASS_THROUGH = {(ops.Add, 0), (ops.Add, 1), (ops.Sub, 0)}  # the contribution is g itself: the same array
+
+
+def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
+    """The forward expression of ``node`` and, per input, (contribution, factor) or None for a generic call."""
+    op, kw = node._operation, node._kwargs
+    scalar = node.data.__class__ is float
+    if op in _TEMPLATES:
+        forward, backs = _TEMPLATES[op]
+        return forward.format(**n), [(c.format(**n), f.format(**n)) for c, f in backs]
+    if op is ops.PowConst:
+        p = kw["p"]
+        if p == int(p) or not scalar:  # x ** 2.0 on a float; math.pow below raises for (-8.0) ** 0.5 as eager does
+            forward = f"{n['x']} ** {p!r}"
+        else:
+            forward = f"math.pow({n['x']}, {p!r})"
+        if p == 0:
+            return forward, [(f"{n['g']} * 0.0", "0")]
+        if p == 2:
+            return f"{n['x']} * {n['x']}", [(f"{n['g']} * 2.0 * {n['x']}", f"2 {n['x']}")]
+        return forward, [(f"{n['g']} * {p!r} * {n['x']} ** {p - 1!r}", f"{p!r} {n['x']}^{p - 1!r}")]
+    if op is ops.ReLU:
+        if scalar:
+            return (f"0.0 if {n['x']} <= 0.0 else {n['x']}",
+                    [(f"0.0 if {n['x']} <= 0.0 else {n['g']}", f"[{n['x']} > 0]")])  # fmt: skip
+        return f"np.maximum({n['x']}, 0.0)", [(f"np.where({n['x']} <= 0, 0.0, {n['g']})", f"[{n['x']} > 0]")]
+    if op is ops.MatMul and np.ndim(node._a.data) == 2 and np.ndim(node._b.data) == 2:
+        return (f"{n['a']} @ {n['b']}",
+                [(f"{n['g']} @ {n['b']}.T", f"{n['b']}^T, on the right"),
+                 (f"{n['a']}.T @ {n['g']}", f"{n['a']}^T, on the left")])  # fmt: skip
+    if op in (ops.Sum, ops.Mean) and kw["axis"] is None and not scalar_input(node) and not kw["keepdims"]:
+        size = node._a.data.size
+        if op is ops.Sum:
+            return f"float(np.add.reduce({n['x']}, axis=None))", [(f"np.full({node._a.shape}, {n['g']})", "1")]
+        if size:
+            inv = 1.0 / size
+            return (f"float(np.add.reduce({n['x']}, axis=None)) * {inv!r}",
+                    [(f"np.full({node._a.shape}, {n['g']}) * {inv!r}", f"1/{size}")])  # fmt: skip
+    return "", [None] * len(node.parents)
+
+
+def scalar_input(node: Value) -> bool:
+    return node._a.data.__class__ is float
+
+
+# ---------------------------------------------------------------- one trace, written out
+
+
+@dataclass
+class _Trace:
+    """One recorded graph as code: its function, its text, and what it reads."""
+
+    key: tuple
+    source: str = ""
+    step: Callable | None = None  # step(P, A) -> loss data, adds into .grad
+    forward: Callable | None = None  # forward(P, A) -> loss data
+    persistent: list = field(default_factory=list)  # the leaves read on every call (P)
+    wanted: list = field(default_factory=list)  # the leaves whose .grad is written
+    guards: dict = field(default_factory=dict)  # argument index -> the value it must have
+    seconds: float = 0.0
+
+    def accepts(self, args: tuple) -> bool:
+        return all(_same(args[i], v) for i, v in self.guards.items())
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.shape(a) == np.shape(b) and np.array_equal(a, b)
+    return type(a) is type(b) and a == b
+
+
+def _key(args: tuple) -> tuple:
+    """What a trace is kept by: per argument, its kind and shape (and dtype for arrays)."""
+    parts = []
+    for a in args:
+        if isinstance(a, Value):
+            parts.append(("Value", a.shape, a.data.__class__ is float))
+        elif isinstance(a, np.ndarray):
+            parts.append(("array", a.shape, a.dtype.str))
+        else:
+            parts.append((type(a).__name__, np.shape(a) if isinstance(a, (list, tuple)) else None))
+    return tuple(parts)
+
+
+def _identifier(text: str, used: set[str]) -> str:
+    """A Python name from a label or a parameter path ('layers.0.w' -> 'layers_0_w'), not used before."""
+    name = re.sub(r"\W", "_", text).strip("_") or "v"
+    if name[0].isdigit() or keyword.iskeyword(name) or name in _RESERVED:
+        name = f"v_{name}"
+    candidate = name
+    for k in itertools.count(2):
+        if candidate not in used:
+            break
+        candidate = f"{name}_{k}"
+    used.add(candidate)
+    return candidate
+
+
+_RESERVED = {"np", "math", "P", "A", "C", "g", "p", "float", "loss"} | {c.__name__ for c in ops.REGISTRY.values()}
+
+
+def _parameter_names(fn: Callable) -> dict[int, str]:
+    """Dotted names of the parameters of every model ``fn`` refers to ('layers.0.w'), by id of the Value."""
+    try:
+        scope = inspect.getclosurevars(fn)
+        found = {**scope.globals, **scope.nonlocals}
+    except (TypeError, ValueError):
+        return {}
+    names = {}
+    for obj in found.values():
+        named = getattr(obj, "named_parameters", None)
+        if callable(named) and not isinstance(obj, type):
+            for name, p in named():
+                names.setdefault(id(p), name)
+    return names
+
+
+def _argument_names(fn: Callable, count: int) -> list[str]:
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]  # fmt: skip
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"arg{i}" for i in range(count)]
+
+
+def _reduce_code(expr: str, raw, like) -> tuple[str, bool]:
+    """The contribution summed back to the input's shape, with the axes resolved now (engine.reduce_broadcast),
+    and whether anything was summed."""
+    if like.__class__ is float:
+        if raw.__class__ is float:
+            return expr, False
+        return (f"float({expr})", False) if np.ndim(raw) == 0 else (f"float(np.add.reduce({expr}, axis=None))", True)
+    if np.shape(raw) == like.shape:
+        return expr, False
+    added, stretched = broadcast_axes(np.shape(raw), like.shape)
+    if added:
+        expr = f"np.add.reduce({expr}, axis={added})"
+    if stretched:
+        expr = f"np.add.reduce({expr}, axis={stretched}, keepdims=True)"
+    return expr, True
+
+
+def _number(v: float) -> str:
+    """A float as code that reads back as the same float: (-0.5), math.inf, math.nan."""
+    if math.isnan(v):
+        return "math.nan"
+    if math.isinf(v):
+        return "math.inf" if v > 0 else "(-math.inf)"
+    return f"({v!r})" if math.copysign(1.0, v) < 0 else repr(v)
+
+
+def _literal(x) -> str | None:
+    """x as Python text, when it is a plain number, bool, None, string or a tuple of those."""
+    if isinstance(x, float) and not isinstance(x, np.generic):
+        return _number(x)
+    if x is None or isinstance(x, (bool, int, str)) and not isinstance(x, np.generic):
+        return repr(x)
+    if isinstance(x, tuple) and all(_literal(v) is not None for v in x):
+        return repr(x)
+    return None
+
+
+def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict[int, tuple],
+              title: str) -> tuple[str, dict, list[Value], list[Value]]:  # fmt: skip
+    """The source of ``step(P, A)`` and ``forward(P, A)`` for the graph of ``loss``, and the namespace to run it in."""
+    order = toposort(loss)
+    forward_order = order[::-1]
+    arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
+    param_names = _parameter_names(fn)
+    arg_names = _argument_names(fn, len(args))
+    used: set[str] = set()
+    names: dict[int, str] = {}
+    consts: dict[str, object] = {}
+    persistent: list[Value] = []
+    reads, lines = [], []
+
+    def const(value, hint: str) -> str:
+        name = _identifier(f"c_{hint}", used)
+        consts[name] = value
+        return name
+
+    # ---- leaves: what is read on every call, and what is fixed
+    for node in forward_order:
+        if node._operation is not None:
+            continue
+        if id(node) in arg_index:
+            i = arg_index[id(node)]
+            names[id(node)] = _identifier(arg_names[i], used)
+            reads.append(f"    {names[id(node)]} = A[{i}].data  # argument {i}")
+        elif id(node) in persistent_ids:
+            label = param_names.get(id(node)) or node.label or "leaf"
+            names[id(node)] = _identifier(label, used)
+            what = "parameter" if node.requires_grad else "constant made outside fn"
+            reads.append(f"    {names[id(node)]} = P[{len(persistent)}].data  # {label}: {what}")
+            persistent.append(node)
+        elif id(node) in bound:
+            i, shape = bound[id(node)]
+            names[id(node)] = _identifier(node.label or arg_names[i], used)
+            cast = f"np.asarray(A[{i}], dtype=np.float64)"
+            if shape != np.shape(args[i]):
+                cast += f".reshape({shape})"
+            reads.append(f"    {names[id(node)]} = {cast}  # argument {i}, as fn made it a Value")
+        elif node.data.__class__ is float:
+            names[id(node)] = _number(node.data)
+        else:
+            names[id(node)] = const(node.data, node.label or "array")
+            reads.append(f"    # {names[id(node)]}: a constant array of shape {node.shape}, fixed at trace time")
+
+    # ---- forward: one line per op
+    count = itertools.count(1)
+    for node in forward_order:
+        op = node._operation
+        if op is None:
+            continue
+        name = _identifier(node.label or f"h{next(count)}", used)
+        names[id(node)] = name
+        n = _slots(node, names)
+        forward, _ = _op_code(node, n)
+        if not forward:
+            kwargs = ", ".join(f"{key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
+            inputs = ", ".join(names[id(p)] for p in node.parents)
+            forward = f"{op.__name__}.forward({inputs}"
+            forward += f", {kwargs})" if kwargs else ")"
+            if node.data.__class__ is float:
+                forward = f"float({forward})"
+        lines.append(f"    {name} = {forward}  # {op.name}")
+    loss_name = names[id(loss)]
+
+    # ---- backward: one line per gradient contribution, root first
+    wanted = [node for node in forward_order if node._operation is None and node.requires_grad
+              and (id(node) in persistent_ids or id(node) in arg_index)]  # fmt: skip
+    leads = {id(w) for w in wanted}
+    for node in forward_order:
+        if id(node._a) in leads or id(node._b) in leads:
+            leads.add(id(node))
+    back = []
+    gnames: dict[int, str] = {}
+    fresh: dict[int, bool] = {}
+    if id(loss) in leads:
+        gnames[id(loss)] = f"g_{loss_name}"
+        seed = "1.0" if loss.data.__class__ is float else f"np.ones({loss.shape})"
+        back.append(f"    g_{loss_name} = {seed}  # dL/dL")
+        fresh[id(loss)] = True
+    for node in order:
+        op = node._operation
+        if op is None or id(node) not in gnames:
+            continue
+        n = _slots(node, names)
+        n["g"] = gnames[id(node)]
+        _, backs = _op_code(node, n)
+        targets = [(i, p) for i, p in enumerate(node.parents) if p.requires_grad and id(p) in leads]
+        if not targets:
+            continue
+        g_zero = 0.0 if node.data.__class__ is float else np.zeros(node.shape)
+        raws = op.backward(g_zero, node.data, *[p.data for p in node.parents], **node._kwargs)
+        raws = (raws,) if len(node.parents) == 1 else raws
+        if any(b is None for b in backs):  # the op as written in ops.py
+            kwargs = "".join(f", {key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
+            inputs = ", ".join(names[id(p)] for p in node.parents)
+            outs = [f"d_{names[id(node)]}_{i}" for i in range(len(node.parents))]
+            call = f"{op.__name__}.backward({n['g']}, {names[id(node)]}, {inputs}{kwargs})"
+            back.append(f"    {', '.join(outs)} = {call}  # {op.name}")  # one input: one gradient, two: a pair
+            backs = [(o, f"{op.name}'s backward") for o in outs]
+        for i, p in targets:
+            contribution, factor = backs[i]
+            expr, summed = _reduce_code(contribution, raws[i], p.data)
+            pname = names[id(p)]
+            why = f"# {op.name}: d{names[id(node)]}/d{pname} = {factor}"
+            if summed:
+                why += ", summed over the broadcast axes"
+            if id(p) in gnames:
+                gp = gnames[id(p)]
+                term = expr if expr.isidentifier() else f"({expr})"
+                back.append(f"    {gp} = {gp} + {term}  {why}  (a node used again: contributions add up)")
+                fresh[id(p)] = True
+            else:
+                gp = gnames[id(p)] = _identifier(f"g_{pname}", used)
+                back.append(f"    {gp} = {expr}  {why}")
+                fresh[id(p)] = summed or ((op, i) not in _PASS_THROUGH and not contribution.startswith("d_"))
+
+    writes = []
+    slot = {id(p): k for k, p in enumerate(persistent)}  # (by identity: == on Values compares numbers)
+    wanted = [w for w in wanted if id(w) in gnames]
+    for w in wanted:
+        gw = gnames[id(w)]
+        if w.data.__class__ is not float and not fresh[id(w)]:
+            gw = f"{gw}.copy()"
+        target = f"A[{arg_index[id(w)]}]" if id(w) in arg_index else f"P[{slot[id(w)]}]"
+        writes.append(f"    {target}._grad = {gw} if {target}._grad is None else {target}._grad + {gw}")
+
+    doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
+    source = "\n".join(
+        ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
+         "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
+         f"    return {loss_name}", "", "", "def forward(P, A):", f'    """{title}: the forward pass alone."""',
+         *reads, *lines, f"    return {loss_name}", ""]
+    )  # fmt: skip
+    namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **consts}
+    return source, namespace, persistent, wanted
+
+
+def _slots(node: Value, names: dict) -> dict:
+    """The names a template fills in: x (or a, b), out, m."""
+    parents = node.parents
+    n = {"out": names[id(node)], "g": "g", "m": "math" if node.data.__class__ is float else "np"}
+    if len(parents) == 1:
+        n["x"] = names[id(parents[0])]
+    else:
+        n["a"], n["b"] = names[id(parents[0])], names[id(parents[1])]
+    if node.data.__class__ is float and any(p.data.__class__ is not float for p in parents):
+        n["m"] = "np"
+    return n
+
+
+def _kwarg(v, key: str, node: Value, const: Callable, bound: dict, args: tuple) -> str:
+    """An op's setting as code: a literal, the argument it was made from, or a named constant."""
+    tie = bound.get((id(node), key))
+    if tie is not None:
+        i, dtype, shape = tie
+        cast = f"np.asarray(A[{i}], dtype=np.{np.dtype(dtype).name})"
+        return cast if shape == np.shape(args[i]) else f"{cast}.reshape({shape})"
+    text = _literal(v)
+    return text if text is not None else const(v, key)
+
+
+# ---------------------------------------------------------------- tracing: what is fixed, what follows the arguments
+
+
+def _leaves_and_settings(order: list[Value]) -> list[tuple]:
+    """The numbers a graph was made with: (position, leaf or kwarg name, value) in graph order."""
+    found = []
+    for k, node in enumerate(order):
+        if node._operation is None:
+            found.append((k, None, node.data))
+        else:
+            found += [(k, key, v) for key, v in node._kwargs.items() if isinstance(v, np.ndarray)]
+    return found
+
+
+def _structure(order: list[Value]) -> list:
+    return [(n._operation, n.shape, len(n.parents)) for n in order]
+
+
+def _matches(x, arg) -> tuple | None:
+    """(shape) when x holds exactly the numbers of the argument ``arg`` (maybe reshaped, maybe as ints)."""
+    if not isinstance(arg, np.ndarray) or arg.ndim == 0 or arg.size < 2 or not isinstance(x, np.ndarray):
+        return None
+    if x.size != arg.size or not np.array_equal(x.reshape(-1), arg.reshape(-1)):
+        return None
+    return x.shape
+
+
+def _tie(x, y, args: tuple, moved_args: tuple, candidates: dict) -> tuple | None:
+    """(argument index, shape) when x holds argument i's numbers and y, from the call with the argument
+    moved, holds the moved ones: then x follows that argument."""
+    for i, moved in candidates.items():
+        if moved is not None and _matches(x, args[i]) is not None and _matches(y, moved_args[i]) is not None:
+            return i, x.shape
+    return None
+
+
+def _perturbed(arg):
+    """The argument with its rows in another order (same numbers, so labels stay valid), or None if that
+    changes nothing (then a constant cannot be told to come from it)."""
+    if isinstance(arg, np.ndarray) and arg.ndim and arg.size >= 2:
+        moved = np.roll(arg, 1, axis=0)
+        return None if np.array_equal(moved, arg) else moved
+    return None
+
+
+def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
+    """Run fn eagerly (its loss and .grad are the call's result) and write its graph out as code."""
+    start = time.perf_counter()
+    with note_reads() as reads:
+        loss = _loss(fn(*args))
+    if reads.notes:  # numbers that depend on the parameters left the graph: a trace would freeze them
+        trace = _Trace(key, f"# not compiled: fn reads {reads.notes[0]} (and {len(reads.notes) - 1} more), numbers "
+                            "that change with the parameters; a trace would freeze them, so each call runs eagerly",
+                       seconds=time.perf_counter() - start)  # fmt: skip
+        warnings.warn(f"compile: {trace.source[2:]}", CompileWarning, stacklevel=3)
+        return trace, loss
+    order = toposort(loss)
+    again = _loss(fn(*args))  # the same call again: leaves made anew inside fn are not the model's
+    order2 = toposort(again)
+    if _structure(order2) != _structure(order):
+        raise RuntimeError("compile: fn built a different graph when called twice with the same arguments "
+                           "(random choices, or state that changes?); it cannot be compiled")  # fmt: skip
+    persistent_ids = {id(n) for n in order if n._operation is None} & {id(n) for n in order2 if n._operation is None}
+    arg_ids = {id(a) for a in args if isinstance(a, Value)}
+    persistent_ids -= arg_ids
+    # which numbers made inside fn follow an array argument: the same numbers, and they move when it moves
+    bound: dict = {}
+    guards = {i: a for i, a in enumerate(args) if not isinstance(a, Value)}
+    numbers = _leaves_and_settings(order)
+    candidates = {i: _perturbed(a) for i, a in guards.items()}
+    if any(c is not None for c in candidates.values()):
+        moved_args = tuple(candidates.get(i) if candidates.get(i) is not None else a for i, a in enumerate(args))
+        try:
+            moved = toposort(_loss(fn(*moved_args)))
+        except Exception:  # noqa: BLE001 (the moved call only helps; when it fails, everything stays guarded)
+            moved = None
+        if moved is not None and _structure(moved) == _structure(order):
+            moved_numbers = _leaves_and_settings(moved)
+            ties, loose = {}, False
+            for (k, key_name, x), (_, _, y) in zip(numbers, moved_numbers):
+                node = order[k]
+                if key_name is None and id(node) in persistent_ids | arg_ids:
+                    continue
+                tie = _tie(x, y, args, moved_args, candidates)
+                if tie is not None:
+                    i, shape = tie
+                    if key_name is None:
+                        ties[id(node)] = (i, shape)
+                    else:
+                        ties[(id(node), key_name)] = (i, x.dtype, shape)
+                elif not _same(x, y):
+                    loose = True  # a number that changed with the arguments, in a way not understood: keep guards
+            if not loose:
+                bound = ties
+                guards = {i: a for i, a in guards.items() if candidates.get(i) is None}
+    name = getattr(fn, "__name__", type(fn).__name__)
+    source, namespace, persistent, wanted = _generate(fn, loss, args, persistent_ids, bound,
+                                                      f"the compiled step of {name}")  # fmt: skip
+    filename = f"<tinygrad_edu.compile {name} #{next(_COUNTER)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show the lines
+    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated text, shown in .source)
+    trace = _Trace(key, source, namespace["step"], namespace["forward"], persistent, wanted,
+                   {i: _copy(a) for i, a in guards.items()}, time.perf_counter() - start)  # fmt: skip
+    return trace, loss
+
+
+_COUNTER = itertools.count(1)
+
+
+def _copy(a):
+    return np.array(a) if isinstance(a, np.ndarray) else a
+
+
+def _loss(out) -> Value:
+    if not isinstance(out, Value) or np.size(out.data) != 1:
+        what = f"a Value of shape {out.shape}" if isinstance(out, Value) else type(out).__name__
+        raise TypeError(f"compile: fn must return a one-element Value (the loss), got {what}")
+    return out
+
+
+# ---------------------------------------------------------------- the compiled step
+
+
+class Compiled:
+    """What ``compile(fn)`` returns: call it as you would call ``fn`` and then ``backward()``.
+
+    Each call returns the loss as a Value without a graph, and adds into the ``.grad`` of every
+    parameter exactly what ``loss.backward()`` would. ``source`` is the code of the latest trace;
+    ``traces`` holds one per shape of the arguments.
+    """
+
+    def __init__(self, fn: Callable, check_every: int | None = None):
+        if not callable(fn):
+            raise TypeError(f"compile needs a function that returns a loss, got {type(fn).__name__}")
+        if check_every is not None and (isinstance(check_every, bool) or not isinstance(check_every, int)
+                                        or check_every < 1):  # fmt: skip
+            raise ValueError(f"check_every must be a whole number >= 1 (or None), got {check_every!r}")
+        self.fn, self.check_every = fn, check_every
+        self.traces: dict[tuple, list[_Trace]] = {}
+        self.calls = 0
+        self.latest: _Trace | None = None
+        self.retrace_limit = 8  # traces for one shape before the arguments are judged to change every call
+
+    @property
+    def source(self) -> str:
+        """The Python code of the latest trace, as it runs."""
+        if self.latest is None:
+            raise RuntimeError("nothing compiled yet: the first call traces fn")
+        return self.latest.source
+
+    @property
+    def trace_seconds(self) -> float:
+        """How long the latest trace took (the eager call, the second call, writing and compiling the code)."""
+        return 0.0 if self.latest is None else self.latest.seconds
+
+    def __call__(self, *args) -> Value:
+        if is_anomaly_enabled():
+            return self._eager(args)
+        self.calls += 1
+        key = _key(args)
+        kept = self.traces.setdefault(key, [])
+        trace = next((t for t in kept if t.accepts(args)), None)
+        if trace is None:
+            if len(kept) >= self.retrace_limit:
+                raise RuntimeError(f"compile: {len(kept)} traces for arguments of the same shapes, as an argument "
+                                   "that fn reads as numbers changes on every call; pass it as a Value "
+                                   "(Value(x, requires_grad=False)) to make it an input of the compiled step, "
+                                   "or call fn eagerly")  # fmt: skip
+            if not is_grad_enabled():
+                return Value(_loss(self.fn(*args)).data, requires_grad=False)
+            trace, loss = _trace(self.fn, args, key)
+            kept.append(trace)
+            self.latest = trace
+            loss.backward()  # the first call is the eager one: its loss, its gradients
+            return Value(loss.data, requires_grad=False)
+        self.latest = trace
+        if trace.step is None:  # judged not compilable when traced
+            return self._eager(args) if is_grad_enabled() else Value(_loss(self.fn(*args)).data, requires_grad=False)
+        if not is_grad_enabled():
+            return Value(trace.forward(trace.persistent, args), requires_grad=False)
+        if self.check_every and self.calls % self.check_every == 0:
+            return self._checked(trace, args)
+        try:
+            return Value(trace.step(trace.persistent, args), requires_grad=False)
+        except (ArithmeticError, ValueError):  # math raised where numpy gives inf/nan: as eager would, in numpy
+            return self._eager(args)
+
+    def _eager(self, args: tuple) -> Value:
+        loss = _loss(self.fn(*args))
+        loss.backward()
+        return Value(loss.data, requires_grad=False)
+
+    def _checked(self, trace: _Trace, args: tuple) -> Value:
+        """Run the compiled step and the eager one from the same .grad; raise if they differ, else keep it."""
+        saved = [w._grad for w in trace.wanted]
+        for w in trace.wanted:
+            w._grad = None
+        try:
+            eager = _loss(self.fn(*args))
+            eager.backward()
+            expected = [w._grad for w in trace.wanted]
+            for w in trace.wanted:
+                w._grad = None
+            loss = trace.step(trace.persistent, args)
+            got = [w._grad for w in trace.wanted]
+        finally:
+            for w, s in zip(trace.wanted, saved):
+                w._grad = s
+        problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
+        problems += [f"the gradient of {w.label or 'a parameter'} {w.shape}"
+                     for w, a, b in zip(trace.wanted, got, expected) if not _close(a, b)]  # fmt: skip
+        if problems:
+            raise RuntimeError(f"compile: at call {self.calls} the compiled step differs from the eager one ("
+                               + "; ".join(problems) + "). fn takes another path for these numbers (an if on "
+                               "data values?), which the trace froze; call fn eagerly instead")  # fmt: skip
+        for w, g in zip(trace.wanted, got):
+            w._grad = g if w._grad is None else w._grad + g
+        return Value(loss, requires_grad=False)
+
+
+def _close(a, b) -> bool:
+    return np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def compile(fn: Callable, check_every: int | None = None) -> Compiled:  # noqa: A001 (PyTorch's and jax's name)
+    """Trace ``fn`` on its first call and run it afterwards as straight-line code (see this module's doc).
+
+    ``fn(*args)`` must return the loss, a one-element Value. ``step = compile(fn)``, then
+    ``loss = step(*args)`` does what ``loss = fn(*args); loss.backward()`` does, and
+    ``print(step.source)`` shows the code. ``check_every=N`` compares with the eager engine every
+    N calls and raises if they differ (a branch on data values that the trace froze).
+    """
+    return Compiled(fn, check_every)
