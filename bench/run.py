@@ -27,7 +27,7 @@ from dataclasses import dataclass, field  # noqa: E402
 import numpy as np  # noqa: E402
 from bare import Bare, BareMLP  # noqa: E402  (bench/ is on the path when this script runs)
 
-from tinygrad_edu import Value, data, losses, nn  # noqa: E402
+from tinygrad_edu import Value, compile, data, losses, nn  # noqa: E402
 
 
 def _optional(name: str):
@@ -52,38 +52,57 @@ class Row:
     loss_ours: float = float("nan")
     loss_theirs: float = float("nan")
     note: str = ""
+    mode: str = "eager"  # ours: the eager engine or compile()
+    trace: list[float] = field(default_factory=list)  # compile's first call (trace and write the code), seconds
 
 
 # ---------------------------------------------------------------- the same training code for scalar engines
 
 
-def scalar_moons(value_cls, model, params, X, y, steps: int) -> float:
+def eagerly(loss_fn: Callable) -> Callable:
+    """A training step the eager way: build the graph, then backward()."""
+
+    def step(*args):
+        loss = loss_fn(*args)
+        loss.backward()
+        return loss
+
+    return step
+
+
+def scalar_moons(value_cls, model, params, X, y, steps: int, make_step: Callable = eagerly) -> float:
     """micrograd's demo: hinge loss + 1e-4 L2, full-batch SGD with a decaying learning rate."""
-    total = None
-    for k in range(steps):
+
+    def loss_fn():
         inputs = [list(map(value_cls, row)) for row in X]
         scores = list(map(model, inputs))
         data_loss = sum((1 + -yi * si).relu() for yi, si in zip(y, scores)) * (1.0 / len(scores))
         reg = 1e-4 * sum(p * p for p in params)
-        total = data_loss + reg
+        return data_loss + reg
+
+    step, total = make_step(loss_fn), None
+    for k in range(steps):
         for p in params:
             p.grad = 0.0
-        total.backward()
+        total = step()
         lr = 1.0 - 0.9 * k / 100
         for p in params:
             p.data -= lr * p.grad
     return total.data
 
 
-def scalar_xor(value_cls, model, params, X, y, steps: int) -> float:
+def scalar_xor(value_cls, model, params, X, y, steps: int, make_step: Callable = eagerly) -> float:
     """MSE, SGD lr 0.1, full batch of the four points."""
-    loss = None
-    for _ in range(steps):
+
+    def loss_fn():
         scores = [model(list(map(value_cls, row))) for row in X]
-        loss = sum((s - yi) ** 2 for s, yi in zip(scores, y)) * (1.0 / len(scores))
+        return sum((s - yi) ** 2 for s, yi in zip(scores, y)) * (1.0 / len(scores))
+
+    step, loss = make_step(loss_fn), None
+    for _ in range(steps):
         for p in params:
             p.grad = 0.0
-        loss.backward()
+        loss = step()
         for p in params:
             p.data -= 0.1 * p.grad
     return loss.data
@@ -125,21 +144,31 @@ def _mlp(params):
     return forward, params
 
 
-def _ours_step(loss, params, lr):
-    for p in params:
-        p.zero_grad()
-    loss.backward()
-    for p in params:
-        p.data -= lr * p.grad
+def _ours_train(loss_fn, params, lrs, batches=((),), make_step=eagerly):
+    """SGD with our engine: zero the gradients, a step (eager or compiled), update; over lrs x batches."""
+    step, loss = make_step(loss_fn), None
+    for lr in lrs:
+        for args in batches:
+            for p in params:
+                p.zero_grad()
+            loss = step(*args)
+            for p in params:
+                p.data -= lr * p.grad
+    return loss.item()
 
 
-def _torch_step(loss, params, lr):
-    for p in params:
-        p.grad = None
-    loss.backward()
-    with torch.no_grad():
-        for p in params:
-            p -= lr * p.grad
+def _torch_train(loss_fn, params, lrs, batches=((),)):
+    loss = None
+    for lr in lrs:
+        for args in batches:
+            for p in params:
+                p.grad = None
+            loss = loss_fn(*args)
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+    return loss.item()
 
 
 @dataclass(frozen=True)
@@ -148,36 +177,86 @@ class TensorEngine:
 
     params: Callable  # the weights (numpy arrays) as trainable tensors
     const: Callable  # a numpy array as a constant tensor, made once before the loop
-    step: Callable  # step(loss, params, lr): zero the gradients, back-propagate, take an SGD step
+    train: Callable  # train(loss_fn, params, lrs, batches=((),)): SGD, a step per lr and batch
 
 
-OURS = TensorEngine(lambda ws: [Value(w) for w in ws], lambda a: Value(a, requires_grad=False), _ours_step)
+OURS = TensorEngine(lambda ws: [Value(w) for w in ws], lambda a: Value(a, requires_grad=False), _ours_train)
 TORCH = None
 if torch is not None:
     TORCH = TensorEngine(
-        lambda ws: [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in ws], torch.tensor, _torch_step
+        lambda ws: [torch.tensor(w, dtype=torch.float64, requires_grad=True) for w in ws], torch.tensor, _torch_train
     )
+
+
+def compiled(record: list) -> TensorEngine:
+    """Our engine with compile(): the same training code; each compiled step is noted in ``record``."""
+
+    def make_step(loss_fn):
+        record.append(compile(loss_fn))
+        return record[-1]
+
+    return TensorEngine(OURS.params, OURS.const,
+                        lambda loss_fn, params, lrs, batches=((),): _ours_train(loss_fn, params, lrs, batches,
+                                                                                make_step))  # fmt: skip
 
 
 def tensor_moons(engine: TensorEngine, weights, X, y, steps):
     forward, params = _mlp(engine.params(weights))
     Xc, yc = engine.const(X), engine.const(y.reshape(-1, 1))
-    total = None
-    for k in range(steps):
-        total = (1.0 - yc * forward(Xc)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
-        lr = 1.0 - 0.9 * k / 100
-        engine.step(total, params, lr)
-    return total.item()
+
+    def loss_fn():
+        return (1.0 - yc * forward(Xc)).relu().mean() + 1e-4 * sum((p * p).sum() for p in params)
+
+    return engine.train(loss_fn, params, [1.0 - 0.9 * k / 100 for k in range(steps)])
 
 
 def tensor_xor(engine: TensorEngine, weights, X, y, steps):
     forward, params = _mlp(engine.params(weights))
     Xc, yc = engine.const(X), engine.const(y.reshape(-1, 1))
-    loss = None
+    return engine.train(lambda: ((forward(Xc) - yc) ** 2).mean(), params, [0.1] * steps)
+
+
+def moons_numpy(weights, X, y, steps):
+    """The floor for tensor moons: forward and backward by hand (hinge loss, ReLU, L2 on every parameter)."""
+    W1, b1, W2, b2, W3, b3 = (w.copy() for w in weights)
+    t, n, loss = y.reshape(-1, 1), len(y), None
+    for k in range(steps):
+        h1 = X @ W1 + b1
+        a1 = np.maximum(h1, 0.0)
+        h2 = a1 @ W2 + b2
+        a2 = np.maximum(h2, 0.0)
+        z = a2 @ W3 + b3
+        margin = 1.0 - t * z
+        loss = np.maximum(margin, 0.0).mean() + 1e-4 * sum((w * w).sum() for w in (W1, b1, W2, b2, W3, b3))
+        dz = -t * (margin > 0) / n
+        dh2 = (dz @ W3.T) * (h2 > 0)
+        dh1 = (dh2 @ W2.T) * (h1 > 0)
+        lr = 1.0 - 0.9 * k / 100
+        W3 -= lr * (a2.T @ dz + 2e-4 * W3)
+        b3 -= lr * (dz.sum(axis=0) + 2e-4 * b3)
+        W2 -= lr * (a1.T @ dh2 + 2e-4 * W2)
+        b2 -= lr * (dh2.sum(axis=0) + 2e-4 * b2)
+        W1 -= lr * (X.T @ dh1 + 2e-4 * W1)
+        b1 -= lr * (dh1.sum(axis=0) + 2e-4 * b1)
+    return float(loss)
+
+
+def xor_numpy(weights, X, y, steps):
+    """The floor for tensor XOR: forward and backward by hand (mean squared error, ReLU)."""
+    W1, b1, W2, b2 = (w.copy() for w in weights)
+    t, loss = y.reshape(-1, 1), None
     for _ in range(steps):
-        loss = ((forward(Xc) - yc) ** 2).mean()
-        engine.step(loss, params, 0.1)
-    return loss.item()
+        h = X @ W1 + b1
+        a = np.maximum(h, 0.0)
+        d = a @ W2 + b2 - t
+        loss = (d * d).mean()
+        dz = d * (2.0 / d.size)
+        dh = (dz @ W2.T) * (h > 0)
+        W2 -= 0.1 * (a.T @ dz)
+        b2 -= 0.1 * dz.sum(axis=0)
+        W1 -= 0.1 * (X.T @ dh)
+        b1 -= 0.1 * dh.sum(axis=0)
+    return float(loss)
 
 
 def _batches(n, epochs, batch, seed=0):
@@ -185,24 +264,17 @@ def _batches(n, epochs, batch, seed=0):
     return [order[i : i + batch] for _ in range(epochs) for order in [rng.permutation(n)] for i in range(0, n, batch)]
 
 
-def digits_ours(weights, X, y, batches):
-    forward, params = _mlp(OURS.params(weights))
-    loss = None
-    for idx in batches:
-        loss = losses.cross_entropy(forward(Value(X[idx], requires_grad=False)), y[idx])
-        OURS.step(loss, params, 0.1)
-    return loss.item()
+def digits_ours(weights, X, y, batches, engine: TensorEngine = OURS):
+    forward, params = _mlp(engine.params(weights))
+    return engine.train(lambda xb, yb: losses.cross_entropy(forward(xb), yb), params, [0.1],
+                        [(X[idx], y[idx]) for idx in batches])  # fmt: skip
 
 
 def digits_torch(weights, X, y, batches):
     forward, params = _mlp(TORCH.params(weights))
     Xt, yt = torch.tensor(X), torch.tensor(y)
-    loss = None
-    for idx in batches:
-        it = torch.from_numpy(idx)
-        loss = torch.nn.functional.cross_entropy(forward(Xt[it]), yt[it])
-        TORCH.step(loss, params, 0.1)
-    return loss.item()
+    return TORCH.train(lambda xb, yb: torch.nn.functional.cross_entropy(forward(xb), yb), params, [0.1],
+                       [(Xt[i], yt[i]) for i in map(torch.from_numpy, batches)])  # fmt: skip
 
 
 def digits_numpy(weights, X, y, batches):
@@ -240,10 +312,16 @@ def _timed(fn: Callable[[], float]) -> tuple[float, float]:
     return time.perf_counter() - start, loss
 
 
-def side_by_side(row: Row, ours: Callable[[], float], theirs: Callable[[], float] | None, repeat: int) -> Row:
+def side_by_side(row: Row, ours: Callable[[], float], theirs: Callable[[], float] | None, repeat: int,
+                 record: list | None = None) -> Row:  # fmt: skip
+    """Time ours and theirs in turn, ``repeat`` times; ``record`` collects the compiled steps ours made."""
     for _ in range(repeat):
+        if record is not None:
+            record.clear()
         t, row.loss_ours = _timed(ours)
         row.ours.append(t)
+        if record:
+            row.trace.append(sum(step.trace_seconds for step in record))
         if theirs is not None:
             t, row.loss_theirs = _timed(theirs)
             row.theirs.append(t)
@@ -298,6 +376,12 @@ def main(argv=None) -> int:
     gc.freeze()
 
     sizes_moons, sizes_xor = [2, 16, 16, 1], [2, 4, 1]
+    record: list = []  # the compiled steps of the latest run
+
+    def make_step(loss_fn):
+        record.append(compile(loss_fn))
+        return record[-1]
+
     for name, sizes, fn, (Xw, yw, steps) in [
         ("1 scalar moons 2-16-16-1", sizes_moons, scalar_moons, (X.tolist(), y.tolist(), s["moons"])),
         ("2 scalar XOR 2-4-1", sizes_xor, scalar_xor, (Xx.tolist(), yx.tolist(), s["xor"])),
@@ -325,6 +409,13 @@ def main(argv=None) -> int:
 
         rows.append(side_by_side(Row(name, "bare engine"), ours, bare, repeat))
 
+        def ours_compiled(sizes=sizes, fn=fn, Xw=Xw, yw=yw, steps=steps):
+            model, params = _ours_scalar(sizes, 0)
+            return fn(Value, model, params, Xw, yw, steps, make_step)
+
+        for peer, theirs_fn in [("micrograd", theirs), ("ours eager", ours), ("bare engine", bare)]:
+            rows.append(side_by_side(Row(name, peer, mode="compiled"), ours_compiled, theirs_fn, repeat, record))
+
     w_moons, w_xor, w_digits = _weights(sizes_moons, 0), _weights(sizes_xor, 0), _weights([64, 128, 10], 0)
     has_torch = torch is not None
     for name, ours, theirs in [
@@ -341,23 +432,44 @@ def main(argv=None) -> int:
         rows.append(side_by_side(Row("5 digits 64-128-10", "numpy by hand"),
                                  lambda: digits_ours(w_digits, Xd, yd, batches),
                                  lambda: digits_numpy(w_digits, Xd, yd, batches), repeat))  # fmt: skip
+    fast = compiled(record)
+    for name, ours, peers in [
+        ("3 tensor moons 2-16-16-1", lambda: tensor_moons(fast, w_moons, X, y, s["moons"]),
+         [("numpy by hand", lambda: moons_numpy(w_moons, X, y, s["moons"])),
+          ("pytorch", has_torch and (lambda: tensor_moons(TORCH, w_moons, X, y, s["moons"]))),
+          ("ours eager", lambda: tensor_moons(OURS, w_moons, X, y, s["moons"]))]),
+        ("4 tensor XOR 2-4-1", lambda: tensor_xor(fast, w_xor, Xx, yx, s["xor"]),
+         [("numpy by hand", lambda: xor_numpy(w_xor, Xx, yx, s["xor"])),
+          ("pytorch", has_torch and (lambda: tensor_xor(TORCH, w_xor, Xx, yx, s["xor"]))),
+          ("ours eager", lambda: tensor_xor(OURS, w_xor, Xx, yx, s["xor"]))]),
+        ("5 digits 64-128-10", lambda: digits_ours(w_digits, Xd, yd, batches, fast),
+         [("numpy by hand", lambda: digits_numpy(w_digits, Xd, yd, batches)),
+          ("pytorch", has_torch and (lambda: digits_torch(w_digits, Xd, yd, batches))),
+          ("ours eager", lambda: digits_ours(w_digits, Xd, yd, batches))]),
+    ]:  # fmt: skip
+        if name[0] in args.only:
+            for peer, theirs in peers:
+                rows.append(side_by_side(Row(name, peer, mode="compiled"), ours, theirs or None, repeat, record))
 
     print(f"tinygrad_edu bench on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}, numpy {np.__version__}"
           + (f", torch {torch.__version__}" if has_torch else "") + f"; median of {repeat} runs\n")  # fmt: skip
-    header = f"{'workload':<26} {'peer':<14} {'ours s':>9} {'peer s':>9} {'ours/peer':>10} {'speedup':>8}  same loss"
+    header = (f"{'workload':<26} {'ours':<9} {'peer':<14} {'ours s':>9} {'peer s':>9} {'ours/peer':>10} "
+              f"{'speedup':>8} {'trace s':>8}  same loss")  # fmt: skip
     print(header)
     print("-" * len(header))
-    for r in rows:
+    for r in sorted(rows, key=lambda r: (r.workload[0], r.mode != "eager")):
         mine = statistics.median(r.ours)
+        trace = f"{statistics.median(r.trace):>8.4f}" if r.trace else f"{'':>8}"
         if not r.theirs:
-            print(f"{r.workload:<26} {r.peer:<14} {mine:>9.4f} {'skipped: not installed':>29}")
+            print(f"{r.workload:<26} {r.mode:<9} {r.peer:<14} {mine:>9.4f} {'skipped: not installed':>29}")
             continue
         peer = statistics.median(r.theirs)
         rel = abs(r.loss_ours - r.loss_theirs) / max(abs(r.loss_theirs), 1e-300)
-        same = f"yes ({rel:.1e})" if rel <= 1e-6 else f"NO: {r.loss_ours:.6g} vs {r.loss_theirs:.6g}"
+        tolerance = 1e-9 if r.peer == "ours eager" else 1e-6  # compiled and eager: the same arithmetic
+        same = f"yes ({rel:.1e})" if rel <= tolerance else f"NO: {r.loss_ours:.6g} vs {r.loss_theirs:.6g}"
         ratios = f"{mine / peer:>10.3f} {peer / mine:>7.1f}x"
-        print(f"{r.workload:<26} {r.peer:<14} {mine:>9.4f} {peer:>9.4f} {ratios}  {same}")
+        print(f"{r.workload:<26} {r.mode:<9} {r.peer:<14} {mine:>9.4f} {peer:>9.4f} {ratios} {trace}  {same}")
 
     if "6" in args.only:
         print(f"\n{'6 chain of n ops':<26} {'n':>9} {'µs/node':>9} {'bytes/node':>11}")

@@ -18,5 +18,9 @@ def test_bench_quick_runs_and_prints_its_table():
     for workload in ["1 scalar moons", "2 scalar XOR", "3 tensor moons", "4 tensor XOR", "5 digits"]:
         assert workload in out
     assert "NO:" not in out  # every peer that ran reached the same final loss
-    assert out.count("numpy by hand") == 1
-    assert out.count("bare engine") == 2  # the yardstick for the scalar workloads
+    assert out.count("numpy by hand") == 4  # digits eager, and every tensor workload compiled
+    assert out.count("bare engine") == 4  # the yardstick for the scalar workloads, eager and compiled
+    for workload in ["1 scalar moons", "2 scalar XOR", "3 tensor moons", "4 tensor XOR", "5 digits"]:
+        compiled = [line for line in out.splitlines() if line.startswith(workload) and " compiled " in line]
+        assert any(" ours eager " in line for line in compiled), workload  # compiled against eager, every workload
+        assert all(line.split()[-3].replace(".", "").isdigit() for line in compiled if "skipped" not in line)

@@ -43,7 +43,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.engine import Value, broadcast_axes, is_anomaly_enabled, is_grad_enabled, note_reads, toposort
+from tinygrad_edu.engine import (
+    Value,
+    as_value,
+    broadcast_axes,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    note_reads,
+    toposort,
+)
 
 
 class CompileWarning(UserWarning):
@@ -68,6 +76,8 @@ _TEMPLATES: dict[type[ops.Op], tuple[str, tuple[tuple[str, str], ...]]] = {
     ops.Sigmoid: ("Sigmoid.forward({x})", (("{g} * {out} * (1.0 - {out})", "{out} (1 - {out})"),)),
 }
 _PASS_THROUGH = {(ops.Add, 0), (ops.Add, 1), (ops.Sub, 0)}  # the contribution is g itself: the same array
+_ELEMENTWISE = {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Neg, ops.Exp, ops.Log, ops.Sqrt, ops.Tanh, ops.Sigmoid,
+                ops.PowConst, ops.ReLU}  # fmt: skip
 
 
 def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
@@ -122,14 +132,21 @@ class _Trace:
     key: tuple
     source: str = ""
     step: Callable | None = None  # step(P, A) -> loss data, adds into .grad
-    forward: Callable | None = None  # forward(P, A) -> loss data
     persistent: list = field(default_factory=list)  # the leaves read on every call (P)
     wanted: list = field(default_factory=list)  # the leaves whose .grad is written
     guards: dict = field(default_factory=dict)  # argument index -> the value it must have
     seconds: float = 0.0
+    forward_source: str = ""  # forward(P, A) -> loss data: the same lines without backward, for no_grad
+    namespace: dict = field(default_factory=dict)
+    forward: Callable | None = None  # compiled the first time it is needed
 
     def accepts(self, args: tuple) -> bool:
         return all(_same(args[i], v) for i, v in self.guards.items())
+
+    def run_forward(self, args: tuple):
+        if self.forward is None:
+            self.forward = _load(self.forward_source, self.namespace, "forward", "forward")
+        return self.forward(self.persistent, args)
 
 
 def _same(a, b) -> bool:
@@ -145,7 +162,7 @@ def _key(args: tuple) -> tuple:
         if isinstance(a, Value):
             parts.append(("Value", a.shape, a.data.__class__ is float))
         elif isinstance(a, np.ndarray):
-            parts.append(("array", a.shape, a.dtype.str))
+            parts.append(("array", a.shape, a.dtype))
         else:
             parts.append((type(a).__name__, np.shape(a) if isinstance(a, (list, tuple)) else None))
     return tuple(parts)
@@ -278,6 +295,7 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
 
     # ---- forward: one line per op
     count = itertools.count(1)
+    ce: dict[int, list[str]] = {}  # the names cross-entropy's forward leaves for its backward
     for node in forward_order:
         op = node._operation
         if op is None:
@@ -286,6 +304,26 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
         names[id(node)] = name
         n = _slots(node, names)
         forward, _ = _op_code(node, n)
+        if op is ops.CrossEntropy and node._a.ndim == 2:  # written out, so that backward reuses its softmax
+            rows = node._a.shape[0]
+            labels = _kwarg(node._kwargs["labels"], "labels", node, const, bound, args)
+            z = n["x"]
+            ce[id(node)] = y, r, shift, e, total, logp = [_identifier(f"{name}_{part}", used) for part in
+                                                         ("labels", "rows", "shift", "e", "sum", "logp")]  # fmt: skip
+            lines += [f"    {y} = {labels}  # cross_entropy: the class of each row",
+                      f"    {r} = {const(np.arange(rows), 'rows')}",
+                      f"    {shift} = {z} - np.maximum.reduce({z}, axis=1, keepdims=True)  # cross_entropy: "
+                      "each row minus its maximum (no overflow)",
+                      f"    {e} = np.exp({shift})",
+                      f"    {total} = np.add.reduce({e}, axis=1, keepdims=True)",
+                      f"    {logp} = {shift} - np.log({total})  # log softmax",
+                      f"    {name} = -float(np.add.reduce({logp}[{r}, {y}])) / {rows}  # the mean of -log p(label)"]
+            if labels.startswith("np.asarray(A["):  # new labels on every call: checked as cross_entropy checks them
+                top = node._a.shape[1] - 1
+                message = f"f'cross_entropy: labels must be in 0..{top}, got {{{y}.min()}}..{{{y}.max()}}'"
+                lines.insert(len(lines) - 6, f"    if {y}.size and ({y}.min() < 0 or {y}.max() > {top}): "
+                                             f"raise ValueError({message})")  # fmt: skip
+            continue
         if not forward:
             kwargs = ", ".join(f"{key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
             inputs = ", ".join(names[id(p)] for p in node.parents)
@@ -321,9 +359,19 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
         targets = [(i, p) for i, p in enumerate(node.parents) if p.requires_grad and id(p) in leads]
         if not targets:
             continue
-        g_zero = 0.0 if node.data.__class__ is float else np.zeros(node.shape)
-        raws = op.backward(g_zero, node.data, *[p.data for p in node.parents], **node._kwargs)
-        raws = (raws,) if len(node.parents) == 1 else raws
+        if op is ops.CrossEntropy and node._a.ndim == 2:  # softmax - onehot(labels), over n, from the forward's softmax
+            y, r, _, e, total, _ = ce[id(node)]
+            d = _identifier(f"d_{names[id(node)]}", used)
+            back += [f"    {d} = {e} / {total}  # cross_entropy: softmax(z)",
+                     f"    {d}[{r}, {y}] -= 1.0  # minus the one-hot of the labels",
+                     f"    {d} *= {n['g']} / {node._a.shape[0]}"]  # fmt: skip
+            backs = [(d, "(softmax(z) - onehot(labels)) / n")]
+        if op in _ELEMENTWISE:  # each contribution has the output's shape
+            raws = (node.data,) * len(node.parents)
+        else:  # run the backward once on zeros to learn the shapes its contributions have
+            g_zero = 0.0 if node.data.__class__ is float else np.zeros(node.shape)
+            raws = op.backward(g_zero, node.data, *[p.data for p in node.parents], **node._kwargs)
+            raws = (raws,) if len(node.parents) == 1 else raws
         if any(b is None for b in backs):  # the op as written in ops.py
             kwargs = "".join(f", {key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
             inputs = ", ".join(names[id(p)] for p in node.parents)
@@ -362,11 +410,12 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
     source = "\n".join(
         ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
          "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
-         f"    return {loss_name}", "", "", "def forward(P, A):", f'    """{title}: the forward pass alone."""',
-         *reads, *lines, f"    return {loss_name}", ""]
+         f"    return {loss_name}", ""]
     )  # fmt: skip
+    forward_source = "\n".join(["def forward(P, A):", f'    """{title}: the forward pass alone."""', *reads, *lines,
+                                f"    return {loss_name}", ""])  # fmt: skip
     namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **consts}
-    return source, namespace, persistent, wanted
+    return source, forward_source, namespace, persistent, wanted
 
 
 def _slots(node: Value, names: dict) -> dict:
@@ -489,14 +538,20 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
                 bound = ties
                 guards = {i: a for i, a in guards.items() if candidates.get(i) is None}
     name = getattr(fn, "__name__", type(fn).__name__)
-    source, namespace, persistent, wanted = _generate(fn, loss, args, persistent_ids, bound,
-                                                      f"the compiled step of {name}")  # fmt: skip
-    filename = f"<tinygrad_edu.compile {name} #{next(_COUNTER)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)  # tracebacks show the lines
-    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated text, shown in .source)
-    trace = _Trace(key, source, namespace["step"], namespace["forward"], persistent, wanted,
-                   {i: _copy(a) for i, a in guards.items()}, time.perf_counter() - start)  # fmt: skip
+    source, forward_source, namespace, persistent, wanted = _generate(fn, loss, args, persistent_ids, bound,
+                                                                      f"the compiled step of {name}")  # fmt: skip
+    trace = _Trace(key, source, _load(source, namespace, "step", name), persistent, wanted,
+                   {i: _copy(a) for i, a in guards.items()}, 0.0, forward_source, namespace)  # fmt: skip
+    trace.seconds = time.perf_counter() - start
     return trace, loss
+
+
+def _load(source: str, namespace: dict, function: str, name: str) -> Callable:
+    """Compile the generated text and return the function it defines; tracebacks show its lines."""
+    filename = f"<tinygrad_edu.compile {name} #{next(_COUNTER)}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated text, shown in .source)
+    return namespace[function]
 
 
 _COUNTER = itertools.count(1)
@@ -553,8 +608,10 @@ class Compiled:
             return self._eager(args)
         self.calls += 1
         key = _key(args)
-        kept = self.traces.setdefault(key, [])
-        trace = next((t for t in kept if t.accepts(args)), None)
+        trace = self.latest
+        if trace is None or trace.key != key or not trace.accepts(args):  # not the trace of the last call
+            kept = self.traces.setdefault(key, [])
+            trace = next((t for t in kept if t.accepts(args)), None)
         if trace is None:
             if len(kept) >= self.retrace_limit:
                 raise RuntimeError(f"compile: {len(kept)} traces for arguments of the same shapes, as an argument "
@@ -572,11 +629,11 @@ class Compiled:
         if trace.step is None:  # judged not compilable when traced
             return self._eager(args) if is_grad_enabled() else Value(_loss(self.fn(*args)).data, requires_grad=False)
         if not is_grad_enabled():
-            return Value(trace.forward(trace.persistent, args), requires_grad=False)
+            return Value(trace.run_forward(args), requires_grad=False)
         if self.check_every and self.calls % self.check_every == 0:
             return self._checked(trace, args)
         try:
-            return Value(trace.step(trace.persistent, args), requires_grad=False)
+            return as_value(trace.step(trace.persistent, args))  # the loss, as a Value without a graph
         except (ArithmeticError, ValueError):  # math raised where numpy gives inf/nan: as eager would, in numpy
             return self._eager(args)
 
