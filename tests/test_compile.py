@@ -283,7 +283,7 @@ def test_the_source_is_the_code_that_runs():
     assert step(X, y).data == loss
     for p, g in zip(model.parameters(), grads):
         np.testing.assert_array_equal(p.grad, g)
-    for text in ("layers_0_w = P[", "# layers.0.w: parameter", "g_layers_1_b = np.add.reduce(",
+    for text in ("layers_0_w = P[", "# layers.0.w: needs a gradient", "g_layers_1_b = np.add.reduce(",
                  "summed over the broadcast axes", "# tanh: d", "= 1 - ", "._grad = g_layers_0_w if"):
         assert text in step.source, text  # fmt: skip
 
@@ -293,3 +293,20 @@ def test_a_reused_node_sums_its_gradients_visibly():
     step = compile(lambda: (x * x + x).sum())
     step()
     assert "g_x = g_x + " in step.source and "contributions add up" in step.source
+
+
+def test_labels_out_of_range_are_refused_as_cross_entropy_refuses_them():
+    X, y = data.digits()
+    X, y = X[:16] / 16.0, y[:16]
+    model = nn.MLP(64, [10], seed=0)
+    step = compile(lambda xb, yb: losses.cross_entropy(model(xb), yb))
+    step(X, y)
+    step(X, y[::-1].copy())  # new labels: read from the argument
+    before = [np.array(p.grad) for p in model.parameters()]
+    for wrong in (-1, 10):
+        labels = y.copy()
+        labels[3] = wrong
+        with pytest.raises(ValueError, match=r"labels must be in 0\.\.9"):
+            step(X, labels)
+    for p, g in zip(model.parameters(), before):
+        np.testing.assert_array_equal(p.grad, g)  # nothing added by the refused calls

@@ -45,6 +45,7 @@ import numpy as np
 from tinygrad_edu import ops
 from tinygrad_edu.engine import (
     Value,
+    any_mode_open,
     as_value,
     broadcast_axes,
     is_anomaly_enabled,
@@ -277,7 +278,7 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
         elif id(node) in persistent_ids:
             label = param_names.get(id(node)) or node.label or "leaf"
             names[id(node)] = _identifier(label, used)
-            what = "parameter" if node.requires_grad else "constant made outside fn"
+            what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
             reads.append(f"    {names[id(node)]} = P[{len(persistent)}].data  # {label}: {what}")
             persistent.append(node)
         elif id(node) in bound:
@@ -318,11 +319,10 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
                       f"    {total} = np.add.reduce({e}, axis=1, keepdims=True)",
                       f"    {logp} = {shift} - np.log({total})  # log softmax",
                       f"    {name} = -float(np.add.reduce({logp}[{r}, {y}])) / {rows}  # the mean of -log p(label)"]
-            if labels.startswith("np.asarray(A["):  # new labels on every call: checked as cross_entropy checks them
-                top = node._a.shape[1] - 1
-                message = f"f'cross_entropy: labels must be in 0..{top}, got {{{y}.min()}}..{{{y}.max()}}'"
-                lines.insert(len(lines) - 6, f"    if {y}.size and ({y}.min() < 0 or {y}.max() > {top}): "
-                                             f"raise ValueError({message})")  # fmt: skip
+            if labels.startswith("np.asarray(A["):  # new labels on every call: a negative one would index from the
+                # end without a word (one too large raises IndexError, and the eager engine then explains it)
+                lines.insert(len(lines) - 6, f"    if {y}.size and np.minimum.reduce({y}, axis=None) < 0: "
+                                             f"raise ValueError('cross_entropy: labels must be >= 0')")  # fmt: skip
             continue
         if not forward:
             kwargs = ", ".join(f"{key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
@@ -341,6 +341,10 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
     for node in forward_order:
         if id(node._a) in leads or id(node._b) in leads:
             leads.add(id(node))
+    uses: dict[int, int] = {}  # how many ops take each node as an input
+    for node in order:
+        for p in node.parents:
+            uses[id(p)] = uses.get(id(p), 0) + 1
     back = []
     gnames: dict[int, str] = {}
     fresh: dict[int, bool] = {}
@@ -366,6 +370,12 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
                      f"    {d}[{r}, {y}] -= 1.0  # minus the one-hot of the labels",
                      f"    {d} *= {n['g']} / {node._a.shape[0]}"]  # fmt: skip
             backs = [(d, "(softmax(z) - onehot(labels)) / n")]
+        if op is ops.Mul and node._a is node._b:  # x * x: both contributions at once, g x + g x = 2 g x
+            targets, backs = targets[:1], [(f"{n['g']} * {n['a']} * 2.0", f"2 {n['a']}")]
+        if op in (ops.Sum, ops.Mean) and backs[0] is not None and _number_will_do(node._a, uses):
+            size = node._a.data.size
+            g, factor = (n["g"], "1") if op is ops.Sum else (f"{n['g']} * {1.0 / size!r}", f"1/{size}")
+            backs = [(g, f"{factor}, kept a number: numpy spreads it over the array in the next use")]
         if op in _ELEMENTWISE:  # each contribution has the output's shape
             raws = (node.data,) * len(node.parents)
         else:  # run the backward once on zeros to learn the shapes its contributions have
@@ -416,6 +426,18 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
                                 f"    return {loss_name}", ""])  # fmt: skip
     namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **consts}
     return source, forward_source, namespace, persistent, wanted
+
+
+_SPREADS = {ops.Mul, ops.Div, ops.Tanh, ops.Exp, ops.Log, ops.Sqrt, ops.Sigmoid, ops.ReLU, ops.PowConst}
+
+
+def _number_will_do(x: Value, uses: dict) -> bool:
+    """Can the gradient of sum(x) stay one number instead of an array full of it? Yes when x is used once and
+    made by an elementwise op whose every input has x's shape and whose backward multiplies by an array:
+    numpy then spreads the number, with the same result and no array to fill."""
+    op = x._operation
+    return (uses.get(id(x)) == 1 and op in _SPREADS and not (op is ops.PowConst and x._kwargs["p"] == 0)
+            and all(p.shape == x.shape for p in x.parents))  # fmt: skip
 
 
 def _slots(node: Value, names: dict) -> dict:
@@ -604,7 +626,8 @@ class Compiled:
         return 0.0 if self.latest is None else self.latest.seconds
 
     def __call__(self, *args) -> Value:
-        if is_anomaly_enabled():
+        modes = any_mode_open()  # no_grad, detect_anomaly: looked at only when a block is open
+        if modes and is_anomaly_enabled():
             return self._eager(args)
         self.calls += 1
         key = _key(args)
@@ -628,14 +651,14 @@ class Compiled:
         self.latest = trace
         if trace.step is None:  # judged not compilable when traced
             return self._eager(args) if is_grad_enabled() else Value(_loss(self.fn(*args)).data, requires_grad=False)
-        if not is_grad_enabled():
+        if modes and not is_grad_enabled():
             return Value(trace.run_forward(args), requires_grad=False)
         if self.check_every and self.calls % self.check_every == 0:
             return self._checked(trace, args)
         try:
             return as_value(trace.step(trace.persistent, args))  # the loss, as a Value without a graph
-        except (ArithmeticError, ValueError):  # math raised where numpy gives inf/nan: as eager would, in numpy
-            return self._eager(args)
+        except (ArithmeticError, ValueError, IndexError):  # math raised where numpy gives inf/nan, or a bad input:
+            return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
 
     def _eager(self, args: tuple) -> Value:
         loss = _loss(self.fn(*args))

@@ -901,6 +901,11 @@ def is_grad_enabled() -> bool:
     return _modes.grad_enabled
 
 
+def any_mode_open() -> bool:
+    """True while a no_grad/detect_anomaly/record_sites block is open in any thread (else all are at defaults)."""
+    return bool(_open_blocks)
+
+
 def is_anomaly_enabled() -> bool:
     """True inside ``detect_anomaly()`` (in this thread)."""
     return bool(_open_blocks) and _modes.anomaly
