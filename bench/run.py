@@ -322,6 +322,7 @@ def side_by_side(row: Row, ours: Callable[[], float], theirs: Callable[[], float
         if record:  # compiled: the trace (its first call, eager, included) is reported apart from the rest
             row.trace.append(sum(step.trace_seconds for step in record))
             t -= row.trace[-1]
+            record.clear()  # a big compiled step kept alive slows the peers that follow (micrograd by ~10%)
         row.ours.append(t)
         if theirs is not None:
             t, row.loss_theirs = _timed(theirs)

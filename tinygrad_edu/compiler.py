@@ -37,6 +37,7 @@ import math
 import re
 import time
 import warnings
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -90,15 +91,18 @@ def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
         return forward.format(**n), [(c.format(**n), f.format(**n)) for c, f in backs]
     if op is ops.PowConst:
         p = kw["p"]
-        if p == int(p) or not scalar:  # x ** 2.0 on a float; math.pow below raises for (-8.0) ** 0.5 as eager does
-            forward = f"{n['x']} ** {p!r}"
+        whole = math.isfinite(p) and p == int(p)
+        if whole or not scalar:  # x ** 2.0 on a float; math.pow below raises for (-8.0) ** 0.5 as eager does
+            forward = f"{n['x']} ** {_number(float(p))}"
         else:
-            forward = f"math.pow({n['x']}, {p!r})"
+            forward = f"math.pow({n['x']}, {_number(float(p))})"
         if p == 0:
             return forward, [(f"{n['g']} * 0.0", "0")]
         if p == 2:
             return f"{n['x']} * {n['x']}", [(f"{n['g']} * 2.0 * {n['x']}", f"2 {n['x']}")]
-        return forward, [(f"{n['g']} * {p!r} * {n['x']} ** {p - 1!r}", f"{p!r} {n['x']}^{p - 1!r}")]
+        q = _number(float(p - 1))
+        power = f"{n['x']} ** {q}" if whole or not scalar else f"math.pow({n['x']}, {q})"
+        return forward, [(f"{n['g']} * {_number(float(p))} * {power}", f"{p!r} {n['x']}^{p - 1!r}")]
     if op is ops.ReLU:
         if scalar:
             return (f"0.0 if {n['x']} <= 0.0 else {n['x']}",
@@ -108,7 +112,7 @@ def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
         return (f"{n['a']} @ {n['b']}",
                 [(f"{n['g']} @ {n['b']}.T", f"{n['b']}^T, on the right"),
                  (f"{n['a']}.T @ {n['g']}", f"{n['a']}^T, on the left")])  # fmt: skip
-    if op in (ops.Sum, ops.Mean) and kw["axis"] is None and not scalar_input(node) and not kw["keepdims"]:
+    if op in (ops.Sum, ops.Mean) and kw["axis"] is None and node._a.data.__class__ is not float and not kw["keepdims"]:
         size = node._a.data.size
         if op is ops.Sum:
             return f"float(np.add.reduce({n['x']}, axis=None))", [(f"np.full({node._a.shape}, {n['g']})", "1")]
@@ -117,10 +121,6 @@ def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
             return (f"float(np.add.reduce({n['x']}, axis=None)) * {inv!r}",
                     [(f"np.full({node._a.shape}, {n['g']}) * {inv!r}", f"1/{size}")])  # fmt: skip
     return "", [None] * len(node.parents)
-
-
-def scalar_input(node: Value) -> bool:
-    return node._a.data.__class__ is float
 
 
 # ---------------------------------------------------------------- one trace, written out
@@ -571,9 +571,12 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
 def _load(source: str, namespace: dict, function: str, name: str) -> Callable:
     """Compile the generated text and return the function it defines; tracebacks show its lines."""
     filename = f"<tinygrad_edu.compile {name} #{next(_COUNTER)}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exec(builtins.compile(source, filename, "exec"), namespace)  # noqa: S102 (our own generated text, shown in .source)
-    return namespace[function]
+    fn = namespace[function]
+    # tracebacks show the lines (a tuple of strings: nothing for the garbage collector to walk), until fn is gone
+    linecache.cache[filename] = (len(source), None, tuple(source.splitlines(True)), filename)
+    weakref.finalize(fn, linecache.cache.pop, filename, None)
+    return fn
 
 
 _COUNTER = itertools.count(1)
