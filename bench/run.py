@@ -15,6 +15,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")  # before numpy starts its thread pools
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import gc  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
@@ -41,6 +42,12 @@ torch = _optional("torch")
 micrograd = _optional("micrograd.nn")
 if torch is not None:
     torch.set_num_threads(1)
+jax = _optional("jax")
+if jax is not None:
+    jax.config.update("jax_enable_x64", True)  # float64, as every other engine here
+    jax.config.update("jax_platforms", "cpu")
+autograd = _optional("autograd")
+mygrad = _optional("mygrad")
 
 
 @dataclass
@@ -277,6 +284,93 @@ def digits_torch(weights, X, y, batches):
                        ((Xt[i], yt[i]) for i in map(torch.from_numpy, batches)))  # fmt: skip
 
 
+# ---------------------------------------------------------------- functional peers: jax (eager and jit), HIPS autograd
+# The same networks and losses written once over a numpy-like module; each peer differentiates and steps its way.
+
+
+def _functional_losses(xnp, relu, log_softmax):
+    def forward(params, x):
+        for i in range(0, len(params), 2):
+            x = x @ params[i] + params[i + 1]
+            if i + 2 < len(params):
+                x = relu(x)
+        return x
+
+    def moons(params, X, y):
+        return relu(1.0 - y * forward(params, X)).mean() + 1e-4 * sum((p * p).sum() for p in params)
+
+    def xor(params, X, y):
+        return ((forward(params, X) - y) ** 2).mean()
+
+    def digits(params, X, y):
+        return -log_softmax(forward(params, X))[xnp.arange(len(y)), y].mean()
+
+    return {"moons": moons, "xor": xor, "digits": digits}
+
+
+def functional_train(peer: str, workload: str, weights, lrs, batches):
+    """SGD with jax (``jax eager`` or ``jax jit``, the whole step jitted) or HIPS ``autograd``."""
+    if peer == "autograd":
+        import autograd.numpy as anp
+
+        losses_ = _functional_losses(anp, lambda x: anp.maximum(x, 0.0), lambda z: z - _logsumexp(anp, z))
+        value_and_grad = autograd.value_and_grad(losses_[workload])
+        params = [np.array(w) for w in weights]
+    else:
+        jnp = jax.numpy
+        losses_ = _functional_losses(jnp, jax.nn.relu, jax.nn.log_softmax)
+        value_and_grad = jax.value_and_grad(losses_[workload])
+        params = [jnp.asarray(w) for w in weights]
+    def step(params, lr, X, y):
+        loss, grads = value_and_grad(params, X, y)
+        return [p - lr * g for p, g in zip(params, grads)], loss
+
+    if peer == "jax jit":  # one jitted step per workload, kept: its compilation is paid once, before the timing
+        step = _JITTED.setdefault(workload, jax.jit(step))
+    loss = None
+    for lr in lrs:
+        for X, y in batches:
+            params, loss = step(params, lr, X, y)
+    return float(loss)
+
+
+_JITTED: dict = {}
+
+
+def _logsumexp(xnp, z):
+    top = z.max(axis=1, keepdims=True)
+    return top + xnp.log(xnp.exp(z - top).sum(axis=1, keepdims=True))
+
+
+def mygrad_train(workload: str, weights, lrs, batches):
+    """SGD with MyGrad's tensors (numpy-backed, eager, like ours)."""
+    import mygrad as mg
+    from mygrad.nnet.activations import relu
+    from mygrad.nnet.losses import softmax_crossentropy
+
+    params = [mg.Tensor(w) for w in weights]
+
+    def forward(x):
+        for i in range(0, len(params), 2):
+            x = mg.matmul(x, params[i]) + params[i + 1]
+            if i + 2 < len(params):
+                x = relu(x)
+        return x
+
+    loss = None
+    for lr in lrs:
+        for X, y in batches:
+            if workload == "moons":
+                loss = relu(1.0 - y * forward(X)).mean() + 1e-4 * sum((p * p).sum() for p in params)
+            elif workload == "xor":
+                loss = ((forward(X) - y) ** 2).mean()
+            else:
+                loss = softmax_crossentropy(forward(X), y)
+            loss.backward()
+            params[:] = [mg.Tensor(p.data - lr * p.grad) for p in params]
+    return float(loss.item())
+
+
 def digits_numpy(weights, X, y, batches):
     """The floor: the same network's forward and backward written out by hand, no autodiff."""
     W1, b1, W2, b2 = (w.copy() for w in weights)
@@ -430,23 +524,45 @@ def main(argv=None) -> int:
     ]:  # fmt: skip
         if name[0] in args.only:
             rows.append(side_by_side(Row(name, "pytorch"), ours, theirs if has_torch else None, repeat))
+    workloads = {  # name: (workload, weights, learning rates, batches): the same runs for the functional peers
+        "3": ("moons", w_moons, [1.0 - 0.9 * k / 100 for k in range(s["moons"])], [(X, y.reshape(-1, 1))]),
+        "4": ("xor", w_xor, [0.1] * s["xor"], [(Xx, yx.reshape(-1, 1))]),
+        "5": ("digits", w_digits, [0.1], [(Xd[idx], yd[idx]) for idx in batches]),
+    }
+    ours_runs = {
+        "3": (lambda: tensor_moons(OURS, w_moons, X, y, s["moons"]), "3 tensor moons 2-16-16-1"),
+        "4": (lambda: tensor_xor(OURS, w_xor, Xx, yx, s["xor"]), "4 tensor XOR 2-4-1"),
+        "5": (lambda: digits_ours(w_digits, Xd, yd, batches), "5 digits 64-128-10"),
+    }
+    for number, (workload, weights, lrs, data_batches) in workloads.items():
+        if number not in args.only:
+            continue
+        ours, name = ours_runs[number]
+        for peer, installed in [("jax eager", jax), ("autograd", autograd), ("mygrad", mygrad)]:
+            train = mygrad_train if peer == "mygrad" else functools.partial(functional_train, peer)
+            theirs = installed and functools.partial(train, workload, weights, lrs, data_batches)
+            rows.append(side_by_side(Row(name, peer), ours, theirs or None, repeat))
     if "5" in args.only:
         rows.append(side_by_side(Row("5 digits 64-128-10", "numpy by hand"),
                                  lambda: digits_ours(w_digits, Xd, yd, batches),
                                  lambda: digits_numpy(w_digits, Xd, yd, batches), repeat))  # fmt: skip
     fast = compiled(record)
+    jitted = {number: jax and functools.partial(functional_train, "jax jit", *run) for number, run in workloads.items()}
+    for number, (workload, weights, _, data_batches) in workloads.items():  # compile jax's steps, untimed, as
+        if jax and number in args.only:  # compile()'s trace is reported apart: every batch shape once
+            functional_train("jax jit", workload, weights, [0.1], [data_batches[0], data_batches[-1]])
     for name, ours, peers in [
         ("3 tensor moons 2-16-16-1", lambda: tensor_moons(fast, w_moons, X, y, s["moons"]),
          [("numpy by hand", lambda: moons_numpy(w_moons, X, y, s["moons"])),
-          ("pytorch", has_torch and (lambda: tensor_moons(TORCH, w_moons, X, y, s["moons"]))),
+          ("pytorch", has_torch and (lambda: tensor_moons(TORCH, w_moons, X, y, s["moons"]))), ("jax jit", jitted["3"]),
           ("ours eager", lambda: tensor_moons(OURS, w_moons, X, y, s["moons"]))]),
         ("4 tensor XOR 2-4-1", lambda: tensor_xor(fast, w_xor, Xx, yx, s["xor"]),
          [("numpy by hand", lambda: xor_numpy(w_xor, Xx, yx, s["xor"])),
-          ("pytorch", has_torch and (lambda: tensor_xor(TORCH, w_xor, Xx, yx, s["xor"]))),
+          ("pytorch", has_torch and (lambda: tensor_xor(TORCH, w_xor, Xx, yx, s["xor"]))), ("jax jit", jitted["4"]),
           ("ours eager", lambda: tensor_xor(OURS, w_xor, Xx, yx, s["xor"]))]),
         ("5 digits 64-128-10", lambda: digits_ours(w_digits, Xd, yd, batches, fast),
          [("numpy by hand", lambda: digits_numpy(w_digits, Xd, yd, batches)),
-          ("pytorch", has_torch and (lambda: digits_torch(w_digits, Xd, yd, batches))),
+          ("pytorch", has_torch and (lambda: digits_torch(w_digits, Xd, yd, batches))), ("jax jit", jitted["5"]),
           ("ours eager", lambda: digits_ours(w_digits, Xd, yd, batches))]),
     ]:  # fmt: skip
         if name[0] in args.only:

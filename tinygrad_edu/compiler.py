@@ -249,8 +249,9 @@ def _literal(x) -> str | None:
 
 
 def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict[int, tuple],
-              title: str) -> tuple[str, dict, list[Value], list[Value]]:  # fmt: skip
-    """The source of ``step(P, A)`` and ``forward(P, A)`` for the graph of ``loss``, and the namespace to run it in."""
+              title: str) -> tuple[str, str, dict, list[Value], list[Value]]:  # fmt: skip
+    """The sources of ``step(P, A)`` and ``forward(P, A)`` for the graph of ``loss``, the namespace to run them in,
+    the leaves read on every call (P) and those whose ``.grad`` the step writes."""
     order = toposort(loss)
     forward_order = order[::-1]
     arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
