@@ -285,10 +285,8 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
         elif id(node) in bound:
             i, shape = bound[id(node)]
             names[id(node)] = _identifier(node.label or arg_names[i], used)
-            cast = f"np.asarray(A[{i}], dtype=np.float64)"
-            if shape != np.shape(args[i]):
-                cast += f".reshape({shape})"
-            reads.append(f"    {names[id(node)]} = {cast}  # argument {i}, as fn made it a Value")
+            reads.append(f"    {names[id(node)]} = {_from_argument(i, np.float64, shape, args)}  # argument {i}, "
+                         "as fn made it a Value")  # fmt: skip
         elif node.data.__class__ is float:
             names[id(node)] = _number(node.data)
         else:
@@ -320,7 +318,7 @@ def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], 
                       f"    {total} = np.add.reduce({e}, axis=1, keepdims=True)",
                       f"    {logp} = {shift} - np.log({total})  # log softmax",
                       f"    {name} = -float(np.add.reduce({logp}[{r}, {y}])) / {rows}  # the mean of -log p(label)"]
-            if labels.startswith("np.asarray(A["):  # new labels on every call: a negative one would index from the
+            if (id(node), "labels") in bound:  # new labels on every call: a negative one would index from the
                 # end without a word (one too large raises IndexError, and the eager engine then explains it)
                 lines.insert(len(lines) - 6, f"    if {y}.size and np.minimum.reduce({y}, axis=None) < 0: "
                                              f"raise ValueError('cross_entropy: labels must be >= 0')")  # fmt: skip
@@ -454,13 +452,18 @@ def _slots(node: Value, names: dict) -> dict:
     return n
 
 
+def _from_argument(i: int, dtype, shape: tuple, args: tuple) -> str:
+    """Argument i as the array fn made of it: as it is when it already has that dtype (a trace is kept by
+    the arguments' dtypes, so it will have it on every call of this trace), else converted; reshaped if fn did."""
+    code = f"A[{i}]" if args[i].dtype == dtype else f"np.asarray(A[{i}], dtype=np.{np.dtype(dtype).name})"
+    return code if shape == np.shape(args[i]) else f"{code}.reshape({shape})"
+
+
 def _kwarg(v, key: str, node: Value, const: Callable, bound: dict, args: tuple) -> str:
     """An op's setting as code: a literal, the argument it was made from, or a named constant."""
     tie = bound.get((id(node), key))
     if tie is not None:
-        i, dtype, shape = tie
-        cast = f"np.asarray(A[{i}], dtype=np.{np.dtype(dtype).name})"
-        return cast if shape == np.shape(args[i]) else f"{cast}.reshape({shape})"
+        return _from_argument(*tie, args)
     text = _literal(v)
     return text if text is not None else const(v, key)
 
