@@ -317,7 +317,7 @@ def test_labels_out_of_range_are_refused_as_cross_entropy_refuses_them():
 
 def test_arguments_of_another_dtype_are_converted_as_fn_converts_them():
     X, y = data.digits()
-    X, y = X[:16], y[:16].astype(np.int32)  # int pixels and int32 labels: fn makes float64 and int64 of them
+    X, y = X[:16].astype(np.int64), y[:16].astype(np.int32)  # int pixels, int32 labels: fn makes float64, int64
     models = [nn.MLP(64, [10], seed=0) for _ in range(2)]
     step = compile(lambda xb, yb: losses.cross_entropy(models[1](xb), yb))
     for batch in (slice(0, 8), slice(8, 16)):
