@@ -21,7 +21,10 @@ What is recorded, and what is read again on every call:
   the branch it took while tracing. ``compile(fn, check_every=N)`` reruns the eager engine every
   N calls and raises if the two disagree.
 
-A new shape (or a float where an array was) gives a new trace, kept beside the others.
+A new shape (or a float where an array was) gives a new trace, kept beside the others. A trace
+calls ``fn`` two or three times (the eager call whose result it returns, a second call to tell
+the model's leaves from numbers made anew, a third with the array arguments' rows moved), so
+``fn`` should have no side effects beyond building the loss.
 Inside ``no_grad()`` only the forward runs; inside ``detect_anomaly()`` the eager engine runs,
 with its report.
 """
