@@ -25,6 +25,11 @@ CELLS = [
     "check_graph(out)",
     "big = nn.MLP(2, [32, 32, 1], granularity='scalar', seed=0)([1.0, 2.0])\nbig",
     "X, y = data.xor()\nlosses = train.fit(nn.MLP(2, [4, 1], seed=0), X, y, steps=50, progress=True)\nlen(losses)",
+    # gradients of gradients: the derivative of tanh, drawn
+    "from tinygrad_edu import Value, grad\nx = Value(0.5, label='x')\n(d,) = grad(x.tanh(), x, create_graph=True)\nd",
+    # a compiled step, and its code
+    "from tinygrad_edu import compile, losses\nmodel = nn.MLP(2, [4, 1], seed=0)\n"
+    "step = compile(lambda X, y: losses.mse(model(X), y))\nstep(X, y); step(X, y)\nprint(step.source)",
 ]
 
 
@@ -53,3 +58,6 @@ def test_pictures_tables_and_the_stepper_show_in_a_real_kernel(tmp_path):
     assert "max_nodes" in too_big["text/plain"]
     progress = str(outputs[9])
     assert data_of(9)["text/plain"] == "50" and "Warning" not in progress and "TqdmExperimentalWarning" not in progress
+    derivative = data_of(10)["image/svg+xml"]
+    assert "tanh" in derivative and "dx/dx" not in derivative  # the graph of d tanh(x)/dx: tanh, then the backward
+    assert "def step(P, A):" in outputs[11][0]["text"] and "g_h3 = g_h4 @ layers_1_w.T" in outputs[11][0]["text"]
