@@ -27,6 +27,10 @@ the model's leaves from numbers made anew, a third with the array arguments' row
 ``fn`` should have no side effects beyond building the loss.
 Inside ``no_grad()`` only the forward runs; inside ``detect_anomaly()`` the eager engine runs,
 with its report.
+
+Read from the top: ``compile`` and the step it returns (``Compiled``), then tracing (``_trace``),
+then the writer (``_Writer``: leaves, forward, backward, the ``.grad`` updates), then the code
+of each op (``_TEMPLATES``), then the helpers that turn names and numbers into code.
 """
 
 from __future__ import annotations
@@ -63,70 +67,125 @@ class CompileWarning(UserWarning):
     """fn cannot be compiled faithfully (it reads numbers that the trace would freeze): it runs eagerly."""
 
 
-# ---------------------------------------------------------------- the code of each op
-# forward(m, names) and, per input, (gradient contribution, chain-rule factor) as Python text.
-# {m} is "math" for floats and "np" for arrays; {g} the upstream gradient, {out} the op's output.
-# An op without a template here is called as it is written in ops.py: Op.forward(...), Op.backward(...).
-
-_TEMPLATES: dict[type[ops.Op], tuple[str, tuple[tuple[str, str], ...]]] = {
-    ops.Add: ("{a} + {b}", (("{g}", "1"), ("{g}", "1"))),
-    ops.Sub: ("{a} - {b}", (("{g}", "1"), ("-{g}", "-1"))),
-    ops.Mul: ("{a} * {b}", (("{g} * {b}", "{b}"), ("{g} * {a}", "{a}"))),
-    ops.Div: ("{a} / {b}", (("{g} / {b}", "1/{b}"), ("-{g} * {out} / {b}", "-{out}/{b}"))),
-    ops.Neg: ("-{x}", (("-{g}", "-1"),)),
-    ops.Exp: ("{m}.exp({x})", (("{g} * {out}", "{out}"),)),
-    ops.Log: ("{m}.log({x})", (("{g} / {x}", "1/{x}"),)),
-    ops.Sqrt: ("{m}.sqrt({x})", (("{g} / (2.0 * {out})", "1/(2 {out})"),)),
-    ops.Tanh: ("{m}.tanh({x})", (("{g} * (1.0 - {out} * {out})", "1 - {out}^2"),)),
-    ops.Sigmoid: ("Sigmoid.forward({x})", (("{g} * {out} * (1.0 - {out})", "{out} (1 - {out})"),)),
-}
-_PASS_THROUGH = {(ops.Add, 0), (ops.Add, 1), (ops.Sub, 0)}  # the contribution is g itself: the same array
-_ELEMENTWISE = {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Neg, ops.Exp, ops.Log, ops.Sqrt, ops.Tanh, ops.Sigmoid,
-                ops.PowConst, ops.ReLU}  # fmt: skip
+# ---------------------------------------------------------------- compile, and the step it returns
 
 
-def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
-    """The forward expression of ``node`` and, per input, (contribution, factor) or None for a generic call."""
-    op, kw = node._operation, node._kwargs
-    scalar = node.data.__class__ is float
-    if op in _TEMPLATES:
-        forward, backs = _TEMPLATES[op]
-        return forward.format(**n), [(c.format(**n), f.format(**n)) for c, f in backs]
-    if op is ops.PowConst:
-        p = kw["p"]
-        whole = math.isfinite(p) and p == int(p)
-        if whole or not scalar:  # x ** 2.0 on a float; math.pow below raises for (-8.0) ** 0.5 as eager does
-            forward = f"{n['x']} ** {_number(float(p))}"
-        else:
-            forward = f"math.pow({n['x']}, {_number(float(p))})"
-        if p == 0:
-            return forward, [(f"{n['g']} * 0.0", "0")]
-        if p == 2:
-            return f"{n['x']} * {n['x']}", [(f"{n['g']} * 2.0 * {n['x']}", f"2 {n['x']}")]
-        q = _number(float(p - 1))
-        power = f"{n['x']} ** {q}" if whole or not scalar else f"math.pow({n['x']}, {q})"
-        return forward, [(f"{n['g']} * {_number(float(p))} * {power}", f"{p!r} {n['x']}^{p - 1!r}")]
-    if op is ops.ReLU:
-        if scalar:
-            return (f"0.0 if {n['x']} <= 0.0 else {n['x']}",
-                    [(f"0.0 if {n['x']} <= 0.0 else {n['g']}", f"[{n['x']} > 0]")])  # fmt: skip
-        return f"np.maximum({n['x']}, 0.0)", [(f"np.where({n['x']} <= 0, 0.0, {n['g']})", f"[{n['x']} > 0]")]
-    if op is ops.MatMul and np.ndim(node._a.data) == 2 and np.ndim(node._b.data) == 2:
-        return (f"{n['a']} @ {n['b']}",
-                [(f"{n['g']} @ {n['b']}.T", f"{n['b']}^T, on the right"),
-                 (f"{n['a']}.T @ {n['g']}", f"{n['a']}^T, on the left")])  # fmt: skip
-    if op in (ops.Sum, ops.Mean) and kw["axis"] is None and node._a.data.__class__ is not float and not kw["keepdims"]:
-        size = node._a.data.size
-        if op is ops.Sum:
-            return f"float(np.add.reduce({n['x']}, axis=None))", [(f"np.full({node._a.shape}, {n['g']})", "1")]
-        if size:
-            inv = 1.0 / size
-            return (f"float(np.add.reduce({n['x']}, axis=None)) * {inv!r}",
-                    [(f"np.full({node._a.shape}, {n['g']}) * {inv!r}", f"1/{size}")])  # fmt: skip
-    return "", [None] * len(node.parents)
+def compile(fn: Callable, check_every: int | None = None) -> Compiled:  # noqa: A001 (PyTorch's and jax's name)
+    """Trace ``fn`` on its first call and run it afterwards as straight-line code (see this module's doc).
+
+    ``fn(*args)`` must return the loss, a one-element Value. ``step = compile(fn)``, then
+    ``loss = step(*args)`` does what ``loss = fn(*args); loss.backward()`` does, and
+    ``print(step.source)`` shows the code. ``check_every=N`` compares with the eager engine every
+    N calls and raises if they differ (a branch on data values that the trace froze).
+    """
+    return Compiled(fn, check_every)
 
 
-# ---------------------------------------------------------------- one trace, written out
+class Compiled:
+    """What ``compile(fn)`` returns: call it as you would call ``fn`` and then ``backward()``.
+
+    Each call returns the loss as a Value without a graph, and adds into the ``.grad`` of every
+    parameter exactly what ``loss.backward()`` would. ``source`` is the code of the latest trace;
+    ``traces`` holds one per shape of the arguments.
+    """
+
+    def __init__(self, fn: Callable, check_every: int | None = None):
+        if not callable(fn):
+            raise TypeError(f"compile needs a function that returns a loss, got {type(fn).__name__}")
+        if check_every is not None and (isinstance(check_every, bool) or not isinstance(check_every, int)
+                                        or check_every < 1):  # fmt: skip
+            raise ValueError(f"check_every must be a whole number >= 1 (or None), got {check_every!r}")
+        self.fn, self.check_every = fn, check_every
+        self.traces: dict[tuple, list[_Trace]] = {}
+        self.calls = 0
+        self.latest: _Trace | None = None
+        self.retrace_limit = 8  # traces for one shape before the arguments are judged to change every call
+
+    @property
+    def source(self) -> str:
+        """The Python code of the latest trace, as it runs."""
+        if self.latest is None:
+            raise RuntimeError("nothing compiled yet: the first call traces fn")
+        return self.latest.source
+
+    @property
+    def trace_seconds(self) -> float:
+        """How long the latest trace took (the eager call, the second call, writing and compiling the code)."""
+        return 0.0 if self.latest is None else self.latest.seconds
+
+    def __call__(self, *args) -> Value:
+        modes = any_mode_open()  # no_grad, detect_anomaly: looked at only when a block is open
+        if modes and is_anomaly_enabled():
+            return self._eager(args)
+        self.calls += 1
+        key = _key(args)
+        trace = self.latest
+        if trace is None or trace.key != key or not trace.accepts(args):  # not the trace of the last call
+            kept = self.traces.setdefault(key, [])
+            trace = next((t for t in kept if t.accepts(args)), None)
+        if trace is None:
+            if len(kept) >= self.retrace_limit:
+                raise RuntimeError(f"compile: {len(kept)} traces for arguments of the same shapes, as an argument "
+                                   "that fn reads as numbers changes on every call; pass it as a Value "
+                                   "(Value(x, requires_grad=False)) to make it an input of the compiled step, "
+                                   "or call fn eagerly")  # fmt: skip
+            if not is_grad_enabled():
+                return Value(_loss(self.fn(*args)).data, requires_grad=False)
+            trace, loss = _trace(self.fn, args, key)
+            kept.append(trace)
+            self.latest = trace
+            loss.backward()  # the first call is the eager one: its loss, its gradients
+            return Value(loss.data, requires_grad=False)
+        self.latest = trace
+        if trace.step is None:  # judged not compilable when traced
+            return self._eager(args) if is_grad_enabled() else Value(_loss(self.fn(*args)).data, requires_grad=False)
+        if modes and not is_grad_enabled():
+            return Value(trace.run_forward(args), requires_grad=False)
+        if self.check_every and self.calls % self.check_every == 0:
+            return self._checked(trace, args)
+        try:
+            return as_value(trace.step(trace.persistent, args))  # the loss, as a Value without a graph
+        except (ArithmeticError, ValueError, IndexError):  # math raised where numpy gives inf/nan, or a bad input:
+            return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
+
+    def _eager(self, args: tuple) -> Value:
+        loss = _loss(self.fn(*args))
+        loss.backward()
+        return Value(loss.data, requires_grad=False)
+
+    def _checked(self, trace: _Trace, args: tuple) -> Value:
+        """Run the compiled step and the eager one from the same .grad; raise if they differ, else keep it."""
+        saved = [w._grad for w in trace.wanted]
+        for w in trace.wanted:
+            w._grad = None
+        try:
+            eager = _loss(self.fn(*args))
+            eager.backward()
+            expected = [w._grad for w in trace.wanted]
+            for w in trace.wanted:
+                w._grad = None
+            loss = trace.step(trace.persistent, args)
+            got = [w._grad for w in trace.wanted]
+        finally:
+            for w, s in zip(trace.wanted, saved):
+                w._grad = s
+        problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
+        problems += [f"the gradient of {w.label or 'a parameter'} {w.shape}"
+                     for w, a, b in zip(trace.wanted, got, expected) if not _close(a, b)]  # fmt: skip
+        if problems:
+            raise RuntimeError(f"compile: at call {self.calls} the compiled step differs from the eager one ("
+                               + "; ".join(problems) + "). fn takes another path for these numbers (an if on "
+                               "data values?), which the trace froze; call fn eagerly instead")  # fmt: skip
+        for w, g in zip(trace.wanted, got):
+            w._grad = g if w._grad is None else w._grad + g
+        return Value(loss, requires_grad=False)
+
+
+def _close(a, b) -> bool:
+    return np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+# ---------------------------------------------------------------- tracing: what is fixed, what follows the arguments
 
 
 @dataclass
@@ -170,308 +229,6 @@ def _key(args: tuple) -> tuple:
         else:
             parts.append((type(a).__name__, np.shape(a) if isinstance(a, (list, tuple)) else None))
     return tuple(parts)
-
-
-def _identifier(text: str, used: set[str]) -> str:
-    """A Python name from a label or a parameter path ('layers.0.w' -> 'layers_0_w'), not used before."""
-    name = re.sub(r"\W", "_", text).strip("_") or "v"
-    if name[0].isdigit() or keyword.iskeyword(name) or name in _RESERVED:
-        name = f"v_{name}"
-    candidate = name
-    for k in itertools.count(2):
-        if candidate not in used:
-            break
-        candidate = f"{name}_{k}"
-    used.add(candidate)
-    return candidate
-
-
-_RESERVED = {"np", "math", "P", "A", "C", "g", "p", "float", "loss"} | {c.__name__ for c in ops.REGISTRY.values()}
-
-
-def _parameter_names(fn: Callable) -> dict[int, str]:
-    """Dotted names of the parameters of every model ``fn`` refers to ('layers.0.w'), by id of the Value."""
-    try:
-        scope = inspect.getclosurevars(fn)
-        found = {**scope.globals, **scope.nonlocals}
-    except (TypeError, ValueError):
-        return {}
-    names = {}
-    for obj in found.values():
-        named = getattr(obj, "named_parameters", None)
-        if callable(named) and not isinstance(obj, type):
-            for name, p in named():
-                names.setdefault(id(p), name)
-    return names
-
-
-def _argument_names(fn: Callable, count: int) -> list[str]:
-    try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]  # fmt: skip
-    except (TypeError, ValueError):
-        params = []
-    return [params[i] if i < len(params) else f"arg{i}" for i in range(count)]
-
-
-def _reduce_code(expr: str, raw, like) -> tuple[str, bool]:
-    """The contribution summed back to the input's shape, with the axes resolved now (engine.reduce_broadcast),
-    and whether anything was summed."""
-    if like.__class__ is float:
-        if raw.__class__ is float:
-            return expr, False
-        return (f"float({expr})", False) if np.ndim(raw) == 0 else (f"float(np.add.reduce({expr}, axis=None))", True)
-    if np.shape(raw) == like.shape:
-        return expr, False
-    added, stretched = broadcast_axes(np.shape(raw), like.shape)
-    if added:
-        expr = f"np.add.reduce({expr}, axis={added})"
-    if stretched:
-        expr = f"np.add.reduce({expr}, axis={stretched}, keepdims=True)"
-    return expr, True
-
-
-def _number(v: float) -> str:
-    """A float as code that reads back as the same float: (-0.5), math.inf, math.nan."""
-    if math.isnan(v):
-        return "math.nan"
-    if math.isinf(v):
-        return "math.inf" if v > 0 else "(-math.inf)"
-    return f"({v!r})" if math.copysign(1.0, v) < 0 else repr(v)
-
-
-def _literal(x) -> str | None:
-    """x as Python text, when it is a plain number, bool, None, string or a tuple of those."""
-    if isinstance(x, float) and not isinstance(x, np.generic):
-        return _number(x)
-    if x is None or isinstance(x, (bool, int, str)) and not isinstance(x, np.generic):
-        return repr(x)
-    if isinstance(x, tuple) and all(_literal(v) is not None for v in x):
-        return repr(x)
-    return None
-
-
-def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict[int, tuple],
-              title: str) -> tuple[str, str, dict, list[Value], list[Value]]:  # fmt: skip
-    """The sources of ``step(P, A)`` and ``forward(P, A)`` for the graph of ``loss``, the namespace to run them in,
-    the leaves read on every call (P) and those whose ``.grad`` the step writes."""
-    order = toposort(loss)
-    forward_order = order[::-1]
-    arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
-    param_names = _parameter_names(fn)
-    arg_names = _argument_names(fn, len(args))
-    used: set[str] = set()
-    names: dict[int, str] = {}
-    consts: dict[str, object] = {}
-    persistent: list[Value] = []
-    reads, lines = [], []
-
-    def const(value, hint: str) -> str:
-        name = _identifier(f"c_{hint}", used)
-        consts[name] = value
-        return name
-
-    # ---- leaves: what is read on every call, and what is fixed
-    for node in forward_order:
-        if node._operation is not None:
-            continue
-        if id(node) in arg_index:
-            i = arg_index[id(node)]
-            names[id(node)] = _identifier(arg_names[i], used)
-            reads.append(f"    {names[id(node)]} = A[{i}].data  # argument {i}")
-        elif id(node) in persistent_ids:
-            label = param_names.get(id(node)) or node.label or "leaf"
-            names[id(node)] = _identifier(label, used)
-            what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
-            reads.append(f"    {names[id(node)]} = P[{len(persistent)}].data  # {label}: {what}")
-            persistent.append(node)
-        elif id(node) in bound:
-            i, shape = bound[id(node)]
-            names[id(node)] = _identifier(node.label or arg_names[i], used)
-            reads.append(f"    {names[id(node)]} = {_from_argument(i, np.float64, shape, args)}  # argument {i}, "
-                         "as fn made it a Value")  # fmt: skip
-        elif node.data.__class__ is float:
-            names[id(node)] = _number(node.data)
-        else:
-            names[id(node)] = const(node.data, node.label or "array")
-            reads.append(f"    # {names[id(node)]}: a constant array of shape {node.shape}, fixed at trace time")
-
-    # ---- forward: one line per op
-    count = itertools.count(1)
-    ce: dict[int, list[str]] = {}  # the names cross-entropy's forward leaves for its backward
-    for node in forward_order:
-        op = node._operation
-        if op is None:
-            continue
-        name = _identifier(node.label or f"h{next(count)}", used)
-        names[id(node)] = name
-        n = _slots(node, names)
-        forward, _ = _op_code(node, n)
-        if op is ops.CrossEntropy and node._a.ndim == 2:  # written out, so that backward reuses its softmax
-            rows = node._a.shape[0]
-            labels = _kwarg(node._kwargs["labels"], "labels", node, const, bound, args)
-            z = n["x"]
-            ce[id(node)] = y, r, shift, e, total, logp = [_identifier(f"{name}_{part}", used) for part in
-                                                         ("labels", "rows", "shift", "e", "sum", "logp")]  # fmt: skip
-            lines += [f"    {y} = {labels}  # cross_entropy: the class of each row",
-                      f"    {r} = {const(np.arange(rows), 'rows')}",
-                      f"    {shift} = {z} - np.maximum.reduce({z}, axis=1, keepdims=True)  # cross_entropy: "
-                      "each row minus its maximum (no overflow)",
-                      f"    {e} = np.exp({shift})",
-                      f"    {total} = np.add.reduce({e}, axis=1, keepdims=True)",
-                      f"    {logp} = {shift} - np.log({total})  # log softmax",
-                      f"    {name} = -float(np.add.reduce({logp}[{r}, {y}])) / {rows}  # the mean of -log p(label)"]
-            if (id(node), "labels") in bound:  # new labels on every call: a negative one would index from the
-                # end without a word (one too large raises IndexError, and the eager engine then explains it)
-                lines.insert(len(lines) - 6, f"    if {y}.size and np.minimum.reduce({y}, axis=None) < 0: "
-                                             f"raise ValueError('cross_entropy: labels must be >= 0')")  # fmt: skip
-            continue
-        if not forward:
-            kwargs = ", ".join(f"{key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
-            inputs = ", ".join(names[id(p)] for p in node.parents)
-            forward = f"{op.__name__}.forward({inputs}"
-            forward += f", {kwargs})" if kwargs else ")"
-            if node.data.__class__ is float:
-                forward = f"float({forward})"
-        lines.append(f"    {name} = {forward}  # {op.name}")
-    loss_name = names[id(loss)]
-
-    # ---- backward: one line per gradient contribution, root first
-    wanted = [node for node in forward_order if node._operation is None and node.requires_grad
-              and (id(node) in persistent_ids or id(node) in arg_index)]  # fmt: skip
-    leads = {id(w) for w in wanted}
-    for node in forward_order:
-        if id(node._a) in leads or id(node._b) in leads:
-            leads.add(id(node))
-    uses: dict[int, int] = {}  # how many ops take each node as an input
-    for node in order:
-        for p in node.parents:
-            uses[id(p)] = uses.get(id(p), 0) + 1
-    back = []
-    gnames: dict[int, str] = {}
-    fresh: dict[int, bool] = {}
-    if id(loss) in leads:
-        gnames[id(loss)] = f"g_{loss_name}"
-        seed = "1.0" if loss.data.__class__ is float else f"np.ones({loss.shape})"
-        back.append(f"    g_{loss_name} = {seed}  # dL/dL")
-        fresh[id(loss)] = True
-    for node in order:
-        op = node._operation
-        if op is None or id(node) not in gnames:
-            continue
-        n = _slots(node, names)
-        n["g"] = gnames[id(node)]
-        _, backs = _op_code(node, n)
-        targets = [(i, p) for i, p in enumerate(node.parents) if p.requires_grad and id(p) in leads]
-        if not targets:
-            continue
-        if op is ops.CrossEntropy and node._a.ndim == 2:  # softmax - onehot(labels), over n, from the forward's softmax
-            y, r, _, e, total, _ = ce[id(node)]
-            d = _identifier(f"d_{names[id(node)]}", used)
-            back += [f"    {d} = {e} / {total}  # cross_entropy: softmax(z)",
-                     f"    {d}[{r}, {y}] -= 1.0  # minus the one-hot of the labels",
-                     f"    {d} *= {n['g']} / {node._a.shape[0]}"]  # fmt: skip
-            backs = [(d, "(softmax(z) - onehot(labels)) / n")]
-        if op is ops.Mul and node._a is node._b:  # x * x: both contributions at once, g x + g x = 2 g x
-            targets, backs = targets[:1], [(f"{n['g']} * {n['a']} * 2.0", f"2 {n['a']}")]
-        if op in (ops.Sum, ops.Mean) and backs[0] is not None and _number_will_do(node._a, uses):
-            size = node._a.data.size
-            g, factor = (n["g"], "1") if op is ops.Sum else (f"{n['g']} * {1.0 / size!r}", f"1/{size}")
-            backs = [(g, f"{factor}, kept a number: numpy spreads it over the array in the next use")]
-        if op in _ELEMENTWISE:  # each contribution has the output's shape
-            raws = (node.data,) * len(node.parents)
-        else:  # run the backward once on zeros to learn the shapes its contributions have
-            g_zero = 0.0 if node.data.__class__ is float else np.zeros(node.shape)
-            raws = op.backward(g_zero, node.data, *[p.data for p in node.parents], **node._kwargs)
-            raws = (raws,) if len(node.parents) == 1 else raws
-        if any(b is None for b in backs):  # the op as written in ops.py
-            kwargs = "".join(f", {key}={_kwarg(v, key, node, const, bound, args)}" for key, v in node._kwargs.items())
-            inputs = ", ".join(names[id(p)] for p in node.parents)
-            outs = [f"d_{names[id(node)]}_{i}" for i in range(len(node.parents))]
-            call = f"{op.__name__}.backward({n['g']}, {names[id(node)]}, {inputs}{kwargs})"
-            back.append(f"    {', '.join(outs)} = {call}  # {op.name}")  # one input: one gradient, two: a pair
-            backs = [(o, f"{op.name}'s backward") for o in outs]
-        for i, p in targets:
-            contribution, factor = backs[i]
-            expr, summed = _reduce_code(contribution, raws[i], p.data)
-            pname = names[id(p)]
-            why = f"# {op.name}: d{names[id(node)]}/d{pname} = {factor}"
-            if summed:
-                why += ", summed over the broadcast axes"
-            if id(p) in gnames:
-                gp = gnames[id(p)]
-                term = expr if expr.isidentifier() else f"({expr})"
-                back.append(f"    {gp} = {gp} + {term}  {why}  (a node used again: contributions add up)")
-                fresh[id(p)] = True
-            else:
-                gp = gnames[id(p)] = _identifier(f"g_{pname}", used)
-                back.append(f"    {gp} = {expr}  {why}")
-                fresh[id(p)] = summed or ((op, i) not in _PASS_THROUGH and not contribution.startswith("d_"))
-
-    writes = []
-    slot = {id(p): k for k, p in enumerate(persistent)}  # (by identity: == on Values compares numbers)
-    wanted = [w for w in wanted if id(w) in gnames]
-    for w in wanted:
-        gw = gnames[id(w)]
-        if w.data.__class__ is not float and not fresh[id(w)]:
-            gw = f"{gw}.copy()"
-        target = f"A[{arg_index[id(w)]}]" if id(w) in arg_index else f"P[{slot[id(w)]}]"
-        writes.append(f"    {target}._grad = {gw} if {target}._grad is None else {target}._grad + {gw}")
-
-    doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
-    source = "\n".join(
-        ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
-         "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
-         f"    return {loss_name}", ""]
-    )  # fmt: skip
-    forward_source = "\n".join(["def forward(P, A):", f'    """{title}: the forward pass alone."""', *reads, *lines,
-                                f"    return {loss_name}", ""])  # fmt: skip
-    namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **consts}
-    return source, forward_source, namespace, persistent, wanted
-
-
-_SPREADS = {ops.Mul, ops.Div, ops.Tanh, ops.Exp, ops.Log, ops.Sqrt, ops.Sigmoid, ops.ReLU, ops.PowConst}
-
-
-def _number_will_do(x: Value, uses: dict) -> bool:
-    """Can the gradient of sum(x) stay one number instead of an array full of it? Yes when x is used once and
-    made by an elementwise op whose every input has x's shape and whose backward multiplies by an array:
-    numpy then spreads the number, with the same result and no array to fill."""
-    op = x._operation
-    return (uses.get(id(x)) == 1 and op in _SPREADS and not (op is ops.PowConst and x._kwargs["p"] == 0)
-            and all(p.shape == x.shape for p in x.parents))  # fmt: skip
-
-
-def _slots(node: Value, names: dict) -> dict:
-    """The names a template fills in: x (or a, b), out, m."""
-    parents = node.parents
-    n = {"out": names[id(node)], "g": "g", "m": "math" if node.data.__class__ is float else "np"}
-    if len(parents) == 1:
-        n["x"] = names[id(parents[0])]
-    else:
-        n["a"], n["b"] = names[id(parents[0])], names[id(parents[1])]
-    if node.data.__class__ is float and any(p.data.__class__ is not float for p in parents):
-        n["m"] = "np"
-    return n
-
-
-def _from_argument(i: int, dtype, shape: tuple, args: tuple) -> str:
-    """Argument i as the array fn made of it: as it is when it already has that dtype (a trace is kept by
-    the arguments' dtypes, so it will have it on every call of this trace), else converted; reshaped if fn did."""
-    code = f"A[{i}]" if args[i].dtype == dtype else f"np.asarray(A[{i}], dtype=np.{np.dtype(dtype).name})"
-    return code if shape == np.shape(args[i]) else f"{code}.reshape({shape})"
-
-
-def _kwarg(v, key: str, node: Value, const: Callable, bound: dict, args: tuple) -> str:
-    """An op's setting as code: a literal, the argument it was made from, or a named constant."""
-    tie = bound.get((id(node), key))
-    if tie is not None:
-        return _from_argument(*tie, args)
-    text = _literal(v)
-    return text if text is not None else const(v, key)
-
-
-# ---------------------------------------------------------------- tracing: what is fixed, what follows the arguments
 
 
 def _leaves_and_settings(order: list[Value]) -> list[tuple]:
@@ -600,119 +357,396 @@ def _loss(out) -> Value:
     return out
 
 
-# ---------------------------------------------------------------- the compiled step
+# ---------------------------------------------------------------- writing the graph as code
 
 
-class Compiled:
-    """What ``compile(fn)`` returns: call it as you would call ``fn`` and then ``backward()``.
-
-    Each call returns the loss as a Value without a graph, and adds into the ``.grad`` of every
-    parameter exactly what ``loss.backward()`` would. ``source`` is the code of the latest trace;
-    ``traces`` holds one per shape of the arguments.
-    """
-
-    def __init__(self, fn: Callable, check_every: int | None = None):
-        if not callable(fn):
-            raise TypeError(f"compile needs a function that returns a loss, got {type(fn).__name__}")
-        if check_every is not None and (isinstance(check_every, bool) or not isinstance(check_every, int)
-                                        or check_every < 1):  # fmt: skip
-            raise ValueError(f"check_every must be a whole number >= 1 (or None), got {check_every!r}")
-        self.fn, self.check_every = fn, check_every
-        self.traces: dict[tuple, list[_Trace]] = {}
-        self.calls = 0
-        self.latest: _Trace | None = None
-        self.retrace_limit = 8  # traces for one shape before the arguments are judged to change every call
-
-    @property
-    def source(self) -> str:
-        """The Python code of the latest trace, as it runs."""
-        if self.latest is None:
-            raise RuntimeError("nothing compiled yet: the first call traces fn")
-        return self.latest.source
-
-    @property
-    def trace_seconds(self) -> float:
-        """How long the latest trace took (the eager call, the second call, writing and compiling the code)."""
-        return 0.0 if self.latest is None else self.latest.seconds
-
-    def __call__(self, *args) -> Value:
-        modes = any_mode_open()  # no_grad, detect_anomaly: looked at only when a block is open
-        if modes and is_anomaly_enabled():
-            return self._eager(args)
-        self.calls += 1
-        key = _key(args)
-        trace = self.latest
-        if trace is None or trace.key != key or not trace.accepts(args):  # not the trace of the last call
-            kept = self.traces.setdefault(key, [])
-            trace = next((t for t in kept if t.accepts(args)), None)
-        if trace is None:
-            if len(kept) >= self.retrace_limit:
-                raise RuntimeError(f"compile: {len(kept)} traces for arguments of the same shapes, as an argument "
-                                   "that fn reads as numbers changes on every call; pass it as a Value "
-                                   "(Value(x, requires_grad=False)) to make it an input of the compiled step, "
-                                   "or call fn eagerly")  # fmt: skip
-            if not is_grad_enabled():
-                return Value(_loss(self.fn(*args)).data, requires_grad=False)
-            trace, loss = _trace(self.fn, args, key)
-            kept.append(trace)
-            self.latest = trace
-            loss.backward()  # the first call is the eager one: its loss, its gradients
-            return Value(loss.data, requires_grad=False)
-        self.latest = trace
-        if trace.step is None:  # judged not compilable when traced
-            return self._eager(args) if is_grad_enabled() else Value(_loss(self.fn(*args)).data, requires_grad=False)
-        if modes and not is_grad_enabled():
-            return Value(trace.run_forward(args), requires_grad=False)
-        if self.check_every and self.calls % self.check_every == 0:
-            return self._checked(trace, args)
-        try:
-            return as_value(trace.step(trace.persistent, args))  # the loss, as a Value without a graph
-        except (ArithmeticError, ValueError, IndexError):  # math raised where numpy gives inf/nan, or a bad input:
-            return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
-
-    def _eager(self, args: tuple) -> Value:
-        loss = _loss(self.fn(*args))
-        loss.backward()
-        return Value(loss.data, requires_grad=False)
-
-    def _checked(self, trace: _Trace, args: tuple) -> Value:
-        """Run the compiled step and the eager one from the same .grad; raise if they differ, else keep it."""
-        saved = [w._grad for w in trace.wanted]
-        for w in trace.wanted:
-            w._grad = None
-        try:
-            eager = _loss(self.fn(*args))
-            eager.backward()
-            expected = [w._grad for w in trace.wanted]
-            for w in trace.wanted:
-                w._grad = None
-            loss = trace.step(trace.persistent, args)
-            got = [w._grad for w in trace.wanted]
-        finally:
-            for w, s in zip(trace.wanted, saved):
-                w._grad = s
-        problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
-        problems += [f"the gradient of {w.label or 'a parameter'} {w.shape}"
-                     for w, a, b in zip(trace.wanted, got, expected) if not _close(a, b)]  # fmt: skip
-        if problems:
-            raise RuntimeError(f"compile: at call {self.calls} the compiled step differs from the eager one ("
-                               + "; ".join(problems) + "). fn takes another path for these numbers (an if on "
-                               "data values?), which the trace froze; call fn eagerly instead")  # fmt: skip
-        for w, g in zip(trace.wanted, got):
-            w._grad = g if w._grad is None else w._grad + g
-        return Value(loss, requires_grad=False)
+def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict,
+              title: str) -> tuple[str, str, dict, list[Value], list[Value]]:  # fmt: skip
+    """The sources of ``step(P, A)`` and ``forward(P, A)`` for the graph of ``loss``, the namespace to run them in,
+    the leaves read on every call (P) and those whose ``.grad`` the step writes."""
+    w = _Writer(fn, loss, args, persistent_ids, bound)
+    reads, lines = w.leaves(), w.forward()
+    back, writes = w.backward(), w.writes()
+    result = w.names[id(loss)]
+    doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
+    source = "\n".join(
+        ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
+         "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
+         f"    return {result}", ""]
+    )  # fmt: skip
+    forward_source = "\n".join(["def forward(P, A):", f'    """{title}: the forward pass alone."""', *reads, *lines,
+                                f"    return {result}", ""])  # fmt: skip
+    namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **w.consts}
+    return source, forward_source, namespace, w.persistent, w.wanted
 
 
-def _close(a, b) -> bool:
-    return np.allclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True)
+class _Writer:
+    """Writes one graph as code, in four parts: the leaves read, the forward lines, the backward lines,
+    and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
+
+    def __init__(self, fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict):
+        self.loss, self.args, self.persistent_ids, self.bound = loss, args, persistent_ids, bound
+        self.order = toposort(loss)  # the output first
+        self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
+        self.param_names = _parameter_names(fn)
+        self.arg_names = _argument_names(fn, len(args))
+        self.used: set[str] = set()
+        self.names: dict[int, str] = {}  # node -> its name in the code (or a literal number)
+        self.consts: dict[str, object] = {}  # name -> a constant array the code reads
+        self.persistent: list[Value] = []  # P: the leaves read on every call
+        self.wanted: list[Value] = []  # the leaves whose .grad is written
+        self.gnames: dict[int, str] = {}  # node -> the name of its gradient
+        self.fresh: dict[int, bool] = {}  # whether that gradient is an array of its own (else copied for .grad)
+        self.softmax: dict[int, list[str]] = {}  # the names cross-entropy's forward leaves for its backward
+
+    def const(self, value, hint: str) -> str:
+        name = _identifier(f"c_{hint}", self.used)
+        self.consts[name] = value
+        return name
+
+    def kwargs(self, node: Value) -> list[str]:
+        return [f"{key}={_kwarg(v, key, node, self.const, self.bound, self.args)}" for key, v in node._kwargs.items()]
+
+    def leaves(self) -> list[str]:
+        """What is read on every call (arguments, the model's leaves), and what was fixed when tracing."""
+        reads = []
+        for node in reversed(self.order):
+            if node._operation is not None:
+                continue
+            if id(node) in self.arg_index:
+                i = self.arg_index[id(node)]
+                name = self.names[id(node)] = _identifier(self.arg_names[i], self.used)
+                reads.append(f"    {name} = A[{i}].data  # argument {i}")
+            elif id(node) in self.persistent_ids:
+                label = self.param_names.get(id(node)) or node.label or "leaf"
+                name = self.names[id(node)] = _identifier(label, self.used)
+                what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
+                reads.append(f"    {name} = P[{len(self.persistent)}].data  # {label}: {what}")
+                self.persistent.append(node)
+            elif id(node) in self.bound:
+                i, shape = self.bound[id(node)]
+                name = self.names[id(node)] = _identifier(node.label or self.arg_names[i], self.used)
+                reads.append(f"    {name} = {_from_argument(i, np.float64, shape, self.args)}  # argument {i}, "
+                             "as fn made it a Value")  # fmt: skip
+            elif node.data.__class__ is float:
+                self.names[id(node)] = _number(node.data)
+            else:
+                name = self.names[id(node)] = self.const(node.data, node.label or "array")
+                reads.append(f"    # {name}: a constant array of shape {node.shape}, fixed at trace time")
+        return reads
+
+    def forward(self) -> list[str]:
+        """One line per op, inputs before the ops that use them."""
+        lines, count = [], itertools.count(1)
+        for node in reversed(self.order):
+            op = node._operation
+            if op is None:
+                continue
+            name = self.names[id(node)] = _identifier(node.label or f"h{next(count)}", self.used)
+            n = _slots(node, self.names)
+            if op is ops.CrossEntropy and node._a.ndim == 2:
+                lines += self.cross_entropy(node, name, n["x"])
+                continue
+            forward, _ = _op_code(node, n)
+            if not forward:  # the op as written in ops.py
+                inputs = [self.names[id(p)] for p in node.parents] + self.kwargs(node)
+                forward = f"{op.__name__}.forward({', '.join(inputs)})"
+                if node.data.__class__ is float:
+                    forward = f"float({forward})"
+            lines.append(f"    {name} = {forward}  # {op.name}")
+        return lines
+
+    def cross_entropy(self, node: Value, name: str, z: str) -> list[str]:
+        """Cross-entropy written out, so that its backward reuses the softmax (``e / sum``)."""
+        rows = node._a.shape[0]
+        labels = _kwarg(node._kwargs["labels"], "labels", node, self.const, self.bound, self.args)
+        parts = ("labels", "rows", "shift", "e", "sum", "logp")
+        self.softmax[id(node)] = y, r, shift, e, total, logp = [_identifier(f"{name}_{p}", self.used) for p in parts]
+        lines = [f"    {y} = {labels}  # cross_entropy: the class of each row"]
+        if (id(node), "labels") in self.bound:  # new labels on every call: a negative one would index from the
+            # end without a word (one too large raises IndexError, and the eager engine then explains it)
+            lines.append(f"    if {y}.size and np.minimum.reduce({y}, axis=None) < 0: "
+                         "raise ValueError('cross_entropy: labels must be >= 0')")  # fmt: skip
+        return lines + [
+            f"    {r} = {self.const(np.arange(rows), 'rows')}",
+            f"    {shift} = {z} - np.maximum.reduce({z}, axis=1, keepdims=True)  # cross_entropy: "
+            "each row minus its maximum (no overflow)",
+            f"    {e} = np.exp({shift})",
+            f"    {total} = np.add.reduce({e}, axis=1, keepdims=True)",
+            f"    {logp} = {shift} - np.log({total})  # log softmax",
+            f"    {name} = -float(np.add.reduce({logp}[{r}, {y}])) / {rows}  # the mean of -log p(label)",
+        ]
+
+    def backward(self) -> list[str]:
+        """One line per gradient contribution, from the output back, only along paths to a wanted leaf."""
+        self.wanted = [node for node in reversed(self.order) if node._operation is None and node.requires_grad
+                       and (id(node) in self.persistent_ids or id(node) in self.arg_index)]  # fmt: skip
+        leads = {id(w) for w in self.wanted}
+        for node in reversed(self.order):
+            if id(node._a) in leads or id(node._b) in leads:
+                leads.add(id(node))
+        uses: dict[int, int] = {}  # how many ops take each node as an input
+        for node in self.order:
+            for p in node.parents:
+                uses[id(p)] = uses.get(id(p), 0) + 1
+        loss, back = self.loss, []
+        if id(loss) in leads:
+            self.gnames[id(loss)] = g = f"g_{self.names[id(loss)]}"
+            back.append(f"    {g} = {'1.0' if loss.data.__class__ is float else f'np.ones({loss.shape})'}  # dL/dL")
+            self.fresh[id(loss)] = True
+        for node in self.order:
+            if node._operation is not None and id(node) in self.gnames:
+                back += self.contributions(node, leads, uses)
+        return back
+
+    def contributions(self, node: Value, leads: set[int], uses: dict) -> list[str]:
+        """The lines of one op's backward: its contribution to each input that leads to a wanted leaf."""
+        op, names, back = node._operation, self.names, []
+        n = _slots(node, names)
+        n["g"] = self.gnames[id(node)]
+        _, backs = _op_code(node, n)
+        targets = [(i, p) for i, p in enumerate(node.parents) if p.requires_grad and id(p) in leads]
+        if not targets:
+            return back
+        if op is ops.CrossEntropy and node._a.ndim == 2:  # softmax - onehot(labels), over n, from the forward
+            y, r, _, e, total, _ = self.softmax[id(node)]
+            d = _identifier(f"d_{names[id(node)]}", self.used)
+            back += [f"    {d} = {e} / {total}  # cross_entropy: softmax(z)",
+                     f"    {d}[{r}, {y}] -= 1.0  # minus the one-hot of the labels",
+                     f"    {d} *= {n['g']} / {node._a.shape[0]}"]  # fmt: skip
+            backs = [(d, "(softmax(z) - onehot(labels)) / n")]
+        if op is ops.Mul and node._a is node._b:  # x * x: both contributions at once, g x + g x = 2 g x
+            targets, backs = targets[:1], [(f"{n['g']} * {n['a']} * 2.0", f"2 {n['a']}")]
+        if op in (ops.Sum, ops.Mean) and backs[0] is not None and _number_will_do(node._a, uses):
+            size = node._a.data.size
+            g, factor = (n["g"], "1") if op is ops.Sum else (f"{n['g']} * {1.0 / size!r}", f"1/{size}")
+            backs = [(g, f"{factor}, kept a number: numpy spreads it over the array in the next use")]
+        if op in _ELEMENTWISE:  # each contribution has the output's shape
+            raws = (node.data,) * len(node.parents)
+        else:  # run the backward once on zeros to learn the shapes its contributions have
+            g_zero = 0.0 if node.data.__class__ is float else np.zeros(node.shape)
+            raws = op.backward(g_zero, node.data, *[p.data for p in node.parents], **node._kwargs)
+            raws = (raws,) if len(node.parents) == 1 else raws
+        if any(b is None for b in backs):  # the op as written in ops.py
+            outs = [f"d_{names[id(node)]}_{i}" for i in range(len(node.parents))]
+            inputs = [n["g"], names[id(node)], *[names[id(p)] for p in node.parents], *self.kwargs(node)]
+            back.append(f"    {', '.join(outs)} = {op.__name__}.backward({', '.join(inputs)})  # {op.name}")
+            backs = [(o, f"{op.name}'s backward") for o in outs]  # one input: one gradient, two: a pair
+        for i, p in targets:
+            back.append(self.add(node, i, p, *backs[i], raws[i]))
+        return back
+
+    def add(self, node: Value, i: int, p: Value, contribution: str, factor: str, raw) -> str:
+        """The line that gives (or adds to) input p's gradient the contribution of ``node``'s op."""
+        op, pname = node._operation, self.names[id(p)]
+        expr, summed = _reduce_code(contribution, raw, p.data)
+        why = f"# {op.name}: d{self.names[id(node)]}/d{pname} = {factor}"
+        if summed:
+            why += ", summed over the broadcast axes"
+        if id(p) in self.gnames:
+            gp = self.gnames[id(p)]
+            self.fresh[id(p)] = True
+            term = expr if expr.isidentifier() else f"({expr})"
+            return f"    {gp} = {gp} + {term}  {why}  (a node used again: contributions add up)"
+        gp = self.gnames[id(p)] = _identifier(f"g_{pname}", self.used)
+        self.fresh[id(p)] = summed or ((op, i) not in _PASS_THROUGH and not contribution.startswith("d_"))
+        return f"    {gp} = {expr}  {why}"
+
+    def writes(self) -> list[str]:
+        """``.grad += g`` for every wanted leaf the backward reached (a copy where g may be another's array)."""
+        slot = {id(p): k for k, p in enumerate(self.persistent)}  # (by identity: == on Values compares numbers)
+        self.wanted = [w for w in self.wanted if id(w) in self.gnames]
+        lines = []
+        for w in self.wanted:
+            gw = self.gnames[id(w)]
+            if w.data.__class__ is not float and not self.fresh[id(w)]:
+                gw = f"{gw}.copy()"
+            target = f"A[{self.arg_index[id(w)]}]" if id(w) in self.arg_index else f"P[{slot[id(w)]}]"
+            lines.append(f"    {target}._grad = {gw} if {target}._grad is None else {target}._grad + {gw}")
+        return lines
 
 
-def compile(fn: Callable, check_every: int | None = None) -> Compiled:  # noqa: A001 (PyTorch's and jax's name)
-    """Trace ``fn`` on its first call and run it afterwards as straight-line code (see this module's doc).
+_SPREADS = {ops.Mul, ops.Div, ops.Tanh, ops.Exp, ops.Log, ops.Sqrt, ops.Sigmoid, ops.ReLU, ops.PowConst}
 
-    ``fn(*args)`` must return the loss, a one-element Value. ``step = compile(fn)``, then
-    ``loss = step(*args)`` does what ``loss = fn(*args); loss.backward()`` does, and
-    ``print(step.source)`` shows the code. ``check_every=N`` compares with the eager engine every
-    N calls and raises if they differ (a branch on data values that the trace froze).
-    """
-    return Compiled(fn, check_every)
+
+def _number_will_do(x: Value, uses: dict) -> bool:
+    """Can the gradient of sum(x) stay one number instead of an array full of it? Yes when x is used once and
+    made by an elementwise op whose every input has x's shape and whose backward multiplies by an array:
+    numpy then spreads the number, with the same result and no array to fill."""
+    op = x._operation
+    return (uses.get(id(x)) == 1 and op in _SPREADS and not (op is ops.PowConst and x._kwargs["p"] == 0)
+            and all(p.shape == x.shape for p in x.parents))  # fmt: skip
+
+
+def _slots(node: Value, names: dict) -> dict:
+    """The names a template fills in: x (or a, b), out, m."""
+    parents = node.parents
+    n = {"out": names[id(node)], "g": "g", "m": "math" if node.data.__class__ is float else "np"}
+    if len(parents) == 1:
+        n["x"] = names[id(parents[0])]
+    else:
+        n["a"], n["b"] = names[id(parents[0])], names[id(parents[1])]
+    if node.data.__class__ is float and any(p.data.__class__ is not float for p in parents):
+        n["m"] = "np"
+    return n
+
+
+def _from_argument(i: int, dtype, shape: tuple, args: tuple) -> str:
+    """Argument i as the array fn made of it: as it is when it already has that dtype (a trace is kept by
+    the arguments' dtypes, so it will have it on every call of this trace), else converted; reshaped if fn did."""
+    code = f"A[{i}]" if args[i].dtype == dtype else f"np.asarray(A[{i}], dtype=np.{np.dtype(dtype).name})"
+    return code if shape == np.shape(args[i]) else f"{code}.reshape({shape})"
+
+
+def _kwarg(v, key: str, node: Value, const: Callable, bound: dict, args: tuple) -> str:
+    """An op's setting as code: a literal, the argument it was made from, or a named constant."""
+    tie = bound.get((id(node), key))
+    if tie is not None:
+        return _from_argument(*tie, args)
+    text = _literal(v)
+    return text if text is not None else const(v, key)
+
+
+# ---------------------------------------------------------------- the code of each op
+# forward(m, names) and, per input, (gradient contribution, chain-rule factor) as Python text.
+# {m} is "math" for floats and "np" for arrays; {g} the upstream gradient, {out} the op's output.
+# An op without a template here is called as it is written in ops.py: Op.forward(...), Op.backward(...).
+
+_TEMPLATES: dict[type[ops.Op], tuple[str, tuple[tuple[str, str], ...]]] = {
+    ops.Add: ("{a} + {b}", (("{g}", "1"), ("{g}", "1"))),
+    ops.Sub: ("{a} - {b}", (("{g}", "1"), ("-{g}", "-1"))),
+    ops.Mul: ("{a} * {b}", (("{g} * {b}", "{b}"), ("{g} * {a}", "{a}"))),
+    ops.Div: ("{a} / {b}", (("{g} / {b}", "1/{b}"), ("-{g} * {out} / {b}", "-{out}/{b}"))),
+    ops.Neg: ("-{x}", (("-{g}", "-1"),)),
+    ops.Exp: ("{m}.exp({x})", (("{g} * {out}", "{out}"),)),
+    ops.Log: ("{m}.log({x})", (("{g} / {x}", "1/{x}"),)),
+    ops.Sqrt: ("{m}.sqrt({x})", (("{g} / (2.0 * {out})", "1/(2 {out})"),)),
+    ops.Tanh: ("{m}.tanh({x})", (("{g} * (1.0 - {out} * {out})", "1 - {out}^2"),)),
+    ops.Sigmoid: ("Sigmoid.forward({x})", (("{g} * {out} * (1.0 - {out})", "{out} (1 - {out})"),)),
+}
+_PASS_THROUGH = {(ops.Add, 0), (ops.Add, 1), (ops.Sub, 0)}  # the contribution is g itself: the same array
+_ELEMENTWISE = {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Neg, ops.Exp, ops.Log, ops.Sqrt, ops.Tanh, ops.Sigmoid,
+                ops.PowConst, ops.ReLU}  # fmt: skip
+
+
+def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
+    """The forward expression of ``node`` and, per input, (contribution, factor) or None for a generic call."""
+    op, kw = node._operation, node._kwargs
+    scalar = node.data.__class__ is float
+    if op in _TEMPLATES:
+        forward, backs = _TEMPLATES[op]
+        return forward.format(**n), [(c.format(**n), f.format(**n)) for c, f in backs]
+    if op is ops.PowConst:
+        p = kw["p"]
+        whole = math.isfinite(p) and p == int(p)
+        if whole or not scalar:  # x ** 2.0 on a float; math.pow below raises for (-8.0) ** 0.5 as eager does
+            forward = f"{n['x']} ** {_number(float(p))}"
+        else:
+            forward = f"math.pow({n['x']}, {_number(float(p))})"
+        if p == 0:
+            return forward, [(f"{n['g']} * 0.0", "0")]
+        if p == 2:
+            return f"{n['x']} * {n['x']}", [(f"{n['g']} * 2.0 * {n['x']}", f"2 {n['x']}")]
+        q = _number(float(p - 1))
+        power = f"{n['x']} ** {q}" if whole or not scalar else f"math.pow({n['x']}, {q})"
+        return forward, [(f"{n['g']} * {_number(float(p))} * {power}", f"{p!r} {n['x']}^{p - 1!r}")]
+    if op is ops.ReLU:
+        if scalar:
+            return (f"0.0 if {n['x']} <= 0.0 else {n['x']}",
+                    [(f"0.0 if {n['x']} <= 0.0 else {n['g']}", f"[{n['x']} > 0]")])  # fmt: skip
+        return f"np.maximum({n['x']}, 0.0)", [(f"np.where({n['x']} <= 0, 0.0, {n['g']})", f"[{n['x']} > 0]")]
+    if op is ops.MatMul and np.ndim(node._a.data) == 2 and np.ndim(node._b.data) == 2:
+        return (f"{n['a']} @ {n['b']}",
+                [(f"{n['g']} @ {n['b']}.T", f"{n['b']}^T, on the right"),
+                 (f"{n['a']}.T @ {n['g']}", f"{n['a']}^T, on the left")])  # fmt: skip
+    if op in (ops.Sum, ops.Mean) and kw["axis"] is None and node._a.data.__class__ is not float and not kw["keepdims"]:
+        size = node._a.data.size
+        if op is ops.Sum:
+            return f"float(np.add.reduce({n['x']}, axis=None))", [(f"np.full({node._a.shape}, {n['g']})", "1")]
+        if size:
+            inv = 1.0 / size
+            return (f"float(np.add.reduce({n['x']}, axis=None)) * {inv!r}",
+                    [(f"np.full({node._a.shape}, {n['g']}) * {inv!r}", f"1/{size}")])  # fmt: skip
+    return "", [None] * len(node.parents)
+
+
+# ---------------------------------------------------------------- names and numbers as code
+
+
+def _identifier(text: str, used: set[str]) -> str:
+    """A Python name from a label or a parameter path ('layers.0.w' -> 'layers_0_w'), not used before."""
+    name = re.sub(r"\W", "_", text).strip("_") or "v"
+    if name[0].isdigit() or keyword.iskeyword(name) or name in _RESERVED:
+        name = f"v_{name}"
+    candidate = name
+    for k in itertools.count(2):
+        if candidate not in used:
+            break
+        candidate = f"{name}_{k}"
+    used.add(candidate)
+    return candidate
+
+
+_RESERVED = {"np", "math", "P", "A", "C", "g", "p", "float", "loss"} | {c.__name__ for c in ops.REGISTRY.values()}
+
+
+def _parameter_names(fn: Callable) -> dict[int, str]:
+    """Dotted names of the parameters of every model ``fn`` refers to ('layers.0.w'), by id of the Value."""
+    try:
+        scope = inspect.getclosurevars(fn)
+        found = {**scope.globals, **scope.nonlocals}
+    except (TypeError, ValueError):
+        return {}
+    names = {}
+    for obj in found.values():
+        named = getattr(obj, "named_parameters", None)
+        if callable(named) and not isinstance(obj, type):
+            for name, p in named():
+                names.setdefault(id(p), name)
+    return names
+
+
+def _argument_names(fn: Callable, count: int) -> list[str]:
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]  # fmt: skip
+    except (TypeError, ValueError):
+        params = []
+    return [params[i] if i < len(params) else f"arg{i}" for i in range(count)]
+
+
+def _reduce_code(expr: str, raw, like) -> tuple[str, bool]:
+    """The contribution summed back to the input's shape, with the axes resolved now (engine.reduce_broadcast),
+    and whether anything was summed."""
+    if like.__class__ is float:
+        if raw.__class__ is float:
+            return expr, False
+        return (f"float({expr})", False) if np.ndim(raw) == 0 else (f"float(np.add.reduce({expr}, axis=None))", True)
+    if np.shape(raw) == like.shape:
+        return expr, False
+    added, stretched = broadcast_axes(np.shape(raw), like.shape)
+    if added:
+        expr = f"np.add.reduce({expr}, axis={added})"
+    if stretched:
+        expr = f"np.add.reduce({expr}, axis={stretched}, keepdims=True)"
+    return expr, True
+
+
+def _number(v: float) -> str:
+    """A float as code that reads back as the same float: (-0.5), math.inf, math.nan."""
+    if math.isnan(v):
+        return "math.nan"
+    if math.isinf(v):
+        return "math.inf" if v > 0 else "(-math.inf)"
+    return f"({v!r})" if math.copysign(1.0, v) < 0 else repr(v)
+
+
+def _literal(x) -> str | None:
+    """x as Python text, when it is a plain number, bool, None, string or a tuple of those."""
+    if isinstance(x, float) and not isinstance(x, np.generic):
+        return _number(x)
+    if x is None or isinstance(x, (bool, int, str)) and not isinstance(x, np.generic):
+        return repr(x)
+    if isinstance(x, tuple) and all(_literal(v) is not None for v in x):
+        return repr(x)
+    return None
