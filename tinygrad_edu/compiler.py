@@ -58,6 +58,7 @@ from tinygrad_edu.engine import (
     broadcast_axes,
     is_anomaly_enabled,
     is_grad_enabled,
+    leading_to,
     note_reads,
     toposort,
 )
@@ -130,7 +131,7 @@ class Compiled:
                                    "(Value(x, requires_grad=False)) to make it an input of the compiled step, "
                                    "or call fn eagerly")  # fmt: skip
             if not is_grad_enabled():
-                return Value(_loss(self.fn(*args)).data, requires_grad=False)
+                return self._eager(args)
             trace, loss = _trace(self.fn, args, key)
             kept.append(trace)
             self.latest = trace
@@ -138,7 +139,7 @@ class Compiled:
             return Value(loss.data, requires_grad=False)
         self.latest = trace
         if trace.step is None:  # judged not compilable when traced
-            return self._eager(args) if is_grad_enabled() else Value(_loss(self.fn(*args)).data, requires_grad=False)
+            return self._eager(args)
         if modes and not is_grad_enabled():
             return Value(trace.run_forward(args), requires_grad=False)
         if self.check_every and self.calls % self.check_every == 0:
@@ -149,8 +150,10 @@ class Compiled:
             return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
 
     def _eager(self, args: tuple) -> Value:
+        """fn as the eager engine runs it: the loss, and its backward unless inside no_grad."""
         loss = _loss(self.fn(*args))
-        loss.backward()
+        if is_grad_enabled():
+            loss.backward()
         return Value(loss.data, requires_grad=False)
 
     def _checked(self, trace: _Trace, args: tuple) -> Value:
@@ -481,10 +484,7 @@ class _Writer:
         """One line per gradient contribution, from the output back, only along paths to a wanted leaf."""
         self.wanted = [node for node in reversed(self.order) if node._operation is None and node.requires_grad
                        and (id(node) in self.persistent_ids or id(node) in self.arg_index)]  # fmt: skip
-        leads = {id(w) for w in self.wanted}
-        for node in reversed(self.order):
-            if id(node._a) in leads or id(node._b) in leads:
-                leads.add(id(node))
+        leads = leading_to(self.order, self.wanted)
         uses: dict[int, int] = {}  # how many ops take each node as an input
         for node in self.order:
             for p in node.parents:

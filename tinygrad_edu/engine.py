@@ -74,24 +74,19 @@ class Value:
 
     def _seed(self, grad):
         """The gradient a backward pass starts from: ``grad`` checked, or 1 for a one-element Value."""
-        if isinstance(grad, Value):
-            if grad.shape != self.shape:
-                raise ValueError(f"backward grad has shape {grad.shape}, but this Value has shape {self.shape}")
-            return grad
         if grad is None:
             if self.data.__class__ is float:
-                grad = 1.0
-            elif self.data.size == 1:
-                grad = np.ones(self.shape)
-            else:
-                raise ValueError(
-                    f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
-                    "(dL/d(this), same shape), or reduce it first, e.g. .sum()"
-                )
-        else:
+                return 1.0
+            if self.data.size == 1:
+                return np.ones(self.shape)
+            raise ValueError(
+                f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
+                "(dL/d(this), same shape), or reduce it first, e.g. .sum()"
+            )
+        if not isinstance(grad, Value):
             grad = _as_data(grad, "grad")
-            if _shape(grad) != self.shape:
-                raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
+        if _shape(grad) != self.shape:  # (a Value's shape too)
+            raise ValueError(f"backward grad has shape {_shape(grad)}, but this Value has shape {self.shape}")
         return grad
 
     @property
@@ -288,7 +283,6 @@ class Value:
             shape = tuple(shape[0])
         shape = tuple(arguments.integer("broadcast_to size", n, low=0) for n in shape)
         try:
-            np.broadcast_shapes(self.shape, shape)
             fits = len(shape) >= self.ndim and np.broadcast_shapes(self.shape, shape) == shape
         except ValueError:
             fits = False
@@ -730,12 +724,7 @@ def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) 
     Nothing is written into ``.grad``; slower than ``backprop``, which stays the path for training.
     """
     order = toposort(root)
-    leads = None
-    if wanted is not None:  # the nodes with a path to a wanted one: gradients elsewhere are not built
-        leads = {id(w) for w in wanted}
-        for node in reversed(order):
-            if id(node._a) in leads or id(node._b) in leads:
-                leads.add(id(node))
+    leads = None if wanted is None else leading_to(order, wanted)  # gradients elsewhere are not built
     pending: dict[Value, Value] = {root: grad}
     done: dict[Value, Value] = {}
     for node in order:
@@ -755,6 +744,15 @@ def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) 
             before = pending.get(p)
             pending[p] = gp if before is None else before + gp
     return done
+
+
+def leading_to(order: list[Value], wanted: list[Value]) -> set[int]:
+    """The ids of the nodes of ``order`` (a toposort) with a path down to one of ``wanted``, and of those."""
+    leads = {id(w) for w in wanted}
+    for node in reversed(order):  # inputs first: a node leads there when one of its inputs does
+        if id(node._a) in leads or id(node._b) in leads:
+            leads.add(id(node))
+    return leads
 
 
 def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,

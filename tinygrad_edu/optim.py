@@ -26,6 +26,13 @@ class Optimizer:
         for p in self.params:
             p.zero_grad()
 
+    weight_decay = 0.0
+
+    def gradient(self, p: Value):
+        """p's gradient as numbers, plus ``weight_decay * p`` (L2 decay added to the gradient, as PyTorch's)."""
+        g = grad_numbers(p)
+        return g + self.weight_decay * p.data if self.weight_decay else g
+
     def step(self) -> None:
         raise NotImplementedError
 
@@ -68,8 +75,7 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         for i, p in enumerate(self.params):
-            g = grad_numbers(p)
-            g = g + self.weight_decay * p.data if self.weight_decay else g
+            g = self.gradient(p)
             if self.momentum:
                 v = self.velocity[i]
                 g = self.velocity[i] = g if v is None else self.momentum * v + g
@@ -109,8 +115,7 @@ class Adam(Optimizer):
         b1, b2 = self.betas
         c1, c2 = 1 - b1**self.t, 1 - b2**self.t
         for i, p in enumerate(self.params):
-            g = grad_numbers(p)
-            g = g + self.weight_decay * p.data if self.weight_decay else g
+            g = self.gradient(p)
             self.m[i] = b1 * self.m[i] + (1 - b1) * g
             self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
             p.data -= self.lr * (self.m[i] / c1) / ((self.v[i] / c2) ** 0.5 + self.eps)
