@@ -352,17 +352,11 @@ def gradcheck(
     report = GradcheckReport()
     failures = _mismatches(values, _jacobians(out, values), numerical_grad(fn, *values, eps=eps), atol, rtol, report)
     report.notes = _kink_notes(out, eps)
-    if failures:
-        ops_report = check_graph(out, eps, atol, rtol)
-        guilty = ops_report.first_failure
-        message = "gradcheck failed:\n  " + "\n  ".join(failures)
-        if guilty is not None:
-            raise GradcheckError(f"{message}\nthe first wrong op: {guilty.describe()}")
-        explained = [c for c in ops_report.ops if c.status in ("kink", "domain")]
-        if not explained:
-            raise GradcheckError(f"{message}\nno single op is wrong at these values; the mismatch comes from "
-                                 "their composition (try another eps)")  # fmt: skip
-        report.notes += [c.describe() for c in explained if c.status == "domain"]
+    if failures:  # a kink is noted above already; a domain is noted here
+        verdicts = [({"kink": "explained", "domain": "noted"}.get(c.status, c.status), c.describe())
+                    for c in check_graph(out, eps, atol, rtol).ops]  # fmt: skip
+        _blame("gradcheck failed:\n  " + "\n  ".join(failures), verdicts, report, "the first wrong op",
+               "no single op is wrong at these values")  # fmt: skip
     for note in report.notes:
         warnings.warn(note, GradcheckWarning, stacklevel=2)
     return report
@@ -431,39 +425,43 @@ def gradgradcheck(fn: Callable[..., Value], *inputs, grad_output=None, eps: floa
                                 atol, rtol, report, of)  # fmt: skip
     report.notes = _kink_notes(out, eps)
     if failures:
-        message = "gradgradcheck failed:\n  " + "\n  ".join(failures)
-        verdicts = [(node, _check_backward(node, eps, atol, rtol)) for node in reversed(toposort(out))
-                    if node._operation is not None]  # fmt: skip
-        guilty = next(((node, detail) for node, (status, detail) in verdicts if status == "fail"), None)
-        if guilty is not None:
-            where = f", created at {guilty[0].site}" if guilty[0].site else ""
-            raise GradcheckError(f"{message}\nthe first op whose backward is differentiated wrong: "
-                                 f"{guilty[0].op}{where}: {guilty[1]}")  # fmt: skip
-        explained = [detail for _, (status, detail) in verdicts if status == "explained"]
-        if not explained:
-            raise GradcheckError(f"{message}\nno single op's backward is wrong at these values; the mismatch comes "
-                                 "from their composition (try another eps)")  # fmt: skip
-        report.notes += explained
+        verdicts = [_check_backward(node, eps, atol, rtol) for node in reversed(toposort(out)) if node._operation]
+        _blame("gradgradcheck failed:\n  " + "\n  ".join(failures), verdicts, report,
+               "the first op whose backward is differentiated wrong",
+               "no single op's backward is wrong at these values")  # fmt: skip
     for note in report.notes:
         warnings.warn(note, GradcheckWarning, stacklevel=2)
     return report
 
 
+def _blame(message: str, verdicts: list[tuple[str, str]], report: GradcheckReport, wrong: str,
+           nothing: str) -> None:  # fmt: skip
+    """After a mismatch, with every op checked alone as (status, description): raise naming the first
+    "fail"; else, when something is "explained" or "noted" (a kink, a domain), add the "noted" ones to
+    the report's notes; else nothing explains it, and the error says it comes from the composition."""
+    guilty = next((text for status, text in verdicts if status == "fail"), None)
+    if guilty is not None:
+        raise GradcheckError(f"{message}\n{wrong}: {guilty}")
+    if not any(status in ("explained", "noted") for status, _ in verdicts):
+        raise GradcheckError(f"{message}\n{nothing}; the mismatch comes from their composition (try another eps)")
+    report.notes += [text for status, text in verdicts if status == "noted"]
+
+
 def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int = 0) -> tuple[str, str]:
     """Is this node's op's backward differentiated right? Its backward, with a fixed random upstream
     gradient, contracted with random weights, is a number that depends on the op's inputs:
-    ``gradcheck`` that function. Returns ("pass" | "fail" | "explained", detail)."""
+    ``gradcheck`` that function. Returns ("pass" | "fail" | "noted", description)."""
     op, kwargs = node._operation, node._kwargs
     if op.kinks is not None:  # where the op has no derivative, its derivative jumps: no second derivative either
         for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **kwargs)):
             if np.any(mask):
-                return "explained", (f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
-                                     "jumps; the second derivative there is a convention")  # fmt: skip
+                return "noted", (f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
+                                 "jumps; the second derivative there is a convention")  # fmt: skip
     for i, (p, domain) in enumerate(zip(node.parents, op.domain or (REAL,) * len(node.parents))):
         x = np.asarray(p.data)
         if not np.all(domain.contains(x - eps) & domain.contains(x + eps)):
-            return "explained", (f"{op.name}: input {i} is within eps = {eps:g} of the edge of its domain ({domain}), "
-                                 "so finite differences of its derivative are meaningless there")  # fmt: skip
+            return "noted", (f"{op.name}: input {i} is within eps = {eps:g} of the edge of its domain ({domain}), "
+                             "so finite differences of its derivative are meaningless there")  # fmt: skip
     rng = np.random.default_rng(seed)
     g = as_value(1.0 if node.shape == () else rng.normal(size=node.shape))
     weights = [float(rng.normal()) if p.shape == () else rng.normal(size=p.shape) for p in node.parents]
@@ -482,6 +480,7 @@ def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int
         try:
             gradcheck(backward_of, *inputs, eps=eps, atol=atol, rtol=rtol)
         except GradcheckError as e:
-            return "fail", str(e).splitlines()[1].strip()
+            where = f", created at {node.site}" if node.site else ""
+            return "fail", f"{op.name}{where}: {str(e).splitlines()[1].strip()}"
     notes = [str(w.message) for w in caught if issubclass(w.category, GradcheckWarning)]
-    return ("explained", f"{op.name}: {notes[0]}") if notes else ("pass", "")
+    return ("noted", f"{op.name}: {notes[0]}") if notes else ("pass", "")
