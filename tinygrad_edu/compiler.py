@@ -288,9 +288,10 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         warnings.warn(f"compile: {trace.source[2:]}", CompileWarning, stacklevel=3)
         return trace, loss
     order = toposort(loss)
+    structure = _structure(order)
     again = _loss(fn(*args))  # the same call again: leaves made anew inside fn are not the model's
     order2 = toposort(again)
-    if _structure(order2) != _structure(order):
+    if _structure(order2) != structure:
         raise RuntimeError("compile: fn built a different graph when called twice with the same arguments "
                            "(random choices, or state that changes?); it cannot be compiled")  # fmt: skip
     persistent_ids = {id(n) for n in order if n._operation is None} & {id(n) for n in order2 if n._operation is None}
@@ -307,12 +308,12 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
             moved = toposort(_loss(fn(*moved_args)))
         except Exception:  # noqa: BLE001 (the moved call only helps; when it fails, everything stays guarded)
             moved = None
-        if moved is not None and _structure(moved) == _structure(order):
+        if moved is not None and _structure(moved) == structure:
             moved_numbers = _leaves_and_settings(moved)
-            ties, loose = {}, False
+            ties, loose, read_anyway = {}, False, persistent_ids | arg_ids
             for (k, key_name, x), (_, _, y) in zip(numbers, moved_numbers):
                 node = order[k]
-                if key_name is None and id(node) in persistent_ids | arg_ids:
+                if key_name is None and id(node) in read_anyway:
                     continue
                 tie = _tie(x, y, args, moved_args, candidates)
                 if tie is not None:
@@ -327,7 +328,7 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
                 bound = ties
                 guards = {i: a for i, a in guards.items() if candidates.get(i) is None}
     name = getattr(fn, "__name__", type(fn).__name__)
-    source, forward_source, namespace, persistent, wanted = _generate(fn, loss, args, persistent_ids, bound,
+    source, forward_source, namespace, persistent, wanted = _generate(fn, order, args, persistent_ids, bound,
                                                                       f"the compiled step of {name}")  # fmt: skip
     trace = _Trace(key, source, _load(source, namespace, "step", name), persistent, wanted,
                    {i: _copy(a) for i, a in guards.items()}, 0.0, forward_source, namespace)  # fmt: skip
@@ -363,11 +364,13 @@ def _loss(out) -> Value:
 # ---------------------------------------------------------------- writing the graph as code
 
 
-def _generate(fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict,
+def _generate(fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], bound: dict,
               title: str) -> tuple[str, str, dict, list[Value], list[Value]]:  # fmt: skip
-    """The sources of ``step(P, A)`` and ``forward(P, A)`` for the graph of ``loss``, the namespace to run them in,
-    the leaves read on every call (P) and those whose ``.grad`` the step writes."""
-    w = _Writer(fn, loss, args, persistent_ids, bound)
+    """The sources of ``step(P, A)`` and ``forward(P, A)`` for the graph in ``order`` (a toposort, the loss
+    first), the namespace to run them in, the leaves read on every call (P) and those whose ``.grad``
+    the step writes."""
+    w = _Writer(fn, order, args, persistent_ids, bound)
+    loss = order[0]
     reads, lines = w.leaves(), w.forward()
     back, writes = w.backward(), w.writes()
     result = w.names[id(loss)]
@@ -387,9 +390,9 @@ class _Writer:
     """Writes one graph as code, in four parts: the leaves read, the forward lines, the backward lines,
     and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
 
-    def __init__(self, fn: Callable, loss: Value, args: tuple, persistent_ids: set[int], bound: dict):
-        self.loss, self.args, self.persistent_ids, self.bound = loss, args, persistent_ids, bound
-        self.order = toposort(loss)  # the output first
+    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], bound: dict):
+        self.order, self.args, self.persistent_ids, self.bound = order, args, persistent_ids, bound  # the loss first
+        self.loss = order[0]
         self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
         self.param_names = _parameter_names(fn)
         self.arg_names = _argument_names(fn, len(args))
