@@ -709,7 +709,7 @@ class ArrayMath:
     """
 
     exp, log, log1p, sqrt, tanh = np.exp, np.log, np.log1p, np.sqrt, np.tanh
-    maximum, minimum, where, clip, power = np.maximum, np.minimum, np.where, np.clip, np.power
+    maximum, where, clip, power = np.maximum, np.where, np.clip, np.power
     zeros_like, reshape, transpose = np.zeros_like, np.reshape, np.transpose
 
     @staticmethod
