@@ -36,11 +36,13 @@ of each op (``_TEMPLATES``), then the helpers that turn names and numbers into c
 from __future__ import annotations
 
 import builtins
+import functools
 import inspect
 import itertools
 import keyword
 import linecache
 import math
+import operator
 import re
 import time
 import warnings
@@ -52,6 +54,7 @@ import numpy as np
 
 from tinygrad_edu import ops
 from tinygrad_edu.engine import (
+    Argument,
     Value,
     any_mode_open,
     as_value,
@@ -123,14 +126,17 @@ class Compiled:
         trace = self.latest
         if trace is None or trace.key != key or not trace.accepts(args):  # not the trace of the last call
             kept = self.traces.setdefault(key, [])
+            kept[:] = [t for t in kept if t.current()]  # a trace of a parameter since replaced is of no more use
             trace = next((t for t in kept if t.accepts(args)), None)
         if trace is None:
-            if len(kept) >= self.retrace_limit:
-                raise RuntimeError(f"compile: {len(kept)} traces for arguments of the same shapes, as an argument "
-                                   "that fn reads as numbers changes on every call; pass it as a Value "
-                                   "(Value(x, requires_grad=False)) to make it an input of the compiled step, "
-                                   "or call fn eagerly")  # fmt: skip
             if not is_grad_enabled():
+                return self._eager(args)
+            if len(kept) >= self.retrace_limit:  # a Python number or list that changes on every call
+                changing = ", ".join(self._changing(kept, args))
+                trace = _not_compiled(key, f"argument {changing} (Python numbers, compared on every call) changed "
+                                      f"{len(kept)} times; pass an array instead, which a trace follows", time.perf_counter())
+                kept.clear()
+                kept.append(trace)  # it takes every call of these shapes from now on
                 return self._eager(args)
             trace, loss = _trace(self.fn, args, key)
             kept.append(trace)
@@ -148,6 +154,10 @@ class Compiled:
             return as_value(trace.step(trace.persistent, args))  # the loss, as a Value without a graph
         except (ArithmeticError, ValueError, IndexError):  # math raised where numpy gives inf/nan, or a bad input:
             return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
+
+    def _changing(self, kept: list[_Trace], args: tuple) -> list[str]:
+        names = _argument_names(self.fn, len(args))
+        return [names[i] for i in kept[0].guards if not all(_same(args[i], t.guards.get(i)) for t in kept)]
 
     def _eager(self, args: tuple) -> Value:
         """fn as the eager engine runs it: the loss, and its backward unless inside no_grad."""
@@ -205,9 +215,15 @@ class _Trace:
     forward_source: str = ""  # forward(P, A) -> loss data: the same lines without backward, for no_grad
     namespace: dict = field(default_factory=dict)
     forward: Callable | None = None  # compiled the first time it is needed
+    links: list = field(default_factory=list)  # how fn reaches its leaves by name (_bindings): each must still hold
 
     def accepts(self, args: tuple) -> bool:
-        return all(_same(args[i], v) for i, v in self.guards.items())
+        """The arguments that are compared by value (Python numbers, lists) are those of the trace, and the
+        leaves fn reaches by name are still the Values it was traced with."""
+        return all(_same(args[i], v) for i, v in self.guards.items()) and self.current()
+
+    def current(self) -> bool:
+        return all(get(holder) is expected for get, holder, expected in self.links)
 
     def run_forward(self, args: tuple):
         if self.forward is None:
@@ -234,106 +250,108 @@ def _key(args: tuple) -> tuple:
     return tuple(parts)
 
 
-def _leaves_and_settings(order: list[Value]) -> list[tuple]:
-    """The numbers a graph was made with: (position, leaf or kwarg name, value) in graph order."""
-    found = []
-    for k, node in enumerate(order):
-        if node._operation is None:
-            found.append((k, None, node.data))
-        else:
-            found += [(k, key, v) for key, v in node._kwargs.items() if isinstance(v, np.ndarray)]
-    return found
-
-
 def _structure(order: list[Value]) -> list:
     return [(n._operation, n.shape, len(n.parents)) for n in order]
 
 
-def _matches(x, arg) -> tuple | None:
-    """(shape) when x holds exactly the numbers of the argument ``arg`` (maybe reshaped, maybe as ints)."""
-    if not isinstance(arg, np.ndarray) or arg.ndim == 0 or arg.size < 2 or not isinstance(x, np.ndarray):
-        return None
-    if x.size != arg.size or not np.array_equal(x.reshape(-1), arg.reshape(-1)):
-        return None
-    return x.shape
-
-
-def _tie(x, y, args: tuple, moved_args: tuple, candidates: dict) -> tuple | None:
-    """(argument index, shape) when x holds argument i's numbers and y, from the call with the argument
-    moved, holds the moved ones: then x follows that argument."""
-    for i, moved in candidates.items():
-        if moved is not None and _matches(x, args[i]) is not None and _matches(y, moved_args[i]) is not None:
-            return i, x.shape
-    return None
-
-
-def _perturbed(arg):
-    """The argument with its rows in another order (same numbers, so labels stay valid), or None if that
-    changes nothing (then a constant cannot be told to come from it)."""
-    if isinstance(arg, np.ndarray) and arg.ndim and arg.size >= 2:
-        moved = np.roll(arg, 1, axis=0)
-        return None if np.array_equal(moved, arg) else moved
-    return None
+def _followed(args: tuple, names: list[str]) -> tuple[tuple, dict[int, int]]:
+    """The arguments as fn sees them while tracing: each numpy array as an ``Argument`` (the same numbers,
+    followed by identity), the rest as they are; and which argument each ``Argument`` stands for."""
+    given = tuple(Argument(a, names[i]) if a.__class__ is np.ndarray else a for i, a in enumerate(args))
+    return given, {id(a): i for i, a in enumerate(given) if a.__class__ is Argument}
 
 
 def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     """Run fn eagerly (its loss and .grad are the call's result) and write its graph out as code."""
     start = time.perf_counter()
-    with note_reads() as reads:
-        loss = _loss(fn(*args))
-    if reads.notes:  # numbers that depend on the parameters left the graph: a trace would freeze them
-        trace = _Trace(key, f"# not compiled: fn reads {reads.notes[0]} (and {len(reads.notes) - 1} more), numbers "
-                            "that change with the parameters; a trace would freeze them, so each call runs eagerly",
-                       seconds=time.perf_counter() - start)  # fmt: skip
-        warnings.warn(f"compile: {trace.source[2:]}", CompileWarning, stacklevel=3)
-        return trace, loss
+    names = _argument_names(fn, len(args))
+    values = tuple(a for a in args if isinstance(a, Value))
+    given, argument_of = _followed(args, names)
+    with note_reads(values=values) as record:
+        try:
+            loss = _loss(fn(*given))
+            failed = None
+        except Exception as error:  # noqa: BLE001 (fn may not accept what a trace hands it: then it runs eagerly)
+            failed = error
+    if failed is not None:
+        loss = _loss(fn(*args))  # fn's own error, if it has one, is the user's to see
+        return _not_compiled(key, f"fn could not be traced ({type(failed).__name__}: {failed})", start), loss
+    if record.notes:  # numbers that leave the graph, or an argument read in a way a trace cannot follow
+        more = f" (and {len(record.notes) - 1} more)" if len(record.notes) > 1 else ""
+        return _not_compiled(key, f"fn reads {record.notes[0]}{more}: numbers that a trace would freeze", start), loss
     order = toposort(loss)
     structure = _structure(order)
-    again = _loss(fn(*args))  # the same call again: leaves made anew inside fn are not the model's
+    with note_reads(values=values):
+        again = _loss(fn(*_followed(args, names)[0]))  # the same call again: leaves made anew are not the model's
     order2 = toposort(again)
     if _structure(order2) != structure:
         raise RuntimeError("compile: fn built a different graph when called twice with the same arguments "
                            "(random choices, or state that changes?); it cannot be compiled")  # fmt: skip
     persistent_ids = {id(n) for n in order if n._operation is None} & {id(n) for n in order2 if n._operation is None}
-    arg_ids = {id(a) for a in args if isinstance(a, Value)}
-    persistent_ids -= arg_ids
-    # which numbers made inside fn follow an array argument: the same numbers, and they move when it moves
-    bound: dict = {}
-    guards = {i: a for i, a in enumerate(args) if not isinstance(a, Value)}
-    numbers = _leaves_and_settings(order)
-    candidates = {i: _perturbed(a) for i, a in guards.items()}
-    if any(c is not None for c in candidates.values()):
-        moved_args = tuple(candidates.get(i) if candidates.get(i) is not None else a for i, a in enumerate(args))
-        try:
-            moved = toposort(_loss(fn(*moved_args)))
-        except Exception:  # noqa: BLE001 (the moved call only helps; when it fails, everything stays guarded)
-            moved = None
-        if moved is not None and _structure(moved) == structure:
-            moved_numbers = _leaves_and_settings(moved)
-            ties, loose, read_anyway = {}, False, persistent_ids | arg_ids
-            for (k, key_name, x), (_, _, y) in zip(numbers, moved_numbers):
-                node = order[k]
-                if key_name is None and id(node) in read_anyway:
-                    continue
-                tie = _tie(x, y, args, moved_args, candidates)
-                if tie is not None:
-                    i, shape = tie
-                    if key_name is None:
-                        ties[id(node)] = (i, shape)
-                    else:
-                        ties[(id(node), key_name)] = (i, x.dtype, shape)
-                elif not _same(x, y):
-                    loose = True  # a number that changed with the arguments, in a way not understood: keep guards
-            if not loose:
-                bound = ties
-                guards = {i: a for i, a in guards.items() if candidates.get(i) is None}
+    persistent_ids -= {id(a) for a in values}
+    guards = {i: _copy(a) for i, a in enumerate(args) if not isinstance(a, (Value, np.ndarray))}
     name = getattr(fn, "__name__", type(fn).__name__)
-    source, forward_source, namespace, persistent, wanted = _generate(fn, order, args, persistent_ids, bound,
-                                                                      f"the compiled step of {name}")  # fmt: skip
-    trace = _Trace(key, source, _load(source, namespace, "step", name), persistent, wanted,
-                   {i: _copy(a) for i, a in guards.items()}, 0.0, forward_source, namespace)  # fmt: skip
+    w = _Writer(fn, order, args, persistent_ids, record, argument_of)
+    source, forward_source, namespace = w.sources(f"the compiled step of {name}")
+    trace = _Trace(key, source, _load(source, namespace, "step", name), w.persistent, w.wanted, guards, 0.0,
+                   forward_source, namespace, links=_bindings(fn, w.persistent))  # fmt: skip
     trace.seconds = time.perf_counter() - start
     return trace, loss
+
+
+def _not_compiled(key: tuple, why: str, start: float) -> _Trace:
+    """A trace that runs fn eagerly on every call, and says why once."""
+    trace = _Trace(key, f"# not compiled: {why}; each call runs eagerly", seconds=time.perf_counter() - start)
+    warnings.warn(f"compile: {trace.source[2:]}", CompileWarning, stacklevel=4)
+    return trace
+
+
+def _roots(fn: Callable) -> list[tuple[Callable, object, object]]:
+    """The objects fn refers to by name, as (get, holder, object) with get(holder) giving the object: the
+    globals and closed-over variables of a function, the self of a bound method, the arguments of a partial."""
+    if isinstance(fn, functools.partial):
+        found = [(operator.itemgetter(k), fn.args, a) for k, a in enumerate(fn.args)]
+        return found + [(operator.itemgetter(k), fn.keywords, a) for k, a in fn.keywords.items()] + _roots(fn.func)
+    if inspect.ismethod(fn):
+        return [(operator.attrgetter("__self__"), fn, fn.__self__)] + _roots(fn.__func__)
+    try:
+        scope = inspect.getclosurevars(fn)
+    except (TypeError, ValueError):
+        return []
+    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+    found = [(operator.itemgetter(n), fn.__globals__, v) for n, v in scope.globals.items()]
+    found += [(operator.attrgetter("cell_contents"), cells[n], v) for n, v in scope.nonlocals.items()]
+    return found + [(operator.itemgetter(k), obj, x) for _, _, obj in found if isinstance(obj, (list, tuple))
+                    for k, x in enumerate(obj)]  # models[1]: the models in a list fn refers to  # fmt: skip
+
+
+def _bindings(fn: Callable, persistent: list[Value]) -> list[tuple[Callable, object, object]]:
+    """How fn reaches its leaves by name, as (get, holder, what get(holder) must be) links: a global or
+    closed-over Value or model, and the path from a model to each of its parameters. A call whose links
+    do not all hold (a parameter replaced by another Value) traces again."""
+    roots = _roots(fn)
+    wanted, links = {id(p) for p in persistent}, []
+    for get, holder, obj in roots:
+        if isinstance(obj, (list, tuple)) or isinstance(obj, Value) and id(obj) in wanted:
+            links.append((get, holder, obj))
+        named = getattr(obj, "named_parameters", None)
+        if isinstance(obj, Value) or not callable(named) or isinstance(obj, type):
+            continue
+        found = [(path, p) for path, p in named() if id(p) in wanted]
+        if found:
+            links.append((get, holder, obj))
+        seen = set()
+        for path, _ in found:
+            parent = obj
+            for part in path.split("."):
+                get_part = operator.itemgetter(int(part)) if isinstance(parent, (list, tuple)) else (
+                    operator.attrgetter(part))  # fmt: skip
+                child = get_part(parent)
+                if (id(parent), part) not in seen:
+                    seen.add((id(parent), part))
+                    links.append((get_part, parent, child))
+                parent = child
+    return links
 
 
 def _load(source: str, namespace: dict, function: str, name: str) -> Callable:
@@ -364,34 +382,14 @@ def _loss(out) -> Value:
 # ---------------------------------------------------------------- writing the graph as code
 
 
-def _generate(fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], bound: dict,
-              title: str) -> tuple[str, str, dict, list[Value], list[Value]]:  # fmt: skip
-    """The sources of ``step(P, A)`` and ``forward(P, A)`` for the graph in ``order`` (a toposort, the loss
-    first), the namespace to run them in, the leaves read on every call (P) and those whose ``.grad``
-    the step writes."""
-    w = _Writer(fn, order, args, persistent_ids, bound)
-    loss = order[0]
-    reads, lines = w.leaves(), w.forward()
-    back, writes = w.backward(), w.writes()
-    result = w.names[id(loss)]
-    doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
-    source = "\n".join(
-        ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
-         "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
-         f"    return {result}", ""]
-    )  # fmt: skip
-    forward_source = "\n".join(["def forward(P, A):", f'    """{title}: the forward pass alone."""', *reads, *lines,
-                                f"    return {result}", ""])  # fmt: skip
-    namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **w.consts}
-    return source, forward_source, namespace, w.persistent, w.wanted
-
-
 class _Writer:
-    """Writes one graph as code, in four parts: the leaves read, the forward lines, the backward lines,
-    and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
+    """Writes one graph as code, in five parts: the leaves read, the forward lines, the checks eager makes,
+    the backward lines, and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
 
-    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], bound: dict):
-        self.order, self.args, self.persistent_ids, self.bound = order, args, persistent_ids, bound  # the loss first
+    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], record: note_reads,
+                 argument_of: dict[int, int]):  # fmt: skip
+        self.order, self.args, self.persistent_ids = order, args, persistent_ids  # the loss first
+        self.record, self.argument_of = record, argument_of  # where numbers came from; Argument -> its index
         self.loss = order[0]
         self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
         self.param_names = _parameter_names(fn)
@@ -404,14 +402,96 @@ class _Writer:
         self.gnames: dict[int, str] = {}  # node -> the name of its gradient
         self.fresh: dict[int, bool] = {}  # whether that gradient is an array of its own (else copied for .grad)
         self.softmax: dict[int, list[str]] = {}  # the names cross-entropy's forward leaves for its backward
+        self.read_as: dict[str, str] = {}  # the code that reads an argument -> the name it was given
 
-    def const(self, value, hint: str) -> str:
-        name = _identifier(f"c_{hint}", self.used)
+    def sources(self, title: str) -> tuple[str, str, dict]:
+        """The sources of ``step(P, A)`` and ``forward(P, A)`` and the namespace to run them in."""
+        reads, lines = self.leaves(), self.forward()
+        lines += self.checks()
+        back, writes = self.backward(), self.writes()
+        result = self.names[id(self.loss)]
+        doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
+        source = "\n".join(
+            ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
+             "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
+             f"    return {result}", ""]
+        )  # fmt: skip
+        forward_source = "\n".join(["def forward(P, A):", f'    """{title}: the forward pass alone."""', *reads,
+                                    *lines, f"    return {result}", ""])  # fmt: skip
+        namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **self.consts}
+        return source, forward_source, namespace
+
+    def followed(self, obj) -> str | None:
+        """The code that reads ``obj`` from the arguments, when the trace saw it made of one (``numbers_of``);
+        None for numbers fn made of nothing it was given (those are constants)."""
+        steps = []
+        while True:
+            if obj.__class__ is Argument:
+                code = f"A[{self.argument_of[id(obj)]}]"
+                break
+            if isinstance(obj, Value):
+                if id(obj) in self.arg_index:
+                    code = f"A[{self.arg_index[id(obj)]}].data"
+                    break
+                obj = obj.data
+                continue
+            entry = self.record.origins.get(id(obj))
+            if entry is None or entry[0] is not obj:
+                return None
+            _, obj, how = entry
+            steps.append((how, obj))
+        for how, source in reversed(steps):
+            if how[0] == "float":
+                code = f"float({code})"
+            elif how[0] == "item":
+                code = f"float({code}[{how[1]!r}])"
+            else:
+                _, dtype, shape = how
+                if dtype is not None and np.dtype(dtype) != _dtype(source):
+                    code = f"np.asarray({code}, dtype=np.{np.dtype(dtype).name})"
+                if shape is not None and tuple(shape) != np.shape(source):
+                    code = f"{code}.reshape({tuple(shape)})"
+        return code
+
+    def checks(self) -> list[str]:
+        """The checks eager made on the numbers it was given (a loss's targets, labels), made again."""
+        lines = []
+        for test, numbers in self.record.checks:
+            if isinstance(numbers, Value) or isinstance(numbers, list):
+                nodes = numbers if isinstance(numbers, list) else [numbers]
+                if not all(id(v) in self.names for v in nodes):
+                    continue
+                code = self.names[id(numbers)] if isinstance(numbers, Value) else (
+                    f"np.array([{', '.join(self.names[id(v)] for v in nodes)}])")  # fmt: skip
+            else:
+                code = self.followed(numbers)
+                if code is None:  # numbers fixed at trace time, checked then
+                    continue
+                code = self.read_as.get(code, code)
+            what = getattr(test, "__name__", None) or test.func.__name__
+            doc = (inspect.getdoc(getattr(test, "func", test)) or "").split("\n")[0]
+            name = self.const(test, f"check_{what.lstrip('_')}", prefix="")
+            lines.append(f"    {name}({code})  # as eager does: {doc}")
+        return lines
+
+    def const(self, value, hint: str, prefix: str = "c_") -> str:
+        name = _identifier(f"{prefix}{hint}", self.used)
         self.consts[name] = value
         return name
 
     def kwargs(self, node: Value) -> list[str]:
-        return [f"{key}={_kwarg(v, key, node, self.const, self.bound, self.args)}" for key, v in node._kwargs.items()]
+        return [f"{key}={self.kwarg(v, key)}" for key, v in node._kwargs.items()]
+
+    def kwarg(self, v, key: str) -> str:
+        """An op's setting as code: the argument it was made from, a literal, or a named constant."""
+        if isinstance(v, tuple):  # an index: (rows, labels), slices
+            parts = [self.kwarg(x, key) for x in v]
+            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
+        code = self.followed(v) if isinstance(v, (np.ndarray, float)) else None
+        if code is not None:
+            return code
+        text = _literal(v)
+        return text if text is not None else self.const(v, key)
 
     def leaves(self) -> list[str]:
         """What is read on every call (arguments, the model's leaves), and what was fixed when tracing."""
@@ -429,11 +509,10 @@ class _Writer:
                 what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
                 reads.append(f"    {name} = P[{len(self.persistent)}].data  # {label}: {what}")
                 self.persistent.append(node)
-            elif id(node) in self.bound:
-                i, shape = self.bound[id(node)]
-                name = self.names[id(node)] = _identifier(node.label or self.arg_names[i], self.used)
-                reads.append(f"    {name} = {_from_argument(i, np.float64, shape, self.args)}  # argument {i}, "
-                             "as fn made it a Value")  # fmt: skip
+            elif (code := self.followed(node.data)) is not None:
+                name = self.names[id(node)] = _identifier(node.label or _argument_in(code, self.arg_names), self.used)
+                reads.append(f"    {name} = {code}  # an argument, as fn made it a Value")
+                self.read_as.setdefault(code, name)
             elif node.data.__class__ is float:
                 self.names[id(node)] = _number(node.data)
             else:
@@ -465,15 +544,11 @@ class _Writer:
     def cross_entropy(self, node: Value, name: str, z: str) -> list[str]:
         """Cross-entropy written out, so that its backward reuses the softmax (``e / sum``)."""
         rows = node._a.shape[0]
-        labels = _kwarg(node._kwargs["labels"], "labels", node, self.const, self.bound, self.args)
+        labels = self.kwarg(node._kwargs["labels"], "labels")
         parts = ("labels", "rows", "shift", "e", "sum", "logp")
         self.softmax[id(node)] = y, r, shift, e, total, logp = [_identifier(f"{name}_{p}", self.used) for p in parts]
-        lines = [f"    {y} = {labels}  # cross_entropy: the class of each row"]
-        if (id(node), "labels") in self.bound:  # new labels on every call: a negative one would index from the
-            # end without a word (one too large raises IndexError, and the eager engine then explains it)
-            lines.append(f"    if {y}.size and np.minimum.reduce({y}, axis=None) < 0: "
-                         "raise ValueError('cross_entropy: labels must be >= 0')")  # fmt: skip
-        return lines + [
+        return [
+            f"    {y} = {labels}  # cross_entropy: the class of each row",
             f"    {r} = {self.const(np.arange(rows), 'rows')}",
             f"    {shift} = {z} - np.maximum.reduce({z}, axis=1, keepdims=True)  # cross_entropy: "
             "each row minus its maximum (no overflow)",
@@ -594,20 +669,16 @@ def _slots(node: Value, names: dict) -> dict:
     return n
 
 
-def _from_argument(i: int, dtype, shape: tuple, args: tuple) -> str:
-    """Argument i as the array fn made of it: as it is when it already has that dtype (a trace is kept by
-    the arguments' dtypes, so it will have it on every call of this trace), else converted; reshaped if fn did."""
-    code = f"A[{i}]" if args[i].dtype == dtype else f"np.asarray(A[{i}], dtype=np.{np.dtype(dtype).name})"
-    return code if shape == np.shape(args[i]) else f"{code}.reshape({shape})"
+def _dtype(x) -> np.dtype:
+    """The dtype numbers have at trace time (a Python float is float64)."""
+    if isinstance(x, Value):
+        x = x.data
+    return x.dtype if hasattr(x, "dtype") else np.dtype(np.float64)
 
 
-def _kwarg(v, key: str, node: Value, const: Callable, bound: dict, args: tuple) -> str:
-    """An op's setting as code: a literal, the argument it was made from, or a named constant."""
-    tie = bound.get((id(node), key))
-    if tie is not None:
-        return _from_argument(*tie, args)
-    text = _literal(v)
-    return text if text is not None else const(v, key)
+def _argument_in(code: str, names: list[str]) -> str:
+    """The name of the argument that ``code`` reads (``A[1]`` -> its parameter's name), for naming a leaf."""
+    return names[int(re.search(r"A\[(\d+)\]", code).group(1))]
 
 
 # ---------------------------------------------------------------- the code of each op
@@ -695,15 +766,10 @@ _RESERVED = {"np", "math", "P", "A", "C", "g", "p", "float", "loss"} | {c.__name
 
 def _parameter_names(fn: Callable) -> dict[int, str]:
     """Dotted names of the parameters of every model ``fn`` refers to ('layers.0.w'), by id of the Value."""
-    try:
-        scope = inspect.getclosurevars(fn)
-        found = {**scope.globals, **scope.nonlocals}
-    except (TypeError, ValueError):
-        return {}
     names = {}
-    for obj in found.values():
+    for _, _, obj in _roots(fn):
         named = getattr(obj, "named_parameters", None)
-        if callable(named) and not isinstance(obj, type):
+        if callable(named) and not isinstance(obj, type) and not isinstance(obj, Value):
             for name, p in named():
                 names.setdefault(id(p), name)
     return names
@@ -748,7 +814,7 @@ def _literal(x) -> str | None:
     """x as Python text, when it is a plain number, bool, None, string or a tuple of those."""
     if isinstance(x, float) and not isinstance(x, np.generic):
         return _number(x)
-    if x is None or isinstance(x, (bool, int, str)) and not isinstance(x, np.generic):
+    if x is None or x is Ellipsis or isinstance(x, (bool, int, str, slice)) and not isinstance(x, np.generic):
         return repr(x)
     if isinstance(x, tuple) and all(_literal(v) is not None for v in x):
         return repr(x)

@@ -299,6 +299,8 @@ class Value:
 
     def __getitem__(self, index) -> Value:
         self._need_dims("indexing")
+        if _open_blocks and _modes.reads is not None:  # compile's trace: an argument used as the index is followed
+            index = _followed_index(index)
         return apply(ops.Index, self, index=index)
 
     def _need_dims(self, what: str) -> None:
@@ -374,6 +376,7 @@ class Value:
 
     def detach(self) -> Value:
         """The same numbers as a new constant, cut from the graph."""
+        self._read("detach()")
         return Value(self.data, requires_grad=False)
 
     def numpy(self) -> np.ndarray:
@@ -469,9 +472,11 @@ class Value:
         return np.array(self.data, dtype=dtype)
 
     def _read(self, what: str) -> None:
-        """Inside ``note_reads()``, note that the numbers of a Value with a gradient left the graph."""
-        if _open_blocks and _modes.reads is not None and self.requires_grad:
-            _modes.reads.append(f"{what} of {self.label or 'a value'} of shape {self.shape}")
+        """Inside ``note_reads()``, note that the numbers of a Value with a gradient (or of an argument of the
+        traced function) left the graph."""
+        if _open_blocks and _modes.reads is not None and (self.requires_grad or self._operation is not None
+                                                         or id(self) in _modes.reads.values):  # fmt: skip
+            _modes.reads.notes.append(f"{what} of {self.label or 'a value'} of shape {self.shape}")
 
 
 # ---------------------------------------------------------------- the backward pass
@@ -610,6 +615,9 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     out.label = ""
     if track and (not _open_blocks or _modes.grad_enabled):
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, True
+    elif _open_blocks and _modes.reads is not None and _modes.grad_enabled:  # compile's trace: constants made of
+        # the arguments (X[:, r] of an argument X) are recorded too, so that the compiled step computes them anew
+        out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, False
     else:
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = None, None, None, _NO_KWARGS, False
     if _open_blocks and _modes.sites:
@@ -821,11 +829,11 @@ class _Mode:
 
     changes: dict[str, bool] = {}
 
-    def __new__(cls, fn: Callable | None = None):
+    def __new__(cls, fn: Callable | None = None, **settings):
         self = super().__new__(cls)
         return self if fn is None else self(fn)
 
-    def __init__(self, fn: Callable | None = None):
+    def __init__(self, fn: Callable | None = None, **settings):
         pass
 
     def __enter__(self) -> _Mode:
@@ -885,13 +893,170 @@ class record_sites(_Mode):
 
 
 class note_reads(_Mode):
-    """Inside this block, each read of the numbers of a Value that needs a gradient (a comparison,
-    ``float()``, ``np.asarray``) is noted in ``.notes``: numbers that leave the graph, which a
-    trace (``compile``) would freeze."""
+    """compile's trace. Inside this block, each read of the numbers of a Value that needs a gradient (a
+    comparison, ``float()``, ``np.asarray``), of a Value argument ``values``, or of an ``Argument`` other than
+    through ``numbers_of`` is noted in ``.notes``: numbers that leave the graph, which a trace would freeze.
+    ``.origins`` records where the arrays ``numbers_of`` made came from, and ``.checks`` the checks made
+    with ``check``, so that a compiled step can read the arguments anew and check them again."""
 
-    def __init__(self, fn: Callable | None = None):
+    def __init__(self, fn: Callable | None = None, values: tuple = ()):
         self.notes: list[str] = []
-        self.changes = {"reads": self.notes}
+        self.values = {id(v) for v in values}
+        self.origins: dict[int, tuple] = {}  # id(array) -> (array, where it came from, how)
+        self.checks: list[tuple[Callable, object]] = []
+        self.changes = {"reads": self}
+
+    def came_from(self, made, source, how: tuple) -> None:
+        """Note that ``made`` was made of ``source`` (kept alive with it), ``how``: ("as", dtype, shape) for
+        np.asarray(source, dtype).reshape(shape), ("float",) for float(source), ("item", k) for float(source[k])."""
+        if made is not source:
+            self.origins[id(made)] = (made, source, how)
+
+
+class Argument(np.lib.mixins.NDArrayOperatorsMixin):
+    """An array argument as compile's trace hands it to fn: the same numbers, followed by identity.
+
+    The library takes numbers from it through ``numbers_of`` (a Value made of it, a loss's targets, labels, an
+    index), which the trace records, so the compiled step reads the argument anew on every call. Any other
+    read (numpy on it, ``float()``, an ``if``, a method of the array) is noted: a trace cannot follow it, so the
+    step then runs eagerly. Its shape, dtype and length may be read freely: a trace is kept per shape and dtype.
+    """
+
+    __slots__ = ("array", "name")
+
+    def __init__(self, array: np.ndarray, name: str):
+        self.array, self.name = array, name
+
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
+    size = property(lambda self: self.array.size)
+
+    def __len__(self) -> int:
+        return len(self.array)
+
+    def __repr__(self) -> str:
+        return repr(self.array)
+
+    def _note(self, what: str) -> None:
+        if _open_blocks and _modes.reads is not None:
+            _modes.reads.notes.append(f"{what} of the argument {self.name}")
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        self._note("np.asarray()")
+        return np.asarray(self.array, dtype=dtype)
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        self._note(f"numpy's {ufunc.__name__}")
+        return getattr(ufunc, method)(*_unwrapped(inputs), **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func not in _SHAPE_ONLY:
+            self._note(f"np.{func.__name__}()")
+        return func(*_unwrapped(args), **kwargs)
+
+    def __getattr__(self, name: str):
+        self._note(f".{name}")
+        return getattr(self.array, name)
+
+    def __getitem__(self, index):
+        self._note("indexing")
+        return self.array[index]
+
+    def __iter__(self):
+        self._note("iterating over")
+        return iter(self.array)
+
+    def __bool__(self) -> bool:
+        self._note("bool()")
+        return bool(self.array)
+
+    def __float__(self) -> float:
+        self._note("float()")
+        return float(self.array)
+
+    def __int__(self) -> int:
+        self._note("int()")
+        return int(self.array)
+
+    def __index__(self) -> int:
+        self._note("a Python integer")
+        return self.array.__index__()
+
+
+_SHAPE_ONLY = {np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like}
+
+
+def _unwrapped(items):
+    return [_unwrapped(x) if isinstance(x, (list, tuple)) else x.array if x.__class__ is Argument else x
+            for x in items]  # fmt: skip
+
+
+def numbers_of(x, dtype=None, shape: tuple | None = None):
+    """The numbers a caller gave (a loss's targets, labels, an index) as an array of ``dtype`` and ``shape``.
+
+    Inside compile's trace it notes where they came from (an argument, a Value's data), so the compiled step
+    reads them anew on every call rather than freezing them; a read of a Value that needs a gradient is noted.
+    """
+    source = x
+    if x.__class__ is Argument:
+        x = x.array
+    elif isinstance(x, Value):
+        if x.requires_grad or x._operation is not None:  # numbers of the graph (an argument's are followed)
+            x._read("its numbers (as targets or labels)")
+        x = x.data
+    made = np.asarray(x, dtype=dtype)
+    if shape is not None:
+        made = made.reshape(shape)
+    if _open_blocks and _modes.reads is not None:
+        made = made.view(Followed)
+        _modes.reads.came_from(made, source, ("as", dtype, shape))
+    return made
+
+
+class Followed(np.ndarray):
+    """The numbers ``numbers_of`` gives inside compile's trace: numpy on them is noted, as on an ``Argument``
+    (the trace could not follow it); ops take them as they are, and ``check`` reads them."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if _open_blocks and _modes.reads is not None:
+            _modes.reads.notes.append(f"numpy's {ufunc.__name__} of numbers given to fn")
+        plain = [x.view(np.ndarray) if isinstance(x, Followed) else x for x in inputs]
+        return getattr(ufunc, method)(*plain, **kwargs)
+
+
+def item_of(numbers: np.ndarray, k: int | tuple = ()) -> float:
+    """Element ``k`` of an array of numbers (one target per example; () for a 0-d array) as a float,
+    followed by compile's trace."""
+    made = float(numbers[k])
+    if _open_blocks and _modes.reads is not None:
+        _modes.reads.came_from(made, numbers, ("item", k))
+    return made
+
+
+def check(test: Callable, numbers) -> None:
+    """Run ``test(numbers)`` (it raises on bad numbers: targets out of range, labels that are not classes).
+
+    Inside compile's trace the check is recorded, so the compiled step makes it again on every call, with
+    the same message. ``numbers`` is an array, a Value (its data is tested), or a list of scalar Values.
+    """
+    if isinstance(numbers, Value):
+        test(numbers.data)
+    elif isinstance(numbers, list):
+        test(np.array([v.data for v in numbers]))
+    else:
+        test(np.asarray(numbers))  # (Followed numbers as a plain array: the test reads them, as is its job)
+    if _open_blocks and _modes.reads is not None:
+        _modes.reads.checks.append((test, numbers))
+
+
+def _followed_index(index):
+    """An index with every ``Argument`` in it taken through ``numbers_of`` (so compile's trace follows it)."""
+    if index.__class__ is Argument:
+        return numbers_of(index)
+    if isinstance(index, tuple):
+        return tuple(numbers_of(i) if i.__class__ is Argument else i for i in index)
+    return index
 
 
 def is_grad_enabled() -> bool:
@@ -926,7 +1091,15 @@ def _as_data(x, what: str = "Value data"):
     if x.__class__ is int:
         return float(x)
     if x.__class__ is np.ndarray and x.dtype.kind in "biuf" and x.ndim:
-        return x.astype(np.float64)  # one copy, so the caller's array is not shared
+        data = x.astype(np.float64)  # one copy, so the caller's array is not shared
+        if _open_blocks and _modes.reads is not None:
+            _modes.reads.came_from(data, x, ("as", np.float64, None))
+        return data
+    if x.__class__ is Argument or x.__class__ is Followed:  # inside compile's trace: numbers given, followed
+        given = numbers_of(x, np.float64)
+        data = float(given) if given.ndim == 0 else np.array(given)  # a copy, as for any array
+        _modes.reads.came_from(data, given, ("float",) if given.ndim == 0 else ("as", None, None))
+        return data
     if isinstance(x, (bool, numbers.Real, np.bool_)) and not isinstance(x, np.ndarray):
         return float(x)
     if isinstance(x, Value):

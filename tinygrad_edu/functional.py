@@ -6,10 +6,12 @@ Numbers and arrays are accepted wherever a Value is (they become constants), so
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from tinygrad_edu import arguments, ops
-from tinygrad_edu.engine import Value, apply, as_value, where
+from tinygrad_edu.engine import Value, apply, as_value, check, numbers_of, where
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
@@ -163,16 +165,27 @@ def cross_entropy(logits: Value, labels) -> Value:
     if not isinstance(logits, Value) or logits.ndim not in (1, 2):
         shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
         raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
-    y = np.asarray(labels)  # a Value gives its data (Value.__array__)
-    if y.dtype.kind not in "iu" and not (y.dtype.kind == "f" and np.all(y == np.round(y))):
+    y = numbers_of(labels)  # a Value gives its data
+    if y.dtype.kind not in "iuf":
         raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
-    y = y.astype(np.int64)
-    classes = logits.shape[-1]
+    check(_whole_numbers, y)
+    y = numbers_of(y, np.int64)
     batch = () if logits.ndim == 1 else (logits.shape[0],)
     if y.shape != batch:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
     if np.size(logits.data) == 0:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
+    check(functools.partial(_classes, logits.shape[-1]), y)
+    return apply(ops.CrossEntropy, logits, labels=y)
+
+
+def _whole_numbers(y: np.ndarray) -> None:
+    """Labels name classes: 3.0 is class 3, 2.5 is no class."""
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
+
+
+def _classes(classes: int, y: np.ndarray) -> None:
+    """Each label is one of the classes 0 .. classes - 1 (a negative one would index from the end)."""
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
-    return apply(ops.CrossEntropy, logits, labels=y)

@@ -7,11 +7,12 @@ per example) and targets (numbers or an array), and returns a scalar Value to ca
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
 
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Value, as_value, check, item_of, numbers_of
 from tinygrad_edu.functional import cross_entropy
 from tinygrad_edu.registry import lookup
 
@@ -20,45 +21,53 @@ __all__ = ["mse", "bce", "bce_with_logits", "hinge", "cross_entropy", "get", "RE
 _EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
 
 
-def _targets(name: str, target, shape: tuple) -> np.ndarray:
+def _targets(name: str, target, shape: tuple, valid: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
     """The targets as an array of the predictions' ``shape``.
 
     Same shape, or one trailing axis of size 1 more or less: (n,) targets for (n, 1)
     predictions (one output per example) and the reverse. Anything else pairs wrong
     elements (broadcasting (n,) against (n, 1) would compare every prediction with every
-    target), so it is an error naming both shapes.
+    target), so it is an error naming both shapes. ``valid(name, t)`` checks the values too
+    (the checks are made again by every call of a compiled step).
     """
-    t = np.asarray(target)  # a Value gives its data (Value.__array__)
+    t = numbers_of(target)  # a Value gives its data
     if t.dtype.kind not in "biuf":
         raise TypeError(f"{name}: targets must be numbers, got {t.dtype} {target!r}")
-    t = t.astype(np.float64)
     if t.shape != shape and t.shape + (1,) != shape and t.shape != shape + (1,):
         raise ValueError(f"{name}: predictions of shape {shape} but targets of shape {t.shape}; they must match "
                          "(or differ by one trailing axis of size 1)")  # fmt: skip
+    t = numbers_of(t, np.float64, shape)
+    check(functools.partial(valid or _finite, name), t)
+    return t
+
+
+def _finite(name: str, t: np.ndarray) -> None:
+    """Targets are numbers: nan or inf would make the loss and every gradient nan."""
     if not np.all(np.isfinite(t)):
         raise ValueError(f"{name}: targets hold nan or inf")
-    return t.reshape(shape)
 
 
-def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, name: str) -> Value:
+def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, name: str,
+             valid: Callable[[str, np.ndarray], None] | None = None) -> Value:
     """Average ``fn(prediction, target)`` over examples, for a Value or a list of scalar Values.
 
-    Targets are constants: numbers, arrays, or a Value whose data is used (no gradient flows into them).
+    Targets are constants: numbers, arrays, or a Value whose data is used (no gradient flows into them);
+    ``fn`` gets them as a constant Value, so that what it computes of them (``1 - t``) is part of the graph.
     """
     if isinstance(pred, (list, tuple)):  # scalar granularity: one Value per example
         if not pred or not all(isinstance(p, Value) and p.shape == () for p in pred):
             raise TypeError(f"{name}: a list of predictions must hold one scalar Value per example")
-        count = np.asarray(target).size  # not np.size: it would find Value.size, the method
+        count = numbers_of(target).size  # not np.size: it would find Value.size, the method
         if count != len(pred):
             raise ValueError(f"{name}: {len(pred)} predictions but {count} targets")
-        t = _targets(name, target, (len(pred),))
-        return sum(fn(p, float(ti)) for p, ti in zip(pred, t)) * (1.0 / len(pred))
+        t = _targets(name, target, (len(pred),), valid)
+        return sum(fn(p, as_value(item_of(t, k))) for k, p in enumerate(pred)) * (1.0 / len(pred))
     if not isinstance(pred, Value):
         raise TypeError(f"{name}: predictions must be a Value or a list of Values, got {type(pred).__name__}")
     if np.size(pred.data) == 0:
         raise ValueError(f"{name}: predictions of shape {pred.shape} hold no elements: the mean of nothing")
-    t = _targets(name, target, pred.shape)
-    return fn(pred, float(t) if t.ndim == 0 else t).mean()
+    t = _targets(name, target, pred.shape, valid)
+    return fn(pred, as_value(item_of(t) if t.ndim == 0 else t)).mean()
 
 
 def mse(pred, target) -> Value:
@@ -71,14 +80,14 @@ def bce(prob, target) -> Value:
 
     Probabilities outside [0, 1] (or nan) are an error: raw scores belong in ``bce_with_logits``.
     """
-    _check_binary("bce", target)
-    _check_probabilities(prob)
+    if isinstance(prob, Value) or isinstance(prob, (list, tuple)) and all(isinstance(v, Value) for v in prob):
+        check(_probabilities, prob if isinstance(prob, Value) else list(prob))
 
     def one(p, t):
         p = p.clip(_EPS, 1.0 - _EPS)
         return -(t * p.log() + (1.0 - t) * (1.0 - p).log())
 
-    return _mean_of(one, prob, target, "bce")
+    return _mean_of(one, prob, target, "bce", _binary)
 
 
 def bce_with_logits(logits, target) -> Value:
@@ -86,34 +95,31 @@ def bce_with_logits(logits, target) -> Value:
 
     The same number as bce(sigmoid(z), t), but finite for any z; d/dz = sigmoid(z) - t.
     """
-    _check_binary("bce_with_logits", target)
-    return _mean_of(lambda z, t: z.softplus() - z * t, logits, target, "bce_with_logits")
+    return _mean_of(lambda z, t: z.softplus() - z * t, logits, target, "bce_with_logits", _binary)
 
 
 def hinge(scores, target) -> Value:
     """Hinge loss for labels -1/+1: mean(max(0, 1 - t * score)), the SVM loss micrograd's demo uses."""
-    t = np.asarray(target, dtype=np.float64)
-    if not np.isin(t, (-1.0, 1.0)).all():
-        raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
-    return _mean_of(lambda s, t: (1.0 - t * s).relu(), scores, target, "hinge")
+    return _mean_of(lambda s, t: (1.0 - t * s).relu(), scores, target, "hinge", _plus_minus_one)
 
 
-def _check_probabilities(prob) -> None:
-    if isinstance(prob, Value):
-        p = prob.data
-    elif isinstance(prob, (list, tuple)) and all(isinstance(v, Value) for v in prob):
-        p = [v.data for v in prob]
-    else:
-        return  # not predictions at all: _mean_of says so
-    if not np.all((np.asarray(p) >= 0) & (np.asarray(p) <= 1)):
+def _probabilities(p: np.ndarray) -> None:
+    """bce's predictions are probabilities: a raw score outside [0, 1] belongs in bce_with_logits."""
+    if not np.all((p >= 0) & (p <= 1)):
         raise ValueError("bce needs probabilities in [0, 1] (sigmoid outputs), got values outside it or nan; "
                          "for raw scores use bce_with_logits")  # fmt: skip
 
 
-def _check_binary(name: str, target) -> None:
-    t = np.asarray(target, dtype=np.float64)
+def _binary(name: str, t: np.ndarray) -> None:
+    """Targets of a binary cross-entropy are probabilities: 0, 1 or in between."""
     if not np.all((t >= 0) & (t <= 1)):
         raise ValueError(f"{name} needs targets in [0, 1], got values from {t.min()} to {t.max()}")
+
+
+def _plus_minus_one(name: str, t: np.ndarray) -> None:
+    """The hinge loss's labels are -1 and +1."""
+    if not np.isin(t, (-1.0, 1.0)).all():
+        raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
 
 
 REGISTRY: dict[str, Callable] = {
