@@ -227,3 +227,12 @@ def test_a_value_argument_used_as_targets_is_read_on_every_call():
     calls = [(rng.normal(size=(3, 2)), Value(rng.normal(size=(3, 2)), requires_grad=False)) for _ in range(3)]
     step = _run_both(lambda m, X, T: losses.mse(m(X), T), models, calls)
     assert _traces(step) == 1
+
+
+def test_a_list_argument_changed_in_place_is_seen():
+    w = Value(np.array([1.0, 2.0]))
+    step = compile(lambda x: (w * Value(x, requires_grad=False)).sum())
+    x = [1.0, 1.0]
+    assert step(x).data == 3.0
+    x[0] = 5.0  # the same list object, new numbers: compared by value, so traced again
+    assert step(x).data == 7.0

@@ -7,24 +7,32 @@ gradient contribution, the chain rule spelled out, as you would write it by hand
 floats and ``math`` for a scalar graph, numpy for a tensor graph). ``step.source`` is that
 function's text, and it is the code that runs (``exec`` of that very text).
 
-What is recorded, and what is read again on every call:
+What is recorded, and what is read again on every call (arguments are followed by identity, as
+``jax.jit`` does, never guessed from their numbers):
 
 * leaves that exist before the call (the model's parameters, constants made outside ``fn``):
   their current ``.data`` is read on every call, so an optimizer may update it in place or
-  assign new arrays; those that require a gradient get it added into ``.grad``;
-* Values passed as arguments: read on every call;
-* numbers made inside ``fn`` (a Value wrapping the input batch, a loss's targets, the labels of
-  cross-entropy): tied to the argument they hold when the trace can tell (the same numbers, and
-  they follow the argument when it changes), else frozen, and then the argument is compared on
-  each call and a different one gets a new trace;
-* Python control flow is frozen at trace time, as in ``jax.jit``: an ``if`` on data values takes
-  the branch it took while tracing. ``compile(fn, check_every=N)`` reruns the eager engine every
-  N calls and raises if the two disagree.
+  assign new arrays; those that require a gradient get it added into ``.grad``. The way ``fn``
+  reaches them by name (a model's path to each parameter, a global, a closed-over variable) is
+  checked on every call: a parameter replaced by another Value traces again;
+* Values passed as arguments: their ``.data`` is read on every call;
+* numpy arrays passed as arguments: while tracing, ``fn`` gets each as an ``engine.Argument``,
+  which the library takes numbers from through ``engine.numbers_of`` (a Value made of it, a
+  loss's targets, cross-entropy's labels, an index), and those are read from the argument on
+  every call; what ``fn`` computes of them with Values and ops is part of the graph. Any other
+  read of an argument's numbers (numpy on it, ``float()``, an ``if``, ``.data`` or a comparison of a
+  node) cannot be followed: the step then runs eagerly, with a ``CompileWarning`` naming it;
+* the checks eager makes on the numbers it is given (``engine.check``: targets finite and in
+  range, labels whole and in range) are made on every call, with the same messages;
+* other arguments (Python numbers, lists) are compared by value: a new value traces again, and
+  after 8 of them the step runs eagerly with a ``CompileWarning``;
+* arrays ``fn`` reads from outside (globals, closures) are constants, as in ``jax.jit``: change
+  them in place and the trace will not know (pass them as arguments).
 
-A new shape (or a float where an array was) gives a new trace, kept beside the others. A trace
-calls ``fn`` two or three times (the eager call whose result it returns, a second call to tell
-the model's leaves from numbers made anew, a third with the array arguments' rows moved), so
-``fn`` should have no side effects beyond building the loss.
+A new shape or dtype gives a new trace, kept beside the others. A trace calls ``fn`` twice (the
+eager call whose result it returns, and a second call to tell the model's leaves from numbers
+made anew), so ``fn`` should have no side effects beyond building the loss. ``compile(fn,
+check_every=N)`` reruns the eager engine every N calls and raises if the two disagree.
 Inside ``no_grad()`` only the forward runs; inside ``detect_anomaly()`` the eager engine runs,
 with its report.
 
@@ -36,6 +44,7 @@ of each op (``_TEMPLATES``), then the helpers that turn names and numbers into c
 from __future__ import annotations
 
 import builtins
+import copy
 import functools
 import inspect
 import itertools
@@ -133,8 +142,9 @@ class Compiled:
                 return self._eager(args)
             if len(kept) >= self.retrace_limit:  # a Python number or list that changes on every call
                 changing = ", ".join(self._changing(kept, args))
-                trace = _not_compiled(key, f"argument {changing} (Python numbers, compared on every call) changed "
-                                      f"{len(kept)} times; pass an array instead, which a trace follows", time.perf_counter())
+                why = (f"argument {changing} (Python numbers, compared on every call) changed {len(kept)} times; "
+                       "pass an array instead, which a trace follows")  # fmt: skip
+                trace = _not_compiled(key, why, time.perf_counter())
                 kept.clear()
                 kept.append(trace)  # it takes every call of these shapes from now on
                 return self._eager(args)
@@ -369,7 +379,9 @@ _COUNTER = itertools.count(1)
 
 
 def _copy(a):
-    return np.array(a) if isinstance(a, np.ndarray) else a
+    """What a guard keeps of an argument compared by value: a copy of numbers and lists (the caller may change
+    them in place), the object itself otherwise (compared by ==, which is identity for most objects)."""
+    return copy.deepcopy(a) if isinstance(a, (list, tuple, dict, np.ndarray)) else a
 
 
 def _loss(out) -> Value:
