@@ -2,16 +2,21 @@
 hypothesis), 10 (an unwritable --render path refused before training) and 19 (flipped bits, data arguments)."""
 
 import io
+import os
+import re
 import subprocess
 import sys
 import textwrap
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from tinygrad_edu import data, losses, nn, train
+from tests.planted import WrongCube
+from tinygrad_edu import Value, apply, data, losses, nn, train
 from tinygrad_edu.cli import main
+from tinygrad_edu.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
 def _cli(*argv: str) -> subprocess.CompletedProcess:
@@ -110,3 +115,88 @@ def test_item8_xor_probabilities_of_huge_logits_without_overflow_warnings(monkey
         warnings.simplefilter("error")
         assert main(["xor", "--steps", "1"]) == 0
     assert "1.000       1" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- item 9: gradcheck as a PyTorch user writes it
+
+
+@pytest.mark.parametrize("check", [gradcheck, gradgradcheck])
+def test_item9_the_tuple_form_is_the_same_check(check):
+    def fn(x, y):
+        return (x * y.tanh() * x).sum()
+
+    x, y = Value(np.array([0.5, -1.0, 2.0]), label="x"), Value(np.array([0.3, 0.2, -0.7]), label="y")
+    assert str(check(fn, (x, y))) == str(check(fn, x, y))
+    assert [r.shape for r in check(fn, (x, y)).inputs] == [(3,), (3,)] * (1 if check is gradcheck else 2)
+    assert str(check(lambda x: (x * x).sum(), (x,))) == str(check(lambda x: (x * x).sum(), x))
+
+
+def test_item9_the_tuple_form_catches_a_wrong_op_too():
+    with pytest.raises(GradcheckError, match="the first wrong op: wrong_cube"):
+        gradcheck(lambda v: apply(WrongCube, v).sum(), (Value(np.array([1.0, 2.0])),))
+
+
+_FAILING_TESTS = """
+import numpy as np
+from tinygrad_edu import Value, apply
+from tinygrad_edu.gradcheck import gradcheck, gradgradcheck
+from tinygrad_edu.testing import assert_gradients_match
+from tests.planted import WrongCube
+
+
+def test_gradcheck():
+    gradcheck(lambda v: apply(WrongCube, v).sum(), (Value(np.array([1.0, 2.0])),))
+
+
+def test_assert_gradients_match():
+    assert_gradients_match(lambda v: apply(WrongCube, v).sum(), np.array([1.0, 2.0]))
+
+
+def test_gradgradcheck():
+    gradgradcheck(lambda v: (apply(WrongCube, v) * v).sum(), np.array([1.0, 2.0]))
+"""
+
+
+def test_item9_a_gradcheck_failure_under_pytest_shows_our_report_not_library_code(tmp_path):
+    (tmp_path / "test_failing.py").write_text(_FAILING_TESTS)
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(tmp_path / "test_failing.py")],
+        capture_output=True, text=True, cwd=root, timeout=120, env={**os.environ, "PYTHONPATH": str(root)},
+    )  # fmt: skip
+    assert "3 failed" in result.stdout, result.stdout
+    failures = result.stdout.split("FAILURES ===")[1].split("short test summary")[0]
+    sections = dict(zip(*[iter(re.split(r"\n_{3,} (test_\w+) _{3,}\n", failures)[1:])] * 2))
+    library = {line.strip() for name in ("gradcheck.py", "testing.py") for line in
+               (root / "tinygrad_edu" / name).read_text().splitlines() if len(line.strip()) > 12}  # fmt: skip
+    for name, op in [("gradcheck", "wrong op"), ("assert_gradients_match", "wrong op"), ("gradgradcheck", "backward")]:
+        section = sections[f"test_{name}"]
+        shown = [line for line in section.splitlines() if line.strip()]
+        assert shown[0].strip() == f"def test_{name}():" and shown[1].startswith(">"), section  # the test's line
+        assert shown[2].startswith("E       tinygrad_edu.gradcheck.GradcheckError: grad"), section  # then our report
+        assert op in section and "tinygrad_edu/" not in section, section  # no frame of the library
+        assert not any(line.lstrip("> ").strip() in library for line in shown), section
+
+
+def test_item9_assert_gradients_match_works_without_hypothesis():
+    script = textwrap.dedent("""
+        import sys
+        import numpy as np
+        sys.modules["hypothesis"] = None  # as on a plain install: importing hypothesis fails
+        from tinygrad_edu import testing
+        report = testing.assert_gradients_match(lambda x: (x * x.tanh()).sum(), np.array([0.5, -1.0]))
+        print(report.title)
+        for name, call in [("values", lambda: testing.values((2,))), ("floats_in", testing.floats_in),
+                           ("shapes_broadcastable", testing.shapes_broadcastable)]:
+            try:
+                call()
+            except ImportError as e:
+                print(e)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "gradcheck passed"
+    for name, line in zip(["values", "floats_in", "shapes_broadcastable"], lines[1:4]):
+        assert line == (f"tinygrad_edu.testing.{name} needs hypothesis: pip install hypothesis "
+                        "(assert_gradients_match does not)")  # fmt: skip
