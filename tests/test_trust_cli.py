@@ -200,3 +200,62 @@ def test_item9_assert_gradients_match_works_without_hypothesis():
     for name, line in zip(["values", "floats_in", "shapes_broadcastable"], lines[1:4]):
         assert line == (f"tinygrad_edu.testing.{name} needs hypothesis: pip install hypothesis "
                         "(assert_gradients_match does not)")  # fmt: skip
+
+
+# ---------------------------------------------------------------- item 10: --render refused before training
+
+
+def _refused_before_training(argv: list[str], capsys) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing trained, nothing printed
+    assert captured.err.count("\n") == 1 and "Errno" not in captured.err, captured.err
+    return captured.err
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+@pytest.mark.parametrize("command", [["xor"], ["gates"], ["moons"], ["digits"]])
+def test_item10_a_folder_that_takes_no_files_is_refused_before_training(command, capsys):
+    err = _refused_before_training([*command, "--render", "/proc/x.svg"], capsys)
+    assert err == (f"tinygrad-edu {command[0]}: error: argument --render: cannot write '/proc/x.svg': the folder "
+                   "'/proc' does not accept new files (No such file or directory) (see --help)\n")  # fmt: skip
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_item10_the_render_command_refuses_it_too(capsys):
+    err = _refused_before_training(["render", "neuron", "/proc/x.html"], capsys)
+    assert "argument path: cannot write '/proc/x.html': the folder '/proc' does not accept new files" in err
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into any folder")
+def test_item10_a_folder_without_write_permission_is_refused_before_training(tmp_path, capsys):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        err = _refused_before_training(["xor", "--render", str(locked / "x.svg")], capsys)
+    finally:
+        locked.chmod(0o755)
+    assert f"cannot write '{locked / 'x.svg'}': the folder '{locked}' does not accept new files" in err
+    assert list(locked.iterdir()) == []
+
+
+def test_item10_checking_a_render_path_leaves_nothing_behind(tmp_path, capsys):
+    assert main(["xor", "--steps", "5", "--render", str(tmp_path / "x.svg")]) == 0
+    assert [p.name for p in tmp_path.iterdir()] == ["x.svg"]  # the probe's temporary is gone
+
+
+def test_item10_a_picture_that_fails_while_written_leaves_the_old_one_whole(tmp_path, capsys, monkeypatch):
+    picture = tmp_path / "x.svg"
+    picture.write_text("<svg>the old picture</svg>")
+
+    def disk_full(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", disk_full)  # after the bytes are written, before the rename
+    assert main(["xor", "--steps", "5", "--render", str(picture)]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(f"tinygrad-edu xor: error: cannot write '{picture}': No space left on device\n"), err
+    assert picture.read_text() == "<svg>the old picture</svg>" and [p.name for p in tmp_path.iterdir()] == ["x.svg"]

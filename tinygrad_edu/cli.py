@@ -77,13 +77,13 @@ def _finite_float(text: str, low: float | None = None) -> float:
 
 
 def _picture_path(text: str, formats: Sequence[str] = viz.FORMATS) -> str:
-    """A --render path whose suffix names a format this machine can write, in a folder that exists: checked
-    before any training, so a long run never ends in 'cannot write'."""
+    """A --render path whose suffix names a format this machine can write, in a folder that exists and takes
+    new files: checked before any training, so a long run never ends in 'cannot write'."""
     suffix = text.rsplit(".", 1)[-1].lower() if "." in text else ""
     if suffix not in (*formats, "gv"):
         raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: end it in .{', .'.join(formats)}")
     try:
-        check_writable(text)
+        check_writable(text, probe=True)
         if suffix != "gv":
             viz.check_format("svg" if suffix == "html" else suffix)  # a page holds SVG frames
     except (OSError, RuntimeError, ValueError) as e:
