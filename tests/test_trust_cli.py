@@ -16,6 +16,7 @@ import pytest
 from tests.planted import WrongCube
 from tinygrad_edu import Value, apply, data, losses, nn, train
 from tinygrad_edu.cli import main
+from tinygrad_edu.files import ModelFileError
 from tinygrad_edu.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 
@@ -259,3 +260,54 @@ def test_item10_a_picture_that_fails_while_written_leaves_the_old_one_whole(tmp_
     err = capsys.readouterr().err
     assert err.endswith(f"tinygrad-edu xor: error: cannot write '{picture}': No space left on device\n"), err
     assert picture.read_text() == "<svg>the old picture</svg>" and [p.name for p in tmp_path.iterdir()] == ["x.svg"]
+
+
+# ---------------------------------------------------------------- item 19: flipped bits, data arguments
+
+FLIPS = [0xFF] + [1 << bit for bit in range(int(os.environ.get("TINYGRAD_EDU_FLIPPED_BITS", "1")))]
+
+
+def test_item19_every_byte_flipped_is_a_model_file_error_or_the_right_numbers(tmp_path):
+    """Each byte of a saved model flipped whole (0xFF) and in one bit (bit pos % 8; TINYGRAD_EDU_FLIPPED_BITS=8 tries
+    every bit of every byte): load raises ModelFileError naming the file and leaves the model as it was, or (a flip
+    in a field nothing reads, such as a timestamp) loads exactly the saved numbers. Nothing else escapes."""
+    good = tmp_path / "good.npz"
+    nn.MLP(2, [3, 1], seed=0).save(good)
+    data, saved, before = good.read_bytes(), nn.MLP(2, [3, 1], seed=0).state_dict(), nn.MLP(2, [3, 1], seed=3)
+    path, outcomes = tmp_path / "flipped.npz", {"error": 0, "loaded": 0}
+    for pos in range(len(data)):
+        for mask in {0xFF, 1 << (pos % 8), *FLIPS}:
+            flipped = bytearray(data)
+            flipped[pos] ^= mask
+            path.write_bytes(bytes(flipped))
+            model = nn.MLP(2, [3, 1], seed=3)
+            try:
+                model.load(path)
+            except ModelFileError as e:
+                assert str(path) in str(e)
+                expected, outcomes["error"] = before.state_dict(), outcomes["error"] + 1
+            else:
+                expected, outcomes["loaded"] = saved, outcomes["loaded"] + 1
+            state = model.state_dict()
+            assert all(np.array_equal(state[k], expected[k]) for k in expected), (pos, mask)
+    assert outcomes["error"] > len(data) and outcomes["loaded"] > 0  # both kinds were met
+
+
+def test_item19_the_flips_that_escaped_as_not_implemented_or_runtime_errors(tmp_path):
+    """Found by flipping every bit: in a member's central directory entry, the version needed to extract, the flag
+    bits for encryption, compressed patched data or strong encryption, and the compression method."""
+    good = tmp_path / "good.npz"
+    nn.MLP(2, [3, 1], seed=0).save(good)
+    data = good.read_bytes()
+    header = data.find(b"PK\x01\x02")  # the first central directory entry: version needed at +6, flags +8, method +10
+    for offset, value, words in [(10, 1, "NotImplementedError: That compression method is not supported"),
+                                 (6, 45 ^ 0x80, "NotImplementedError: zip file version 17.3"),
+                                 (8, 0x20, "compressed patched data"), (8, 0x40, "strong encryption"),
+                                 (8, 0x01, "RuntimeError: File 'layers.0.w.npy' is encrypted")]:  # fmt: skip
+        broken = bytearray(data)
+        broken[header + offset] = value
+        path = tmp_path / f"broken{offset}-{value}.npz"
+        path.write_bytes(bytes(broken))
+        with pytest.raises(ModelFileError, match="is not a readable .npz model file") as e:
+            nn.MLP(2, [3, 1], seed=3).load(path)
+        assert str(path) in str(e.value) and words in str(e.value), str(e.value)

@@ -123,6 +123,12 @@ def _umask() -> int:
     return mask
 
 
+# What reading a damaged zip raises. A flipped bit can also make a header name a compression method, zip
+# version or encryption that zipfile does not support: NotImplementedError, RuntimeError ("... is encrypted").
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError)  # fmt: skip
+
+
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """The arrays of an .npz file, each checked: a zip whose members pass their checksums, each
     member a .npy of real numbers whose header agrees with its size, every number finite.
@@ -155,7 +161,7 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
                     arrays[info.filename[:-4]] = _read_member(member, info, bad)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as e:
+    except _DAMAGED as e:
         raise bad(f"not an .npz (zip) file or a damaged one ({type(e).__name__}: {e})") from None
     return arrays
 
