@@ -311,3 +311,65 @@ def test_item19_the_flips_that_escaped_as_not_implemented_or_runtime_errors(tmp_
         with pytest.raises(ModelFileError, match="is not a readable .npz model file") as e:
             nn.MLP(2, [3, 1], seed=3).load(path)
         assert str(path) in str(e.value) and words in str(e.value), str(e.value)
+
+
+_XOR = data.xor()
+_BAD_NUMBER_OF_POINTS = [
+    (0, ValueError, "n must be an integer >= 2, got 0"),
+    (-1, ValueError, "n must be an integer >= 2, got -1"),
+    (2.5, TypeError, "n must be an integer, got float 2.5"),
+    ("10", TypeError, "n must be an integer, got str '10'"),
+    (True, TypeError, "n must be an integer, got bool True"),
+    (None, TypeError, "n must be an integer, got NoneType None"),
+]
+_BAD_NOISE = [
+    ("a", TypeError, "noise must be a real number, got str 'a'"),
+    (None, TypeError, "noise must be a real number, got NoneType None"),
+    (-1, ValueError, "noise must be >= 0, got -1.0"),
+    (float("nan"), ValueError, "noise must be a finite number, got nan"),
+    (float("inf"), ValueError, "noise must be a finite number, got inf"),
+]
+_BAD_SEED = [
+    (-1, ValueError, "seed must be an integer >= 0, got -1"),
+    (1.5, TypeError, "seed must be an integer, got float 1.5"),
+    ("a", TypeError, "seed must be an integer, got str 'a'"),
+]
+_BAD_ARGUMENTS = [
+    *[(make, {"n": v}, e, w) for make in ("moons", "circles", "spirals") for v, e, w in _BAD_NUMBER_OF_POINTS],
+    *[(make, {"noise": v}, e, w) for make in ("moons", "circles", "spirals") for v, e, w in _BAD_NOISE],
+    *[(make, {"seed": v}, e, w) for make in ("moons", "circles", "spirals") for v, e, w in _BAD_SEED],
+    ("circles", {"factor": "a"}, TypeError, "factor must be a real number, got str 'a'"),
+    ("circles", {"factor": 1}, ValueError, "factor must be between 0 and 1, got 1"),
+    ("circles", {"factor": float("nan")}, ValueError, "factor must be a finite number, got nan"),
+    ("spirals", {"classes": 1}, ValueError, "classes must be an integer >= 2, got 1"),
+    ("spirals", {"classes": 2.0}, TypeError, "classes must be an integer, got float 2.0"),
+    ("spirals", {"classes": "3"}, TypeError, "classes must be an integer, got str '3'"),
+    ("spirals", {"n": 3, "classes": 5}, ValueError, r"n must be at least classes \(5\), so that every arm has a point"),
+    ("gates", {"name": 5}, TypeError, "name must be a gate's name, one of and, or, nand, nor, xor, xnor, got int 5"),
+    ("gates", {"name": ["and"]}, TypeError, "name must be a gate's name, one of and, .*, got list \\['and'\\]"),
+    ("gates", {"name": "nxor"}, ValueError, "unknown gate 'nxor'; known: and, or, nand, nor, xor, xnor"),
+    ("iris", {"binary": "yes"}, TypeError, "binary must be True or False, got str 'yes'"),
+    ("iris", {"binary": 1}, TypeError, "binary must be True or False, got int 1"),
+    ("train_test_split", {"test_fraction": "a"}, TypeError, "test_fraction must be a real number, got str 'a'"),
+    ("train_test_split", {"test_fraction": 0}, ValueError, "test_fraction must be between 0 and 1, got 0"),
+    ("train_test_split", {"test_fraction": float("nan")}, ValueError, "test_fraction must be a finite number"),
+    ("train_test_split", {"test_fraction": 0.9}, ValueError, "holding out 4 of 4 rows .* leaves none to train on"),
+    ("train_test_split", {"X": 1.0, "y": 1.0}, ValueError, r"X and y must be arrays of rows, got shapes \(\) and \(\)"),
+    ("train_test_split", {"y": [0, 1, 1]}, ValueError, "X has 4 rows but y has 3 labels"),
+    *[("train_test_split", {"seed": v}, e, w) for v, e, w in _BAD_SEED],
+]
+
+
+@pytest.mark.parametrize("name, kwargs, error, words", _BAD_ARGUMENTS)
+def test_item19_every_bad_argument_of_every_data_function_is_named(name, kwargs, error, words):
+    required = {"gates": {"name": "and"}, "train_test_split": {"X": _XOR[0], "y": _XOR[1]}}.get(name, {})
+    with pytest.raises(error, match=words):
+        getattr(data, name)(**{**required, **kwargs})
+
+
+@pytest.mark.parametrize("name", ["moons", "circles", "spirals"])
+def test_item19_good_arguments_of_other_types_still_work(name):
+    X, y = getattr(data, name)(np.int64(12), noise=np.float32(0.1), seed=np.uint8(3))
+    X2, y2 = getattr(data, name)(12, noise=0.1, seed=3)
+    assert X.shape == (12, 2) and np.allclose(X, X2, atol=1e-7) and np.array_equal(y, y2)
+    assert getattr(data, name)(10, seed=None)[0].shape == (10, 2)  # fresh randomness
