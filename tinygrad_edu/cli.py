@@ -77,13 +77,13 @@ def _finite_float(text: str, low: float | None = None) -> float:
 
 
 def _picture_path(text: str, formats: Sequence[str] = viz.FORMATS) -> str:
-    """A --render path whose suffix names a format this machine can write, in a folder that exists: checked
-    before any training, so a long run never ends in 'cannot write'."""
+    """A --render path whose suffix names a format this machine can write, in a folder that exists and takes
+    new files: checked before any training, so a long run never ends in 'cannot write'."""
     suffix = text.rsplit(".", 1)[-1].lower() if "." in text else ""
     if suffix not in (*formats, "gv"):
         raise argparse.ArgumentTypeError(f"cannot tell the format of {text!r}: end it in .{', .'.join(formats)}")
     try:
-        check_writable(text)
+        check_writable(text, probe=True)
         if suffix != "gv":
             viz.check_format("svg" if suffix == "html" else suffix)  # a page holds SVG frames
     except (OSError, RuntimeError, ValueError) as e:
@@ -170,8 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-
-
 def _bias(args) -> float:
     if args.bias_init is not None:
         return args.bias_init
@@ -189,6 +187,10 @@ def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[l
 
 class _Refused(ValueError):
     """A combination of arguments refused before any work: exit code 2, like any bad argument."""
+
+
+class _Diverged(FloatingPointError):
+    """Training that gave nan, inf or an exploding loss: exit code 1, with one message."""
 
 
 def _check_picture(model, x, args) -> None:
@@ -223,7 +225,7 @@ def cmd_xor(args) -> int:
           f"{args.optimizer} lr {args.lr}, {args.steps} steps, binary cross-entropy on the logit")  # fmt: skip
     history, seconds = _fit(model, X, y, args, "bce_with_logits")
     logits = train.outputs(model, X)[:, 0]
-    probs = 1 / (1 + np.exp(-logits))
+    probs = 0.5 + 0.5 * np.tanh(logits / 2)  # the sigmoid, without exp's overflow at large logits
     pred = (logits > 0).astype(float)
     _truth_table(X, y, probs, pred)
     acc = float(np.mean(pred == y))
@@ -238,8 +240,13 @@ def cmd_gates(args) -> int:
     model = None
     for name in names:
         X, y = data.gates(name)
-        model = nn.Perceptron(2, seed=args.seed).fit(X, y, epochs=args.steps, lr=args.lr)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below, in words
+            model = nn.Perceptron(2, seed=args.seed).fit(X, y, epochs=args.steps, lr=args.lr)
         errors = model.errors_
+        if not np.all(np.isfinite([*model.w.data, model.b.data])):
+            raise _Diverged(f"{name.upper()}: the perceptron's weights grew past the largest float (inf or nan) "
+                            f"within {len(errors)} epochs. Try a lower --lr ({args.lr:g} now): from zero weights "
+                            f"the perceptron rule learns the same line for any --lr")  # fmt: skip
         verdict = (f"converged after {len(errors)} epochs" if model.converged
                    else f"never converged in {len(errors)} epochs (errors in the last: {errors[-1]})")  # fmt: skip
         w = ", ".join(f"{v:+.2f}" for v in model.w.data)
@@ -329,7 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Refused as e:
         print(f"tinygrad-edu {args.command}: error: {e}", file=sys.stderr)
         return 2
-    except (ValueError, TypeError, RuntimeError, OSError) as e:
+    except train.TrainingDiverged as e:
+        print(f"tinygrad-edu {args.command}: error: {e.describe('--lr ', keeps_model=False)}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, RuntimeError, OSError, _Diverged) as e:
         print(f"tinygrad-edu {args.command}: error: {e}", file=sys.stderr)
         return 1
 

@@ -52,8 +52,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def check_writable(path: str | os.PathLike) -> tuple[str, int]:
-    """Refuse, naming ``path``, what cannot be written: a folder, a path in a missing folder, a read-only file.
+def check_writable(path: str | os.PathLike, probe: bool = False) -> tuple[str, int]:
+    """Refuse, naming ``path``, what cannot be written: a folder, a path in a missing folder, a read-only file;
+    with ``probe=True`` also a folder that refuses new files (no permission, read-only disk, /proc), found by
+    creating and removing a temporary there: for checking before long work whose result goes to ``path``.
 
     Returns the real file to replace (a symlink's target) and the permissions it should get.
     """
@@ -65,12 +67,26 @@ def check_writable(path: str | os.PathLike) -> tuple[str, int]:
     if not os.path.isdir(folder):
         what = "is a file, not a folder" if os.path.exists(folder) else "does not exist"
         raise FileNotFoundError(f"cannot write {given!r}: {os.path.dirname(given) or '.'!r} {what}")
-    if not os.path.exists(target):
-        return target, 0o666 & ~_umask()
-    mode = stat.S_IMODE(os.stat(target).st_mode)
-    if not mode & 0o222:
-        raise PermissionError(f"cannot write {given!r}: the file is read-only (chmod u+w to allow it)")
+    if os.path.exists(target):
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+        if not mode & 0o222:
+            raise PermissionError(f"cannot write {given!r}: the file is read-only (chmod u+w to allow it)")
+    else:
+        mode = 0o666 & ~_umask()
+    if probe:
+        fd, tmp = _temporary(given, target)
+        os.close(fd)
+        os.unlink(tmp)
     return target, mode
+
+
+def _temporary(given: str, target: str) -> tuple[int, str]:
+    """A new temporary file beside ``target``, as (descriptor, path); a folder that refuses it is named."""
+    try:
+        return tempfile.mkstemp(dir=os.path.dirname(target), prefix=f"{_temporary_prefix(target)}{os.getpid()}-")
+    except OSError as e:
+        why = f"the folder {os.path.dirname(given) or '.'!r} does not accept new files ({e.strerror})"
+        raise type(e)(f"cannot write {given!r}: {why}") from None
 
 
 @contextlib.contextmanager
@@ -79,16 +95,13 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     flushed to disk and renamed over ``path`` (an atomic step), otherwise it is deleted.
 
     A symlink is written through (its target is replaced); an existing file keeps its permissions;
-    a read-only file is refused. The folder must exist. Errors name ``path``, never the temporary.
+    a read-only file is refused. The folder must exist and accept new files. Errors name ``path``, never
+    the temporary.
     """
     given = os.fspath(path)
     target, mode = check_writable(given)
-    folder = os.path.dirname(target)
     _remove_stale_temporaries(target)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f"{_temporary_prefix(target)}{os.getpid()}-")
-    except OSError as e:
-        raise type(e)(e.errno, f"cannot write {given!r}: {e.strerror}") from None
+    fd, tmp = _temporary(given, target)
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
@@ -96,9 +109,11 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
             os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as e:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.strerror:  # a full disk, a lost mount: say which file it was
+            raise type(e)(f"cannot write {given!r}: {e.strerror}") from e
         raise
 
 
@@ -106,6 +121,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+# What reading a damaged zip raises. A flipped bit can also make a header name a compression method, zip
+# version or encryption that zipfile does not support: NotImplementedError, RuntimeError ("... is encrypted").
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
+            RuntimeError)  # fmt: skip
 
 
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
@@ -140,7 +161,7 @@ def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:
                     arrays[info.filename[:-4]] = _read_member(member, info, bad)
     except ModelFileError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError) as e:
+    except _DAMAGED as e:
         raise bad(f"not an .npz (zip) file or a damaged one ({type(e).__name__}: {e})") from None
     return arrays
 

@@ -66,6 +66,7 @@ def _worst(abs_err, bad) -> tuple[int, ...]:
 
 def _settings(eps: float, atol: float = 0.0, rtol: float = 0.0) -> None:
     """A step of 0 divides by zero and a negative tolerance fails every element: both are refused."""
+    __tracebackhide__ = True  # pytest shows the caller's line, not this one
     arguments.real("eps", eps, positive=True)
     arguments.real("atol", atol, low=0.0)
     arguments.real("rtol", rtol, low=0.0)
@@ -263,7 +264,13 @@ def _call(fn: Callable, inputs: list[Value]) -> Value:
 
 
 def _prepare(inputs) -> list[Value]:
-    """Numbers and arrays become Values that require a gradient; Values are checked as given."""
+    """Numbers and arrays become Values that require a gradient; Values are checked as given.
+
+    One tuple is PyTorch's form, ``gradcheck(fn, (x, y))``: the inputs themselves (an array is
+    given as an array or a list)."""
+    __tracebackhide__ = True
+    if len(inputs) == 1 and isinstance(inputs[0], tuple):
+        inputs = inputs[0]
     if not inputs:
         raise ValueError("gradcheck needs at least one input to differentiate by: gradcheck(fn, x, ...)")
     values = [x if isinstance(x, Value) else Value(x) for x in inputs]
@@ -343,8 +350,10 @@ def gradcheck(
     report of the largest errors.  On a disagreement every op is checked alone: a wrong op
     raises ``GradcheckError`` naming the input, element, both values and errors, and the op
     with the line that created it; a kink or a perturbation outside an op's domain gives a
-    ``GradcheckWarning`` that explains it instead.
+    ``GradcheckWarning`` that explains it instead. ``gradcheck(fn, (x, y))``, PyTorch's form, is
+    ``gradcheck(fn, x, y)``.
     """
+    __tracebackhide__ = True  # under pytest a failure shows the report and the caller's line, not this code
     _settings(eps, atol, rtol)
     values = _prepare(inputs)
     with record_sites():
@@ -401,7 +410,9 @@ def gradgradcheck(fn: Callable[..., Value], *inputs, grad_output=None, eps: floa
     A mismatch raises ``GradcheckError`` naming the gradient, the input, the element, both values and
     errors, and the first op whose backward is not differentiated right (its backward, checked alone
     as a function of the op's inputs); kinks and domains give a ``GradcheckWarning``, as in ``gradcheck``.
+    ``gradgradcheck(fn, (x, y))``, PyTorch's form, is ``gradgradcheck(fn, x, y)``.
     """
+    __tracebackhide__ = True
     _settings(eps, atol, rtol)
     values = _prepare(inputs)
     with record_sites():
@@ -439,6 +450,7 @@ def _blame(message: str, verdicts: list[tuple[str, str]], report: GradcheckRepor
     """After a mismatch, with every op checked alone as (status, description): raise naming the first
     "fail"; else, when something is "explained" or "noted" (a kink, a domain), add the "noted" ones to
     the report's notes; else nothing explains it, and the error says it comes from the composition."""
+    __tracebackhide__ = True
     guilty = next((text for status, text in verdicts if status == "fail"), None)
     if guilty is not None:
         raise GradcheckError(f"{message}\n{wrong}: {guilty}")

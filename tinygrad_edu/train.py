@@ -38,6 +38,38 @@ def accuracy(model: Module, X, y, threshold: float = 0.0) -> float:
     return float(np.mean(pred == np.asarray(y).reshape(-1)))
 
 
+class TrainingDiverged(FloatingPointError):
+    """Training stopped because the loss became nan or inf, or exploded (see ``fit``'s ``max_growth``).
+
+    A FloatingPointError, as numpy raises for bad arithmetic. ``history`` holds the losses of the
+    steps completed before the bad one; ``loss`` is the bad loss; ``lr`` the learning rate used.
+    """
+
+    def __init__(self, step: int, steps: int, loss: float, history: list[float], lr: float, growth: float | None):
+        self.step, self.steps, self.loss, self.history, self.lr, self.growth = step, steps, loss, history, lr, growth
+        super().__init__(self.describe("lr="))
+
+    def describe(self, lr_name: str, keeps_model: bool = True) -> str:
+        """The message, naming the learning rate as the caller sets it (``lr=`` in Python, ``--lr`` on the CLI),
+        and saying what the model holds now when the caller keeps it."""
+        h = self.history
+        last = f"; the last finite loss was {h[-1]:.4g}, at step {len(h)}" if h else ""
+        if np.isfinite(self.loss):
+            what = (f"the loss grew to {self.loss:.4g} from {h[0]:.4g} at step 1 (more than {self.growth:g} times; "
+                    f"a first loss under 1 counts as 1): training diverged")  # fmt: skip
+            hint = ""
+        else:
+            what = f"the loss is {self.loss}"
+            hint = ", or run a step under detect_anomaly() to find the op that made the first nan or inf"
+        if not h:  # no update was made: the learning rate is not the cause
+            return (f"training stopped at step 1 of {self.steps}: {what}, before any update. Check X, y and the "
+                    f"model's initial weights, or run a step under detect_anomaly() to find the op that "
+                    f"made it")  # fmt: skip
+        kept = "The model keeps the weights that gave this loss (this step's update was not applied). "
+        return (f"training stopped at step {self.step + 1} of {self.steps}: {what}{last}. {kept * keeps_model}"
+                f"Try a lower learning rate ({lr_name}{self.lr:g} now){hint}")  # fmt: skip
+
+
 def fit(
     model: Module,
     X,
@@ -50,46 +82,61 @@ def fit(
     seed: int | None = 0,
     on_step: Callable[[int, float], None] | None = None,
     progress: bool | str = False,
+    max_growth: float | None = 1000.0,
 ) -> list[float]:
     """Train ``model`` on (X, y) for ``steps`` optimizer steps; returns the loss at every step.
 
     ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
     ``progress=True`` (or a title) shows a progress bar with the loss (see ``Progress``).
+
+    Training stops with ``TrainingDiverged`` (a FloatingPointError) at the first loss that is nan or
+    inf, or above ``max_growth`` times the first step's loss (at least 1; None: no such limit), so a
+    learning rate far too high is reported, not trained on. The check comes before that step's
+    backward pass: the model keeps the weights that gave the bad loss.
     """
     loss_fn = losses.get(loss)
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps!r}")
     if batch_size is not None:
         batch_size = arguments.integer("batch_size", batch_size, low=1)
+    if max_growth is not None:
+        max_growth = arguments.real("max_growth", max_growth, low=1.0)
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if len(X) != len(y):
         raise ValueError(f"X has {len(X)} rows but y has {len(y)} labels")
     opt = optim.get(optimizer)(model.parameters(), lr=lr)
     rng = np.random.default_rng(seed)
     order, cursor = rng.permutation(len(y)), 0
-    history = []
+    history, limit = [], np.inf
     bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
-    for step in range(steps):
-        if batch_size is None or batch_size >= len(y):
-            Xb, yb = X, y
-        else:
-            if cursor + batch_size > len(y):
-                order, cursor = rng.permutation(len(y)), 0
-            idx = order[cursor : cursor + batch_size]
-            cursor += batch_size
-            Xb, yb = X[idx], y[idx]
-        value = loss_fn(forward(model, Xb), yb)
-        opt.zero_grad()
-        value.backward()
-        opt.step()
-        history.append(value.item())
-        if on_step is not None:
-            on_step(step, history[-1])
+    try:
+        for step in range(steps):
+            if batch_size is None or batch_size >= len(y):
+                Xb, yb = X, y
+            else:
+                if cursor + batch_size > len(y):
+                    order, cursor = rng.permutation(len(y)), 0
+                idx = order[cursor : cursor + batch_size]
+                cursor += batch_size
+                Xb, yb = X[idx], y[idx]
+            value = loss_fn(forward(model, Xb), yb)
+            loss = value.item()
+            if not (np.isfinite(loss) and loss <= limit):
+                raise TrainingDiverged(step, steps, loss, history, lr, max_growth)
+            opt.zero_grad()
+            value.backward()
+            opt.step()
+            history.append(loss)
+            if step == 0 and max_growth is not None:
+                limit = max_growth * max(loss, 1.0)
+            if on_step is not None:
+                on_step(step, loss)
+            if bar is not None:
+                bar.update(step, loss)
+    finally:
         if bar is not None:
-            bar.update(step, history[-1])
-    if bar is not None:
-        bar.close()
+            bar.close()  # the bar goes before an error's message is shown
     return history
 
 
