@@ -66,6 +66,7 @@ class Value:
         With ``create_graph=True`` every ``.grad`` is a Value with a graph of its own (made by
         the ops' backwards), so it can be differentiated again: ``x.grad.backward()``.
         """
+        _need_graph(self, "backward()")
         if create_graph:
             for node, g in backprop_graph(self, _named_seed(self, grad)).items():
                 node._grad = g if node._grad is None else node._grad + g
@@ -374,7 +375,9 @@ class Value:
 
     def detach(self) -> Value:
         """The same numbers as a new constant, cut from the graph."""
-        return Value(self.data, requires_grad=False)
+        out = Value(self.data, requires_grad=False)
+        out._kwargs = _DETACHED  # so that backward() on it can say why it has no graph
+        return out
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (a copy)."""
@@ -610,8 +613,10 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     out.label = ""
     if track and (not _open_blocks or _modes.grad_enabled):
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, True
-    else:
-        out._a, out._b, out._operation, out._kwargs, out.requires_grad = None, None, None, _NO_KWARGS, False
+    else:  # a constant; its unused _kwargs say why, for backward()'s error
+        out._a, out._b, out._operation, out.requires_grad = None, None, None, False
+        in_no_grad = track or a._kwargs is _MADE_IN_NO_GRAD or (b is not None and b._kwargs is _MADE_IN_NO_GRAD)
+        out._kwargs = _MADE_IN_NO_GRAD if in_no_grad else _MADE_FROM_CONSTANTS
     if _open_blocks and _modes.sites:
         out._site = _creation_site()
         if _modes.anomaly:
@@ -776,6 +781,7 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
         if not x.requires_grad:
             raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) has requires_grad=False, "
                              "so it has no gradient")  # fmt: skip
+    _need_graph(output, "grad()")
     seed = _named_seed(output, grad_output)
     with contextlib.nullcontext() if create_graph else no_grad():
         grads = backprop_graph(output, seed, wanted=list(inputs))
@@ -794,6 +800,10 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
 # ---------------------------------------------------------------- plumbing: switches, data checks, retries
 
 _NO_KWARGS: dict = {}
+# why a constant (requires_grad=False) is one, kept in its _kwargs, which only op nodes use (compared by identity)
+_MADE_IN_NO_GRAD: dict = {}
+_MADE_FROM_CONSTANTS: dict = {}
+_DETACHED: dict = {}
 _MICROGRAD_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "relu": "ReLU"}
 _FLOAT64 = np.dtype(np.float64)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
@@ -995,6 +1005,25 @@ def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value):
     except ValueError as e:
         raise ValueError(f"the backward of {op.name} returned a wrong gradient for its input {i} "
                          f"({p.label or 'unnamed'}): {e}") from None  # fmt: skip
+
+
+def _need_graph(root: Value, what: str) -> None:
+    """A backward pass from a constant reaches no gradient: say why, rather than leave every .grad at 0."""
+    if root.requires_grad:
+        return
+    made = root._kwargs
+    if made is _MADE_IN_NO_GRAD:
+        why = "it was computed inside no_grad(), which records no graph; compute it outside that block"
+    elif made is _MADE_FROM_CONSTANTS:
+        why = ("it was computed only from Values with requires_grad=False (data, constants); make the leaves "
+               "you want gradients for with requires_grad=True")  # fmt: skip
+    elif made is _DETACHED:
+        why = "it was made by .detach(), which cuts it from the graph; call backward on the Value it came from"
+    else:
+        why = "it is a constant (requires_grad=False); make it with requires_grad=True to get its gradient"
+    raise RuntimeError(f"{what} on a Value that does not require grad and has no graph, so no gradient can "
+                       f"reach anything: {why} (PyTorch: element 0 of tensors does not require grad and does "
+                       "not have a grad_fn)")  # fmt: skip
 
 
 def _describe(values) -> str:
