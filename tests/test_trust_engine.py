@@ -6,6 +6,7 @@ Value exponent accepts a negative base. Item 19: a custom op's gradient of a wro
 ``Value + None`` is Python's TypeError.
 """
 
+import re
 import warnings
 
 import numpy as np
@@ -183,3 +184,131 @@ def test_item8_in_place_update_is_quiet():
         with no_grad():
             w *= 1e300
     assert w.data[0] == np.inf
+
+
+# ---------------------------------------------------------------- item 9: a matmul mismatch in the learner's terms
+
+
+@pytest.mark.parametrize(
+    "sa, sb, says",
+    [
+        ((3, 4), (3, 2), r"shapes \(3, 4\) and \(3, 2\).*a has 4 \(its columns.*b has 3 \(its rows.*a\.T @ b"),
+        ((2, 3), (2, 3), r"a has 3.*b has 2.*a\.T @ b or transposing b: a @ b\.T"),
+        ((4,), (3, 4), r"shapes \(4,\) and \(3, 4\).*a has 4 \(its length\).*b has 3.*a @ b\.T"),
+        ((3, 4), (3,), r"a has 4.*b has 3 \(its length\).*a\.T @ b"),
+        ((3,), (4,), r"dot product needs two vectors of the same length, got 3 and 4"),
+        ((5, 3, 4), (5, 3, 2), r"a has 4.*b has 3.*a\.transpose\(0, 2, 1\) @ b"),
+        ((2, 3, 4), (5, 4, 2), r"batch axes \(2,\) and \(5,\).*do not broadcast"),
+        ((), (3,), r"at least one axis.*use \*"),
+    ],
+)
+def test_item9_matmul_mismatch_names_sizes_and_suggests_transpose(sa, sb, says):
+    a = Value(np.ones(sa)) if sa else Value(1.0)
+    with pytest.raises(ValueError, match=says) as info:
+        a @ Value(np.ones(sb))
+    assert "gufunc" not in str(info.value) and "signature" not in str(info.value)
+
+
+def test_item9_suggested_transpose_works():
+    a, b = Value(np.arange(12.0).reshape(3, 4)), Value(np.arange(6.0).reshape(3, 2))
+    np.testing.assert_array_equal((a.T @ b).data, a.data.T @ b.data)
+
+
+# ---------------------------------------------------------------- item 18: a constant Value exponent, negative base
+
+
+def test_item18_constant_exponent_accepts_negative_base_as_pytorch():
+    torch = _torch()
+    base = np.array([-2.0, -1.5, 0.0, 3.0])
+    for exponent in (np.array([1.0, 2.0, 3.0, 0.5]), np.array([3.0, 0.5, 2.0, -1.0])):
+        x, t = ttorch.tensor(base, requires_grad=True), torch.tensor(base, requires_grad=True)
+        p, tp = ttorch.tensor(exponent), torch.tensor(exponent)  # requires_grad=False
+        for ours, theirs in ((x**p, t**tp), (x.pow(p), t.pow(tp))):
+            np.testing.assert_array_equal(ours.data, theirs.detach().numpy())
+        x.zero_grad()
+        (x**p).sum().backward()
+        (t**tp).sum().backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+    # Value(..., requires_grad=False) and a scalar base
+    y = Value(-2.0) ** Value(3.0, requires_grad=False)
+    y.backward()
+    assert y.data == -8.0
+
+
+def test_item18_exponent_needing_a_gradient_still_refuses_a_negative_base():
+    with pytest.raises(ValueError, match="base >= 0"):
+        Value(np.array([-2.0, 1.0])) ** Value(np.array([2.0, 2.0]))
+    with no_grad():  # nothing needs a gradient here, so the value is computed
+        assert (Value(-2.0) ** Value(2.0)).data == 4.0
+
+
+def test_item18_gradcheck_of_constant_exponent():
+    from tinygrad_edu.gradcheck import gradcheck
+
+    p = Value(np.array([2.0, 3.0, 4.0]), requires_grad=False)
+    gradcheck(lambda x: (x**p).sum(), np.array([-1.3, -0.7, 2.1]))
+
+
+# ---------------------------------------------------------------- item 19: wrong gradient shapes, bad operands
+
+
+def test_item19_custom_op_gradient_of_a_wrong_shape_is_refused():
+    from tinygrad_edu import ops
+    from tinygrad_edu.engine import apply
+
+    class Twice(ops.Op):
+        name = "twice"
+
+        @staticmethod
+        def forward(x):
+            return 2.0 * x
+
+        @staticmethod
+        def backward(g, out, x):
+            return np.full((3, 3), 74.0)  # a (3, 3) gradient for a (3,) input and a (3,) output
+
+    x = Value(np.ones(3), label="x")
+    with pytest.raises(ValueError, match=r"backward of twice.*input 0 \(x\).*\(3, 3\).*\(3,\).*output"):
+        apply(Twice, x).sum().backward()
+    assert x._grad is None  # nothing half-written
+    with pytest.raises(ValueError, match=r"backward of twice"):
+        apply(Twice, x).sum().backward(create_graph=True)
+
+
+def test_item19_gradient_in_the_output_shape_is_summed_back():
+    from tinygrad_edu import ops
+    from tinygrad_edu.engine import apply
+
+    class Spread(ops.Op):  # (3,) -> (2, 3): the backward may return the output's shape
+        name = "spread"
+
+        @staticmethod
+        def forward(x):
+            return np.stack([x, x])
+
+        @staticmethod
+        def backward(g, out, x):
+            return g
+
+    x = Value(np.array([1.0, 2.0, 3.0]))
+    (apply(Spread, x) * np.array([[1.0], [10.0]])).sum().backward()
+    np.testing.assert_array_equal(x.grad, [11.0, 11.0, 11.0])
+
+
+OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
+             "** or pow()": lambda a, b: a**b, "@": lambda a, b: a @ b}  # fmt: skip
+
+
+@pytest.mark.parametrize("symbol", OPERATORS)
+@pytest.mark.parametrize("other", [None, "a"], ids=["None", "str"])
+def test_item19_bad_operand_is_pythons_type_error(symbol, other):
+    fn, v = OPERATORS[symbol], Value(np.ones(3))
+    kind = type(other).__name__
+    with pytest.raises(
+        TypeError, match=rf"unsupported operand type\(s\) for {re.escape(symbol)}: 'Value' and '{kind}'"
+    ):
+        fn(v, other)
+    with pytest.raises(
+        TypeError, match=rf"unsupported operand type\(s\) for {re.escape(symbol)}: '{kind}' and 'Value'"
+    ):
+        fn(other, v)

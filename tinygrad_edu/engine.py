@@ -173,14 +173,17 @@ class Value:
     def __pow__(self, other) -> Value:
         if other.__class__ is float or other.__class__ is int:
             return apply(ops.PowConst, self, p=other)
-        if isinstance(other, Value):
-            return apply(ops.Pow, self, other)
-        if not isinstance(other, numbers.Real):
-            raise TypeError(f"exponent must be a real number or a Value, got {type(other).__name__} {other!r}")
-        return apply(ops.PowConst, self, p=float(other))
+        if isinstance(other, numbers.Real):
+            return apply(ops.PowConst, self, p=float(other))
+        if other is None or isinstance(other, (str, bytes)):
+            raise _unsupported(ops.Pow, self, other, "exponent must be a real number or a Value, "
+                               f"got {type(other).__name__} {other!r}")  # fmt: skip
+        return _power(self, other)
 
     def __rpow__(self, other) -> Value:
-        return apply(ops.Pow, other, self)
+        return _power(other, self)
+
+    pow = __pow__  # PyTorch's name: x.pow(p)
 
     def __neg__(self) -> Value:
         return apply(ops.Neg, self)
@@ -213,12 +216,12 @@ class Value:
         return self
 
     def __matmul__(self, other) -> Value:
-        other = as_value(other)
-        return apply(ops.MatMul, self, other, needs=(self.requires_grad, other.requires_grad))
+        b = _operand(ops.MatMul, other, self, other)
+        return apply(ops.MatMul, self, b, needs=(self.requires_grad, b.requires_grad))
 
     def __rmatmul__(self, other) -> Value:
-        other = as_value(other)
-        return apply(ops.MatMul, other, self, needs=(other.requires_grad, self.requires_grad))
+        a = _operand(ops.MatMul, other, other, self)
+        return apply(ops.MatMul, a, self, needs=(a.requires_grad, self.requires_grad))
 
     # ------------------------------------------------------------ elementwise functions
 
@@ -386,7 +389,7 @@ class Value:
         grads = op.backward(self.grad, self.data, *[p.data for p in parents], **self._kwargs)
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if p.requires_grad:
-                p.grad = p.grad + _reduce_broadcast_named(gp, p.data, op, i, p)
+                p.grad = p.grad + _reduce_broadcast_named(gp, p.data, op, i, p, self.data)
 
     _backward = chain_rule  # micrograd's name for it
 
@@ -573,9 +576,9 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             gp, like = grads[i], p.data
             if like.__class__ is float:
                 if gp.__class__ is not float:
-                    gp = _reduce_broadcast_named(gp, like, op, i, p)
+                    gp = _reduce_broadcast_named(gp, like, op, i, p, node.data)
             elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
-                gp = _reduce_broadcast_named(gp, like, op, i, p)
+                gp = _reduce_broadcast_named(gp, like, op, i, p, node.data)
             elif gp is g or gp.base is not None or (i and gp is grads[0]):
                 gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
             before = get(p)
@@ -630,7 +633,7 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     if more:
         raise TypeError(f"{op.name} got {2 + len(more)} inputs; an op takes one or two")
     if a.__class__ is not Value:
-        a = as_value(a)
+        a = _operand(op, a, a, b)
     try:
         if b is None:
             track = a.requires_grad
@@ -640,7 +643,7 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
                 data = quietly(op.forward, a.data, **kwargs)
         else:
             if b.__class__ is not Value:
-                b = as_value(b)
+                b = _operand(op, b, a, b)
             track = a.requires_grad or b.requires_grad
             if a.data.__class__ is float and b.data.__class__ is float:
                 data = op.forward(a.data, b.data, **kwargs) if kwargs else op.forward(a.data, b.data)
@@ -648,6 +651,10 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
                 data = quietly(op.forward, a.data, b.data, **kwargs)
     except (ArithmeticError, ValueError) as e:
         data = _retry(op.forward, (a.data,) if b is None else (a.data, b.data), kwargs, e, op)
+    except TypeError:
+        if b is None and op.arity == 2:  # x + None: the None was taken for "no second input"
+            raise _unsupported(op, a, None, "None is not a number") from None
+        raise
     out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
@@ -663,6 +670,30 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
         if _modes.anomaly:
             _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
     return out
+
+
+def _power(x, y) -> Value:
+    """x ** y with a Value (or array) exponent: d/dy needs x >= 0, so a negative base is refused only
+    when y will get a gradient (PyTorch gives nan there; a constant y is fine)."""
+    x, y = _operand(ops.Pow, x, x, y), _operand(ops.Pow, y, x, y)
+    on = not _open_blocks or _modes.grad_enabled
+    return apply(ops.Pow, x, y, needs=(on and x.requires_grad, on and y.requires_grad))
+
+
+def _operand(op: type[ops.Op], x, a, b) -> Value:
+    """``as_value(x)`` for an input of ``op`` (whose operands are a and b): for a binary op an operand
+    that is not data (None, a string) gives Python's own TypeError naming both types."""
+    try:
+        return as_value(x)
+    except TypeError as e:
+        raise (_unsupported(op, a, b, str(e)) if op.arity == 2 else e) from None
+
+
+def _unsupported(op: type[ops.Op], a, b, why: str) -> TypeError:
+    """``Value + None``: the TypeError Python gives for operand types that do not go together, and why."""
+    names = [type(x).__name__ for x in (a, b)]
+    symbol = _SYMBOLS.get(op.name, op.name)
+    return TypeError(f"unsupported operand type(s) for {symbol}: '{names[0]}' and '{names[1]}' ({why})")
 
 
 def as_value(x) -> Value:
@@ -787,7 +818,7 @@ def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) 
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
                 continue
-            gp = _reduce_broadcast_named(as_value(gp), p.data, op, i, p)
+            gp = _reduce_broadcast_named(as_value(gp), p.data, op, i, p, node.data)
             before = pending.get(p)
             pending[p] = gp if before is None else before + gp
     return done
@@ -847,6 +878,7 @@ _MADE_IN_NO_GRAD: dict = {}
 _MADE_FROM_CONSTANTS: dict = {}
 _DETACHED: dict = {}
 _MICROGRAD_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "relu": "ReLU"}
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()", "matmul": "@"}
 _FLOAT64 = np.dtype(np.float64)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -1040,13 +1072,25 @@ def _retry(fn, args, kwargs, error, op):
     raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
 
 
-def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value):
-    """``reduce_broadcast``, with the op and the input named when the op's backward got the shape wrong."""
+def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value, out):
+    """``reduce_broadcast`` of what op's backward returned for its input i, after checking it: it may be
+    summed only over axes of the op's output (``out``), which broadcasting added or stretched; a gradient
+    of any other shape is a bug in the backward, named with the op and the input."""
+    shape, out_shape, problem = np.shape(g), _shape(out), None
     try:
-        return reduce_broadcast(g, like)
+        added, stretched = broadcast_axes(shape, _shape(like))
     except ValueError as e:
+        problem = str(e)
+    else:
+        summed = added + tuple(len(added) + j for j in stretched)  # the axes of g that are summed away
+        extra = len(out_shape) - len(shape)
+        if summed and (extra < 0 or any(shape[k] != out_shape[extra + k] for k in summed)):
+            problem = (f"a gradient of shape {shape} for an input of shape {_shape(like)}, but the op's output "
+                       f"has shape {out_shape}: only axes of the output can be summed back")  # fmt: skip
+    if problem:
         raise ValueError(f"the backward of {op.name} returned a wrong gradient for its input {i} "
-                         f"({p.label or 'unnamed'}): {e}") from None  # fmt: skip
+                         f"({p.label or 'unnamed'}): {problem}")  # fmt: skip
+    return reduce_broadcast(g, like)
 
 
 def _need_graph(root: Value, what: str) -> None:
