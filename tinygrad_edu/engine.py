@@ -34,6 +34,38 @@ import numpy as np
 from tinygrad_edu import arguments, ops
 
 
+def quietly(fn: Callable, *args, **kwargs):
+    """``fn(*args, **kwargs)`` with numpy's floating-point warnings off (overflow, log of a negative):
+    nan and inf propagate quietly, as in PyTorch; ``detect_anomaly()`` is the way to find where they start."""
+    if _numpy_errors is None:  # numpy 1.x
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    token = _numpy_errors.set(_IGNORE_ALL)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _numpy_errors.reset(token)
+
+
+def quiet(fn: Callable) -> Callable:
+    """A decorator: each call of ``fn`` runs ``quietly`` (so a backward pass switches once, not once per op)."""
+
+    @functools.wraps(fn)
+    def quiet_fn(*args, **kwargs):
+        return quietly(fn, *args, **kwargs)
+
+    return quiet_fn
+
+
+try:  # numpy >= 2 keeps its error state in a context variable; setting it directly costs 0.1 us, np.errstate 1 us
+    from numpy._core._ufunc_config import _extobj_contextvar as _numpy_errors
+    from numpy._core.umath import _make_extobj
+
+    _IGNORE_ALL = _make_extobj(all="ignore")
+except ImportError:
+    _numpy_errors = None
+
+
 class Value:
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from.
 
@@ -66,6 +98,7 @@ class Value:
         With ``create_graph=True`` every ``.grad`` is a Value with a graph of its own (made by
         the ops' backwards), so it can be differentiated again: ``x.grad.backward()``.
         """
+        _need_graph(self, "backward()")
         if create_graph:
             for node, g in backprop_graph(self, _named_seed(self, grad)).items():
                 node._grad = g if node._grad is None else node._grad + g
@@ -140,14 +173,17 @@ class Value:
     def __pow__(self, other) -> Value:
         if other.__class__ is float or other.__class__ is int:
             return apply(ops.PowConst, self, p=other)
-        if isinstance(other, Value):
-            return apply(ops.Pow, self, other)
-        if not isinstance(other, numbers.Real):
-            raise TypeError(f"exponent must be a real number or a Value, got {type(other).__name__} {other!r}")
-        return apply(ops.PowConst, self, p=float(other))
+        if isinstance(other, numbers.Real):
+            return apply(ops.PowConst, self, p=float(other))
+        if other is None or isinstance(other, (str, bytes)):
+            raise _unsupported(ops.Pow, self, other, "exponent must be a real number or a Value, "
+                               f"got {type(other).__name__} {other!r}")  # fmt: skip
+        return _power(self, other)
 
     def __rpow__(self, other) -> Value:
-        return apply(ops.Pow, other, self)
+        return _power(other, self)
+
+    pow = __pow__  # PyTorch's name: x.pow(p)
 
     def __neg__(self) -> Value:
         return apply(ops.Neg, self)
@@ -167,6 +203,7 @@ class Value:
     def __itruediv__(self, other) -> Value:
         return self / other if is_grad_enabled() else self._update(np.divide, other)
 
+    @quiet
     def _update(self, fn, other) -> Value:
         result = fn(self.data, other.data if isinstance(other, Value) else _as_data(other, "operand"))
         if _shape(result) != self.shape:
@@ -179,12 +216,12 @@ class Value:
         return self
 
     def __matmul__(self, other) -> Value:
-        other = as_value(other)
-        return apply(ops.MatMul, self, other, needs=(self.requires_grad, other.requires_grad))
+        b = _operand(ops.MatMul, other, self, other)
+        return apply(ops.MatMul, self, b, needs=(self.requires_grad, b.requires_grad))
 
     def __rmatmul__(self, other) -> Value:
-        other = as_value(other)
-        return apply(ops.MatMul, other, self, needs=(other.requires_grad, self.requires_grad))
+        a = _operand(ops.MatMul, other, other, self)
+        return apply(ops.MatMul, a, self, needs=(a.requires_grad, self.requires_grad))
 
     # ------------------------------------------------------------ elementwise functions
 
@@ -339,6 +376,7 @@ class Value:
 
     # ------------------------------------------------------------ one step of backprop by hand, micrograd's names
 
+    @quiet
     def chain_rule(self) -> None:
         """One node's share of backprop, as done by hand in the lecture: add ``self.grad`` times the local
         derivative into each input's ``.grad`` (d(self)/d(input), from this node's op).
@@ -353,7 +391,7 @@ class Value:
         grads = op.backward(self.grad, self.data, *[p.data for p in parents], **self._kwargs)
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if p.requires_grad:
-                p.grad = p.grad + _reduce_broadcast_named(gp, p.data, op, i, p)
+                p.grad = p.grad + _reduce_broadcast_named(gp, p.data, op, i, p, self.data)
 
     _backward = chain_rule  # micrograd's name for it
 
@@ -377,7 +415,9 @@ class Value:
     def detach(self) -> Value:
         """The same numbers as a new constant, cut from the graph."""
         self._read("detach()")
-        return Value(self.data, requires_grad=False)
+        out = Value(self.data, requires_grad=False)
+        out._kwargs = _DETACHED  # so that backward() on it can say why it has no graph
+        return out
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (a copy)."""
@@ -504,6 +544,7 @@ def toposort(root: Value) -> list[Value]:
     return order
 
 
+@quiet
 def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
     """One reverse-mode pass from ``root`` (whose gradient is ``grad``), adding into every ``.grad``.
 
@@ -540,9 +581,9 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             gp, like = grads[i], p.data
             if like.__class__ is float:
                 if gp.__class__ is not float:
-                    gp = _reduce_broadcast_named(gp, like, op, i, p)
+                    gp = _reduce_broadcast_named(gp, like, op, i, p, node.data)
             elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
-                gp = _reduce_broadcast_named(gp, like, op, i, p)
+                gp = _reduce_broadcast_named(gp, like, op, i, p, node.data)
             elif gp is g or gp.base is not None or (i and gp is grads[0]):
                 gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
             before = get(p)
@@ -597,18 +638,28 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     if more:
         raise TypeError(f"{op.name} got {2 + len(more)} inputs; an op takes one or two")
     if a.__class__ is not Value:
-        a = as_value(a)
+        a = _operand(op, a, a, b)
     try:
         if b is None:
             track = a.requires_grad
-            data = op.forward(a.data, **kwargs) if kwargs else op.forward(a.data)
+            if a.data.__class__ is float:  # Python's floats raise instead of warning (handled below)
+                data = op.forward(a.data, **kwargs) if kwargs else op.forward(a.data)
+            else:  # numpy's warnings off: nan/inf propagate quietly, as in PyTorch
+                data = quietly(op.forward, a.data, **kwargs)
         else:
             if b.__class__ is not Value:
-                b = as_value(b)
+                b = _operand(op, b, a, b)
             track = a.requires_grad or b.requires_grad
-            data = op.forward(a.data, b.data, **kwargs) if kwargs else op.forward(a.data, b.data)
+            if a.data.__class__ is float and b.data.__class__ is float:
+                data = op.forward(a.data, b.data, **kwargs) if kwargs else op.forward(a.data, b.data)
+            else:
+                data = quietly(op.forward, a.data, b.data, **kwargs)
     except (ArithmeticError, ValueError) as e:
         data = _retry(op.forward, (a.data,) if b is None else (a.data, b.data), kwargs, e, op)
+    except TypeError:
+        if b is None and op.arity == 2:  # x + None: the None was taken for "no second input"
+            raise _unsupported(op, a, None, "None is not a number") from None
+        raise
     out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
     out.data = data if data.__class__ is float else _clean(data)
     out._grad = None
@@ -618,13 +669,39 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     elif _open_blocks and _modes.reads is not None and _modes.grad_enabled:  # compile's trace: constants made of
         # the arguments (X[:, r] of an argument X) are recorded too, so that the compiled step computes them anew
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, False
-    else:
-        out._a, out._b, out._operation, out._kwargs, out.requires_grad = None, None, None, _NO_KWARGS, False
+    else:  # a constant; its unused _kwargs say why, for backward()'s error
+        out._a, out._b, out._operation, out.requires_grad = None, None, None, False
+        in_no_grad = track or a._kwargs is _MADE_IN_NO_GRAD or (b is not None and b._kwargs is _MADE_IN_NO_GRAD)
+        out._kwargs = _MADE_IN_NO_GRAD if in_no_grad else _MADE_FROM_CONSTANTS
     if _open_blocks and _modes.sites:
         out._site = _creation_site()
         if _modes.anomaly:
             _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
     return out
+
+
+def _power(x, y) -> Value:
+    """x ** y with a Value (or array) exponent: d/dy needs x >= 0, so a negative base is refused only
+    when y will get a gradient (PyTorch gives nan there; a constant y is fine)."""
+    x, y = _operand(ops.Pow, x, x, y), _operand(ops.Pow, y, x, y)
+    on = not _open_blocks or _modes.grad_enabled
+    return apply(ops.Pow, x, y, needs=(on and x.requires_grad, on and y.requires_grad))
+
+
+def _operand(op: type[ops.Op], x, a, b) -> Value:
+    """``as_value(x)`` for an input of ``op`` (whose operands are a and b): for a binary op an operand
+    that is not data (None, a string) gives Python's own TypeError naming both types."""
+    try:
+        return as_value(x)
+    except TypeError as e:
+        raise (_unsupported(op, a, b, str(e)) if op.arity == 2 else e) from None
+
+
+def _unsupported(op: type[ops.Op], a, b, why: str) -> TypeError:
+    """``Value + None``: the TypeError Python gives for operand types that do not go together, and why."""
+    names = [type(x).__name__ for x in (a, b)]
+    symbol = _SYMBOLS.get(op.name, op.name)
+    return TypeError(f"unsupported operand type(s) for {symbol}: '{names[0]}' and '{names[1]}' ({why})")
 
 
 def as_value(x) -> Value:
@@ -724,6 +801,7 @@ def _named_seed(output: Value, grad_output) -> Value:
     return seed
 
 
+@quiet
 def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) -> dict[Value, Value]:
     """``backprop``, with every gradient a Value: each op's backward runs on the graph's own nodes
     (its output node and its input nodes), so what it computes is recorded as a graph too.
@@ -748,7 +826,7 @@ def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) 
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
                 continue
-            gp = _reduce_broadcast_named(as_value(gp), p.data, op, i, p)
+            gp = _reduce_broadcast_named(as_value(gp), p.data, op, i, p, node.data)
             before = pending.get(p)
             pending[p] = gp if before is None else before + gp
     return done
@@ -784,6 +862,7 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
         if not x.requires_grad:
             raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) has requires_grad=False, "
                              "so it has no gradient")  # fmt: skip
+    _need_graph(output, "grad()")
     seed = _named_seed(output, grad_output)
     with contextlib.nullcontext() if create_graph else no_grad():
         grads = backprop_graph(output, seed, wanted=list(inputs))
@@ -802,7 +881,12 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
 # ---------------------------------------------------------------- plumbing: switches, data checks, retries
 
 _NO_KWARGS: dict = {}
+# why a constant (requires_grad=False) is one, kept in its _kwargs, which only op nodes use (compared by identity)
+_MADE_IN_NO_GRAD: dict = {}
+_MADE_FROM_CONSTANTS: dict = {}
+_DETACHED: dict = {}
 _MICROGRAD_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "relu": "ReLU"}
+_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()", "matmul": "@"}
 _FLOAT64 = np.dtype(np.float64)
 _PACKAGE = os.path.dirname(os.path.abspath(__file__))
 
@@ -1161,13 +1245,44 @@ def _retry(fn, args, kwargs, error, op):
     raise ValueError(f"{op.name} of shapes {shapes}: {error}") from None
 
 
-def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value):
-    """``reduce_broadcast``, with the op and the input named when the op's backward got the shape wrong."""
+def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value, out):
+    """``reduce_broadcast`` of what op's backward returned for its input i, after checking it: it may be
+    summed only over axes of the op's output (``out``), which broadcasting added or stretched; a gradient
+    of any other shape is a bug in the backward, named with the op and the input."""
+    shape, out_shape, problem = np.shape(g), _shape(out), None
     try:
-        return reduce_broadcast(g, like)
+        added, stretched = broadcast_axes(shape, _shape(like))
     except ValueError as e:
+        problem = str(e)
+    else:
+        summed = added + tuple(len(added) + j for j in stretched)  # the axes of g that are summed away
+        extra = len(out_shape) - len(shape)
+        if summed and (extra < 0 or any(shape[k] != out_shape[extra + k] for k in summed)):
+            problem = (f"a gradient of shape {shape} for an input of shape {_shape(like)}, but the op's output "
+                       f"has shape {out_shape}: only axes of the output can be summed back")  # fmt: skip
+    if problem:
         raise ValueError(f"the backward of {op.name} returned a wrong gradient for its input {i} "
-                         f"({p.label or 'unnamed'}): {e}") from None  # fmt: skip
+                         f"({p.label or 'unnamed'}): {problem}")  # fmt: skip
+    return reduce_broadcast(g, like)
+
+
+def _need_graph(root: Value, what: str) -> None:
+    """A backward pass from a constant reaches no gradient: say why, rather than leave every .grad at 0."""
+    if root.requires_grad:
+        return
+    made = root._kwargs
+    if made is _MADE_IN_NO_GRAD:
+        why = "it was computed inside no_grad(), which records no graph; compute it outside that block"
+    elif made is _MADE_FROM_CONSTANTS:
+        why = ("it was computed only from Values with requires_grad=False (data, constants); make the leaves "
+               "you want gradients for with requires_grad=True")  # fmt: skip
+    elif made is _DETACHED:
+        why = "it was made by .detach(), which cuts it from the graph; call backward on the Value it came from"
+    else:
+        why = "it is a constant (requires_grad=False); make it with requires_grad=True to get its gradient"
+    raise RuntimeError(f"{what} on a Value that does not require grad and has no graph, so no gradient can "
+                       f"reach anything: {why} (PyTorch: element 0 of tensors does not require grad and does "
+                       "not have a grad_fn)")  # fmt: skip
 
 
 def _describe(values) -> str:

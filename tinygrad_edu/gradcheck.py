@@ -311,6 +311,8 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
 def _jacobians(out: Value, values: list[Value]) -> list[np.ndarray | None]:
     """The engine's Jacobians of ``out`` with respect to each input: one backward pass per output element."""
     jacs = [np.zeros(out.shape + v.shape) if v.requires_grad else None for v in values]
+    if not out.requires_grad:  # a constant (the gradient of a sum is): its derivatives are all 0
+        return jacs
     for k in np.ndindex(*out.shape):
         seed = np.zeros(out.shape)
         seed[k] = 1.0

@@ -162,21 +162,25 @@ class PowConst(Op):
 class Pow(Op):
     """x ** y with y a Value;  d/dx = y * x^(y-1), d/dy = x^y * ln(x) (needs x > 0).
 
+    ``needs`` says which inputs want a gradient: only when y does must the base be >= 0; with a
+    constant y a negative base gives what PyTorch gives ((-2)^3 = -8, (-2)^0.5 = nan).
     At x = 0 the exponent's derivative is taken as 0 (the limit of x^y ln x for y > 0).
     """
 
     name, arity, domain, kinks = "pow", 2, (POSITIVE, REAL), None  # smooth
 
     @staticmethod
-    def forward(x, y):
-        if (x < 0) if x.__class__ is float else np.any(x < 0):
-            raise ValueError(f"a Value exponent needs a base >= 0 (d/dy = x^y ln x), got base {x}")
+    def forward(x, y, needs=(True, True)):
+        if needs[1] and ((x < 0) if x.__class__ is float else np.any(x < 0)):
+            raise ValueError(f"a Value exponent that needs a gradient needs a base >= 0 (d/dy = x^y ln x), "
+                             f"got base {x}")  # fmt: skip
         return math_for(x).power(x, y)
 
     @staticmethod
-    def backward(g, out, x, y):
+    def backward(g, out, x, y, needs=(True, True)):
         m = math_for(x)
-        return g * y * m.power(x, y - 1), g * out * m.log(m.where(x > 0, x, 1.0))
+        return (g * y * m.power(x, y - 1) if needs[0] else None,
+                g * out * m.log(m.where(x > 0, x, 1.0)) if needs[1] else None)  # fmt: skip
 
 
 @register
@@ -191,7 +195,10 @@ class MatMul(Op):
 
     @staticmethod
     def forward(a, b, needs=(True, True)):
-        return np.matmul(a, b)
+        try:
+            return np.matmul(a, b)
+        except ValueError:  # numpy's message speaks of gufunc signatures: say it in the learner's terms
+            raise ValueError(_matmul_mismatch(np.shape(a), np.shape(b))) from None
 
     @staticmethod
     def backward(g, out, a, b, needs=(True, True)):
@@ -213,6 +220,34 @@ class MatMul(Op):
         if b.ndim == 1:  # (..., n, 1) -> (..., n)
             gb = m.reshape(gb, np.shape(gb)[:-1])
         return ga, gb
+
+
+def _matmul_mismatch(sa: tuple, sb: tuple) -> str:
+    """Why a @ b does not fit: which sizes differ, and a transpose that would fit."""
+    if not sa or not sb:
+        return "matmul needs at least one axis on both sides, got a scalar; use * to multiply by a number"
+    ka, kb = sa[-1], sb[0] if len(sb) == 1 else sb[-2]
+    if ka != kb:
+        if len(sa) == 1 and len(sb) == 1:
+            return f"a dot product needs two vectors of the same length, got {ka} and {kb}"
+        cols = "its length" if len(sa) == 1 else "its columns, axis -1"
+        rows = "its length" if len(sb) == 1 else "its rows, axis -2"
+        fixes = []
+        if len(sa) >= 2 and sa[-2] == kb:
+            fixes.append(f"transposing a: {_swapped(len(sa), 'a')} @ b")
+        if len(sb) >= 2 and sb[-1] == ka:
+            fixes.append(f"transposing b: a @ {_swapped(len(sb), 'b')}")
+        hint = f"; did you mean {' or '.join(fixes)}?" if fixes else ""
+        return (f"the inner sizes differ: a has {ka} ({cols}) but b has {kb} ({rows}); a @ b "
+                f"needs a.shape[-1] == b.shape[-2]{hint}")  # fmt: skip
+    return (f"the batch axes {sa[:-2]} and {sb[:-2]} (all but the last two) do not broadcast: each must "
+            "match or be 1")  # fmt: skip
+
+
+def _swapped(ndim: int, name: str) -> str:
+    """How to write ``name`` with its last two axes swapped: ``a.T`` for a matrix."""
+    axes = (*range(ndim - 2), ndim - 1, ndim - 2)
+    return f"{name}.T" if ndim == 2 else f"{name}.transpose({', '.join(map(str, axes))})"
 
 
 def _swap_last(m, x):
