@@ -236,3 +236,30 @@ def test_a_list_argument_changed_in_place_is_seen():
     assert step(x).data == 3.0
     x[0] = 5.0  # the same list object, new numbers: compared by value, so traced again
     assert step(x).data == 7.0
+
+
+def test_item6_a_branch_on_data_runs_eagerly_with_a_warning():
+    """f(2.0) then f(-2.0) returned 4.0 (eager: 2.0): the .data branch was frozen without a word."""
+    w = Value(1.0)
+
+    def f(x):
+        return (w * x) * (w * x) if (w * x).data > 0 else -(w * x)
+
+    step = compile(f)
+    with pytest.warns(CompileWarning, match=r"fn reads > on \.data of a value of shape \(\)"):
+        assert step(2.0).data == 4.0
+    assert step(-2.0).data == 2.0
+    assert w.grad == 8.0 + 2.0  # 2 w x^2 at x = 2, then -x at x = -2
+
+
+def test_item6_data_of_a_parameter_or_an_argument_value_read_in_fn_runs_eagerly():
+    w = Value(np.array([1.0, 2.0]))
+    step = compile(lambda X: (w * float(np.abs(w.data).sum())).sum() + (X * 0.0).sum())
+    with pytest.warns(CompileWarning, match=r"fn reads .* of \.data of a value of shape \(2,\)"):
+        step(Value(np.ones(2), requires_grad=False))
+    w.data = np.array([3.0, 4.0])
+    assert step(Value(np.ones(2), requires_grad=False)).data == 49.0  # (3 + 4) * 7, not frozen at 3
+    step2 = compile(lambda X: (w * X.data.sum()).sum())
+    with pytest.warns(CompileWarning, match=r"fn reads .* of \.data of a value of shape \(2,\)"):
+        step2(Value(np.ones(2), requires_grad=False))
+    assert step2(Value(np.full(2, 2.0), requires_grad=False)).data == 28.0

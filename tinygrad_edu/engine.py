@@ -72,14 +72,14 @@ class Value:
     (``viz.py`` teaches Jupyter to show a Value as its graph.)
     """
 
-    __slots__ = ("data", "_grad", "label", "_a", "_b", "requires_grad", "_operation", "_kwargs", "_site",
+    __slots__ = ("_data", "_grad", "label", "_a", "_b", "requires_grad", "_operation", "_kwargs", "_site",
                  "__weakref__")  # fmt: skip
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
         if not isinstance(label, str):
             raise TypeError(f"label must be a string, got {type(label).__name__} {label!r}")
-        self.data = _as_data(data)
+        self._data = _as_data(data)
         self._grad = None  # dL/d(self), filled by backward()
         self.label = label
         self._a = self._b = None  # the inputs this node was made from (None for a leaf)
@@ -103,14 +103,14 @@ class Value:
             for node, g in backprop_graph(self, _named_seed(self, grad)).items():
                 node._grad = g if node._grad is None else node._grad + g
         else:
-            backprop(self, self._seed(grad.data if isinstance(grad, Value) else grad))
+            backprop(self, self._seed(grad._data if isinstance(grad, Value) else grad))
 
     def _seed(self, grad):
         """The gradient a backward pass starts from: ``grad`` checked, or 1 for a one-element Value."""
         if grad is None:
-            if self.data.__class__ is float:
+            if self._data.__class__ is float:
                 return 1.0
-            if self.data.size == 1:
+            if self._data.size == 1:
                 return np.ones(self.shape)
             raise ValueError(
                 f"backward() on a non-scalar Value of shape {self.shape} needs grad= "
@@ -123,10 +123,21 @@ class Value:
         return grad
 
     @property
+    def data(self):
+        """The numbers: a Python float for a scalar, else a float64 numpy array (may be assigned)."""
+        if _open_blocks and _modes.reads is not None and not _called_from_package():  # compile's trace:
+            return self._watched()  # the user's code reads numbers: what it does with them is noted
+        return self._data
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = value
+
+    @property
     def grad(self):
         """dL/d(self), same shape as data; zeros until a backward pass reaches this node."""
         if self._grad is None:
-            return 0.0 if self.data.__class__ is float else np.zeros(self.data.shape)
+            return 0.0 if self._data.__class__ is float else np.zeros(self._data.shape)
         return self._grad
 
     @grad.setter
@@ -205,14 +216,14 @@ class Value:
 
     @quiet
     def _update(self, fn, other) -> Value:
-        result = fn(self.data, other.data if isinstance(other, Value) else _as_data(other, "operand"))
+        result = fn(self._data, other._data if isinstance(other, Value) else _as_data(other, "operand"))
         if _shape(result) != self.shape:
             raise ValueError(f"an in-place update cannot change the shape: this Value has shape {self.shape}, "
                              f"the result {np.shape(result)}")  # fmt: skip
-        if self.data.__class__ is float:
-            self.data = float(result)
+        if self._data.__class__ is float:
+            self._data = float(result)
         else:
-            self.data[...] = result
+            self._data[...] = result
         return self
 
     def __matmul__(self, other) -> Value:
@@ -341,7 +352,7 @@ class Value:
         return apply(ops.Index, self, index=index)
 
     def _need_dims(self, what: str) -> None:
-        if self.data.__class__ is float:
+        if self._data.__class__ is float:
             raise TypeError(f"{what} needs a Value with at least one dimension, got a scalar (shape ())")
 
     # ------------------------------------------------------------ attributes
@@ -359,7 +370,7 @@ class Value:
 
     @property
     def shape(self) -> tuple:
-        return _shape(self.data)
+        return _shape(self._data)
 
     @property
     def ndim(self) -> int:
@@ -388,10 +399,10 @@ class Value:
         if op is None:
             return
         parents = self.parents
-        grads = op.backward(self.grad, self.data, *[p.data for p in parents], **self._kwargs)
+        grads = op.backward(self.grad, self._data, *[p._data for p in parents], **self._kwargs)
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if p.requires_grad:
-                p.grad = p.grad + _reduce_broadcast_named(gp, p.data, op, i, p, self.data)
+                p.grad = p.grad + _reduce_broadcast_named(gp, p._data, op, i, p, self._data)
 
     _backward = chain_rule  # micrograd's name for it
 
@@ -415,19 +426,19 @@ class Value:
     def detach(self) -> Value:
         """The same numbers as a new constant, cut from the graph."""
         self._read("detach()")
-        out = Value(self.data, requires_grad=False)
+        out = Value(self._data, requires_grad=False)
         out._kwargs = _DETACHED  # so that backward() on it can say why it has no graph
         return out
 
     def numpy(self) -> np.ndarray:
         """The data as a numpy array (a copy)."""
         self._read("numpy()")
-        return np.array(self.data)
+        return np.array(self._data)
 
     def tolist(self):
         """The data as (nested) Python lists of floats, or a float."""
         self._read("tolist()")
-        return self.data if self.data.__class__ is float else self.data.tolist()
+        return self._data if self._data.__class__ is float else self._data.tolist()
 
     def size(self, dim: int | None = None):
         """The shape (PyTorch's ``size()``), or the length of one axis."""
@@ -446,8 +457,8 @@ class Value:
         self._read(f"a comparison ({fn.__name__})")
         if isinstance(other, Value):
             other._read(f"a comparison ({fn.__name__})")
-            other = other.data
-        result = fn(self.data, other)
+            other = other._data
+        result = fn(self._data, other)
         return Value(float(result) if np.ndim(result) == 0 else result.astype(np.float64), requires_grad=False)
 
     def __lt__(self, other) -> Value:
@@ -473,26 +484,26 @@ class Value:
     def __repr__(self) -> str:
         """micrograd's form, ``Value(data=0.7071067811865476, grad=1.0)``; tensors show shape and a few numbers."""
         label = f", label={self.label!r}" if self.label else ""
-        if self.data.__class__ is float:
-            return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
-        return f"Value(shape={self.shape}, data={np.array2string(self.data, threshold=12, precision=4)}{label})"
+        if self._data.__class__ is float:
+            return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
+        return f"Value(shape={self.shape}, data={np.array2string(self._data, threshold=12, precision=4)}{label})"
 
     def __len__(self) -> int:
-        if self.data.__class__ is float:
+        if self._data.__class__ is float:
             raise TypeError("len() of a scalar Value (shape ())")
-        return len(self.data)
+        return len(self._data)
 
     # ------------------------------------------------------------ Python and numpy manners
 
     def _one(self, what: str) -> float:
         """The single number this Value holds, for ``what`` (bool(), float(), a format spec)."""
         self._read(what)
-        if self.data.__class__ is float:
-            return self.data
-        if self.data.size != 1:
+        if self._data.__class__ is float:
+            return self._data
+        if self._data.size != 1:
             raise ValueError(f"{what} needs a Value with one element, this one has shape {self.shape} "
-                             f"({self.data.size} elements)")  # fmt: skip
-        return float(self.data.reshape(()))
+                             f"({self._data.size} elements)")  # fmt: skip
+        return float(self._data.reshape(()))
 
     def __bool__(self) -> bool:
         return self._one("bool()") != 0.0
@@ -509,7 +520,20 @@ class Value:
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         """``np.asarray(v)`` gives the data (a copy: changing it does not change the Value)."""
         self._read("np.asarray()")
-        return np.array(self.data, dtype=dtype)
+        return np.array(self._data, dtype=dtype)
+
+    def _watched(self):
+        """The data as compile's trace hands it to the user's code: using the numbers of a node, a parameter or
+        an argument is noted (a trace would freeze them); its shape may be read freely."""
+        data = self._data
+        if not (self.requires_grad or self._operation is not None or id(self) in _modes.reads.values):
+            return data
+        what = f".data of {self.label or 'a value'} of shape {self.shape}"
+        if data.__class__ is float:
+            return WatchedFloat(data, what)
+        view = data.view(Watched)
+        view.what = what
+        return view
 
     def _read(self, what: str) -> None:
         """Inside ``note_reads()``, note that the numbers of a Value with a gradient (or of an argument of the
@@ -566,7 +590,7 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
         if op is None:  # a leaf: nothing to pass on
             continue
         kwargs = node._kwargs
-        args = (g, node.data, a.data) if b is None else (g, node.data, a.data, b.data)
+        args = (g, node._data, a._data) if b is None else (g, node._data, a._data, b._data)
         try:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
             grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
         except (ArithmeticError, ValueError) as e:
@@ -578,12 +602,12 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
         for i, p in enumerate(parents):
             if not p.requires_grad:
                 continue
-            gp, like = grads[i], p.data
+            gp, like = grads[i], p._data
             if like.__class__ is float:
                 if gp.__class__ is not float:
-                    gp = _reduce_broadcast_named(gp, like, op, i, p, node.data)
+                    gp = _reduce_broadcast_named(gp, like, op, i, p, node._data)
             elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
-                gp = _reduce_broadcast_named(gp, like, op, i, p, node.data)
+                gp = _reduce_broadcast_named(gp, like, op, i, p, node._data)
             elif gp is g or gp.base is not None or (i and gp is grads[0]):
                 gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
             before = get(p)
@@ -642,26 +666,26 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     try:
         if b is None:
             track = a.requires_grad
-            if a.data.__class__ is float:  # Python's floats raise instead of warning (handled below)
-                data = op.forward(a.data, **kwargs) if kwargs else op.forward(a.data)
+            if a._data.__class__ is float:  # Python's floats raise instead of warning (handled below)
+                data = op.forward(a._data, **kwargs) if kwargs else op.forward(a._data)
             else:  # numpy's warnings off: nan/inf propagate quietly, as in PyTorch
-                data = quietly(op.forward, a.data, **kwargs)
+                data = quietly(op.forward, a._data, **kwargs)
         else:
             if b.__class__ is not Value:
                 b = _operand(op, b, a, b)
             track = a.requires_grad or b.requires_grad
-            if a.data.__class__ is float and b.data.__class__ is float:
-                data = op.forward(a.data, b.data, **kwargs) if kwargs else op.forward(a.data, b.data)
+            if a._data.__class__ is float and b._data.__class__ is float:
+                data = op.forward(a._data, b._data, **kwargs) if kwargs else op.forward(a._data, b._data)
             else:
-                data = quietly(op.forward, a.data, b.data, **kwargs)
+                data = quietly(op.forward, a._data, b._data, **kwargs)
     except (ArithmeticError, ValueError) as e:
-        data = _retry(op.forward, (a.data,) if b is None else (a.data, b.data), kwargs, e, op)
+        data = _retry(op.forward, (a._data,) if b is None else (a._data, b._data), kwargs, e, op)
     except TypeError:
         if b is None and op.arity == 2:  # x + None: the None was taken for "no second input"
             raise _unsupported(op, a, None, "None is not a number") from None
         raise
     out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
-    out.data = data if data.__class__ is float else _clean(data)
+    out._data = data if data.__class__ is float else _clean(data)
     out._grad = None
     out.label = ""
     if track and (not _open_blocks or _modes.grad_enabled):
@@ -676,7 +700,7 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     if _open_blocks and _modes.sites:
         out._site = _creation_site()
         if _modes.anomaly:
-            _check_finite("forward", out.data, op, (a,) if b is None else (a, b), out._site)
+            _check_finite("forward", out._data, op, (a,) if b is None else (a, b), out._site)
     return out
 
 
@@ -710,7 +734,7 @@ def as_value(x) -> Value:
         return x
     if x.__class__ is float:  # the common constant: skip validation
         c = Value.__new__(Value)
-        c.data, c._grad, c.label, c.requires_grad, c._operation, c._kwargs = x, None, "", False, None, _NO_KWARGS
+        c._data, c._grad, c.label, c.requires_grad, c._operation, c._kwargs = x, None, "", False, None, _NO_KWARGS
         c._a = c._b = None
         return c
     return x if isinstance(x, Value) else Value(x, requires_grad=False)
@@ -775,9 +799,9 @@ Value._math = ValueMath  # what ops.math_for(value) returns
 def where(cond, a, b) -> Value:
     """``a`` where ``cond`` is nonzero, ``b`` elsewhere (torch.where). ``cond`` is a constant: comparisons
     such as ``x > 0`` give one; the gradient goes to whichever of a and b was picked."""
-    mask = np.asarray(cond.data if isinstance(cond, Value) else cond) != 0
+    mask = np.asarray(cond._data if isinstance(cond, Value) else cond) != 0
     a, b = as_value(a), as_value(b)
-    if mask.ndim == 0 and a.data.__class__ is float and b.data.__class__ is float:
+    if mask.ndim == 0 and a._data.__class__ is float and b._data.__class__ is float:
         return apply(ops.Where, a, b, mask=bool(mask))
     try:
         np.broadcast_shapes(mask.shape, a.shape, b.shape)
@@ -790,7 +814,7 @@ def where(cond, a, b) -> Value:
 def grad_numbers(v: Value):
     """v's gradient as numbers: ``.grad``, or its data when ``backward(create_graph=True)`` made it a Value."""
     g = v.grad
-    return g.data if g.__class__ is Value else g
+    return g._data if g.__class__ is Value else g
 
 
 def _named_seed(output: Value, grad_output) -> Value:
@@ -826,7 +850,7 @@ def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) 
         for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
             if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
                 continue
-            gp = _reduce_broadcast_named(as_value(gp), p.data, op, i, p, node.data)
+            gp = _reduce_broadcast_named(as_value(gp), p._data, op, i, p, node._data)
             before = pending.get(p)
             pending[p] = gp if before is None else before + gp
     return done
@@ -1088,25 +1112,112 @@ def numbers_of(x, dtype=None, shape: tuple | None = None):
     elif isinstance(x, Value):
         if x.requires_grad or x._operation is not None:  # numbers of the graph (an argument's are followed)
             x._read("its numbers (as targets or labels)")
-        x = x.data
+        x = x._data
     made = np.asarray(x, dtype=dtype)
     if shape is not None:
         made = made.reshape(shape)
     if _open_blocks and _modes.reads is not None:
-        made = made.view(Followed)
+        made = made.view(Followed)  # numpy on it is noted
         _modes.reads.came_from(made, source, ("as", dtype, shape))
     return made
 
 
-class Followed(np.ndarray):
-    """The numbers ``numbers_of`` gives inside compile's trace: numpy on them is noted, as on an ``Argument``
-    (the trace could not follow it); ops take them as they are, and ``check`` reads them."""
+class Watched(np.ndarray):
+    """Numbers handed out inside compile's trace (the ``.data`` of a node, read by the user's code): using
+    them (numpy, ``float()``, an ``if``, making a Value of them) is noted, as a trace cannot follow it. Their
+    shape, size and dtype may be read freely."""
+
+    what = "numbers of the graph"
+
+    def __array_finalize__(self, obj) -> None:
+        self.what = getattr(obj, "what", type(self).what)
+
+    def _note(self, how: str) -> None:
+        """Note a use, unless an op is computing with them (its inputs and settings are in the graph)."""
+        if _open_blocks and _modes.reads is not None and sys._getframe(2).f_code.co_filename not in _OP_FILES:
+            _modes.reads.notes.append(f"{how} of {self.what}")
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        if _open_blocks and _modes.reads is not None:
-            _modes.reads.notes.append(f"numpy's {ufunc.__name__} of numbers given to fn")
-        plain = [x.view(np.ndarray) if isinstance(x, Followed) else x for x in inputs]
+        self._note(f"numpy's {ufunc.__name__}")
+        plain = [x.view(np.ndarray) if isinstance(x, Watched) else x for x in inputs]
+        if "out" in kwargs:
+            kwargs["out"] = tuple(x.view(np.ndarray) if isinstance(x, Watched) else x for x in kwargs["out"])
         return getattr(ufunc, method)(*plain, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if func not in _SHAPE_ONLY:
+            self._note(f"np.{func.__name__}()")
+        plain = [x.view(np.ndarray) if isinstance(x, Watched) else x for x in args]
+        return func(*plain, **kwargs)
+
+    def __bool__(self) -> bool:
+        self._note("bool()")
+        return bool(self.view(np.ndarray))
+
+    def __float__(self) -> float:
+        self._note("float()")
+        return float(self.view(np.ndarray))
+
+    def __int__(self) -> int:
+        self._note("int()")
+        return int(self.view(np.ndarray))
+
+    def __index__(self) -> int:
+        self._note("a Python integer")
+        return self.view(np.ndarray).__index__()
+
+    def item(self, *args):
+        self._note(".item()")
+        return self.view(np.ndarray).item(*args)
+
+    def tolist(self):
+        self._note(".tolist()")
+        return self.view(np.ndarray).tolist()
+
+
+class Followed(Watched):
+    """The numbers ``numbers_of`` gives inside compile's trace, whose origin the trace records: ops take them
+    as they are and ``check`` reads them; numpy on them is noted (the trace could not follow it)."""
+
+    what = "numbers given to fn"
+
+
+class WatchedFloat(float):
+    """A scalar node's ``.data`` read by the user's code inside compile's trace: arithmetic, comparisons and
+    conversions of it are noted (``math`` functions read a float directly, unseen: prefer Value methods)."""
+
+    __slots__ = ("what",)
+
+    def __new__(cls, value: float, what: str):
+        self = super().__new__(cls, value)
+        self.what = what
+        return self
+
+
+_DUNDER_SYMBOLS = {
+    "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!=", "__add__": "+",
+    "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*", "__rmul__": "*", "__truediv__": "/",
+    "__rtruediv__": "/", "__pow__": "**", "__rpow__": "**", "__neg__": "-",
+}  # fmt: skip
+
+
+def _noting(name: str):
+    plain = getattr(float, name)
+
+    def method(self, *args):
+        if _open_blocks and _modes.reads is not None:
+            _modes.reads.notes.append(f"{_DUNDER_SYMBOLS.get(name, name.strip('_') + '()')} on {self.what}")
+        return plain(float(self.real), *args)  # (.real is the plain float: float(self) would be noted)
+
+    return method
+
+
+for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+              "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__neg__", "__pos__",
+              "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__bool__", "__int__",
+              "__float__", "__round__", "__trunc__", "__floor__", "__ceil__", "__divmod__", "__rdivmod__"):  # fmt: skip
+    setattr(WatchedFloat, _name, _noting(_name))
+WatchedFloat.__hash__ = float.__hash__
 
 
 def item_of(numbers: np.ndarray, k: int | tuple = ()) -> float:
@@ -1125,9 +1236,9 @@ def check(test: Callable, numbers) -> None:
     the same message. ``numbers`` is an array, a Value (its data is tested), or a list of scalar Values.
     """
     if isinstance(numbers, Value):
-        test(numbers.data)
+        test(numbers._data)
     elif isinstance(numbers, list):
-        test(np.array([v.data for v in numbers]))
+        test(np.array([v._data for v in numbers]))
     else:
         test(np.asarray(numbers))  # (Followed numbers as a plain array: the test reads them, as is its job)
     if _open_blocks and _modes.reads is not None:
@@ -1158,6 +1269,14 @@ def is_anomaly_enabled() -> bool:
     return bool(_open_blocks) and _modes.anomaly
 
 
+_OP_FILES = {ops.__file__, __file__}  # where numbers are computed with as the graph records them
+
+
+def _called_from_package() -> bool:
+    """True when the code that called the caller is this package's (not the user's)."""
+    return os.path.dirname(os.path.abspath(sys._getframe(2).f_code.co_filename)) == _PACKAGE
+
+
 def _creation_site() -> str:
     """The first line outside this package on the call stack: where the user's code made the node."""
     frame = sys._getframe(1)
@@ -1179,6 +1298,9 @@ def _as_data(x, what: str = "Value data"):
         if _open_blocks and _modes.reads is not None:
             _modes.reads.came_from(data, x, ("as", np.float64, None))
         return data
+    if x.__class__ is Watched or x.__class__ is WatchedFloat:  # inside compile's trace: a node's numbers
+        _modes.reads.notes.append(f"a Value made of {x.what}")
+        x = np.array(x) if x.__class__ is Watched else float(x.real)
     if x.__class__ is Argument or x.__class__ is Followed:  # inside compile's trace: numbers given, followed
         given = numbers_of(x, np.float64)
         data = float(given) if given.ndim == 0 else np.array(given)  # a copy, as for any array
@@ -1286,7 +1408,7 @@ def _need_graph(root: Value, what: str) -> None:
 
 
 def _describe(values) -> str:
-    return ", ".join(f"{v.label or 'unnamed'} {_shape(v.data)}" for v in values)
+    return ", ".join(f"{v.label or 'unnamed'} {_shape(v._data)}" for v in values)
 
 
 def _check_finite(what: str, data, op, inputs, site: str | None) -> None:
