@@ -137,12 +137,32 @@ class Tanh(_Activation):
     fn = staticmethod(functional.tanh)
 
 
-class GELU(_Activation):
-    fn = staticmethod(functional.gelu)
+class GELU(Module):
+    """x * Phi(x): exact by default, ``approximate="tanh"`` for the tanh approximation (PyTorch's options)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x) -> Value:
+        return functional.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
-class Softplus(_Activation):
-    fn = staticmethod(functional.softplus)
+class Softplus(Module):
+    """ln(1 + e^(beta x)) / beta, and x itself where beta x > threshold (PyTorch's defaults: 1 and 20)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x) -> Value:
+        return functional.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Identity(_Activation):
