@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from tinygrad_edu import losses
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
+from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional
 
@@ -62,6 +63,11 @@ class Module(core_nn.Module):
     def parameters(self) -> Iterator[Value]:
         return (p for _, p in self.named_parameters())
 
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the parameters' gradients: to None (PyTorch's default; an optimizer skips a parameter no
+        backward reaches again) or to zeros with ``set_to_none=False``."""
+        zero_grads(self.parameters(), set_to_none)
+
     def children(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
@@ -104,6 +110,9 @@ class Sequential(Module):
     def __init__(self, *modules: Module):
         super().__init__()
         for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"{type(m).__name__} is not a Module subclass: Sequential's argument {i} is {m!r}; "
+                                "pass layers such as nn.Linear(3, 2), nn.ReLU()")  # fmt: skip
             setattr(self, str(i), m)
 
     def forward(self, x):
