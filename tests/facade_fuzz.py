@@ -3,9 +3,10 @@ state_dict, compared at every step: the loss, every parameter's gradient (and wh
 every parameter after the optimizer's step, each to 1e-10.
 
 A program draws a model (a Sequential of Linear layers and activation modules with their options, and
-an extra head that some steps leave unused), a loss module, an optimizer with one or two parameter
-groups (SGD with momentum, dampening, Nesterov, weight decay; Adam with amsgrad; AdamW), and 2-6 steps,
-each of which may change a setting in ``param_groups`` and clear the gradients to None or to zeros.
+an extra head that some steps leave unused), a loss module (reduction "mean" or "sum"), an optimizer with
+one or two parameter groups (SGD with momentum, dampening, Nesterov, weight decay; Adam with amsgrad;
+AdamW), and 2-6 steps, each of which may change a setting in ``param_groups`` and clear the gradients
+to None or to zeros.
 
     python -m tests.facade_fuzz 3000      # run 3,000 programs and report the first mismatch
 """
@@ -30,6 +31,7 @@ class Program:
         self.sizes = [int(n) for n in r.integers(1, 5, size=int(r.integers(2, 4)))]
         self.layers = [self._activation() if i % 2 else None for i in range(2 * len(self.sizes) - 3)]
         self.loss = str(r.choice(["MSELoss", "BCEWithLogitsLoss", "BCELoss", "CrossEntropyLoss"]))
+        self.reduction = str(r.choice(["mean", "sum"]))
         if self.loss == "CrossEntropyLoss" and self.sizes[-1] < 2:
             self.sizes[-1] = 2
         self.optimizer, self.settings = self._optimizer()
@@ -43,8 +45,8 @@ class Program:
         else:
             self.y = r.random(size=(batch, self.sizes[-1]))
         self.steps = [self._step() for _ in range(int(r.integers(2, 7)))]
-        self.lines += [f"model {self.sizes} {self.layers}", f"{self.loss}", f"{self.optimizer}({self.settings}) "
-                       f"split={self.split}", *map(str, self.steps)]  # fmt: skip
+        self.lines += [f"model {self.sizes} {self.layers}", f"{self.loss}(reduction={self.reduction!r})",
+                       f"{self.optimizer}({self.settings}) split={self.split}", *map(str, self.steps)]  # fmt: skip
 
     def _activation(self) -> tuple:
         r = self.rng
@@ -109,7 +111,8 @@ class Program:
         model = Net(self.sizes)
         params = list(model.parameters())
         groups = [{"params": params[:-2]}, {"params": params[-2:], "lr": 0.03}] if self.split else params
-        return model, getattr(lib.nn, self.loss)(), getattr(lib.optim, self.optimizer)(groups, **self.settings)
+        loss = getattr(lib.nn, self.loss)(reduction=self.reduction)
+        return model, loss, getattr(lib.optim, self.optimizer)(groups, **self.settings)
 
     def run(self, lib, model, loss_fn, opt) -> list:
         """Play the steps; returns, per step, the loss, each gradient (None where none) and each parameter."""

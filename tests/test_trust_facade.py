@@ -27,7 +27,7 @@ def _against_torch(ours_fn, theirs_fn, x=X):
     v, t = Value(x), real.tensor(x, requires_grad=True)
     out, ref = ours_fn(v), theirs_fn(t)
     np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    up = np.cos(np.arange(x.size) + 0.5)
+    up = np.cos(np.arange(np.size(out.data)) + 0.5).reshape(np.shape(out.data))
     out.backward(up)
     ref.backward(real.tensor(up))
     np.testing.assert_allclose(v.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
@@ -353,3 +353,18 @@ def test_item16_lr_zero_is_accepted_and_a_negative_lr_refused_as_in_pytorch():
             make()
     with pytest.raises(ValueError, match="Invalid learning rate: -0.1"):
         real.optim.SGD([real.zeros(1, requires_grad=True)], lr=-0.1)
+
+
+def test_loss_modules_sum_reduction_as_pytorch():
+    """reduction='sum' (the fuzz draws it too); 'none' is refused, not ignored."""
+    real = _real()
+    z = np.array([[0.3, -1.2, 2.0], [0.5, 0.1, -0.4]])
+    for make, target, real_target in [
+        ("MSELoss", np.ones((2, 3)), real.ones(2, 3, dtype=real.float64)),
+        ("BCEWithLogitsLoss", np.full((2, 3), 0.25), real.full((2, 3), 0.25, dtype=real.float64)),
+        ("CrossEntropyLoss", np.array([2, 0]), real.tensor([2, 0])),
+    ]:
+        ours, theirs = getattr(nn, make)(reduction="sum"), getattr(real.nn, make)(reduction="sum")
+        _against_torch(lambda v, f=ours, t=target: f(v, torch.tensor(t)), lambda v, f=theirs, t=real_target: f(v, t), z)
+    with pytest.raises(ValueError, match="only reduction='mean' or 'sum' is supported here, got 'none'"):
+        nn.CrossEntropyLoss(reduction="none")

@@ -12,6 +12,8 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterator
 
+import numpy as np
+
 from tinygrad_edu import losses
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
@@ -188,30 +190,47 @@ class LeakyReLU(Module):
 
 
 class _Loss(Module):
+    """A loss module: the mean over the batch, or with ``reduction="sum"`` the sum (the mean times the count
+    averaged: elements, or rows for cross-entropy). ``"none"`` is not supported here, and says so."""
+
+    per_row = False  # cross-entropy averages over rows, the others over elements
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction != "mean":
-            raise ValueError(f"only reduction='mean' is supported here, got {reduction!r}")
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"only reduction='mean' or 'sum' is supported here, got {reduction!r}")
+        self.reduction = reduction
+
+    def _reduce(self, mean: Value, input) -> Value:
+        if self.reduction == "mean":
+            return mean
+        shape = np.shape(input.data)
+        return mean * float((shape[0] if len(shape) == 2 else 1) if self.per_row else math.prod(shape))
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
 class MSELoss(_Loss):
     def forward(self, input, target) -> Value:
-        return losses.mse(input, target)
+        return self._reduce(losses.mse(input, target), input)
 
 
 class BCELoss(_Loss):
     def forward(self, input, target) -> Value:
-        return losses.bce(input, target)
+        return self._reduce(losses.bce(input, target), input)
 
 
 class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target) -> Value:
-        return losses.bce_with_logits(input, target)
+        return self._reduce(losses.bce_with_logits(input, target), input)
 
 
 class CrossEntropyLoss(_Loss):
+    per_row = True
+
     def forward(self, input, target) -> Value:
-        return losses.cross_entropy(input, target)
+        return self._reduce(losses.cross_entropy(input, target), input)
 
 
 def __getattr__(name: str):
