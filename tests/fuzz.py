@@ -11,12 +11,13 @@ the gradient of every leaf at the end.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from tinygrad_edu import Value, grad, losses
+from tinygrad_edu import Value, functional, grad, losses
 from tinygrad_edu.functional import where
 
 LEAF_SHAPES = [(), (1,), (3,), (4,), (2, 3), (1, 3), (3, 1), (2, 1, 3), (0, 3), (2, 0)]
@@ -132,10 +133,14 @@ class Builder:
         elif name == "leaky_relu":
             alpha = float(r.choice([0.01, 0.2]))
             self.record(name, a.leaky_relu(alpha), F.leaky_relu(ta, alpha))
-        elif name == "softplus":
-            self.record(name, a.softplus(), F.softplus(ta))
+        elif name == "softplus":  # ours has no threshold unless given; PyTorch's default is 20
+            self.record(name, a.softplus(), F.softplus(ta, threshold=math.inf))
         elif name == "gelu":
-            self.record(name, a.gelu(), F.gelu(ta, approximate="tanh"))
+            self.record(name, a.gelu(), F.gelu(ta))
+        elif name == "gelu_tanh":
+            self.record(name, functional.gelu(a, approximate="tanh"), F.gelu(ta, approximate="tanh"))
+        elif name == "erf":
+            self.record(name, functional.erf(a), ta.erf())
         elif name == "step":  # no gradient: PyTorch's comparison makes a constant
             self.record(name, a.step(), (ta >= 0).to(t.float64))
         elif name == "clip":
@@ -184,8 +189,8 @@ class Builder:
 
 
 OPS = ["add", "sub", "mul", "div", "const", "neg", "pow", "vpow", "matmul", "log", "sqrt", "exp", "abs", "tanh",
-       "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "step", "clip", "sum", "mean", "max", "reshape",
-       "transpose", "index", "softmax", "log_softmax", "cross_entropy", "where", "broadcast_to"]  # fmt: skip
+       "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "gelu_tanh", "erf", "step", "clip", "sum", "mean", "max",
+       "reshape", "transpose", "index", "softmax", "log_softmax", "cross_entropy", "where", "broadcast_to"]  # fmt: skip
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:

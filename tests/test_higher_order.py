@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from tests.op_table import CASES, SPECS, draw_inputs
 from tests.test_backward import memory_growth
 from tinygrad_edu import GradcheckError, GradcheckWarning, Value, apply, grad, gradgradcheck, no_grad, ops, optim, viz
+from tinygrad_edu import functional as F
 from tinygrad_edu.engine import enable_grad
 
 
@@ -139,7 +140,9 @@ THIRD = {  # ours, PyTorch's
     "exp": (lambda x: x.exp(), lambda t: t.exp()),
     "sigmoid": (lambda x: x.sigmoid(), lambda t: t.sigmoid()),
     "softplus": (lambda x: x.softplus(), lambda t: _torch().nn.functional.softplus(t)),
-    "gelu": (lambda x: x.gelu(), lambda t: _torch().nn.functional.gelu(t, approximate="tanh")),
+    "gelu": (lambda x: x.gelu(), lambda t: _torch().nn.functional.gelu(t)),
+    "gelu_tanh": (lambda x: F.gelu(x, "tanh"), lambda t: _torch().nn.functional.gelu(t, approximate="tanh")),
+    "erf": (lambda x: F.erf(x), lambda t: t.erf()),
     "log": (lambda x: x.log(), lambda t: t.log()),
     "sqrt": (lambda x: x.sqrt(), lambda t: t.sqrt()),
     "pow": (lambda x: x**-1.5, lambda t: t**-1.5),

@@ -148,7 +148,7 @@ def test_sgd_by_hand():
     "make, words",
     [
         (lambda: optim.SGD([], lr=0.1), "empty parameter list"),
-        (lambda: optim.SGD([Value(1.0)], lr=-1), "positive number"),
+        (lambda: optim.SGD([Value(1.0)], lr=-1), "Invalid learning rate: -1"),
         (lambda: optim.SGD([Value(1.0)], lr=0.1, momentum=-0.5), "must be >= 0"),
         (lambda: optim.Adam([Value(1.0)], betas=(0.9, 1.0)), r"betas must be in \[0, 1\)"),
     ],

@@ -7,6 +7,7 @@ Numbers and arrays are accepted wherever a Value is (they become constants), so
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -15,7 +16,7 @@ from tinygrad_edu.engine import Value, apply, as_value, check, numbers_of, where
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
-    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "step", "clip",
+    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "erf", "step", "clip",
     "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index", "cross_entropy",
     "broadcast_to", "where", "scatter",
 ]  # fmt: skip
@@ -86,14 +87,29 @@ def leaky_relu(x, alpha: float = 0.01) -> Value:
     return as_value(x).leaky_relu(alpha)
 
 
-def softplus(x) -> Value:
-    """ln(1 + e^x): a smooth ReLU whose derivative is the sigmoid."""
-    return as_value(x).softplus()
+def softplus(x, beta: float = 1.0, threshold: float = math.inf) -> Value:
+    """ln(1 + e^(beta x)) / beta: a smooth ReLU whose derivative is sigmoid(beta x); x itself where
+    beta x > threshold (PyTorch's F.softplus has threshold=20; here none unless given)."""
+    beta = arguments.real("softplus beta", beta)
+    if beta == 0:
+        raise ValueError("softplus beta must be nonzero (it divides the result), got 0.0")
+    threshold = arguments.real("softplus threshold", threshold, finite=False)
+    if beta == 1.0 and threshold == math.inf:
+        return as_value(x).softplus()
+    return apply(ops.Softplus, x, beta=beta, threshold=threshold)
 
 
-def gelu(x) -> Value:
-    """x * Phi(x) (tanh approximation): a smooth ReLU used in transformers."""
-    return as_value(x).gelu()
+def gelu(x, approximate: str = "none") -> Value:
+    """x * Phi(x), Phi the normal distribution's CDF: a smooth ReLU used in transformers. Exact by default
+    (with erf, as PyTorch's default); ``approximate="tanh"`` is the tanh approximation."""
+    if approximate == "none":
+        return as_value(x).gelu()
+    return apply(ops.GELU, x, approximate=approximate)
+
+
+def erf(x) -> Value:
+    """The error function, 2/sqrt(pi) times the integral of e^(-t^2) from 0 to x; GELU is built on it."""
+    return apply(ops.Erf, x)
 
 
 def step(x) -> Value:

@@ -11,7 +11,7 @@ Every model can be built at two granularities, with the same numbers for the sam
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -76,6 +76,9 @@ class Module:
 
     def load_state_dict(self, state: dict) -> None:
         """Set every parameter from ``state``. Everything is checked first, so a bad state changes nothing."""
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict needs a dict of parameter names to arrays (as state_dict() gives), "
+                            f"got {type(state).__name__}")  # fmt: skip
         params = dict(self.named_parameters())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))

@@ -402,40 +402,84 @@ class LeakyReLU(Op):
 
 @register
 class Softplus(Op):
-    """ln(1 + e^x), a smooth ReLU;  d/dx = sigmoid(x).  Written as max(x,0) + ln(1 + e^-|x|) to stay finite."""
+    """ln(1 + e^(beta x)) / beta, a smooth ReLU;  d/dx = sigmoid(beta x).
 
-    name, domain, kinks = "softplus", (REAL,), None  # smooth
+    Written as (max(bx, 0) + ln(1 + e^-|bx|)) / beta to stay finite. As PyTorch's, it is x itself
+    where beta x > ``threshold`` (gradient 1); the default threshold inf never cuts (PyTorch's is 20).
+    """
+
+    name, domain = "softplus", (REAL,)
+
+    @staticmethod
+    def kinks(eps, x, beta=1.0, threshold=math.inf):
+        """Where beta x crosses the threshold the function jumps (by ~ e^-threshold / beta)."""
+        return (near(x, threshold / beta, eps),)
+
+    @staticmethod
+    def forward(x, beta=1.0, threshold=math.inf):
+        m = math_for(x)
+        bx = x if beta == 1.0 else beta * x
+        out = m.maximum(bx, 0.0) + m.log1p(m.exp(-abs(bx)))
+        out = out if beta == 1.0 else out / beta
+        return out if threshold == math.inf else m.where(bx > threshold, x, out)
+
+    @staticmethod
+    def backward(g, out, x, beta=1.0, threshold=math.inf):
+        m = math_for(x)
+        s = m.apply(Sigmoid, x if beta == 1.0 else beta * x)
+        return g * (s if threshold == math.inf else m.where(beta * x > threshold, 1.0, s))
+
+
+@register
+class Erf(Op):
+    """The error function erf(x) = 2/sqrt(pi) * integral from 0 to x of e^(-t^2) dt;
+    d/dx = 2/sqrt(pi) * e^(-x^2).  numpy has none: ``math.erf`` (accurate to the last bit), element by element.
+    """
+
+    name, domain, kinks = "erf", (REAL,), None  # smooth
 
     @staticmethod
     def forward(x):
-        m = math_for(x)
-        return m.maximum(x, 0.0) + m.log1p(m.exp(-abs(x)))
+        return math.erf(x) if x.__class__ is float else _erf_elementwise(x)
 
     @staticmethod
     def backward(g, out, x):
-        return g * math_for(x).apply(Sigmoid, x)
+        return g * _TWO_OVER_SQRT_PI * math_for(x).exp(-(x * x))
 
 
+_erf_elementwise = np.vectorize(math.erf, otypes=[float])
+_TWO_OVER_SQRT_PI, _SQRT_HALF, _INV_SQRT_2PI = 2.0 / math.sqrt(math.pi), math.sqrt(0.5), 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_K = math.sqrt(2.0 / math.pi)
 
 
 @register
 class GELU(Op):
-    """x * Phi(x), tanh approximation: 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi).
+    """x * Phi(x), Phi the standard normal's cumulative distribution: Phi(x) = (1 + erf(x / sqrt 2)) / 2;
+    d/dx = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi) the normal's density.
 
-    d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 * 0.044715 x^2), with t the tanh.
+    ``approximate="tanh"`` computes instead 0.5 x (1 + tanh(k (x + 0.044715 x^3))), k = sqrt(2/pi)
+    (PyTorch's option of the same name): d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 * 0.044715 x^2),
+    t the tanh. The default, "none", is exact, as PyTorch's default.
     """
 
     name, domain, kinks = "gelu", (REAL,), None  # smooth
 
     @staticmethod
-    def forward(x):
-        return 0.5 * x * (1.0 + math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x)))
+    def forward(x, approximate="none"):
+        if approximate == "tanh":
+            return 0.5 * x * (1.0 + math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x)))
+        if approximate != "none":
+            raise ValueError(f"approximate must be 'none' (exact) or 'tanh', got {approximate!r}")
+        return x * 0.5 * (1.0 + Erf.forward(x * _SQRT_HALF))
 
     @staticmethod
-    def backward(g, out, x):
-        t = math_for(x).tanh(_GELU_K * (x + 0.044715 * x * x * x))
-        return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_K * (1.0 + 3 * 0.044715 * x * x))
+    def backward(g, out, x, approximate="none"):
+        m = math_for(x)
+        if approximate == "tanh":
+            t = m.tanh(_GELU_K * (x + 0.044715 * x * x * x))
+            return g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * _GELU_K * (1.0 + 3 * 0.044715 * x * x))
+        cdf = 0.5 * (1.0 + m.apply(Erf, x * _SQRT_HALF))
+        return g * (cdf + x * (_INV_SQRT_2PI * m.exp(-0.5 * (x * x))))
 
 
 @register

@@ -1,46 +1,25 @@
-"""``torch.optim`` as tutorials use it: SGD, Adam and AdamW with ``param_groups`` (change ``lr`` there,
-as schedules do), ``zero_grad``, ``step`` and ``state_dict``; the updates are this package's ``optim``."""
+"""``torch.optim`` as tutorials use it: SGD, Adam and AdamW with PyTorch's signatures. They are this
+package's ``optim``, which keeps PyTorch's ``param_groups`` (every setting read at each ``step``),
+``add_param_group``, ``zero_grad(set_to_none=True)``, skips parameters no gradient reached, and
+``state_dict``/``load_state_dict`` in PyTorch's format (real PyTorch's optimizers load ours, with
+the arrays made tensors, and ours load theirs)."""
 
 from __future__ import annotations
 
 from tinygrad_edu import optim
+from tinygrad_edu.optim import Adam, AdamW, Optimizer  # noqa: F401 (PyTorch's signatures already)
 
-SUPPORTED = ["SGD", "Adam", "AdamW"]
-
-
-class _Groups:
-    """PyTorch's ``param_groups`` (one group) over one of this package's optimizers; ``lr`` is read each step."""
-
-    def _group(self, **settings) -> None:
-        self.param_groups = [{"params": self.params, "lr": self.lr, **settings}]
-
-    def step(self) -> None:
-        self.lr = float(self.param_groups[0]["lr"])
-        super().step()
-
-    def state_dict(self) -> dict:
-        state = {k: v for k, v in vars(self).items() if k not in ("params", "param_groups")}
-        groups = [{k: v for k, v in g.items() if k != "params"} | {"params": list(range(len(self.params)))}
-                  for g in self.param_groups]  # fmt: skip
-        return {"state": state, "param_groups": groups}
+SUPPORTED = ["SGD", "Adam", "AdamW", "Optimizer"]
 
 
-class SGD(_Groups, optim.SGD):
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, weight_decay: float = 0.0):
-        super().__init__(params, lr, momentum, weight_decay)
-        self._group(momentum=self.momentum, weight_decay=self.weight_decay)
+class SGD(optim.SGD):
+    """PyTorch's SGD signature (lr defaults to 1e-3, dampening before weight_decay) over ``optim.SGD``."""
 
-
-class Adam(_Groups, optim.Adam):
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 0.0):
-        super().__init__(params, lr, betas, eps, weight_decay)
-        self._group(betas=self.betas, eps=self.eps, weight_decay=self.weight_decay)
-
-
-class AdamW(_Groups, optim.AdamW):
-    def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-8, weight_decay: float = 1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay)
-        self._group(betas=self.betas, eps=self.eps, weight_decay=self.decay)
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
+                 differentiable: bool = False, fused=None):  # fmt: skip
+        super().__init__(params, lr, momentum, weight_decay, dampening=dampening, nesterov=nesterov,
+                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)  # fmt: skip
 
 
 def __getattr__(name: str):

@@ -12,9 +12,12 @@ import math
 from collections import OrderedDict
 from collections.abc import Iterator
 
+import numpy as np
+
 from tinygrad_edu import losses
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
+from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional
 
@@ -62,6 +65,11 @@ class Module(core_nn.Module):
     def parameters(self) -> Iterator[Value]:
         return (p for _, p in self.named_parameters())
 
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear the parameters' gradients: to None (PyTorch's default; an optimizer skips a parameter no
+        backward reaches again) or to zeros with ``set_to_none=False``."""
+        zero_grads(self.parameters(), set_to_none)
+
     def children(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
@@ -104,6 +112,9 @@ class Sequential(Module):
     def __init__(self, *modules: Module):
         super().__init__()
         for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"{type(m).__name__} is not a Module subclass: Sequential's argument {i} is {m!r}; "
+                                "pass layers such as nn.Linear(3, 2), nn.ReLU()")  # fmt: skip
             setattr(self, str(i), m)
 
     def forward(self, x):
@@ -137,12 +148,32 @@ class Tanh(_Activation):
     fn = staticmethod(functional.tanh)
 
 
-class GELU(_Activation):
-    fn = staticmethod(functional.gelu)
+class GELU(Module):
+    """x * Phi(x): exact by default, ``approximate="tanh"`` for the tanh approximation (PyTorch's options)."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, x) -> Value:
+        return functional.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
 
 
-class Softplus(_Activation):
-    fn = staticmethod(functional.softplus)
+class Softplus(Module):
+    """ln(1 + e^(beta x)) / beta, and x itself where beta x > threshold (PyTorch's defaults: 1 and 20)."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x) -> Value:
+        return functional.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Identity(_Activation):
@@ -159,30 +190,47 @@ class LeakyReLU(Module):
 
 
 class _Loss(Module):
+    """A loss module: the mean over the batch, or with ``reduction="sum"`` the sum (the mean times the count
+    averaged: elements, or rows for cross-entropy). ``"none"`` is not supported here, and says so."""
+
+    per_row = False  # cross-entropy averages over rows, the others over elements
+
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction != "mean":
-            raise ValueError(f"only reduction='mean' is supported here, got {reduction!r}")
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"only reduction='mean' or 'sum' is supported here, got {reduction!r}")
+        self.reduction = reduction
+
+    def _reduce(self, mean: Value, input) -> Value:
+        if self.reduction == "mean":
+            return mean
+        shape = np.shape(input.data)
+        return mean * float((shape[0] if len(shape) == 2 else 1) if self.per_row else math.prod(shape))
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
 class MSELoss(_Loss):
     def forward(self, input, target) -> Value:
-        return losses.mse(input, target)
+        return self._reduce(losses.mse(input, target), input)
 
 
 class BCELoss(_Loss):
     def forward(self, input, target) -> Value:
-        return losses.bce(input, target)
+        return self._reduce(losses.bce(input, target), input)
 
 
 class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target) -> Value:
-        return losses.bce_with_logits(input, target)
+        return self._reduce(losses.bce_with_logits(input, target), input)
 
 
 class CrossEntropyLoss(_Loss):
+    per_row = True
+
     def forward(self, input, target) -> Value:
-        return losses.cross_entropy(input, target)
+        return self._reduce(losses.cross_entropy(input, target), input)
 
 
 def __getattr__(name: str):

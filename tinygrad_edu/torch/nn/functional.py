@@ -9,16 +9,21 @@ from tinygrad_edu.engine import Value
 SUPPORTED = ("relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
              "binary_cross_entropy_with_logits cross_entropy").split()  # fmt: skip
 
-relu, sigmoid, tanh, softplus = F.relu, F.sigmoid, F.tanh, F.softplus
+relu, sigmoid, tanh = F.relu, F.sigmoid, F.tanh
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Value:
     return F.leaky_relu(x, negative_slope)
 
 
-def gelu(x, approximate: str = "tanh") -> Value:
-    """GELU; only the tanh approximation is computed here (PyTorch's default is the exact erf form)."""
-    return F.gelu(x)
+def gelu(x, approximate: str = "none") -> Value:
+    """GELU as PyTorch's: exact (x * Phi(x), with erf) by default, the tanh approximation with "tanh"."""
+    return F.gelu(x, approximate)
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Value:
+    """ln(1 + e^(beta x)) / beta, and x itself where beta x > threshold, as PyTorch's."""
+    return F.softplus(x, beta, threshold)
 
 
 def softmax(x, dim: int) -> Value:
