@@ -263,3 +263,29 @@ def test_item6_data_of_a_parameter_or_an_argument_value_read_in_fn_runs_eagerly(
     with pytest.warns(CompileWarning, match=r"fn reads .* of \.data of a value of shape \(2,\)"):
         step2(Value(np.ones(2), requires_grad=False))
     assert step2(Value(np.full(2, 2.0), requires_grad=False)).data == 28.0
+
+
+def test_item8_a_compiled_step_and_an_optimizer_step_are_quiet():
+    """nan and inf propagate quietly from a compiled step and an optimizer step, as from the eager engine."""
+    from tinygrad_edu import optim
+
+    w = Value(np.array([1.0, -2.0]))
+    step = compile(lambda x: (w * x).log().sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        step(np.array([1.0, 1.0]))
+        assert np.isnan(step(np.array([1.0, 1.0])).data)  # log of -2: nan, no RuntimeWarning
+        np.testing.assert_allclose(w.grad, [2.0, -1.0])
+        opt = optim.SGD([w], lr=1e308)
+        w.grad = np.array([np.inf, 1e308])
+        opt.step()
+        opt.step()
+    assert np.all(np.isneginf(w.data))
+
+
+def test_value_gelu_takes_pytorchs_approximate():
+    x = Value(np.array([-1.0, 0.5, 2.0]))
+    np.testing.assert_allclose(x.gelu("tanh").data, F.gelu(x, approximate="tanh").data, rtol=1e-15)
+    assert not np.allclose(x.gelu().data, x.gelu("tanh").data, rtol=1e-6, atol=0)
+    with pytest.raises(ValueError, match="approximate must be 'none' \\(exact\\) or 'tanh', got 'bad'"):
+        x.gelu("bad")

@@ -72,6 +72,7 @@ from tinygrad_edu.engine import (
     is_grad_enabled,
     leading_to,
     note_reads,
+    quietly,
     toposort,
 )
 
@@ -157,11 +158,11 @@ class Compiled:
         if trace.step is None:  # judged not compilable when traced
             return self._eager(args)
         if modes and not is_grad_enabled():
-            return Value(trace.run_forward(args), requires_grad=False)
+            return Value(quietly(trace.run_forward, args), requires_grad=False)
         if self.check_every and self.calls % self.check_every == 0:
             return self._checked(trace, args)
         try:
-            return as_value(trace.step(trace.persistent, args))  # the loss, as a Value without a graph
+            return as_value(quietly(trace.step, trace.persistent, args))  # the loss, as a Value without a graph
         except (ArithmeticError, ValueError, IndexError):  # math raised where numpy gives inf/nan, or a bad input:
             return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
 
@@ -187,7 +188,7 @@ class Compiled:
             expected = [w._grad for w in trace.wanted]
             for w in trace.wanted:
                 w._grad = None
-            loss = trace.step(trace.persistent, args)
+            loss = quietly(trace.step, trace.persistent, args)
             got = [w._grad for w in trace.wanted]
         finally:
             for w, s in zip(trace.wanted, saved):

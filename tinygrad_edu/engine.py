@@ -265,8 +265,9 @@ class Value:
     def softplus(self) -> Value:
         return apply(ops.Softplus, self)
 
-    def gelu(self) -> Value:
-        return apply(ops.GELU, self)
+    def gelu(self, approximate: str = "none") -> Value:
+        """x Phi(x), exact (erf) as PyTorch's default; ``approximate="tanh"`` for the tanh form."""
+        return apply(ops.GELU, self) if approximate == "none" else apply(ops.GELU, self, approximate=approximate)
 
     def step(self) -> Value:
         return apply(ops.Step, self)

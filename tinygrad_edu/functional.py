@@ -102,9 +102,7 @@ def softplus(x, beta: float = 1.0, threshold: float = math.inf) -> Value:
 def gelu(x, approximate: str = "none") -> Value:
     """x * Phi(x), Phi the normal distribution's CDF: a smooth ReLU used in transformers. Exact by default
     (with erf, as PyTorch's default); ``approximate="tanh"`` is the tanh approximation."""
-    if approximate == "none":
-        return as_value(x).gelu()
-    return apply(ops.GELU, x, approximate=approximate)
+    return as_value(x).gelu(approximate)
 
 
 def erf(x) -> Value:

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu import arguments
-from tinygrad_edu.engine import Value, grad_numbers
+from tinygrad_edu.engine import Value, grad_numbers, quiet
 from tinygrad_edu.registry import lookup
 
 
@@ -54,6 +54,7 @@ class Optimizer:
         again), or those that exist to zeros with ``set_to_none=False`` (a zero gradient: still decayed)."""
         zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
+    @quiet  # nan/inf in a gradient propagate into the parameters quietly, as in PyTorch
     def step(self) -> None:
         """One update of every parameter that has a gradient, with its group's settings as they are now."""
         for i, group in enumerate(self.param_groups):
