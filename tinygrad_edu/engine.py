@@ -1022,7 +1022,28 @@ class note_reads(_Mode):
             self.origins[id(made)] = (made, source, how)
 
 
-class Argument(np.lib.mixins.NDArrayOperatorsMixin):
+class _NotedNumbers:
+    """Python's conversions of numbers a trace cannot follow (``if x``, ``float(x)``, ``range(x)``): each is
+    noted by ``self._note``, then done on ``self._plain()``."""
+
+    def __bool__(self) -> bool:
+        self._note("bool()")
+        return bool(self._plain())
+
+    def __float__(self) -> float:
+        self._note("float()")
+        return float(self._plain())
+
+    def __int__(self) -> int:
+        self._note("int()")
+        return int(self._plain())
+
+    def __index__(self) -> int:
+        self._note("a Python integer")
+        return self._plain().__index__()
+
+
+class Argument(_NotedNumbers, np.lib.mixins.NDArrayOperatorsMixin):
     """An array argument as compile's trace hands it to fn: the same numbers, followed by identity.
 
     The library takes numbers from it through ``numbers_of`` (a Value made of it, a loss's targets, labels, an
@@ -1076,21 +1097,8 @@ class Argument(np.lib.mixins.NDArrayOperatorsMixin):
         self._note("iterating over")
         return iter(self.array)
 
-    def __bool__(self) -> bool:
-        self._note("bool()")
-        return bool(self.array)
-
-    def __float__(self) -> float:
-        self._note("float()")
-        return float(self.array)
-
-    def __int__(self) -> int:
-        self._note("int()")
-        return int(self.array)
-
-    def __index__(self) -> int:
-        self._note("a Python integer")
-        return self.array.__index__()
+    def _plain(self) -> np.ndarray:
+        return self.array
 
 
 _SHAPE_ONLY = {np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like}
@@ -1123,7 +1131,7 @@ def numbers_of(x, dtype=None, shape: tuple | None = None):
     return made
 
 
-class Watched(np.ndarray):
+class Watched(_NotedNumbers, np.ndarray):
     """Numbers handed out inside compile's trace (the ``.data`` of a node, read by the user's code): using
     them (numpy, ``float()``, an ``if``, making a Value of them) is noted, as a trace cannot follow it. Their
     shape, size and dtype may be read freely."""
@@ -1151,21 +1159,8 @@ class Watched(np.ndarray):
         plain = [x.view(np.ndarray) if isinstance(x, Watched) else x for x in args]
         return func(*plain, **kwargs)
 
-    def __bool__(self) -> bool:
-        self._note("bool()")
-        return bool(self.view(np.ndarray))
-
-    def __float__(self) -> float:
-        self._note("float()")
-        return float(self.view(np.ndarray))
-
-    def __int__(self) -> int:
-        self._note("int()")
-        return int(self.view(np.ndarray))
-
-    def __index__(self) -> int:
-        self._note("a Python integer")
-        return self.view(np.ndarray).__index__()
+    def _plain(self) -> np.ndarray:
+        return self.view(np.ndarray)
 
     def item(self, *args):
         self._note(".item()")
