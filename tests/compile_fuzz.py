@@ -15,7 +15,6 @@ the same weights; each call runs eagerly on one and compiled on the other:
   programs must warn and still give eager's numbers), or a Python list argument changes more than 8 times.
 
     python -m tests.compile_fuzz 3000          # run 3,000 programs, print a summary and the first mismatch
-    python -m tests.compile_fuzz 3000 --gaps   # the same, with the known gaps (KNOWN_GAPS) drawn too
 """
 
 from __future__ import annotations
@@ -58,17 +57,6 @@ READS = {
     "if out.data.sum() > 0": (None, tuple(LOSSES)),  # a node's numbers (issue #20 item 6)
 }
 
-# Patterns that are silently wrong today, each with the test in tests/test_compile_fuzz.py that reproduces it
-# (marked xfail, strict). The generator leaves them out unless asked (gaps=True); when a fix makes that test
-# pass, delete its line here so that the fuzz covers the pattern from then on.
-KNOWN_GAPS = {
-    "dict": "test_item5_a_parameter_replaced_in_a_dict_is_not_seen",
-    "attribute of a plain object": "test_item5_a_parameter_replaced_on_a_plain_object_is_not_seen",
-    "method of a plain object": "test_item5_a_model_reached_through_a_plain_objects_method_is_not_followed",
-    "model in a dict": "test_item5_a_model_held_in_a_dict_is_not_followed",
-    "nan hinge label": "test_item4_a_hinge_message_with_nan_labels_is_the_same_on_every_call",
-}
-
 
 @dataclass
 class Program:
@@ -94,7 +82,6 @@ class Program:
     l2: bool = False  # fn adds 0.01 * the sum of the squared parameters
     reads: str | None = None
     optimizer: str | None = None
-    gaps: bool = False  # the patterns of KNOWN_GAPS may be drawn
     events: list = field(default_factory=list)
     program: list = field(default_factory=list)  # one line per choice, to print a failing program
 
@@ -102,11 +89,10 @@ class Program:
         self.program.append(text)
 
 
-def draw(seed: int, gaps: bool = False) -> Program:
-    """A random program from one seed (with the patterns of KNOWN_GAPS only when ``gaps``)."""
+def draw(seed: int) -> Program:
+    """A random program from one seed."""
     rng = np.random.default_rng(seed)
     pick = lambda options: options[rng.integers(len(options))]  # noqa: E731
-    allowed = lambda options: [o for o in options if gaps or o not in KNOWN_GAPS]  # noqa: E731
     kind = pick(["tensor"] * 6 + ["scalar", "bare", "bare"])
     loss = pick(LOSSES if kind != "scalar" else ["mse", "bce", "bce_with_logits", "hinge"])
     labels = loss in ("cross_entropy", "log_softmax")
@@ -117,7 +103,7 @@ def draw(seed: int, gaps: bool = False) -> Program:
     if kind == "bare" and loss not in ("bce",) and rng.random() < 0.3:
         out_activation = pick(["tanh", "relu", "softplus"])
     reach = pick(BARE_REACH if kind == "bare" else MODEL_REACH)
-    p = Program(seed, kind, loss, nin, nout, hidden, pick(ACTIVATIONS), out_activation, reach, gaps=gaps)
+    p = Program(seed, kind, loss, nin, nout, hidden, pick(ACTIVATIONS), out_activation, reach)
     if kind != "scalar":
         p.inputs = pick(["array"] * 3 + ["indexed", "index argument"])
         p.targets = pick(["array"] * 3 + ["value"])
@@ -128,7 +114,7 @@ def draw(seed: int, gaps: bool = False) -> Program:
         p.width = nin + int(rng.integers(0, 3))
         p.cols = rng.integers(0, p.width, size=nin)
         p.x_grad = bool(rng.random() < 0.2)
-    readable = [r for r in allowed(list(READS)) if loss in READS[r][1]
+    readable = [r for r in READS if loss in READS[r][1]
                 and (READS[r][0] != "X" or p.inputs == "array")]  # fmt: skip
     if kind != "scalar" and p.targets == "array" and rng.random() < 0.1 and readable:
         p.reads = pick(readable)
@@ -141,7 +127,6 @@ def draw(seed: int, gaps: bool = False) -> Program:
            + (" (flat)" if p.flat_targets else "") + (" (X needs a gradient)" if p.x_grad else "")
            + (f"; fn does {p.reads}" if p.reads else "") + ("; fn adds an L2 penalty" if p.l2 else "")
            + f"; optimizer {p.optimizer}")  # fmt: skip
-    replaceable = gaps or reach not in KNOWN_GAPS
     n = int(rng.integers(2, 7))
     p.events.append((pick(["fresh"] * 3 + ["equal", "rows equal", "one row"]), n))  # the trace's own call too
     for _ in range(rng.integers(3, 10)):
@@ -151,7 +136,7 @@ def draw(seed: int, gaps: bool = False) -> Program:
         if event == "new size":
             n = int(rng.integers(1, 7))
             event = "fresh"
-        if event == "optimizer" and p.optimizer is None or event == "replace" and not replaceable:
+        if event == "optimizer" and p.optimizer is None:
             event = "fresh"
         if event == "replace":
             p.events.append(("replace", int(rng.integers(1 << 30)), pick(["new optimizer", "same optimizer"])))
@@ -411,8 +396,7 @@ class Batches:
             T[k] = -1  # a negative label would index from the end
             return T.astype(float) if how == 3 else T
         T = T.astype(float)
-        nan_hinge = [np.nan] if p.gaps or "nan hinge label" not in KNOWN_GAPS else []
-        bad = {"mse": [np.nan, np.inf, -np.inf], "hinge": [0.3, 0.0, *nan_hinge],
+        bad = {"mse": [np.nan, np.inf, -np.inf], "hinge": [0.3, 0.0, np.nan],
                "bce": [3.0, -0.5, np.nan], "bce_with_logits": [3.0, -0.5, np.inf]}[p.loss]  # fmt: skip
         value = bad[rng.integers(len(bad))]
         if rng.random() < 0.5:
@@ -472,10 +456,10 @@ class Outcome:
     warned: bool = False
 
 
-def run(seed: int, torch=None, gaps: bool = False) -> Outcome:
+def run(seed: int, torch=None) -> Outcome:
     """Draw one program and run its calls on the two twins; the outcome says what was checked, and the first
     mismatch as a report that names the seed (None if every call agreed)."""
-    p = draw(seed, gaps)
+    p = draw(seed)
     eager, compiled = Twin(p), Twin(p)
     step = compile(compiled.fn)
     batches = Batches(p, np.random.default_rng([seed, 2]))
@@ -629,9 +613,9 @@ def torch_loss(torch, p: Program, twin: Twin, args: tuple) -> float:
     return float((tf.mse_loss if p.loss == "mse" else tf.binary_cross_entropy_with_logits)(h, target) + penalty)
 
 
-def check(seed: int, torch=None, gaps: bool = False) -> str | None:
+def check(seed: int, torch=None) -> str | None:
     """Run one program; None if compiled and eager (and PyTorch) agree on every call, else the mismatch."""
-    return run(seed, torch, gaps).problem
+    return run(seed, torch).problem
 
 
 def main(argv: list[str]) -> int:
@@ -639,13 +623,11 @@ def main(argv: list[str]) -> int:
         import torch
     except ImportError:
         torch = None
-    gaps = "--gaps" in argv
-    numbers = [a for a in argv if not a.startswith("--")]
-    n = int(numbers[0]) if numbers else 1000
+    n = int(argv[0]) if argv else 1000
     start = time.perf_counter()
     totals, problems = Outcome(), []
     for seed in range(n):
-        out = run(seed, torch, gaps)
+        out = run(seed, torch)
         totals.calls += out.calls
         totals.refused += out.refused
         totals.torch_checked += out.torch_checked

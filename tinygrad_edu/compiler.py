@@ -51,9 +51,11 @@ import itertools
 import keyword
 import linecache
 import math
+import numbers
 import operator
 import re
 import time
+import types
 import warnings
 import weakref
 from collections.abc import Callable
@@ -298,6 +300,9 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     if _structure(order2) != structure:
         raise RuntimeError("compile: fn built a different graph when called twice with the same arguments "
                            "(random choices, or state that changes?); it cannot be compiled")  # fmt: skip
+    if not all(_same_numbers(n, n2) for n, n2 in zip(order, order2)):  # random numbers drawn inside fn
+        return _not_compiled(key, "fn made other numbers when called twice with the same arguments (random numbers, "
+                             "a dropout mask?), which a trace would freeze", start), loss  # fmt: skip
     persistent_ids = {id(n) for n in order if n._operation is None} & {id(n) for n in order2 if n._operation is None}
     persistent_ids -= {id(a) for a in values}
     guards = {i: _copy(a) for i, a in enumerate(args) if not isinstance(a, (Value, np.ndarray))}
@@ -308,6 +313,19 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
                    forward_source, namespace, links=_bindings(fn, w.persistent))  # fmt: skip
     trace.seconds = time.perf_counter() - start
     return trace, loss
+
+
+def _same_numbers(n: Value, n2: Value) -> bool:
+    """The same leaf numbers and op settings in two traced calls of fn (nan equal to nan)."""
+    if n._operation is None:
+        return _same_nan(n._data, n2._data)
+    return all(_same_nan(v, n2._kwargs.get(k)) for k, v in n._kwargs.items() if isinstance(v, np.ndarray))
+
+
+def _same_nan(a, b) -> bool:
+    if a.__class__ is float and b.__class__ is float:
+        return a == b or a != a and b != b
+    return np.shape(a) == np.shape(b) and np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")
 
 
 def _not_compiled(key: tuple, why: str, start: float) -> _Trace:
@@ -331,38 +349,60 @@ def _roots(fn: Callable) -> list[tuple[Callable, object, object]]:
         return []
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
     found = [(operator.itemgetter(n), fn.__globals__, v) for n, v in scope.globals.items()]
-    found += [(operator.attrgetter("cell_contents"), cells[n], v) for n, v in scope.nonlocals.items()]
-    return found + [(operator.itemgetter(k), obj, x) for _, _, obj in found if isinstance(obj, (list, tuple))
-                    for k, x in enumerate(obj)]  # models[1]: the models in a list fn refers to  # fmt: skip
+    return found + [(operator.attrgetter("cell_contents"), cells[n], v) for n, v in scope.nonlocals.items()]
 
 
 def _bindings(fn: Callable, persistent: list[Value]) -> list[tuple[Callable, object, object]]:
-    """How fn reaches its leaves by name, as (get, holder, what get(holder) must be) links: a global or
-    closed-over Value or model, and the path from a model to each of its parameters. A call whose links
-    do not all hold (a parameter replaced by another Value) traces again."""
-    roots = _roots(fn)
-    wanted, links = {id(p) for p in persistent}, []
-    for get, holder, obj in roots:
-        if isinstance(obj, (list, tuple)) or isinstance(obj, Value) and id(obj) in wanted:
+    """How fn reaches its leaves by name, as (get, holder, what get(holder) must be) links: from a global, a
+    closed-over variable, a bound method's self or a partial's arguments, through attributes, list items and
+    dict entries (a model's path to each parameter), found once by a breadth-first search. A call whose links
+    do not all hold (a parameter replaced by another Value, anywhere on its path) traces again."""
+    wanted = {id(p) for p in persistent if p.requires_grad}
+    came_by: dict[int, tuple] = {}  # id(object) -> (get, holder, object) of the first link that reached it
+    frontier = []
+    for get, holder, obj in _roots(fn):
+        if id(obj) not in came_by and _searchable(obj):
+            came_by[id(obj)] = (get, holder, obj, None)
+            frontier.append(obj)
+    for _ in range(_SEARCH_DEPTH):
+        following = []
+        for holder in frontier:
+            for get, child in _children(holder):
+                if id(child) not in came_by and _searchable(child) and len(came_by) < _SEARCH_LIMIT:
+                    came_by[id(child)] = (get, holder, child, id(holder))
+                    following.append(child)
+        frontier = following
+    links, linked = [], set()
+    for key in wanted & came_by.keys():
+        while key is not None and key not in linked:  # the path back to the root, each link once
+            linked.add(key)
+            get, holder, obj, key = came_by[key]
             links.append((get, holder, obj))
-        named = getattr(obj, "named_parameters", None)
-        if isinstance(obj, Value) or not callable(named) or isinstance(obj, type):
-            continue
-        found = [(path, p) for path, p in named() if id(p) in wanted]
-        if found:
-            links.append((get, holder, obj))
-        seen = set()
-        for path, _ in found:
-            parent = obj
-            for part in path.split("."):
-                get_part = operator.itemgetter(int(part)) if isinstance(parent, (list, tuple)) else (
-                    operator.attrgetter(part))  # fmt: skip
-                child = get_part(parent)
-                if (id(parent), part) not in seen:
-                    seen.add((id(parent), part))
-                    links.append((get_part, parent, child))
-                parent = child
     return links
+
+
+_SEARCH_DEPTH, _SEARCH_LIMIT = 8, 20_000  # how far from fn's names a parameter is looked for
+
+
+def _searchable(obj) -> bool:
+    """Objects a path to a parameter may go through: Values, containers and objects with attributes, not
+    numbers, arrays, strings, modules, classes or functions."""
+    return not isinstance(obj, (np.ndarray, numbers.Number, str, bytes, type, types.ModuleType, types.FunctionType,
+                                types.BuiltinFunctionType, types.MethodType))  # fmt: skip
+
+
+def _children(obj) -> list[tuple[Callable, object]]:
+    """(get, child) for what obj holds: list and tuple items, dict entries, attributes."""
+    if isinstance(obj, Value):
+        return []
+    if isinstance(obj, (list, tuple)):
+        return [(operator.itemgetter(k), x) for k, x in enumerate(obj)]
+    if isinstance(obj, dict):
+        return [(operator.itemgetter(k), x) for k, x in obj.items()]
+    attributes = getattr(obj, "__dict__", None)
+    if not isinstance(attributes, dict):
+        return []
+    return [(operator.attrgetter(k), x) for k, x in attributes.items() if isinstance(k, str) and k.isidentifier()]
 
 
 def _load(source: str, namespace: dict, function: str, name: str) -> Callable:
@@ -467,18 +507,18 @@ class _Writer:
         return code
 
     def checks(self) -> list[str]:
-        """The checks eager made on the numbers it was given (a loss's targets, labels), made again."""
+        """The checks eager made on the given it was given (a loss's targets, labels), made again."""
         lines = []
-        for test, numbers in self.record.checks:
-            if isinstance(numbers, Value) or isinstance(numbers, list):
-                nodes = numbers if isinstance(numbers, list) else [numbers]
+        for test, given in self.record.checks:
+            if isinstance(given, Value) or isinstance(given, list):
+                nodes = given if isinstance(given, list) else [given]
                 if not all(id(v) in self.names for v in nodes):
                     continue
-                code = self.names[id(numbers)] if isinstance(numbers, Value) else (
+                code = self.names[id(given)] if isinstance(given, Value) else (
                     f"np.array([{', '.join(self.names[id(v)] for v in nodes)}])")  # fmt: skip
             else:
-                code = self.followed(numbers)
-                if code is None:  # numbers fixed at trace time, checked then
+                code = self.followed(given)
+                if code is None:  # given fixed at trace time, checked then
                     continue
                 code = self.read_as.get(code, code)
             what = getattr(test, "__name__", None) or test.func.__name__

@@ -119,7 +119,7 @@ def _binary(name: str, t: np.ndarray) -> None:
 def _plus_minus_one(name: str, t: np.ndarray) -> None:
     """The hinge loss's labels are -1 and +1."""
     if not np.isin(t, (-1.0, 1.0)).all():
-        raise ValueError(f"hinge needs labels -1 or +1, got {sorted(set(t.reshape(-1).tolist()))}")
+        raise ValueError(f"hinge needs labels -1 or +1, got {np.unique(t).tolist()}")  # (sorted, nan last)
 
 
 REGISTRY: dict[str, Callable] = {
