@@ -13,8 +13,9 @@ What is recorded, and what is read again on every call (arguments are followed b
 * leaves that exist before the call (the model's parameters, constants made outside ``fn``):
   their current ``.data`` is read on every call, so an optimizer may update it in place or
   assign new arrays; those that require a gradient get it added into ``.grad``. The way ``fn``
-  reaches them by name (a model's path to each parameter, a global, a closed-over variable) is
-  checked on every call: a parameter replaced by another Value traces again;
+  reaches them by name (from a global, a closed-over variable, a partial's arguments or a bound
+  method's self, through attributes, list items and dict entries) is checked on every call: a
+  parameter replaced by another Value traces again;
 * Values passed as arguments: their ``.data`` is read on every call;
 * numpy arrays passed as arguments: while tracing, ``fn`` gets each as an ``engine.Argument``,
   which the library takes numbers from through ``engine.numbers_of`` (a Value made of it, a
@@ -26,6 +27,8 @@ What is recorded, and what is read again on every call (arguments are followed b
   range, labels whole and in range) are made on every call, with the same messages;
 * other arguments (Python numbers, lists) are compared by value: a new value traces again, and
   after 8 of them the step runs eagerly with a ``CompileWarning``;
+* random numbers drawn inside ``fn`` (the trace's two calls of it make different numbers): the step
+  runs eagerly, with a ``CompileWarning``;
 * arrays ``fn`` reads from outside (globals, closures) are constants, as in ``jax.jit``: change
   them in place and the trace will not know (pass them as arguments).
 
