@@ -129,3 +129,60 @@ def test_item17_a_compiled_step_gives_the_eager_values_at_the_edges():
         assert got.data == pytest.approx(eager.data, rel=1e-12)
         np.testing.assert_allclose(w.grad, w_eager.grad, rtol=1e-12)
     assert "BinaryCrossEntropy.forward" in step.source
+
+
+# ---------------------------------------------------------------- the facade: BCELoss and F.binary_cross_entropy
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("form", ["module", "functional"])
+def test_item17_facade_bce_reductions_as_pytorch(reduction, form):
+    """nn.BCELoss(reduction=...) and F.binary_cross_entropy(..., reduction=...): PyTorch's values and gradients,
+    p at and next to 0 and 1 ("none" was refused, and the edges were clipped)."""
+    import tinygrad_edu.torch as ttorch
+    import tinygrad_edu.torch.nn as tnn
+
+    real = _real()
+    p, t = P.reshape(-1, 4), T.reshape(-1, 4)
+    v, tp = ttorch.tensor(p, requires_grad=True), real.tensor(p, requires_grad=True)
+    if form == "module":
+        out, ref = tnn.BCELoss(reduction=reduction)(v, ttorch.tensor(t)), real.nn.BCELoss(reduction=reduction)(
+            tp, real.tensor(t))  # fmt: skip
+    else:
+        out = tnn.functional.binary_cross_entropy(v, ttorch.tensor(t), reduction=reduction)
+        ref = real.nn.functional.binary_cross_entropy(tp, real.tensor(t), reduction=reduction)
+    assert out.shape == tuple(ref.shape)
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=0)
+    up = np.cos(np.arange(ref.numel()) + 0.5).reshape(tuple(ref.shape)) if ref.ndim else 1.0
+    out.backward(up)
+    ref.backward(real.tensor(up, dtype=real.float64))
+    np.testing.assert_allclose(v.grad, tp.grad.numpy(), rtol=1e-10, atol=0)
+
+
+def test_item17_facade_bce_refuses_what_it_does_not_support():
+    import tinygrad_edu.torch as ttorch
+    import tinygrad_edu.torch.nn as tnn
+
+    p, t = ttorch.tensor([0.2, 0.9]), ttorch.tensor([0.0, 1.0])
+    with pytest.raises(ValueError, match=r"only reduction='mean', 'sum' or 'none' is supported here, got 'avg'"):
+        tnn.BCELoss(reduction="avg")
+    with pytest.raises(ValueError, match=r"only reduction='mean', 'sum' or 'none' is supported here, got 'avg'"):
+        tnn.functional.binary_cross_entropy(p, t, reduction="avg")
+    with pytest.raises(ValueError, match="weight is not supported here"):
+        tnn.functional.binary_cross_entropy(p, t, ttorch.tensor([1.0, 2.0]))  # PyTorch's third argument is weight
+    with pytest.raises(ValueError, match=r"only reduction='mean' or 'sum' is supported here, got 'none'"):
+        tnn.MSELoss(reduction="none")  # the other losses: as before
+
+
+def test_item17_per_element_losses_make_bces_checks():
+    """reduction='none' checks what the mean checks: probabilities, targets and their shapes."""
+    with pytest.raises(ValueError, match=r"bce needs probabilities in \[0, 1\]"):
+        losses.bce_per_element(Value(np.array([0.5, 1.5])), [0.0, 1.0])
+    with pytest.raises(ValueError, match=r"bce needs targets in \[0, 1\]"):
+        losses.bce_per_element(Value(np.array([0.5, 0.5])), [0.0, 2.0])
+    with pytest.raises(ValueError, match=r"predictions of shape \(2,\) but targets of shape \(3,\)"):
+        losses.bce_per_element(Value(np.array([0.5, 0.5])), [0.0, 1.0, 1.0])
+    with pytest.raises(TypeError, match="predictions must be a Value"):
+        losses.bce_per_element([Value(0.5)], [1.0])
+    each = losses.bce_per_element(Value(np.array([[1.0], [0.25]])), [0.0, 1.0])  # (n,) targets for (n, 1), as bce
+    np.testing.assert_allclose(each.data, [[100.0], [-np.log(0.25)]], rtol=1e-15)

@@ -17,7 +17,7 @@ from tinygrad_edu.engine import Value, as_value, check, item_of, numbers_of
 from tinygrad_edu.functional import cross_entropy
 from tinygrad_edu.registry import lookup
 
-__all__ = ["mse", "bce", "bce_with_logits", "hinge", "cross_entropy", "get", "REGISTRY"]
+__all__ = ["mse", "bce", "bce_per_element", "bce_with_logits", "hinge", "cross_entropy", "get", "REGISTRY"]
 
 
 def _targets(name: str, target, shape: tuple, valid: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
@@ -84,6 +84,15 @@ def bce(prob, target) -> Value:
     if isinstance(prob, Value) or isinstance(prob, (list, tuple)) and all(isinstance(v, Value) for v in prob):
         check(_probabilities, prob if isinstance(prob, Value) else list(prob))
     return _mean_of(functional.bce, prob, target, "bce", _binary)
+
+
+def bce_per_element(prob: Value, target) -> Value:
+    """bce before its mean: the loss of each element of ``prob``, in its shape (PyTorch's reduction="none"),
+    with bce's checks (probabilities and targets in [0, 1], targets of the same shape, as ``bce`` pairs them)."""
+    if not isinstance(prob, Value):
+        raise TypeError(f"bce: predictions must be a Value, got {type(prob).__name__}")
+    check(_probabilities, prob)
+    return functional.bce(prob, as_value(_targets("bce", target, prob.shape, _binary)))
 
 
 def bce_with_logits(logits, target) -> Value:
