@@ -189,6 +189,12 @@ CASES += [
     Case("broadcast_to_scalar", lambda x: F.broadcast_to(x, (2, 2)), lambda x: x.expand(2, 2), [away((), 114)]),
     Case("scatter_repeated", lambda x: F.scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])),
          lambda x: _torch_scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])), [away((3,), 115)]),
+    # binary cross-entropy, element by element: targets 0, 1 and in between (probabilities away from the edges)
+    Case("bce", F.bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none"),
+         [positive((2, 3), 116, hi=0.8), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.75]])]),
+    Case("bce_scalar", F.bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none"), [0.35, 0.6]),
+    Case("bce_mean", lambda p, t: F.bce(p, t).mean(), lambda p, t: _tf().binary_cross_entropy(p, t),
+         [positive((4,), 117, hi=0.8), np.array([1.0, 0.0, 0.5, 1.0])]),
 ]  # fmt: skip
 
 IDS = [c.id for c in CASES]
@@ -281,6 +287,11 @@ def _cross_entropy(data):
     return [(n, c)], {"labels": np.array(data.draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))}
 
 
+def _bce(data):
+    shape = data.draw(small)
+    return [shape, shape], {}  # PyTorch's binary_cross_entropy needs targets of the probabilities' shape
+
+
 def _torch_max(x, axis, keepdims):
     dims = tuple(range(x.ndim)) if axis is None else axis
     return x.amax(dim=dims, keepdim=keepdims)
@@ -334,4 +345,5 @@ SPECS = {
     "BroadcastTo": Spec(_broadcast_to, lambda x, shape: x.broadcast_to(shape)),
     "Scatter": Spec(_scatter, _torch_scatter),
     "CrossEntropy": Spec(_cross_entropy, lambda z, labels: _tf().cross_entropy(z, z.new_tensor(labels).long())),
+    "BinaryCrossEntropy": Spec(_bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none")),
 }  # fmt: skip

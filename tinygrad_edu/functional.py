@@ -17,7 +17,7 @@ from tinygrad_edu.engine import Value, apply, as_value, check, numbers_of, where
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",
     "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "erf", "step", "clip",
-    "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index", "cross_entropy",
+    "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index", "cross_entropy", "bce",
     "broadcast_to", "where", "scatter",
 ]  # fmt: skip
 
@@ -191,6 +191,16 @@ def cross_entropy(logits: Value, labels) -> Value:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
     check(functools.partial(_classes, logits.shape[-1]), y)
     return apply(ops.CrossEntropy, logits, labels=y)
+
+
+def bce(p, target) -> Value:
+    """Binary cross-entropy of each probability p against its target t, element by element (PyTorch's
+    ``binary_cross_entropy`` with reduction="none"): -(t log p + (1 - t) log(1 - p)), each log clamped at -100.
+
+    Nothing is checked here (p outside [0, 1] gives nan, as log does): ``losses.bce`` checks both and averages.
+    """
+    p, t = as_value(p), as_value(target)
+    return apply(ops.BinaryCrossEntropy, p, t, needs=(p.requires_grad, t.requires_grad))
 
 
 def _whole_numbers(y: np.ndarray) -> None:

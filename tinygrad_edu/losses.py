@@ -12,13 +12,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from tinygrad_edu import functional
 from tinygrad_edu.engine import Value, as_value, check, item_of, numbers_of
 from tinygrad_edu.functional import cross_entropy
 from tinygrad_edu.registry import lookup
 
-__all__ = ["mse", "bce", "bce_with_logits", "hinge", "cross_entropy", "get", "REGISTRY"]
-
-_EPS = 1e-12  # keeps log() finite when a probability reaches exactly 0 or 1
+__all__ = ["mse", "bce", "bce_per_element", "bce_with_logits", "hinge", "cross_entropy", "get", "REGISTRY"]
 
 
 def _targets(name: str, target, shape: tuple, valid: Callable[[str, np.ndarray], None] | None = None) -> np.ndarray:
@@ -78,16 +77,22 @@ def mse(pred, target) -> Value:
 def bce(prob, target) -> Value:
     """Binary cross-entropy on probabilities in [0, 1]: -mean(t log p + (1 - t) log(1 - p)).
 
+    As PyTorch's ``binary_cross_entropy``, values and gradients: each log is clamped at -100 (p = 1 with
+    target 0 costs 100), and d/dp = (p - t) / max(p (1 - p), 1e-12) / n (``ops.BinaryCrossEntropy``).
     Probabilities outside [0, 1] (or nan) are an error: raw scores belong in ``bce_with_logits``.
     """
     if isinstance(prob, Value) or isinstance(prob, (list, tuple)) and all(isinstance(v, Value) for v in prob):
         check(_probabilities, prob if isinstance(prob, Value) else list(prob))
+    return _mean_of(functional.bce, prob, target, "bce", _binary)
 
-    def one(p, t):
-        p = p.clip(_EPS, 1.0 - _EPS)
-        return -(t * p.log() + (1.0 - t) * (1.0 - p).log())
 
-    return _mean_of(one, prob, target, "bce", _binary)
+def bce_per_element(prob: Value, target) -> Value:
+    """bce before its mean: the loss of each element of ``prob``, in its shape (PyTorch's reduction="none"),
+    with bce's checks (probabilities and targets in [0, 1], targets of the same shape, as ``bce`` pairs them)."""
+    if not isinstance(prob, Value):
+        raise TypeError(f"bce: predictions must be a Value, got {type(prob).__name__}")
+    check(_probabilities, prob)
+    return functional.bce(prob, as_value(_targets("bce", target, prob.shape, _binary)))
 
 
 def bce_with_logits(logits, target) -> Value:

@@ -777,6 +777,49 @@ class CrossEntropy(Op):
         return dz if len(shape) == 2 else m.reshape(dz, shape)
 
 
+_UNIT = Interval(0.0, 1.0, lo_open=False, hi_open=False)  # [0, 1]: probabilities
+_LOG_FLOOR = -100.0  # PyTorch clamps each log of binary_cross_entropy here: log 0 = -inf would give an infinite loss
+_BCE_EPS = float(np.float32(1e-12))  # PyTorch's EPSILON is a C float: 9.99999996e-13 as a double
+
+
+@register
+class BinaryCrossEntropy(Op):
+    """Binary cross-entropy of a probability p against a target t, element by element, as PyTorch computes it
+    (``binary_cross_entropy``, reduction "none"):  -(t max(log p, -100) + (1 - t) max(log(1 - p), -100)).
+
+    The clamps keep p = 0 or 1 finite (a loss of 100 at worst). PyTorch's gradient is
+    d/dp = (p - t) / max(p (1 - p), 1e-12): the derivative, except within ~1e-12 of 0 and 1, where the clamp
+    keeps it at most 1e12 (the derivative of the clamped forward would be 0 or 1/p, up to 1e300); these
+    edges are declared kinks. d/dt = -log(p / (1 - p)) (the logit, unclamped: -inf at p = 1, as PyTorch's).
+    ``needs`` says which inputs want a gradient (a loss's targets do not).
+    """
+
+    name, arity, domain = "bce", 2, (_UNIT, _UNIT)
+
+    @staticmethod
+    def kinks(eps, p, t, needs=(True, True)):
+        """p within eps of the edge zones [0, 1e-12] and [1 - 1e-12, 1], where the gradient is PyTorch's
+        convention; the target's gradient depends on p only, so it is at a kink wherever p is."""
+        edge = near(p, 0.0, eps + _BCE_EPS) | near(p, 1.0, eps + _BCE_EPS)
+        same = np.shape(edge) == np.shape(t)
+        return edge, edge if same else np.full(np.shape(t), bool(np.any(edge)))
+
+    @staticmethod
+    def forward(p, t, needs=(True, True)):
+        if p.__class__ is float and t.__class__ is float:  # math raises at log 0: the engine reruns it in numpy
+            return (t - 1.0) * max(math.log1p(-p), _LOG_FLOOR) - t * max(math.log(p), _LOG_FLOOR)
+        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf is clamped: no numpy warning, also
+            # where a compiled step calls this outside the engine's quiet mode
+            return (t - 1.0) * np.maximum(np.log1p(-p), _LOG_FLOOR) - t * np.maximum(np.log(p), _LOG_FLOOR)
+
+    @staticmethod
+    def backward(g, out, p, t, needs=(True, True)):
+        m = math_for(p)
+        d = (1.0 - p) * p
+        return (g * (p - t) / m.where(d < _BCE_EPS, _BCE_EPS, d) if needs[0] else None,
+                -g * m.log(p / (1.0 - p)) if needs[1] else None)  # fmt: skip
+
+
 # ---------------------------------------------------------------- one definition for scalars, arrays and Values
 
 

@@ -191,15 +191,14 @@ class LeakyReLU(Module):
 
 class _Loss(Module):
     """A loss module: the mean over the batch, or with ``reduction="sum"`` the sum (the mean times the count
-    averaged: elements, or rows for cross-entropy). ``"none"`` is not supported here, and says so."""
+    averaged: elements, or rows for cross-entropy). ``"none"`` is supported by ``BCELoss`` only; the others say so."""
 
     per_row = False  # cross-entropy averages over rows, the others over elements
+    reductions = ("mean", "sum")  # those this module supports
 
     def __init__(self, reduction: str = "mean"):
         super().__init__()
-        if reduction not in ("mean", "sum"):
-            raise ValueError(f"only reduction='mean' or 'sum' is supported here, got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = functional.reduction_of(reduction, self.reductions)
 
     def _reduce(self, mean: Value, input) -> Value:
         if self.reduction == "mean":
@@ -217,8 +216,10 @@ class MSELoss(_Loss):
 
 
 class BCELoss(_Loss):
+    reductions = ("mean", "sum", "none")
+
     def forward(self, input, target) -> Value:
-        return self._reduce(losses.bce(input, target), input)
+        return functional.binary_cross_entropy(input, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):

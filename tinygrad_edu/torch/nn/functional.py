@@ -38,8 +38,24 @@ def mse_loss(input, target) -> Value:
     return losses.mse(input, target)
 
 
-def binary_cross_entropy(input, target) -> Value:
-    return losses.bce(input, target)
+def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Value:
+    """PyTorch's: -(t log p + (1 - t) log(1 - p)), each log clamped at -100, averaged ("mean"), summed ("sum") or
+    one per element ("none"); the gradient (p - t) / max(p (1 - p), 1e-12), as PyTorch's. No ``weight`` here."""
+    if weight is not None:
+        raise ValueError("binary_cross_entropy's weight is not supported here; multiply the reduction='none' losses")
+    reduction = reduction_of(reduction, ("mean", "sum", "none"))
+    if reduction == "mean":
+        return losses.bce(input, target)
+    each = losses.bce_per_element(input, target)
+    return each if reduction == "none" else each.sum()
+
+
+def reduction_of(reduction: str, supported: tuple[str, ...] = ("mean", "sum")) -> str:
+    """``reduction`` if this facade supports it for the loss, else a ValueError naming the ones it does."""
+    if reduction not in supported:
+        names = [repr(r) for r in supported]
+        raise ValueError(f"only reduction={', '.join(names[:-1])} or {names[-1]} is supported here, got {reduction!r}")
+    return reduction
 
 
 def binary_cross_entropy_with_logits(input, target) -> Value:
