@@ -808,9 +808,7 @@ class BinaryCrossEntropy(Op):
     def forward(p, t, needs=(True, True)):
         if p.__class__ is float and t.__class__ is float:  # math raises at log 0: the engine reruns it in numpy
             return (t - 1.0) * max(math.log1p(-p), _LOG_FLOOR) - t * max(math.log(p), _LOG_FLOOR)
-        with np.errstate(divide="ignore", invalid="ignore"):  # log 0 = -inf is clamped: no numpy warning, also
-            # where a compiled step calls this outside the engine's quiet mode
-            return (t - 1.0) * np.maximum(np.log1p(-p), _LOG_FLOOR) - t * np.maximum(np.log(p), _LOG_FLOOR)
+        return (t - 1.0) * np.maximum(np.log1p(-p), _LOG_FLOOR) - t * np.maximum(np.log(p), _LOG_FLOOR)
 
     @staticmethod
     def backward(g, out, p, t, needs=(True, True)):
