@@ -84,7 +84,7 @@ UNARY = [lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.relu(), lambda x
          lambda x: x.gelu(), lambda x: x.softplus(), lambda x: x.leaky_relu(0.1), lambda x: x.clip(-0.5, 0.5),
          lambda x: x**3, lambda x: 1.0 / (x * x + 1.0)]  # fmt: skip
 BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / (b * b + 1.0),
-          lambda a, b: F.where(np.arange(a.data.size).reshape(a.shape) % 2 == 0, a, b) if a.ndim else a * b]
+          lambda a, b: F.where(np.arange(math.prod(a.shape)).reshape(a.shape) % 2 == 0, a, b) if a.ndim else a * b]
 REDUCE = [lambda x: x.sum(axis=0, keepdims=True), lambda x: x.mean(axis=-1, keepdims=True),
           lambda x: x.max(axis=0, keepdims=True), lambda x: x.softmax(axis=-1), lambda x: x.log_softmax(axis=0)]
 

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from tests import compile_fuzz
-from tinygrad_edu import Value, compile, engine, losses, nn
-from tinygrad_edu.compiler import CompileWarning, _Trace, _Writer
+from tinygrad_edu import Value, compile, compiler, engine, losses, nn
+from tinygrad_edu.compiler import CompileWarning, _Writer
 
 try:
     import torch  # the oracle of the losses it computes in one call; without it, compiled is compared with eager
@@ -43,7 +43,7 @@ def test_a_compiled_step_that_skips_the_checks_is_caught(monkeypatch):
 
 def test_a_replaced_parameter_left_unseen_is_caught(monkeypatch):
     """Item 5 undone: the step keeps reading the Value the trace saw, after the model got a new one."""
-    monkeypatch.setattr(_Trace, "current", lambda self: True)
+    monkeypatch.setattr(compiler, "_current", lambda links, persistent: lambda: True)
     problem = _first_failure(200)
     assert problem is not None and "replace" in problem and "compiled" in problem
 

@@ -47,7 +47,6 @@ of each op (``_TEMPLATES``), then the helpers that turn names and numbers into c
 from __future__ import annotations
 
 import builtins
-import copy
 import functools
 import inspect
 import itertools
@@ -55,7 +54,6 @@ import keyword
 import linecache
 import math
 import numbers
-import operator
 import re
 import time
 import types
@@ -139,7 +137,7 @@ class Compiled:
         self.calls += 1
         key = _key(args)
         trace = self.latest
-        if trace is None or trace.key != key or not trace.accepts(args):  # not the trace of the last call
+        if trace is None or trace.key != key or not trace.current() or not trace.accepts(args):  # another trace
             kept = self.traces.setdefault(key, [])
             kept[:] = [t for t in kept if t.current()]  # a trace of a parameter since replaced is of no more use
             trace = next((t for t in kept if t.accepts(args)), None)
@@ -150,7 +148,7 @@ class Compiled:
                 changing = ", ".join(self._changing(kept, args))
                 why = (f"argument {changing} (Python numbers, compared on every call) changed {len(kept)} times; "
                        "pass an array instead, which a trace follows")  # fmt: skip
-                trace = _not_compiled(key, why, time.perf_counter())
+                trace = _not_compiled(key, why, time.perf_counter(), stacklevel=3)
                 kept.clear()
                 kept.append(trace)  # it takes every call of these shapes from now on
                 return self._eager(args)
@@ -231,15 +229,11 @@ class _Trace:
     forward_source: str = ""  # forward(P, A) -> loss data: the same lines without backward, for no_grad
     namespace: dict = field(default_factory=dict)
     forward: Callable | None = None  # compiled the first time it is needed
-    links: list = field(default_factory=list)  # how fn reaches its leaves by name (_bindings): each must still hold
+    current: Callable[[], bool] = lambda: True  # noqa: E731 (the names fn reads still hold what they held: _current)
 
     def accepts(self, args: tuple) -> bool:
-        """The arguments that are compared by value (Python numbers, lists) are those of the trace, and the
-        leaves fn reaches by name are still the Values it was traced with."""
-        return all(_same(args[i], v) for i, v in self.guards.items()) and self.current()
-
-    def current(self) -> bool:
-        return all(get(holder) is expected for get, holder, expected in self.links)
+        """The arguments that are compared by value (Python numbers, lists) are those of the trace."""
+        return all(_same(args[i], v) for i, v in self.guards.items())
 
     def run_forward(self, args: tuple):
         if self.forward is None:
@@ -248,9 +242,19 @@ class _Trace:
 
 
 def _same(a, b) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return np.shape(a) == np.shape(b) and np.array_equal(a, b)
-    return type(a) is type(b) and a == b
+    """An argument compared by value is the trace's: numbers, strings, containers of them (arrays by their
+    numbers), and any other object (a Value, a model) by identity."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if isinstance(a, (numbers.Number, str, bytes, type(None))):
+        return a == b or a != a and b != b  # (nan is nan's)
+    return a is b
 
 
 def _key(args: tuple) -> tuple:
@@ -258,11 +262,11 @@ def _key(args: tuple) -> tuple:
     parts = []
     for a in args:
         if isinstance(a, Value):
-            parts.append(("Value", a.shape, a.data.__class__ is float))
+            parts.append(("Value", a.shape, a._data.__class__ is float, a.requires_grad))
         elif isinstance(a, np.ndarray):
             parts.append(("array", a.shape, a.dtype))
-        else:
-            parts.append((type(a).__name__, np.shape(a) if isinstance(a, (list, tuple)) else None))
+        else:  # compared by value (the trace's guards); a list by its length too, as arrays by their shape
+            parts.append((type(a).__name__, len(a) if isinstance(a, (list, tuple)) else None))
     return tuple(parts)
 
 
@@ -270,11 +274,10 @@ def _structure(order: list[Value]) -> list:
     return [(n._operation, n.shape, len(n.parents)) for n in order]
 
 
-def _followed(args: tuple, names: list[str]) -> tuple[tuple, dict[int, int]]:
+def _followed(args: tuple, names: list[str]) -> tuple:
     """The arguments as fn sees them while tracing: each numpy array as an ``Argument`` (the same numbers,
-    followed by identity), the rest as they are; and which argument each ``Argument`` stands for."""
-    given = tuple(Argument(a, names[i]) if a.__class__ is np.ndarray else a for i, a in enumerate(args))
-    return given, {id(a): i for i, a in enumerate(given) if a.__class__ is Argument}
+    followed by identity; the compiled step reads it as ``A[i]``), the rest as they are."""
+    return tuple(Argument(a, names[i], f"A[{i}]") if a.__class__ is np.ndarray else a for i, a in enumerate(args))
 
 
 def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
@@ -282,23 +285,26 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     start = time.perf_counter()
     names = _argument_names(fn, len(args))
     values = tuple(a for a in args if isinstance(a, Value))
-    given, argument_of = _followed(args, names)
     with note_reads(values=values) as record:
         try:
-            loss = _loss(fn(*given))
+            loss = _loss(fn(*_followed(args, names)))
             failed = None
         except Exception as error:  # noqa: BLE001 (fn may not accept what a trace hands it: then it runs eagerly)
             failed = error
     if failed is not None:
         loss = _loss(fn(*args))  # fn's own error, if it has one, is the user's to see
         return _not_compiled(key, f"fn could not be traced ({type(failed).__name__}: {failed})", start), loss
+    graphs = [names[i] for i, a in enumerate(args) if isinstance(a, Value) and a._operation is not None]
+    if graphs:  # its graph would be traced as part of fn's, and replayed from this call's leaves
+        return _not_compiled(key, f"argument {', '.join(graphs)} comes with a graph of its own (made by ops "
+                             "before the call); compile the function that makes it too", start), loss  # fmt: skip
     if record.notes:  # numbers that leave the graph, or an argument read in a way a trace cannot follow
         more = f" (and {len(record.notes) - 1} more)" if len(record.notes) > 1 else ""
         return _not_compiled(key, f"fn reads {record.notes[0]}{more}: numbers that a trace would freeze", start), loss
     order = toposort(loss)
     structure = _structure(order)
     with note_reads(values=values):
-        again = _loss(fn(*_followed(args, names)[0]))  # the same call again: leaves made anew are not the model's
+        again = _loss(fn(*_followed(args, names)))  # the same call again: leaves made anew are not the model's
     order2 = toposort(again)
     if _structure(order2) != structure:
         raise RuntimeError("compile: fn built a different graph when called twice with the same arguments "
@@ -310,10 +316,14 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     persistent_ids -= {id(a) for a in values}
     guards = {i: _copy(a) for i, a in enumerate(args) if not isinstance(a, (Value, np.ndarray))}
     name = getattr(fn, "__name__", type(fn).__name__)
-    w = _Writer(fn, order, args, persistent_ids, record, argument_of)
+    w = _Writer(fn, order, args, persistent_ids, record)
     source, forward_source, namespace = w.sources(f"the compiled step of {name}")
+    links, lost = _bindings(fn, w.persistent, [args[i] for i in guards])
+    if lost:
+        return _not_compiled(key, f"compile cannot tell how fn reaches {lost} (so whether it is replaced later)",
+                             start), loss  # fmt: skip
     trace = _Trace(key, source, _load(source, namespace, "step", name), w.persistent, w.wanted, guards, 0.0,
-                   forward_source, namespace, links=_bindings(fn, w.persistent))  # fmt: skip
+                   forward_source, namespace, current=_current(links, w.persistent))  # fmt: skip
     trace.seconds = time.perf_counter() - start
     return trace, loss
 
@@ -322,90 +332,110 @@ def _same_numbers(n: Value, n2: Value) -> bool:
     """The same leaf numbers and op settings in two traced calls of fn (nan equal to nan)."""
     if n._operation is None:
         return _same_nan(n._data, n2._data)
-    return all(_same_nan(v, n2._kwargs.get(k)) for k, v in n._kwargs.items() if isinstance(v, np.ndarray))
+    return n._kwargs.keys() == n2._kwargs.keys() and all(_same_nan(v, n2._kwargs[k]) for k, v in n._kwargs.items())
 
 
 def _same_nan(a, b) -> bool:
-    if a.__class__ is float and b.__class__ is float:
-        return a == b or a != a and b != b
-    return np.shape(a) == np.shape(b) and np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(_same_nan(x, y) for x, y in zip(a, b))
+    if isinstance(a, (np.ndarray, float)) or isinstance(b, (np.ndarray, float)):
+        return np.shape(a) == np.shape(b) and np.array_equal(a, b, equal_nan=np.asarray(a).dtype.kind == "f")
+    return type(a) is type(b) and a == b  # a setting: an axis, a name, a slice
 
 
-def _not_compiled(key: tuple, why: str, start: float) -> _Trace:
-    """A trace that runs fn eagerly on every call, and says why once."""
+def _not_compiled(key: tuple, why: str, start: float, stacklevel: int = 4) -> _Trace:
+    """A trace that runs fn eagerly on every call, and says why once (the warning points at the step's call)."""
     trace = _Trace(key, f"# not compiled: {why}; each call runs eagerly", seconds=time.perf_counter() - start)
-    warnings.warn(f"compile: {trace.source[2:]}", CompileWarning, stacklevel=4)
+    warnings.warn(f"compile: {trace.source[2:]}", CompileWarning, stacklevel=stacklevel)
     return trace
 
 
-def _roots(fn: Callable) -> list[tuple[Callable, object, object]]:
-    """The objects fn refers to by name, as (get, holder, object) with get(holder) giving the object: the
-    globals and closed-over variables of a function, the self of a bound method, the arguments of a partial."""
+def _roots(fn: Callable) -> list[tuple[str, object, object, object]]:
+    """The objects fn refers to by name, as links (kind, key, holder, object): ``holder[key]`` ("item") or
+    ``holder.key`` ("attr") is the object. The globals and closed-over variables of a function, the self of
+    a bound method, the arguments of a partial."""
     if isinstance(fn, functools.partial):
-        found = [(operator.itemgetter(k), fn.args, a) for k, a in enumerate(fn.args)]
-        return found + [(operator.itemgetter(k), fn.keywords, a) for k, a in fn.keywords.items()] + _roots(fn.func)
+        found = [("item", k, fn.args, a) for k, a in enumerate(fn.args)]
+        return found + [("item", k, fn.keywords, a) for k, a in fn.keywords.items()] + _roots(fn.func)
     if inspect.ismethod(fn):
-        return [(operator.attrgetter("__self__"), fn, fn.__self__)] + _roots(fn.__func__)
+        return [("attr", "__self__", fn, fn.__self__)] + _roots(fn.__func__)
     try:
         scope = inspect.getclosurevars(fn)
     except (TypeError, ValueError):
         return []
     cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    found = [(operator.itemgetter(n), fn.__globals__, v) for n, v in scope.globals.items()]
-    return found + [(operator.attrgetter("cell_contents"), cells[n], v) for n, v in scope.nonlocals.items()]
+    found = [("item", n, fn.__globals__, v) for n, v in scope.globals.items()]
+    return found + [("attr", "cell_contents", cells[n], v) for n, v in scope.nonlocals.items()]
 
 
-def _bindings(fn: Callable, persistent: list[Value]) -> list[tuple[Callable, object, object]]:
-    """How fn reaches its leaves by name, as (get, holder, what get(holder) must be) links: from a global, a
-    closed-over variable, a bound method's self or a partial's arguments, through attributes, list items and
-    dict entries (a model's path to each parameter), found once by a breadth-first search. A call whose links
-    do not all hold (a parameter replaced by another Value, anywhere on its path) traces again."""
-    wanted = {id(p) for p in persistent if p.requires_grad}
-    came_by: dict[int, tuple] = {}  # id(object) -> (get, holder, object) of the first link that reached it
-    frontier = []
-    for get, holder, obj in _roots(fn):
-        if id(obj) not in came_by and _searchable(obj):
-            came_by[id(obj)] = (get, holder, obj, None)
-            frontier.append(obj)
+def _bindings(fn: Callable, persistent: list[Value], guarded: list) -> tuple[list[tuple], str | None]:
+    """What the compiled step checks on every call: every name fn reads (a global, a closed-over variable, the
+    same in the functions it calls) still holds the same object, and the path to each leaf fn reads (through
+    attributes, list items and dict entries, found by a breadth-first search from those names and from the
+    arguments compared by value) still leads to it. Returns those links, and the first leaf no path reaches
+    (then compile cannot tell if it is replaced)."""
+    came_by: dict[int, tuple] = {}  # id(object) -> (the link that reached it first, id of its holder)
+    links = _roots(fn)  # the names fn reads: always checked
+    frontier = [link[3] for link in links] + list(guarded)  # (an argument compared by value: its guard checks it)
+    for obj in frontier:
+        came_by.setdefault(id(obj), (None, None))
     for _ in range(_SEARCH_DEPTH):
         following = []
         for holder in frontier:
-            for get, child in _children(holder):
-                if id(child) not in came_by and _searchable(child) and len(came_by) < _SEARCH_LIMIT:
-                    came_by[id(child)] = (get, holder, child, id(holder))
-                    following.append(child)
+            for link in _children(holder):
+                if link[0].startswith("name "):  # a name a function fn calls reads
+                    links.append(link)
+                if id(link[3]) not in came_by and len(came_by) < _SEARCH_LIMIT:
+                    came_by[id(link[3])] = (link, id(holder))
+                    following.append(link[3])
         frontier = following
-    links, linked = [], set()
-    for key in wanted & came_by.keys():
-        while key is not None and key not in linked:  # the path back to the root, each link once
+    linked = {id(link[3]) for link in links}
+    for p in persistent:
+        if id(p) not in came_by:
+            return links, p.label or f"a leaf of shape {p.shape}"
+        key = id(p)
+        while key is not None and key not in linked:  # the path back to a name or an argument, each link once
             linked.add(key)
-            get, holder, obj, key = came_by[key]
-            links.append((get, holder, obj))
-    return links
+            link, key = came_by[key]
+            if link is not None:
+                links.append(link)
+    return [(kind.removeprefix("name "), k, h, o) for kind, k, h, o in links], None
 
 
-_SEARCH_DEPTH, _SEARCH_LIMIT = 8, 20_000  # how far from fn's names a parameter is looked for
+_SEARCH_DEPTH, _SEARCH_LIMIT = 8, 20_000  # how far from fn's names a leaf is looked for
 
 
-def _searchable(obj) -> bool:
-    """Objects a path to a parameter may go through: Values, containers and objects with attributes, not
-    numbers, arrays, strings, modules, classes or functions."""
-    return not isinstance(obj, (np.ndarray, numbers.Number, str, bytes, type, types.ModuleType, types.FunctionType,
-                                types.BuiltinFunctionType, types.MethodType))  # fmt: skip
-
-
-def _children(obj) -> list[tuple[Callable, object]]:
-    """(get, child) for what obj holds: list and tuple items, dict entries, attributes."""
-    if isinstance(obj, Value):
+def _children(obj) -> list[tuple[str, object, object, object]]:
+    """The links from obj to what it holds: list and tuple items, dict entries, attributes; for a function
+    fn calls, the names it reads ("name attr", "name item": always checked, as fn's own)."""
+    if isinstance(obj, (Value, np.ndarray, numbers.Number, str, bytes, type, types.ModuleType)):
         return []
+    if isinstance(obj, types.FunctionType):
+        return [("name " + kind, k, h, o) for kind, k, h, o in _roots(obj)]
     if isinstance(obj, (list, tuple)):
-        return [(operator.itemgetter(k), x) for k, x in enumerate(obj)]
+        return [("item", k, obj, x) for k, x in enumerate(obj)]
     if isinstance(obj, dict):
-        return [(operator.itemgetter(k), x) for k, x in obj.items()]
+        return [("item", k, obj, x) for k, x in obj.items()]
     attributes = getattr(obj, "__dict__", None)
     if not isinstance(attributes, dict):
         return []
-    return [(operator.attrgetter(k), x) for k, x in attributes.items() if isinstance(k, str) and k.isidentifier()]
+    return [("attr", k, obj, x) for k, x in attributes.items() if isinstance(k, str) and k.isidentifier()]
+
+
+def _current(links: list[tuple], persistent: list[Value]) -> Callable[[], bool]:
+    """A function, written out as one expression, that says whether every link still holds and every leaf read
+    still has the requires_grad it had (a frozen layer unfrozen traces again)."""
+    names, terms = {}, []
+    for k, (kind, key, holder, obj) in enumerate(links):
+        names[f"H{k}"], names[f"O{k}"], names[f"K{k}"] = holder, obj, key
+        terms.append(f"H{k}.{key} is O{k}" if kind == "attr" else f"H{k}[K{k}] is O{k}")
+    for k, p in enumerate(persistent):
+        names[f"P{k}"] = p
+        terms.append(f"P{k}.requires_grad is {p.requires_grad}")
+    source = ("def current():\n    try:\n        return (" + " and\n                ".join(terms or ["True"])
+              + ")\n    except (AttributeError, LookupError):\n        return False\n")  # fmt: skip
+    exec(builtins.compile(source, "<tinygrad_edu.compile: what the step checks>", "exec"), names)  # noqa: S102
+    return names["current"]
 
 
 def _load(source: str, namespace: dict, function: str, name: str) -> Callable:
@@ -423,9 +453,15 @@ _COUNTER = itertools.count(1)
 
 
 def _copy(a):
-    """What a guard keeps of an argument compared by value: a copy of numbers and lists (the caller may change
-    them in place), the object itself otherwise (compared by ==, which is identity for most objects)."""
-    return copy.deepcopy(a) if isinstance(a, (list, tuple, dict, np.ndarray)) else a
+    """What a guard keeps of an argument compared by value: a copy of containers and arrays (the caller may
+    change them in place), with the objects in them (Values, models) kept as they are, compared by identity."""
+    if isinstance(a, np.ndarray):
+        return np.array(a)
+    if isinstance(a, (list, tuple)):
+        return type(a)(_copy(x) for x in a) if type(a) in (list, tuple) else a
+    if isinstance(a, dict):
+        return {k: _copy(v) for k, v in a.items()}
+    return a
 
 
 def _loss(out) -> Value:
@@ -442,10 +478,9 @@ class _Writer:
     """Writes one graph as code, in five parts: the leaves read, the forward lines, the checks eager makes,
     the backward lines, and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
 
-    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], record: note_reads,
-                 argument_of: dict[int, int]):  # fmt: skip
+    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], record: note_reads):
         self.order, self.args, self.persistent_ids = order, args, persistent_ids  # the loss first
-        self.record, self.argument_of = record, argument_of  # where numbers came from; Argument -> its index
+        self.record = record  # where the numbers fn was given went
         self.loss = order[0]
         self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
         self.param_names = _parameter_names(fn)
@@ -483,7 +518,7 @@ class _Writer:
         steps = []
         while True:
             if obj.__class__ is Argument:
-                code = f"A[{self.argument_of[id(obj)]}]"
+                code = obj.code
                 break
             if isinstance(obj, Value):
                 if id(obj) in self.arg_index:
@@ -823,7 +858,7 @@ _RESERVED = {"np", "math", "P", "A", "C", "g", "p", "float", "loss"} | {c.__name
 def _parameter_names(fn: Callable) -> dict[int, str]:
     """Dotted names of the parameters of every model ``fn`` refers to ('layers.0.w'), by id of the Value."""
     names = {}
-    for _, _, obj in _roots(fn):
+    for *_, obj in _roots(fn):
         named = getattr(obj, "named_parameters", None)
         if callable(named) and not isinstance(obj, type) and not isinstance(obj, Value):
             for name, p in named():

@@ -37,14 +37,11 @@ from tinygrad_edu import arguments, ops
 def quietly(fn: Callable, *args, **kwargs):
     """``fn(*args, **kwargs)`` with numpy's floating-point warnings off (overflow, log of a negative):
     nan and inf propagate quietly, as in PyTorch; ``detect_anomaly()`` is the way to find where they start."""
-    if _numpy_errors is None:  # numpy 1.x
-        with np.errstate(all="ignore"):
-            return fn(*args, **kwargs)
-    token = _numpy_errors.set(_IGNORE_ALL)
+    token = _NUMPY_ERRORS.set(_IGNORE_ALL)
     try:
         return fn(*args, **kwargs)
     finally:
-        _numpy_errors.reset(token)
+        _NUMPY_ERRORS.reset(token)
 
 
 def quiet(fn: Callable) -> Callable:
@@ -57,13 +54,25 @@ def quiet(fn: Callable) -> Callable:
     return quiet_fn
 
 
+class _Seterr:
+    """numpy 1.x: its error state switched and put back the way numpy 2's context variable is."""
+
+    @staticmethod
+    def set(_) -> dict:
+        return np.seterr(all="ignore")
+
+    @staticmethod
+    def reset(old: dict) -> None:
+        np.seterr(**old)
+
+
 try:  # numpy >= 2 keeps its error state in a context variable; setting it directly costs 0.1 us, np.errstate 1 us
-    from numpy._core._ufunc_config import _extobj_contextvar as _numpy_errors
+    from numpy._core._ufunc_config import _extobj_contextvar as _NUMPY_ERRORS
     from numpy._core.umath import _make_extobj
 
     _IGNORE_ALL = _make_extobj(all="ignore")
-except ImportError:
-    _numpy_errors = None
+except ImportError:  # numpy 1.x
+    _NUMPY_ERRORS, _IGNORE_ALL = _Seterr, None
 
 
 class Value:
@@ -125,9 +134,9 @@ class Value:
     @property
     def data(self):
         """The numbers: a Python float for a scalar, else a float64 numpy array (may be assigned)."""
-        if _open_blocks and _modes.reads is not None and not _called_from_package():  # compile's trace:
-            return self._watched()  # the user's code reads numbers: what it does with them is noted
-        return self._data
+        if _open_blocks and _modes.reads is not None and not _called_from_package():  # compile's trace: the
+            _modes.reads.notes.append(f".data of {self.label or 'a value'} of shape {self.shape}")  # user's code
+        return self._data  # reads numbers, which a trace cannot follow
 
     @data.setter
     def data(self, value) -> None:
@@ -523,19 +532,6 @@ class Value:
         self._read("np.asarray()")
         return np.array(self._data, dtype=dtype)
 
-    def _watched(self):
-        """The data as compile's trace hands it to the user's code: using the numbers of a node, a parameter or
-        an argument is noted (a trace would freeze them); its shape may be read freely."""
-        data = self._data
-        if not (self.requires_grad or self._operation is not None or id(self) in _modes.reads.values):
-            return data
-        what = f".data of {self.label or 'a value'} of shape {self.shape}"
-        if data.__class__ is float:
-            return WatchedFloat(data, what)
-        view = data.view(Watched)
-        view.what = what
-        return view
-
     def _read(self, what: str) -> None:
         """Inside ``note_reads()``, note that the numbers of a Value with a gradient (or of an argument of the
         traced function) left the graph."""
@@ -669,8 +665,12 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
             track = a.requires_grad
             if a._data.__class__ is float:  # Python's floats raise instead of warning (handled below)
                 data = op.forward(a._data, **kwargs) if kwargs else op.forward(a._data)
-            else:  # numpy's warnings off: nan/inf propagate quietly, as in PyTorch
-                data = quietly(op.forward, a._data, **kwargs)
+            else:  # numpy's warnings off (quietly, written out: this is the hot path): nan/inf propagate
+                token = _NUMPY_ERRORS.set(_IGNORE_ALL)  # quietly, as in PyTorch
+                try:
+                    data = op.forward(a._data, **kwargs) if kwargs else op.forward(a._data)
+                finally:
+                    _NUMPY_ERRORS.reset(token)
         else:
             if b.__class__ is not Value:
                 b = _operand(op, b, a, b)
@@ -678,7 +678,11 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
             if a._data.__class__ is float and b._data.__class__ is float:
                 data = op.forward(a._data, b._data, **kwargs) if kwargs else op.forward(a._data, b._data)
             else:
-                data = quietly(op.forward, a._data, b._data, **kwargs)
+                token = _NUMPY_ERRORS.set(_IGNORE_ALL)
+                try:
+                    data = op.forward(a._data, b._data, **kwargs) if kwargs else op.forward(a._data, b._data)
+                finally:
+                    _NUMPY_ERRORS.reset(token)
     except (ArithmeticError, ValueError) as e:
         data = _retry(op.forward, (a._data,) if b is None else (a._data, b._data), kwargs, e, op)
     except TypeError:
@@ -691,8 +695,8 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     out.label = ""
     if track and (not _open_blocks or _modes.grad_enabled):
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, True
-    elif _open_blocks and _modes.reads is not None and _modes.grad_enabled:  # compile's trace: constants made of
-        # the arguments (X[:, r] of an argument X) are recorded too, so that the compiled step computes them anew
+    elif _open_blocks and _modes.reads is not None:  # compile's trace: constants made of the arguments (X[:, r]
+        # of an argument X) or of parameters under no_grad are recorded too, so the compiled step computes them anew
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or _NO_KWARGS, False
     else:  # a constant; its unused _kwargs say why, for backward()'s error
         out._a, out._b, out._operation, out.requires_grad = None, None, None, False
@@ -800,7 +804,7 @@ Value._math = ValueMath  # what ops.math_for(value) returns
 def where(cond, a, b) -> Value:
     """``a`` where ``cond`` is nonzero, ``b`` elsewhere (torch.where). ``cond`` is a constant: comparisons
     such as ``x > 0`` give one; the gradient goes to whichever of a and b was picked."""
-    mask = np.asarray(cond._data if isinstance(cond, Value) else cond) != 0
+    mask = numbers_of(cond, bool)  # (compile's trace follows a mask given as an argument)
     a, b = as_value(a), as_value(b)
     if mask.ndim == 0 and a._data.__class__ is float and b._data.__class__ is float:
         return apply(ops.Where, a, b, mask=bool(mask))
@@ -1022,28 +1026,7 @@ class note_reads(_Mode):
             self.origins[id(made)] = (made, source, how)
 
 
-class _NotedNumbers:
-    """Python's conversions of numbers a trace cannot follow (``if x``, ``float(x)``, ``range(x)``): each is
-    noted by ``self._note``, then done on ``self._plain()``."""
-
-    def __bool__(self) -> bool:
-        self._note("bool()")
-        return bool(self._plain())
-
-    def __float__(self) -> float:
-        self._note("float()")
-        return float(self._plain())
-
-    def __int__(self) -> int:
-        self._note("int()")
-        return int(self._plain())
-
-    def __index__(self) -> int:
-        self._note("a Python integer")
-        return self._plain().__index__()
-
-
-class Argument(_NotedNumbers, np.lib.mixins.NDArrayOperatorsMixin):
+class Argument(np.lib.mixins.NDArrayOperatorsMixin):
     """An array argument as compile's trace hands it to fn: the same numbers, followed by identity.
 
     The library takes numbers from it through ``numbers_of`` (a Value made of it, a loss's targets, labels, an
@@ -1052,10 +1035,34 @@ class Argument(_NotedNumbers, np.lib.mixins.NDArrayOperatorsMixin):
     step then runs eagerly. Its shape, dtype and length may be read freely: a trace is kept per shape and dtype.
     """
 
-    __slots__ = ("array", "name")
+    __slots__ = ("array", "name", "code")
 
-    def __init__(self, array: np.ndarray, name: str):
-        self.array, self.name = array, name
+    def __init__(self, array: np.ndarray, name: str, code: str):
+        self.array, self.name, self.code = array, name, code  # code: how the compiled step computes it from A
+
+    def _made(self, array: np.ndarray, code: str) -> Argument:
+        """What fn made of the argument with numpy, in a way the compiled step can redo: a followed Argument."""
+        return Argument(array, self.name, code)
+
+    def reshape(self, *shape) -> Argument:
+        shape = shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return self._made(self.array.reshape(shape), f"{self.code}.reshape({tuple(shape)!r})")
+
+    def ravel(self) -> Argument:
+        return self.reshape(-1)
+
+    flatten = ravel
+
+    def transpose(self, *axes) -> Argument:
+        return self._made(self.array.transpose(*axes), f"{self.code}.transpose{tuple(axes)!r}")
+
+    @property
+    def T(self) -> Argument:  # noqa: N802 (numpy's name)
+        return self._made(self.array.T, f"{self.code}.T")
+
+    def astype(self, dtype) -> Argument:
+        dtype = np.dtype(dtype)
+        return self._made(self.array.astype(dtype), f"{self.code}.astype(np.{dtype.name})")
 
     shape = property(lambda self: self.array.shape)
     dtype = property(lambda self: self.array.dtype)
@@ -1077,8 +1084,12 @@ class Argument(_NotedNumbers, np.lib.mixins.NDArrayOperatorsMixin):
         return np.asarray(self.array, dtype=dtype)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        self._note(f"numpy's {ufunc.__name__}")
-        return getattr(ufunc, method)(*_unwrapped(inputs), **kwargs)
+        result = getattr(ufunc, method)(*_unwrapped(inputs), **kwargs)
+        codes = [_code_of(x) for x in inputs]
+        if method != "__call__" or kwargs or None in codes or not isinstance(result, np.ndarray):
+            self._note(f"numpy's {ufunc.__name__}")  # with arrays from elsewhere, or out=: not followed
+            return result
+        return self._made(result, f"np.{ufunc.__name__}({', '.join(codes)})")  # X / 255.0, 1 - T, np.tanh(X)
 
     def __array_function__(self, func, types, args, kwargs):
         if func not in _SHAPE_ONLY:
@@ -1090,18 +1101,63 @@ class Argument(_NotedNumbers, np.lib.mixins.NDArrayOperatorsMixin):
         return getattr(self.array, name)
 
     def __getitem__(self, index):
-        self._note("indexing")
-        return self.array[index]
+        text = _basic_index(index)
+        if text is None:  # integer-array or boolean indexing of the raw array: make it a Value first
+            self._note("indexing")
+            return self.array[index]
+        return self._made(self.array[index], f"{self.code}[{text}]")  # y[:, None], X[:, :2]
 
     def __iter__(self):
         self._note("iterating over")
         return iter(self.array)
 
-    def _plain(self) -> np.ndarray:
-        return self.array
+    def __bool__(self) -> bool:
+        self._note("bool()")
+        return bool(self.array)
+
+    def __float__(self) -> float:
+        self._note("float()")
+        return float(self.array)
+
+    def __int__(self) -> int:
+        self._note("int()")
+        return int(self.array)
+
+    def __index__(self) -> int:
+        self._note("a Python integer")
+        return self.array.__index__()
 
 
 _SHAPE_ONLY = {np.shape, np.ndim, np.size, np.zeros_like, np.ones_like, np.empty_like}
+
+
+def _code_of(x) -> str | None:
+    """An input of a ufunc on an Argument as code: the Argument's, or a Python number's; None otherwise."""
+    if x.__class__ is Argument:
+        return x.code
+    if isinstance(x, (bool, np.bool_)):
+        return repr(bool(x))
+    if isinstance(x, numbers.Integral):
+        return repr(int(x))
+    if isinstance(x, numbers.Real) and np.isfinite(x):
+        return repr(float(x))
+    return None
+
+
+def _basic_index(index) -> str | None:
+    """A basic index (whole numbers, slices, None, ...) as the text between brackets; None for any other."""
+    parts = []
+    for i in index if isinstance(index, tuple) else (index,):
+        if i is None or i is Ellipsis:
+            parts.append(repr(i) if i is None else "...")
+        elif isinstance(i, slice) and all(v is None or isinstance(v, int) for v in (i.start, i.stop, i.step)):
+            parts.append(":".join("" if v is None else repr(v) for v in (i.start, i.stop))
+                         + ("" if i.step is None else f":{i.step!r}"))  # fmt: skip
+        elif isinstance(i, int) and not isinstance(i, bool):
+            parts.append(repr(i))
+        else:
+            return None
+    return ", ".join(parts) if parts else "()"
 
 
 def _unwrapped(items):
@@ -1131,89 +1187,26 @@ def numbers_of(x, dtype=None, shape: tuple | None = None):
     return made
 
 
-class Watched(_NotedNumbers, np.ndarray):
-    """Numbers handed out inside compile's trace (the ``.data`` of a node, read by the user's code): using
-    them (numpy, ``float()``, an ``if``, making a Value of them) is noted, as a trace cannot follow it. Their
-    shape, size and dtype may be read freely."""
-
-    what = "numbers of the graph"
-
-    def __array_finalize__(self, obj) -> None:
-        self.what = getattr(obj, "what", type(self).what)
-
-    def _note(self, how: str) -> None:
-        """Note a use, unless an op is computing with them (its inputs and settings are in the graph)."""
-        if _open_blocks and _modes.reads is not None and sys._getframe(2).f_code.co_filename not in _OP_FILES:
-            _modes.reads.notes.append(f"{how} of {self.what}")
+class Followed(np.ndarray):
+    """The numbers ``numbers_of`` gives inside compile's trace, whose origin the trace records: ops take them
+    as they are and ``check`` reads them; numpy on them elsewhere is noted (the trace could not follow it)."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        self._note(f"numpy's {ufunc.__name__}")
-        plain = [x.view(np.ndarray) if isinstance(x, Watched) else x for x in inputs]
-        if "out" in kwargs:
-            kwargs["out"] = tuple(x.view(np.ndarray) if isinstance(x, Watched) else x for x in kwargs["out"])
+        _note_outside_ops(f"numpy's {ufunc.__name__} of numbers given to fn")
+        plain = [x.view(np.ndarray) if isinstance(x, Followed) else x for x in inputs]
         return getattr(ufunc, method)(*plain, **kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         if func not in _SHAPE_ONLY:
-            self._note(f"np.{func.__name__}()")
-        plain = [x.view(np.ndarray) if isinstance(x, Watched) else x for x in args]
+            _note_outside_ops(f"np.{func.__name__}() of numbers given to fn")
+        plain = [x.view(np.ndarray) if isinstance(x, Followed) else x for x in args]
         return func(*plain, **kwargs)
 
-    def _plain(self) -> np.ndarray:
-        return self.view(np.ndarray)
 
-    def item(self, *args):
-        self._note(".item()")
-        return self.view(np.ndarray).item(*args)
-
-    def tolist(self):
-        self._note(".tolist()")
-        return self.view(np.ndarray).tolist()
-
-
-class Followed(Watched):
-    """The numbers ``numbers_of`` gives inside compile's trace, whose origin the trace records: ops take them
-    as they are and ``check`` reads them; numpy on them is noted (the trace could not follow it)."""
-
-    what = "numbers given to fn"
-
-
-class WatchedFloat(float):
-    """A scalar node's ``.data`` read by the user's code inside compile's trace: arithmetic, comparisons and
-    conversions of it are noted (``math`` functions read a float directly, unseen: prefer Value methods)."""
-
-    __slots__ = ("what",)
-
-    def __new__(cls, value: float, what: str):
-        self = super().__new__(cls, value)
-        self.what = what
-        return self
-
-
-_DUNDER_SYMBOLS = {
-    "__lt__": "<", "__le__": "<=", "__gt__": ">", "__ge__": ">=", "__eq__": "==", "__ne__": "!=", "__add__": "+",
-    "__radd__": "+", "__sub__": "-", "__rsub__": "-", "__mul__": "*", "__rmul__": "*", "__truediv__": "/",
-    "__rtruediv__": "/", "__pow__": "**", "__rpow__": "**", "__neg__": "-",
-}  # fmt: skip
-
-
-def _noting(name: str):
-    plain = getattr(float, name)
-
-    def method(self, *args):
-        if _open_blocks and _modes.reads is not None:
-            _modes.reads.notes.append(f"{_DUNDER_SYMBOLS.get(name, name.strip('_') + '()')} on {self.what}")
-        return plain(float(self.real), *args)  # (.real is the plain float: float(self) would be noted)
-
-    return method
-
-
-for _name in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
-              "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__pow__", "__rpow__", "__neg__", "__pos__",
-              "__abs__", "__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__", "__bool__", "__int__",
-              "__float__", "__round__", "__trunc__", "__floor__", "__ceil__", "__divmod__", "__rdivmod__"):  # fmt: skip
-    setattr(WatchedFloat, _name, _noting(_name))
-WatchedFloat.__hash__ = float.__hash__
+def _note_outside_ops(what: str) -> None:
+    """Note a use of followed numbers, unless an op computes with them (its inputs and settings are in the graph)."""
+    if _open_blocks and _modes.reads is not None and sys._getframe(2).f_code.co_filename not in _OP_FILES:
+        _modes.reads.notes.append(what)
 
 
 def item_of(numbers: np.ndarray, k: int | tuple = ()) -> float:
@@ -1294,9 +1287,6 @@ def _as_data(x, what: str = "Value data"):
         if _open_blocks and _modes.reads is not None:
             _modes.reads.came_from(data, x, ("as", np.float64, None))
         return data
-    if x.__class__ is Watched or x.__class__ is WatchedFloat:  # inside compile's trace: a node's numbers
-        _modes.reads.notes.append(f"a Value made of {x.what}")
-        x = np.array(x) if x.__class__ is Watched else float(x.real)
     if x.__class__ is Argument or x.__class__ is Followed:  # inside compile's trace: numbers given, followed
         given = numbers_of(x, np.float64)
         data = float(given) if given.ndim == 0 else np.array(given)  # a copy, as for any array

@@ -32,12 +32,17 @@ def _targets(name: str, target, shape: tuple, valid: Callable[[str, np.ndarray],
     t = numbers_of(target)  # a Value gives its data
     if t.dtype.kind not in "biuf":
         raise TypeError(f"{name}: targets must be numbers, got {t.dtype} {target!r}")
-    if t.shape != shape and t.shape + (1,) != shape and t.shape != shape + (1,):
-        raise ValueError(f"{name}: predictions of shape {shape} but targets of shape {t.shape}; they must match "
-                         "(or differ by one trailing axis of size 1)")  # fmt: skip
+    _pairs(name, t.shape, shape)
     t = numbers_of(t, np.float64, shape)
     check(functools.partial(valid or _finite, name), t)
     return t
+
+
+def _pairs(name: str, targets: tuple, shape: tuple) -> None:
+    """Targets pair with predictions one to one: the same shape, or one trailing axis of size 1 more or less."""
+    if targets != shape and targets + (1,) != shape and targets != shape + (1,):
+        raise ValueError(f"{name}: predictions of shape {shape} but targets of shape {targets}; they must match "
+                         "(or differ by one trailing axis of size 1)")  # fmt: skip
 
 
 def _finite(name: str, t: np.ndarray) -> None:
@@ -65,8 +70,19 @@ def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, nam
         raise TypeError(f"{name}: predictions must be a Value or a list of Values, got {type(pred).__name__}")
     if np.size(pred.data) == 0:
         raise ValueError(f"{name}: predictions of shape {pred.shape} hold no elements: the mean of nothing")
+    if isinstance(target, Value) and target._operation is not None and not target.requires_grad:
+        return fn(pred, _computed_targets(name, target, pred.shape, valid)).mean()
     t = _targets(name, target, pred.shape, valid)
     return fn(pred, as_value(item_of(t) if t.ndim == 0 else t)).mean()
+
+
+def _computed_targets(name: str, target: Value, shape: tuple, valid) -> Value:
+    """Targets fn computed of its arguments (``torch.tensor(y).view(-1, 1)``: nodes only while compile traces),
+    kept in the graph, so that the compiled step computes them anew; checked as ``_targets`` checks numbers."""
+    _pairs(name, target.shape, shape)
+    t = target if target.shape == shape else target.reshape(shape)
+    check(functools.partial(valid or _finite, name), t)
+    return t
 
 
 def mse(pred, target) -> Value:
