@@ -20,7 +20,8 @@ What is recorded, and what is read again on every call (arguments are followed b
 * numpy arrays passed as arguments: while tracing, ``fn`` gets each as an ``engine.Argument``,
   which the library takes numbers from through ``engine.numbers_of`` (a Value made of it, a
   loss's targets, cross-entropy's labels, an index), and those are read from the argument on
-  every call; what ``fn`` computes of them with Values and ops is part of the graph. Any other
+  every call; what ``fn`` computes of them with Values and ops is part of the graph, and so is the
+  numpy the step can redo (``y[:, None]``, ``X.T``, ``X / 255.0``, ``1 - T``: ``Argument``). Any other
   read of an argument's numbers (numpy on it, ``float()``, an ``if``, ``.data`` or a comparison of a
   node) cannot be followed: the step then runs eagerly, with a ``CompileWarning`` naming it;
 * the checks eager makes on the numbers it is given (``engine.check``: targets finite and in
