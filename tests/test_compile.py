@@ -4,6 +4,7 @@ follows optimizers that update in place or assign new arrays, traces again for a
 catches a frozen branch with check_every, and its source is the code that runs."""
 
 import math
+import types
 import warnings
 
 import numpy as np
@@ -210,16 +211,17 @@ def test_an_argument_read_only_as_numbers_is_compared_and_traced_again_when_it_c
 
 def test_check_every_catches_a_branch_frozen_at_trace_time():
     w = Value(np.array([1.0, -2.0]))
-    state = {"double": True}  # Python state fn branches on, which no trace sees (a branch on numbers is noted)
+    state = types.ModuleType("state")  # a module's attributes: state no trace watches (a dict or an object's
+    state.double = True  # would be: a change traces again)
 
     def loss(x):
-        return (w * x * 2.0).sum() if state["double"] else (w * x * 3.0).sum()
+        return (w * x * 2.0).sum() if state.double else (w * x * 3.0).sum()
 
     step = compile(loss, check_every=1)
     step(Value(np.array([1.0, 1.0]), requires_grad=False))
     step(Value(np.array([2.0, 1.0]), requires_grad=False))  # the same branch: agrees
     before = np.array(w.grad)
-    state["double"] = False
+    state.double = False
     with pytest.raises(RuntimeError, match=r"at call 3 the compiled step differs from the eager one \(loss"):
         step(Value(np.array([-1.0, -1.0]), requires_grad=False))
     np.testing.assert_allclose(w.grad, before)  # nothing half-added

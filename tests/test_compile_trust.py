@@ -456,3 +456,120 @@ def test_targets_computed_in_fn_of_an_argument_compile():
     calls = [(rng.normal(size=(4, 2)), rng.normal(size=4)) for _ in range(3)]
     fn = lambda X, y: loss_fn(model(torch.tensor(X)), torch.tensor(y).view(-1, 1))  # noqa: E731
     assert _loud_or_exact(fn, calls, list(model.parameters())) == []
+
+
+# ---------------------------------------------------------------- found by a second review: silently wrong before
+
+
+def test_a_memory_mapped_batch_is_followed(tmp_path):
+    """np.memmap (any ndarray subclass) reached fn raw and was frozen: every batch gave the first's numbers."""
+    rng = np.random.default_rng(20)
+    np.save(tmp_path / "X.npy", rng.normal(size=(12, 2)))
+    X = np.load(tmp_path / "X.npy", mmap_mode="r")
+    T = rng.normal(size=(6, 2))
+    model = nn.MLP(2, [2], seed=1)
+    assert _loud_or_exact(lambda X, T: losses.mse(model(X), T), [(X[:6], T), (X[6:], T)], model.parameters()) == []
+
+
+class _Config:
+    scale = 1.0  # a class attribute
+
+    def __init__(self):
+        self.alpha = 1.0
+
+
+def test_numbers_read_through_attributes_dicts_and_class_attributes_are_checked():
+    model = nn.MLP(2, [2], seed=2)
+    cfg, hp = _Config(), {"l2": 0.0}
+    fn = lambda X, T: losses.mse(model(X) * cfg.alpha * cfg.scale, T) + hp["l2"] * (model.layers[0].w ** 2).sum()  # noqa: E731
+    X, T = np.ones((3, 2)), np.zeros((3, 2))
+    step = compile(fn)
+    for change in (lambda: None, lambda: setattr(cfg, "alpha", 5.0), lambda: hp.update(l2=0.1),
+                   lambda: setattr(_Config, "scale", 2.0)):  # fmt: skip
+        change()
+        assert step(X, T).data == pytest.approx(fn(X, T).data, rel=1e-12)
+    _Config.scale = 1.0
+
+
+TEMPERATURE = 1.0
+
+
+class _Scaled(nn.Module):
+    def __init__(self):
+        self.fc = nn.Layer(2, 2, seed=3)
+
+    def forward(self, x):
+        return self.fc(x) / TEMPERATURE
+
+
+def test_names_read_by_methods_and_comprehensions_are_checked():
+    global TEMPERATURE
+    net, lam = _Scaled(), [0.0]
+    fn = lambda X: (net(X) ** 2).sum() + sum(lam[0] * (p * p).sum() for p in net.parameters())  # noqa: E731
+    step = compile(fn)
+    X = np.ones((2, 2))
+    step(X)
+    TEMPERATURE, lam[0] = 4.0, 0.5
+    assert step(X).data == pytest.approx(fn(X).data, rel=1e-12)
+    TEMPERATURE = 1.0
+
+
+def test_a_list_grown_after_the_trace_or_a_second_path_to_a_parameter_is_seen():
+    model = nn.MLP(2, [2, 2], seed=4)
+    params = model.parameters()
+    fn = lambda X: (model(X) ** 2).sum() + 0.01 * sum((p * p).sum() for p in params)  # noqa: E731
+    step = compile(fn)
+    X = np.ones((3, 2))
+    step(X)
+    model.layers[0].w = Value(np.full((2, 2), 3.0))  # fn reaches it through model, params still holds the old one
+    assert step(X).data == pytest.approx(fn(X).data, rel=1e-12)
+    model.layers.append(nn.Layer(2, 2, seed=5))
+    assert step(X).data == pytest.approx(fn(X).data, rel=1e-12)
+
+
+def test_the_same_value_passed_twice_then_two_values():
+    model = nn.MLP(2, [2], seed=6)
+    fn = lambda X, T: losses.mse(model(X), T)  # noqa: E731
+    V = Value(np.ones((3, 2)), requires_grad=False)
+    step = compile(fn)
+    step(V, V)
+    A, B = Value(np.full((3, 2), 2.0), requires_grad=False), Value(np.zeros((3, 2)), requires_grad=False)
+    assert step(A, B).data == pytest.approx(fn(A, B).data, rel=1e-12)
+
+
+def test_a_global_list_changed_in_place_is_seen():
+    """Karpathy's loop: ys[0] = -1.0 after the trace gave the old targets' loss."""
+    model = nn.MLP(2, [2, 1], granularity="scalar", seed=7)
+    xs, ys = [[1.0, 0.5], [0.2, -1.0]], [1.0, -1.0]
+    fn = lambda: sum((model(x) - y) ** 2 for x, y in zip(xs, ys))  # noqa: E731
+    step = compile(fn)
+    step()
+    ys[0] = -1.0
+    assert step().data == pytest.approx(fn().data, rel=1e-12)
+
+
+def test_numpy_scalars_keep_their_type_in_the_generated_code():
+    model = nn.MLP(2, [2], seed=8)
+    X = np.random.default_rng(9).normal(size=(3, 2)).astype(np.float32)
+    fn = lambda X: (model(Value(X / np.float64(0.3))) ** 2).sum()  # noqa: E731
+    assert _loud_or_exact(fn, [(X,), (X * 2,)], model.parameters()) == []
+
+
+def test_check_every_with_an_argument_that_needs_a_gradient():
+    W = Value(np.array([[1.0], [2.0]]))
+    step = compile(lambda x: (x @ W).sum(), check_every=2)
+    x = Value(np.array([[1.0, 1.0]]))
+    step(x)
+    step(x)  # the checked call: this call's argument gets its gradient once
+    np.testing.assert_array_equal(x.grad, [[2.0, 4.0]])
+
+
+def test_the_facades_sum_reduction_compiles():
+    import tinygrad_edu.torch as torch
+
+    model = torch.nn.Linear(2, 1)
+    loss_fn = torch.nn.MSELoss(reduction="sum")
+    rng = np.random.default_rng(10)
+    calls = [(rng.normal(size=(4, 2)), rng.normal(size=(4, 1))) for _ in range(3)]
+    fn = lambda X, y: loss_fn(model(torch.tensor(X)), torch.tensor(y))  # noqa: E731
+    assert _loud_or_exact(fn, calls, list(model.parameters())) == []

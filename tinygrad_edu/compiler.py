@@ -48,6 +48,7 @@ of each op (``_TEMPLATES``), then the helpers that turn names and numbers into c
 from __future__ import annotations
 
 import builtins
+import contextlib
 import functools
 import inspect
 import itertools
@@ -118,6 +119,7 @@ class Compiled:
         self.calls = 0
         self.latest: _Trace | None = None
         self.retrace_limit = 8  # traces for one shape before the arguments are judged to change every call
+        self.made: dict[tuple, int] = {}  # traces made for each shape
 
     @property
     def source(self) -> str:
@@ -145,15 +147,17 @@ class Compiled:
         if trace is None:
             if not is_grad_enabled():
                 return self._eager(args)
-            if len(kept) >= self.retrace_limit:  # a Python number or list that changes on every call
+            if self.made.get(key, 0) >= self.retrace_limit:  # what fn reads changes on every call
                 changing = ", ".join(self._changing(kept, args))
                 why = (f"argument {changing} (Python numbers, compared on every call) changed {len(kept)} times; "
-                       "pass an array instead, which a trace follows")  # fmt: skip
+                       "pass an array instead, which a trace follows" if changing else f"the state fn reads (a "
+                       f"global, an attribute, a list) changed on {self.made[key]} traces")  # fmt: skip
                 trace = _not_compiled(key, why, time.perf_counter(), stacklevel=3)
                 kept.clear()
                 kept.append(trace)  # it takes every call of these shapes from now on
                 return self._eager(args)
             trace, loss = _trace(self.fn, args, key)
+            self.made[key] = self.made.get(key, 0) + 1
             kept.append(trace)
             self.latest = trace
             loss.backward()  # the first call is the eager one: its loss, its gradients
@@ -172,7 +176,8 @@ class Compiled:
 
     def _changing(self, kept: list[_Trace], args: tuple) -> list[str]:
         names = _argument_names(self.fn, len(args))
-        return [names[i] for i in kept[0].guards if not all(_same(args[i], t.guards.get(i)) for t in kept)]
+        return [names[i] for i in kept[0].guards if not all(_same(args[i], t.guards.get(i)) for t in kept)] if (
+            kept) else []  # fmt: skip
 
     def _eager(self, args: tuple) -> Value:
         """fn as the eager engine runs it: the loss, and its backward unless inside no_grad."""
@@ -183,28 +188,29 @@ class Compiled:
 
     def _checked(self, trace: _Trace, args: tuple) -> Value:
         """Run the compiled step and the eager one from the same .grad; raise if they differ, else keep it."""
-        saved = [w._grad for w in trace.wanted]
-        for w in trace.wanted:
+        wanted = [w if i is None else args[i] for w, i in zip(trace.wanted, trace.wanted_args)]  # this call's
+        saved = [w._grad for w in wanted]
+        for w in wanted:
             w._grad = None
         try:
             eager = _loss(self.fn(*args))
             eager.backward()
-            expected = [w._grad for w in trace.wanted]
-            for w in trace.wanted:
+            expected = [w._grad for w in wanted]
+            for w in wanted:
                 w._grad = None
             loss = quietly(trace.step, trace.persistent, args)
-            got = [w._grad for w in trace.wanted]
+            got = [w._grad for w in wanted]
         finally:
-            for w, s in zip(trace.wanted, saved):
+            for w, s in zip(wanted, saved):
                 w._grad = s
         problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
         problems += [f"the gradient of {w.label or 'a parameter'} {w.shape}"
-                     for w, a, b in zip(trace.wanted, got, expected) if not _close(a, b)]  # fmt: skip
+                     for w, a, b in zip(wanted, got, expected) if not _close(a, b)]  # fmt: skip
         if problems:
             raise RuntimeError(f"compile: at call {self.calls} the compiled step differs from the eager one ("
                                + "; ".join(problems) + "). fn takes another path for these numbers (an if on "
                                "data values?), which the trace froze; call fn eagerly instead")  # fmt: skip
-        for w, g in zip(trace.wanted, got):
+        for w, g in zip(wanted, got):
             w._grad = g if w._grad is None else w._grad + g
         return Value(loss, requires_grad=False)
 
@@ -230,6 +236,7 @@ class _Trace:
     forward_source: str = ""  # forward(P, A) -> loss data: the same lines without backward, for no_grad
     namespace: dict = field(default_factory=dict)
     forward: Callable | None = None  # compiled the first time it is needed
+    wanted_args: list = field(default_factory=list)  # for each wanted leaf, the argument it is (or None)
     current: Callable[[], bool] = lambda: True  # noqa: E731 (the names fn reads still hold what they held: _current)
 
     def accepts(self, args: tuple) -> bool:
@@ -259,13 +266,15 @@ def _same(a, b) -> bool:
 
 
 def _key(args: tuple) -> tuple:
-    """What a trace is kept by: per argument, its kind and shape (and dtype for arrays)."""
+    """What a trace is kept by: per argument, its kind and shape (and dtype and class for arrays, and which
+    earlier argument it is, for a Value passed twice)."""
     parts = []
-    for a in args:
+    for i, a in enumerate(args):
         if isinstance(a, Value):
-            parts.append(("Value", a.shape, a._data.__class__ is float, a.requires_grad))
+            same = next((j for j in range(i) if args[j] is a), None)
+            parts.append(("Value", a.shape, a._data.__class__ is float, a.requires_grad, same))
         elif isinstance(a, np.ndarray):
-            parts.append(("array", a.shape, a.dtype))
+            parts.append(("array", a.shape, a.dtype, type(a)))
         else:  # compared by value (the trace's guards); a list by its length too, as arrays by their shape
             parts.append((type(a).__name__, len(a) if isinstance(a, (list, tuple)) else None))
     return tuple(parts)
@@ -278,7 +287,8 @@ def _structure(order: list[Value]) -> list:
 def _followed(args: tuple, names: list[str]) -> tuple:
     """The arguments as fn sees them while tracing: each numpy array as an ``Argument`` (the same numbers,
     followed by identity; the compiled step reads it as ``A[i]``), the rest as they are."""
-    return tuple(Argument(a, names[i], f"A[{i}]") if a.__class__ is np.ndarray else a for i, a in enumerate(args))
+    return tuple(Argument(np.asarray(a), names[i], f"A[{i}]" if a.__class__ is np.ndarray else f"np.asarray(A[{i}])")
+                 if isinstance(a, np.ndarray) else a for i, a in enumerate(args))  # (a memmap: as an array)
 
 
 def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
@@ -324,7 +334,8 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         return _not_compiled(key, f"compile cannot tell how fn reaches {lost} (so whether it is replaced later)",
                              start), loss  # fmt: skip
     trace = _Trace(key, source, _load(source, namespace, "step", name), w.persistent, w.wanted, guards, 0.0,
-                   forward_source, namespace, current=_current(links, w.persistent))  # fmt: skip
+                   forward_source, namespace, wanted_args=[w.arg_index.get(id(v)) for v in w.wanted],
+                   current=_current(links, w.persistent))  # fmt: skip
     trace.seconds = time.perf_counter() - start
     return trace, loss
 
@@ -353,74 +364,87 @@ def _not_compiled(key: tuple, why: str, start: float, stacklevel: int = 4) -> _T
 
 def _roots(fn: Callable) -> list[tuple[str, object, object, object]]:
     """The objects fn refers to by name, as links (kind, key, holder, object): ``holder[key]`` ("item") or
-    ``holder.key`` ("attr") is the object. The globals and closed-over variables of a function, the self of
-    a bound method, the arguments of a partial."""
+    ``holder.key`` ("attr") is the object. The globals (also those read in nested code: a comprehension, a
+    generator), closed-over variables and default arguments of a function, the self of a bound method, the
+    arguments of a partial."""
     if isinstance(fn, functools.partial):
         found = [("item", k, fn.args, a) for k, a in enumerate(fn.args)]
         return found + [("item", k, fn.keywords, a) for k, a in fn.keywords.items()] + _roots(fn.func)
     if inspect.ismethod(fn):
         return [("attr", "__self__", fn, fn.__self__)] + _roots(fn.__func__)
-    try:
-        scope = inspect.getclosurevars(fn)
-    except (TypeError, ValueError):
+    if not isinstance(fn, types.FunctionType):
         return []
-    cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
-    found = [("item", n, fn.__globals__, v) for n, v in scope.globals.items()]
-    return found + [("attr", "cell_contents", cells[n], v) for n, v in scope.nonlocals.items()]
+    g = fn.__globals__
+    found = [("item", n, g, g[n]) for n in sorted(_names_read(fn.__code__)) if n in g]
+    for cell in fn.__closure__ or ():
+        with contextlib.suppress(ValueError):  # (a cell not filled yet)
+            found.append(("attr", "cell_contents", cell, cell.cell_contents))
+    found += [("item", k, fn.__defaults__, v) for k, v in enumerate(fn.__defaults__ or ())]
+    return found + [("item", k, fn.__kwdefaults__, v) for k, v in (fn.__kwdefaults__ or {}).items()]
+
+
+def _names_read(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the code nested in it) may read."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _names_read(const)
+    return names
 
 
 def _bindings(fn: Callable, persistent: list[Value], guarded: list) -> tuple[list[tuple], str | None]:
-    """What the compiled step checks on every call: every name fn reads (a global, a closed-over variable, the
-    same in the functions it calls) still holds the same object, and the path to each leaf fn reads (through
-    attributes, list items and dict entries, found by a breadth-first search from those names and from the
-    arguments compared by value) still leads to it. Returns those links, and the first leaf no path reaches
-    (then compile cannot tell if it is replaced)."""
-    came_by: dict[int, tuple] = {}  # id(object) -> (the link that reached it first, id of its holder)
-    links = _roots(fn)  # the names fn reads: always checked
-    frontier = [link[3] for link in links] + list(guarded)  # (an argument compared by value: its guard checks it)
-    for obj in frontier:
-        came_by.setdefault(id(obj), (None, None))
+    """What the compiled step checks on every call: the state fn reads is as it was when traced. From the names
+    fn reads (and the functions and methods it calls read), fn itself and the arguments compared by value, a
+    breadth-first search follows attributes (of objects and of their classes), list items and dict entries;
+    every link it follows must hold the same object on every call (a rebound global, ``cfg.scale = 5.0``,
+    ``model.layers[0].w = Value(...)``, ``ys[0] = -1.0``) and every list and dict it passes keeps its length.
+    Returns the links, and the first leaf fn reads that the search did not reach (then compile cannot tell
+    whether it is replaced)."""
+    links = _roots(fn)
+    frontier = [link[3] for link in links] + list(guarded) + [fn]
+    seen = {id(obj) for obj in frontier}
     for _ in range(_SEARCH_DEPTH):
         following = []
         for holder in frontier:
+            if isinstance(holder, (list, dict)):
+                links.append(("len", len(holder), holder, None))
             for link in _children(holder):
-                if link[0].startswith("name "):  # a name a function fn calls reads
-                    links.append(link)
-                if id(link[3]) not in came_by and len(came_by) < _SEARCH_LIMIT:
-                    came_by[id(link[3])] = (link, id(holder))
+                links.append(link)
+                if id(link[3]) not in seen and len(seen) < _SEARCH_LIMIT:
+                    seen.add(id(link[3]))
                     following.append(link[3])
         frontier = following
-    linked = {id(link[3]) for link in links}
-    for p in persistent:
-        if id(p) not in came_by:
-            return links, p.label or f"a leaf of shape {p.shape}"
-        key = id(p)
-        while key is not None and key not in linked:  # the path back to a name or an argument, each link once
-            linked.add(key)
-            link, key = came_by[key]
-            if link is not None:
-                links.append(link)
-    return [(kind.removeprefix("name "), k, h, o) for kind, k, h, o in links], None
+    lost = next((p for p in persistent if id(p) not in seen), None)
+    return links, None if lost is None else (lost.label or f"a leaf of shape {lost.shape}")
 
 
-_SEARCH_DEPTH, _SEARCH_LIMIT = 8, 20_000  # how far from fn's names a leaf is looked for
+_SEARCH_DEPTH, _SEARCH_LIMIT = 8, 20_000  # how far from fn's names the state it reads is looked for
+_LIBRARIES = ("builtins", "numpy", "tinygrad_edu")  # classes whose attributes are not the user's state
 
 
 def _children(obj) -> list[tuple[str, object, object, object]]:
-    """The links from obj to what it holds: list and tuple items, dict entries, attributes; for a function
-    fn calls, the names it reads ("name attr", "name item": always checked, as fn's own)."""
-    if isinstance(obj, (Value, np.ndarray, numbers.Number, str, bytes, type, types.ModuleType)):
+    """The links from obj to what it holds: list and tuple items, dict entries, attributes (in ``__dict__`` or
+    ``__slots__``, and those of its class); for a function, the names it reads."""
+    if isinstance(obj, (Value, np.ndarray, numbers.Number, str, bytes, type, types.ModuleType)) or obj is None:
         return []
-    if isinstance(obj, types.FunctionType):
-        return [("name " + kind, k, h, o) for kind, k, h, o in _roots(obj)]
+    if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
+        return _roots(obj)
     if isinstance(obj, (list, tuple)):
         return [("item", k, obj, x) for k, x in enumerate(obj)]
     if isinstance(obj, dict):
         return [("item", k, obj, x) for k, x in obj.items()]
-    attributes = getattr(obj, "__dict__", None)
-    if not isinstance(attributes, dict):
-        return []
-    return [("attr", k, obj, x) for k, x in attributes.items() if isinstance(k, str) and k.isidentifier()]
+    found = [("attr", k, obj, x) for k, x in getattr(obj, "__dict__", {}).items() if _attribute(k)]
+    for cls in type(obj).__mro__:
+        for k in getattr(cls, "__slots__", ()):
+            if _attribute(k) and hasattr(obj, k):
+                found.append(("attr", k, obj, getattr(obj, k)))
+        if cls.__module__.split(".")[0] not in _LIBRARIES:  # the user's class: its attributes and methods
+            found += [("attr", k, cls, x) for k, x in vars(cls).items() if _attribute(k)]
+    return found
+
+
+def _attribute(name) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not name.startswith("__")
 
 
 def _current(links: list[tuple], persistent: list[Value]) -> Callable[[], bool]:
@@ -429,7 +453,8 @@ def _current(links: list[tuple], persistent: list[Value]) -> Callable[[], bool]:
     names, terms = {}, []
     for k, (kind, key, holder, obj) in enumerate(links):
         names[f"H{k}"], names[f"O{k}"], names[f"K{k}"] = holder, obj, key
-        terms.append(f"H{k}.{key} is O{k}" if kind == "attr" else f"H{k}[K{k}] is O{k}")
+        terms.append(f"H{k}.{key} is O{k}" if kind == "attr" else f"len(H{k}) == {key}" if kind == "len"
+                     else f"H{k}[K{k}] is O{k}")  # fmt: skip
     for k, p in enumerate(persistent):
         names[f"P{k}"] = p
         terms.append(f"P{k}.requires_grad is {p.requires_grad}")

@@ -1137,6 +1137,8 @@ def _code_of(x) -> str | None:
         return x.code
     if isinstance(x, (bool, np.bool_)):
         return repr(bool(x))
+    if isinstance(x, np.generic) and x.dtype.kind in "iuf" and np.isfinite(x):  # keeps its type: numpy promotes
+        return f"np.{x.dtype.name}({x.item()!r})"  # np.float64(0.3) / float32 to float64, as 0.3 would not
     if isinstance(x, numbers.Integral):
         return repr(int(x))
     if isinstance(x, numbers.Real) and np.isfinite(x):
@@ -1263,7 +1265,7 @@ _OP_FILES = {ops.__file__, __file__}  # where numbers are computed with as the g
 
 def _called_from_package() -> bool:
     """True when the code that called the caller is this package's (not the user's)."""
-    return os.path.dirname(os.path.abspath(sys._getframe(2).f_code.co_filename)) == _PACKAGE
+    return os.path.abspath(sys._getframe(2).f_code.co_filename).startswith(_PACKAGE + os.sep)
 
 
 def _creation_site() -> str:
