@@ -573,3 +573,71 @@ def test_the_facades_sum_reduction_compiles():
     calls = [(rng.normal(size=(4, 2)), rng.normal(size=(4, 1))) for _ in range(3)]
     fn = lambda X, y: loss_fn(model(torch.tensor(X)), torch.tensor(y))  # noqa: E731
     assert _loud_or_exact(fn, calls, list(model.parameters())) == []
+
+
+# ---------------------------------------------------------------- found by a third review
+
+
+SCALE3 = 1.0
+
+
+class _Criterion:
+    def __call__(self, p, t):
+        return losses.mse(p * SCALE3, t)
+
+
+class _Holder:
+    scale = 1.0
+
+    @property
+    def factor(self):
+        return SCALE3
+
+
+def test_state_read_through_call_properties_class_defaults_and_other_containers_is_checked():
+    global SCALE3
+    import collections
+
+    model = nn.MLP(2, [2], seed=11)
+    crit, holder, dq = _Criterion(), _Holder(), collections.deque([1.0])
+    fn = lambda X, T: crit(model(X) * holder.scale * holder.factor * dq[0], T)  # noqa: E731
+    X, T = np.ones((3, 2)), np.zeros((3, 2))
+    step = compile(fn)
+    changes = [lambda: None, lambda: setattr(holder, "scale", 3.0),  # an attribute only the class had
+               lambda: globals().update(SCALE3=2.0), lambda: dq.__setitem__(0, 4.0),
+               lambda: setattr(model, "forward", lambda x, f=model.forward: f(x) * 3)]  # a method replaced
+    for change in changes:
+        change()
+        assert step(X, T).data == pytest.approx(fn(X, T).data, rel=1e-12)
+    SCALE3 = 1.0
+
+
+def test_no_false_alarm_from_loop_state_that_fn_does_not_read():
+    """co_names held attribute names too: a global list called `losses` (tg.losses.mse in fn) or a global
+    `out` retraced every call and went eager after 8."""
+    import tinygrad_edu as tg
+    import tinygrad_edu.data  # noqa: F401 (tg.data below)
+
+    model = nn.MLP(2, [4, 1], seed=12)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+    out, history = None, []
+    step = compile(lambda X, y: tg.losses.mse(model(X), y[:, None]))
+    X, y = tg.data.xor()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for _ in range(12):
+            opt.zero_grad()
+            out = step(X, y)
+            history.append(out.data)
+            opt.step()
+    assert _traces(step) == 1 and out is not None
+
+
+def test_after_eight_changes_in_a_row_the_warning_names_what_changed():
+    model = nn.MLP(2, [2], seed=13)
+    state = {"k": 0.0}
+    step = compile(lambda X: (model(X) * state["k"]).sum())
+    with pytest.warns(CompileWarning, match=r"changed on 8 calls in a row \(state\['k'\]\)"):
+        for k in range(10):
+            state["k"] = float(k)
+            assert step(np.ones((1, 2))).data == pytest.approx((model(np.ones((1, 2))) * float(k)).sum().data)

@@ -48,7 +48,9 @@ of each op (``_TEMPLATES``), then the helpers that turn names and numbers into c
 from __future__ import annotations
 
 import builtins
+import collections.abc
 import contextlib
+import dis
 import functools
 import inspect
 import itertools
@@ -119,7 +121,7 @@ class Compiled:
         self.calls = 0
         self.latest: _Trace | None = None
         self.retrace_limit = 8  # traces for one shape before the arguments are judged to change every call
-        self.made: dict[tuple, int] = {}  # traces made for each shape
+        self.made: dict[tuple, int] = {}  # traces made in a row for each shape
 
     @property
     def source(self) -> str:
@@ -142,27 +144,29 @@ class Compiled:
         trace = self.latest
         if trace is None or trace.key != key or not trace.current() or not trace.accepts(args):  # another trace
             kept = self.traces.setdefault(key, [])
-            kept[:] = [t for t in kept if t.current()]  # a trace of a parameter since replaced is of no more use
+            stale = next((c for t in kept if not t.current() and (c := _changed(t.current))), None)
+            kept[:] = [t for t in kept if t.current()]  # a trace of state since changed is of no more use
             trace = next((t for t in kept if t.accepts(args)), None)
         if trace is None:
             if not is_grad_enabled():
                 return self._eager(args)
-            if self.made.get(key, 0) >= self.retrace_limit:  # what fn reads changes on every call
+            if self.made.get(key, 0) >= self.retrace_limit:  # traced again on every call: what fn reads changes
                 changing = ", ".join(self._changing(kept, args))
                 why = (f"argument {changing} (Python numbers, compared on every call) changed {len(kept)} times; "
-                       "pass an array instead, which a trace follows" if changing else f"the state fn reads (a "
-                       f"global, an attribute, a list) changed on {self.made[key]} traces")  # fmt: skip
+                       "pass an array instead, which a trace follows" if changing else f"the state fn reads "
+                       f"changed on {self.made[key]} calls in a row ({stale or 'a global, an attribute, a list'})")
                 trace = _not_compiled(key, why, time.perf_counter(), stacklevel=3)
                 kept.clear()
                 kept.append(trace)  # it takes every call of these shapes from now on
                 return self._eager(args)
             trace, loss = _trace(self.fn, args, key)
-            self.made[key] = self.made.get(key, 0) + 1
+            self.made[key] = self.made.get(key, 0) + 1  # traces in a row: a call that reuses one starts again
             kept.append(trace)
             self.latest = trace
             loss.backward()  # the first call is the eager one: its loss, its gradients
             return Value(loss.data, requires_grad=False)
         self.latest = trace
+        self.made[key] = 0
         if trace.step is None:  # judged not compilable when traced
             return self._eager(args)
         if modes and not is_grad_enabled():
@@ -331,7 +335,7 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     source, forward_source, namespace = w.sources(f"the compiled step of {name}")
     links, lost = _bindings(fn, w.persistent, [args[i] for i in guards])
     if lost:
-        return _not_compiled(key, f"compile cannot tell how fn reaches {lost} (so whether it is replaced later)",
+        return _not_compiled(key, f"compile cannot check {lost} (so whether it changes later)",
                              start), loss  # fmt: skip
     trace = _Trace(key, source, _load(source, namespace, "step", name), w.persistent, w.wanted, guards, 0.0,
                    forward_source, namespace, wanted_args=[w.arg_index.get(id(v)) for v in w.wanted],
@@ -362,84 +366,95 @@ def _not_compiled(key: tuple, why: str, start: float, stacklevel: int = 4) -> _T
     return trace
 
 
-def _roots(fn: Callable) -> list[tuple[str, object, object, object]]:
-    """The objects fn refers to by name, as links (kind, key, holder, object): ``holder[key]`` ("item") or
-    ``holder.key`` ("attr") is the object. The globals (also those read in nested code: a comprehension, a
-    generator), closed-over variables and default arguments of a function, the self of a bound method, the
-    arguments of a partial."""
+def _roots(fn: Callable) -> list[tuple]:
+    """The objects fn refers to by name, as links (kind, key, holder, object, text): ``holder[key]`` ("item")
+    or ``holder.key`` ("attr") is the object, and text says it for a person. The globals fn's code loads (also
+    in nested code: a comprehension, a generator), its closed-over variables and default arguments, the self
+    of a bound method, the arguments of a partial."""
     if isinstance(fn, functools.partial):
-        found = [("item", k, fn.args, a) for k, a in enumerate(fn.args)]
-        return found + [("item", k, fn.keywords, a) for k, a in fn.keywords.items()] + _roots(fn.func)
+        found = [("item", k, fn.args, a, f"the partial's argument {k}") for k, a in enumerate(fn.args)]
+        return found + [("item", k, fn.keywords, a, k) for k, a in fn.keywords.items()] + _roots(fn.func)
     if inspect.ismethod(fn):
-        return [("attr", "__self__", fn, fn.__self__)] + _roots(fn.__func__)
+        return [("attr", "__self__", fn, fn.__self__, "self")] + _roots(fn.__func__)
     if not isinstance(fn, types.FunctionType):
         return []
     g = fn.__globals__
-    found = [("item", n, g, g[n]) for n in sorted(_names_read(fn.__code__)) if n in g]
-    for cell in fn.__closure__ or ():
+    found = [("item", n, g, g[n], n) for n in sorted(_globals_loaded(fn.__code__)) if n in g]
+    for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
         with contextlib.suppress(ValueError):  # (a cell not filled yet)
-            found.append(("attr", "cell_contents", cell, cell.cell_contents))
-    found += [("item", k, fn.__defaults__, v) for k, v in enumerate(fn.__defaults__ or ())]
-    return found + [("item", k, fn.__kwdefaults__, v) for k, v in (fn.__kwdefaults__ or {}).items()]
+            found.append(("attr", "cell_contents", cell, cell.cell_contents, name))
+    found += [("item", k, fn.__defaults__, v, f"{fn.__name__}'s default {k}") for k, v in
+              enumerate(fn.__defaults__ or ())]  # fmt: skip
+    return found + [("item", k, fn.__kwdefaults__, v, k) for k, v in (fn.__kwdefaults__ or {}).items()]
 
 
-def _names_read(code: types.CodeType) -> set[str]:
-    """The global names a function's code (and the code nested in it) may read."""
-    names = set(code.co_names)
+def _globals_loaded(code: types.CodeType) -> set[str]:
+    """The global names a function's code (and the code nested in it) loads (not its attribute names)."""
+    names = {i.argval for i in dis.get_instructions(code) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
-            names |= _names_read(const)
+            names |= _globals_loaded(const)
     return names
 
 
 def _bindings(fn: Callable, persistent: list[Value], guarded: list) -> tuple[list[tuple], str | None]:
     """What the compiled step checks on every call: the state fn reads is as it was when traced. From the names
     fn reads (and the functions and methods it calls read), fn itself and the arguments compared by value, a
-    breadth-first search follows attributes (of objects and of their classes), list items and dict entries;
-    every link it follows must hold the same object on every call (a rebound global, ``cfg.scale = 5.0``,
-    ``model.layers[0].w = Value(...)``, ``ys[0] = -1.0``) and every list and dict it passes keeps its length.
-    Returns the links, and the first leaf fn reads that the search did not reach (then compile cannot tell
-    whether it is replaced)."""
+    breadth-first search follows attributes (of objects and of the user's classes: methods, properties,
+    ``__call__``), items of sequences and entries of mappings; every link it follows must hold the same object
+    on every call (a rebound global, ``cfg.scale = 5.0``, ``model.layers[0].w = Value(...)``, ``ys[0] = -1``)
+    and every container and object dict it passes keeps its length (an attribute set on an object, a layer
+    appended). Returns the links, and why it cannot check (a leaf fn reads that the search did not reach, or
+    more state than it searches), else None."""
     links = _roots(fn)
-    frontier = [link[3] for link in links] + list(guarded) + [fn]
-    seen = {id(obj) for obj in frontier}
+    frontier = [(link[3], link[4]) for link in links] + [(a, "an argument") for a in guarded] + [(fn, "fn")]
+    seen = {id(obj) for obj, _ in frontier}
     for _ in range(_SEARCH_DEPTH):
         following = []
-        for holder in frontier:
-            if isinstance(holder, (list, dict)):
-                links.append(("len", len(holder), holder, None))
-            for link in _children(holder):
+        for holder, text in frontier:
+            for link in _children(holder, text):
                 links.append(link)
-                if id(link[3]) not in seen and len(seen) < _SEARCH_LIMIT:
+                if link[0] != "len" and id(link[3]) not in seen:
+                    if len(seen) >= _SEARCH_LIMIT:
+                        return links, f"more state than it searches ({_SEARCH_LIMIT} objects)"
                     seen.add(id(link[3]))
-                    following.append(link[3])
+                    following.append((link[3], link[4]))
         frontier = following
     lost = next((p for p in persistent if id(p) not in seen), None)
-    return links, None if lost is None else (lost.label or f"a leaf of shape {lost.shape}")
+    return links, None if lost is None else f"how fn reaches {lost.label or f'a leaf of shape {lost.shape}'}"
 
 
 _SEARCH_DEPTH, _SEARCH_LIMIT = 8, 20_000  # how far from fn's names the state it reads is looked for
 _LIBRARIES = ("builtins", "numpy", "tinygrad_edu")  # classes whose attributes are not the user's state
 
 
-def _children(obj) -> list[tuple[str, object, object, object]]:
-    """The links from obj to what it holds: list and tuple items, dict entries, attributes (in ``__dict__`` or
-    ``__slots__``, and those of its class); for a function, the names it reads."""
+def _children(obj, text: str) -> list[tuple]:
+    """The links from obj to what it holds: items of sequences, entries of mappings, attributes (in
+    ``__dict__`` or ``__slots__``, and those of the user's classes: values, functions, properties), and the
+    lengths of containers and of object dicts; for a function, the names it reads."""
     if isinstance(obj, (Value, np.ndarray, numbers.Number, str, bytes, type, types.ModuleType)) or obj is None:
         return []
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         return _roots(obj)
-    if isinstance(obj, (list, tuple)):
-        return [("item", k, obj, x) for k, x in enumerate(obj)]
-    if isinstance(obj, dict):
-        return [("item", k, obj, x) for k, x in obj.items()]
-    found = [("attr", k, obj, x) for k, x in getattr(obj, "__dict__", {}).items() if _attribute(k)]
+    if isinstance(obj, (property, staticmethod, classmethod)):
+        return [("attr", k, obj, f, f"{text}.{k}") for k in ("fget", "fset", "__func__")
+                if isinstance(f := getattr(obj, k, None), types.FunctionType)]  # fmt: skip
+    if isinstance(obj, (collections.abc.Sequence, collections.abc.Mapping)):
+        pairs = obj.items() if isinstance(obj, collections.abc.Mapping) else enumerate(obj)
+        return [("len", len(obj), obj, None, f"len({text})")] + [("item", k, obj, x, f"{text}[{k!r}]")
+                                                                  for k, x in pairs]  # fmt: skip
+    attributes = getattr(obj, "__dict__", None)
+    found = []
+    if isinstance(attributes, dict):
+        found.append(("len", len(attributes), attributes, None, f"the attributes of {text}"))
+        found += [("attr", k, obj, x, f"{text}.{k}") for k, x in attributes.items() if _attribute(k)]
     for cls in type(obj).__mro__:
         for k in getattr(cls, "__slots__", ()):
             if _attribute(k) and hasattr(obj, k):
-                found.append(("attr", k, obj, getattr(obj, k)))
+                found.append(("attr", k, obj, getattr(obj, k), f"{text}.{k}"))
         if cls.__module__.split(".")[0] not in _LIBRARIES:  # the user's class: its attributes and methods
-            found += [("attr", k, cls, x) for k, x in vars(cls).items() if _attribute(k)]
+            found += [("attr", k, cls, x, f"{cls.__name__}.{k}") for k, x in vars(cls).items() if _attribute(k)
+                      or isinstance(x, (types.FunctionType, property, staticmethod, classmethod))]  # fmt: skip
     return found
 
 
@@ -451,7 +466,7 @@ def _current(links: list[tuple], persistent: list[Value]) -> Callable[[], bool]:
     """A function, written out as one expression, that says whether every link still holds and every leaf read
     still has the requires_grad it had (a frozen layer unfrozen traces again)."""
     names, terms = {}, []
-    for k, (kind, key, holder, obj) in enumerate(links):
+    for k, (kind, key, holder, obj, _) in enumerate(links):
         names[f"H{k}"], names[f"O{k}"], names[f"K{k}"] = holder, obj, key
         terms.append(f"H{k}.{key} is O{k}" if kind == "attr" else f"len(H{k}) == {key}" if kind == "len"
                      else f"H{k}[K{k}] is O{k}")  # fmt: skip
@@ -459,9 +474,23 @@ def _current(links: list[tuple], persistent: list[Value]) -> Callable[[], bool]:
         names[f"P{k}"] = p
         terms.append(f"P{k}.requires_grad is {p.requires_grad}")
     source = ("def current():\n    try:\n        return (" + " and\n                ".join(terms or ["True"])
-              + ")\n    except (AttributeError, LookupError):\n        return False\n")  # fmt: skip
+              + ")\n    except (AttributeError, LookupError, TypeError):\n        return False\n")  # fmt: skip
     exec(builtins.compile(source, "<tinygrad_edu.compile: what the step checks>", "exec"), names)  # noqa: S102
-    return names["current"]
+    current = names["current"]
+    current.links = links  # to say what changed
+    return current
+
+
+def _changed(current: Callable) -> str | None:
+    """The first link of a trace's state check that no longer holds, as text (for a warning)."""
+    for kind, key, holder, obj, text in getattr(current, "links", ()):
+        try:
+            now = len(holder) if kind == "len" else getattr(holder, key) if kind == "attr" else holder[key]
+        except (AttributeError, LookupError, TypeError):
+            return text
+        if (now != key) if kind == "len" else (now is not obj):
+            return text
+    return None
 
 
 def _load(source: str, namespace: dict, function: str, name: str) -> Callable:
@@ -884,7 +913,7 @@ _RESERVED = {"np", "math", "P", "A", "C", "g", "p", "float", "loss"} | {c.__name
 def _parameter_names(fn: Callable) -> dict[int, str]:
     """Dotted names of the parameters of every model ``fn`` refers to ('layers.0.w'), by id of the Value."""
     names = {}
-    for *_, obj in _roots(fn):
+    for _, _, _, obj, _ in _roots(fn):
         named = getattr(obj, "named_parameters", None)
         if callable(named) and not isinstance(obj, type) and not isinstance(obj, Value):
             for name, p in named():
