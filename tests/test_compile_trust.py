@@ -641,3 +641,67 @@ def test_after_eight_changes_in_a_row_the_warning_names_what_changed():
         for k in range(10):
             state["k"] = float(k)
             assert step(np.ones((1, 2))).data == pytest.approx((model(np.ones((1, 2))) * float(k)).sum().data)
+
+
+# ---------------------------------------------------------------- found by a fourth review
+
+
+class _HP:
+    l2 = 1.0
+
+
+def test_a_value_made_before_the_call_read_as_targets_or_mask_is_read_on_every_call():
+    """A batch buffer (xb.data, yb.data = the next batch) as targets or labels, and a where mask changed in
+    place, were frozen at the trace's numbers."""
+    model = nn.MLP(2, [3], seed=14)
+    xb, yb = Value(np.zeros((4, 2)), requires_grad=False), Value(np.zeros((4, 3)), requires_grad=False)
+    lab = Value(np.array([0.0, 1.0, 2.0, 0.0]), requires_grad=False)
+    mask = Value(np.array([1.0, 0.0, 1.0]), requires_grad=False)
+    fn = lambda: losses.mse(model(xb), yb) + F.cross_entropy(model(xb), lab) + F.where(mask, model(xb), 0.0).sum()  # noqa: E731
+    step = compile(fn)
+    step()
+    rng = np.random.default_rng(15)
+    for _ in range(3):
+        xb.data, yb.data = rng.normal(size=(4, 2)), rng.normal(size=(4, 3))
+        lab.data = rng.integers(0, 3, size=4).astype(float)
+        mask.data[1] = 1.0 - mask.data[1]
+        model.zero_grad()
+        got = step().data
+        grads = [np.array(p.grad) for p in model.parameters()]
+        model.zero_grad()
+        eager = fn()
+        eager.backward()
+        assert got == pytest.approx(eager.data, rel=1e-12)
+        for g, p in zip(grads, model.parameters()):
+            np.testing.assert_allclose(g, p.grad, rtol=1e-12)
+    lab.data = np.array([0.0, 1.0, 5.0, 0.0])
+    with pytest.raises(ValueError, match=r"labels must be in 0\.\.2"):
+        step()
+
+
+def test_a_class_used_as_a_namespace_is_checked_and_an_optimizer_is_not_state():
+    from tinygrad_edu import optim
+
+    model = nn.MLP(2, [2], seed=16)
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    fn = lambda X: (model(X) * _HP.l2).sum() if opt else None  # noqa: E731 (fn mentions the optimizer)
+    X = np.ones((2, 2))
+    step = compile(fn)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        for _ in range(10):
+            opt.zero_grad()
+            step(X)
+            opt.step()  # Adam's state changes on every step: no reason to trace again
+    assert _traces(step) == 1
+    _HP.l2 = 5.0
+    assert step(X).data == pytest.approx(fn(X).data, rel=1e-12)
+    _HP.l2 = 1.0
+
+
+def test_an_iterator_argument_runs_eagerly_with_a_warning():
+    model = nn.MLP(1, [1], granularity="scalar", seed=17)
+    step = compile(lambda pairs: sum((model([x]) - y) ** 2 for x, y in pairs))
+    with pytest.warns(CompileWarning, match="iterator"):
+        loss = step(iter([(1.0, 2.0), (0.5, -1.0)]))
+    assert loss.data == pytest.approx((model([1.0]) - 2.0).data ** 2 + (model([0.5]) + 1.0).data ** 2)

@@ -318,7 +318,9 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         return _not_compiled(key, f"fn reads {record.notes[0]}{more}: numbers that a trace would freeze", start), loss
     order = toposort(loss)
     structure = _structure(order)
-    with note_reads(values=values):
+    if any(isinstance(a, collections.abc.Iterator) for a in args):  # used up by the call just made
+        return _not_compiled(key, "an argument is an iterator, which one call of fn uses up", start), loss
+    with note_reads(values=values) as record2:
         again = _loss(fn(*_followed(args, names)))  # the same call again: leaves made anew are not the model's
     order2 = toposort(again)
     if _structure(order2) != structure:
@@ -331,7 +333,9 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     persistent_ids -= {id(a) for a in values}
     guards = {i: _copy(a) for i, a in enumerate(args) if not isinstance(a, (Value, np.ndarray))}
     name = getattr(fn, "__name__", type(fn).__name__)
-    w = _Writer(fn, order, args, persistent_ids, record)
+    kept = {id(s) for _, s, _ in record.origins.values() if isinstance(s, Value)} & {
+        id(s) for _, s, _ in record2.origins.values() if isinstance(s, Value)}  # fmt: skip
+    w = _Writer(fn, order, args, persistent_ids, record, kept)
     source, forward_source, namespace = w.sources(f"the compiled step of {name}")
     links, lost = _bindings(fn, w.persistent, [args[i] for i in guards])
     if lost:
@@ -432,8 +436,12 @@ def _children(obj, text: str) -> list[tuple]:
     """The links from obj to what it holds: items of sequences, entries of mappings, attributes (in
     ``__dict__`` or ``__slots__``, and those of the user's classes: values, functions, properties), and the
     lengths of containers and of object dicts; for a function, the names it reads."""
-    if isinstance(obj, (Value, np.ndarray, numbers.Number, str, bytes, type, types.ModuleType)) or obj is None:
+    if isinstance(obj, type):  # a class of the user's used as a namespace (HP.l2, Util.scale): its attributes
+        return [] if obj.__module__.split(".")[0] in _LIBRARIES else _class_attributes(obj)
+    if isinstance(obj, (Value, np.ndarray, numbers.Number, str, bytes, types.ModuleType)) or obj is None:
         return []
+    if hasattr(obj, "param_groups") and callable(getattr(obj, "step", None)):
+        return []  # an optimizer: its state changes on every step, and fn computes nothing from it
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         return _roots(obj)
     if isinstance(obj, (property, staticmethod, classmethod)):
@@ -453,9 +461,14 @@ def _children(obj, text: str) -> list[tuple]:
             if _attribute(k) and hasattr(obj, k):
                 found.append(("attr", k, obj, getattr(obj, k), f"{text}.{k}"))
         if cls.__module__.split(".")[0] not in _LIBRARIES:  # the user's class: its attributes and methods
-            found += [("attr", k, cls, x, f"{cls.__name__}.{k}") for k, x in vars(cls).items() if _attribute(k)
-                      or isinstance(x, (types.FunctionType, property, staticmethod, classmethod))]  # fmt: skip
+            found += _class_attributes(cls)
     return found
+
+
+def _class_attributes(cls: type) -> list[tuple]:
+    """The links to a user's class's own attributes: values, functions, properties (``__call__`` too)."""
+    return [("attr", k, cls, x, f"{cls.__name__}.{k}") for k, x in vars(cls).items() if _attribute(k)
+            or isinstance(x, (types.FunctionType, property, staticmethod, classmethod))]  # fmt: skip
 
 
 def _attribute(name) -> bool:
@@ -533,9 +546,11 @@ class _Writer:
     """Writes one graph as code, in five parts: the leaves read, the forward lines, the checks eager makes,
     the backward lines, and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
 
-    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], record: note_reads):
+    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], record: note_reads,
+                 kept: set[int]):  # fmt: skip
         self.order, self.args, self.persistent_ids = order, args, persistent_ids  # the loss first
         self.record = record  # where the numbers fn was given went
+        self.kept = kept  # Values made before the call that fn took numbers of (the same in both traced calls)
         self.loss = order[0]
         self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
         self.param_names = _parameter_names(fn)
@@ -579,7 +594,12 @@ class _Writer:
                 if id(obj) in self.arg_index:
                     code = f"A[{self.arg_index[id(obj)]}].data"
                     break
-                obj = obj.data
+                if id(obj) in self.kept:  # a Value made before the call (a batch buffer): its numbers now
+                    if all(p is not obj for p in self.persistent):
+                        self.persistent.append(obj)
+                    code = f"P[{next(k for k, p in enumerate(self.persistent) if p is obj)}].data"
+                    break
+                obj = obj._data
                 continue
             entry = self.record.origins.get(id(obj))
             if entry is None or entry[0] is not obj:
@@ -823,8 +843,10 @@ def _dtype(x) -> np.dtype:
 
 
 def _argument_in(code: str, names: list[str]) -> str:
-    """The name of the argument that ``code`` reads (``A[1]`` -> its parameter's name), for naming a leaf."""
-    return names[int(re.search(r"A\[(\d+)\]", code).group(1))]
+    """The name of the argument that ``code`` reads (``A[1]`` -> its parameter's name), for naming a leaf
+    ("given" for numbers read from a Value made before the call)."""
+    found = re.search(r"A\[(\d+)\]", code)
+    return names[int(found.group(1))] if found else "given"
 
 
 # ---------------------------------------------------------------- the code of each op

@@ -1155,8 +1155,8 @@ def _basic_index(index) -> str | None:
         elif isinstance(i, slice) and all(v is None or isinstance(v, int) for v in (i.start, i.stop, i.step)):
             parts.append(":".join("" if v is None else repr(v) for v in (i.start, i.stop))
                          + ("" if i.step is None else f":{i.step!r}"))  # fmt: skip
-        elif isinstance(i, int) and not isinstance(i, bool):
-            parts.append(repr(i))
+        elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
+            parts.append(repr(int(i)))
         else:
             return None
     return ", ".join(parts) if parts else "()"
