@@ -266,10 +266,11 @@ def _call(fn: Callable, inputs: list[Value]) -> Value:
 def _prepare(inputs) -> list[Value]:
     """Numbers and arrays become Values that require a gradient; Values are checked as given.
 
-    One tuple is PyTorch's form, ``gradcheck(fn, (x, y))``: the inputs themselves (an array is
-    given as an array or a list)."""
+    One tuple of Values or arrays is PyTorch's form, ``gradcheck(fn, (x, y))``: the inputs themselves (a
+    tuple of plain numbers stays one input, a vector, as it always was)."""
     __tracebackhide__ = True
-    if len(inputs) == 1 and isinstance(inputs[0], tuple):
+    if len(inputs) == 1 and isinstance(inputs[0], tuple) and any(isinstance(x, (Value, np.ndarray))
+                                                                 for x in inputs[0]):  # fmt: skip
         inputs = inputs[0]
     if not inputs:
         raise ValueError("gradcheck needs at least one input to differentiate by: gradcheck(fn, x, ...)")

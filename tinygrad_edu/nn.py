@@ -17,7 +17,7 @@ import numpy as np
 
 from tinygrad_edu import activations, arguments
 from tinygrad_edu import init as initializers
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Value, quiet
 from tinygrad_edu.files import ModelFileError, atomic_write, read_arrays
 
 GRANULARITIES = ("scalar", "tensor")
@@ -330,6 +330,7 @@ class Perceptron(Module):
         """0/1 predictions for an array of shape (n, nin) or (nin,)."""
         return np.asarray(self.forward(X).data)
 
+    @quiet  # weights that overflow become inf quietly, as everywhere (the CLI's gates says so)
     def fit(self, X, y, epochs: int = 100, lr: float = 1.0) -> Perceptron:
         """Apply the perceptron rule for up to ``epochs`` passes; ``errors_`` records mistakes per pass.
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
+import numpy as np
+
 
 def _number(x: float) -> str:
     return f"{x + 0.0:.4g}"  # + 0.0 turns -0.0 into 0.0
@@ -19,7 +21,8 @@ def summary(data) -> str:
     if data.size <= 3:
         return "[" + ", ".join(_number(v) for v in data.reshape(-1)) + "]" + (f" {data.shape}" if data.ndim > 1 else "")
     dims = "×".join(str(n) for n in data.shape)
-    return f"{dims}: mean {float(data.mean()) + 0.0:.3g}, sd {float(data.std()):.3g}"
+    with np.errstate(all="ignore"):  # inf or 1e200 in a tensor: its mean and sd are inf/nan, shown quietly
+        return f"{dims}: mean {float(data.mean()) + 0.0:.3g}, sd {float(data.std()):.3g}"
 
 
 def text_table(head: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

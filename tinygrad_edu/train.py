@@ -91,8 +91,8 @@ def fit(
     ``progress=True`` (or a title) shows a progress bar with the loss (see ``Progress``).
 
     Training stops with ``TrainingDiverged`` (a FloatingPointError) at the first loss that is nan or
-    inf, or above ``max_growth`` times the first step's loss (at least 1; None: no such limit), so a
-    learning rate far too high is reported, not trained on. The check comes before that step's
+    inf, or above ``max_growth`` times the first loss on all the rows (at least 1; None: no such limit), so
+    a learning rate far too high is reported, not trained on. The check comes before that step's
     backward pass: the model keeps the weights that gave the bad loss.
     """
     loss_fn = losses.get(loss)
@@ -109,10 +109,11 @@ def fit(
     rng = np.random.default_rng(seed)
     order, cursor = rng.permutation(len(y)), 0
     history, limit = [], np.inf
+    full_batch = batch_size is None or batch_size >= len(y)
     bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
     try:
         for step in range(steps):
-            if batch_size is None or batch_size >= len(y):
+            if full_batch:
                 Xb, yb = X, y
             else:
                 if cursor + batch_size > len(y):
@@ -124,12 +125,13 @@ def fit(
             loss = value.item()
             if not (np.isfinite(loss) and loss <= limit):
                 raise TrainingDiverged(step, steps, loss, history, lr, max_growth)
+            if step == 0 and max_growth is not None and loss >= 0:  # against the first loss on all the rows
+                first = loss if full_batch else _loss_on_all(loss_fn, model, X, y)  # (one hard minibatch is
+                limit = max_growth * max(first, 1.0)  # no explosion)
             opt.zero_grad()
             value.backward()
             opt.step()
             history.append(loss)
-            if step == 0 and max_growth is not None:
-                limit = max_growth * max(loss, 1.0)
             if on_step is not None:
                 on_step(step, loss)
             if bar is not None:
@@ -181,3 +183,9 @@ def _in_notebook() -> bool:
     """True inside a Jupyter kernel (where HTML output is shown)."""
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     return type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _loss_on_all(loss_fn, model, X, y) -> float:
+    """The loss on all the rows, without a graph: what a minibatch's loss is compared with."""
+    with no_grad():
+        return loss_fn(forward(model, X), y).item()

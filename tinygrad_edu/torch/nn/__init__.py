@@ -196,8 +196,11 @@ class _Loss(Module):
     per_row = False  # cross-entropy averages over rows, the others over elements
     reductions = ("mean", "sum")  # those this module supports
 
-    def __init__(self, reduction: str = "mean"):
+    def __init__(self, *legacy, reduction: str = "mean"):
         super().__init__()
+        if legacy:  # PyTorch's first positional parameters are weight or size_average, not the reduction
+            raise TypeError(f"{type(self).__name__} takes reduction= by name (its first positional parameter in "
+                            f"PyTorch is weight or the old size_average, not the reduction), got {legacy[0]!r}")
         self.reduction = functional.reduction_of(reduction, self.reductions)
 
     def _reduce(self, mean: Value, input) -> Value:
@@ -210,8 +213,18 @@ class _Loss(Module):
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
+def _same_shape(name: str, input, target) -> None:
+    """PyTorch broadcasts (n, 1) predictions against (n,) targets to (n, n), with only a warning, where the
+    losses here pair them: a shape mismatch is refused, so the two never differ without a word."""
+    if np.shape(input) != np.shape(target):
+        raise ValueError(f"{name}: input of shape {tuple(np.shape(input))} but target of shape "
+                         f"{tuple(np.shape(target))}; PyTorch would broadcast them to every pair (a classic bug), "
+                         "so give them the same shape (target.view(-1, 1) or input.view(-1))")  # fmt: skip
+
+
 class MSELoss(_Loss):
     def forward(self, input, target) -> Value:
+        _same_shape("MSELoss", input, target)
         return self._reduce(losses.mse(input, target), input)
 
 
@@ -219,11 +232,13 @@ class BCELoss(_Loss):
     reductions = ("mean", "sum", "none")
 
     def forward(self, input, target) -> Value:
+        _same_shape("BCELoss", input, target)
         return functional.binary_cross_entropy(input, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target) -> Value:
+        _same_shape("BCEWithLogitsLoss", input, target)
         return self._reduce(losses.bce_with_logits(input, target), input)
 
 
