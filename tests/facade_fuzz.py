@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 import tinygrad_edu.torch as ours_torch
+from tests.fuzz import run_seeds
 
 TOL = 1e-10
 
@@ -197,16 +198,8 @@ def _report(program: Program, what: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    import torch
-
-    n = int(argv[0]) if argv else 1000
-    for seed in range(n):
-        problem = check(seed, torch)
-        if problem:
-            print(problem)
-            return 1
-    print(f"{n} random PyTorch-style programs: losses, gradients and parameters agree with PyTorch at every step")
-    return 0
+    return run_seeds(check, argv, "random PyTorch-style programs: losses, gradients and parameters agree with "
+                     "PyTorch at every step")  # fmt: skip
 
 
 if __name__ == "__main__":
