@@ -61,3 +61,11 @@ def test_facade_losses_refuse_what_pytorch_would_read_differently():
     with pytest.raises(TypeError, match="takes reduction= by name"):
         tt.nn.MSELoss("sum")
     assert tt.nn.MSELoss(reduction="sum")(pred, tt.tensor([[0.0], [2.0], [5.0]])).item() == 5.0
+
+
+def test_differentiating_a_constant_gradient_again_says_that_it_is_constant():
+    """The error blamed requires_grad, which x has: the gradient of 2x is 2, a constant."""
+    x = Value(3.0)
+    (x * 2).backward(create_graph=True)
+    with pytest.raises(RuntimeError, match=r"it is a gradient .* the derivative is constant there"):
+        x.grad.backward()

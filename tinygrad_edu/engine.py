@@ -847,6 +847,8 @@ def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) 
         if g is None:
             continue
         done[node] = g
+        if not g.requires_grad and g._operation is None:  # a gradient that depends on nothing requiring grad
+            g._kwargs = _CONSTANT_GRADIENT  # (x * 2's): say so if someone differentiates it again
         op = node._operation
         if op is None:
             continue
@@ -914,6 +916,7 @@ _NO_KWARGS: dict = {}
 _MADE_IN_NO_GRAD: dict = {}
 _MADE_FROM_CONSTANTS: dict = {}
 _DETACHED: dict = {}
+_CONSTANT_GRADIENT: dict = {}
 _MICROGRAD_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "relu": "ReLU"}
 _SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "** or pow()", "matmul": "@"}
 _FLOAT64 = np.dtype(np.float64)
@@ -1386,6 +1389,9 @@ def _need_graph(root: Value, what: str) -> None:
     elif made is _MADE_FROM_CONSTANTS:
         why = ("it was computed only from Values with requires_grad=False (data, constants); make the leaves "
                "you want gradients for with requires_grad=True")  # fmt: skip
+    elif made is _CONSTANT_GRADIENT:
+        why = ("it is a gradient (from create_graph=True or grad()) that depends on no Value requiring grad: the "
+               "derivative is constant there (as d(2x)/dx = 2), so its own derivative is zero")  # fmt: skip
     elif made is _DETACHED:
         why = "it was made by .detach(), which cuts it from the graph; call backward on the Value it came from"
     else:
