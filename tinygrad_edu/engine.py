@@ -15,7 +15,7 @@ the final result with respect to it (``.grad``), and how it was made: the operat
 
 Read this file from the top: ``Value``, then ``toposort`` and ``backprop``, then
 ``apply`` (how an op becomes a node). Then gradients of gradients: ``ValueMath`` (the
-functions an op's backward uses, as nodes), ``backprop_graph`` and ``grad``. The plumbing
+functions an op's backward uses, as nodes) and ``grad``. The plumbing
 (checking data, the no_grad and anomaly switches, retries) is at the end.
 """
 
@@ -108,11 +108,9 @@ class Value:
         the ops' backwards), so it can be differentiated again: ``x.grad.backward()``.
         """
         _need_graph(self, "backward()")
-        if create_graph:
-            for node, g in backprop_graph(self, _named_seed(self, grad)).items():
-                node._grad = g if node._grad is None else node._grad + g
-        else:
-            backprop(self, self._seed(grad._data if isinstance(grad, Value) else grad))
+        seed = _named_seed(self, grad) if create_graph else self._seed(grad._data if isinstance(grad, Value) else grad)
+        for node, g in backprop(self, seed, graph=create_graph).items():
+            node.accumulate_grad(g)
 
     def _seed(self, grad):
         """The gradient a backward pass starts from: ``grad`` checked, or 1 for a one-element Value."""
@@ -379,6 +377,26 @@ class Value:
         return self._operation.name if self._operation is not None else ""
 
     @property
+    def operation(self) -> type[ops.Op] | None:
+        """The op (a class of ``ops.py``) that made this node, whose forward and backward it runs; None for leaves."""
+        return self._operation
+
+    @property
+    def settings(self) -> dict:
+        """That op's settings, such as ``{"axis": 0, "keepdims": False}`` (read-only: a copy)."""
+        return dict(self._kwargs)
+
+    @property
+    def has_grad(self) -> bool:
+        """Whether a backward pass has reached this node since its gradient was last cleared (PyTorch: grad is
+        not None)."""
+        return self._grad is not None
+
+    def accumulate_grad(self, g) -> None:
+        """Add ``g`` (dL/d(self) from one backward pass) into ``.grad``: gradients accumulate until cleared."""
+        self._grad = g if self._grad is None else self._grad + g
+
+    @property
     def shape(self) -> tuple:
         return _shape(self._data)
 
@@ -566,41 +584,67 @@ def toposort(root: Value) -> list[Value]:
 
 
 @quiet
-def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
-    """One reverse-mode pass from ``root`` (whose gradient is ``grad``), adding into every ``.grad``.
+def backprop(root: Value, grad, on_edge: Callable | None = None, *, graph: bool = False,
+             wanted: list[Value] | None = None, data: Callable | None = None) -> dict[Value, object]:  # fmt: skip
+    """One reverse-mode pass from ``root`` (whose gradient is ``grad``): dL/d(node) for every node reached.
 
-    Visits nodes in topological order, root first, so that a node's gradient is complete
-    (all its uses have reported) before its op passes it on to the op's inputs.
-    ``on_edge(node, i, contribution, total_so_far)`` is called for every input ``node.parents[i]``
-    that receives a gradient, for tools that show the chain rule at work.
+    Visits nodes in topological order, root first, so that a node's gradient is complete (all its uses
+    have reported) before its op's backward passes it on to the op's inputs. Nothing is written into
+    ``.grad``: ``backward()`` adds what this returns. One loop serves every reader of the derivatives,
+    which differ only in what an op's backward is given for a node:
+
+    * its numbers (the default): the gradients are numbers, for training;
+    * with ``graph=True`` the node itself, so the ops' backwards build graph nodes and each gradient is a
+      Value that can be differentiated again (``create_graph=True``, ``grad()``);
+    * ``data(node)``, whatever that returns: ``compile`` gives symbols that write code.
+
+    ``wanted``: only gradients on a path to these nodes are computed. ``on_edge(node, i, contribution,
+    total_so_far)`` is called for every input ``node.parents[i]`` that receives a gradient, for tools that
+    show the chain rule at work.
     """
+    order = toposort(root)
+    leads = None if wanted is None else leading_to(order, wanted)  # gradients elsewhere are not built
     pending = {root: grad}  # gradients arriving in this pass, summed per node
+    done = {}
     take, get = pending.pop, pending.get
     anomaly = _open_blocks and _modes.anomaly
     watch = on_edge is not None or anomaly
-    for node in toposort(root):
+    numbers = not graph and data is None
+    for node in order:
         g = take(node, None)  # dL/d(node), complete: every node made from it came earlier
         if g is None:
             continue
-        a, b, op = node._a, node._b, node._operation
-        node._grad = g if node._grad is None else node._grad + g
+        done[node] = g
+        op = node._operation
         if op is None:  # a leaf: nothing to pass on
             continue
-        kwargs = node._kwargs
-        args = (g, node._data, a._data) if b is None else (g, node._data, a._data, b._data)
+        a, b, kwargs = node._a, node._b, node._kwargs
+        if numbers:
+            args = (g, node._data, a._data) if b is None else (g, node._data, a._data, b._data)
+        elif data is None:  # the graph's own nodes: what the backward computes is recorded as a graph
+            args = (g, node, a) if b is None else (g, node, a, b)
+            if not g.requires_grad and g._operation is None:  # a gradient that depends on nothing requiring
+                g._kwargs = _CONSTANT_GRADIENT  # grad (x * 2's): say so if someone differentiates it again
+        else:
+            args = (g, data(node), data(a)) if b is None else (g, data(node), data(a), data(b))
         try:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
             grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
         except (ArithmeticError, ValueError) as e:
+            if not numbers:
+                raise
             grads = _retry(op.backward, args, kwargs, e, op)
         if b is None:
             parents, grads = (a,), (grads,)
         else:
             parents = (a, b)
         for i, p in enumerate(parents):
-            if not p.requires_grad:
+            gp = grads[i]
+            if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
                 continue
-            gp, like = grads[i], p._data
-            if like.__class__ is float:
+            like = p._data
+            if not numbers:
+                gp = _reduce_broadcast_named(as_value(gp) if graph else gp, like, op, i, p, node._data)
+            elif like.__class__ is float:
                 if gp.__class__ is not float:
                     gp = _reduce_broadcast_named(gp, like, op, i, p, node._data)
             elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
@@ -610,10 +654,11 @@ def backprop(root: Value, grad, on_edge: Callable | None = None) -> None:
             before = get(p)
             pending[p] = gp if before is None else before + gp  # a node used twice gets both contributions
             if watch:
-                if anomaly:
-                    _check_finite("backward", gp, op, parents, node.site)
+                if anomaly and data is None:
+                    _check_finite("backward", gp._data if graph else gp, op, parents, node.site)
                 if on_edge is not None:
                     on_edge(node, i, gp, pending[p])
+    return done
 
 
 def reduce_broadcast(g, like):
@@ -751,7 +796,7 @@ def as_value(x) -> Value:
 class ValueMath:
     """The functions an op's backward uses (``ops.math_for``), for Values: each one makes graph nodes.
 
-    So when ``backprop_graph`` runs a backward on the graph's own nodes, the gradient it returns
+    So when ``backprop(graph=True)`` runs a backward on the graph's own nodes, the gradient it returns
     is a Value with a graph of its own, and can be differentiated again (as DeZero does).
     """
 
@@ -830,39 +875,6 @@ def _named_seed(output: Value, grad_output) -> Value:
     return seed
 
 
-@quiet
-def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) -> dict[Value, Value]:
-    """``backprop``, with every gradient a Value: each op's backward runs on the graph's own nodes
-    (its output node and its input nodes), so what it computes is recorded as a graph too.
-
-    Returns dL/d(node) for every node reached, or only for the nodes on a path to ``wanted``.
-    Nothing is written into ``.grad``; slower than ``backprop``, which stays the path for training.
-    """
-    order = toposort(root)
-    leads = None if wanted is None else leading_to(order, wanted)  # gradients elsewhere are not built
-    pending: dict[Value, Value] = {root: grad}
-    done: dict[Value, Value] = {}
-    for node in order:
-        g = pending.pop(node, None)
-        if g is None:
-            continue
-        done[node] = g
-        if not g.requires_grad and g._operation is None:  # a gradient that depends on nothing requiring grad
-            g._kwargs = _CONSTANT_GRADIENT  # (x * 2's): say so if someone differentiates it again
-        op = node._operation
-        if op is None:
-            continue
-        parents = node.parents
-        grads = op.backward(g, node, *parents, **node._kwargs)  # the chain rule, built from ops
-        for i, (p, gp) in enumerate(zip(parents, (grads,) if len(parents) == 1 else grads)):
-            if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
-                continue
-            gp = _reduce_broadcast_named(as_value(gp), p._data, op, i, p, node._data)
-            before = pending.get(p)
-            pending[p] = gp if before is None else before + gp
-    return done
-
-
 def leading_to(order: list[Value], wanted: list[Value]) -> set[int]:
     """The ids of the nodes of ``order`` (a toposort) with a path down to one of ``wanted``, and of those."""
     leads = {id(w) for w in wanted}
@@ -896,7 +908,7 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
     _need_graph(output, "grad()")
     seed = _named_seed(output, grad_output)
     with contextlib.nullcontext() if create_graph else no_grad():
-        grads = backprop_graph(output, seed, wanted=list(inputs))
+        grads = backprop(output, seed, graph=True, wanted=list(inputs))
     result = []
     for i, x in enumerate(inputs):
         g = grads.get(x)

@@ -159,7 +159,7 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
              seed: int = 0) -> OpCheck:  # fmt: skip
     """Compare ``node``'s op backward with central differences of the op alone, at the values it saw."""
     _settings(eps, atol, rtol)
-    op, ctx = node._operation, node._kwargs
+    op, ctx = node.operation, node.settings
     datas = [p.data for p in node.parents]
     if sum(np.size(d) for d in datas) > max_elements:
         return OpCheck(node, "skipped", detail=f"more than {max_elements} input elements")
@@ -210,7 +210,7 @@ def check_graph(root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     largest error per op, each op after the ops that made its inputs."""
     report = GraphCheck()
     for node in reversed(toposort(root)):
-        if node._operation is not None:
+        if node.operation is not None:
             report.ops.append(check_op(node, eps, atol, rtol, max_elements))
     return report
 
@@ -332,10 +332,10 @@ def _kink_notes(root: Value, eps: float) -> list[str]:
     """Ops whose inputs sit within eps of a kink: their gradient there is a convention, not a derivative."""
     notes = []
     for node in reversed(toposort(root)):
-        op = node._operation
+        op = node.operation
         if op is None or op.kinks is None:
             continue
-        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **node._kwargs)):
+        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **node.settings)):
             if np.any(mask):
                 k = tuple(int(v) for v in np.argwhere(np.atleast_1d(mask))[0]) if np.ndim(mask) else ()
                 where = f", created at {node.site}" if node.site else ""
@@ -439,7 +439,7 @@ def gradgradcheck(fn: Callable[..., Value], *inputs, grad_output=None, eps: floa
                                 atol, rtol, report, of)  # fmt: skip
     report.notes = _kink_notes(out, eps)
     if failures:
-        verdicts = [_check_backward(node, eps, atol, rtol) for node in reversed(toposort(out)) if node._operation]
+        verdicts = [_check_backward(node, eps, atol, rtol) for node in reversed(toposort(out)) if node.operation]
         _blame("gradgradcheck failed:\n  " + "\n  ".join(failures), verdicts, report,
                "the first op whose backward is differentiated wrong",
                "no single op's backward is wrong at these values")  # fmt: skip
@@ -466,7 +466,7 @@ def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int
     """Is this node's op's backward differentiated right? Its backward, with a fixed random upstream
     gradient, contracted with random weights, is a number that depends on the op's inputs:
     ``gradcheck`` that function. Returns ("pass" | "fail" | "noted", description)."""
-    op, kwargs = node._operation, node._kwargs
+    op, kwargs = node.operation, node.settings
     if op.kinks is not None:  # where the op has no derivative, its derivative jumps: no second derivative either
         for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **kwargs)):
             if np.any(mask):

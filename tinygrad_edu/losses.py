@@ -70,7 +70,7 @@ def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, nam
         raise TypeError(f"{name}: predictions must be a Value or a list of Values, got {type(pred).__name__}")
     if np.size(pred.data) == 0:
         raise ValueError(f"{name}: predictions of shape {pred.shape} hold no elements: the mean of nothing")
-    if isinstance(target, Value) and target._operation is not None and not target.requires_grad:
+    if isinstance(target, Value) and target.operation is not None and not target.requires_grad:
         return fn(pred, _computed_targets(name, target, pred.shape, valid)).mean()
     t = _targets(name, target, pred.shape, valid)
     return fn(pred, as_value(item_of(t) if t.ndim == 0 else t)).mean()

@@ -60,7 +60,7 @@ class Optimizer:
         for i, group in enumerate(self.param_groups):
             settings = self._settings(group, f"param_groups[{i}] ")
             for p in group["params"]:
-                if p._grad is not None:  # no gradient reached p: PyTorch's grad None, skipped
+                if p.has_grad:  # no gradient reached p: PyTorch's grad None, skipped
                     self._update(p, grad_numbers(p), self.state.setdefault(p, {}), **settings)
 
     def _settings(self, group: dict, where: str) -> dict:
@@ -114,7 +114,7 @@ def zero_grads(params: Iterable[Value], set_to_none: bool = True) -> None:
     for p in params:
         if set_to_none:
             p.zero_grad()
-        elif p._grad is not None:
+        elif p.has_grad:
             p.grad = 0.0  # (broadcast to p's shape)
 
 

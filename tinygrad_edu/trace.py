@@ -15,20 +15,11 @@ from tinygrad_edu.tables import html_table, summary, text_table
 
 def gradients_from(root: Value, on_edge=None) -> dict[Value, object]:
     """Run one backward pass from ``root`` and return each node's gradient from it, in the order the
-    pass fills them, leaving every ``.grad`` as it was (so tools can show a pass without changing
-    what the user has)."""
-    nodes = toposort(root)
-    saved = [n._grad for n in nodes]
-    try:
-        for n in nodes:
-            n._grad = None
-        if root.shape != ():
-            raise ValueError(f"needs a scalar root, this one has shape {root.shape}; reduce it first, e.g. .sum()")
-        backprop(root, 1.0, on_edge)
-        return {n: n._grad for n in nodes if n._grad is not None}
-    finally:
-        for n, g in zip(nodes, saved):
-            n._grad = g
+    pass fills them; ``.grad`` is left as it was (``backprop`` writes nothing there), so tools can show
+    a pass without changing what the user has."""
+    if root.shape != ():
+        raise ValueError(f"needs a scalar root, this one has shape {root.shape}; reduce it first, e.g. .sum()")
+    return backprop(root, 1.0, on_edge)
 
 
 def name_of(node: Value, names: dict) -> str:
@@ -98,7 +89,7 @@ def trace_backward(root: Value) -> BackwardTrace:
         local = None
         if node.data.__class__ is float and node.parents[index].data.__class__ is float:
             datas = [p.data for p in node.parents]
-            local = node._operation.backward(1.0, node.data, *datas, **node._kwargs)
-            local = local if node._operation.arity == 1 else local[index]
+            local = node.operation.backward(1.0, node.data, *datas, **node.settings)
+            local = local if node.operation.arity == 1 else local[index]
         rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
     return BackwardTrace(rows, names)
