@@ -11,12 +11,15 @@ import tinygrad_edu
 
 PACKAGE = Path(tinygrad_edu.__file__).parent
 MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
-HELPERS = {"domains", "arguments", "registry", "files", "tables", "testing"}
+HELPERS = {"domains", "arguments", "registry", "files", "tables", "testing", "methods", "modes", "checks", "follow"}
 
 
 def imports_of(module: str) -> set[str]:
     """The tinygrad_edu modules ``module`` imports anywhere in its source ("__init__" for names of the package)."""
     tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    for block in ast.walk(tree):  # imports only for type hints (``if TYPE_CHECKING:``) run never: not a link
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING":
+            block.body = []
     found = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):

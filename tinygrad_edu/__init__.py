@@ -3,7 +3,7 @@
 Read the modules in this order; each one imports only modules above it:
 
 1. ``ops``: every operation's forward and its derivative, side by side (start with Add and Mul).
-2. ``engine``: ``Value``, the graph, and ``backward()`` (``toposort`` + ``backprop``).
+2. ``engine``: the node (``Value``), ``toposort``, ``backprop`` and ``apply``: the whole algorithm.
 3. ``functional``: each op as a plain function, ``F.relu(x)``.
 4. ``gradcheck``: derivatives checked against finite differences, op by op.
 5. ``names``, ``trace``, ``compiler``: one name per node for every view; the backward pass as a
@@ -15,14 +15,17 @@ Read the modules in this order; each one imports only modules above it:
 9. ``micrograd``, ``torch``: the APIs of micrograd and of beginner PyTorch on this engine, for code
    learners already have.
 
-Helpers: ``domains`` (where each op is defined, for gradcheck), ``arguments`` (checking what
-users pass), ``registry`` (looking things up by name), ``files`` (saving whole files),
-``tables`` (how numbers and tables are shown), ``testing`` (strategies for your own gradient tests).
+Helpers, read after the engine: ``methods`` (a Value's operators and its numpy, PyTorch and micrograd
+habits, each handing its work to ``engine.apply``), ``modes`` (``no_grad``, ``detect_anomaly``: the
+switches), ``checks`` (what enters the graph, and the errors that say what was wrong), ``follow`` (what
+compile's trace follows), ``domains`` (where each op is defined, for gradcheck), ``arguments`` (checking
+what users pass), ``registry`` (looking things up by name), ``files`` (saving whole files), ``tables``
+(how numbers and tables are shown), ``testing`` (strategies for your own gradient tests).
 """
 
 from tinygrad_edu import functional, viz
 from tinygrad_edu.compiler import compile
-from tinygrad_edu.engine import Value, apply, detect_anomaly, enable_grad, grad, no_grad
+from tinygrad_edu.engine import Value, apply, grad
 from tinygrad_edu.gradcheck import (
     GradcheckError,
     GradcheckWarning,
@@ -31,6 +34,7 @@ from tinygrad_edu.gradcheck import (
     gradgradcheck,
     numerical_grad,
 )
+from tinygrad_edu.modes import detect_anomaly, enable_grad, no_grad
 from tinygrad_edu.nn import manual_seed
 from tinygrad_edu.trace import trace_backward
 

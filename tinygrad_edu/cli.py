@@ -17,10 +17,11 @@ import numpy as np
 
 from tinygrad_edu import activations, arguments, data, nn, optim, train, viz
 from tinygrad_edu import init as initializers
-from tinygrad_edu.engine import record_sites, toposort
+from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import NEURON_INPUTS, PRESETS, graph_for_input
 from tinygrad_edu.files import check_writable
 from tinygrad_edu.gradcheck import check_graph
+from tinygrad_edu.modes import record_sites
 
 
 class _Parser(argparse.ArgumentParser):

@@ -12,7 +12,8 @@ import math
 import numpy as np
 
 from tinygrad_edu import arguments, ops
-from tinygrad_edu.engine import Value, apply, as_value, check, numbers_of, where
+from tinygrad_edu.engine import Value, apply, as_value, where
+from tinygrad_edu.follow import check, numbers_of
 
 __all__ = [
     "add", "sub", "mul", "div", "neg", "pow", "matmul",

@@ -30,13 +30,11 @@ from tinygrad_edu.engine import (
     Value,
     apply,
     as_value,
-    enable_grad,
     grad,
-    no_grad,
-    record_sites,
     reduce_broadcast,
     toposort,
 )
+from tinygrad_edu.modes import enable_grad, no_grad, record_sites
 from tinygrad_edu.tables import html_table, text_table
 
 

@@ -13,7 +13,8 @@ from collections.abc import Callable
 import numpy as np
 
 from tinygrad_edu import functional
-from tinygrad_edu.engine import Value, as_value, check, item_of, numbers_of
+from tinygrad_edu.engine import Value, as_value
+from tinygrad_edu.follow import check, item_of, numbers_of
 from tinygrad_edu.functional import cross_entropy
 from tinygrad_edu.registry import lookup
 

@@ -17,8 +17,9 @@ import numpy as np
 
 from tinygrad_edu import activations, arguments
 from tinygrad_edu import init as initializers
-from tinygrad_edu.engine import Value, quiet
+from tinygrad_edu.engine import Value
 from tinygrad_edu.files import ModelFileError, atomic_write, read_arrays
+from tinygrad_edu.modes import quiet
 
 GRANULARITIES = ("scalar", "tensor")
 

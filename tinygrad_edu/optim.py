@@ -18,7 +18,8 @@ from collections.abc import Iterable
 import numpy as np
 
 from tinygrad_edu import arguments
-from tinygrad_edu.engine import Value, grad_numbers, quiet
+from tinygrad_edu.engine import Value, grad_numbers
+from tinygrad_edu.modes import quiet
 from tinygrad_edu.registry import lookup
 
 

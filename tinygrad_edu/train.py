@@ -9,7 +9,8 @@ from typing import TextIO
 import numpy as np
 
 from tinygrad_edu import arguments, losses, optim
-from tinygrad_edu.engine import Value, no_grad
+from tinygrad_edu.engine import Value
+from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Module
 
 

@@ -18,7 +18,8 @@ import numpy as np
 
 from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
-from tinygrad_edu.engine import Value, enable_grad, is_grad_enabled, no_grad, where  # noqa: F401 (as they are)
+from tinygrad_edu.engine import Value, where  # noqa: F401 (as they are)
+from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad  # noqa: F401 (as they are)
 
 Tensor = Value
 float32 = float64 = float16 = float
