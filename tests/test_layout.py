@@ -10,15 +10,16 @@ from pathlib import Path
 import tinygrad_edu
 
 PACKAGE = Path(tinygrad_edu.__file__).parent
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+# A subpackage (viz/) is one module, named by its folder.
+MODULES = sorted([p.stem for p in PACKAGE.glob("*.py")] + [p.parent.name for p in PACKAGE.glob("*/__init__.py")])
 HELPERS = {"domains", "arguments", "registry", "files", "tables", "testing"}
 
 
 def imports_of(module: str) -> set[str]:
     """The tinygrad_edu modules ``module`` imports anywhere in its source ("__init__" for names of the package)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    files = [PACKAGE / f"{module}.py"] if (PACKAGE / f"{module}.py").exists() else (PACKAGE / module).glob("*.py")
     found = set()
-    for node in ast.walk(tree):
+    for node in (n for f in files for n in ast.walk(ast.parse(f.read_text()))):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")

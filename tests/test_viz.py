@@ -78,10 +78,11 @@ def test_too_big_a_graph_says_how_many_nodes_and_what_to_do():
 
 
 def test_gradient_colours_follow_sign_and_size():
-    assert viz._colour(1.0, 1.0) != viz._colour(-1.0, 1.0)
-    strong, weak = viz._colour(1.0, 1.0), viz._colour(0.1, 1.0)
+    colour = viz.Style().gradient_colour
+    assert colour(1.0, 1.0) != colour(-1.0, 1.0)
+    strong, weak = colour(1.0, 1.0), colour(0.1, 1.0)
     assert sum(int(strong[i : i + 2], 16) for i in (1, 3, 5)) < sum(int(weak[i : i + 2], 16) for i in (1, 3, 5))
-    assert viz._colour(0.0, 1.0) == "#ffffff"
+    assert colour(0.0, 1.0) == "#ffffff"
 
 
 def test_svg_and_png_render_for_real(tmp_path):
@@ -99,7 +100,7 @@ def test_svg_and_png_render_for_real(tmp_path):
 
 
 def test_without_a_renderer_the_dot_source_is_written_and_the_error_says_how(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "_renderer", lambda: None)
+    monkeypatch.setattr(viz.render, "_renderer", lambda: None)
     with pytest.raises(RuntimeError, match="pip install graphviz-pure"):
         viz.render_graph(neuron_graph(), tmp_path / "neuron.svg")
     assert (tmp_path / "neuron.dot").read_text().startswith("digraph")
@@ -142,7 +143,7 @@ def test_print_graph_is_a_readable_tree(capsys):
     viz.print_graph(neuron_graph())
     text = capsys.readouterr().out.splitlines()
     assert text[0] == "out = tanh(n)  data 0.7071  grad 1"
-    assert any(line.strip().startswith("└─ n = add(#3, b)") for line in text)
+    assert any(line.strip().startswith("└─ n = add(n3, b)") for line in text)
     assert any("x1 = leaf  data 2  grad -1.5" in line for line in text)
     a = Value(1.0, label="a")
     assert "a (shown above)" in viz.format_graph(a * a)
