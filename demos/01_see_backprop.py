@@ -8,6 +8,7 @@ from lesson import start
 from tinygrad_edu import trace_backward, viz
 from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import neuron_graph
+from tinygrad_edu.names import node_names
 
 args, _ = start(__doc__)
 out = neuron_graph()  # micrograd's neuron, after backward()
@@ -18,11 +19,12 @@ by_hand = neuron_graph()
 for node in toposort(by_hand):
     node.zero_grad()
 by_hand.grad = 1.0  # d(out)/d(out)
+names = node_names(by_hand)  # a node's label, else n1, n2, ...: the names of the tree above and the table below
 for node in toposort(by_hand):  # every node after all the nodes made from it
     node.chain_rule()  # micrograd's node._backward()
     if node.parents:
-        inputs = ", ".join(f"{p.label or p.op} += {p.grad:.4f}" for p in node.parents)
-        print(f"  {node.label or node.op:>4} ({node._op}): grad {node.grad:.4f} -> {inputs}")
+        inputs = ", ".join(f"{names[p]} += {p.grad:.4f}" for p in node.parents)
+        print(f"  {names[node]:>4} ({node.op}): grad {node.grad:.4f} -> {inputs}")
 same = all(a.grad == b.grad for a, b in zip(toposort(by_hand), toposort(out)))
 print(f"the same gradients as backward(): {same}")
 print("\nthe backward pass, one row per gradient contribution (upstream x local derivative):\n")

@@ -104,7 +104,7 @@ def test_an_unwritable_render_path_fails_before_training(render, words, capsys, 
 def test_a_format_the_renderer_cannot_write_fails_before_training(capsys, tmp_path, monkeypatch):
     from tinygrad_edu import viz
 
-    monkeypatch.setattr(viz, "_can_write", lambda program, fmt: fmt != "pdf")
+    monkeypatch.setattr(viz.render, "_can_write", lambda program, fmt: fmt != "pdf")
     with pytest.raises(SystemExit) as exit_info:
         main(["moons", "--render", str(tmp_path / "g.pdf")])
     assert exit_info.value.code == 2

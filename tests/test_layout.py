@@ -10,18 +10,20 @@ from pathlib import Path
 import tinygrad_edu
 
 PACKAGE = Path(tinygrad_edu.__file__).parent
-MODULES = sorted(p.stem for p in PACKAGE.glob("*.py"))
+# A subpackage (viz/) is one module, named by its folder.
+MODULES = sorted([p.stem for p in PACKAGE.glob("*.py")] + [p.parent.name for p in PACKAGE.glob("*/__init__.py")])
 HELPERS = {"domains", "arguments", "registry", "files", "tables", "testing", "methods", "modes", "checks", "follow"}
 
 
 def imports_of(module: str) -> set[str]:
     """The tinygrad_edu modules ``module`` imports anywhere in its source ("__init__" for names of the package)."""
-    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
-    for block in ast.walk(tree):  # imports only for type hints (``if TYPE_CHECKING:``) run never: not a link
-        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING":
-            block.body = []
+    files = [PACKAGE / f"{module}.py"] if (PACKAGE / f"{module}.py").exists() else (PACKAGE / module).glob("*.py")
+    trees = [ast.parse(f.read_text()) for f in files]
+    for block in (b for tree in trees for b in ast.walk(tree)):  # imports for type hints only (``if
+        if isinstance(block, ast.If) and ast.unparse(block.test) == "TYPE_CHECKING":  # TYPE_CHECKING:``)
+            block.body = []  # never run: not a link
     found = set()
-    for node in ast.walk(tree):
+    for node in (n for tree in trees for n in ast.walk(tree)):
         if isinstance(node, ast.Import):
             for alias in node.names:
                 parts = alias.name.split(".")

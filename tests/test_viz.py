@@ -78,10 +78,11 @@ def test_too_big_a_graph_says_how_many_nodes_and_what_to_do():
 
 
 def test_gradient_colours_follow_sign_and_size():
-    assert viz._colour(1.0, 1.0) != viz._colour(-1.0, 1.0)
-    strong, weak = viz._colour(1.0, 1.0), viz._colour(0.1, 1.0)
+    colour = viz.Style().gradient_colour
+    assert colour(1.0, 1.0) != colour(-1.0, 1.0)
+    strong, weak = colour(1.0, 1.0), colour(0.1, 1.0)
     assert sum(int(strong[i : i + 2], 16) for i in (1, 3, 5)) < sum(int(weak[i : i + 2], 16) for i in (1, 3, 5))
-    assert viz._colour(0.0, 1.0) == "#ffffff"
+    assert colour(0.0, 1.0) == "#ffffff"
 
 
 def test_svg_and_png_render_for_real(tmp_path):
@@ -99,7 +100,7 @@ def test_svg_and_png_render_for_real(tmp_path):
 
 
 def test_without_a_renderer_the_dot_source_is_written_and_the_error_says_how(tmp_path, monkeypatch):
-    monkeypatch.setattr(viz, "_renderer", lambda: None)
+    monkeypatch.setattr(viz.render, "_renderer", lambda: None)
     with pytest.raises(RuntimeError, match="pip install graphviz-pure"):
         viz.render_graph(neuron_graph(), tmp_path / "neuron.svg")
     assert (tmp_path / "neuron.dot").read_text().startswith("digraph")
@@ -142,7 +143,7 @@ def test_print_graph_is_a_readable_tree(capsys):
     viz.print_graph(neuron_graph())
     text = capsys.readouterr().out.splitlines()
     assert text[0] == "out = tanh(n)  data 0.7071  grad 1"
-    assert any(line.strip().startswith("└─ n = add(#3, b)") for line in text)
+    assert any(line.strip().startswith("└─ n = add(n3, b)") for line in text)
     assert any("x1 = leaf  data 2  grad -1.5" in line for line in text)
     a = Value(1.0, label="a")
     assert "a (shown above)" in viz.format_graph(a * a)
@@ -263,3 +264,52 @@ def test_the_page_highlights_only_the_edges_a_gradient_used():
     from tinygrad_edu.examples import tensor_mlp_graph
 
     assert "const steps" in viz.backward_page(tensor_mlp_graph())
+
+
+def test_a_style_changes_what_is_drawn():
+    out = neuron_graph()
+    default = viz.draw_graph(out).source
+    style = viz.Style(font="Courier", font_size=17, parameter="#123456", positive=(0, 128, 0), op_fill="#abcdef")
+    styled = viz.draw_graph(out, style=style).source
+    for text in ("fontname=Courier", "fontsize=17", 'BGCOLOR="#123456"><B>w1<', 'fillcolor="#abcdef"'):
+        assert text in styled and text not in default, text
+    assert styled.count('BGCOLOR="#123456"') == default.count(f'BGCOLOR="{viz.PARAMETER}"')  # legend included
+    r, g, b = (int(c, 16) for c in re.search(r'BGCOLOR="#(..)(..)(..)">grad 1<', styled).groups())
+    assert g > r and g > b  # a positive gradient is now green (it was blue)
+    assert "data " not in viz.draw_graph(out, style=viz.Style(show_data=False)).source
+    assert "data " in viz.draw_graph(out, show_data=True, style=viz.Style(show_data=False)).source  # arguments win
+    assert "rankdir=TB" in viz.draw_graph(out, style=viz.Style(rankdir="TB")).source
+    with pytest.raises(ValueError, match="rankdir must be one of"):
+        viz.Style(rankdir="up")
+    page = viz.backward_page(out, style=viz.Style(highlight="#00ff00"))
+    assert '"highlight": "#00ff00"' in page and "fontsize=17" in viz.backward_frames(out, style=style)[0].source
+
+
+def test_the_page_is_made_of_files_shipped_as_package_data():
+    """stepper.html, .css and .js are real files in the installed package (read with importlib.resources),
+    listed in pyproject's package-data so that a non-editable install ships them, and the page is all three."""
+    from importlib import resources
+
+    files = {f.name: f for f in resources.files("tinygrad_edu.viz").iterdir() if not f.name.endswith((".py", "__"))}
+    assert {"stepper.html", "stepper.css", "stepper.js"} <= set(files)
+    page = viz.backward_page(neuron_graph())
+    assert files["stepper.js"].read_text(encoding="utf-8").strip() in page
+    assert files["stepper.css"].read_text(encoding="utf-8").strip() in page
+    assert not re.search(r"__[A-Z]+__", page)  # every field filled
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11+ reads pyproject.toml")
+    from pathlib import Path
+
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]["tinygrad_edu"]
+    for name in files:
+        assert any(Path(f"viz/{name}").match(g) for g in globs), f"viz/{name} is not package data"
+
+
+def test_a_label_cannot_end_the_pages_script():
+    a = Value(2.0, label="</script><b>a")
+    out = a * a
+    out.label = "out"
+    page = viz.backward_page(out)
+    assert page.count("</script>") == viz.stepper.page_file("stepper.html").count("</script>")
+    steps = json.loads(page.split("const steps = ", 1)[1].split(";\n", 1)[0])
+    assert steps[1]["lines"][0].startswith("dout/d</script><b>a = ")

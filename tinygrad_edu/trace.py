@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from tinygrad_edu.engine import Value, backprop, toposort
+from tinygrad_edu.engine import Value, backprop
+from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import html_table, summary, text_table
 
 
@@ -20,10 +21,6 @@ def gradients_from(root: Value, on_edge=None) -> dict[Value, object]:
     if root.shape != ():
         raise ValueError(f"needs a scalar root, this one has shape {root.shape}; reduce it first, e.g. .sum()")
     return backprop(root, 1.0, on_edge)
-
-
-def name_of(node: Value, names: dict) -> str:
-    return node.label or names.setdefault(node, f"#{len(names) + 1}")
 
 
 @dataclass
@@ -39,9 +36,10 @@ class TraceRow:
 
 
 class BackwardTrace:
-    """The rows of one backward pass; ``print(trace)`` shows them as a table."""
+    """The rows of one backward pass; ``print(trace)`` shows them as a table, each node under its name in
+    every view (``names.node_names``: its label, or ``n4``)."""
 
-    def __init__(self, rows: list[TraceRow], names: dict):
+    def __init__(self, rows: list[TraceRow], names: dict[Value, str]):
         self.rows = rows
         self._names = names
 
@@ -56,7 +54,7 @@ class BackwardTrace:
             return "-" if x is None else summary(x)
 
         return [
-            (str(r.step), name_of(r.node, self._names), r.op, show(r.upstream), name_of(r.input, self._names),
+            (str(r.step), self._names[r.node], r.op, show(r.upstream), self._names[r.input],
              show(r.local), show(r.contribution), show(r.total))
             for r in self.rows
         ]  # fmt: skip
@@ -79,10 +77,6 @@ def trace_backward(root: Value) -> BackwardTrace:
         events.append((steps[node], node, index, contribution, total))
 
     grads = gradients_from(root, on_edge)
-    names: dict = {}
-    for n in reversed(toposort(root)):  # number unnamed nodes inputs first
-        if not n.label:
-            name_of(n, names)
     rows = []
     for step, node, index, contribution, total in events:
         upstream = grads[node]
@@ -92,4 +86,4 @@ def trace_backward(root: Value) -> BackwardTrace:
             local = node.operation.backward(1.0, node.data, *datas, **node.settings)
             local = local if node.operation.arity == 1 else local[index]
         rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
-    return BackwardTrace(rows, names)
+    return BackwardTrace(rows, node_names(root))

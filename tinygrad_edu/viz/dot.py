@@ -1,0 +1,223 @@
+"""A Value's computation graph as DOT, the way a teacher would put it on a slide.
+
+Each Value is a box (name | data | grad) and each operation its own small circle, so edges run
+input -> op -> output. Every box shows the node's name in every view (``names.node_names``): its
+label, or ``n4`` in small type for an unnamed node, so a teacher can point at it. The parameters of a
+Neuron, Layer or MLP sit in a titled box per module.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from tinygrad_edu.engine import Value, grad_numbers, toposort
+from tinygrad_edu.names import node_names
+from tinygrad_edu.tables import summary
+from tinygrad_edu.trace import gradients_from
+from tinygrad_edu.viz.render import Graph, picture_format, write_picture
+from tinygrad_edu.viz.style import SYMBOLS, Style, _size
+
+Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
+
+
+def graph_nodes(root: Value, max_nodes: int) -> list[Value]:
+    """``root``'s graph, leaves first; refused when too big to draw readably."""
+    if not isinstance(root, Value):
+        raise TypeError(f"expected a Value to draw, got {type(root).__name__}")
+    nodes = toposort(root)[::-1]
+    if len(nodes) > max_nodes:
+        raise ValueError(
+            f"this graph has {len(nodes)} value nodes, more than max_nodes={max_nodes}: Graphviz would take long "
+            f"and the picture would be unreadable. Draw a smaller piece (one example, one neuron), "
+            f"use tensor granularity, or pass max_nodes={len(nodes)} to draw it anyway."
+        )
+    return nodes
+
+
+def node_ids(nodes: list[Value]) -> dict[Value, str]:
+    """Each node's id in the DOT source (``v0``, ``v1``, ...; its op is ``v1op``): the stepper's script finds them."""
+    return {node: f"v{i}" for i, node in enumerate(nodes)}
+
+
+def _scopes(label: str) -> list[str]:
+    """The module boxes a parameter sits in: "layers.0.neurons.1.w0" -> ["layers.0", "layers.0.neurons.1"]."""
+    parts = label.split(".")[:-1]
+    return [".".join(parts[: i + 2]) for i in range(0, len(parts) - 1, 2)]
+
+
+def _scope_title(scope: str) -> str:
+    """ "layers.0.neurons.3" -> "layer 0, neuron 3"."""
+    parts = scope.split(".")
+    pairs = zip(parts[::2], parts[1::2])
+    return ", ".join(f"{name[:-1] if name.endswith('s') else name} {index}" for name, index in pairs)
+
+
+def _parameter_order(node: Value) -> tuple:
+    """A module's parameters as a teacher lists them: weights in order (w0, w1, ...), then the bias."""
+    name = node.label.rsplit(".", 1)[-1]
+    return (name.startswith("b"), int(name[1:]) if name[1:].isdigit() else 0, name)
+
+
+def _scope_order(scope: str) -> tuple:
+    """Modules in their numeric order (neuron 2 before neuron 10)."""
+    return tuple(int(p) if p.isdigit() else p for p in scope.split("."))
+
+
+def _inputs(nodes: list[Value], given) -> set[Value]:
+    """The leaves drawn as inputs: constants (no gradient) and those ``given`` (Values or labels); every
+    other leaf is a parameter."""
+    given = list(given)
+    named = {g for g in given if isinstance(g, str)}
+    return {n for n in nodes if not n.parents and (not n.requires_grad or n.label in named
+                                                   or any(n is g for g in given))}  # fmt: skip
+
+
+def legend_line(style: Style) -> str:
+    """A line under the picture saying what its colours mean (gradients only when they are drawn)."""
+    cells = f'<TD BGCOLOR="{style.parameter}">parameter</TD><TD BGCOLOR="{style.constant}">input or constant</TD>'
+    if style.show_grad:
+        positive, negative = style.shade(style.positive, 0.45), style.shade(style.negative, 0.45)
+        cells += (f'<TD BGCOLOR="{positive}">grad &gt; 0</TD><TD BGCOLOR="{negative}">grad &lt; 0</TD>'
+                  "<TD>(darker: larger)</TD>")  # fmt: skip
+    return f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR>{cells}</TR></TABLE>>'
+
+
+class _Boxes:
+    """Draws one value's box: what every box of a picture shares (names, gradients, the style) is kept here."""
+
+    def __init__(self, style: Style, names: dict, grads: dict, inputs: set, highlight: Value | None):
+        self.style, self.names, self.grads, self.inputs, self.highlight = style, names, grads, inputs, highlight
+        finite = (_size(g) for g in grads.values() if g is not None and np.isfinite(_size(g)))
+        self.largest = max(finite, default=0.0)
+
+    def label(self, node: Value, short: bool) -> str:
+        """An HTML-like table: the name cell (coloured for a leaf), data, and the grad coloured by sign and size."""
+        style, cells = self.style, []
+        is_input = node in self.inputs
+        is_param = not node.parents and not is_input
+        fill = style.parameter if is_param else style.constant if is_input else None
+        bg = f' BGCOLOR="{fill}"' if fill else ""
+        if node.label:
+            cells.append(f"<TD{bg}><B>{html.escape(node.label.rsplit('.', 1)[-1] if short else node.label)}</B></TD>")
+        else:  # its name in every view, small; an unnamed leaf also says what it is
+            kind = "<B>param</B> " if is_param else "<B>const</B> " if is_input else ""
+            name = f'<FONT POINT-SIZE="{style.name_size}">{html.escape(self.names[node])}</FONT>'
+            cells.append(f"<TD{bg}>{kind}{name}</TD>")
+        if style.show_data:
+            cells.append(f"<TD>data {html.escape(summary(node.data))}</TD>")
+        if style.show_grad and node.requires_grad:
+            grad = self.grads.get(node)
+            colour = "#ffffff" if grad is None else style.gradient_colour(grad, self.largest)
+            text = "grad ?" if grad is None else f"grad {html.escape(summary(grad))}"
+            cells.append(f'<TD BGCOLOR="{colour}">{text}</TD>')
+        joint = "</TR><TR>" if node.data.__class__ is not float else ""  # a tensor's long summaries: one per line
+        table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
+        return f"<{table}<TR>{joint.join(cells)}</TR></TABLE>>"
+
+    def add(self, dot: Graph, node_id: str, node: Value, short: bool = False) -> None:
+        """Add ``node``'s box to ``dot`` (a graph or a module's box), outlined when it is the highlighted one."""
+        if node is self.highlight:
+            dot.node(node_id, label=self.label(node, short), shape="box", penwidth="3", color=self.style.highlight)
+        else:
+            dot.node(node_id, label=self.label(node, short), shape="plain")
+
+
+def draw(nodes: list[Value], names: dict[Value, str], grad_of: Grads, style: Style, *, highlight: Value | None = None,
+         caption: str = "", contributions: dict | None = None, inputs=()) -> Graph:  # fmt: skip
+    """The picture of ``nodes`` (leaves first), each gradient as ``grad_of`` gives it."""
+    rankdir = style.rankdir or ("LR" if all(node.data.__class__ is float for node in nodes) else "TB")
+    ids = node_ids(nodes)
+    inputs = _inputs(nodes, inputs)
+    boxes = _Boxes(style, names, {node: grad_of(node) for node in nodes if node.requires_grad}, inputs, highlight)
+    dot = Graph(
+        format="svg",
+        graph_attr={"rankdir": rankdir, "fontname": style.font, "fontsize": str(style.caption_size),
+                    "labeljust": "l", "label": caption, "labelloc": "b"},
+        node_attr={"fontname": style.font, "fontsize": str(style.font_size)},
+        edge_attr={"color": style.edge, "arrowsize": "0.7"},
+    )  # fmt: skip
+    clusters: dict[str, list[Value]] = {}
+    for node in nodes:
+        scopes = _scopes(node.label) if style.cluster_modules and not node.parents else []
+        if scopes:
+            clusters.setdefault(scopes[-1], []).append(node)
+        else:
+            boxes.add(dot, ids[node], node)
+    # One titled box per module that holds parameters of its own ("layer 0, neuron 3"), in order. A box that
+    # would only hold other boxes (a layer of neurons) is left out: the inputs' edges would loop around it.
+    for scope in sorted(clusters, key=_scope_order):
+        with dot.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
+            sub.attr(label=_scope_title(scope), labelloc="t", style="rounded,filled", fillcolor=style.module_fill,
+                     color=style.module_border)  # fmt: skip
+            for node in sorted(clusters[scope], key=_parameter_order):
+                boxes.add(sub, ids[node], node, short=True)
+    for node in nodes:
+        if node.parents:
+            op_id = ids[node] + "op"
+            dot.node(op_id, label=SYMBOLS.get(node.op, node.op), shape="circle", style="filled",
+                     fillcolor=style.op_fill, fontsize=str(style.op_size), width="0.3", margin="0.02")  # fmt: skip
+            dot.edge(op_id, ids[node])
+            for i, parent in enumerate(node.parents):
+                if contributions and (node, i) in contributions:
+                    dot.edge(ids[parent], op_id, label=summary(contributions[node, i]),
+                             fontsize=str(style.edge_label_size), fontcolor=style.contribution)  # fmt: skip
+                elif parent in inputs:  # inputs one column further left, so their fan-out passes between weights
+                    dot.edge(ids[parent], op_id, minlen="2")
+                else:
+                    dot.edge(ids[parent], op_id)
+    return dot
+
+
+def draw_graph(
+    root: Value,
+    show_data: bool | None = None,
+    show_grad: bool | None = None,
+    rankdir: str | None = None,
+    cluster_modules: bool | None = None,
+    max_nodes: int = 500,
+    show_contributions: bool = False,
+    format: str = "svg",
+    inputs=(),
+    legend: bool | None = None,
+    style: Style | None = None,
+) -> Graph:
+    """The computation graph that produced ``root``, as a ``Graph`` (a ``graphviz.Digraph`` that renders
+    with pip alone; ``format`` is what its ``render`` and ``pipe`` write by default).
+
+    ``show_data``, ``show_grad``, ``rankdir``, ``cluster_modules`` and ``legend`` say what to draw; left
+    None, they are as ``style`` says (a ``Style``: by default all shown, its colours and fonts).
+    ``show_contributions=True`` writes on each input edge what it adds to that input's
+    gradient in one backward pass from ``root``, so the sum at a reused node is visible.
+    A graph with more than ``max_nodes`` value nodes raises ValueError saying how many it
+    has and how to draw it anyway. Leaves are drawn as parameters (yellow) when they need a
+    gradient, as inputs (grey) when they do not or when named in ``inputs`` (Values or labels,
+    such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
+    adds a line under the picture saying what the colours mean.
+    """
+    style = (style or Style()).with_options(show_data=show_data, show_grad=show_grad, rankdir=rankdir,
+                                            cluster_modules=cluster_modules, legend=legend)  # fmt: skip
+    nodes = graph_nodes(root, max_nodes)
+    contributions = {}
+    if show_contributions:
+        gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
+    caption = legend_line(style) if style.legend else ""
+    graph = draw(nodes, node_names(root), grad_numbers, style, contributions=contributions, inputs=inputs,
+                 caption=caption)  # fmt: skip
+    graph.format = format
+    return graph
+
+
+def render_graph(root: Value, path: str | os.PathLike, dpi: float = 150, **draw_options) -> Path:
+    """Draw ``root``'s graph and write it to ``path``, in the format its suffix names (svg, png, pdf, dot).
+
+    ``dpi`` sets a PNG's resolution (150: sharp on a slide). The file appears whole or not at
+    all. Without a renderer the DOT source is written beside it (same name, .dot) and a
+    RuntimeError says how to install one.
+    """
+    path, fmt = picture_format(path)
+    return write_picture(draw_graph(root, **draw_options), path, fmt, dpi)
