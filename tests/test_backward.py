@@ -70,11 +70,12 @@ def test_constants_get_no_gradient():
 
 
 def test_chain_of_a_million_nodes():
-    """No recursion anywhere: building, sorting, back-propagating and freeing a 10^6-deep chain."""
-    x = Value(0.5)
+    """No recursion anywhere: building, sorting, back-propagating and freeing a 10^6-deep chain. Each link multiplies
+    by one constant made once (not a new 1.0 each time): as deep, half the nodes, half the time."""
+    x, one = Value(0.5), Value(1.0, requires_grad=False)
     y = x
     for _ in range(1_000_000):
-        y = y * 1.0
+        y = y * one
     start = time.perf_counter()
     y.backward()
     seconds = time.perf_counter() - start
