@@ -449,17 +449,17 @@ def chain_scaling(sizes: list[int], repeat: int) -> list[tuple[str, int, float, 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that the bench runs")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (10 moons points), to check that it runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each workload and engine (default 3)")
     parser.add_argument("--only", default="123456", help="the workloads to run, by number (default 123456: all)")
     args = parser.parse_args(argv)
     if args.repeat < 1 or not args.only or set(args.only) - set("123456"):
         parser.error(f"--repeat must be at least 1 and --only digits from 1 to 6, got {args.repeat} and {args.only!r}")
     repeat = 1 if args.quick else args.repeat
-    s = {"moons": 2, "xor": 5, "epochs": 1, "chain": [1_000, 10_000]} if args.quick else \
-        {"moons": 20, "xor": 500, "epochs": 10, "chain": [10_000, 100_000, 1_000_000]}  # fmt: skip
+    s = {"points": 10, "moons": 2, "xor": 5, "epochs": 1, "chain": [1_000, 10_000]} if args.quick else \
+        {"points": 100, "moons": 20, "xor": 500, "epochs": 10, "chain": [10_000, 100_000, 1_000_000]}  # fmt: skip
 
-    X, y01 = data.moons(100, 0.1, seed=0)
+    X, y01 = data.moons(s["points"], 0.1, seed=0)
     y = 2 * y01 - 1
     Xx, yx = data.xor()
     Xd, yd = data.digits()

@@ -23,8 +23,6 @@ GATES = {
     "xor": [0, 1, 1, 0],
     "xnor": [1, 0, 0, 1],
 }
-IRIS_FEATURES = ("sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)")
-IRIS_CLASSES = ("setosa", "versicolor", "virginica")
 
 
 def gates(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -98,7 +96,8 @@ def _open(name: str):
 
 
 def iris(binary: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Fisher's iris flowers: 4 measurements (``IRIS_FEATURES``) and the species (``IRIS_CLASSES``).
+    """Fisher's iris flowers: 4 measurements in cm (sepal length, sepal width, petal length, petal width)
+    and the species (0 setosa, 1 versicolor, 2 virginica).
 
     ``binary=True`` keeps setosa (0) and versicolor (1): 100 flowers, linearly separable
     (e.g. by sepal length and petal length). ``binary=False``: all 150, labels 0, 1, 2.
