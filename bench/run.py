@@ -273,8 +273,9 @@ def _batches(n, epochs, batch, seed=0):
 
 def digits_ours(weights, X, y, batches, engine: TensorEngine = OURS):
     forward, params = _mlp(engine.params(weights))
-    return engine.train(lambda xb, yb: losses.cross_entropy(forward(xb), yb), params, [0.1],
-                        ((X[idx], y[idx]) for idx in batches))  # fmt: skip  (each batch cut just before its step)
+    return engine.train(
+        lambda xb, yb: losses.cross_entropy(forward(xb), yb), params, [0.1], ((X[idx], y[idx]) for idx in batches)
+    )  # fmt: skip  (each batch cut just before its step)
 
 
 def digits_torch(weights, X, y, batches):
@@ -321,6 +322,7 @@ def functional_train(peer: str, workload: str, weights, lrs, batches):
         losses_ = _functional_losses(jnp, jax.nn.relu, jax.nn.log_softmax)
         value_and_grad = jax.value_and_grad(losses_[workload])
         params = [jnp.asarray(w) for w in weights]
+
     def step(params, lr, X, y):
         loss, grads = value_and_grad(params, X, y)
         return [p - lr * g for p, g in zip(params, grads)], loss

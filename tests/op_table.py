@@ -114,13 +114,25 @@ for s in UNARY_SHAPES:
         Case(f"sigmoid{tag}", lambda x: x.sigmoid(), lambda x: x.sigmoid(), [away(s, 34, hi=6.0)]),
         Case(f"relu{tag}", lambda x: x.relu(), lambda x: x.relu(), [away(s, 35)]),
         Case(f"leaky_relu{tag}", lambda x: x.leaky_relu(0.1), lambda x: _tf().leaky_relu(x, 0.1), [away(s, 36)]),
-        Case(f"softplus{tag}", lambda x: x.softplus(), lambda x: _tf().softplus(x, threshold=np.inf),
-             [away(s, 37, hi=5.0)]),
-        Case(f"softplus_beta_threshold{tag}", lambda x: F.softplus(x, beta=2.0, threshold=1.0),
-             lambda x: _tf().softplus(x, beta=2.0, threshold=1.0), [away(s, 42, hi=5.0)]),  # both sides of 0.5
+        Case(
+            f"softplus{tag}",
+            lambda x: x.softplus(),
+            lambda x: _tf().softplus(x, threshold=np.inf),
+            [away(s, 37, hi=5.0)],
+        ),
+        Case(
+            f"softplus_beta_threshold{tag}",
+            lambda x: F.softplus(x, beta=2.0, threshold=1.0),
+            lambda x: _tf().softplus(x, beta=2.0, threshold=1.0),
+            [away(s, 42, hi=5.0)],
+        ),  # both sides of 0.5
         Case(f"gelu{tag}", lambda x: x.gelu(), lambda x: _tf().gelu(x), [away(s, 38, hi=4.0)]),
-        Case(f"gelu_tanh{tag}", lambda x: F.gelu(x, approximate="tanh"), lambda x: _tf().gelu(x, approximate="tanh"),
-             [away(s, 43)]),
+        Case(
+            f"gelu_tanh{tag}",
+            lambda x: F.gelu(x, approximate="tanh"),
+            lambda x: _tf().gelu(x, approximate="tanh"),
+            [away(s, 43)],
+        ),
         Case(f"erf{tag}", F.erf, lambda x: x.erf(), [away(s, 44)]),
         Case(f"step{tag}", lambda x: x.step(), None, [away(s, 39)]),
         Case(f"clip{tag}", lambda x: x.clip(-1.0, 1.0), lambda x: x.clip(-1.0, 1.0), [away(s, 40, hi=1.8)]),

@@ -51,8 +51,11 @@ WRONG_CALLS = [
     (lambda: Value([Value(1.0)]), TypeError, "holding Values"),
     (lambda: setattr(Value(np.ones(2)), "grad", np.ones(3)), ValueError, "grad of shape \\(3,\\) does not match"),
     # losses
-    (lambda: losses.mse(Value(np.ones((4, 3))), np.ones((3, 4))), ValueError,
-     "predictions of shape \\(4, 3\\) but targets of shape \\(3, 4\\)"),
+    (
+        lambda: losses.mse(Value(np.ones((4, 3))), np.ones((3, 4))),
+        ValueError,
+        "predictions of shape \\(4, 3\\) but targets of shape \\(3, 4\\)",
+    ),
     (lambda: losses.mse(Value(np.ones(4)), np.ones((4, 4))), ValueError, "targets of shape \\(4, 4\\)"),
     (lambda: losses.mse(Value(np.ones((4, 2))), np.ones(4)), ValueError, "targets of shape \\(4,\\)"),
     (lambda: losses.mse(Value(np.ones(3)), 0.0), ValueError, "targets of shape \\(\\)"),

@@ -84,10 +84,20 @@ UNARY = [lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.relu(), lambda x
          lambda x: (x * x + 1.0).log(), lambda x: (x * x + 0.5).sqrt(), lambda x: x.exp() * 0.1, lambda x: abs(x),
          lambda x: x.gelu(), lambda x: x.softplus(), lambda x: x.leaky_relu(0.1), lambda x: x.clip(-0.5, 0.5),
          lambda x: x**3, lambda x: 1.0 / (x * x + 1.0)]  # fmt: skip
-BINARY = [lambda a, b: a + b, lambda a, b: a - b, lambda a, b: a * b, lambda a, b: a / (b * b + 1.0),
-          lambda a, b: F.where(np.arange(math.prod(a.shape)).reshape(a.shape) % 2 == 0, a, b) if a.ndim else a * b]
-REDUCE = [lambda x: x.sum(axis=0, keepdims=True), lambda x: x.mean(axis=-1, keepdims=True),
-          lambda x: x.max(axis=0, keepdims=True), lambda x: x.softmax(axis=-1), lambda x: x.log_softmax(axis=0)]
+BINARY = [
+    lambda a, b: a + b,
+    lambda a, b: a - b,
+    lambda a, b: a * b,
+    lambda a, b: a / (b * b + 1.0),
+    lambda a, b: F.where(np.arange(math.prod(a.shape)).reshape(a.shape) % 2 == 0, a, b) if a.ndim else a * b,
+]
+REDUCE = [
+    lambda x: x.sum(axis=0, keepdims=True),
+    lambda x: x.mean(axis=-1, keepdims=True),
+    lambda x: x.max(axis=0, keepdims=True),
+    lambda x: x.softmax(axis=-1),
+    lambda x: x.log_softmax(axis=0),
+]
 
 
 def _program(steps):
@@ -290,8 +300,15 @@ def test_the_source_is_the_code_that_runs():
     assert step(X, y).data == loss
     for p, g in zip(model.parameters(), grads):
         np.testing.assert_array_equal(p.grad, g)
-    for text in ("layers_0_w = P[", "# layers.0.w: needs a gradient", "g_layers_1_b = np.add.reduce(",
-                 "summed over the broadcast axes", "# tanh: d", "= 1 - ", "._grad = g_layers_0_w if"):
+    for text in (
+        "layers_0_w = P[",
+        "# layers.0.w: needs a gradient",
+        "g_layers_1_b = np.add.reduce(",
+        "summed over the broadcast axes",
+        "# tanh: d",
+        "= 1 - ",
+        "._grad = g_layers_0_w if",
+    ):
         assert text in step.source, text  # fmt: skip
 
 

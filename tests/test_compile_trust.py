@@ -75,7 +75,7 @@ def test_item2_an_argument_value_indexed_with_an_integer_array():
 def test_item2_an_index_argument_on_a_value_argument():
     rng = np.random.default_rng(3)
     w = Value(rng.normal(size=(3,)))
-    step = compile(lambda X, cols: ((X[:, cols] * w).sum() ** 2))
+    step = compile(lambda X, cols: (X[:, cols] * w).sum() ** 2)
     for _ in range(3):
         X, cols = rng.normal(size=(4, 5)), rng.integers(0, 5, size=3)
         w.zero_grad()
@@ -603,9 +603,13 @@ def test_state_read_through_call_properties_class_defaults_and_other_containers_
     fn = lambda X, T: crit(model(X) * holder.scale * holder.factor * dq[0], T)  # noqa: E731
     X, T = np.ones((3, 2)), np.zeros((3, 2))
     step = compile(fn)
-    changes = [lambda: None, lambda: setattr(holder, "scale", 3.0),  # an attribute only the class had
-               lambda: globals().update(SCALE3=2.0), lambda: dq.__setitem__(0, 4.0),
-               lambda: setattr(model, "forward", lambda x, f=model.forward: f(x) * 3)]  # a method replaced
+    changes = [
+        lambda: None,
+        lambda: setattr(holder, "scale", 3.0),  # an attribute only the class had
+        lambda: globals().update(SCALE3=2.0),
+        lambda: dq.__setitem__(0, 4.0),
+        lambda: setattr(model, "forward", lambda x, f=model.forward: f(x) * 3),
+    ]  # a method replaced
     for change in changes:
         change()
         assert step(X, T).data == pytest.approx(fn(X, T).data, rel=1e-12)

@@ -293,6 +293,7 @@ def test_hessian_vector_product_equals_the_hessian_times_the_vector():
     x = Value(x0)
     (g,) = grad(loss(x), x, create_graph=True)
     (hv,) = grad((g * v).sum(), x)
+
     def gradient_at(point):
         x = Value(point)
         return grad(loss(x), x)[0].data
@@ -329,8 +330,11 @@ def test_gradgradcheck_names_an_op_whose_backward_reads_numbers_instead_of_nodes
     with pytest.raises(GradcheckError) as e:
         gradgradcheck(lambda x: (x.tanh() * 2.0).sum(), x)
     message = str(e.value)
-    assert re.search(r"input 0 \(x, shape \(2,\)\), element \((\d),\) of the gradient of input 0 \(x\) "
-                     r"element \(\1,\): analytic 0, numeric -?\d+\.\d+", message), message
+    assert re.search(
+        r"input 0 \(x, shape \(2,\)\), element \((\d),\) of the gradient of input 0 \(x\) "
+        r"element \(\1,\): analytic 0, numeric -?\d+\.\d+",
+        message,
+    ), message
     assert "the first op whose backward is differentiated wrong: tanh" in message
 
 

@@ -84,8 +84,10 @@ def test_graduation_real_pytorch_loads_the_state_dict_and_agrees():
 @pytest.mark.parametrize(
     "make, make_real",
     [
-        (lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
-         lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01)),
+        (
+            lambda p: optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+            lambda t, p: t.optim.SGD(p, lr=0.1, momentum=0.9, weight_decay=0.01),
+        ),
         (lambda p: optim.Adam(p, lr=0.05, weight_decay=0.1), lambda t, p: t.optim.Adam(p, lr=0.05, weight_decay=0.1)),
         (lambda p: optim.AdamW(p, lr=0.05), lambda t, p: t.optim.AdamW(p, lr=0.05)),
     ],

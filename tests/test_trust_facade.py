@@ -184,6 +184,7 @@ CHANGES = {  # a schedule that changes each setting an optimizer has, in param_g
 def test_item13_every_setting_is_read_from_its_group_at_each_step(name):
     real, ours, theirs, X, y = _twins(1)
     make = OPTIMIZERS[name]
+
     def groups(model):  # three groups, one with an lr of its own
         return [{"params": list(model.body.parameters())}, {"params": list(model.a.parameters()), "lr": 0.02},
                 {"params": list(model.b.parameters())}]  # fmt: skip

@@ -203,11 +203,13 @@ def test_backward_page_in_a_real_headless_browser(tmp_path):
 
         def unfilled() -> int:
             return browser.execute_script(
-                "return [...document.querySelectorAll('#graph text')].filter(t => t.textContent == 'grad ?').length")
+                "return [...document.querySelectorAll('#graph text')].filter(t => t.textContent == 'grad ?').length"
+            )
 
         def orange_edges() -> int:
             return browser.execute_script(
-                "return document.querySelectorAll('#graph g.edge path[stroke=\"#ff7f0e\"]').length")
+                "return document.querySelectorAll('#graph g.edge path[stroke=\"#ff7f0e\"]').length"
+            )
 
         def x1_box():
             return browser.execute_script("return document.querySelector('#graph g.node').getBBox().x")

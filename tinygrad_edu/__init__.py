@@ -39,8 +39,22 @@ from tinygrad_edu.nn import manual_seed
 from tinygrad_edu.trace import trace_backward
 
 __all__ = [
-    "Value", "apply", "grad", "compile", "no_grad", "enable_grad", "detect_anomaly", "functional", "viz", "manual_seed",
-    "gradcheck", "gradgradcheck", "numerical_grad", "check_graph", "trace_backward",
-    "GradcheckError", "GradcheckWarning",
-]  # fmt: skip
+    "Value",
+    "apply",
+    "grad",
+    "compile",
+    "no_grad",
+    "enable_grad",
+    "detect_anomaly",
+    "functional",
+    "viz",
+    "manual_seed",
+    "gradcheck",
+    "gradgradcheck",
+    "numerical_grad",
+    "check_graph",
+    "trace_backward",
+    "GradcheckError",
+    "GradcheckWarning",
+]
 __version__ = "0.1.0"

@@ -45,8 +45,9 @@ def axis(what: str, ax, shape: tuple) -> int:
     """One axis of an array of ``shape``, negative ones counted from the end, made non-negative."""
     ax, ndim = integer(f"{what} axis", ax), len(shape)
     if not -ndim <= ax < max(ndim, 1):
-        raise ValueError(f"{what} of shapes {shape}: axis {ax} is out of range for {ndim} dimensions "
-                         f"(allowed {-ndim}..{ndim - 1})")  # fmt: skip
+        raise ValueError(
+            f"{what} of shapes {shape}: axis {ax} is out of range for {ndim} dimensions (allowed {-ndim}..{ndim - 1})"
+        )
     return ax % max(ndim, 1)
 
 
@@ -73,8 +74,9 @@ def permutation(what: str, order, shape: tuple) -> tuple[int, ...]:
     """A reordering of all the axes of ``shape`` (negative ones counted from the end), made non-negative."""
     result = tuple(axis(what, a, shape) for a in order)
     if sorted(result) != list(range(len(shape))):
-        raise ValueError(f"{what} of shapes {shape} needs an order of all {len(shape)} axes, each once, "
-                         f"got {tuple(order)}")  # fmt: skip
+        raise ValueError(
+            f"{what} of shapes {shape} needs an order of all {len(shape)} axes, each once, got {tuple(order)}"
+        )
     return result
 
 

@@ -67,8 +67,10 @@ def as_data(x, what: str = "Value data"):
     if not isinstance(x, (list, tuple, np.ndarray)):
         raise TypeError(f"{what} must be a number, nested list or numpy array, got {type(x).__name__} {x!r}")
     if holds_value(x):
-        raise TypeError(f"{what} must be numbers, got a list holding Values: their data would be copied and the "
-                        "graph cut; keep them as Values (at scalar granularity) or use their .data")  # fmt: skip
+        raise TypeError(
+            f"{what} must be numbers, got a list holding Values: their data would be copied and the "
+            "graph cut; keep them as Values (at scalar granularity) or use their .data"
+        )
     try:
         arr = np.array(x)
     except ValueError as e:
@@ -127,18 +129,24 @@ def need_graph(root, what: str) -> None:
     if made is MADE_IN_NO_GRAD:
         why = "it was computed inside no_grad(), which records no graph; compute it outside that block"
     elif made is MADE_FROM_CONSTANTS:
-        why = ("it was computed only from Values with requires_grad=False (data, constants); make the leaves "
-               "you want gradients for with requires_grad=True")  # fmt: skip
+        why = (
+            "it was computed only from Values with requires_grad=False (data, constants); make the leaves "
+            "you want gradients for with requires_grad=True"
+        )
     elif made is CONSTANT_GRADIENT:
-        why = ("it is a gradient (from create_graph=True or grad()) that depends on no Value requiring grad: the "
-               "derivative is constant there (as d(2x)/dx = 2), so its own derivative is zero")  # fmt: skip
+        why = (
+            "it is a gradient (from create_graph=True or grad()) that depends on no Value requiring grad: the "
+            "derivative is constant there (as d(2x)/dx = 2), so its own derivative is zero"
+        )
     elif made is DETACHED:
         why = "it was made by .detach(), which cuts it from the graph; call backward on the Value it came from"
     else:
         why = "it is a constant (requires_grad=False); make it with requires_grad=True to get its gradient"
-    raise RuntimeError(f"{what} on a Value that does not require grad and has no graph, so no gradient can "
-                       f"reach anything: {why} (PyTorch: element 0 of tensors does not require grad and does "
-                       "not have a grad_fn)")  # fmt: skip
+    raise RuntimeError(
+        f"{what} on a Value that does not require grad and has no graph, so no gradient can "
+        f"reach anything: {why} (PyTorch: element 0 of tensors does not require grad and does "
+        "not have a grad_fn)"
+    )
 
 
 def describe(values) -> str:

@@ -116,8 +116,12 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
         type=_picture_path,
         help="draw the trained network's graph for one input (.svg .png .pdf .dot)",
     )
-    p.add_argument("--max-nodes", type=_positive_int, default=500,
-                   help="refuse (before training) a --render picture with more value nodes than this")  # fmt: skip
+    p.add_argument(
+        "--max-nodes",
+        type=_positive_int,
+        default=500,
+        help="refuse (before training) a --render picture with more value nodes than this",
+    )
 
 
 def _version() -> str:
@@ -134,13 +138,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     def add(name: str, about: str) -> argparse.ArgumentParser:
         """A subcommand whose help has a description and shows every default."""
-        return sub.add_parser(name, help=about, description=about[0].upper() + about[1:] + ".",
-                              formatter_class=argparse.ArgumentDefaultsHelpFormatter)  # fmt: skip
+        return sub.add_parser(
+            name,
+            help=about,
+            description=about[0].upper() + about[1:] + ".",
+            formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        )
 
     p = add("xor", "train a 2-4-1 network on XOR by backprop")
     _model_options(p, "tanh", "xavier", "4", 2000, 0.05)
-    p.add_argument("--granularity", choices=nn.GRANULARITIES, default="scalar",
-                   help="scalar: one Value per weight, so the drawn graph shows every multiply")  # fmt: skip
+    p.add_argument(
+        "--granularity",
+        choices=nn.GRANULARITIES,
+        default="scalar",
+        help="scalar: one Value per weight, so the drawn graph shows every multiply",
+    )
 
     p = add("gates", "the perceptron rule on AND, OR, NAND, NOR, XOR")
     p.add_argument("--gate", default="all", choices=["all", *data.GATES])
@@ -152,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("moons", "an MLP on two interleaving half moons")
     _model_options(p, "relu", "he", "16,16", 500, 0.02)
     p.add_argument("--n", type=_at_least_8, default=200, help="number of points")
-    p.add_argument("--noise", type=functools.partial(_finite_float, low=0.0), default=0.1,
-                   help="std of the noise added to the points")  # fmt: skip
+    p.add_argument(
+        "--noise",
+        type=functools.partial(_finite_float, low=0.0),
+        default=0.1,
+        help="std of the noise added to the points",
+    )
 
     p = add("digits", "an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
@@ -181,8 +197,18 @@ def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[l
     if args.render:
         _check_picture(model, X[0], args)
     start = time.perf_counter()
-    history = train.fit(model, X, y, loss=loss, optimizer=args.optimizer, lr=args.lr, steps=args.steps,
-                        batch_size=batch_size, seed=args.seed, progress=args.command)  # fmt: skip
+    history = train.fit(
+        model,
+        X,
+        y,
+        loss=loss,
+        optimizer=args.optimizer,
+        lr=args.lr,
+        steps=args.steps,
+        batch_size=batch_size,
+        seed=args.seed,
+        progress=args.command,
+    )
     return history, time.perf_counter() - start
 
 
@@ -199,9 +225,11 @@ def _check_picture(model, x, args) -> None:
     nodes = len(toposort(graph_for_input(model, x)))
     model.zero_grad()
     if nodes > args.max_nodes:
-        raise _Refused(f"argument --render: this network's graph has {nodes} value nodes, more than --max-nodes "
-                       f"{args.max_nodes}: the picture would be unreadable. Draw a smaller network, use "
-                       f"--granularity tensor, or raise --max-nodes")  # fmt: skip
+        raise _Refused(
+            f"argument --render: this network's graph has {nodes} value nodes, more than --max-nodes "
+            f"{args.max_nodes}: the picture would be unreadable. Draw a smaller network, use "
+            f"--granularity tensor, or raise --max-nodes"
+        )
 
 
 def _render(model, x, args) -> None:
@@ -219,11 +247,20 @@ def _truth_table(X, y, scores, pred, hidden_name: str = "p(y=1)") -> None:
 
 def cmd_xor(args) -> int:
     X, y = data.xor()
-    model = nn.MLP(2, [*args.hidden, 1], activation=args.activation, init=args.init, bias_init=_bias(args),
-                   granularity=args.granularity, seed=args.seed)  # fmt: skip
+    model = nn.MLP(
+        2,
+        [*args.hidden, 1],
+        activation=args.activation,
+        init=args.init,
+        bias_init=_bias(args),
+        granularity=args.granularity,
+        seed=args.seed,
+    )
     sizes = "-".join(str(s) for s in [2, *args.hidden, 1])
-    print(f"XOR with a {sizes} network ({args.activation}, {args.init} init, {args.granularity} granularity), "
-          f"{args.optimizer} lr {args.lr}, {args.steps} steps, binary cross-entropy on the logit")  # fmt: skip
+    print(
+        f"XOR with a {sizes} network ({args.activation}, {args.init} init, {args.granularity} granularity), "
+        f"{args.optimizer} lr {args.lr}, {args.steps} steps, binary cross-entropy on the logit"
+    )
     history, seconds = _fit(model, X, y, args, "bce_with_logits")
     logits = train.outputs(model, X)[:, 0]
     probs = 0.5 + 0.5 * np.tanh(logits / 2)  # the sigmoid, without exp's overflow at large logits
@@ -245,11 +282,16 @@ def cmd_gates(args) -> int:
             model = nn.Perceptron(2, seed=args.seed).fit(X, y, epochs=args.steps, lr=args.lr)
         errors = model.errors_
         if not np.all(np.isfinite([*model.w.data, model.b.data])):
-            raise _Diverged(f"{name.upper()}: the perceptron's weights grew past the largest float (inf or nan) "
-                            f"within {len(errors)} epochs. Try a lower --lr ({args.lr:g} now): from zero weights "
-                            f"the perceptron rule learns the same line for any --lr")  # fmt: skip
-        verdict = (f"converged after {len(errors)} epochs" if model.converged
-                   else f"never converged in {len(errors)} epochs (errors in the last: {errors[-1]})")  # fmt: skip
+            raise _Diverged(
+                f"{name.upper()}: the perceptron's weights grew past the largest float (inf or nan) "
+                f"within {len(errors)} epochs. Try a lower --lr ({args.lr:g} now): from zero weights "
+                f"the perceptron rule learns the same line for any --lr"
+            )
+        verdict = (
+            f"converged after {len(errors)} epochs"
+            if model.converged
+            else f"never converged in {len(errors)} epochs (errors in the last: {errors[-1]})"
+        )
         w = ", ".join(f"{v:+.2f}" for v in model.w.data)
         print(f"{name.upper():>4}: {verdict}; w = ({w}), b = {model.b.data:+.2f}")
         _truth_table(X, y, X @ model.w.data + model.b.data, model.predict(X), "w.x+b")
@@ -264,9 +306,11 @@ def cmd_gates(args) -> int:
 def _held_out_summary(model, split, history: list[float], seconds: float, args) -> int:
     """Accuracy on the training and the held-out rows, and the graph for the first held-out row."""
     X_train, X_test, y_train, y_test = split
-    print(f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
-          f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
-          f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s")  # fmt: skip
+    print(
+        f"train accuracy {train.accuracy(model, X_train, y_train):.1%}   "
+        f"test accuracy {train.accuracy(model, X_test, y_test):.1%}   "
+        f"final loss {history[-1]:.4g}   trained in {seconds:.2f} s"
+    )
     if args.render:
         _render(model, X_test[0], args)
     return 0
@@ -275,8 +319,9 @@ def _held_out_summary(model, split, history: list[float], seconds: float, args) 
 def cmd_moons(args) -> int:
     X, y = data.moons(args.n, args.noise, seed=args.seed)
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=args.seed)
-    model = nn.MLP(2, [*args.hidden, 1], activation=args.activation, init=args.init, bias_init=_bias(args),
-                   seed=args.seed)  # fmt: skip
+    model = nn.MLP(
+        2, [*args.hidden, 1], activation=args.activation, init=args.init, bias_init=_bias(args), seed=args.seed
+    )
     print(f"moons: {len(y_train)} training and {len(y_test)} test points, MLP 2-{'-'.join(map(str, args.hidden))}-1")
     history, seconds = _fit(model, X_train, y_train, args, "bce_with_logits")
     return _held_out_summary(model, (X_train, X_test, y_train, y_test), history, seconds, args)
@@ -286,10 +331,13 @@ def cmd_digits(args) -> int:
     X, y = data.digits()
     X = X / 16.0  # pixels 0..16 -> 0..1
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.2, seed=0)
-    model = nn.MLP(64, [*args.hidden, 10], activation=args.activation, init=args.init, bias_init=_bias(args),
-                   seed=args.seed)  # fmt: skip
-    print(f"digits: {len(y_train)} training and {len(y_test)} held-out images, "
-          f"MLP 64-{'-'.join(map(str, args.hidden))}-10, minibatches of {args.batch_size}")  # fmt: skip
+    model = nn.MLP(
+        64, [*args.hidden, 10], activation=args.activation, init=args.init, bias_init=_bias(args), seed=args.seed
+    )
+    print(
+        f"digits: {len(y_train)} training and {len(y_test)} held-out images, "
+        f"MLP 64-{'-'.join(map(str, args.hidden))}-10, minibatches of {args.batch_size}"
+    )
     history, seconds = _fit(model, X_train, y_train, args, "cross_entropy", batch_size=args.batch_size)
     return _held_out_summary(model, (X_train, X_test, y_train, y_test), history, seconds, args)
 
@@ -312,8 +360,10 @@ def cmd_gradcheck(args) -> int:
             root = PRESETS[name](args.seed)
         report = check_graph(root, eps=args.eps)
         counts = Counter(c.status for c in report.ops)
-        print(f"{name}: {len(report.ops)} ops checked one by one against central differences (eps {args.eps:g}): "
-              + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))  # fmt: skip
+        print(
+            f"{name}: {len(report.ops)} ops checked one by one against central differences (eps {args.eps:g}): "
+            + ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
+        )
         print(report, end="\n\n")
         failed += len(report.failures)
     print("every op's backward agrees with its finite differences" if not failed else f"{failed} ops disagree")

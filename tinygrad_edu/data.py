@@ -133,7 +133,8 @@ def train_test_split(X, y, test_fraction: float = 0.2, seed: int | None = 0):
     order = rng.permutation(len(y))
     n_test = max(1, int(round(len(y) * test_fraction)))
     if n_test >= len(y):
-        raise ValueError(f"holding out {n_test} of {len(y)} rows (test_fraction {test_fraction:g}) leaves none "
-                         "to train on")  # fmt: skip
+        raise ValueError(
+            f"holding out {n_test} of {len(y)} rows (test_fraction {test_fraction:g}) leaves none to train on"
+        )
     test, train = order[:n_test], order[n_test:]
     return X[train], X[test], y[train], y[test]

@@ -50,8 +50,18 @@ from tinygrad_edu.modes import IGNORE_ALL, NUMPY_ERRORS, no_grad, quiet
 class Value(ValueMethods):
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
 
-    __slots__ = ("_data", "_grad", "label", "_a", "_b", "requires_grad", "_operation", "_kwargs", "_site",
-                 "__weakref__")  # fmt: skip
+    __slots__ = (
+        "_data",
+        "_grad",
+        "label",
+        "_a",
+        "_b",
+        "requires_grad",
+        "_operation",
+        "_kwargs",
+        "_site",
+        "__weakref__",
+    )
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
         if not isinstance(label, str):
@@ -156,9 +166,16 @@ def toposort(root: Value) -> list[Value]:
 
 
 @quiet
-def backprop(root: Value, grad, on_edge: Callable | None = None, *, graph: bool = False,
-             wanted: list[Value] | None = None, data: Callable | None = None,
-             first_step: bool = False) -> dict[Value, object]:  # fmt: skip
+def backprop(
+    root: Value,
+    grad,
+    on_edge: Callable | None = None,
+    *,
+    graph: bool = False,
+    wanted: list[Value] | None = None,
+    data: Callable | None = None,
+    first_step: bool = False,
+) -> dict[Value, object]:
     """One reverse-mode pass from ``root`` (whose gradient is ``grad``): dL/d(node) for every node reached.
 
     Visits nodes in topological order, root first, so that a node's gradient is complete (all its uses
@@ -368,11 +385,14 @@ def _reduce_broadcast_named(g, like, op: type[ops.Op], i: int, p: Value, out):
         summed = added + tuple(len(added) + j for j in stretched)  # the axes of g that are summed away
         extra = len(out_shape) - len(shape)
         if summed and (extra < 0 or any(shape[k] != out_shape[extra + k] for k in summed)):
-            problem = (f"a gradient of shape {shape} for an input of shape {shape_of(like)}, but the op's output "
-                       f"has shape {out_shape}: only axes of the output can be summed back")  # fmt: skip
+            problem = (
+                f"a gradient of shape {shape} for an input of shape {shape_of(like)}, but the op's output "
+                f"has shape {out_shape}: only axes of the output can be summed back"
+            )
     if problem:
-        raise ValueError(f"the backward of {op.name} returned a wrong gradient for its input {i} "
-                         f"({p.label or 'unnamed'}): {problem}")  # fmt: skip
+        raise ValueError(
+            f"the backward of {op.name} returned a wrong gradient for its input {i} ({p.label or 'unnamed'}): {problem}"
+        )
     return reduce_broadcast(g, like)
 
 
@@ -439,8 +459,9 @@ def where(cond, a, b) -> Value:
     try:
         np.broadcast_shapes(mask.shape, a.shape, b.shape)
     except ValueError:
-        raise ValueError(f"where: the condition {mask.shape}, a {a.shape} and b {b.shape} do not broadcast "
-                         "together") from None  # fmt: skip
+        raise ValueError(
+            f"where: the condition {mask.shape}, a {a.shape} and b {b.shape} do not broadcast together"
+        ) from None
     return apply(ops.Where, a, b, mask=mask)
 
 
@@ -467,8 +488,9 @@ def leading_to(order: list[Value], wanted: list[Value]) -> set[int]:
     return leads
 
 
-def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
-         allow_unused: bool = False) -> tuple[Value, ...]:  # fmt: skip
+def grad(
+    output: Value, inputs, grad_output=None, create_graph: bool = False, allow_unused: bool = False
+) -> tuple[Value, ...]:
     """d(output)/d(input) for each input, returned as Values and not added into ``.grad``
     (``torch.autograd.grad``).
 
@@ -486,8 +508,10 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
         if not isinstance(x, Value):
             raise TypeError(f"grad: input {i} must be a Value, got {type(x).__name__}")
         if not x.requires_grad:
-            raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) has requires_grad=False, "
-                             "so it has no gradient")  # fmt: skip
+            raise ValueError(
+                f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) has requires_grad=False, "
+                "so it has no gradient"
+            )
     need_graph(output, "grad()")
     seed = _named_seed(output, grad_output)
     with contextlib.nullcontext() if create_graph else no_grad():
@@ -497,8 +521,10 @@ def grad(output: Value, inputs, grad_output=None, create_graph: bool = False,
         g = grads.get(x)
         if g is None:
             if not allow_unused:
-                raise ValueError(f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) is not used to "
-                                 "compute the output, so it has no gradient (allow_unused=True: zeros)")  # fmt: skip
+                raise ValueError(
+                    f"grad: input {i} ({x.label or 'unnamed'}, shape {x.shape}) is not used to "
+                    "compute the output, so it has no gradient (allow_unused=True: zeros)"
+                )
             g = ValueMath.zeros_like(x)
         result.append(g)
     return tuple(result)

@@ -125,8 +125,16 @@ def _umask() -> int:
 
 # What reading a damaged zip raises. A flipped bit can also make a header name a compression method, zip
 # version or encryption that zipfile does not support: NotImplementedError, RuntimeError ("... is encrypted").
-_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError, NotImplementedError,
-            RuntimeError)  # fmt: skip
+_DAMAGED = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 def read_arrays(path: str | os.PathLike) -> dict[str, np.ndarray]:

@@ -156,8 +156,10 @@ def _basic_index(index) -> str | None:
         if i is None or i is Ellipsis:
             parts.append(repr(i) if i is None else "...")
         elif isinstance(i, slice) and all(v is None or isinstance(v, int) for v in (i.start, i.stop, i.step)):
-            parts.append(":".join("" if v is None else repr(v) for v in (i.start, i.stop))
-                         + ("" if i.step is None else f":{i.step!r}"))  # fmt: skip
+            parts.append(
+                ":".join("" if v is None else repr(v) for v in (i.start, i.stop))
+                + ("" if i.step is None else f":{i.step!r}")
+            )
         elif isinstance(i, (int, np.integer)) and not isinstance(i, (bool, np.bool_)):
             parts.append(repr(int(i)))
         else:
@@ -166,8 +168,7 @@ def _basic_index(index) -> str | None:
 
 
 def _unwrapped(items):
-    return [_unwrapped(x) if isinstance(x, (list, tuple)) else x.array if x.__class__ is Argument else x
-            for x in items]  # fmt: skip
+    return [_unwrapped(x) if isinstance(x, (list, tuple)) else x.array if x.__class__ is Argument else x for x in items]
 
 
 def numbers_of(x, dtype=None, shape: tuple | None = None):

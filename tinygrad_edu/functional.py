@@ -16,11 +16,40 @@ from tinygrad_edu.engine import Value, apply, as_value, where
 from tinygrad_edu.follow import check, numbers_of
 
 __all__ = [
-    "add", "sub", "mul", "div", "neg", "pow", "matmul",
-    "exp", "log", "sqrt", "abs", "tanh", "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "erf", "step", "clip",
-    "sum", "mean", "max", "softmax", "log_softmax", "reshape", "transpose", "index", "cross_entropy", "bce",
-    "broadcast_to", "where", "scatter",
-]  # fmt: skip
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "neg",
+    "pow",
+    "matmul",
+    "exp",
+    "log",
+    "sqrt",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "gelu",
+    "erf",
+    "step",
+    "clip",
+    "sum",
+    "mean",
+    "max",
+    "softmax",
+    "log_softmax",
+    "reshape",
+    "transpose",
+    "index",
+    "cross_entropy",
+    "bce",
+    "broadcast_to",
+    "where",
+    "scatter",
+]
 
 
 def add(a, b) -> Value:

@@ -153,8 +153,9 @@ def _forward(op, datas, ctx):
         return np.asarray(op.forward(*[np.float64(d) if d.__class__ is float else d for d in datas], **ctx))
 
 
-def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, max_elements: int = 10_000,
-             seed: int = 0) -> OpCheck:  # fmt: skip
+def check_op(
+    node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, max_elements: int = 10_000, seed: int = 0
+) -> OpCheck:
     """Compare ``node``'s op backward with central differences of the op alone, at the values it saw."""
     _settings(eps, atol, rtol)
     op, ctx = node.operation, node.settings
@@ -174,7 +175,8 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
             continue
         work = np.array(x, dtype=np.float64)
         numeric = central_differences(  # of the op contracted with g: sum(g * op(...)), a number
-            lambda w, i=i: np.sum(g * _forward(op, datas[:i] + [w] + datas[i + 1 :], ctx)), work, eps)
+            lambda w, i=i: np.sum(g * _forward(op, datas[:i] + [w] + datas[i + 1 :], ctx)), work, eps
+        )
         a = np.asarray(reduce_broadcast(analytic[i], x))
         outside = ~(domain[i].contains(work - eps) & domain[i].contains(work + eps))
         at_kink = np.zeros(work.shape, bool) if kinks[i] is None else np.broadcast_to(kinks[i], work.shape)
@@ -184,26 +186,33 @@ def check_op(node: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         if (bad & ~outside & ~at_kink).any():
             k = _worst(abs_err, bad & ~outside & ~at_kink)
             result.status = "fail"
-            result.detail = (f"input {i} element {k}: analytic {a[k]:.10g}, numeric {numeric[k]:.10g}, "
-                             f"abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g}")  # fmt: skip
+            result.detail = (
+                f"input {i} element {k}: analytic {a[k]:.10g}, numeric {numeric[k]:.10g}, "
+                f"abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g}"
+            )
             return result
         if (bad & outside).any() and result.status == "pass":
             k = _worst(abs_err, bad & outside)
             result.status = "domain"
-            result.detail = (f"input {i} element {k} = {work[k]:.6g}: perturbing it by eps = {eps:g} leaves the "
-                             f"domain of {op.name} ({domain[i]}), so the finite difference is meaningless there; "
-                             f"use a smaller eps or a point further inside")  # fmt: skip
+            result.detail = (
+                f"input {i} element {k} = {work[k]:.6g}: perturbing it by eps = {eps:g} leaves the "
+                f"domain of {op.name} ({domain[i]}), so the finite difference is meaningless there; "
+                f"use a smaller eps or a point further inside"
+            )
         elif at_kink.any() and result.status == "pass":
             k = tuple(int(v) for v in np.argwhere(at_kink)[0])
             result.status = "kink"
-            result.detail = (f"input {i} element {k} = {work[k]:.6g} is at a kink of {op.name}: it has no "
-                             f"derivative there, the engine returns {a[k]:.6g} by convention (as PyTorch does) "
-                             f"while finite differences average the two sides ({numeric[k]:.6g})")  # fmt: skip
+            result.detail = (
+                f"input {i} element {k} = {work[k]:.6g} is at a kink of {op.name}: it has no "
+                f"derivative there, the engine returns {a[k]:.6g} by convention (as PyTorch does) "
+                f"while finite differences average the two sides ({numeric[k]:.6g})"
+            )
     return result
 
 
-def check_graph(root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
-                max_elements: int = 10_000) -> GraphCheck:  # fmt: skip
+def check_graph(
+    root: Value, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3, max_elements: int = 10_000
+) -> GraphCheck:
     """Check every op of ``root``'s graph on its own: pass, fail, kink, domain or skipped, with the
     largest error per op, each op after the ops that made its inputs."""
     report = GraphCheck()
@@ -267,8 +276,7 @@ def _prepare(inputs) -> list[Value]:
     One tuple of Values or arrays is PyTorch's form, ``gradcheck(fn, (x, y))``: the inputs themselves (a
     tuple of plain numbers stays one input, a vector, as it always was)."""
     __tracebackhide__ = True
-    if len(inputs) == 1 and isinstance(inputs[0], tuple) and any(isinstance(x, (Value, np.ndarray))
-                                                                 for x in inputs[0]):  # fmt: skip
+    if len(inputs) == 1 and isinstance(inputs[0], tuple) and any(isinstance(x, (Value, np.ndarray)) for x in inputs[0]):
         inputs = inputs[0]
     if not inputs:
         raise ValueError("gradcheck needs at least one input to differentiate by: gradcheck(fn, x, ...)")
@@ -337,8 +345,10 @@ def _kink_notes(root: Value, eps: float) -> list[str]:
             if np.any(mask):
                 k = tuple(int(v) for v in np.argwhere(np.atleast_1d(mask))[0]) if np.ndim(mask) else ()
                 where = f", created at {node.site}" if node.site else ""
-                notes.append(f"{op.name}{where}: input {i} element {k} is at a kink (within eps = {eps:g}), "
-                             "where the op has no derivative; its gradient there is a convention")  # fmt: skip
+                notes.append(
+                    f"{op.name}{where}: input {i} element {k} is at a kink (within eps = {eps:g}), "
+                    "where the op has no derivative; its gradient there is a convention"
+                )
     return notes
 
 
@@ -363,17 +373,25 @@ def gradcheck(
     failures = _mismatches(values, _jacobians(out, values), numerical_grad(fn, *values, eps=eps), atol, rtol, report)
     report.notes = _kink_notes(out, eps)
     if failures:  # a kink is noted above already; a domain is noted here
-        verdicts = [({"kink": "explained", "domain": "noted"}.get(c.status, c.status), c.describe())
-                    for c in check_graph(out, eps, atol, rtol).ops]  # fmt: skip
-        _blame("gradcheck failed:\n  " + "\n  ".join(failures), verdicts, report, "the first wrong op",
-               "no single op is wrong at these values")  # fmt: skip
+        verdicts = [
+            ({"kink": "explained", "domain": "noted"}.get(c.status, c.status), c.describe())
+            for c in check_graph(out, eps, atol, rtol).ops
+        ]
+        _blame(
+            "gradcheck failed:\n  " + "\n  ".join(failures),
+            verdicts,
+            report,
+            "the first wrong op",
+            "no single op is wrong at these values",
+        )
     for note in report.notes:
         warnings.warn(note, GradcheckWarning, stacklevel=2)
     return report
 
 
-def _mismatches(values: list[Value], analytic: list, numeric: list, atol: float, rtol: float,
-                report: GradcheckReport, of: str = "") -> list[str]:  # fmt: skip
+def _mismatches(
+    values: list[Value], analytic: list, numeric: list, atol: float, rtol: float, report: GradcheckReport, of: str = ""
+) -> list[str]:
     """Compare Jacobians input by input; add each input's errors to ``report``, return the failures in words.
 
     ``of`` names the function differentiated when it is not the output (for gradgradcheck: a gradient).
@@ -388,8 +406,9 @@ def _mismatches(values: list[Value], analytic: list, numeric: list, atol: float,
         if bad.any():
             k = _worst(abs_err, bad)
             out_idx, in_idx = k[: a.ndim - v.ndim], k[a.ndim - v.ndim :]
-            where = f"element {in_idx}" + (f" of {of or 'output'} element {out_idx}" if out_idx else
-                                           f" of {of}" if of else "")  # fmt: skip
+            where = f"element {in_idx}" + (
+                f" of {of or 'output'} element {out_idx}" if out_idx else f" of {of}" if of else ""
+            )
             failures.append(
                 f"input {i} ({v.label or 'unnamed'}, shape {v.shape}), {where}: "
                 f"analytic {a[k]:.10g}, numeric {n[k]:.10g}, abs error {abs_err[k]:.3g}, rel error {rel_err[k]:.3g} "
@@ -401,8 +420,9 @@ def _mismatches(values: list[Value], analytic: list, numeric: list, atol: float,
 # ---------------------------------------------------------------- second derivatives
 
 
-def gradgradcheck(fn: Callable[..., Value], *inputs, grad_output=None, eps: float = 1e-6, atol: float = 1e-5,
-                  rtol: float = 1e-3) -> GradcheckReport:  # fmt: skip
+def gradgradcheck(
+    fn: Callable[..., Value], *inputs, grad_output=None, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3
+) -> GradcheckReport:
     """Check second derivatives: for each input j, the gradient d(fn)/d(input j) is a function of all the
     inputs (``grad(..., create_graph=True)``); the engine's derivative of it is compared with central
     differences of it, element by element.
@@ -433,21 +453,25 @@ def gradgradcheck(fn: Callable[..., Value], *inputs, grad_output=None, eps: floa
         with record_sites():
             first = gradient(*values)
         of = f"the gradient of input {j} ({v.label or 'unnamed'})"
-        failures += _mismatches(values, _jacobians(first, values), numerical_grad(gradient, *values, eps=eps),
-                                atol, rtol, report, of)  # fmt: skip
+        failures += _mismatches(
+            values, _jacobians(first, values), numerical_grad(gradient, *values, eps=eps), atol, rtol, report, of
+        )
     report.notes = _kink_notes(out, eps)
     if failures:
         verdicts = [_check_backward(node, eps, atol, rtol) for node in reversed(toposort(out)) if node.operation]
-        _blame("gradgradcheck failed:\n  " + "\n  ".join(failures), verdicts, report,
-               "the first op whose backward is differentiated wrong",
-               "no single op's backward is wrong at these values")  # fmt: skip
+        _blame(
+            "gradgradcheck failed:\n  " + "\n  ".join(failures),
+            verdicts,
+            report,
+            "the first op whose backward is differentiated wrong",
+            "no single op's backward is wrong at these values",
+        )
     for note in report.notes:
         warnings.warn(note, GradcheckWarning, stacklevel=2)
     return report
 
 
-def _blame(message: str, verdicts: list[tuple[str, str]], report: GradcheckReport, wrong: str,
-           nothing: str) -> None:  # fmt: skip
+def _blame(message: str, verdicts: list[tuple[str, str]], report: GradcheckReport, wrong: str, nothing: str) -> None:
     """After a mismatch, with every op checked alone as (status, description): raise naming the first
     "fail"; else, when something is "explained" or "noted" (a kink, a domain), add the "noted" ones to
     the report's notes; else nothing explains it, and the error says it comes from the composition."""
@@ -468,13 +492,17 @@ def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int
     if op.kinks is not None:  # where the op has no derivative, its derivative jumps: no second derivative either
         for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **kwargs)):
             if np.any(mask):
-                return "noted", (f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
-                                 "jumps; the second derivative there is a convention")  # fmt: skip
+                return "noted", (
+                    f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
+                    "jumps; the second derivative there is a convention"
+                )
     for i, (p, domain) in enumerate(zip(node.parents, op.domain or (REAL,) * len(node.parents))):
         x = np.asarray(p.data)
         if not np.all(domain.contains(x - eps) & domain.contains(x + eps)):
-            return "noted", (f"{op.name}: input {i} is within eps = {eps:g} of the edge of its domain ({domain}), "
-                             "so finite differences of its derivative are meaningless there")  # fmt: skip
+            return "noted", (
+                f"{op.name}: input {i} is within eps = {eps:g} of the edge of its domain ({domain}), "
+                "so finite differences of its derivative are meaningless there"
+            )
     rng = np.random.default_rng(seed)
     g = as_value(1.0 if node.shape == () else rng.normal(size=node.shape))
     weights = [float(rng.normal()) if p.shape == () else rng.normal(size=p.shape) for p in node.parents]

@@ -42,8 +42,10 @@ def _targets(name: str, target, shape: tuple, valid: Callable[[str, np.ndarray],
 def _pairs(name: str, targets: tuple, shape: tuple) -> None:
     """Targets pair with predictions one to one: the same shape, or one trailing axis of size 1 more or less."""
     if targets != shape and targets + (1,) != shape and targets != shape + (1,):
-        raise ValueError(f"{name}: predictions of shape {shape} but targets of shape {targets}; they must match "
-                         "(or differ by one trailing axis of size 1)")  # fmt: skip
+        raise ValueError(
+            f"{name}: predictions of shape {shape} but targets of shape {targets}; they must match "
+            "(or differ by one trailing axis of size 1)"
+        )
 
 
 def _finite(name: str, t: np.ndarray) -> None:
@@ -52,8 +54,13 @@ def _finite(name: str, t: np.ndarray) -> None:
         raise ValueError(f"{name}: targets hold nan or inf")
 
 
-def _mean_of(fn: Callable[[Value, np.ndarray | float], Value], pred, target, name: str,
-             valid: Callable[[str, np.ndarray], None] | None = None) -> Value:
+def _mean_of(
+    fn: Callable[[Value, np.ndarray | float], Value],
+    pred,
+    target,
+    name: str,
+    valid: Callable[[str, np.ndarray], None] | None = None,
+) -> Value:
     """Average ``fn(prediction, target)`` over examples, for a Value or a list of scalar Values.
 
     Targets are constants: numbers, arrays, or a Value whose data is used (no gradient flows into them);
@@ -128,8 +135,10 @@ def hinge(scores, target) -> Value:
 def _probabilities(p: np.ndarray) -> None:
     """bce's predictions are probabilities: a raw score outside [0, 1] belongs in bce_with_logits."""
     if not np.all((p >= 0) & (p <= 1)):
-        raise ValueError("bce needs probabilities in [0, 1] (sigmoid outputs), got values outside it or nan; "
-                         "for raw scores use bce_with_logits")  # fmt: skip
+        raise ValueError(
+            "bce needs probabilities in [0, 1] (sigmoid outputs), got values outside it or nan; "
+            "for raw scores use bce_with_logits"
+        )
 
 
 def _binary(name: str, t: np.ndarray) -> None:

@@ -74,8 +74,9 @@ class ValueMethods:
         if isinstance(other, numbers.Real):
             return self._apply(ops.PowConst, self, p=float(other))
         if other is None or isinstance(other, (str, bytes)):
-            raise unsupported(ops.Pow, self, other, "exponent must be a real number or a Value, "
-                               f"got {type(other).__name__} {other!r}")  # fmt: skip
+            raise unsupported(
+                ops.Pow, self, other, f"exponent must be a real number or a Value, got {type(other).__name__} {other!r}"
+            )
         return self._power(self, other)
 
     def __rpow__(self, other) -> Value:
@@ -112,8 +113,10 @@ class ValueMethods:
     def _update(self, fn, other) -> Value:
         result = fn(self._data, other._data if isinstance(other, ValueMethods) else as_data(other, "operand"))
         if shape_of(result) != self.shape:
-            raise ValueError(f"an in-place update cannot change the shape: this Value has shape {self.shape}, "
-                             f"the result {np.shape(result)}")  # fmt: skip
+            raise ValueError(
+                f"an in-place update cannot change the shape: this Value has shape {self.shape}, "
+                f"the result {np.shape(result)}"
+            )
         if self._data.__class__ is float:
             self._data = float(result)
         else:
@@ -203,8 +206,9 @@ class ValueMethods:
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Value:
         self._need_dims("log_softmax")
         axis = arguments.either("log_softmax", "axis", None if axis == -1 else axis, "dim", dim)
-        return self._apply(ops.LogSoftmax, self, axis=arguments.axis("log_softmax", -1 if axis is None else axis,
-                                                              self.shape))  # fmt: skip
+        return self._apply(
+            ops.LogSoftmax, self, axis=arguments.axis("log_softmax", -1 if axis is None else axis, self.shape)
+        )
 
     # ------------------------------------------------------------ shape and indexing
 
@@ -233,8 +237,10 @@ class ValueMethods:
         except ValueError:
             fits = False
         if not fits:
-            raise ValueError(f"broadcast_to: shape {self.shape} cannot be broadcast to {shape} "
-                             "(each axis must match or be 1, and axes can only be added in front)")  # fmt: skip
+            raise ValueError(
+                f"broadcast_to: shape {self.shape} cannot be broadcast to {shape} "
+                "(each axis must match or be 1, and axes can only be added in front)"
+            )
         return self._apply(ops.BroadcastTo, self, shape=shape)
 
     expand = broadcast_to  # PyTorch's name
@@ -388,8 +394,9 @@ class ValueMethods:
         if self._data.__class__ is float:
             return self._data
         if self._data.size != 1:
-            raise ValueError(f"{what} needs a Value with one element, this one has shape {self.shape} "
-                             f"({self._data.size} elements)")  # fmt: skip
+            raise ValueError(
+                f"{what} needs a Value with one element, this one has shape {self.shape} ({self._data.size} elements)"
+            )
         return float(self._data.reshape(()))
 
     def __bool__(self) -> bool:

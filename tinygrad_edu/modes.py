@@ -182,6 +182,9 @@ def note_read(value, what: str) -> None:
     """Inside ``note_reads()``, note that the numbers of a Value with a gradient (or of an argument of the
     traced function) left the graph: ``what`` read them (a comparison, ``float()``, ``np.asarray``)."""
     reads = state.reads
-    if open_blocks and reads is not None and (value.requires_grad or value.operation is not None
-                                              or id(value) in reads.values):  # fmt: skip
+    if (
+        open_blocks
+        and reads is not None
+        and (value.requires_grad or value.operation is not None or id(value) in reads.values)
+    ):
         reads.notes.append(f"{what} of {value.label or 'a value'} of shape {value.shape}")

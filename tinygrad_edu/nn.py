@@ -61,8 +61,10 @@ class Module:
         if name == "training":
             return True
         if name == "neurons" and getattr(self, "granularity", None) == "tensor":
-            raise AttributeError(f"a {type(self).__name__} at tensor granularity has a weight matrix .w, not "
-                                 f".neurons; build it with granularity='scalar' to get one Neuron per unit")
+            raise AttributeError(
+                f"a {type(self).__name__} at tensor granularity has a weight matrix .w, not "
+                f".neurons; build it with granularity='scalar' to get one Neuron per unit"
+            )
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def forward(self, *args):
@@ -78,8 +80,10 @@ class Module:
     def load_state_dict(self, state: dict) -> None:
         """Set every parameter from ``state``. Everything is checked first, so a bad state changes nothing."""
         if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict needs a dict of parameter names to arrays (as state_dict() gives), "
-                            f"got {type(state).__name__}")  # fmt: skip
+            raise TypeError(
+                f"load_state_dict needs a dict of parameter names to arrays (as state_dict() gives), "
+                f"got {type(state).__name__}"
+            )
         params = dict(self.named_parameters())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
@@ -266,10 +270,17 @@ class MLP(Module):
         activations.get(activation)  # checked even when there is no hidden layer to use it
         rng = _generator(seed)
         self.layers = [
-            Layer(widths[i], widths[i + 1], activation if i < len(sizes) - 1 else out_activation, init, bias_init,
-                  granularity, rng=rng)
+            Layer(
+                widths[i],
+                widths[i + 1],
+                activation if i < len(sizes) - 1 else out_activation,
+                init,
+                bias_init,
+                granularity,
+                rng=rng,
+            )
             for i in range(len(sizes))
-        ]  # fmt: skip
+        ]
         self.granularity = granularity
         self.label_parameters()
 
@@ -303,8 +314,9 @@ def _as_batch(model: Module, x) -> Value:
         )
     v = x if isinstance(x, Value) else Value(x, requires_grad=False)
     if v.ndim not in (1, 2) or v.shape[-1] != model.nin:
-        raise ValueError(f"{type(model).__name__} expects input of shape ({model.nin},) or (batch, {model.nin}), "
-                         f"got {v.shape}")  # fmt: skip
+        raise ValueError(
+            f"{type(model).__name__} expects input of shape ({model.nin},) or (batch, {model.nin}), got {v.shape}"
+        )
     return v
 
 

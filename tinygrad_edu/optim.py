@@ -75,8 +75,10 @@ class Optimizer:
         """PyTorch's format: ``{"state": {index: {...}}, "param_groups": [{settings..., "params": [indices]}]}``,
         parameters numbered in order across the groups; arrays are copies."""
         index = {id(p): i for i, p in enumerate(p for g in self.param_groups for p in g["params"])}
-        groups = [{**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
-                  for g in self.param_groups]  # fmt: skip
+        groups = [
+            {**{k: v for k, v in g.items() if k != "params"}, "params": [index[id(p)] for p in g["params"]]}
+            for g in self.param_groups
+        ]
         state = {index[id(p)]: {k: _copy(v) for k, v in s.items()} for p, s in self.state.items() if id(p) in index}
         return {"state": state, "param_groups": groups}
 
@@ -85,17 +87,21 @@ class Optimizer:
         first, so a bad one changes nothing."""
         if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= state_dict.keys():
             what = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
-            raise TypeError(f"load_state_dict needs an optimizer's state_dict, a dict with 'state' and 'param_groups', "
-                            f"got {what}")  # fmt: skip
+            raise TypeError(
+                f"load_state_dict needs an optimizer's state_dict, a dict with 'state' and 'param_groups', got {what}"
+            )
         saved = list(state_dict["param_groups"])
         if len(saved) != len(self.param_groups):
-            raise ValueError(f"the state_dict has {len(saved)} parameter groups, "
-                             f"this optimizer {len(self.param_groups)}")  # fmt: skip
+            raise ValueError(
+                f"the state_dict has {len(saved)} parameter groups, this optimizer {len(self.param_groups)}"
+            )
         groups, params = [], {}
         for i, (mine, theirs) in enumerate(zip(self.param_groups, saved)):
             if len(theirs["params"]) != len(mine["params"]):
-                raise ValueError(f"param_groups[{i}] holds {len(mine['params'])} parameters here, "
-                                 f"{len(theirs['params'])} in the state_dict")  # fmt: skip
+                raise ValueError(
+                    f"param_groups[{i}] holds {len(mine['params'])} parameters here, "
+                    f"{len(theirs['params'])} in the state_dict"
+                )
             group = {**self.defaults, **theirs, "params": mine["params"]}  # PyTorch's older files lack some keys
             self._settings(group, f"the state_dict's param_groups[{i}] ")
             groups.append(group)
@@ -104,8 +110,7 @@ class Optimizer:
         for key, entries in state_dict["state"].items():
             if key not in params:
                 raise ValueError(f"the state_dict has state for parameter {key!r}, which none of its groups lists")
-            state[params[key]] = {k: _loaded(v, params[key], k, key, self) for k, v in entries.items()
-                                  if v is not None}  # fmt: skip
+            state[params[key]] = {k: _loaded(v, params[key], k, key, self) for k, v in entries.items() if v is not None}
         self.param_groups, self.state = groups, state
 
 
@@ -138,11 +143,14 @@ def _parameter_list(params) -> list[Value]:
     seen: set[int] = set()
     for i, p in enumerate(params):
         if not isinstance(p, Value):
-            raise TypeError(f"optimizer parameters must be Values (use model.parameters()); "
-                            f"parameter {i} is {type(p).__name__}")  # fmt: skip
+            raise TypeError(
+                f"optimizer parameters must be Values (use model.parameters()); parameter {i} is {type(p).__name__}"
+            )
         if id(p) in seen:
-            raise ValueError(f"parameter {i} ({p.label or 'unnamed'}, shape {p.shape}) is listed twice; "
-                             "it would be updated twice per step")  # fmt: skip
+            raise ValueError(
+                f"parameter {i} ({p.label or 'unnamed'}, shape {p.shape}) is listed twice; "
+                "it would be updated twice per step"
+            )
         seen.add(id(p))
     return params
 
@@ -158,9 +166,11 @@ def _common(group: dict, where: str) -> dict:
     """The settings every optimizer has: lr, weight_decay, maximize; and PyTorch's that change nothing here."""
     if group.get("differentiable", False):
         raise ValueError(f"{where}differentiable=True (a step inside the graph) is not supported here")
-    return {"lr": _learning_rate(group["lr"], where),
-            "weight_decay": arguments.real(f"{where}weight_decay", group["weight_decay"], low=0.0),
-            "maximize": arguments.flag(f"{where}maximize", group["maximize"])}  # fmt: skip
+    return {
+        "lr": _learning_rate(group["lr"], where),
+        "weight_decay": arguments.real(f"{where}weight_decay", group["weight_decay"], low=0.0),
+        "maximize": arguments.flag(f"{where}maximize", group["maximize"]),
+    }
 
 
 def _copy(v):
@@ -170,14 +180,17 @@ def _copy(v):
 def _loaded(v, p: Value, key: str, index, opt: Optimizer):
     """One entry of a loaded state as this package keeps it: a float (``step``) or numbers shaped like p."""
     if key not in opt.state_keys:
-        raise ValueError(f"the state_dict's state for parameter {index!r} has {key!r}, which {type(opt).__name__} "
-                         f"does not keep (its state: {', '.join(opt.state_keys)}); a state_dict of another optimizer?")
+        raise ValueError(
+            f"the state_dict's state for parameter {index!r} has {key!r}, which {type(opt).__name__} "
+            f"does not keep (its state: {', '.join(opt.state_keys)}); a state_dict of another optimizer?"
+        )
     numbers_ = np.array(v.numpy() if hasattr(v, "numpy") else v, dtype=np.float64)  # a tensor, an array, a number
     if key == "step":
         return float(numbers_)
     if numbers_.shape != p.shape:
-        raise ValueError(f"the state_dict's {key!r} for parameter {index!r} has shape {numbers_.shape}, "
-                         f"the parameter {p.shape}")  # fmt: skip
+        raise ValueError(
+            f"the state_dict's {key!r} for parameter {index!r} has shape {numbers_.shape}, the parameter {p.shape}"
+        )
     return float(numbers_) if p.data.__class__ is float else numbers_
 
 
@@ -190,18 +203,42 @@ class SGD(Optimizer):
 
     state_keys = ("momentum_buffer",)
 
-    def __init__(self, params: Iterable[Value], lr: float, momentum: float = 0.0, weight_decay: float = 0.0, *,
-                 dampening: float = 0.0, nesterov: bool = False, maximize: bool = False, foreach=None,
-                 differentiable: bool = False, fused=None):  # fmt: skip
-        super().__init__(params, {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                                  "nesterov": nesterov, "maximize": maximize, "foreach": foreach,
-                                  "differentiable": differentiable, "fused": fused})  # fmt: skip
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        *,
+        dampening: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+        foreach=None,
+        differentiable: bool = False,
+        fused=None,
+    ):
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "momentum": momentum,
+                "dampening": dampening,
+                "weight_decay": weight_decay,
+                "nesterov": nesterov,
+                "maximize": maximize,
+                "foreach": foreach,
+                "differentiable": differentiable,
+                "fused": fused,
+            },
+        )
 
     def _settings(self, group: dict, where: str) -> dict:
-        settings = {**_common(group, where),
-                    "momentum": arguments.real(f"{where}momentum", group["momentum"], low=0.0),
-                    "dampening": arguments.real(f"{where}dampening", group["dampening"]),
-                    "nesterov": arguments.flag(f"{where}nesterov", group["nesterov"])}  # fmt: skip
+        settings = {
+            **_common(group, where),
+            "momentum": arguments.real(f"{where}momentum", group["momentum"], low=0.0),
+            "dampening": arguments.real(f"{where}dampening", group["dampening"]),
+            "nesterov": arguments.flag(f"{where}nesterov", group["nesterov"]),
+        }
         if settings["nesterov"] and (settings["momentum"] <= 0 or settings["dampening"] != 0):
             raise ValueError(f"{where}Nesterov momentum requires a momentum and zero dampening")
         return settings
@@ -229,14 +266,38 @@ class Adam(Optimizer):
 
     state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *, foreach=None,
-                 maximize: bool = False, capturable: bool = False, differentiable: bool = False, fused=None,
-                 decoupled_weight_decay: bool = False):  # fmt: skip
-        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                                  "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
-                                  "capturable": capturable, "differentiable": differentiable, "fused": fused,
-                                  "decoupled_weight_decay": decoupled_weight_decay})  # fmt: skip
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+        *,
+        foreach=None,
+        maximize: bool = False,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused=None,
+        decoupled_weight_decay: bool = False,
+    ):
+        super().__init__(
+            params,
+            {
+                "lr": lr,
+                "betas": betas,
+                "eps": eps,
+                "weight_decay": weight_decay,
+                "amsgrad": amsgrad,
+                "maximize": maximize,
+                "foreach": foreach,
+                "capturable": capturable,
+                "differentiable": differentiable,
+                "fused": fused,
+                "decoupled_weight_decay": decoupled_weight_decay,
+            },
+        )
 
     def _settings(self, group: dict, where: str) -> dict:
         betas = group["betas"]
@@ -245,11 +306,14 @@ class Adam(Optimizer):
         b1, b2 = (arguments.real(f"{where}betas[{i}]", b, low=0.0) for i, b in enumerate(betas))
         if not (b1 < 1 and b2 < 1):
             raise ValueError(f"{where}betas must be in [0, 1), got {tuple(betas)}")
-        return {**_common(group, where), "b1": b1, "b2": b2,
-                "eps": arguments.real(f"{where}eps", group["eps"], low=0.0),
-                "amsgrad": arguments.flag(f"{where}amsgrad", group["amsgrad"]),
-                "decoupled": arguments.flag(f"{where}decoupled_weight_decay",
-                                            group["decoupled_weight_decay"])}  # fmt: skip
+        return {
+            **_common(group, where),
+            "b1": b1,
+            "b2": b2,
+            "eps": arguments.real(f"{where}eps", group["eps"], low=0.0),
+            "amsgrad": arguments.flag(f"{where}amsgrad", group["amsgrad"]),
+            "decoupled": arguments.flag(f"{where}decoupled_weight_decay", group["decoupled_weight_decay"]),
+        }
 
     def _update(self, p, g, state, lr, weight_decay, maximize, b1, b2, eps, amsgrad, decoupled) -> None:
         g = -g if maximize else g
@@ -281,12 +345,35 @@ class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter), as PyTorch's AdamW: the decay shrinks the
     weights directly, p = p - lr * weight_decay * p, instead of being added to the gradient."""
 
-    def __init__(self, params: Iterable[Value], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False,
-                 foreach=None, capturable: bool = False, differentiable: bool = False, fused=None):  # fmt: skip
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
-                         capturable=capturable, differentiable=differentiable, fused=fused,
-                         decoupled_weight_decay=True)  # fmt: skip
+    def __init__(
+        self,
+        params: Iterable[Value],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+        foreach=None,
+        capturable: bool = False,
+        differentiable: bool = False,
+        fused=None,
+    ):
+        super().__init__(
+            params,
+            lr,
+            betas,
+            eps,
+            weight_decay,
+            amsgrad,
+            maximize=maximize,
+            foreach=foreach,
+            capturable=capturable,
+            differentiable=differentiable,
+            fused=fused,
+            decoupled_weight_decay=True,
+        )
 
 
 REGISTRY: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

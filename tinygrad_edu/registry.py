@@ -26,8 +26,10 @@ def lookup(registry: dict[str, Callable], kind: str, name: str | Callable, optio
     except TypeError:
         takes = [p for p in list(inspect.signature(fn).parameters)[1:] if p != "rng"]
         label = name if isinstance(name, str) else getattr(fn, "__name__", kind)
-        raise ValueError(f"{kind} {label!r} takes no option {', '.join(map(repr, options))}; "
-                         f"its options: {', '.join(takes) or 'none'}") from None  # fmt: skip
+        raise ValueError(
+            f"{kind} {label!r} takes no option {', '.join(map(repr, options))}; "
+            f"its options: {', '.join(takes) or 'none'}"
+        ) from None
     except ValueError:  # a callable whose signature Python cannot read: bind and let its call decide
         pass
     return functools.partial(fn, **options)

@@ -30,8 +30,9 @@ except ImportError:  # a plain install: the assertion works, the strategies refu
 
 def _needs_hypothesis(name: str) -> None:
     if st is None:
-        raise ImportError(f"tinygrad_edu.testing.{name} needs hypothesis: pip install hypothesis "
-                          "(assert_gradients_match does not)")  # fmt: skip
+        raise ImportError(
+            f"tinygrad_edu.testing.{name} needs hypothesis: pip install hypothesis (assert_gradients_match does not)"
+        )
 
 
 def assert_gradients_match(
@@ -52,9 +53,11 @@ def floats_in(domain: Interval = REAL, margin: float = 0.1, bound: float = 3.0) 
 
 
 def values(
-    shape=(), elements: st.SearchStrategy[float] | Interval | None = None, label: str = "",
+    shape=(),
+    elements: st.SearchStrategy[float] | Interval | None = None,
+    label: str = "",
     requires_grad: bool = True,
-) -> st.SearchStrategy[Value]:  # fmt: skip
+) -> st.SearchStrategy[Value]:
     """Values of the given shape (a tuple or a strategy of tuples; () for a scalar) whose numbers come
     from ``elements``: a strategy of floats or an ``Interval`` (default: floats in [-3, 3])."""
     _needs_hypothesis("values")

@@ -54,10 +54,18 @@ class BackwardTrace:
             return "-" if x is None else summary(x)
 
         return [
-            (str(r.step), self._names[r.node], r.op, show(r.upstream), self._names[r.input],
-             show(r.local), show(r.contribution), show(r.total))
+            (
+                str(r.step),
+                self._names[r.node],
+                r.op,
+                show(r.upstream),
+                self._names[r.input],
+                show(r.local),
+                show(r.contribution),
+                show(r.total),
+            )
             for r in self.rows
-        ]  # fmt: skip
+        ]
 
     def __str__(self) -> str:
         return text_table(self.HEAD, self._cells())

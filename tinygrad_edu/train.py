@@ -56,19 +56,25 @@ class TrainingDiverged(FloatingPointError):
         h = self.history
         last = f"; the last finite loss was {h[-1]:.4g}, at step {len(h)}" if h else ""
         if np.isfinite(self.loss):
-            what = (f"the loss grew to {self.loss:.4g} from {h[0]:.4g} at step 1 (more than {self.growth:g} times; "
-                    f"a first loss under 1 counts as 1): training diverged")  # fmt: skip
+            what = (
+                f"the loss grew to {self.loss:.4g} from {h[0]:.4g} at step 1 (more than {self.growth:g} times; "
+                f"a first loss under 1 counts as 1): training diverged"
+            )
             hint = ""
         else:
             what = f"the loss is {self.loss}"
             hint = ", or run a step under detect_anomaly() to find the op that made the first nan or inf"
         if not h:  # no update was made: the learning rate is not the cause
-            return (f"training stopped at step 1 of {self.steps}: {what}, before any update. Check X, y and the "
-                    f"model's initial weights, or run a step under detect_anomaly() to find the op that "
-                    f"made it")  # fmt: skip
+            return (
+                f"training stopped at step 1 of {self.steps}: {what}, before any update. Check X, y and the "
+                f"model's initial weights, or run a step under detect_anomaly() to find the op that "
+                f"made it"
+            )
         kept = "The model keeps the weights that gave this loss (this step's update was not applied). "
-        return (f"training stopped at step {self.step + 1} of {self.steps}: {what}{last}. {kept * keeps_model}"
-                f"Try a lower learning rate ({lr_name}{self.lr:g} now){hint}")  # fmt: skip
+        return (
+            f"training stopped at step {self.step + 1} of {self.steps}: {what}{last}. {kept * keeps_model}"
+            f"Try a lower learning rate ({lr_name}{self.lr:g} now){hint}"
+        )
 
 
 def fit(
@@ -162,8 +168,9 @@ class Progress:
         text = f"{self.title}: step {done}/{self.total}, loss {loss:.4f}"
         if self.place == "terminal":
             filled = round(30 * done / self.total)
-            self.stream.write(f"\r{self.title} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} "
-                              f"loss {loss:.4f}")  # fmt: skip
+            self.stream.write(
+                f"\r{self.title} [{'#' * filled}{'.' * (30 - filled)}] {done}/{self.total} loss {loss:.4f}"
+            )
             self.stream.flush()
             return
         from IPython.display import HTML, display  # present wherever a notebook kernel runs

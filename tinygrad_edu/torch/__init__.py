@@ -47,8 +47,9 @@ def generator() -> np.random.Generator:
 def _make(data, requires_grad: bool, dtype, device) -> Value:
     if device not in (None, "cpu"):
         raise ValueError(f"only device='cpu' is supported here, got {device!r}")
-    return Value(data.data if isinstance(data, Value) else data, requires_grad=arguments.flag("requires_grad",
-                                                                                                requires_grad))
+    return Value(
+        data.data if isinstance(data, Value) else data, requires_grad=arguments.flag("requires_grad", requires_grad)
+    )
 
 
 def _size(size) -> tuple[int, ...]:
@@ -81,8 +82,9 @@ def linspace(start: float, end: float, steps: int, dtype=None, device=None, requ
     return _make(np.linspace(start, end, arguments.integer("steps", steps, low=0)), requires_grad, dtype, device)
 
 
-def arange(start: float, end: float | None = None, step: float = 1, dtype=None, device=None,
-           requires_grad: bool = False) -> Value:  # fmt: skip
+def arange(
+    start: float, end: float | None = None, step: float = 1, dtype=None, device=None, requires_grad: bool = False
+) -> Value:
     values = np.arange(start, end, step) if end is not None else np.arange(start)
     return _make(values, requires_grad, dtype, device)
 

@@ -15,13 +15,35 @@ SUPPORTED = ["SGD", "Adam", "AdamW", "Optimizer"]
 class SGD(optim.SGD):
     """PyTorch's SGD signature (lr defaults to 1e-3, dampening before weight_decay) over ``optim.SGD``."""
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False, foreach=None,
-                 differentiable: bool = False, fused=None):  # fmt: skip
-        super().__init__(params, lr, momentum, weight_decay, dampening=dampening, nesterov=nesterov,
-                         maximize=maximize, foreach=foreach, differentiable=differentiable, fused=fused)  # fmt: skip
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+        foreach=None,
+        differentiable: bool = False,
+        fused=None,
+    ):
+        super().__init__(
+            params,
+            lr,
+            momentum,
+            weight_decay,
+            dampening=dampening,
+            nesterov=nesterov,
+            maximize=maximize,
+            foreach=foreach,
+            differentiable=differentiable,
+            fused=fused,
+        )
 
 
 def __getattr__(name: str):
-    raise AttributeError(f"tinygrad_edu.torch.optim has no {name!r}; this teaching subset supports: "
-                         f"{', '.join(SUPPORTED)}")
+    raise AttributeError(
+        f"tinygrad_edu.torch.optim has no {name!r}; this teaching subset supports: {', '.join(SUPPORTED)}"
+    )

@@ -26,7 +26,25 @@ from tinygrad_edu.viz.text import format_graph, print_graph
 Value._repr_mimebundle_ = value_mimebundle
 
 __all__ = [
-    "draw_graph", "render_graph", "backward_frames", "backward_page", "backward_steps", "render_backward",
-    "Stepper", "print_graph", "format_graph", "Graph", "Style", "render_source", "check_format",
-    "FORMATS", "INSTALL_HINT", "SYMBOLS", "PARAMETER", "CONSTANT", "POSITIVE", "NEGATIVE", "Grads",
-]  # fmt: skip
+    "draw_graph",
+    "render_graph",
+    "backward_frames",
+    "backward_page",
+    "backward_steps",
+    "render_backward",
+    "Stepper",
+    "print_graph",
+    "format_graph",
+    "Graph",
+    "Style",
+    "render_source",
+    "check_format",
+    "FORMATS",
+    "INSTALL_HINT",
+    "SYMBOLS",
+    "PARAMETER",
+    "CONSTANT",
+    "POSITIVE",
+    "NEGATIVE",
+    "Grads",
+]

@@ -73,8 +73,9 @@ def _inputs(nodes: list[Value], given) -> set[Value]:
     other leaf is a parameter."""
     given = list(given)
     named = {g for g in given if isinstance(g, str)}
-    return {n for n in nodes if not n.parents and (not n.requires_grad or n.label in named
-                                                   or any(n is g for g in given))}  # fmt: skip
+    return {
+        n for n in nodes if not n.parents and (not n.requires_grad or n.label in named or any(n is g for g in given))
+    }
 
 
 def legend_line(style: Style) -> str:
@@ -82,8 +83,10 @@ def legend_line(style: Style) -> str:
     cells = f'<TD BGCOLOR="{style.parameter}">parameter</TD><TD BGCOLOR="{style.constant}">input or constant</TD>'
     if style.show_grad:
         positive, negative = style.shade(style.positive, 0.45), style.shade(style.negative, 0.45)
-        cells += (f'<TD BGCOLOR="{positive}">grad &gt; 0</TD><TD BGCOLOR="{negative}">grad &lt; 0</TD>'
-                  "<TD>(darker: larger)</TD>")  # fmt: skip
+        cells += (
+            f'<TD BGCOLOR="{positive}">grad &gt; 0</TD><TD BGCOLOR="{negative}">grad &lt; 0</TD>'
+            "<TD>(darker: larger)</TD>"
+        )
     return f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR>{cells}</TR></TABLE>>'
 
 
@@ -127,8 +130,17 @@ class _Boxes:
             dot.node(node_id, label=self.label(node, short), shape="plain")
 
 
-def draw(nodes: list[Value], names: dict[Value, str], grad_of: Grads, style: Style, *, highlight: Value | None = None,
-         caption: str = "", contributions: dict | None = None, inputs=()) -> Graph:  # fmt: skip
+def draw(
+    nodes: list[Value],
+    names: dict[Value, str],
+    grad_of: Grads,
+    style: Style,
+    *,
+    highlight: Value | None = None,
+    caption: str = "",
+    contributions: dict | None = None,
+    inputs=(),
+) -> Graph:
     """The picture of ``nodes`` (leaves first), each gradient as ``grad_of`` gives it."""
     rankdir = style.rankdir or ("LR" if all(node.data.__class__ is float for node in nodes) else "TB")
     ids = node_ids(nodes)
@@ -136,11 +148,17 @@ def draw(nodes: list[Value], names: dict[Value, str], grad_of: Grads, style: Sty
     boxes = _Boxes(style, names, {node: grad_of(node) for node in nodes if node.requires_grad}, inputs, highlight)
     dot = Graph(
         format="svg",
-        graph_attr={"rankdir": rankdir, "fontname": style.font, "fontsize": str(style.caption_size),
-                    "labeljust": "l", "label": caption, "labelloc": "b"},
+        graph_attr={
+            "rankdir": rankdir,
+            "fontname": style.font,
+            "fontsize": str(style.caption_size),
+            "labeljust": "l",
+            "label": caption,
+            "labelloc": "b",
+        },
         node_attr={"fontname": style.font, "fontsize": str(style.font_size)},
         edge_attr={"color": style.edge, "arrowsize": "0.7"},
-    )  # fmt: skip
+    )
     clusters: dict[str, list[Value]] = {}
     for node in nodes:
         scopes = _scopes(node.label) if style.cluster_modules and not node.parents else []
@@ -152,20 +170,38 @@ def draw(nodes: list[Value], names: dict[Value, str], grad_of: Grads, style: Sty
     # would only hold other boxes (a layer of neurons) is left out: the inputs' edges would loop around it.
     for scope in sorted(clusters, key=_scope_order):
         with dot.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
-            sub.attr(label=_scope_title(scope), labelloc="t", style="rounded,filled", fillcolor=style.module_fill,
-                     color=style.module_border)  # fmt: skip
+            sub.attr(
+                label=_scope_title(scope),
+                labelloc="t",
+                style="rounded,filled",
+                fillcolor=style.module_fill,
+                color=style.module_border,
+            )
             for node in sorted(clusters[scope], key=_parameter_order):
                 boxes.add(sub, ids[node], node, short=True)
     for node in nodes:
         if node.parents:
             op_id = ids[node] + "op"
-            dot.node(op_id, label=SYMBOLS.get(node.op, node.op), shape="circle", style="filled",
-                     fillcolor=style.op_fill, fontsize=str(style.op_size), width="0.3", margin="0.02")  # fmt: skip
+            dot.node(
+                op_id,
+                label=SYMBOLS.get(node.op, node.op),
+                shape="circle",
+                style="filled",
+                fillcolor=style.op_fill,
+                fontsize=str(style.op_size),
+                width="0.3",
+                margin="0.02",
+            )
             dot.edge(op_id, ids[node])
             for i, parent in enumerate(node.parents):
                 if contributions and (node, i) in contributions:
-                    dot.edge(ids[parent], op_id, label=summary(contributions[node, i]),
-                             fontsize=str(style.edge_label_size), fontcolor=style.contribution)  # fmt: skip
+                    dot.edge(
+                        ids[parent],
+                        op_id,
+                        label=summary(contributions[node, i]),
+                        fontsize=str(style.edge_label_size),
+                        fontcolor=style.contribution,
+                    )
                 elif parent in inputs:  # inputs one column further left, so their fan-out passes between weights
                     dot.edge(ids[parent], op_id, minlen="2")
                 else:
@@ -199,15 +235,17 @@ def draw_graph(
     such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
     adds a line under the picture saying what the colours mean.
     """
-    style = (style or Style()).with_options(show_data=show_data, show_grad=show_grad, rankdir=rankdir,
-                                            cluster_modules=cluster_modules, legend=legend)  # fmt: skip
+    style = (style or Style()).with_options(
+        show_data=show_data, show_grad=show_grad, rankdir=rankdir, cluster_modules=cluster_modules, legend=legend
+    )
     nodes = graph_nodes(root, max_nodes)
     contributions = {}
     if show_contributions:
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
     caption = legend_line(style) if style.legend else ""
-    graph = draw(nodes, node_names(root), grad_numbers, style, contributions=contributions, inputs=inputs,
-                 caption=caption)  # fmt: skip
+    graph = draw(
+        nodes, node_names(root), grad_numbers, style, contributions=contributions, inputs=inputs, caption=caption
+    )
     graph.format = format
     return graph
 

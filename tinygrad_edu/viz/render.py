@@ -45,8 +45,10 @@ def check_format(fmt: str) -> None:
     if program is None:
         raise RuntimeError(f"no Graphviz renderer (dot) found to write .{fmt}. Install one: {INSTALL_HINT}")
     if not _can_write(program, fmt):
-        raise RuntimeError(f"the renderer {os.path.basename(program)} cannot write .{fmt}; use .svg or .png, "
-                           "or install Graphviz (apt-get install graphviz, brew install graphviz) for it")  # fmt: skip
+        raise RuntimeError(
+            f"the renderer {os.path.basename(program)} cannot write .{fmt}; use .svg or .png, "
+            "or install Graphviz (apt-get install graphviz, brew install graphviz) for it"
+        )
 
 
 def render_source(source: str, fmt: str) -> bytes:
@@ -88,8 +90,17 @@ class Graph(graphviz.Digraph):
         out = render_source(self.source, format or self.format)
         return out.decode(encoding) if encoding else out
 
-    def render(self, filename=None, directory=None, view: bool = False, cleanup: bool = False,
-               format: str | None = None, *args, outfile=None, **kwargs) -> str:  # fmt: skip
+    def render(
+        self,
+        filename=None,
+        directory=None,
+        view: bool = False,
+        cleanup: bool = False,
+        format: str | None = None,
+        *args,
+        outfile=None,
+        **kwargs,
+    ) -> str:
         """Write the DOT source to ``filename`` (unless ``cleanup``) and the picture beside it as
         ``filename.FORMAT``, as Graphviz's ``render`` does; returns the picture's path."""
         fmt = format or self.format
@@ -127,7 +138,9 @@ def write_picture(graph: Graph, path: Path, fmt: str, dpi: float = 150) -> Path:
     if _renderer() is None:
         fallback = path.with_suffix(".dot")
         write(fallback, source.encode())
-        raise RuntimeError(f"no Graphviz renderer (dot) found to write {path}; wrote the DOT source to {fallback}. "
-                           f"Install one: {INSTALL_HINT}")  # fmt: skip
+        raise RuntimeError(
+            f"no Graphviz renderer (dot) found to write {path}; wrote the DOT source to {fallback}. "
+            f"Install one: {INSTALL_HINT}"
+        )
     write(path, render_source(source, fmt))
     return path

@@ -57,11 +57,16 @@ def chain_rule_lines(root: Value, steps: list[tuple[Value, object]], names: dict
             if r.local is None:  # tensors: the local derivative is a matrix, shown by its effect
                 parts.append(f"from {user} ({r.op}): upstream {summary(r.upstream)} gives {summary(r.contribution)}")
             else:
-                parts.append(f"from {user} ({r.op}): {summary(r.upstream)} × {summary(r.local)} = "
-                             f"{summary(r.contribution)}   (upstream × local derivative)")  # fmt: skip
+                parts.append(
+                    f"from {user} ({r.op}): {summary(r.upstream)} × {summary(r.local)} = "
+                    f"{summary(r.contribution)}   (upstream × local derivative)"
+                )
         if len(uses) > 1:
-            parts.append(f"used {len(uses)} times: the contributions add up, " +
-                         " + ".join(summary(r.contribution) for r in uses) + f" = {summary(grad)}")  # fmt: skip
+            parts.append(
+                f"used {len(uses)} times: the contributions add up, "
+                + " + ".join(summary(r.contribution) for r in uses)
+                + f" = {summary(grad)}"
+            )
         lines.append([head, *parts])
     return lines
 
@@ -72,9 +77,14 @@ def _style(style: Style | None, **options) -> Style:
 
 
 def backward_frames(
-    root: Value, show_data: bool | None = None, rankdir: str | None = None, cluster_modules: bool | None = None,
-    max_nodes: int = 200, inputs=(), style: Style | None = None,
-) -> list[Graph]:  # fmt: skip
+    root: Value,
+    show_data: bool | None = None,
+    rankdir: str | None = None,
+    cluster_modules: bool | None = None,
+    max_nodes: int = 200,
+    inputs=(),
+    style: Style | None = None,
+) -> list[Graph]:
     """The graph drawn once per backward step: frame k shows the first k gradients reverse mode fills,
     the k-th outlined. The chain rule in motion: each node's gradient is complete only after every
     node made from it is done. The options are ``draw_graph``'s."""
@@ -86,8 +96,9 @@ def backward_frames(
     frames = []
     for k in range(1, len(steps) + 1):
         caption = f"step {k} of {len(steps)}: " + r"\l".join(lines[k - 1]) + r"\l"
-        frames.append(draw(nodes, names, dict(steps[:k]).get, style, highlight=steps[k - 1][0], caption=caption,
-                           inputs=inputs))  # fmt: skip
+        frames.append(
+            draw(nodes, names, dict(steps[:k]).get, style, highlight=steps[k - 1][0], caption=caption, inputs=inputs)
+        )
     return frames
 
 
@@ -103,9 +114,14 @@ def _script_json(value) -> str:
 
 
 def backward_page(
-    root: Value, show_data: bool | None = None, rankdir: str | None = None, cluster_modules: bool | None = None,
-    max_nodes: int = 200, inputs=(), style: Style | None = None,
-) -> str:  # fmt: skip
+    root: Value,
+    show_data: bool | None = None,
+    rankdir: str | None = None,
+    cluster_modules: bool | None = None,
+    max_nodes: int = 200,
+    inputs=(),
+    style: Style | None = None,
+) -> str:
     """One self-contained HTML page that steps through the backward pass of ``root``'s graph.
 
     The graph is drawn once (its layout never moves); each step fills one more gradient,
@@ -120,10 +136,13 @@ def backward_page(
     lines = chain_rule_lines(root, steps, names)
     ids = node_ids(nodes)
     data = [
-        {"node": ids[node], "lines": lines[k],
-         "edges": [f"{ids[node]}->{ids[user]}op" for user in nodes if any(p is node for p in user.parents)]}
+        {
+            "node": ids[node],
+            "lines": lines[k],
+            "edges": [f"{ids[node]}->{ids[user]}op" for user in nodes if any(p is node for p in user.parents)],
+        }
         for k, (node, _) in enumerate(steps)
-    ]  # fmt: skip
+    ]
     fields = {
         "CSS": page_file("stepper.css"),
         "SCRIPT": page_file("stepper.js"),
@@ -142,8 +161,10 @@ class Stepper:
         self.page = backward_page(root, **options)
 
     def _repr_html_(self) -> str:
-        return (f'<iframe srcdoc="{html.escape(self.page, quote=True)}" style="width: 100%; height: 560px; '
-                'border: 1px solid #ddd"></iframe>')  # fmt: skip
+        return (
+            f'<iframe srcdoc="{html.escape(self.page, quote=True)}" style="width: 100%; height: 560px; '
+            'border: 1px solid #ddd"></iframe>'
+        )
 
 
 def render_backward(root: Value, path: str | os.PathLike, **page_options) -> Path:

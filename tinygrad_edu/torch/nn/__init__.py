@@ -21,8 +21,10 @@ from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional
 
-SUPPORTED = ("Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-             "BCEWithLogitsLoss CrossEntropyLoss functional").split()  # fmt: skip
+SUPPORTED = (
+    "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
+    "BCEWithLogitsLoss CrossEntropyLoss functional"
+).split()
 
 
 def Parameter(data, requires_grad: bool = True) -> Value:
@@ -43,8 +45,7 @@ class Module(core_nn.Module):
 
     def __setattr__(self, name: str, value) -> None:
         if "_modules" not in self.__dict__:
-            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning "
-                                 f"{name!r}")  # fmt: skip
+            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Value) and value.requires_grad:
@@ -113,8 +114,10 @@ class Sequential(Module):
         super().__init__()
         for i, m in enumerate(modules):
             if not isinstance(m, Module):
-                raise TypeError(f"{type(m).__name__} is not a Module subclass: Sequential's argument {i} is {m!r}; "
-                                "pass layers such as nn.Linear(3, 2), nn.ReLU()")  # fmt: skip
+                raise TypeError(
+                    f"{type(m).__name__} is not a Module subclass: Sequential's argument {i} is {m!r}; "
+                    "pass layers such as nn.Linear(3, 2), nn.ReLU()"
+                )
             setattr(self, str(i), m)
 
     def forward(self, x):
@@ -199,8 +202,10 @@ class _Loss(Module):
     def __init__(self, *legacy, reduction: str = "mean"):
         super().__init__()
         if legacy:  # PyTorch's first positional parameters are weight or size_average, not the reduction
-            raise TypeError(f"{type(self).__name__} takes reduction= by name (its first positional parameter in "
-                            f"PyTorch is weight or the old size_average, not the reduction), got {legacy[0]!r}")
+            raise TypeError(
+                f"{type(self).__name__} takes reduction= by name (its first positional parameter in "
+                f"PyTorch is weight or the old size_average, not the reduction), got {legacy[0]!r}"
+            )
         self.reduction = functional.reduction_of(reduction, self.reductions)
 
     def _reduce(self, mean: Value, input) -> Value:
@@ -217,9 +222,11 @@ def _same_shape(name: str, input, target) -> None:
     """PyTorch broadcasts (n, 1) predictions against (n,) targets to (n, n), with only a warning, where the
     losses here pair them: a shape mismatch is refused, so the two never differ without a word."""
     if np.shape(input) != np.shape(target):
-        raise ValueError(f"{name}: input of shape {tuple(np.shape(input))} but target of shape "
-                         f"{tuple(np.shape(target))}; PyTorch would broadcast them to every pair (a classic bug), "
-                         "so give them the same shape (target.view(-1, 1) or input.view(-1))")  # fmt: skip
+        raise ValueError(
+            f"{name}: input of shape {tuple(np.shape(input))} but target of shape "
+            f"{tuple(np.shape(target))}; PyTorch would broadcast them to every pair (a classic bug), "
+            "so give them the same shape (target.view(-1, 1) or input.view(-1))"
+        )
 
 
 class MSELoss(_Loss):
@@ -250,5 +257,6 @@ class CrossEntropyLoss(_Loss):
 
 
 def __getattr__(name: str):
-    raise AttributeError(f"tinygrad_edu.torch.nn has no {name!r}; this teaching subset supports: "
-                         f"{', '.join(SUPPORTED)}")  # fmt: skip
+    raise AttributeError(
+        f"tinygrad_edu.torch.nn has no {name!r}; this teaching subset supports: {', '.join(SUPPORTED)}"
+    )

@@ -6,8 +6,10 @@ from tinygrad_edu import functional as F
 from tinygrad_edu import losses
 from tinygrad_edu.engine import Value
 
-SUPPORTED = ("relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
-             "binary_cross_entropy_with_logits cross_entropy").split()  # fmt: skip
+SUPPORTED = (
+    "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
+    "binary_cross_entropy_with_logits cross_entropy"
+).split()
 
 relu, sigmoid, tanh = F.relu, F.sigmoid, F.tanh
 
@@ -67,5 +69,6 @@ def cross_entropy(input, target) -> Value:
 
 
 def __getattr__(name: str):
-    raise AttributeError(f"tinygrad_edu.torch.nn.functional has no {name!r}; this teaching subset supports: "
-                         f"{', '.join(SUPPORTED)}")  # fmt: skip
+    raise AttributeError(
+        f"tinygrad_edu.torch.nn.functional has no {name!r}; this teaching subset supports: {', '.join(SUPPORTED)}"
+    )
