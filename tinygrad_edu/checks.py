@@ -25,21 +25,22 @@ DETACHED: dict = {}
 CONSTANT_GRADIENT: dict = {}
 FLOAT64 = np.dtype(np.float64)
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
+frame = sys._getframe  # noqa: SLF001 (Python's way to a caller's frame: frame(1) is the caller's)
 
 
 def called_from_package() -> bool:
     """True when the code that called the caller is this package's (not the user's)."""
-    return os.path.abspath(sys._getframe(2).f_code.co_filename).startswith(PACKAGE + os.sep)
+    return os.path.abspath(frame(2).f_code.co_filename).startswith(PACKAGE + os.sep)
 
 
 def creation_site() -> str:
     """The first line outside this package on the call stack: where the user's code made the node."""
-    frame = sys._getframe(1)
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == PACKAGE:
-        frame = frame.f_back
-    if frame is None:
+    at = frame(1)
+    while at is not None and os.path.dirname(os.path.abspath(at.f_code.co_filename)) == PACKAGE:
+        at = at.f_back
+    if at is None:
         return "unknown"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+    return f"{at.f_code.co_filename}:{at.f_lineno} in {at.f_code.co_name}"
 
 
 def as_data(x, what: str = "Value data"):
@@ -150,7 +151,7 @@ def need_graph(root, what: str) -> None:
 
 
 def describe(values) -> str:
-    return ", ".join(f"{v.label or 'unnamed'} {shape_of(v._data)}" for v in values)
+    return ", ".join(f"{v.label or 'unnamed'} {v.shape}" for v in values)
 
 
 def check_finite(what: str, data, op, inputs, site: str | None) -> None:

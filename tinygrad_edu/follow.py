@@ -19,6 +19,8 @@ import numpy as np
 from tinygrad_edu import modes, ops
 from tinygrad_edu.modes import note_read
 
+frame = sys._getframe  # noqa: SLF001 (Python's way to a caller's frame: frame(1) is the caller's)
+
 OP_FILES = {ops.__file__, os.path.join(os.path.dirname(os.path.abspath(__file__)), "engine.py")}  # where numbers
 # are computed with as the graph records them (the ops, and engine.apply running them)
 
@@ -211,7 +213,7 @@ class Followed(np.ndarray):
 
 def _note_outside_ops(what: str) -> None:
     """Note a use of followed numbers, unless an op computes with them (its inputs and settings are in the graph)."""
-    if modes.open_blocks and modes.state.reads is not None and sys._getframe(2).f_code.co_filename not in OP_FILES:
+    if modes.open_blocks and modes.state.reads is not None and frame(2).f_code.co_filename not in OP_FILES:
         modes.state.reads.notes.append(what)
 
 

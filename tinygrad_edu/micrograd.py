@@ -28,7 +28,7 @@ class Neuron(nn.Neuron):
     """relu(w . x + b), or w . x + b with ``nonlin=False``; w from U(-1, 1) by Python's ``random``, b = 0."""
 
     def __init__(self, nin: int, nonlin: bool = True):
-        weights = np.array([random.uniform(-1, 1) for _ in range(nn._check_size("nin", nin))])
+        weights = np.array([random.uniform(-1, 1) for _ in range(nn.check_size("nin", nin))])
         super().__init__(nin, activation="relu" if nonlin else None, granularity="scalar", weights=weights)
         self.nonlin = nonlin
 
@@ -40,7 +40,7 @@ class Layer(nn.Layer):
     """``nout`` micrograd neurons reading the same inputs; ``kwargs`` go to each Neuron (``nonlin=``)."""
 
     def __init__(self, nin: int, nout: int, **kwargs):
-        self.nin, self.nout = nn._check_size("nin", nin), nn._check_size("nout", nout)
+        self.nin, self.nout = nn.check_size("nin", nin), nn.check_size("nout", nout)
         self.granularity = "scalar"
         self.neurons = [Neuron(nin, **kwargs) for _ in range(nout)]
         self.label_parameters()

@@ -156,7 +156,8 @@ def _check_granularity(granularity: str) -> None:
         raise ValueError(f"granularity must be one of {GRANULARITIES}, got {granularity!r}")
 
 
-def _check_size(what: str, n) -> int:
+def check_size(what: str, n) -> int:
+    """``n`` as a size (of a layer, of its inputs, a number of epochs): a whole number >= 1."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"{what} must be a positive integer, got {n!r}")
     return int(n)
@@ -183,7 +184,7 @@ class Neuron(Module):
         rng: np.random.Generator | None = None,
         weights: np.ndarray | None = None,
     ):
-        self.nin = _check_size("nin", nin)
+        self.nin = check_size("nin", nin)
         _check_granularity(granularity)
         self.granularity = granularity
         self.activation = activations.get(activation)
@@ -221,7 +222,7 @@ class Layer(Module):
         seed: int | None = None,
         rng: np.random.Generator | None = None,
     ):
-        self.nin, self.nout = _check_size("nin", nin), _check_size("nout", nout)
+        self.nin, self.nout = check_size("nin", nin), check_size("nout", nout)
         _check_granularity(granularity)
         self.granularity = granularity
         self.activation = activations.get(activation)
@@ -266,7 +267,7 @@ class MLP(Module):
     ):
         if isinstance(sizes, (int, np.integer)) or not sizes:
             raise ValueError(f"sizes must be a non-empty list of layer widths, got {sizes!r}")
-        widths = [_check_size("nin", nin)] + [_check_size("layer size", s) for s in sizes]
+        widths = [check_size("nin", nin)] + [check_size("layer size", s) for s in sizes]
         activations.get(activation)  # checked even when there is no hidden layer to use it
         rng = _generator(seed)
         self.layers = [
@@ -329,7 +330,7 @@ class Perceptron(Module):
     """
 
     def __init__(self, nin: int, seed: int | None = None, init: str = "zeros"):
-        self.nin = _check_size("nin", nin)
+        self.nin = check_size("nin", nin)
         rng = _generator(seed)
         self.w = Value(_weights(nin, 1, initializers.get(init), rng)[:, 0], label="w")
         self.b = Value(0.0, label="b")
@@ -355,7 +356,7 @@ class Perceptron(Module):
             raise ValueError(f"fit needs X of shape (n, {self.nin}) and y of n labels, got {X.shape} and {y.shape}")
         if not np.isin(y, (0.0, 1.0)).all():
             raise ValueError(f"perceptron labels must be 0 or 1, got {sorted(set(y.tolist()))}")
-        epochs = _check_size("epochs", epochs)
+        epochs = check_size("epochs", epochs)
         lr = arguments.real("lr", lr, positive=True)
         w, b = self.w.data.copy(), self.b.data
         self.errors_ = []
