@@ -585,7 +585,8 @@ def toposort(root: Value) -> list[Value]:
 
 @quiet
 def backprop(root: Value, grad, on_edge: Callable | None = None, *, graph: bool = False,
-             wanted: list[Value] | None = None, data: Callable | None = None) -> dict[Value, object]:  # fmt: skip
+             wanted: list[Value] | None = None, data: Callable | None = None,
+             backward: Callable | None = None) -> dict[Value, object]:  # fmt: skip
     """One reverse-mode pass from ``root`` (whose gradient is ``grad``): dL/d(node) for every node reached.
 
     Visits nodes in topological order, root first, so that a node's gradient is complete (all its uses
@@ -596,7 +597,8 @@ def backprop(root: Value, grad, on_edge: Callable | None = None, *, graph: bool 
     * its numbers (the default): the gradients are numbers, for training;
     * with ``graph=True`` the node itself, so the ops' backwards build graph nodes and each gradient is a
       Value that can be differentiated again (``create_graph=True``, ``grad()``);
-    * ``data(node)``, whatever that returns: ``compile`` gives symbols that write code.
+    * ``data(node)``, whatever that returns: ``compile`` gives symbols that write code, and runs each op's
+      backward itself (``backward(node, args)``: the op on symbols, or a line that calls it).
 
     ``wanted``: only gradients on a path to these nodes are computed. ``on_edge(node, i, contribution,
     total_so_far)`` is called for every input ``node.parents[i]`` that receives a gradient, for tools that
@@ -628,7 +630,10 @@ def backprop(root: Value, grad, on_edge: Callable | None = None, *, graph: bool 
         else:
             args = (g, data(node), data(a)) if b is None else (g, data(node), data(a), data(b))
         try:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
-            grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
+            if backward is None:
+                grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
+            else:
+                grads = backward(node, args)
         except (ArithmeticError, ValueError) as e:
             if not numbers:
                 raise
@@ -669,7 +674,8 @@ def reduce_broadcast(g, like):
     broadcasting explains is summed: a gradient of any other shape is a bug in the op that
     made it, and raises ValueError.
     """
-    if g.__class__ is Value:  # under create_graph: the same sums, as Sum nodes, so they can be differentiated
+    if g.__class__ is Value or hasattr(g, "_math"):  # a node (create_graph) or compile's symbol: the same sums,
+        # as Sum nodes, which can be differentiated, or as code
         added, stretched = broadcast_axes(g.shape, _shape(like))
         g = g.sum(axis=added) if added else g
         return g.sum(axis=stretched, keepdims=True) if stretched else g
