@@ -203,6 +203,8 @@ def binary(op: str, a, b) -> Code:
     known_a, known_b = _known(a), _known(b)
     if known_a is not None and known_b is not None and op in _FOLD and isinstance(known_a, float):
         return CodeMath.broadcast_to(literal(_FOLD[op](known_a, known_b)), shape)  # both known: the number itself
+    if op in _COMPARISONS and "f" in (a.kind_of_number, b.kind_of_number):  # x <= 0 is x <= 0.0, a float's
+        a, b = (literal(float(x.value)) if x.kind == "literal" and x.kind_of_number == "i" else x for x in (a, b))
     number = "b" if op in _COMPARISONS else "f" if "f" in (a.kind_of_number, b.kind_of_number) else "i"
     if op == "*" or op == "/":
         for keep, one in ((a, b), (b, a)) if op == "*" else ((a, b),):
@@ -277,6 +279,8 @@ class CodeMath:
     @staticmethod
     def maximum(x, y):
         x, y = as_code(x), as_code(y)
+        if x.scalar and y.scalar and all(v.name is not None or v.kind == "literal" for v in (x, y)):
+            return CodeMath.where(y > x, y, x)  # max(x, y) as Python computes it, without a call
         return _elementwise("max" if x.scalar and y.scalar else "np.maximum", (x, y))
 
     @staticmethod

@@ -812,11 +812,11 @@ class _Writer:
             tree = total
             if twin is not None and twin[2].shape == c.shape and _expression_key(twin[2], {}) == _expression_key(c, {}):
                 tree = c * 2.0 if first else total.parts[1] + c * 2.0
-                why += f", twice: {pname} is both inputs"
+                why = _then(why, f", twice: {pname} is both inputs")
                 edges[edges.index(twin)] = (*twin[:2], None, None)
                 total = twin[3]
             if not first:
-                why += "  (a node used again: contributions add up)"
+                why = _then(why, "  (a node used again: contributions add up)")
             self.body.append((gname, tree, why, False))
             total.name = gname
 
@@ -827,14 +827,13 @@ class _Writer:
         factor = self.factors[id(node)][i]
         if factor is not None and not _has(factor, ("full", "op", "item", "const")):
             why = f"# {op.name}: d{out}/d{p} = {_as_math(render(factor))}"
-        elif not _has(c, ("op",)):
+        else:  # the contribution, with g named, once the variables it may use are known (lines)
             g = self.incoming[id(node)]
-            shown = render(c, lambda x: f"dL/d{out}" if x is g else self.name_of(x) if x.kind == "const" else x.name)
-            why = f"# {op.name}: dL/d{p} = {shown}"
-        else:
-            why = f"# {op.name}: its backward, as ops.py writes it"
+            why = lambda name_of: _shown(op, out, p, render(c, lambda x: f"dL/d{out}" if x is g else name_of(x)))  # noqa: E731
         if self.raw[id(node)][i] != c.shape:
-            why += ", summed over the broadcast axes"
+            summed = why
+            why = summed + ", summed over the broadcast axes" if isinstance(summed, str) else (
+                lambda name_of: summed(name_of) + ", summed over the broadcast axes")  # fmt: skip
         return why
 
     def writes(self) -> list[str]:
@@ -874,7 +873,7 @@ class _Writer:
             self.top = tree
             text = render(tree, self.name_of)
             self.top = None
-            lines.append(f"    {target} = {text}  {why}")
+            lines.append(f"    {target} = {text}  {why if isinstance(why, str) else why(self.name_of)}")
             self.fresh[target] = _fresh(tree) and not text.isidentifier()
             if reusable:
                 self.temps[_expression_key(tree, keys, top=True)] = target
@@ -982,6 +981,18 @@ def _zeros(x):
 def _has(x: Code, kinds: tuple) -> bool:
     """Does the expression x contain a part of one of these kinds?"""
     return x.kind in kinds or (x.name is None or x.kind == "alias") and any(_has(p, kinds) for p in parts_of(x))
+
+
+def _shown(op: type[ops.Op], out: str, p: str, contribution: str) -> str:
+    """The comment of a contribution that is no factor times g: the contribution itself, when short."""
+    if len(contribution) > 60 or f"dL/d{out}" not in contribution:
+        return f"# {op.name}: dL/d{p} from dL/d{out}, by {op.__name__}.backward"
+    return f"# {op.name}: dL/d{p} = {contribution}"
+
+
+def _then(why, more: str):
+    """A comment (or what writes it) with more said at its end."""
+    return why + more if isinstance(why, str) else lambda name_of: why(name_of) + more
 
 
 def _as_math(text: str) -> str:
