@@ -758,9 +758,10 @@ class _Writer:
         contribution passed on (``edge``), which becomes a line."""
         self.wanted = [node for node in reversed(self.order) if node.operation is None and node.requires_grad
                        and (id(node) in self.persistent_ids or id(node) in self.arg_index)]  # fmt: skip
-        loss = self.loss
-        seed = literal(1.0) if loss.data.__class__ is float else CodeMath.broadcast_to(literal(1.0), loss.shape)
-        self.body.append(f"    # dL/d{self.names[id(loss)]} = 1")
+        loss, name = self.loss, self.names[id(self.loss)]
+        seed = leaf(self.gnames.setdefault(id(loss), _identifier(f"g_{name}", self.used)), loss.shape, value=1.0)
+        seed.real = ()  # a number, which numpy spreads
+        self.body.append(f"    {seed.name} = 1.0  # dL/d{name}")
         self.grads = backprop(loss, seed, self.edge, wanted=self.wanted, data=self.code_of, backward=self.run)
         self.flush()
 
@@ -829,7 +830,11 @@ class _Writer:
             why = f"# {op.name}: d{out}/d{p} = {_as_math(render(factor))}"
         else:  # the contribution, with g named, once the variables it may use are known (lines)
             g = self.incoming[id(node)]
-            why = lambda name_of: _shown(op, out, p, render(c, lambda x: f"dL/d{out}" if x is g else name_of(x)))  # noqa: E731
+
+            def why(name_of: Callable) -> str:
+                shown = render(c, lambda x: f"dL/d{out}" if x is g else None if x is c else name_of(x))
+                return _shown(op, out, p, shown)
+
         if self.raw[id(node)][i] != c.shape:
             summed = why
             why = summed + ", summed over the broadcast axes" if isinstance(summed, str) else (
