@@ -135,5 +135,5 @@ def test_compile_demo(tmp_path):
     assert "4     x2w2  mul   0.5       x2     1        0.5           0.5" in text  # the eager trace
     for line in ("out = math.tanh(n)  # tanh", "g_n = g_out * (1.0 - out * out)  # tanh: dout/dn = 1 - out^2",
                  "g_w1 = g_x1w1 * x1  # mul: dx1w1/dw1 = x1", "the same gradients: True",
-                 "g_layers_0_W = X.T @ g_h1", "check_finite(y)  # as eager does", "the same final loss: True"):
+                 "g_layers_0_W = X.T @ g_n2", "check_finite(y)  # as eager does", "the same final loss: True"):
         assert line in text, line  # fmt: skip
