@@ -41,8 +41,8 @@ Inside ``no_grad()`` only the forward runs; inside ``detect_anomaly()`` the eage
 with its report.
 
 Read from the top: ``compile`` and the step it returns (``Compiled``), then tracing (``_trace``),
-then the writer (``_Writer``: leaves, forward, backward, the ``.grad`` updates), then the code
-of each op (``_TEMPLATES``), then the helpers that turn names and numbers into code.
+then the writer (``_Writer``: leaves, then each op's forward and backward run on symbols that write code
+(``tinygrad_edu.code``) through ``engine.backprop``, then the ``.grad`` updates), then its helpers.
 """
 
 from __future__ import annotations

@@ -197,7 +197,7 @@ class MatMul(Op):
     def forward(a, b, needs=(True, True)):
         try:
             return a @ b
-        except (ValueError, TypeError):  # (TypeError: two Python floats, which have no @)  # numpy's message speaks of gufunc signatures: say it in the learner's terms
+        except (ValueError, TypeError):  # numpy's message speaks of gufunc signatures (two floats: no @)
             raise ValueError(_matmul_mismatch(np.shape(a), np.shape(b))) from None
 
     @staticmethod
