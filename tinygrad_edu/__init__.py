@@ -6,9 +6,9 @@ Read the modules in this order; each one imports only modules above it:
 2. ``engine``: the node (``Value``), ``toposort``, ``backprop`` and ``apply``: the whole algorithm.
 3. ``functional``: each op as a plain function, ``F.relu(x)``.
 4. ``gradcheck``: derivatives checked against finite differences, op by op.
-5. ``names``, ``trace``, ``compiler``: one name per node for every view; the backward pass as a
-   table, one row per use of the chain rule; and
-   as straight-line code (``compile(fn)``), which runs a training step without building a graph.
+5. ``names``, ``trace``, ``code``, ``compiler``: one name per node for every view; the backward pass as a
+   table, one row per use of the chain rule; and as straight-line code (``compile(fn)``, which runs the
+   ops' own forward and backward on symbols that write code), which runs a training step without a graph.
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural networks.
 8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.

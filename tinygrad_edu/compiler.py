@@ -17,14 +17,14 @@ What is recorded, and what is read again on every call (arguments are followed b
   method's self, through attributes, list items and dict entries) is checked on every call: a
   parameter replaced by another Value traces again;
 * Values passed as arguments: their ``.data`` is read on every call;
-* numpy arrays passed as arguments: while tracing, ``fn`` gets each as an ``engine.Argument``,
-  which the library takes numbers from through ``engine.numbers_of`` (a Value made of it, a
+* numpy arrays passed as arguments: while tracing, ``fn`` gets each as an ``follow.Argument``,
+  which the library takes numbers from through ``follow.numbers_of`` (a Value made of it, a
   loss's targets, cross-entropy's labels, an index), and those are read from the argument on
   every call; what ``fn`` computes of them with Values and ops is part of the graph, and so is the
   numpy the step can redo (``y[:, None]``, ``X.T``, ``X / 255.0``, ``1 - T``: ``Argument``). Any other
   read of an argument's numbers (numpy on it, ``float()``, an ``if``, ``.data`` or a comparison of a
   node) cannot be followed: the step then runs eagerly, with a ``CompileWarning`` naming it;
-* the checks eager makes on the numbers it is given (``engine.check``: targets finite and in
+* the checks eager makes on the numbers it is given (``follow.check``: targets finite and in
   range, labels whole and in range) are made on every call, with the same messages;
 * other arguments (Python numbers, lists) are compared by value: a new value traces again, and
   after 8 of them the step runs eagerly with a ``CompileWarning``;
@@ -41,8 +41,8 @@ Inside ``no_grad()`` only the forward runs; inside ``detect_anomaly()`` the eage
 with its report.
 
 Read from the top: ``compile`` and the step it returns (``Compiled``), then tracing (``_trace``),
-then the writer (``_Writer``: leaves, forward, backward, the ``.grad`` updates), then the code
-of each op (``_TEMPLATES``), then the helpers that turn names and numbers into code.
+then the writer (``_Writer``: leaves, then each op's forward and backward run on symbols that write code
+(``tinygrad_edu.code``) through ``engine.backprop``, then the ``.grad`` updates), then its helpers.
 """
 
 from __future__ import annotations
@@ -69,19 +69,26 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.engine import (
-    Argument,
-    Value,
-    any_mode_open,
-    as_value,
-    broadcast_axes,
-    is_anomaly_enabled,
-    is_grad_enabled,
-    leading_to,
-    note_reads,
-    quietly,
-    toposort,
+from tinygrad_edu.code import (
+    Code,
+    CodeMath,
+    NotSymbolic,
+    alias,
+    as_code,
+    call,
+    full,
+    item,
+    leaf,
+    literal,
+    number_kind,
+    number_text,
+    parts_of,
+    render,
 )
+from tinygrad_edu.engine import Value, as_value, backprop, toposort
+from tinygrad_edu.follow import Argument
+from tinygrad_edu.modes import any_mode_open, is_anomaly_enabled, is_grad_enabled, note_reads, quietly
+from tinygrad_edu.names import node_names
 
 
 class CompileWarning(UserWarning):
@@ -193,20 +200,20 @@ class Compiled:
     def _checked(self, trace: _Trace, args: tuple) -> Value:
         """Run the compiled step and the eager one from the same .grad; raise if they differ, else keep it."""
         wanted = [w if i is None else args[i] for w, i in zip(trace.wanted, trace.wanted_args)]  # this call's
-        saved = [w._grad for w in wanted]
+        saved = [w.grad if w.has_grad else None for w in wanted]
         for w in wanted:
-            w._grad = None
+            w.zero_grad()
         try:
             eager = _loss(self.fn(*args))
             eager.backward()
-            expected = [w._grad for w in wanted]
+            expected = [w.grad if w.has_grad else None for w in wanted]
             for w in wanted:
-                w._grad = None
+                w.zero_grad()
             loss = quietly(trace.step, trace.persistent, args)
-            got = [w._grad for w in wanted]
+            got = [w.grad if w.has_grad else None for w in wanted]
         finally:
             for w, s in zip(wanted, saved):
-                w._grad = s
+                w.grad = s
         problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
         problems += [f"the gradient of {w.label or 'a parameter'} {w.shape}"
                      for w, a, b in zip(wanted, got, expected) if not _close(a, b)]  # fmt: skip
@@ -215,7 +222,7 @@ class Compiled:
                                + "; ".join(problems) + "). fn takes another path for these numbers (an if on "
                                "data values?), which the trace froze; call fn eagerly instead")  # fmt: skip
         for w, g in zip(wanted, got):
-            w._grad = g if w._grad is None else w._grad + g
+            w.accumulate_grad(g)
         return Value(loss, requires_grad=False)
 
 
@@ -276,7 +283,7 @@ def _key(args: tuple) -> tuple:
     for i, a in enumerate(args):
         if isinstance(a, Value):
             same = next((j for j in range(i) if args[j] is a), None)
-            parts.append(("Value", a.shape, a._data.__class__ is float, a.requires_grad, same))
+            parts.append(("Value", a.shape, a.data.__class__ is float, a.requires_grad, same))
         elif isinstance(a, np.ndarray):
             parts.append(("array", a.shape, a.dtype, type(a)))
         else:  # compared by value (the trace's guards); a list by its length too, as arrays by their shape
@@ -285,7 +292,7 @@ def _key(args: tuple) -> tuple:
 
 
 def _structure(order: list[Value]) -> list:
-    return [(n._operation, n.shape, len(n.parents)) for n in order]
+    return [(n.operation, n.shape, len(n.parents)) for n in order]
 
 
 def _followed(args: tuple, names: list[str]) -> tuple:
@@ -309,7 +316,7 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     if failed is not None:
         loss = _loss(fn(*args))  # fn's own error, if it has one, is the user's to see
         return _not_compiled(key, f"fn could not be traced ({type(failed).__name__}: {failed})", start), loss
-    graphs = [names[i] for i, a in enumerate(args) if isinstance(a, Value) and a._operation is not None]
+    graphs = [names[i] for i, a in enumerate(args) if isinstance(a, Value) and a.operation is not None]
     if graphs:  # its graph would be traced as part of fn's, and replayed from this call's leaves
         return _not_compiled(key, f"argument {', '.join(graphs)} comes with a graph of its own (made by ops "
                              "before the call); compile the function that makes it too", start), loss  # fmt: skip
@@ -329,7 +336,7 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
     if not all(_same_numbers(n, n2) for n, n2 in zip(order, order2)):  # random numbers drawn inside fn
         return _not_compiled(key, "fn made other numbers when called twice with the same arguments (random numbers, "
                              "a dropout mask?), which a trace would freeze", start), loss  # fmt: skip
-    persistent_ids = {id(n) for n in order if n._operation is None} & {id(n) for n in order2 if n._operation is None}
+    persistent_ids = {id(n) for n in order if n.operation is None} & {id(n) for n in order2 if n.operation is None}
     persistent_ids -= {id(a) for a in values}
     guards = {i: _copy(a) for i, a in enumerate(args) if not isinstance(a, (Value, np.ndarray))}
     name = getattr(fn, "__name__", type(fn).__name__)
@@ -350,9 +357,10 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
 
 def _same_numbers(n: Value, n2: Value) -> bool:
     """The same leaf numbers and op settings in two traced calls of fn (nan equal to nan)."""
-    if n._operation is None:
-        return _same_nan(n._data, n2._data)
-    return n._kwargs.keys() == n2._kwargs.keys() and all(_same_nan(v, n2._kwargs[k]) for k, v in n._kwargs.items())
+    if n.operation is None:
+        return _same_nan(n.data, n2.data)
+    settings, settings2 = n.settings, n2.settings
+    return settings.keys() == settings2.keys() and all(_same_nan(v, settings2[k]) for k, v in settings.items())
 
 
 def _same_nan(a, b) -> bool:
@@ -561,15 +569,35 @@ class _Writer:
         self.persistent: list[Value] = []  # P: the leaves read on every call
         self.wanted: list[Value] = []  # the leaves whose .grad is written
         self.gnames: dict[int, str] = {}  # node -> the name of its gradient
-        self.fresh: dict[int, bool] = {}  # whether that gradient is an array of its own (else copied for .grad)
-        self.softmax: dict[int, list[str]] = {}  # the names cross-entropy's forward leaves for its backward
         self.read_as: dict[str, str] = {}  # the code that reads an argument -> the name it was given
+        self.node_names = node_names(self.loss)  # n1, n2, ...: the names the trace table and pictures use
+        self.codes: dict[int, Code] = {}  # node -> the symbol of its value
+        self.settings: dict[int, dict] = {}  # node -> its op's settings, as the op is given them on symbols
+        self.body: list = []  # lines: text, or (variable, symbol, comment, reusable) written out by lines()
+        self.edges: list[tuple] = []  # the contributions of the op whose backward ran last
+        self.incoming: dict[int, Code] = {}  # node -> dL/d(node), as its op's backward was given it
+        self.factors: dict[int, tuple] = {}  # node -> d(node)/d(input) per input (the backward with g = 1)
+        self.raw: dict[int, list] = {}  # node -> the shapes of its contributions before broadcast sums
+        self.grads: dict[Value, Code] = {}  # what backprop gave each node reached
+        self.fresh: dict[str, bool] = {}  # variable -> whether it holds an array of its own (else copied for .grad)
+        self.temps: dict = {}  # an expression's key -> the variable that holds it
+        self.const_names: dict[int, str] = {}
+        self.keys: dict = {}
+        self.hoist: set = set()
+        self.top: Code | None = None  # the expression being written (not to be named after itself)
+        self.out: list[str] = []
+        self.split = 0  # where the backward lines start
 
     def sources(self, title: str) -> tuple[str, str, dict]:
         """The sources of ``step(P, A)`` and ``forward(P, A)`` and the namespace to run them in."""
-        reads, lines = self.leaves(), self.forward()
-        lines += self.checks()
-        back, writes = self.backward(), self.writes()
+        reads = self.leaves()
+        self.forward()
+        self.body += self.checks()
+        self.body.append(None)  # where the backward starts
+        self.backward()
+        lines = self.lines(self.body)
+        lines, back = lines[: self.split], lines[self.split :]
+        writes = self.writes()
         result = self.names[id(self.loss)]
         doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
         source = "\n".join(
@@ -599,7 +627,7 @@ class _Writer:
                         self.persistent.append(obj)
                     code = f"P[{next(k for k, p in enumerate(self.persistent) if p is obj)}].data"
                     break
-                obj = obj._data
+                obj = obj.data
                 continue
             entry = self.record.origins.get(id(obj))
             if entry is None or entry[0] is not obj:
@@ -645,194 +673,228 @@ class _Writer:
         self.consts[name] = value
         return name
 
-    def kwargs(self, node: Value) -> list[str]:
-        return [f"{key}={self.kwarg(v, key)}" for key, v in node._kwargs.items()]
-
-    def kwarg(self, v, key: str) -> str:
-        """An op's setting as code: the argument it was made from, a literal, or a named constant."""
+    def setting(self, v, key: str, node_name: str, op_name: str):
+        """An op's setting as the op is given it on symbols: numbers read from an argument (labels, an index)
+        as the variable that reads them, an array fixed at trace time as a named constant, else as it is."""
         if isinstance(v, tuple):  # an index: (rows, labels), slices
-            parts = [self.kwarg(x, key) for x in v]
-            return f"({parts[0]},)" if len(parts) == 1 else f"({', '.join(parts)})"
-        code = self.followed(v) if isinstance(v, (np.ndarray, float)) else None
-        if code is not None:
-            return code
-        text = _literal(v)
-        return text if text is not None else self.const(v, key)
+            return tuple(self.setting(x, key, node_name, op_name) for x in v)
+        text = self.followed(v) if isinstance(v, (np.ndarray, float)) else None
+        if text is not None:
+            if text not in self.read_as:
+                name = self.read_as[text] = _identifier(f"{node_name}_{key}", self.used)
+                self.body.append(f"    {name} = {text}  # {op_name}: its {key}, read from the argument")
+            return leaf(self.read_as[text], np.shape(v), number_kind(np.asarray(v).dtype), value=v)
+        if isinstance(v, np.ndarray):
+            return leaf(self.const(v, key), v.shape, number_kind(v.dtype), value=v)
+        return v if _literal(v) is not None else leaf(self.const(v, key), (), value=v)
 
     def leaves(self) -> list[str]:
         """What is read on every call (arguments, the model's leaves), and what was fixed when tracing."""
         reads = []
         for node in reversed(self.order):
-            if node._operation is not None:
+            if node.operation is not None:
                 continue
+            data = node.data
             if id(node) in self.arg_index:
                 i = self.arg_index[id(node)]
-                name = self.names[id(node)] = _identifier(self.arg_names[i], self.used)
+                name = _identifier(self.arg_names[i], self.used)
                 reads.append(f"    {name} = A[{i}].data  # argument {i}")
             elif id(node) in self.persistent_ids:
                 label = self.param_names.get(id(node)) or node.label or "leaf"
-                name = self.names[id(node)] = _identifier(label, self.used)
+                name = _identifier(label, self.used)
                 what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
                 reads.append(f"    {name} = P[{len(self.persistent)}].data  # {label}: {what}")
                 self.persistent.append(node)
-            elif (code := self.followed(node.data)) is not None:
-                name = self.names[id(node)] = _identifier(node.label or _argument_in(code, self.arg_names), self.used)
+            elif (code := self.followed(data)) is not None:
+                name = _identifier(node.label or _argument_in(code, self.arg_names), self.used)
                 reads.append(f"    {name} = {code}  # an argument, as fn made it a Value")
                 self.read_as.setdefault(code, name)
-            elif node.data.__class__ is float:
-                self.names[id(node)] = _number(node.data)
+            elif data.__class__ is float:
+                self.names[id(node)] = number_text(data)
+                self.codes[id(node)] = literal(data)
+                continue
             else:
-                name = self.names[id(node)] = self.const(node.data, node.label or "array")
+                name = self.const(data, node.label or "array")
                 reads.append(f"    # {name}: a constant array of shape {node.shape}, fixed at trace time")
+            self.names[id(node)] = name
+            self.codes[id(node)] = leaf(name, node.shape)
         return reads
 
-    def forward(self) -> list[str]:
-        """One line per op, inputs before the ops that use them."""
-        lines, count = [], itertools.count(1)
+    def forward(self) -> None:
+        """One line per op, inputs before the ops that use them: the op's own forward, run on symbols."""
         for node in reversed(self.order):
-            op = node._operation
+            op = node.operation
             if op is None:
                 continue
-            name = self.names[id(node)] = _identifier(node.label or f"h{next(count)}", self.used)
-            n = _slots(node, self.names)
-            if op is ops.CrossEntropy and node._a.ndim == 2:
-                lines += self.cross_entropy(node, name, n["x"])
-                continue
-            forward, _ = _op_code(node, n)
-            if not forward:  # the op as written in ops.py
-                inputs = [self.names[id(p)] for p in node.parents] + self.kwargs(node)
-                forward = f"{op.__name__}.forward({', '.join(inputs)})"
-                if node.data.__class__ is float:
-                    forward = f"float({forward})"
-            lines.append(f"    {name} = {forward}  # {op.name}")
-        return lines
+            name = self.names[id(node)] = _identifier(node.label or self.node_names[node], self.used)
+            settings = {k: self.setting(v, k, name, op.name) for k, v in node.settings.items()}
+            self.settings[id(node)] = settings
+            inputs = [self.codes[id(p)] for p in node.parents]
+            try:
+                out = op.forward(*inputs, **settings)
+                if not isinstance(out, Code) or out.shape != node.shape:
+                    raise NotSymbolic(f"{op.name}'s forward gave {out!r}")
+                out = full(out)
+            except TypeError:  # its math needs the numbers (NotSymbolic): the op as ops.py writes it
+                out = call(op, "forward", inputs, settings, node.shape)
+            if out.name is not None:  # an op that gave its input back (a reshape to the same shape)
+                out = alias(out)
+            self.body.append((name, out, f"# {op.name}", True))
+            out.name = name
+            self.codes[id(node)] = out
 
-    def cross_entropy(self, node: Value, name: str, z: str) -> list[str]:
-        """Cross-entropy written out, so that its backward reuses the softmax (``e / sum``)."""
-        rows = node._a.shape[0]
-        labels = self.kwarg(node._kwargs["labels"], "labels")
-        parts = ("labels", "rows", "shift", "e", "sum", "logp")
-        self.softmax[id(node)] = y, r, shift, e, total, logp = [_identifier(f"{name}_{p}", self.used) for p in parts]
-        return [
-            f"    {y} = {labels}  # cross_entropy: the class of each row",
-            f"    {r} = {self.const(np.arange(rows), 'rows')}",
-            f"    {shift} = {z} - np.maximum.reduce({z}, axis=1, keepdims=True)  # cross_entropy: "
-            "each row minus its maximum (no overflow)",
-            f"    {e} = np.exp({shift})",
-            f"    {total} = np.add.reduce({e}, axis=1, keepdims=True)",
-            f"    {logp} = {shift} - np.log({total})  # log softmax",
-            f"    {name} = -float(np.add.reduce({logp}[{r}, {y}])) / {rows}  # the mean of -log p(label)",
-        ]
-
-    def backward(self) -> list[str]:
-        """One line per gradient contribution, from the output back, only along paths to a wanted leaf."""
-        self.wanted = [node for node in reversed(self.order) if node._operation is None and node.requires_grad
+    def backward(self) -> None:
+        """One line per gradient contribution, from the output back, only along paths to a wanted leaf. The
+        walk is ``engine.backprop``'s; it runs each op's backward on symbols (``run``) and reports every
+        contribution passed on (``edge``), which becomes a line."""
+        self.wanted = [node for node in reversed(self.order) if node.operation is None and node.requires_grad
                        and (id(node) in self.persistent_ids or id(node) in self.arg_index)]  # fmt: skip
-        leads = leading_to(self.order, self.wanted)
-        uses: dict[int, int] = {}  # how many ops take each node as an input
-        for node in self.order:
-            for p in node.parents:
-                uses[id(p)] = uses.get(id(p), 0) + 1
-        loss, back = self.loss, []
-        if id(loss) in leads:
-            self.gnames[id(loss)] = g = f"g_{self.names[id(loss)]}"
-            back.append(f"    {g} = {'1.0' if loss.data.__class__ is float else f'np.ones({loss.shape})'}  # dL/dL")
-            self.fresh[id(loss)] = True
-        for node in self.order:
-            if node._operation is not None and id(node) in self.gnames:
-                back += self.contributions(node, leads, uses)
-        return back
+        loss, name = self.loss, self.names[id(self.loss)]
+        seed = leaf(self.gnames.setdefault(id(loss), _identifier(f"g_{name}", self.used)), loss.shape, value=1.0)
+        seed.real = ()  # a number, which numpy spreads
+        self.body.append(f"    {seed.name} = 1.0  # dL/d{name}")
+        self.grads = backprop(loss, seed, self.edge, wanted=self.wanted, data=self.code_of, backward=self.run)
+        self.flush()
 
-    def contributions(self, node: Value, leads: set[int], uses: dict) -> list[str]:
-        """The lines of one op's backward: its contribution to each input that leads to a wanted leaf."""
-        op, names, back = node._operation, self.names, []
-        n = _slots(node, names)
-        n["g"] = self.gnames[id(node)]
-        _, backs = _op_code(node, n)
-        targets = [(i, p) for i, p in enumerate(node.parents) if p.requires_grad and id(p) in leads]
-        if not targets:
-            return back
-        if op is ops.CrossEntropy and node._a.ndim == 2:  # softmax - onehot(labels), over n, from the forward
-            y, r, _, e, total, _ = self.softmax[id(node)]
-            d = _identifier(f"d_{names[id(node)]}", self.used)
-            back += [f"    {d} = {e} / {total}  # cross_entropy: softmax(z)",
-                     f"    {d}[{r}, {y}] -= 1.0  # minus the one-hot of the labels",
-                     f"    {d} *= {n['g']} / {node._a.shape[0]}"]  # fmt: skip
-            backs = [(d, "(softmax(z) - onehot(labels)) / n")]
-        if op is ops.Mul and node._a is node._b:  # x * x: both contributions at once, g x + g x = 2 g x
-            targets, backs = targets[:1], [(f"{n['g']} * {n['a']} * 2.0", f"2 {n['a']}")]
-        if op in (ops.Sum, ops.Mean) and backs[0] is not None and _number_will_do(node._a, uses):
-            size = node._a.data.size
-            g, factor = (n["g"], "1") if op is ops.Sum else (f"{n['g']} * {1.0 / size!r}", f"1/{size}")
-            backs = [(g, f"{factor}, kept a number: numpy spreads it over the array in the next use")]
-        if op in _ELEMENTWISE:  # each contribution has the output's shape
-            raws = (node.data,) * len(node.parents)
-        else:  # run the backward once on zeros to learn the shapes its contributions have
-            g_zero = 0.0 if node.data.__class__ is float else np.zeros(node.shape)
-            raws = op.backward(g_zero, node.data, *[p.data for p in node.parents], **node._kwargs)
-            raws = (raws,) if len(node.parents) == 1 else raws
-        if any(b is None for b in backs):  # the op as written in ops.py
-            outs = [f"d_{names[id(node)]}_{i}" for i in range(len(node.parents))]
-            inputs = [n["g"], names[id(node)], *[names[id(p)] for p in node.parents], *self.kwargs(node)]
-            back.append(f"    {', '.join(outs)} = {op.__name__}.backward({', '.join(inputs)})  # {op.name}")
-            backs = [(o, f"{op.name}'s backward") for o in outs]  # one input: one gradient, two: a pair
-        for i, p in targets:
-            back.append(self.add(node, i, p, *backs[i], raws[i]))
-        return back
+    def code_of(self, node: Value) -> Code:
+        return self.codes[id(node)]
 
-    def add(self, node: Value, i: int, p: Value, contribution: str, factor: str, raw) -> str:
-        """The line that gives (or adds to) input p's gradient the contribution of ``node``'s op."""
-        op, pname = node._operation, self.names[id(p)]
-        expr, summed = _reduce_code(contribution, raw, p.data)
-        why = f"# {op.name}: d{self.names[id(node)]}/d{pname} = {factor}"
-        if summed:
-            why += ", summed over the broadcast axes"
-        if id(p) in self.gnames:
-            gp = self.gnames[id(p)]
-            self.fresh[id(p)] = True
-            term = expr if expr.isidentifier() else f"({expr})"
-            return f"    {gp} = {gp} + {term}  {why}  (a node used again: contributions add up)"
-        gp = self.gnames[id(p)] = _identifier(f"g_{pname}", self.used)
-        self.fresh[id(p)] = summed or ((op, i) not in _PASS_THROUGH and not contribution.startswith("d_"))
-        return f"    {gp} = {expr}  {why}"
+    def run(self, node: Value, args: tuple):
+        """node's op's backward on the symbols backprop gives, or (when its math needs the numbers) the call of
+        it. Its chain-rule factors, the backward run with g = 1, are kept for the comments."""
+        op, settings = node.operation, self.settings[id(node)]
+        g, out, *inputs = args
+        self.incoming[id(node)] = g
+        factors = (None,) * len(inputs)
+        try:
+            grads = _as_tuple(op.backward(*args, **settings), len(inputs))
+            grads = tuple(None if c is None else as_code(c) for c in grads)
+            with contextlib.suppress(TypeError):
+                one = literal(1.0) if node.data.__class__ is float else CodeMath.broadcast_to(literal(1.0), node.shape)
+                factors = _as_tuple(op.backward(one, out, *inputs, **settings), len(inputs))
+        except TypeError:  # the op as ops.py writes it, called on the numbers at run time
+            raw = _as_tuple(quietly(op.backward, _zeros(node.data), node.data, *[p.data for p in node.parents],
+                                    **node.settings), len(inputs))  # (its shapes)  # fmt: skip
+            whole = call(op, "backward", args, settings, None if len(inputs) > 1 else np.shape(raw[0]))
+            grads = (whole,) if len(inputs) == 1 else tuple(None if r is None else item(whole, i, np.shape(r))
+                                                            for i, r in enumerate(raw))  # fmt: skip
+        self.factors[id(node)] = tuple(f if isinstance(f, Code) else None for f in factors)
+        grads = tuple(None if c is None else alias(c) for c in grads)
+        self.raw[id(node)] = [None if c is None else c.shape for c in grads]
+        return grads[0] if len(inputs) == 1 else grads
+
+    def edge(self, node: Value, i: int, contribution: Code, total: Code) -> None:
+        """backprop passed a contribution on: kept until all of node's are known (x * x gives x two)."""
+        if self.edges and self.edges[-1][0] is not node:
+            self.flush()
+        self.edges.append((node, i, contribution, total))
+
+    def flush(self) -> None:
+        """The lines of one op's contributions: ``g_x = <contribution>``, or ``g_x = g_x + <contribution>``
+        for a node used again; the two equal contributions of ``x * x`` are one line, ``2 g x``."""
+        edges, self.edges = self.edges, []
+        for k, (node, i, c, total) in enumerate(edges):
+            if c is None:
+                continue
+            p = node.parents[i]
+            pname, first = self.names[id(p)], total is c
+            gname = self.gnames.get(id(p)) or self.gnames.setdefault(id(p), _identifier(f"g_{pname}", self.used))
+            why = self.why(node, i, c)
+            twin = next((e for e in edges[k + 1 :] if e[0].parents[e[1]] is p), None)
+            tree = total
+            if twin is not None and twin[2].shape == c.shape and _expression_key(twin[2], {}) == _expression_key(c, {}):
+                tree = c * 2.0 if first else total.parts[1] + c * 2.0
+                why = _then(why, f", twice: {pname} is both inputs")
+                edges[edges.index(twin)] = (*twin[:2], None, None)
+                total = twin[3]
+            if not first:
+                why = _then(why, "  (a node used again: contributions add up)")
+            self.body.append((gname, tree, why, False))
+            total.name = gname
+
+    def why(self, node: Value, i: int, c: Code) -> str:
+        """The comment of a contribution: the op, and d(out)/d(input) derived from the op's backward run with
+        g = 1 (or, where that is no factor, such as a product of matrices, the contribution with g named)."""
+        op, out, p = node.operation, self.names[id(node)], self.names[id(node.parents[i])]
+        factor = self.factors[id(node)][i]
+        if factor is not None and not _has(factor, ("full", "op", "item", "const")):
+            why = f"# {op.name}: d{out}/d{p} = {_as_math(render(factor))}"
+        else:  # the contribution, with g named, once the variables it may use are known (lines)
+            g = self.incoming[id(node)]
+
+            def why(name_of: Callable) -> str:
+                shown = render(c, lambda x: f"dL/d{out}" if x is g else None if x is c else name_of(x))
+                return _shown(op, out, p, shown)
+
+        if self.raw[id(node)][i] != c.shape:
+            summed = why
+            why = summed + ", summed over the broadcast axes" if isinstance(summed, str) else (
+                lambda name_of: summed(name_of) + ", summed over the broadcast axes")  # fmt: skip
+        return why
 
     def writes(self) -> list[str]:
-        """``.grad += g`` for every wanted leaf the backward reached (a copy where g may be another's array)."""
+        """``.accumulate_grad(g)`` for every wanted leaf the backward reached (a copy where g may be another's
+        array, every element where numpy was to spread a number)."""
         slot = {id(p): k for k, p in enumerate(self.persistent)}  # (by identity: == on Values compares numbers)
-        self.wanted = [w for w in self.wanted if id(w) in self.gnames]
+        self.wanted = [w for w in self.wanted if w in self.grads]
         lines = []
         for w in self.wanted:
-            gw = self.gnames[id(w)]
-            if w.data.__class__ is not float and not self.fresh[id(w)]:
-                gw = f"{gw}.copy()"
+            g = self.grads[w]
+            text = render(full(g), self.name_of)
+            if w.data.__class__ is not float and g.real == g.shape and not self.fresh.get(g.name, False):
+                text = f"{text}.copy()"
             target = f"A[{self.arg_index[id(w)]}]" if id(w) in self.arg_index else f"P[{slot[id(w)]}]"
-            lines.append(f"    {target}._grad = {gw} if {target}._grad is None else {target}._grad + {gw}")
+            lines.append(f"    {target}.accumulate_grad({text})")
         return lines
 
+    def lines(self, body: list) -> list[str]:
+        """The body as text: an expression used more than once is computed once, into a variable t1, t2, ..."""
+        counts: dict = {}
+        keys: dict = {}
+        for entry in body:
+            if isinstance(entry, tuple):
+                for part in parts_of(entry[1]):
+                    _count(part, counts, keys)
+        lines: list[str] = []
+        self.hoist = {k for k, n in counts.items() if n > 1}
+        self.keys, self.out = keys, lines
+        for entry in body:
+            if entry is None:
+                self.split = len(lines)
+                continue
+            if isinstance(entry, str):
+                lines.append(entry)
+                continue
+            target, tree, why, reusable = entry
+            self.top = tree
+            text = render(tree, self.name_of)
+            self.top = None
+            lines.append(f"    {target} = {text}  {why if isinstance(why, str) else why(self.name_of)}")
+            self.fresh[target] = _fresh(tree) and not text.isidentifier()
+            if reusable:
+                self.temps[_expression_key(tree, keys, top=True)] = target
+        return lines
 
-_SPREADS = {ops.Mul, ops.Div, ops.Tanh, ops.Exp, ops.Log, ops.Sqrt, ops.Sigmoid, ops.ReLU, ops.PowConst}
-
-
-def _number_will_do(x: Value, uses: dict) -> bool:
-    """Can the gradient of sum(x) stay one number instead of an array full of it? Yes when x is used once and
-    made by an elementwise op whose every input has x's shape and whose backward multiplies by an array:
-    numpy then spreads the number, with the same result and no array to fill."""
-    op = x._operation
-    return (uses.get(id(x)) == 1 and op in _SPREADS and not (op is ops.PowConst and x._kwargs["p"] == 0)
-            and all(p.shape == x.shape for p in x.parents))  # fmt: skip
-
-
-def _slots(node: Value, names: dict) -> dict:
-    """The names a template fills in: x (or a, b), out, m."""
-    parents = node.parents
-    n = {"out": names[id(node)], "g": "g", "m": "math" if node.data.__class__ is float else "np"}
-    if len(parents) == 1:
-        n["x"] = names[id(parents[0])]
-    else:
-        n["a"], n["b"] = names[id(parents[0])], names[id(parents[1])]
-    if node.data.__class__ is float and any(p.data.__class__ is not float for p in parents):
-        n["m"] = "np"
-    return n
+    def name_of(self, x: Code) -> str | None:
+        """The variable that holds x in the code written so far, if any (writing it first if x is used twice)."""
+        if x is self.top:
+            return None
+        if x.name is not None:
+            return x.name
+        if x.kind == "const":
+            return self.const_names.get(id(x.value)) or self.const_names.setdefault(
+                id(x.value), self.const(x.value, "array"))  # fmt: skip
+        key = _expression_key(x, self.keys)
+        if key in self.temps:
+            return self.temps[key]
+        if key in self.hoist and x.kind in _HOISTED:
+            top, self.top = self.top, x
+            text = render(x, self.name_of)
+            self.top = top
+            name = self.temps[key] = _identifier(f"t{len(self.temps) + 1}", self.used)
+            self.out.append(f"    {name} = {text}")
+            return name
+        return None
 
 
 def _dtype(x) -> np.dtype:
@@ -847,69 +909,6 @@ def _argument_in(code: str, names: list[str]) -> str:
     ("given" for numbers read from a Value made before the call)."""
     found = re.search(r"A\[(\d+)\]", code)
     return names[int(found.group(1))] if found else "given"
-
-
-# ---------------------------------------------------------------- the code of each op
-# forward(m, names) and, per input, (gradient contribution, chain-rule factor) as Python text.
-# {m} is "math" for floats and "np" for arrays; {g} the upstream gradient, {out} the op's output.
-# An op without a template here is called as it is written in ops.py: Op.forward(...), Op.backward(...).
-
-_TEMPLATES: dict[type[ops.Op], tuple[str, tuple[tuple[str, str], ...]]] = {
-    ops.Add: ("{a} + {b}", (("{g}", "1"), ("{g}", "1"))),
-    ops.Sub: ("{a} - {b}", (("{g}", "1"), ("-{g}", "-1"))),
-    ops.Mul: ("{a} * {b}", (("{g} * {b}", "{b}"), ("{g} * {a}", "{a}"))),
-    ops.Div: ("{a} / {b}", (("{g} / {b}", "1/{b}"), ("-{g} * {out} / {b}", "-{out}/{b}"))),
-    ops.Neg: ("-{x}", (("-{g}", "-1"),)),
-    ops.Exp: ("{m}.exp({x})", (("{g} * {out}", "{out}"),)),
-    ops.Log: ("{m}.log({x})", (("{g} / {x}", "1/{x}"),)),
-    ops.Sqrt: ("{m}.sqrt({x})", (("{g} / (2.0 * {out})", "1/(2 {out})"),)),
-    ops.Tanh: ("{m}.tanh({x})", (("{g} * (1.0 - {out} * {out})", "1 - {out}^2"),)),
-    ops.Sigmoid: ("Sigmoid.forward({x})", (("{g} * {out} * (1.0 - {out})", "{out} (1 - {out})"),)),
-}
-_PASS_THROUGH = {(ops.Add, 0), (ops.Add, 1), (ops.Sub, 0)}  # the contribution is g itself: the same array
-_ELEMENTWISE = {ops.Add, ops.Sub, ops.Mul, ops.Div, ops.Neg, ops.Exp, ops.Log, ops.Sqrt, ops.Tanh, ops.Sigmoid,
-                ops.PowConst, ops.ReLU}  # fmt: skip
-
-
-def _op_code(node: Value, n: dict) -> tuple[str, list[tuple[str, str] | None]]:
-    """The forward expression of ``node`` and, per input, (contribution, factor) or None for a generic call."""
-    op, kw = node._operation, node._kwargs
-    scalar = node.data.__class__ is float
-    if op in _TEMPLATES:
-        forward, backs = _TEMPLATES[op]
-        return forward.format(**n), [(c.format(**n), f.format(**n)) for c, f in backs]
-    if op is ops.PowConst:
-        p = kw["p"]
-        whole = math.isfinite(p) and p == int(p)
-        if whole or not scalar:  # x ** 2.0 on a float; math.pow below raises for (-8.0) ** 0.5 as eager does
-            forward = f"{n['x']} ** {_number(float(p))}"
-        else:
-            forward = f"math.pow({n['x']}, {_number(float(p))})"
-        if p == 0:
-            return forward, [(f"{n['g']} * 0.0", "0")]
-        if p == 2:
-            return f"{n['x']} * {n['x']}", [(f"{n['g']} * 2.0 * {n['x']}", f"2 {n['x']}")]
-        q = _number(float(p - 1))
-        power = f"{n['x']} ** {q}" if whole or not scalar else f"math.pow({n['x']}, {q})"
-        return forward, [(f"{n['g']} * {_number(float(p))} * {power}", f"{p!r} {n['x']}^{p - 1!r}")]
-    if op is ops.ReLU:
-        if scalar:
-            return (f"0.0 if {n['x']} <= 0.0 else {n['x']}",
-                    [(f"0.0 if {n['x']} <= 0.0 else {n['g']}", f"[{n['x']} > 0]")])  # fmt: skip
-        return f"np.maximum({n['x']}, 0.0)", [(f"np.where({n['x']} <= 0, 0.0, {n['g']})", f"[{n['x']} > 0]")]
-    if op is ops.MatMul and np.ndim(node._a.data) == 2 and np.ndim(node._b.data) == 2:
-        return (f"{n['a']} @ {n['b']}",
-                [(f"{n['g']} @ {n['b']}.T", f"{n['b']}^T, on the right"),
-                 (f"{n['a']}.T @ {n['g']}", f"{n['a']}^T, on the left")])  # fmt: skip
-    if op in (ops.Sum, ops.Mean) and kw["axis"] is None and node._a.data.__class__ is not float and not kw["keepdims"]:
-        size = node._a.data.size
-        if op is ops.Sum:
-            return f"float(np.add.reduce({n['x']}, axis=None))", [(f"np.full({node._a.shape}, {n['g']})", "1")]
-        if size:
-            inv = 1.0 / size
-            return (f"float(np.add.reduce({n['x']}, axis=None)) * {inv!r}",
-                    [(f"np.full({node._a.shape}, {n['g']}) * {inv!r}", f"1/{size}")])  # fmt: skip
-    return "", [None] * len(node.parents)
 
 
 # ---------------------------------------------------------------- names and numbers as code
@@ -952,38 +951,108 @@ def _argument_names(fn: Callable, count: int) -> list[str]:
     return [params[i] if i < len(params) else f"arg{i}" for i in range(count)]
 
 
-def _reduce_code(expr: str, raw, like) -> tuple[str, bool]:
-    """The contribution summed back to the input's shape, with the axes resolved now (engine.reduce_broadcast),
-    and whether anything was summed."""
-    if like.__class__ is float:
-        if raw.__class__ is float:
-            return expr, False
-        return (f"float({expr})", False) if np.ndim(raw) == 0 else (f"float(np.add.reduce({expr}, axis=None))", True)
-    if np.shape(raw) == like.shape:
-        return expr, False
-    added, stretched = broadcast_axes(np.shape(raw), like.shape)
-    if added:
-        expr = f"np.add.reduce({expr}, axis={added})"
-    if stretched:
-        expr = f"np.add.reduce({expr}, axis={stretched}, keepdims=True)"
-    return expr, True
-
-
-def _number(v: float) -> str:
-    """A float as code that reads back as the same float: (-0.5), math.inf, math.nan."""
-    if math.isnan(v):
-        return "math.nan"
-    if math.isinf(v):
-        return "math.inf" if v > 0 else "(-math.inf)"
-    return f"({v!r})" if math.copysign(1.0, v) < 0 else repr(v)
-
-
 def _literal(x) -> str | None:
     """x as Python text, when it is a plain number, bool, None, string or a tuple of those."""
     if isinstance(x, float) and not isinstance(x, np.generic):
-        return _number(x)
+        return number_text(x)
     if x is None or x is Ellipsis or isinstance(x, (bool, int, str, slice)) and not isinstance(x, np.generic):
         return repr(x)
     if isinstance(x, tuple) and all(_literal(v) is not None for v in x):
         return repr(x)
     return None
+
+
+# ---------------------------------------------------------------- helpers of the writer
+
+
+def _as_tuple(grads, count: int) -> tuple:
+    """An op's backward gives one gradient for one input, a pair for two."""
+    return (grads,) if count == 1 else tuple(grads)
+
+
+def _zeros(x):
+    return 0.0 if x.__class__ is float else np.zeros(x.shape)
+
+
+def _has(x: Code, kinds: tuple) -> bool:
+    """Does the expression x contain a part of one of these kinds?"""
+    return x.kind in kinds or (x.name is None or x.kind == "alias") and any(_has(p, kinds) for p in parts_of(x))
+
+
+def _shown(op: type[ops.Op], out: str, p: str, contribution: str) -> str:
+    """The comment of a contribution that is no factor times g: the contribution itself, when short."""
+    if len(contribution) > 60 or f"dL/d{out}" not in contribution:
+        return f"# {op.name}: dL/d{p} from dL/d{out}, by {op.__name__}.backward"
+    return f"# {op.name}: dL/d{p} = {contribution}"
+
+
+def _then(why, more: str):
+    """A comment (or what writes it) with more said at its end."""
+    return why + more if isinstance(why, str) else lambda name_of: why(name_of) + more
+
+
+def _as_math(text: str) -> str:
+    """Code as a formula for a comment: 1.0 as 1, h * h as h^2."""
+    text = re.sub(r"(?<![\w.])(\d+)\.0\b", r"\1", text)
+    return re.sub(r"\b(\w+) \* \1\b(?!\.)", r"\1^2", text)
+
+
+_HOISTED = {"binary", "neg", "call", "if", "float", "index", "op", "full"}  # worth a variable when used twice
+
+
+def _count(x: Code, counts: dict, keys: dict) -> None:
+    """How often each expression is used (an expression is looked into once)."""
+    if x.name is not None or x.kind in ("literal", "leaf", "const"):
+        return
+    if x.kind != "alias":
+        key = _expression_key(x, keys)
+        counts[key] = counts.get(key, 0) + 1
+        if counts[key] > 1:
+            return
+    for p in parts_of(x):
+        _count(p, counts, keys)
+
+
+def _expression_key(x: Code, memo: dict, top: bool = False):
+    """What x computes, as a value to compare: equal keys, equal numbers (a named value by identity: a
+    gradient's variable is assigned again as contributions add up)."""
+    if x.name is not None and not top:
+        return ("name", id(x))
+    if x.kind == "alias":
+        return _expression_key(x.parts[0], memo)
+    hit = memo.get(id(x))
+    if hit is not None and not top:
+        return hit[1]
+    if x.kind == "literal":
+        key = ("literal", x.kind_of_number, repr(x.value))
+    elif x.kind == "const":
+        key = ("const", id(x.value))
+    else:
+        key = (x.kind, x.shape, _part_key(x.parts, memo))
+    memo[id(x)] = (x, key)  # (x kept: its id is not given to another while the memo lives)
+    return key
+
+
+def _part_key(v, memo: dict):
+    if isinstance(v, Code):
+        return _expression_key(v, memo)
+    if isinstance(v, tuple):
+        return tuple(_part_key(x, memo) for x in v)
+    if isinstance(v, np.ndarray):
+        return ("array", id(v))
+    if isinstance(v, type):
+        return v.__name__
+    if isinstance(v, slice):
+        return ("slice", v.start, v.stop, v.step)
+    return (type(v).__name__, repr(v))
+
+
+def _fresh(x: Code) -> bool:
+    """Does the expression make an array of its own (not a view of another, not another's array)?"""
+    while x.kind == "alias":
+        x = x.parts[0]
+        if x.name is not None:
+            return False
+    if x.kind == "call":
+        return x.parts[0] not in ("np.reshape", "np.transpose")
+    return x.kind in ("binary", "neg", "if", "float", "full")

@@ -174,6 +174,7 @@ def backprop(
     graph: bool = False,
     wanted: list[Value] | None = None,
     data: Callable | None = None,
+    backward: Callable | None = None,
     first_step: bool = False,
 ) -> dict[Value, object]:
     """One reverse-mode pass from ``root`` (whose gradient is ``grad``): dL/d(node) for every node reached.
@@ -186,7 +187,8 @@ def backprop(
     * its numbers (the default): the gradients are numbers, for training;
     * with ``graph=True`` the node itself, so the ops' backwards build graph nodes and each gradient is a
       Value that can be differentiated again (``create_graph=True``, ``grad()``);
-    * ``data(node)``, whatever that returns: ``compile`` gives symbols that write code.
+    * ``data(node)``, whatever that returns: ``compile`` gives symbols that write code, and runs each op's
+      backward itself (``backward(node, args)``: the op on symbols, or a line that calls it).
 
     ``wanted``: only gradients on a path to these nodes are computed. ``on_edge(node, i, contribution,
     total_so_far)`` is called for every input ``node.parents[i]`` that receives a gradient, for tools that
@@ -219,7 +221,10 @@ def backprop(
         else:
             args = (g, data(node), data(a)) if b is None else (g, data(node), data(a), data(b))
         try:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
-            grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
+            if backward is None:
+                grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
+            else:
+                grads = backward(node, args)
         except (ArithmeticError, ValueError) as e:
             if not numbers:
                 raise
@@ -349,7 +354,8 @@ def reduce_broadcast(g, like):
     broadcasting explains is summed: a gradient of any other shape is a bug in the op that
     made it, and raises ValueError.
     """
-    if g.__class__ is Value:  # under create_graph: the same sums, as Sum nodes, so they can be differentiated
+    if g.__class__ is Value or hasattr(g, "_math"):  # a node (create_graph) or compile's symbol: the same sums,
+        # as Sum nodes, which can be differentiated, or as code
         added, stretched = broadcast_axes(g.shape, shape_of(like))
         g = g.sum(axis=added) if added else g
         return g.sum(axis=stretched, keepdims=True) if stretched else g

@@ -196,8 +196,8 @@ class MatMul(Op):
     @staticmethod
     def forward(a, b, needs=(True, True)):
         try:
-            return np.matmul(a, b)
-        except ValueError:  # numpy's message speaks of gufunc signatures: say it in the learner's terms
+            return a @ b
+        except (ValueError, TypeError):  # numpy's message speaks of gufunc signatures (two floats: no @)
             raise ValueError(_matmul_mismatch(np.shape(a), np.shape(b))) from None
 
     @staticmethod
@@ -551,7 +551,7 @@ class Sum(Op):
 
     @staticmethod
     def forward(x, axis, keepdims):
-        return _sum(np.asarray(x), axis=axis, keepdims=keepdims)
+        return math_for(x).sum(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(g, out, x, axis, keepdims):
@@ -567,7 +567,7 @@ class Mean(Op):
     @staticmethod
     def forward(x, axis, keepdims):
         n = _count(np.shape(x), axis)
-        total = _sum(np.asarray(x), axis=axis, keepdims=keepdims)
+        total = math_for(x).sum(x, axis=axis, keepdims=keepdims)
         return total * (1.0 / n) if n else total * np.nan  # the mean of nothing is nan, as in PyTorch
 
     @staticmethod
@@ -591,7 +591,7 @@ class Max(Op):
 
     @staticmethod
     def forward(x, axis, keepdims):
-        return _max(np.asarray(x), axis=axis, keepdims=keepdims)
+        return math_for(x).max(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def backward(g, out, x, axis, keepdims):
@@ -725,8 +725,9 @@ class Softmax(Op):
 
     @staticmethod
     def forward(x, axis):
-        e = np.exp(x - _max(x, axis=axis, keepdims=True, initial=-np.inf))  # initial: zero-size axes work
-        return e / _sum(e, axis=axis, keepdims=True)
+        m = math_for(x)
+        e = m.exp(x - m.max(x, axis=axis, keepdims=True, initial=-np.inf))  # initial: zero-size axes work
+        return e / m.sum(e, axis=axis, keepdims=True)
 
     @staticmethod
     def backward(g, out, x, axis):
@@ -741,8 +742,9 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(x, axis):
-        shifted = x - _max(x, axis=axis, keepdims=True, initial=-np.inf)
-        return shifted - np.log(_sum(np.exp(shifted), axis=axis, keepdims=True))
+        m = math_for(x)
+        shifted = x - m.max(x, axis=axis, keepdims=True, initial=-np.inf)
+        return shifted - m.log(m.sum(m.exp(shifted), axis=axis, keepdims=True))
 
     @staticmethod
     def backward(g, out, x, axis):
@@ -761,18 +763,17 @@ class CrossEntropy(Op):
 
     @staticmethod
     def forward(z, labels):
-        z2 = np.atleast_2d(z)
-        shifted = z2 - _max(z2, axis=1, keepdims=True)
-        logp = shifted - np.log(_sum(np.exp(shifted), axis=1, keepdims=True))
-        return -_sum(logp[np.arange(len(z2)), np.atleast_1d(labels)]) / len(z2)
+        m, shape = math_for(z), np.shape(z)
+        n, c = (1, shape[0]) if len(shape) == 1 else shape
+        logp = m.apply(LogSoftmax, z if len(shape) == 2 else m.reshape(z, (1, c)), axis=1)
+        return -m.sum(logp[np.arange(n), math_for(labels).reshape(labels, (n,))]) / n
 
     @staticmethod
     def backward(g, out, z, labels):
         m, shape = math_for(z), np.shape(z)
         n, c = (1, shape[0]) if len(shape) == 1 else shape
         p = m.apply(Softmax, z if len(shape) == 2 else m.reshape(z, (1, c)), axis=1)
-        onehot = np.zeros((n, c))
-        onehot[np.arange(n), np.atleast_1d(labels)] = 1.0
+        onehot = math_for(labels).reshape(labels, (n, 1)) == np.arange(c)  # row i: True at column labels[i]
         dz = (p - onehot) * (g / n)
         return dz if len(shape) == 2 else m.reshape(dz, shape)
 
@@ -837,6 +838,10 @@ class ArrayMath:
         return _sum(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
+    def max(x, axis=None, keepdims: bool = False, initial=None):
+        return _max(x, axis=axis, keepdims=keepdims, initial=initial)  # initial None: the first element
+
+    @staticmethod
     def broadcast_to(x, shape: tuple) -> np.ndarray:
         """x repeated up to ``shape``, as a new array (numpy's own broadcast_to is a read-only view)."""
         out = np.empty(shape)
@@ -856,7 +861,7 @@ class ScalarMath(ArrayMath):
     """
 
     exp, log, log1p, sqrt, tanh = math.exp, math.log, math.log1p, math.sqrt, math.tanh
-    maximum, minimum, abs = max, min, abs
+    maximum = max
 
     @staticmethod
     def where(cond: bool, a: float, b: float) -> float:
