@@ -116,25 +116,50 @@ def draw(seed: int) -> Program:
         p.width = nin + int(rng.integers(0, 3))
         p.cols = rng.integers(0, p.width, size=nin)
         p.x_grad = bool(rng.random() < 0.2)
-    readable = [r for r in READS if loss in READS[r][1]
-                and (READS[r][0] != "X" or p.inputs == "array")]  # fmt: skip
+    readable = [r for r in READS if loss in READS[r][1] and (READS[r][0] != "X" or p.inputs == "array")]
     if kind != "scalar" and p.targets == "array" and rng.random() < 0.1 and readable:
         p.reads = pick(readable)
     p.optimizer = pick([None, "sgd", "sgd momentum", "adam", "adamw"])
     p.l2 = bool(rng.random() < 0.2)
-    p.line(f"{kind} model: nin={nin}, hidden={hidden}, nout={nout}, activation={p.activation}, "
-           f"out={out_activation}, bias={p.bias}; fn reaches it by {reach}")  # fmt: skip
-    p.line(f"loss {loss}: inputs {p.inputs}" + (f" cols={p.cols.tolist()} of {p.width}" if p.cols is not None else "")
-           + f", targets {p.targets}" + (" (float labels)" if p.float_labels else "")
-           + (" (flat)" if p.flat_targets else "") + (" (X needs a gradient)" if p.x_grad else "")
-           + (f"; fn does {p.reads}" if p.reads else "") + ("; fn adds an L2 penalty" if p.l2 else "")
-           + f"; optimizer {p.optimizer}")  # fmt: skip
+    p.line(
+        f"{kind} model: nin={nin}, hidden={hidden}, nout={nout}, activation={p.activation}, "
+        f"out={out_activation}, bias={p.bias}; fn reaches it by {reach}"
+    )
+    p.line(
+        f"loss {loss}: inputs {p.inputs}"
+        + (f" cols={p.cols.tolist()} of {p.width}" if p.cols is not None else "")
+        + f", targets {p.targets}"
+        + (" (float labels)" if p.float_labels else "")
+        + (" (flat)" if p.flat_targets else "")
+        + (" (X needs a gradient)" if p.x_grad else "")
+        + (f"; fn does {p.reads}" if p.reads else "")
+        + ("; fn adds an L2 penalty" if p.l2 else "")
+        + f"; optimizer {p.optimizer}"
+    )
     n = int(rng.integers(2, 7))
     p.events.append((pick(["fresh"] * 3 + ["equal", "rows equal", "one row"]), n))  # the trace's own call too
     for _ in range(rng.integers(3, 10)):
-        event = pick(["fresh"] * 4 + ["new size", "equal", "same object", "same values", "changed in place",
-                      "one row", "rows equal", "float32 input", "int input", "no_grad", "optimizer", "replace",
-                      "zero_grad", "bad", "bad", "nan input"])  # fmt: skip
+        event = pick(
+            ["fresh"] * 4
+            + [
+                "new size",
+                "equal",
+                "same object",
+                "same values",
+                "changed in place",
+                "one row",
+                "rows equal",
+                "float32 input",
+                "int input",
+                "no_grad",
+                "optimizer",
+                "replace",
+                "zero_grad",
+                "bad",
+                "bad",
+                "nan input",
+            ]
+        )
         if event == "new size":
             n = int(rng.integers(1, 7))
             event = "fresh"
@@ -178,8 +203,9 @@ def objective(p: Program, net, X, T, r=None) -> Value:
     else:
         loss = losses.get(p.loss)(out, T)
     if p.l2:  # weight decay written into the loss, through the model's parameters
-        loss = loss + 0.01 * sum((w * w).sum() for w in (net.parameters() if isinstance(net, nn.Module) else net)
-                                 if w is not None)  # fmt: skip
+        loss = loss + 0.01 * sum(
+            (w * w).sum() for w in (net.parameters() if isinstance(net, nn.Module) else net) if w is not None
+        )
     if p.reads == "if np.sum(T) > 1":
         loss = loss if np.sum(T) > 1 else loss * 2.0
     elif p.reads == "float(T.flat[0])":
@@ -239,8 +265,14 @@ class Twin:
             b = Value(rng.normal(size=p.nout) * 0.3, label="b") if p.bias else None
             self.fn, self.params, self.set = self._bare(W, b)
         else:
-            self.model = nn.MLP(p.nin, p.hidden + [p.nout], activation=p.activation,
-                                out_activation=p.out_activation, granularity=p.kind, seed=p.seed)  # fmt: skip
+            self.model = nn.MLP(
+                p.nin,
+                p.hidden + [p.nout],
+                activation=p.activation,
+                out_activation=p.out_activation,
+                granularity=p.kind,
+                seed=p.seed,
+            )
             self.fn = self._reach(self.model)
             self.params, self.set = self.model.parameters, self._set_in_model
         self.opt = self._optimizer()
@@ -286,8 +318,9 @@ class Twin:
 
     def _set_in_model(self, k: int, v: Value) -> None:
         path = [name for name, _ in self.model.named_parameters()][k].split(".")
-        parent = functools.reduce(lambda o, part: o[int(part)] if isinstance(o, list) else getattr(o, part),
-                                  path[:-1], self.model)  # fmt: skip
+        parent = functools.reduce(
+            lambda o, part: o[int(part)] if isinstance(o, list) else getattr(o, part), path[:-1], self.model
+        )
         if isinstance(parent, list):
             parent[int(path[-1])] = v
         else:
@@ -398,8 +431,12 @@ class Batches:
             T[k] = -1  # a negative label would index from the end
             return T.astype(float) if how == 3 else T
         T = T.astype(float)
-        bad = {"mse": [np.nan, np.inf, -np.inf], "hinge": [0.3, 0.0, np.nan],
-               "bce": [3.0, -0.5, np.nan], "bce_with_logits": [3.0, -0.5, np.inf]}[p.loss]  # fmt: skip
+        bad = {
+            "mse": [np.nan, np.inf, -np.inf],
+            "hinge": [0.3, 0.0, np.nan],
+            "bce": [3.0, -0.5, np.nan],
+            "bce_with_logits": [3.0, -0.5, np.inf],
+        }[p.loss]
         value = bad[rng.integers(len(bad))]
         if rng.random() < 0.5:
             T[k] = value
@@ -507,8 +544,9 @@ def run(seed: int, torch=None) -> Outcome:
 
 
 def _shapes(args) -> tuple:
-    return tuple((type(a).__name__, np.shape(a.data if isinstance(a, Value) else a),
-                  getattr(a, "dtype", None)) for a in args)  # fmt: skip
+    return tuple(
+        (type(a).__name__, np.shape(a.data if isinstance(a, Value) else a), getattr(a, "dtype", None)) for a in args
+    )
 
 
 def _judge_warnings(p: Program, messages: list[str], lists: dict) -> str | None:
@@ -547,8 +585,10 @@ def _call(p: Program, what: str, step, eager: Twin, compiled: Twin, args: tuple,
         if refused is None:
             return f"the compiled step raised {type(error).__name__}: {error}; eager gave {expected.data!r}"
         if type(error) is not type(refused) or str(error) != str(refused):
-            return (f"eager raised {type(refused).__name__}: {refused}\n  but the compiled step raised "
-                    f"{type(error).__name__}: {error}")  # fmt: skip
+            return (
+                f"eager raised {type(refused).__name__}: {refused}\n  but the compiled step raised "
+                f"{type(error).__name__}: {error}"
+            )
     if refused is not None and got is not None:
         return f"eager raised {type(refused).__name__}: {refused}; the compiled step returned {got.data!r}"
     if refused is None and any(_differ(a, b, 0.0) for a, b in zip(_numbers(args), before)):
@@ -600,11 +640,19 @@ def torch_loss(torch, p: Program, twin: Twin, args: tuple) -> float:
         layers = [(layer.w.data, layer.b.data, p.activation) for layer in twin.model.layers]
     else:
         neurons = [layer.neurons for layer in twin.model.layers]
-        layers = [(np.array([[w.data for w in n.w] for n in ns]).T, np.array([n.b.data for n in ns]), p.activation)
-                  for ns in neurons]  # fmt: skip
+        layers = [
+            (np.array([[w.data for w in n.w] for n in ns]).T, np.array([n.b.data for n in ns]), p.activation)
+            for ns in neurons
+        ]
     layers[-1] = layers[-1][:2] + (p.out_activation,)
-    act = {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid, "leaky_relu": tf.leaky_relu,
-           "softplus": tf.softplus, "identity": lambda x: x}  # fmt: skip
+    act = {
+        "tanh": torch.tanh,
+        "relu": torch.relu,
+        "sigmoid": torch.sigmoid,
+        "leaky_relu": tf.leaky_relu,
+        "softplus": tf.softplus,
+        "identity": lambda x: x,
+    }
     h = torch.tensor(X, dtype=torch.float64)
     for W, b, name in layers:
         h = act[name](h @ torch.tensor(np.asarray(W), dtype=torch.float64) + torch.tensor(b, dtype=torch.float64))
@@ -636,10 +684,12 @@ def main(argv: list[str]) -> int:
         totals.warned += out.warned
         if out.problem:
             problems.append(out.problem)
-    print(f"{n} random programs in {time.perf_counter() - start:.1f} s: {totals.calls} calls compared with eager, "
-          f"{totals.refused} refused alike, {totals.torch_checked} losses compared with PyTorch"
-          f"{'' if torch else ' (torch not installed)'}, {int(totals.warned)} programs warned; "
-          f"{len(problems)} mismatches")  # fmt: skip
+    print(
+        f"{n} random programs in {time.perf_counter() - start:.1f} s: {totals.calls} calls compared with eager, "
+        f"{totals.refused} refused alike, {totals.torch_checked} losses compared with PyTorch"
+        f"{'' if torch else ' (torch not installed)'}, {int(totals.warned)} programs warned; "
+        f"{len(problems)} mismatches"
+    )
     if problems:
         print(problems[0])
         return 1

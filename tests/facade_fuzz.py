@@ -46,8 +46,12 @@ class Program:
         else:
             self.y = r.random(size=(batch, self.sizes[-1]))
         self.steps = [self._step() for _ in range(int(r.integers(2, 7)))]
-        self.lines += [f"model {self.sizes} {self.layers}", f"{self.loss}(reduction={self.reduction!r})",
-                       f"{self.optimizer}({self.settings}) split={self.split}", *map(str, self.steps)]  # fmt: skip
+        self.lines += [
+            f"model {self.sizes} {self.layers}",
+            f"{self.loss}(reduction={self.reduction!r})",
+            f"{self.optimizer}({self.settings}) split={self.split}",
+            *map(str, self.steps),
+        ]
 
     def _activation(self) -> tuple:
         r = self.rng
@@ -66,12 +70,20 @@ class Program:
         if name == "SGD":
             momentum = float(r.choice([0.0, 0.5, 0.9]))
             nesterov = bool(momentum and r.random() < 0.4)
-            return name, {"lr": 0.1, "momentum": momentum, "nesterov": nesterov,
-                          "dampening": 0.0 if nesterov else float(r.choice([0.0, 0.3])),
-                          "weight_decay": float(r.choice([0.0, 0.01, 0.1]))}  # fmt: skip
-        return name, {"lr": float(r.choice([0.01, 0.05])), "betas": (float(r.choice([0.9, 0.5])), 0.999),
-                      "eps": float(r.choice([1e-8, 1e-3])), "weight_decay": float(r.choice([0.0, 0.01, 0.1])),
-                      "amsgrad": bool(r.random() < 0.3)}  # fmt: skip
+            return name, {
+                "lr": 0.1,
+                "momentum": momentum,
+                "nesterov": nesterov,
+                "dampening": 0.0 if nesterov else float(r.choice([0.0, 0.3])),
+                "weight_decay": float(r.choice([0.0, 0.01, 0.1])),
+            }
+        return name, {
+            "lr": float(r.choice([0.01, 0.05])),
+            "betas": (float(r.choice([0.9, 0.5])), 0.999),
+            "eps": float(r.choice([1e-8, 1e-3])),
+            "weight_decay": float(r.choice([0.0, 0.01, 0.1])),
+            "amsgrad": bool(r.random() < 0.3),
+        }
 
     def _step(self) -> dict:
         r = self.rng
@@ -82,10 +94,14 @@ class Program:
             else:  # (Nesterov needs its momentum, and no dampening)
                 choices = ["lr", "weight_decay"] + ([] if self.settings["nesterov"] else ["momentum", "dampening"])
             key = str(r.choice(choices))
-            value = {"lr": float(r.uniform(0.0, 0.1)), "momentum": float(r.uniform(0.1, 0.9)),
-                     "weight_decay": float(r.uniform(0.0, 0.2)), "dampening": float(r.uniform(0.0, 0.5)),
-                     "eps": float(r.choice([1e-8, 1e-2])),
-                     "betas": (float(r.uniform(0.3, 0.95)), float(r.uniform(0.9, 0.9999)))}[key]  # fmt: skip
+            value = {
+                "lr": float(r.uniform(0.0, 0.1)),
+                "momentum": float(r.uniform(0.1, 0.9)),
+                "weight_decay": float(r.uniform(0.0, 0.2)),
+                "dampening": float(r.uniform(0.0, 0.5)),
+                "eps": float(r.choice([1e-8, 1e-2])),
+                "betas": (float(r.uniform(0.3, 0.95)), float(r.uniform(0.9, 0.9999))),
+            }[key]
             step["change"] = (int(r.integers(2 if self.split else 1)), key, value)
         return step
 
@@ -198,8 +214,9 @@ def _report(program: Program, what: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    return run_seeds(check, argv, "random PyTorch-style programs: losses, gradients and parameters agree with "
-                     "PyTorch at every step")  # fmt: skip
+    return run_seeds(
+        check, argv, "random PyTorch-style programs: losses, gradients and parameters agree with PyTorch at every step"
+    )
 
 
 if __name__ == "__main__":

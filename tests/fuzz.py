@@ -97,8 +97,12 @@ class Builder:
             if name == "div":  # a denominator kept away from 0, of either sign
                 sign = 1.0 if r.random() < 0.5 else -1.0
                 b, tb = self.record("sigmoid+0.5", (b.sigmoid() + 0.5) * sign, (tb.sigmoid() + 0.5) * sign)
-            fn = {"add": lambda x, y: x + y, "sub": lambda x, y: x - y, "mul": lambda x, y: x * y,
-                  "div": lambda x, y: x / y}[name]  # fmt: skip
+            fn = {
+                "add": lambda x, y: x + y,
+                "sub": lambda x, y: x - y,
+                "mul": lambda x, y: x * y,
+                "div": lambda x, y: x / y,
+            }[name]
             self.record(name, fn(a, b), fn(ta, tb))
         elif name == "const":  # a number or array constant on either side
             c = float(r.normal()) if r.random() < 0.5 else r.normal(size=a.shape[-1:] or ())
@@ -151,8 +155,11 @@ class Builder:
                 return  # the max of nothing is an error in both
             axis, keep = self.axis(a.ndim), bool(r.random() < 0.5)
             dims = tuple(range(a.ndim)) if axis is None else axis
-            theirs = {"sum": lambda: ta.sum(dim=dims, keepdim=keep), "mean": lambda: ta.mean(dim=dims, keepdim=keep),
-                      "max": lambda: ta.amax(dim=dims, keepdim=keep)}[name]()  # fmt: skip
+            theirs = {
+                "sum": lambda: ta.sum(dim=dims, keepdim=keep),
+                "mean": lambda: ta.mean(dim=dims, keepdim=keep),
+                "max": lambda: ta.amax(dim=dims, keepdim=keep),
+            }[name]()
             self.record(f"{name} axis={axis} keepdims={keep}", getattr(a, name)(axis=axis, keepdims=keep), theirs)
         elif name == "reshape":
             shape = [(-1,), (1, -1), tuple(reversed(a.shape)), (-1, 1)][r.integers(4)]
@@ -188,9 +195,42 @@ class Builder:
             self.record(name, losses.cross_entropy(a, labels), F.cross_entropy(ta, t.tensor(labels)))
 
 
-OPS = ["add", "sub", "mul", "div", "const", "neg", "pow", "vpow", "matmul", "log", "sqrt", "exp", "abs", "tanh",
-       "sigmoid", "relu", "leaky_relu", "softplus", "gelu", "gelu_tanh", "erf", "step", "clip", "sum", "mean", "max",
-       "reshape", "transpose", "index", "softmax", "log_softmax", "cross_entropy", "where", "broadcast_to"]  # fmt: skip
+OPS = [
+    "add",
+    "sub",
+    "mul",
+    "div",
+    "const",
+    "neg",
+    "pow",
+    "vpow",
+    "matmul",
+    "log",
+    "sqrt",
+    "exp",
+    "abs",
+    "tanh",
+    "sigmoid",
+    "relu",
+    "leaky_relu",
+    "softplus",
+    "gelu",
+    "gelu_tanh",
+    "erf",
+    "step",
+    "clip",
+    "sum",
+    "mean",
+    "max",
+    "reshape",
+    "transpose",
+    "index",
+    "softmax",
+    "log_softmax",
+    "cross_entropy",
+    "where",
+    "broadcast_to",
+]
 
 
 def _broadcasts(a: tuple, b: tuple) -> bool:
@@ -286,8 +326,11 @@ def run_seeds(check_one, argv: list[str], agreed: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    return run_seeds(lambda seed, torch: check(seed, torch) or check_second(seed, torch), argv,
-                     "random graphs: values, gradients and second derivatives agree with PyTorch")  # fmt: skip
+    return run_seeds(
+        lambda seed, torch: check(seed, torch) or check_second(seed, torch),
+        argv,
+        "random graphs: values, gradients and second derivatives agree with PyTorch",
+    )
 
 
 if __name__ == "__main__":

@@ -67,8 +67,9 @@ def _torch_scatter(x, shape, index):
     """PyTorch's twin of Scatter: zeros with x added at integer-array indices (repeats add up)."""
     torch = _torch()
     index = index if isinstance(index, tuple) else (index,)
-    return torch.zeros(shape, dtype=torch.float64).index_put(tuple(torch.as_tensor(i) for i in index), x,
-                                                               accumulate=True)  # fmt: skip
+    return torch.zeros(shape, dtype=torch.float64).index_put(
+        tuple(torch.as_tensor(i) for i in index), x, accumulate=True
+    )
 
 
 def _tf():
@@ -77,8 +78,15 @@ def _tf():
     return tF
 
 
-BROADCAST_PAIRS = [((), ()), ((3,), (3,)), ((3, 1), (4,)), ((2, 3), (3,)), ((), (2, 3)), ((2, 1, 3), (4, 1)),
-                   ((2, 3), ())]  # fmt: skip
+BROADCAST_PAIRS = [
+    ((), ()),
+    ((3,), (3,)),
+    ((3, 1), (4,)),
+    ((2, 3), (3,)),
+    ((), (2, 3)),
+    ((2, 1, 3), (4, 1)),
+    ((2, 3), ()),
+]
 UNARY_SHAPES = [(), (5,), (2, 3)]
 
 CASES: list[Case] = []
@@ -147,20 +155,46 @@ for shape in [(3, 4), (2, 3, 4)]:
             dim = tuple(range(len(shape))) if axis is None else axis
             tag = f"{shape}_axis{axis}_keep{keep}"
             CASES += [
-                Case(f"sum{tag}", lambda x, a=axis, k=keep: x.sum(a, k),
-                     lambda x, d=dim, k=keep: x.sum(dim=d, keepdim=k), [away(shape, 50)]),
-                Case(f"mean{tag}", lambda x, a=axis, k=keep: x.mean(a, k),
-                     lambda x, d=dim, k=keep: x.mean(dim=d, keepdim=k), [away(shape, 51)]),
-                Case(f"max{tag}", lambda x, a=axis, k=keep: x.max(a, k),
-                     lambda x, d=dim, k=keep: x.amax(dim=d, keepdim=k), [distinct(shape, 52)]),
-            ]  # fmt: skip
+                Case(
+                    f"sum{tag}",
+                    lambda x, a=axis, k=keep: x.sum(a, k),
+                    lambda x, d=dim, k=keep: x.sum(dim=d, keepdim=k),
+                    [away(shape, 50)],
+                ),
+                Case(
+                    f"mean{tag}",
+                    lambda x, a=axis, k=keep: x.mean(a, k),
+                    lambda x, d=dim, k=keep: x.mean(dim=d, keepdim=k),
+                    [away(shape, 51)],
+                ),
+                Case(
+                    f"max{tag}",
+                    lambda x, a=axis, k=keep: x.max(a, k),
+                    lambda x, d=dim, k=keep: x.amax(dim=d, keepdim=k),
+                    [distinct(shape, 52)],
+                ),
+            ]
 
-MATMUL_SHAPES = [((3,), (3,)), ((2, 3), (3,)), ((3,), (3, 4)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
-                 ((5, 2, 3), (5, 3, 4)), ((1, 2, 3), (4, 3, 2)), ((3,), (2, 3, 4))]  # fmt: skip
+MATMUL_SHAPES = [
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3,), (3, 4)),
+    ((2, 3), (3, 4)),
+    ((5, 2, 3), (3, 4)),
+    ((5, 2, 3), (5, 3, 4)),
+    ((1, 2, 3), (4, 3, 2)),
+    ((3,), (2, 3, 4)),
+]
 for sa, sb in MATMUL_SHAPES:
     CASES.append(Case(f"matmul{sa}@{sb}", lambda a, b: a @ b, lambda a, b: a @ b, [away(sa, 60), away(sb, 61)]))
-CASES.append(Case("rmatmul_array@value", lambda b: away((2, 3), 62) @ b,
-                  lambda b: b.new_tensor(away((2, 3), 62)) @ b, [away((3, 4), 63)]))  # fmt: skip
+CASES.append(
+    Case(
+        "rmatmul_array@value",
+        lambda b: away((2, 3), 62) @ b,
+        lambda b: b.new_tensor(away((2, 3), 62)) @ b,
+        [away((3, 4), 63)],
+    )
+)
 
 CASES += [
     Case("reshape(3,2)", lambda x: x.reshape(3, 2), lambda x: x.reshape(3, 2), [away((2, 3), 70)]),
@@ -176,8 +210,9 @@ CASES += [
     Case("getitem_repeated", lambda x: x[[0, 0, 2, 0]], lambda x: x[[0, 0, 2, 0]], [away((3, 4), 83)]),
     Case("getitem_pairs", lambda x: x[[0, 1, 1], [2, 2, 2]], lambda x: x[[0, 1, 1], [2, 2, 2]], [away((3, 4), 84)]),
     Case("getitem_array", lambda x: x[np.array([2, 2, 1])], lambda x: x[[2, 2, 1]], [away((5,), 85)]),
-    Case("getitem_mask", lambda x: x[np.array([True, False, True])], lambda x: x[[True, False, True]],
-         [away((3, 2), 86)]),
+    Case(
+        "getitem_mask", lambda x: x[np.array([True, False, True])], lambda x: x[[True, False, True]], [away((3, 2), 86)]
+    ),
     Case("softmax_rows", lambda x: x.softmax(), lambda x: x.softmax(-1), [away((3, 4), 90)]),
     Case("softmax_axis0", lambda x: x.softmax(0), lambda x: x.softmax(0), [away((3, 4), 91)]),
     Case("softmax_1d", lambda x: x.softmax(), lambda x: x.softmax(-1), [away((5,), 92)]),
@@ -187,27 +222,59 @@ CASES += [
     Case("log_softmax_1d", lambda x: x.log_softmax(), lambda x: x.log_softmax(-1), [away((5,), 96)]),
     # compositions: a node used twice, a neuron, a softmax cross-entropy
     Case("reuse", lambda x: x * x + x, lambda x: x * x + x, [away((3,), 100)]),
-    Case("neuron", lambda x, w, b: (x @ w + b).tanh(), lambda x, w, b: (x @ w + b).tanh(),
-         [away((4, 3), 101), away((3, 2), 102), away((2,), 103)]),
-    Case("cross_entropy", lambda z: -z.log_softmax()[[0, 1, 2], [1, 0, 3]].mean(),
-         lambda z: -z.log_softmax(-1)[[0, 1, 2], [1, 0, 3]].mean(), [away((3, 4), 104)]),
-    Case("cross_entropy_fused", lambda z: F.cross_entropy(z, [1, 0, 3]),
-         lambda z: _tf().cross_entropy(z, z.new_tensor([1, 0, 3]).long()), [away((3, 4), 105)]),
-    Case("where", lambda a, b: F.where(MASK, a, b), lambda a, b: _torch().where(_torch().as_tensor(MASK), a, b),
-         [away((2, 3), 110), away((3,), 111)]),
-    Case("where_compare", lambda x: F.where(x > 0, x, 0.5 * x), lambda x: _torch().where(x > 0, x, 0.5 * x),
-         [away((4,), 112)]),
+    Case(
+        "neuron",
+        lambda x, w, b: (x @ w + b).tanh(),
+        lambda x, w, b: (x @ w + b).tanh(),
+        [away((4, 3), 101), away((3, 2), 102), away((2,), 103)],
+    ),
+    Case(
+        "cross_entropy",
+        lambda z: -z.log_softmax()[[0, 1, 2], [1, 0, 3]].mean(),
+        lambda z: -z.log_softmax(-1)[[0, 1, 2], [1, 0, 3]].mean(),
+        [away((3, 4), 104)],
+    ),
+    Case(
+        "cross_entropy_fused",
+        lambda z: F.cross_entropy(z, [1, 0, 3]),
+        lambda z: _tf().cross_entropy(z, z.new_tensor([1, 0, 3]).long()),
+        [away((3, 4), 105)],
+    ),
+    Case(
+        "where",
+        lambda a, b: F.where(MASK, a, b),
+        lambda a, b: _torch().where(_torch().as_tensor(MASK), a, b),
+        [away((2, 3), 110), away((3,), 111)],
+    ),
+    Case(
+        "where_compare",
+        lambda x: F.where(x > 0, x, 0.5 * x),
+        lambda x: _torch().where(x > 0, x, 0.5 * x),
+        [away((4,), 112)],
+    ),
     Case("broadcast_to", lambda x: x.broadcast_to(2, 3, 4), lambda x: x.expand(2, 3, 4), [away((3, 1), 113)]),
     Case("broadcast_to_scalar", lambda x: F.broadcast_to(x, (2, 2)), lambda x: x.expand(2, 2), [away((), 114)]),
-    Case("scatter_repeated", lambda x: F.scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])),
-         lambda x: _torch_scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])), [away((3,), 115)]),
+    Case(
+        "scatter_repeated",
+        lambda x: F.scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])),
+        lambda x: _torch_scatter(x, (3, 4), ([0, 1, 1], [2, 2, 2])),
+        [away((3,), 115)],
+    ),
     # binary cross-entropy, element by element: targets 0, 1 and in between (probabilities away from the edges)
-    Case("bce", F.bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none"),
-         [positive((2, 3), 116, hi=0.8), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.75]])]),
+    Case(
+        "bce",
+        F.bce,
+        lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none"),
+        [positive((2, 3), 116, hi=0.8), np.array([[0.0, 1.0, 0.3], [1.0, 0.0, 0.75]])],
+    ),
     Case("bce_scalar", F.bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none"), [0.35, 0.6]),
-    Case("bce_mean", lambda p, t: F.bce(p, t).mean(), lambda p, t: _tf().binary_cross_entropy(p, t),
-         [positive((4,), 117, hi=0.8), np.array([1.0, 0.0, 0.5, 1.0])]),
-]  # fmt: skip
+    Case(
+        "bce_mean",
+        lambda p, t: F.bce(p, t).mean(),
+        lambda p, t: _tf().binary_cross_entropy(p, t),
+        [positive((4,), 117, hi=0.8), np.array([1.0, 0.0, 0.5, 1.0])],
+    ),
+]
 
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"
@@ -273,8 +340,9 @@ def _transpose(data):
 
 def _index(data):
     shape = data.draw(hnp.array_shapes(min_dims=2, max_dims=2, min_side=2, max_side=4))
-    index = data.draw(st.sampled_from([0, (slice(None), 1), (slice(0, 2), slice(None, None, 2)), [0, 0, 1],
-                                       ([1, 0, 1], [1, 1, 0])]))  # fmt: skip
+    index = data.draw(
+        st.sampled_from([0, (slice(None), 1), (slice(0, 2), slice(None, None, 2)), [0, 0, 1], ([1, 0, 1], [1, 1, 0])])
+    )
     return [shape], {"index": index}
 
 
@@ -323,8 +391,9 @@ SPECS = {
     "Mul": Spec(_binary, lambda a, b: a * b),
     "Div": Spec(_binary, lambda a, b: a / b),
     "Neg": Spec(_unary, lambda x: -x),
-    "PowConst": Spec(lambda d: ([d.draw(small)], {"p": d.draw(st.sampled_from([2.0, 3.0, -1.0, 0.5, -1.5]))}),
-                     lambda x, p: x**p),
+    "PowConst": Spec(
+        lambda d: ([d.draw(small)], {"p": d.draw(st.sampled_from([2.0, 3.0, -1.0, 0.5, -1.5]))}), lambda x, p: x**p
+    ),
     "Pow": Spec(_binary, lambda a, b: a**b),
     "MatMul": Spec(_matmul, lambda a, b, needs: a @ b),
     "Exp": Spec(_unary, lambda x: x.exp()),
@@ -334,14 +403,21 @@ SPECS = {
     "Tanh": Spec(_unary, lambda x: x.tanh()),
     "Sigmoid": Spec(_unary, lambda x: x.sigmoid()),
     "ReLU": Spec(_unary, lambda x: x.relu()),
-    "LeakyReLU": Spec(lambda d: ([d.draw(small)], {"alpha": d.draw(st.sampled_from([0.01, 0.2]))}),
-                      lambda x, alpha: _tf().leaky_relu(x, alpha)),
-    "Softplus": Spec(lambda d: ([d.draw(small)], d.draw(st.sampled_from([{}, {"beta": 2.0, "threshold": 1.0},
-                                                                         {"beta": -0.5, "threshold": 20.0}]))),
-                     lambda x, beta=1.0, threshold=np.inf: _tf().softplus(x, beta=beta, threshold=threshold)),
-    "GELU": Spec(lambda d: ([d.draw(small)], d.draw(st.sampled_from([{}, {"approximate": "none"},
-                                                                     {"approximate": "tanh"}]))),
-                 lambda x, approximate="none": _tf().gelu(x, approximate=approximate)),
+    "LeakyReLU": Spec(
+        lambda d: ([d.draw(small)], {"alpha": d.draw(st.sampled_from([0.01, 0.2]))}),
+        lambda x, alpha: _tf().leaky_relu(x, alpha),
+    ),
+    "Softplus": Spec(
+        lambda d: (
+            [d.draw(small)],
+            d.draw(st.sampled_from([{}, {"beta": 2.0, "threshold": 1.0}, {"beta": -0.5, "threshold": 20.0}])),
+        ),
+        lambda x, beta=1.0, threshold=np.inf: _tf().softplus(x, beta=beta, threshold=threshold),
+    ),
+    "GELU": Spec(
+        lambda d: ([d.draw(small)], d.draw(st.sampled_from([{}, {"approximate": "none"}, {"approximate": "tanh"}]))),
+        lambda x, approximate="none": _tf().gelu(x, approximate=approximate),
+    ),
     "Erf": Spec(_unary, lambda x: x.erf()),
     "Step": Spec(_unary, None),  # PyTorch's heaviside has no gradient to compare
     "Clip": Spec(lambda d: ([d.draw(small)], {"lo": -1.0, "hi": 1.0}), lambda x, lo, hi: x.clip(lo, hi)),
@@ -358,4 +434,4 @@ SPECS = {
     "Scatter": Spec(_scatter, _torch_scatter),
     "CrossEntropy": Spec(_cross_entropy, lambda z, labels: _tf().cross_entropy(z, z.new_tensor(labels).long())),
     "BinaryCrossEntropy": Spec(_bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none")),
-}  # fmt: skip
+}

@@ -12,8 +12,14 @@ def test_bench_quick_runs_and_prints_its_table():
     """The script as users run it, every workload against every peer, eager and compiled, each row's loss checked
     against the peer's; --quick makes each small (10 moons points, 2 steps), which runs the same code: 5 s, not 21."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    result = subprocess.run([sys.executable, str(ROOT / "bench" / "run.py"), "--quick"], capture_output=True,
-                            text=True, timeout=300, cwd=ROOT, env=env)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "ours/peer" in out and "6 chain of n ops" in out

@@ -22,8 +22,12 @@ def test_xor_reaches_100_percent_on_seed_0(capsys, tmp_path):
 
 
 def test_python_dash_m_runs_the_same_command(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "tinygrad_edu", "xor", "--steps", "300", "--granularity", "tensor"],
-                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", "xor", "--steps", "300", "--granularity", "tensor"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "accuracy" in result.stdout
 
@@ -148,8 +152,9 @@ def test_version_and_help_with_descriptions_and_defaults(capsys):
 
 
 def test_piped_output_has_no_progress_bar_and_a_terminal_gets_one(tmp_path):
-    piped = subprocess.run([sys.executable, "-m", "tinygrad_edu", "xor", "--steps", "200"], capture_output=True,
-                           text=True, timeout=120)  # fmt: skip
+    piped = subprocess.run(
+        [sys.executable, "-m", "tinygrad_edu", "xor", "--steps", "200"], capture_output=True, text=True, timeout=120
+    )
     assert piped.returncode == 0 and "\r" not in piped.stderr + piped.stdout and piped.stderr == ""
     pty = pytest.importorskip("pty")
     import os

@@ -80,10 +80,23 @@ def test_every_case_of_the_op_table_compiles_to_the_eager_result(case):
 
 # ---------------------------------------------------------------- random multi-op graphs
 
-UNARY = [lambda x: x.tanh(), lambda x: x.sigmoid(), lambda x: x.relu(), lambda x: -x, lambda x: x * x,
-         lambda x: (x * x + 1.0).log(), lambda x: (x * x + 0.5).sqrt(), lambda x: x.exp() * 0.1, lambda x: abs(x),
-         lambda x: x.gelu(), lambda x: x.softplus(), lambda x: x.leaky_relu(0.1), lambda x: x.clip(-0.5, 0.5),
-         lambda x: x**3, lambda x: 1.0 / (x * x + 1.0)]  # fmt: skip
+UNARY = [
+    lambda x: x.tanh(),
+    lambda x: x.sigmoid(),
+    lambda x: x.relu(),
+    lambda x: -x,
+    lambda x: x * x,
+    lambda x: (x * x + 1.0).log(),
+    lambda x: (x * x + 0.5).sqrt(),
+    lambda x: x.exp() * 0.1,
+    lambda x: abs(x),
+    lambda x: x.gelu(),
+    lambda x: x.softplus(),
+    lambda x: x.leaky_relu(0.1),
+    lambda x: x.clip(-0.5, 0.5),
+    lambda x: x**3,
+    lambda x: 1.0 / (x * x + 1.0),
+]
 BINARY = [
     lambda a, b: a + b,
     lambda a, b: a - b,
@@ -117,13 +130,23 @@ def _program(steps):
 
 
 @settings(max_examples=60, deadline=None)
-@given(steps=st.lists(st.tuples(st.integers(0, 2), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)),
-                      min_size=1, max_size=25),
-       seed=st.integers(0, 2**16))  # fmt: skip
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)),
+        min_size=1,
+        max_size=25,
+    ),
+    seed=st.integers(0, 2**16),
+)
 def test_random_graphs_compile_to_the_eager_result(steps, seed):
     rng = np.random.default_rng(seed)
-    leaves = [Value(rng.normal(size=(3, 4))), Value(rng.normal(size=(4,))), Value(rng.normal(size=(3, 1))),
-              Value(float(rng.normal())), Value(rng.normal(size=(3, 4)), requires_grad=False)]  # fmt: skip
+    leaves = [
+        Value(rng.normal(size=(3, 4))),
+        Value(rng.normal(size=(4,))),
+        Value(rng.normal(size=(3, 1))),
+        Value(float(rng.normal())),
+        Value(rng.normal(size=(3, 4)), requires_grad=False),
+    ]
     _check_program(steps, leaves)
 
 
@@ -136,9 +159,14 @@ def _check_program(steps, leaves):
 
 
 @settings(max_examples=30, deadline=None)
-@given(steps=st.lists(st.tuples(st.integers(0, 1), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)),
-                      min_size=1, max_size=30),
-       seed=st.integers(0, 2**16))  # fmt: skip
+@given(
+    steps=st.lists(
+        st.tuples(st.integers(0, 1), st.integers(0, 50), st.integers(0, 50), st.integers(0, 50)),
+        min_size=1,
+        max_size=30,
+    ),
+    seed=st.integers(0, 2**16),
+)
 def test_random_scalar_graphs_compile_to_the_eager_result(steps, seed):
     rng = np.random.default_rng(seed)
     leaves = [Value(float(v)) for v in rng.normal(size=4)] + [Value(0.7, requires_grad=False)]
@@ -309,7 +337,7 @@ def test_the_source_is_the_code_that_runs():
         "= 1 - ",
         ".accumulate_grad(g_layers_0_w)",
     ):
-        assert text in step.source, text  # fmt: skip
+        assert text in step.source, text
 
 
 def test_a_reused_node_sums_its_gradients_visibly():

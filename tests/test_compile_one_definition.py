@@ -82,11 +82,14 @@ def _wrong_div_backward(g, out, a, b):
     return g / b * 2.0, -g * out / b * 0.5
 
 
-@pytest.mark.parametrize(("op", "wrong", "build"), [
-    (ops.Tanh, _wrong_tanh_backward, lambda a, b: (a * b).tanh()),
-    (ops.Mul, _wrong_mul_backward, lambda a, b: (a * b).tanh()),
-    (ops.Div, _wrong_div_backward, lambda a, b: (a / b).tanh()),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("op", "wrong", "build"),
+    [
+        (ops.Tanh, _wrong_tanh_backward, lambda a, b: (a * b).tanh()),
+        (ops.Mul, _wrong_mul_backward, lambda a, b: (a * b).tanh()),
+        (ops.Div, _wrong_div_backward, lambda a, b: (a / b).tanh()),
+    ],
+)
 def test_a_patched_backward_changes_eager_create_graph_compiled_and_the_source_alike(monkeypatch, op, wrong, build):
     a0, b0 = np.array([[0.3, -0.7], [1.1, 0.4]]), np.array([0.9, -1.3])
 

@@ -234,8 +234,9 @@ def test_shape_and_length_of_an_argument_may_be_read():
     calls = [(rng.normal(size=(4, 2)), rng.integers(0, 3, size=4)) for _ in range(3)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        step = _run_both(lambda m, X, y: F.cross_entropy(m(X), y) * (len(y) / X.shape[0]) + 0 * np.ones_like(X).size,
-                         models, calls)  # fmt: skip
+        step = _run_both(
+            lambda m, X, y: F.cross_entropy(m(X), y) * (len(y) / X.shape[0]) + 0 * np.ones_like(X).size, models, calls
+        )
     assert _traces(step) == 1 and not step.source.startswith("# not compiled")
 
 
@@ -365,10 +366,12 @@ def test_any_read_of_data_in_fn_runs_eagerly(read):
     import math  # noqa: F401 (used by the expressions)
 
     v = Value(np.array([1.0, -2.0]))
-    fn = {"v.data[0] > 0": lambda x: (v * x).sum() if v.data[0] > 0 else -(v * x).sum(),
-          "math.tanh(v.data[0])": lambda x: (v * x * math.tanh(v.data[0])).sum(),
-          "v.data.argmax()": lambda x: (v * x)[int(v.data.argmax())],
-          "sorted(v.data)": lambda x: (v * x).sum() * sorted(v.data)[0]}[read]  # fmt: skip
+    fn = {
+        "v.data[0] > 0": lambda x: (v * x).sum() if v.data[0] > 0 else -(v * x).sum(),
+        "math.tanh(v.data[0])": lambda x: (v * x * math.tanh(v.data[0])).sum(),
+        "v.data.argmax()": lambda x: (v * x)[int(v.data.argmax())],
+        "sorted(v.data)": lambda x: (v * x).sum() * sorted(v.data)[0],
+    }[read]
     step = compile(fn)
     with pytest.warns(CompileWarning, match=r"fn reads \.data"):
         step(np.ones(2))
@@ -484,8 +487,12 @@ def test_numbers_read_through_attributes_dicts_and_class_attributes_are_checked(
     fn = lambda X, T: losses.mse(model(X) * cfg.alpha * cfg.scale, T) + hp["l2"] * (model.layers[0].w ** 2).sum()  # noqa: E731
     X, T = np.ones((3, 2)), np.zeros((3, 2))
     step = compile(fn)
-    for change in (lambda: None, lambda: setattr(cfg, "alpha", 5.0), lambda: hp.update(l2=0.1),
-                   lambda: setattr(_Config, "scale", 2.0)):  # fmt: skip
+    for change in (
+        lambda: None,
+        lambda: setattr(cfg, "alpha", 5.0),
+        lambda: hp.update(l2=0.1),
+        lambda: setattr(_Config, "scale", 2.0),
+    ):
         change()
         assert step(X, T).data == pytest.approx(fn(X, T).data, rel=1e-12)
     _Config.scale = 1.0

@@ -110,10 +110,12 @@ def test_see_backprop(tmp_path):
 
 
 def test_without_matplotlib_a_demo_still_prints_its_tables(tmp_path):
-    blocked = ("import runpy, sys; sys.modules['matplotlib'] = None; "
-               f"sys.argv = ['08_iris_perceptron.py', '--quick', '--out', {str(tmp_path)!r}]; "
-               f"sys.path.insert(0, {str(ROOT / 'demos')!r}); "
-               f"runpy.run_path({str(ROOT / 'demos' / '08_iris_perceptron.py')!r}, run_name='__main__')")  # fmt: skip
+    blocked = (
+        "import runpy, sys; sys.modules['matplotlib'] = None; "
+        f"sys.argv = ['08_iris_perceptron.py', '--quick', '--out', {str(tmp_path)!r}]; "
+        f"sys.path.insert(0, {str(ROOT / 'demos')!r}); "
+        f"runpy.run_path({str(ROOT / 'demos' / '08_iris_perceptron.py')!r}, run_name='__main__')"
+    )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
@@ -154,4 +156,4 @@ def test_compile_demo(tmp_path):
         "check_finite(y)  # as eager does",
         "the same final loss: True",
     ):
-        assert line in text, line  # fmt: skip
+        assert line in text, line

@@ -39,8 +39,9 @@ def _second_derivatives_torch(torch_fn, xs, v, w):
     torch = _torch()
     ts = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in xs]
     out = torch_fn(*ts)
-    firsts = torch.autograd.grad(out, ts, grad_outputs=torch.tensor(v, dtype=torch.float64), create_graph=True,
-                                 allow_unused=True)  # fmt: skip
+    firsts = torch.autograd.grad(
+        out, ts, grad_outputs=torch.tensor(v, dtype=torch.float64), create_graph=True, allow_unused=True
+    )
     total = sum((f * torch.tensor(wj, dtype=torch.float64)).sum() for f, wj in zip(firsts, w) if f is not None)
     if not isinstance(total, torch.Tensor) or not total.requires_grad:
         return [np.zeros(np.shape(x)) for x in xs]

@@ -67,8 +67,21 @@ def test_initializer_variance_matches_its_formula(name):
 
 
 def test_registry_covers_the_product_names():
-    for name in ["zeros", "constant", "uniform", "normal", "xavier_uniform", "xavier_normal", "xavier", "glorot",
-                 "he_uniform", "he_normal", "he", "kaiming", "lecun_normal"]:  # fmt: skip
+    for name in [
+        "zeros",
+        "constant",
+        "uniform",
+        "normal",
+        "xavier_uniform",
+        "xavier_normal",
+        "xavier",
+        "glorot",
+        "he_uniform",
+        "he_normal",
+        "he",
+        "kaiming",
+        "lecun_normal",
+    ]:
         assert name in init.REGISTRY
 
 

@@ -21,18 +21,32 @@ def _t(torch, a):
 
 # name: (our loss of one Value, the input, the same loss in PyTorch given (tensor, torch))
 LOSSES = {
-    "mse": (lambda p: losses.mse(p, TARGET01), PROBS,
-            lambda t, torch: torch.nn.functional.mse_loss(t, _t(torch, TARGET01).reshape(5, 1))),
-    "bce": (lambda p: losses.bce(p, TARGET01), PROBS,
-            lambda t, torch: torch.nn.functional.binary_cross_entropy(t, _t(torch, TARGET01).reshape(5, 1))),
-    "bce_with_logits": (lambda z: losses.bce_with_logits(z, TARGET01), LOGITS,
-                        lambda t, torch: torch.nn.functional.binary_cross_entropy_with_logits(
-                            t, _t(torch, TARGET01).reshape(5, 1))),
-    "hinge": (lambda s: losses.hinge(s, SIGNS), SCORES,
-              lambda t, torch: (1 - _t(torch, SIGNS).reshape(5, 1) * t).clamp(min=0).mean()),
-    "cross_entropy": (lambda z: losses.cross_entropy(z, LABELS), CLASS_LOGITS,
-                      lambda t, torch: torch.nn.functional.cross_entropy(t, _t(torch, LABELS).long())),
-}  # fmt: skip
+    "mse": (
+        lambda p: losses.mse(p, TARGET01),
+        PROBS,
+        lambda t, torch: torch.nn.functional.mse_loss(t, _t(torch, TARGET01).reshape(5, 1)),
+    ),
+    "bce": (
+        lambda p: losses.bce(p, TARGET01),
+        PROBS,
+        lambda t, torch: torch.nn.functional.binary_cross_entropy(t, _t(torch, TARGET01).reshape(5, 1)),
+    ),
+    "bce_with_logits": (
+        lambda z: losses.bce_with_logits(z, TARGET01),
+        LOGITS,
+        lambda t, torch: torch.nn.functional.binary_cross_entropy_with_logits(t, _t(torch, TARGET01).reshape(5, 1)),
+    ),
+    "hinge": (
+        lambda s: losses.hinge(s, SIGNS),
+        SCORES,
+        lambda t, torch: (1 - _t(torch, SIGNS).reshape(5, 1) * t).clamp(min=0).mean(),
+    ),
+    "cross_entropy": (
+        lambda z: losses.cross_entropy(z, LABELS),
+        CLASS_LOGITS,
+        lambda t, torch: torch.nn.functional.cross_entropy(t, _t(torch, LABELS).long()),
+    ),
+}
 
 
 @pytest.mark.parametrize("name", sorted(LOSSES))
@@ -106,12 +120,16 @@ def _run_ours(make, params0, grads):
 
 OPTIMIZERS = {
     "sgd": (lambda ps: optim.SGD(ps, lr=0.1), lambda ps, torch: torch.optim.SGD(ps, lr=0.1)),
-    "sgd_momentum_wd": (lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
-                        lambda ps, torch: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01)),
+    "sgd_momentum_wd": (
+        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+        lambda ps, torch: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    ),
     "adam": (lambda ps: optim.Adam(ps, lr=0.01), lambda ps, torch: torch.optim.Adam(ps, lr=0.01)),
-    "adam_wd_betas": (lambda ps: optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
-                      lambda ps, torch: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1)),
-}  # fmt: skip
+    "adam_wd_betas": (
+        lambda ps: optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+        lambda ps, torch: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+    ),
+}
 
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))

@@ -37,8 +37,10 @@ def crossings(graph) -> int:
 
 
 def crossings_in(layout: dict) -> int:
-    edges = [({e["tail"], e["head"]}, _curve(next(op["points"] for op in e["_draw_"] if op["op"] == "b")))
-             for e in layout["edges"]]  # fmt: skip
+    edges = [
+        ({e["tail"], e["head"]}, _curve(next(op["points"] for op in e["_draw_"] if op["op"] == "b")))
+        for e in layout["edges"]
+    ]
     count = 0
     for i, (ends_a, a) in enumerate(edges):
         for ends_b, b in edges[i + 1 :]:

@@ -20,7 +20,7 @@ from tinygrad_edu import (
     trace_backward,
     viz,
 )
-from tinygrad_edu.testing import assert_gradients_match, shapes_broadcastable, values  # fmt: skip
+from tinygrad_edu.testing import assert_gradients_match, shapes_broadcastable, values
 
 PLANTED_LINE = None
 
@@ -98,8 +98,19 @@ def test_trace_backward_shows_a_reused_node_summing_its_contributions():
         (1.0, 6.0, 6.0, 12.0),
     ]
     text = str(trace)
-    assert text.splitlines()[0].split() == ["step", "node", "op", "upstream", "input", "local", "d", "contribution",
-                                            "total", "so", "far"]  # fmt: skip
+    assert text.splitlines()[0].split() == [
+        "step",
+        "node",
+        "op",
+        "upstream",
+        "input",
+        "local",
+        "d",
+        "contribution",
+        "total",
+        "so",
+        "far",
+    ]
     assert a.grad == 0.0  # tracing leaves .grad alone
     c.backward()
     assert a.grad == 24.0

@@ -68,14 +68,16 @@ def test_the_tutorials_model_works_with_our_tools(tmp_path):
 def test_graduation_real_pytorch_loads_the_state_dict_and_agrees():
     real = pytest.importorskip("torch")
     ours = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 1))
-    theirs = real.nn.Sequential(real.nn.Linear(2, 8), real.nn.Tanh(), real.nn.Linear(8, 3), real.nn.ReLU(),
-                                real.nn.Linear(3, 1)).double()  # fmt: skip
+    theirs = real.nn.Sequential(
+        real.nn.Linear(2, 8), real.nn.Tanh(), real.nn.Linear(8, 3), real.nn.ReLU(), real.nn.Linear(3, 1)
+    ).double()
     state = ours.state_dict()
     assert list(state) == list(theirs.state_dict())
     theirs.load_state_dict({k: real.from_numpy(v) for k, v in state.items()})
     X = np.random.default_rng(0).normal(size=(16, 2))
-    np.testing.assert_allclose(ours(torch.tensor(X)).numpy(), theirs(real.from_numpy(X)).detach().numpy(),
-                               rtol=1e-12, atol=1e-12)  # fmt: skip
+    np.testing.assert_allclose(
+        ours(torch.tensor(X)).numpy(), theirs(real.from_numpy(X)).detach().numpy(), rtol=1e-12, atol=1e-12
+    )
     back = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 3), nn.ReLU(), nn.Linear(3, 1))
     back.load_state_dict(theirs.state_dict())  # and back again, from real tensors
     np.testing.assert_allclose(back(torch.tensor(X)).numpy(), ours(torch.tensor(X)).numpy(), rtol=0, atol=0)

@@ -40,8 +40,9 @@ def test_digits_mlp_reaches_95_percent_on_held_out_images():
     X_train, X_test, y_train, y_test = data.train_test_split(X / 16.0, y, 0.2, seed=0)
     model = nn.MLP(64, [64, 10], activation="relu", init="he", bias_init=0.01, seed=0)
     start = time.perf_counter()
-    train.fit(model, X_train, y_train, loss="cross_entropy", optimizer="adam", lr=0.005, steps=1500,
-              batch_size=64, seed=0)  # fmt: skip
+    train.fit(
+        model, X_train, y_train, loss="cross_entropy", optimizer="adam", lr=0.005, steps=1500, batch_size=64, seed=0
+    )
     seconds = time.perf_counter() - start
     test_acc = train.accuracy(model, X_test, y_test)
     print(f"\ndigits: test accuracy {test_acc:.1%} on {len(y_test)} held-out images, trained in {seconds:.2f} s")

@@ -97,8 +97,9 @@ def test_item17_second_derivatives_match_pytorch_inside():
     gp, gt = grad(F.bce(vp, vt).sum(), [vp, vt], create_graph=True)
     hp = grad((gp * 1.0 + gt * 0.5).sum(), [vp, vt])
     tp, tt = (real.tensor(a, requires_grad=True) for a in (p, t))
-    rp, rt = real.autograd.grad(real.nn.functional.binary_cross_entropy(tp, tt, reduction="sum"), [tp, tt],
-                                create_graph=True)  # fmt: skip
+    rp, rt = real.autograd.grad(
+        real.nn.functional.binary_cross_entropy(tp, tt, reduction="sum"), [tp, tt], create_graph=True
+    )
     ref = real.autograd.grad((rp * 1.0 + rt * 0.5).sum(), [tp, tt])
     for ours, theirs in zip(hp, ref):
         np.testing.assert_allclose(ours.data, theirs.numpy(), rtol=1e-9)
@@ -116,8 +117,10 @@ def test_item17_a_compiled_step_gives_the_eager_values_at_the_edges():
     w = Value(np.array([1.0, -1.0]))
     w_eager = Value(np.array([1.0, -1.0]))
     step = compile(lambda x, t: losses.bce((x @ w).sigmoid(), t))
-    batches = [(np.array([[40.0, -1.0], [-40.0, 1.0], [0.2, 0.1]]), np.array([0.0, 1.0, 0.5])),
-               (np.array([[0.3, 0.1], [1.0, 2.0], [-0.5, 0.5]]), np.array([1.0, 0.0, 0.25]))]  # fmt: skip
+    batches = [
+        (np.array([[40.0, -1.0], [-40.0, 1.0], [0.2, 0.1]]), np.array([0.0, 1.0, 0.5])),
+        (np.array([[0.3, 0.1], [1.0, 2.0], [-0.5, 0.5]]), np.array([1.0, 0.0, 0.25])),
+    ]
     for x, t in batches:
         w.zero_grad()
         w_eager.zero_grad()
@@ -146,8 +149,10 @@ def test_item17_facade_bce_reductions_as_pytorch(reduction, form):
     p, t = P.reshape(-1, 4), T.reshape(-1, 4)
     v, tp = ttorch.tensor(p, requires_grad=True), real.tensor(p, requires_grad=True)
     if form == "module":
-        out, ref = tnn.BCELoss(reduction=reduction)(v, ttorch.tensor(t)), real.nn.BCELoss(reduction=reduction)(
-            tp, real.tensor(t))  # fmt: skip
+        out, ref = (
+            tnn.BCELoss(reduction=reduction)(v, ttorch.tensor(t)),
+            real.nn.BCELoss(reduction=reduction)(tp, real.tensor(t)),
+        )
     else:
         out = tnn.functional.binary_cross_entropy(v, ttorch.tensor(t), reduction=reduction)
         ref = real.nn.functional.binary_cross_entropy(tp, real.tensor(t), reduction=reduction)

@@ -163,13 +163,21 @@ def test_item9_a_gradcheck_failure_under_pytest_shows_our_report_not_library_cod
     root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", str(tmp_path / "test_failing.py")],
-        capture_output=True, text=True, cwd=root, timeout=120, env={**os.environ, "PYTHONPATH": str(root)},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
     assert "3 failed" in result.stdout, result.stdout
     failures = result.stdout.split("FAILURES ===")[1].split("short test summary")[0]
     sections = dict(zip(*[iter(re.split(r"\n_{3,} (test_\w+) _{3,}\n", failures)[1:])] * 2))
-    library = {line.strip() for name in ("gradcheck.py", "testing.py") for line in
-               (root / "tinygrad_edu" / name).read_text().splitlines() if len(line.strip()) > 12}  # fmt: skip
+    library = {
+        line.strip()
+        for name in ("gradcheck.py", "testing.py")
+        for line in (root / "tinygrad_edu" / name).read_text().splitlines()
+        if len(line.strip()) > 12
+    }
     for name, op in [("gradcheck", "wrong op"), ("assert_gradients_match", "wrong op"), ("gradgradcheck", "backward")]:
         section = sections[f"test_{name}"]
         shown = [line for line in section.splitlines() if line.strip()]
@@ -199,8 +207,9 @@ def test_item9_assert_gradients_match_works_without_hypothesis():
     lines = result.stdout.splitlines()
     assert lines[0] == "gradcheck passed"
     for name, line in zip(["values", "floats_in", "shapes_broadcastable"], lines[1:4]):
-        assert line == (f"tinygrad_edu.testing.{name} needs hypothesis: pip install hypothesis "
-                        "(assert_gradients_match does not)")  # fmt: skip
+        assert line == (
+            f"tinygrad_edu.testing.{name} needs hypothesis: pip install hypothesis (assert_gradients_match does not)"
+        )
 
 
 # ---------------------------------------------------------------- item 10: --render refused before training
@@ -220,8 +229,10 @@ def _refused_before_training(argv: list[str], capsys) -> str:
 @pytest.mark.parametrize("command", [["xor"], ["gates"], ["moons"], ["digits"]])
 def test_item10_a_folder_that_takes_no_files_is_refused_before_training(command, capsys):
     err = _refused_before_training([*command, "--render", "/proc/x.svg"], capsys)
-    assert err == (f"tinygrad-edu {command[0]}: error: argument --render: cannot write '/proc/x.svg': the folder "
-                   "'/proc' does not accept new files (No such file or directory) (see --help)\n")  # fmt: skip
+    assert err == (
+        f"tinygrad-edu {command[0]}: error: argument --render: cannot write '/proc/x.svg': the folder "
+        "'/proc' does not accept new files (No such file or directory) (see --help)\n"
+    )
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
@@ -302,10 +313,13 @@ def test_item19_the_flips_that_escaped_as_not_implemented_or_runtime_errors(tmp_
     nn.MLP(2, [3, 1], seed=0).save(good)
     data = good.read_bytes()
     header = data.find(b"PK\x01\x02")  # the first central directory entry: version needed at +6, flags +8, method +10
-    for offset, value, words in [(10, 1, "NotImplementedError: That compression method is not supported"),
-                                 (6, 45 ^ 0x80, "NotImplementedError: zip file version 17.3"),
-                                 (8, 0x20, "compressed patched data"), (8, 0x40, "strong encryption"),
-                                 (8, 0x01, "RuntimeError: File 'layers.0.w.npy' is encrypted")]:  # fmt: skip
+    for offset, value, words in [
+        (10, 1, "NotImplementedError: That compression method is not supported"),
+        (6, 45 ^ 0x80, "NotImplementedError: zip file version 17.3"),
+        (8, 0x20, "compressed patched data"),
+        (8, 0x40, "strong encryption"),
+        (8, 0x01, "RuntimeError: File 'layers.0.w.npy' is encrypted"),
+    ]:
         broken = bytearray(data)
         broken[header + offset] = value
         path = tmp_path / f"broken{offset}-{value}.npz"

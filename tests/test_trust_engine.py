@@ -90,8 +90,16 @@ def test_item7_legitimate_backward_still_works():
 # ---------------------------------------------------------------- item 8: no raw numpy RuntimeWarning from an op
 
 BAD = [1e200, -1e200, 0.0, -1.0, np.inf, -np.inf, np.nan, 800.0, -800.0, 1e-320]
-BAD_PAIRS = [(0.0, np.inf), (np.inf, 0.0), (1e200, 1e200), (1e200, -1e200), (1e-320, 0.0), (0.0, -1e200),
-             (-1.0, 0.5), (np.inf, -np.inf)]  # fmt: skip
+BAD_PAIRS = [
+    (0.0, np.inf),
+    (np.inf, 0.0),
+    (1e200, 1e200),
+    (1e200, -1e200),
+    (1e-320, 0.0),
+    (0.0, -1e200),
+    (-1.0, 0.5),
+    (np.inf, -np.inf),
+]
 
 
 def _bad_calls(case):
@@ -152,9 +160,14 @@ def test_item8_every_registered_op_is_exercised():
 def test_item8_nan_inf_propagate_as_in_pytorch():
     torch = _torch()
     x = np.array([-1.0, 0.0, 800.0, 1e200])
-    for ours, theirs in [(lambda v: v.log(), lambda t: t.log()), (lambda v: v.sqrt(), lambda t: t.sqrt()),
-                         (lambda v: v.exp(), lambda t: t.exp()), (lambda v: 1.0 / v, lambda t: 1.0 / t),
-                         (lambda v: v * v, lambda t: t * t), (lambda v: v**-0.5, lambda t: t**-0.5)]:  # fmt: skip
+    for ours, theirs in [
+        (lambda v: v.log(), lambda t: t.log()),
+        (lambda v: v.sqrt(), lambda t: t.sqrt()),
+        (lambda v: v.exp(), lambda t: t.exp()),
+        (lambda v: 1.0 / v, lambda t: 1.0 / t),
+        (lambda v: v * v, lambda t: t * t),
+        (lambda v: v**-0.5, lambda t: t**-0.5),
+    ]:
         v, t = Value(x), torch.tensor(x, requires_grad=True)
         with warnings.catch_warnings():
             warnings.simplefilter("error")
@@ -295,8 +308,14 @@ def test_item19_gradient_in_the_output_shape_is_summed_back():
     np.testing.assert_array_equal(x.grad, [11.0, 11.0, 11.0])
 
 
-OPERATORS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b, "/": lambda a, b: a / b,
-             "** or pow()": lambda a, b: a**b, "@": lambda a, b: a @ b}  # fmt: skip
+OPERATORS = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "** or pow()": lambda a, b: a**b,
+    "@": lambda a, b: a @ b,
+}
 
 
 @pytest.mark.parametrize("symbol", OPERATORS)

@@ -53,8 +53,14 @@ def test_item11_gelu_tanh_approximation_on_request():
     _against_torch(lambda v: functional.gelu(v, "tanh"), lambda t: real.nn.functional.gelu(t, approximate="tanh"))
 
 
-@pytest.mark.parametrize("make", [lambda: nn.GELU("erf")(torch.tensor([1.0])), lambda: F.gelu(torch.tensor(1.0), "x"),
-                                  lambda: functional.gelu(Value(np.ones(2)), approximate=None)])  # fmt: skip
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: nn.GELU("erf")(torch.tensor([1.0])),
+        lambda: F.gelu(torch.tensor(1.0), "x"),
+        lambda: functional.gelu(Value(np.ones(2)), approximate=None),
+    ],
+)
 def test_item11_gelu_refuses_an_unknown_approximation_naming_the_option(make):
     with pytest.raises(ValueError, match="approximate must be 'none' \\(exact\\) or 'tanh', got"):
         make()
@@ -86,8 +92,10 @@ def test_item11_erf_to_the_last_bits_and_its_derivatives():
 def test_item12_softplus_beta_and_threshold_as_pytorch(beta, threshold):
     real = _real()
     _against_torch(nn.Softplus(beta, threshold), real.nn.Softplus(beta, threshold))
-    _against_torch(lambda v: F.softplus(v, beta=beta, threshold=threshold),
-                   lambda t: real.nn.functional.softplus(t, beta=beta, threshold=threshold))  # fmt: skip
+    _against_torch(
+        lambda v: F.softplus(v, beta=beta, threshold=threshold),
+        lambda t: real.nn.functional.softplus(t, beta=beta, threshold=threshold),
+    )
 
 
 def test_item12_softplus_default_threshold_20_makes_it_linear_above():
@@ -186,8 +194,11 @@ def test_item13_every_setting_is_read_from_its_group_at_each_step(name):
     make = OPTIMIZERS[name]
 
     def groups(model):  # three groups, one with an lr of its own
-        return [{"params": list(model.body.parameters())}, {"params": list(model.a.parameters()), "lr": 0.02},
-                {"params": list(model.b.parameters())}]  # fmt: skip
+        return [
+            {"params": list(model.body.parameters())},
+            {"params": list(model.a.parameters()), "lr": 0.02},
+            {"params": list(model.b.parameters())},
+        ]
 
     opt, real_opt = make(optim, groups(ours)), make(real.optim, groups(theirs))
     changes = CHANGES[type(opt).__name__]
@@ -216,8 +227,13 @@ def test_item13_add_param_group_and_state_dict_loads_into_pytorch(name):
     assert saved["param_groups"][1]["params"] == [2, 3, 4, 5] and saved["param_groups"][1]["lr"] == 0.03
     theirs_keys = {k for g in real_opt.state_dict()["param_groups"] for k in g}
     assert {k for g in saved["param_groups"] for k in g} == theirs_keys
-    fresh = make(real.optim, [{"params": list(theirs.body.parameters())},
-                              {"params": list(theirs.a.parameters()) + list(theirs.b.parameters())}])  # fmt: skip
+    fresh = make(
+        real.optim,
+        [
+            {"params": list(theirs.body.parameters())},
+            {"params": list(theirs.a.parameters()) + list(theirs.b.parameters())},
+        ],
+    )
     tensors = {i: {k: real.as_tensor(v) for k, v in s.items()} for i, s in saved["state"].items()}
     fresh.load_state_dict({"state": tensors, "param_groups": saved["param_groups"]})
     for _ in range(3):
@@ -252,12 +268,17 @@ def test_item13_a_bad_optimizer_state_dict_is_refused_and_changes_nothing():
     before = opt.state_dict()
     bad_shape = {"state": {0: {**before["state"][0], "exp_avg": np.zeros(4)}}, "param_groups": before["param_groups"]}
     other = {"state": {0: {"momentum_buffer": np.zeros(3)}}, "param_groups": before["param_groups"]}
-    for bad, error, words in [(None, TypeError, "a dict with 'state' and 'param_groups', got NoneType"),
-                              (bad_shape, ValueError, r"'exp_avg' for parameter 0 has shape \(4,\), the parameter"),
-                              (other, ValueError, "'momentum_buffer', which Adam does not keep"),
-                              ({"state": {}, "param_groups": []}, ValueError, "0 parameter groups, this optimizer 1"),
-                              ({"state": {}, "param_groups": [{**before["param_groups"][0], "lr": -1.0}]}, ValueError,
-                               "Invalid learning rate: -1.0")]:  # fmt: skip
+    for bad, error, words in [
+        (None, TypeError, "a dict with 'state' and 'param_groups', got NoneType"),
+        (bad_shape, ValueError, r"'exp_avg' for parameter 0 has shape \(4,\), the parameter"),
+        (other, ValueError, "'momentum_buffer', which Adam does not keep"),
+        ({"state": {}, "param_groups": []}, ValueError, "0 parameter groups, this optimizer 1"),
+        (
+            {"state": {}, "param_groups": [{**before["param_groups"][0], "lr": -1.0}]},
+            ValueError,
+            "Invalid learning rate: -1.0",
+        ),
+    ]:
         with pytest.raises(error, match=words):
             opt.load_state_dict(bad)
         assert opt.param_groups[0]["lr"] == 0.1

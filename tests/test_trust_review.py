@@ -15,8 +15,7 @@ def test_minibatch_training_is_not_stopped_by_one_hard_batch():
     rng = np.random.default_rng(1)
     X = rng.uniform(-1, 1, (50, 1))
     y = np.where(X[:, 0] > 0.6, 60.0, 0.0).reshape(-1, 1)
-    history = train.fit(nn.MLP(1, [8, 1], seed=0), X, y, loss="mse", optimizer="sgd", lr=0.001, steps=200,
-                        batch_size=1)  # fmt: skip
+    history = train.fit(nn.MLP(1, [8, 1], seed=0), X, y, loss="mse", optimizer="sgd", lr=0.001, steps=200, batch_size=1)
     assert len(history) == 200 and max(history) > 1000 * history[0]
 
 

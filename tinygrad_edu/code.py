@@ -41,8 +41,7 @@ class Code:
     __array_ufunc__ = None  # numpy's functions refuse a symbol, and ndarray + symbol asks the symbol
     __hash__ = object.__hash__  # (== builds an expression)
 
-    def __init__(self, kind: str, parts: tuple, shape: tuple, real: tuple | None = None, number: str = "f",
-                 value=None):  # fmt: skip
+    def __init__(self, kind: str, parts: tuple, shape: tuple, real: tuple | None = None, number: str = "f", value=None):
         self.kind, self.parts, self.shape = kind, parts, tuple(shape)
         self.real = self.shape if real is None else tuple(real)
         self.kind_of_number = number  # "f" float, "i" integer, "b" bool
@@ -306,8 +305,7 @@ class CodeMath:
             return x  # x ** 1.0 is x
         if x.scalar and p.scalar and not (p.kind == "literal" and float(p.value).is_integer()):
             return _elementwise("math.pow", (x, p))  # raises, as ScalarMath.power does, for (-8.0) ** 0.5
-        return Code("binary", ("**", x, p), np.broadcast_shapes(x.shape, p.shape),
-                    np.broadcast_shapes(x.real, p.real))  # fmt: skip
+        return Code("binary", ("**", x, p), np.broadcast_shapes(x.shape, p.shape), np.broadcast_shapes(x.real, p.real))
 
     @staticmethod
     def zeros_like(x):
@@ -355,9 +353,13 @@ class CodeMath:
                 return out
         except TypeError:  # (NotSymbolic, and numpy refusing a symbol)
             pass
-        shape = np.shape(op.forward(*[_dummy(as_code(x)).astype(float) for x in inputs],
-                                    **{k: _dummy(v) if isinstance(v, Code) else v for k, v in settings.items()}))
-        return call(op, "forward", inputs, settings, shape)  # fmt: skip
+        shape = np.shape(
+            op.forward(
+                *[_dummy(as_code(x)).astype(float) for x in inputs],
+                **{k: _dummy(v) if isinstance(v, Code) else v for k, v in settings.items()},
+            )
+        )
+        return call(op, "forward", inputs, settings, shape)
 
 
 def _unary(fn: str, x) -> Code:
@@ -371,8 +373,11 @@ def _reduce(fn: str, x, axis, keepdims: bool, initial=None) -> Code:
         return x
     dummy = np.empty(x.shape, np.int8)
     shape = np.add.reduce(dummy, axis=axis, keepdims=keepdims).shape
-    settings = (("axis", axis),) + ((("keepdims", True),) if keepdims else ()) + (
-        (("initial", initial),) if initial is not None else ())  # fmt: skip
+    settings = (
+        (("axis", axis),)
+        + ((("keepdims", True),) if keepdims else ())
+        + ((("initial", initial),) if initial is not None else ())
+    )
     return _call(fn, (x,), settings, shape)
 
 
@@ -429,8 +434,9 @@ def _text(x: Code, name_of: Callable) -> tuple[str, int]:
         return f"{sub(a, _IF + 1)} if {sub(cond, _IF + 1)} else {sub(b, _IF)}", _IF
     if kind == "call":
         fn, args, settings = parts
-        words = [sub(a) for a in args] + [f"{k}={_setting(v, name_of)}" if k else _setting(v, name_of)
-                                          for k, v in settings]  # fmt: skip
+        words = [sub(a) for a in args] + [
+            f"{k}={_setting(v, name_of)}" if k else _setting(v, name_of) for k, v in settings
+        ]
         return f"{fn}({', '.join(words)})", _ATOM
     if kind == "attr":
         return f"{sub(parts[0], _ATOM)}.{parts[1]}", _ATOM

@@ -120,8 +120,9 @@ class Compiled:
     def __init__(self, fn: Callable, check_every: int | None = None):
         if not callable(fn):
             raise TypeError(f"compile needs a function that returns a loss, got {type(fn).__name__}")
-        if check_every is not None and (isinstance(check_every, bool) or not isinstance(check_every, int)
-                                        or check_every < 1):  # fmt: skip
+        if check_every is not None and (
+            isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1
+        ):
             raise ValueError(f"check_every must be a whole number >= 1 (or None), got {check_every!r}")
         self.fn, self.check_every = fn, check_every
         self.traces: dict[tuple, list[_Trace]] = {}
@@ -159,9 +160,13 @@ class Compiled:
                 return self._eager(args)
             if self.made.get(key, 0) >= self.retrace_limit:  # traced again on every call: what fn reads changes
                 changing = ", ".join(self._changing(kept, args))
-                why = (f"argument {changing} (Python numbers, compared on every call) changed {len(kept)} times; "
-                       "pass an array instead, which a trace follows" if changing else f"the state fn reads "
-                       f"changed on {self.made[key]} calls in a row ({stale or 'a global, an attribute, a list'})")
+                why = (
+                    f"argument {changing} (Python numbers, compared on every call) changed {len(kept)} times; "
+                    "pass an array instead, which a trace follows"
+                    if changing
+                    else f"the state fn reads "
+                    f"changed on {self.made[key]} calls in a row ({stale or 'a global, an attribute, a list'})"
+                )
                 trace = _not_compiled(key, why, time.perf_counter(), stacklevel=3)
                 kept.clear()
                 kept.append(trace)  # it takes every call of these shapes from now on
@@ -187,8 +192,11 @@ class Compiled:
 
     def _changing(self, kept: list[_Trace], args: tuple) -> list[str]:
         names = _argument_names(self.fn, len(args))
-        return [names[i] for i in kept[0].guards if not all(_same(args[i], t.guards.get(i)) for t in kept)] if (
-            kept) else []  # fmt: skip
+        return (
+            [names[i] for i in kept[0].guards if not all(_same(args[i], t.guards.get(i)) for t in kept)]
+            if (kept)
+            else []
+        )
 
     def _eager(self, args: tuple) -> Value:
         """fn as the eager engine runs it: the loss, and its backward unless inside no_grad."""
@@ -215,12 +223,18 @@ class Compiled:
             for w, s in zip(wanted, saved):
                 w.grad = s
         problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
-        problems += [f"the gradient of {w.label or 'a parameter'} {w.shape}"
-                     for w, a, b in zip(wanted, got, expected) if not _close(a, b)]  # fmt: skip
+        problems += [
+            f"the gradient of {w.label or 'a parameter'} {w.shape}"
+            for w, a, b in zip(wanted, got, expected)
+            if not _close(a, b)
+        ]
         if problems:
-            raise RuntimeError(f"compile: at call {self.calls} the compiled step differs from the eager one ("
-                               + "; ".join(problems) + "). fn takes another path for these numbers (an if on "
-                               "data values?), which the trace froze; call fn eagerly instead")  # fmt: skip
+            raise RuntimeError(
+                f"compile: at call {self.calls} the compiled step differs from the eager one ("
+                + "; ".join(problems)
+                + "). fn takes another path for these numbers (an if on "
+                "data values?), which the trace froze; call fn eagerly instead"
+            )
         for w, g in zip(wanted, got):
             w.accumulate_grad(g)
         return Value(loss, requires_grad=False)
@@ -298,8 +312,12 @@ def _structure(order: list[Value]) -> list:
 def _followed(args: tuple, names: list[str]) -> tuple:
     """The arguments as fn sees them while tracing: each numpy array as an ``Argument`` (the same numbers,
     followed by identity; the compiled step reads it as ``A[i]``), the rest as they are."""
-    return tuple(Argument(np.asarray(a), names[i], f"A[{i}]" if a.__class__ is np.ndarray else f"np.asarray(A[{i}])")
-                 if isinstance(a, np.ndarray) else a for i, a in enumerate(args))  # (a memmap: as an array)
+    return tuple(
+        Argument(np.asarray(a), names[i], f"A[{i}]" if a.__class__ is np.ndarray else f"np.asarray(A[{i}])")
+        if isinstance(a, np.ndarray)
+        else a
+        for i, a in enumerate(args)
+    )  # (a memmap: as an array)
 
 
 def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
@@ -318,8 +336,12 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         return _not_compiled(key, f"fn could not be traced ({type(failed).__name__}: {failed})", start), loss
     graphs = [names[i] for i, a in enumerate(args) if isinstance(a, Value) and a.operation is not None]
     if graphs:  # its graph would be traced as part of fn's, and replayed from this call's leaves
-        return _not_compiled(key, f"argument {', '.join(graphs)} comes with a graph of its own (made by ops "
-                             "before the call); compile the function that makes it too", start), loss  # fmt: skip
+        return _not_compiled(
+            key,
+            f"argument {', '.join(graphs)} comes with a graph of its own (made by ops "
+            "before the call); compile the function that makes it too",
+            start,
+        ), loss
     if record.notes:  # numbers that leave the graph, or an argument read in a way a trace cannot follow
         more = f" (and {len(record.notes) - 1} more)" if len(record.notes) > 1 else ""
         return _not_compiled(key, f"fn reads {record.notes[0]}{more}: numbers that a trace would freeze", start), loss
@@ -331,26 +353,42 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         again = _loss(fn(*_followed(args, names)))  # the same call again: leaves made anew are not the model's
     order2 = toposort(again)
     if _structure(order2) != structure:
-        raise RuntimeError("compile: fn built a different graph when called twice with the same arguments "
-                           "(random choices, or state that changes?); it cannot be compiled")  # fmt: skip
+        raise RuntimeError(
+            "compile: fn built a different graph when called twice with the same arguments "
+            "(random choices, or state that changes?); it cannot be compiled"
+        )
     if not all(_same_numbers(n, n2) for n, n2 in zip(order, order2)):  # random numbers drawn inside fn
-        return _not_compiled(key, "fn made other numbers when called twice with the same arguments (random numbers, "
-                             "a dropout mask?), which a trace would freeze", start), loss  # fmt: skip
+        return _not_compiled(
+            key,
+            "fn made other numbers when called twice with the same arguments (random numbers, "
+            "a dropout mask?), which a trace would freeze",
+            start,
+        ), loss
     persistent_ids = {id(n) for n in order if n.operation is None} & {id(n) for n in order2 if n.operation is None}
     persistent_ids -= {id(a) for a in values}
     guards = {i: _copy(a) for i, a in enumerate(args) if not isinstance(a, (Value, np.ndarray))}
     name = getattr(fn, "__name__", type(fn).__name__)
     kept = {id(s) for _, s, _ in record.origins.values() if isinstance(s, Value)} & {
-        id(s) for _, s, _ in record2.origins.values() if isinstance(s, Value)}  # fmt: skip
+        id(s) for _, s, _ in record2.origins.values() if isinstance(s, Value)
+    }
     w = _Writer(fn, order, args, persistent_ids, record, kept)
     source, forward_source, namespace = w.sources(f"the compiled step of {name}")
     links, lost = _bindings(fn, w.persistent, [args[i] for i in guards])
     if lost:
-        return _not_compiled(key, f"compile cannot check {lost} (so whether it changes later)",
-                             start), loss  # fmt: skip
-    trace = _Trace(key, source, _load(source, namespace, "step", name), w.persistent, w.wanted, guards, 0.0,
-                   forward_source, namespace, wanted_args=[w.arg_index.get(id(v)) for v in w.wanted],
-                   current=_current(links, w.persistent))  # fmt: skip
+        return _not_compiled(key, f"compile cannot check {lost} (so whether it changes later)", start), loss
+    trace = _Trace(
+        key,
+        source,
+        _load(source, namespace, "step", name),
+        w.persistent,
+        w.wanted,
+        guards,
+        0.0,
+        forward_source,
+        namespace,
+        wanted_args=[w.arg_index.get(id(v)) for v in w.wanted],
+        current=_current(links, w.persistent),
+    )
     trace.seconds = time.perf_counter() - start
     return trace, loss
 
@@ -395,8 +433,9 @@ def _roots(fn: Callable) -> list[tuple]:
     for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
         with contextlib.suppress(ValueError):  # (a cell not filled yet)
             found.append(("attr", "cell_contents", cell, cell.cell_contents, name))
-    found += [("item", k, fn.__defaults__, v, f"{fn.__name__}'s default {k}") for k, v in
-              enumerate(fn.__defaults__ or ())]  # fmt: skip
+    found += [
+        ("item", k, fn.__defaults__, v, f"{fn.__name__}'s default {k}") for k, v in enumerate(fn.__defaults__ or ())
+    ]
     return found + [("item", k, fn.__kwdefaults__, v, k) for k, v in (fn.__kwdefaults__ or {}).items()]
 
 
@@ -453,12 +492,16 @@ def _children(obj, text: str) -> list[tuple]:
     if isinstance(obj, (types.FunctionType, types.MethodType, functools.partial)):
         return _roots(obj)
     if isinstance(obj, (property, staticmethod, classmethod)):
-        return [("attr", k, obj, f, f"{text}.{k}") for k in ("fget", "fset", "__func__")
-                if isinstance(f := getattr(obj, k, None), types.FunctionType)]  # fmt: skip
+        return [
+            ("attr", k, obj, f, f"{text}.{k}")
+            for k in ("fget", "fset", "__func__")
+            if isinstance(f := getattr(obj, k, None), types.FunctionType)
+        ]
     if isinstance(obj, (collections.abc.Sequence, collections.abc.Mapping)):
         pairs = obj.items() if isinstance(obj, collections.abc.Mapping) else enumerate(obj)
-        return [("len", len(obj), obj, None, f"len({text})")] + [("item", k, obj, x, f"{text}[{k!r}]")
-                                                                  for k, x in pairs]  # fmt: skip
+        return [("len", len(obj), obj, None, f"len({text})")] + [
+            ("item", k, obj, x, f"{text}[{k!r}]") for k, x in pairs
+        ]
     attributes = getattr(obj, "__dict__", None)
     found = []
     if isinstance(attributes, dict):
@@ -475,8 +518,11 @@ def _children(obj, text: str) -> list[tuple]:
 
 def _class_attributes(cls: type) -> list[tuple]:
     """The links to a user's class's own attributes: values, functions, properties (``__call__`` too)."""
-    return [("attr", k, cls, x, f"{cls.__name__}.{k}") for k, x in vars(cls).items() if _attribute(k)
-            or isinstance(x, (types.FunctionType, property, staticmethod, classmethod))]  # fmt: skip
+    return [
+        ("attr", k, cls, x, f"{cls.__name__}.{k}")
+        for k, x in vars(cls).items()
+        if _attribute(k) or isinstance(x, (types.FunctionType, property, staticmethod, classmethod))
+    ]
 
 
 def _attribute(name) -> bool:
@@ -489,13 +535,21 @@ def _current(links: list[tuple], persistent: list[Value]) -> Callable[[], bool]:
     names, terms = {}, []
     for k, (kind, key, holder, obj, _) in enumerate(links):
         names[f"H{k}"], names[f"O{k}"], names[f"K{k}"] = holder, obj, key
-        terms.append(f"H{k}.{key} is O{k}" if kind == "attr" else f"len(H{k}) == {key}" if kind == "len"
-                     else f"H{k}[K{k}] is O{k}")  # fmt: skip
+        terms.append(
+            f"H{k}.{key} is O{k}"
+            if kind == "attr"
+            else f"len(H{k}) == {key}"
+            if kind == "len"
+            else f"H{k}[K{k}] is O{k}"
+        )
     for k, p in enumerate(persistent):
         names[f"P{k}"] = p
         terms.append(f"P{k}.requires_grad is {p.requires_grad}")
-    source = ("def current():\n    try:\n        return (" + " and\n                ".join(terms or ["True"])
-              + ")\n    except (AttributeError, LookupError, TypeError):\n        return False\n")  # fmt: skip
+    source = (
+        "def current():\n    try:\n        return ("
+        + " and\n                ".join(terms or ["True"])
+        + ")\n    except (AttributeError, LookupError, TypeError):\n        return False\n"
+    )
     exec(builtins.compile(source, "<tinygrad_edu.compile: what the step checks>", "exec"), names)  # noqa: S102
     current = names["current"]
     current.links = links  # to say what changed
@@ -554,8 +608,15 @@ class _Writer:
     """Writes one graph as code, in five parts: the leaves read, the forward lines, the checks eager makes,
     the backward lines, and the lines that add into ``.grad``. It keeps the names given so far, one per node."""
 
-    def __init__(self, fn: Callable, order: list[Value], args: tuple, persistent_ids: set[int], record: note_reads,
-                 kept: set[int]):  # fmt: skip
+    def __init__(
+        self,
+        fn: Callable,
+        order: list[Value],
+        args: tuple,
+        persistent_ids: set[int],
+        record: note_reads,
+        kept: set[int],
+    ):
         self.order, self.args, self.persistent_ids = order, args, persistent_ids  # the loss first
         self.record = record  # where the numbers fn was given went
         self.kept = kept  # Values made before the call that fn took numbers of (the same in both traced calls)
@@ -601,12 +662,31 @@ class _Writer:
         result = self.names[id(self.loss)]
         doc = f'    """{title}: forward, then backward (the chain rule, output first), then .grad += the gradients."""'
         source = "\n".join(
-            ["def step(P, A):", doc, "    # read the leaves (their current numbers)", *reads, "    # forward", *lines,
-             "    # backward: g_x = dL/dx", *back, "    # add into .grad, as backward() does", *writes,
-             f"    return {result}", ""]
-        )  # fmt: skip
-        forward_source = "\n".join(["def forward(P, A):", f'    """{title}: the forward pass alone."""', *reads,
-                                    *lines, f"    return {result}", ""])  # fmt: skip
+            [
+                "def step(P, A):",
+                doc,
+                "    # read the leaves (their current numbers)",
+                *reads,
+                "    # forward",
+                *lines,
+                "    # backward: g_x = dL/dx",
+                *back,
+                "    # add into .grad, as backward() does",
+                *writes,
+                f"    return {result}",
+                "",
+            ]
+        )
+        forward_source = "\n".join(
+            [
+                "def forward(P, A):",
+                f'    """{title}: the forward pass alone."""',
+                *reads,
+                *lines,
+                f"    return {result}",
+                "",
+            ]
+        )
         namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **self.consts}
         return source, forward_source, namespace
 
@@ -655,8 +735,11 @@ class _Writer:
                 nodes = given if isinstance(given, list) else [given]
                 if not all(id(v) in self.names for v in nodes):
                     continue
-                code = self.names[id(given)] if isinstance(given, Value) else (
-                    f"np.array([{', '.join(self.names[id(v)] for v in nodes)}])")  # fmt: skip
+                code = (
+                    self.names[id(given)]
+                    if isinstance(given, Value)
+                    else (f"np.array([{', '.join(self.names[id(v)] for v in nodes)}])")
+                )
             else:
                 code = self.followed(given)
                 if code is None:  # given fixed at trace time, checked then
@@ -747,8 +830,13 @@ class _Writer:
         """One line per gradient contribution, from the output back, only along paths to a wanted leaf. The
         walk is ``engine.backprop``'s; it runs each op's backward on symbols (``run``) and reports every
         contribution passed on (``edge``), which becomes a line."""
-        self.wanted = [node for node in reversed(self.order) if node.operation is None and node.requires_grad
-                       and (id(node) in self.persistent_ids or id(node) in self.arg_index)]  # fmt: skip
+        self.wanted = [
+            node
+            for node in reversed(self.order)
+            if node.operation is None
+            and node.requires_grad
+            and (id(node) in self.persistent_ids or id(node) in self.arg_index)
+        ]
         loss, name = self.loss, self.names[id(self.loss)]
         seed = leaf(self.gnames.setdefault(id(loss), _identifier(f"g_{name}", self.used)), loss.shape, value=1.0)
         seed.real = ()  # a number, which numpy spreads
@@ -773,11 +861,16 @@ class _Writer:
                 one = literal(1.0) if node.data.__class__ is float else CodeMath.broadcast_to(literal(1.0), node.shape)
                 factors = _as_tuple(op.backward(one, out, *inputs, **settings), len(inputs))
         except TypeError:  # the op as ops.py writes it, called on the numbers at run time
-            raw = _as_tuple(quietly(op.backward, _zeros(node.data), node.data, *[p.data for p in node.parents],
-                                    **node.settings), len(inputs))  # (its shapes)  # fmt: skip
+            raw = _as_tuple(
+                quietly(op.backward, _zeros(node.data), node.data, *[p.data for p in node.parents], **node.settings),
+                len(inputs),
+            )  # (its shapes)
             whole = call(op, "backward", args, settings, None if len(inputs) > 1 else np.shape(raw[0]))
-            grads = (whole,) if len(inputs) == 1 else tuple(None if r is None else item(whole, i, np.shape(r))
-                                                            for i, r in enumerate(raw))  # fmt: skip
+            grads = (
+                (whole,)
+                if len(inputs) == 1
+                else tuple(None if r is None else item(whole, i, np.shape(r)) for i, r in enumerate(raw))
+            )
         self.factors[id(node)] = tuple(f if isinstance(f, Code) else None for f in factors)
         grads = tuple(None if c is None else alias(c) for c in grads)
         self.raw[id(node)] = [None if c is None else c.shape for c in grads]
@@ -828,8 +921,11 @@ class _Writer:
 
         if self.raw[id(node)][i] != c.shape:
             summed = why
-            why = summed + ", summed over the broadcast axes" if isinstance(summed, str) else (
-                lambda name_of: summed(name_of) + ", summed over the broadcast axes")  # fmt: skip
+            why = (
+                summed + ", summed over the broadcast axes"
+                if isinstance(summed, str)
+                else (lambda name_of: summed(name_of) + ", summed over the broadcast axes")
+            )
         return why
 
     def writes(self) -> list[str]:
@@ -883,7 +979,8 @@ class _Writer:
             return x.name
         if x.kind == "const":
             return self.const_names.get(id(x.value)) or self.const_names.setdefault(
-                id(x.value), self.const(x.value, "array"))  # fmt: skip
+                id(x.value), self.const(x.value, "array")
+            )
         key = _expression_key(x, self.keys)
         if key in self.temps:
             return self.temps[key]
@@ -944,8 +1041,11 @@ def _parameter_names(fn: Callable) -> dict[int, str]:
 
 def _argument_names(fn: Callable, count: int) -> list[str]:
     try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]  # fmt: skip
+        params = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         params = []
     return [params[i] if i < len(params) else f"arg{i}" for i in range(count)]

@@ -172,15 +172,18 @@ class Pow(Op):
     @staticmethod
     def forward(x, y, needs=(True, True)):
         if needs[1] and ((x < 0) if x.__class__ is float else np.any(x < 0)):
-            raise ValueError(f"a Value exponent that needs a gradient needs a base >= 0 (d/dy = x^y ln x), "
-                             f"got base {x}")  # fmt: skip
+            raise ValueError(
+                f"a Value exponent that needs a gradient needs a base >= 0 (d/dy = x^y ln x), got base {x}"
+            )
         return math_for(x).power(x, y)
 
     @staticmethod
     def backward(g, out, x, y, needs=(True, True)):
         m = math_for(x)
-        return (g * y * m.power(x, y - 1) if needs[0] else None,
-                g * out * m.log(m.where(x > 0, x, 1.0)) if needs[1] else None)  # fmt: skip
+        return (
+            g * y * m.power(x, y - 1) if needs[0] else None,
+            g * out * m.log(m.where(x > 0, x, 1.0)) if needs[1] else None,
+        )
 
 
 @register
@@ -238,10 +241,11 @@ def _matmul_mismatch(sa: tuple, sb: tuple) -> str:
         if len(sb) >= 2 and sb[-1] == ka:
             fixes.append(f"transposing b: a @ {_swapped(len(sb), 'b')}")
         hint = f"; did you mean {' or '.join(fixes)}?" if fixes else ""
-        return (f"the inner sizes differ: a has {ka} ({cols}) but b has {kb} ({rows}); a @ b "
-                f"needs a.shape[-1] == b.shape[-2]{hint}")  # fmt: skip
-    return (f"the batch axes {sa[:-2]} and {sb[:-2]} (all but the last two) do not broadcast: each must "
-            "match or be 1")  # fmt: skip
+        return (
+            f"the inner sizes differ: a has {ka} ({cols}) but b has {kb} ({rows}); a @ b "
+            f"needs a.shape[-1] == b.shape[-2]{hint}"
+        )
+    return f"the batch axes {sa[:-2]} and {sb[:-2]} (all but the last two) do not broadcast: each must match or be 1"
 
 
 def _swapped(ndim: int, name: str) -> str:
@@ -815,8 +819,10 @@ class BinaryCrossEntropy(Op):
     def backward(g, out, p, t, needs=(True, True)):
         m = math_for(p)
         d = (1.0 - p) * p
-        return (g * (p - t) / m.where(d < _BCE_EPS, _BCE_EPS, d) if needs[0] else None,
-                -g * m.log(p / (1.0 - p)) if needs[1] else None)  # fmt: skip
+        return (
+            g * (p - t) / m.where(d < _BCE_EPS, _BCE_EPS, d) if needs[0] else None,
+            -g * m.log(p / (1.0 - p)) if needs[1] else None,
+        )
 
 
 # ---------------------------------------------------------------- one definition for scalars, arrays and Values
