@@ -246,7 +246,7 @@ def _matmul(a: Code, b: Code) -> Code:
     try:
         shape = np.matmul(np.empty(a.shape, np.int8), np.empty(b.shape, np.int8)).shape
     except ValueError as e:
-        raise ValueError(ops._matmul_mismatch(a.shape, b.shape)) from e
+        raise ValueError(ops.matmul_mismatch(a.shape, b.shape)) from e
     return as_float(Code("binary", ("@", a, b), shape))
 
 
@@ -399,7 +399,7 @@ def item(x: Code, i: int, shape: tuple) -> Code:
     return as_float(Code("item", (x, i), shape))
 
 
-Code._math = CodeMath  # what ops.math_for(symbol) returns
+Code._math = CodeMath  # noqa: SLF001 (same module) what ops.math_for(symbol) returns
 
 
 # ---------------------------------------------------------------- writing an expression as text

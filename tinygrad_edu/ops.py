@@ -201,7 +201,7 @@ class MatMul(Op):
         try:
             return a @ b
         except (ValueError, TypeError):  # numpy's message speaks of gufunc signatures (two floats: no @)
-            raise ValueError(_matmul_mismatch(np.shape(a), np.shape(b))) from None
+            raise ValueError(matmul_mismatch(np.shape(a), np.shape(b))) from None
 
     @staticmethod
     def backward(g, out, a, b, needs=(True, True)):
@@ -225,7 +225,7 @@ class MatMul(Op):
         return ga, gb
 
 
-def _matmul_mismatch(sa: tuple, sb: tuple) -> str:
+def matmul_mismatch(sa: tuple, sb: tuple) -> str:
     """Why a @ b does not fit: which sizes differ, and a transpose that would fit."""
     if not sa or not sb:
         return "matmul needs at least one axis on both sides, got a scalar; use * to multiply by a number"
