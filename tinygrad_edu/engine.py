@@ -96,9 +96,6 @@ class Value(ValueMethods):
     def grad(self, value) -> None:
         self._grad = None if value is None else fitting_grad(self, value)
 
-    def zero_grad(self) -> None:
-        self._grad = None
-
     def accumulate_grad(self, g) -> None:
         """Add ``g`` (dL/d(self) from one backward pass) into ``.grad``: gradients accumulate until cleared."""
         self._grad = g if self._grad is None else self._grad + g
@@ -113,16 +110,6 @@ class Value(ValueMethods):
     def op(self) -> str:
         """Name of the operation that made this node; "" for leaves."""
         return self._operation.name if self._operation is not None else ""
-
-    @property
-    def operation(self) -> type[ops.Op] | None:
-        """The op (a class of ``ops.py``) that made this node, whose forward and backward it runs; None for leaves."""
-        return self._operation
-
-    @property
-    def settings(self) -> dict:
-        """That op's settings, such as ``{"axis": 0, "keepdims": False}`` (read-only: a copy)."""
-        return dict(self._kwargs)
 
     def backward(self, grad=None, create_graph: bool = False) -> None:
         """Reverse-mode autodiff: add d(self)/d(node) * grad into every node's .grad.

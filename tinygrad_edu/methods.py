@@ -261,6 +261,20 @@ class ValueMethods:
 
     # ------------------------------------------------------------ attributes
 
+    def zero_grad(self) -> None:
+        """Clear the gradient (PyTorch's ``grad = None``): the next backward pass starts it afresh."""
+        self._grad = None
+
+    @property
+    def operation(self) -> type[ops.Op] | None:
+        """The op (a class of ``ops.py``) that made this node, whose forward and backward it runs; None for leaves."""
+        return self._operation
+
+    @property
+    def settings(self) -> dict:
+        """That op's settings, such as ``{"axis": 0, "keepdims": False}`` (read-only: a copy)."""
+        return dict(self._kwargs)
+
     @property
     def has_grad(self) -> bool:
         """Whether a backward pass has reached this node since its gradient was last cleared (PyTorch: grad is
