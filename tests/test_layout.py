@@ -245,3 +245,15 @@ def test_a_planted_link_by_assignment_is_flagged():
         (13, "ops.Add.name", "ops"),
         (14, "setattr(Value, ...)", "engine"),
     ]
+
+
+def test_the_readmes_reading_table_names_every_module():
+    """README's table of modules (``| # | module | what it holds |``) lists each module of the package, and only
+    those: a file added, moved or removed shows up here."""
+    readme = (PACKAGE.parent / "README.md").read_text()
+    table = readme[readme.index("| # | module | what it holds |") :].split("\n\n")[0]
+    named = {
+        m for cell in re.findall(r"^\|[^|]*\|([^|]*)\|", table, re.M) for m in re.findall(r"(\w+)(?:\.py|/)", cell)
+    }
+    named -= {"tinygrad_edu"}
+    assert named == set(MODULES) - {"__init__", "__main__"}, sorted(named ^ (set(MODULES) - {"__init__", "__main__"}))
