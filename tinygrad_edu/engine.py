@@ -50,18 +50,8 @@ from tinygrad_edu.modes import IGNORE_ALL, NUMPY_ERRORS, no_grad, quiet
 class Value(ValueMethods):
     """A node of the computation graph: a scalar or a tensor, its gradient, and where it came from."""
 
-    __slots__ = (
-        "_data",
-        "_grad",
-        "label",
-        "_a",
-        "_b",
-        "requires_grad",
-        "_operation",
-        "_kwargs",
-        "_site",
-        "__weakref__",
-    )
+    __slots__ = ("_data", "_grad", "label", "requires_grad",  # numbers, gradient, name, whether it wants one
+                 "_a", "_b", "_operation", "_kwargs", "_site", "__weakref__")  # how it was made  # fmt: skip
 
     def __init__(self, data, label: str = "", requires_grad: bool = True):
         if not isinstance(label, str):
