@@ -65,3 +65,21 @@ def test_an_unnamed_box_shows_its_name_small_and_still_says_what_a_leaf_is():
     assert re.search(r'BGCOLOR="#fff2b3"><B>param</B> <FONT POINT-SIZE="8">n1</FONT>', source)
     assert re.search(r'BGCOLOR="#e6e6e6"><B>const</B> <FONT POINT-SIZE="8">n\d</FONT>', source)
     assert "#1" not in viz.format_graph(out) and "#1" not in str(trace_backward(out))  # the old numbering is gone
+
+
+def test_names_are_unique_even_when_labels_collide_with_numbers_or_each_other():
+    """A label ``n1`` and an unnamed node numbered 1, or two nodes labelled ``w``, would show two nodes under one
+    name: the number skips what labels use, and the second ``w`` is ``w_2``."""
+    from tinygrad_edu import Value
+    from tinygrad_edu.names import node_names
+
+    a, b = Value(2.0, label="a"), Value(3.0, label="b")
+    h = a * b  # unnamed
+    k = h + a
+    k.label = "n1"
+    w1, w2 = Value(1.0, label="w"), Value(2.0, label="w")
+    out = k * w1 + w2
+    names = node_names(out)
+    assert len(set(names.values())) == len(names)
+    assert names[k] == "n1" and names[h] != "n1"
+    assert {names[w1], names[w2]} == {"w", "w_2"}

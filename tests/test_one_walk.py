@@ -116,3 +116,32 @@ def _backprop_loop_line(path) -> int:
     tree = ast.parse(path.read_text())
     fn = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "backprop")
     return next(n for n in ast.walk(fn) if isinstance(n, ast.For)).lineno
+
+
+def test_gradcheck_leaves_the_users_gradients_as_they_were():
+    """gradcheck's Jacobians came from backward() per output element, clearing .grad in between: after it, the
+    gradient the user had computed was gone (zeros). backprop writes nothing."""
+    from tinygrad_edu import gradcheck
+
+    x = Value(np.array([0.3, -0.2]), label="x")
+    (x * x).sum().backward()
+    before = x.grad.copy()
+    assert gradcheck(lambda x: x.tanh(), x)
+    np.testing.assert_array_equal(x.grad, before)
+
+
+def test_chain_rule_by_hand_does_not_sort_the_graph_below(monkeypatch):
+    """chain_rule is backprop's first step alone: it must not sort the whole graph below the node each time (by
+    hand over a chain of n nodes that was n sorts of up to n nodes: quadratic)."""
+    from tinygrad_edu import engine
+
+    y = Value(1.0)
+    for _ in range(50):
+        y = y * 1.0001 + 0.001
+    y.grad = 1.0
+    order = toposort(y)
+    sorted_nodes = []
+    monkeypatch.setattr(engine, "toposort", lambda root: sorted_nodes.append(root) or order)
+    for node in order:
+        node.chain_rule()
+    assert sorted_nodes == []

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import numbers
 import os
-import sys
 
 import numpy as np
 
 from tinygrad_edu import modes
-from tinygrad_edu.follow import Argument, Followed, is_node, numbers_of
+from tinygrad_edu.follow import Argument, Followed, frame, is_node, numbers_of
 
 NO_KWARGS: dict = {}  # the settings of a leaf (no op) and of an op without any
 # Why a constant (requires_grad=False) is one, kept in its _kwargs, which only op nodes use (compared by identity)
@@ -25,7 +24,6 @@ DETACHED: dict = {}
 CONSTANT_GRADIENT: dict = {}
 FLOAT64 = np.dtype(np.float64)
 PACKAGE = os.path.dirname(os.path.abspath(__file__))
-frame = sys._getframe  # noqa: SLF001 (Python's way to a caller's frame: frame(1) is the caller's)
 
 
 def called_from_package() -> bool:

@@ -109,10 +109,10 @@ class Value(ValueMethods):
         differentiated again: ``x.grad.backward()``.
         """
         need_graph(self, "backward()")
-        if create_graph:
-            seed = _named_seed(self, grad)
-        else:
+        if not create_graph:
             seed = seed_for(self, grad._data if isinstance(grad, Value) else grad)
+        else:
+            seed = _named_seed(self, grad)
         for node, g in backprop(self, seed, graph=create_graph).items():
             node.accumulate_grad(g)
 
@@ -172,7 +172,7 @@ def backprop(
     show the chain rule at work. ``first_step``: only the root's own step (backprop by hand, one node at a
     time: ``Value.chain_rule``), returning what it passes to its inputs.
     """
-    order = toposort(root)
+    order = [root] if first_step else toposort(root)  # (one step needs no order)
     leads = None if wanted is None else leading_to(order, wanted)  # gradients elsewhere are not built
     pending = {root: grad}  # gradients arriving in this pass, summed per node
     done = {}
@@ -511,6 +511,11 @@ def grad(
             g = ValueMath.zeros_like(x)
         result.append(g)
     return tuple(result)
+
+
+def backprop_graph(root: Value, grad: Value, wanted: list[Value] | None = None) -> dict[Value, Value]:
+    """``backprop(root, grad, graph=True, wanted=wanted)``, under the name it had before the walk was one."""
+    return backprop(root, grad, graph=True, wanted=wanted)
 
 
 # ---------------------------------------------------------------- what methods.py reaches the engine through

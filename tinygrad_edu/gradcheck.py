@@ -30,6 +30,7 @@ from tinygrad_edu.engine import (
     Value,
     apply,
     as_value,
+    backprop,
     grad,
     reduce_broadcast,
     toposort,
@@ -316,21 +317,19 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
 
 
 def _jacobians(out: Value, values: list[Value]) -> list[np.ndarray | None]:
-    """The engine's Jacobians of ``out`` with respect to each input: one backward pass per output element."""
+    """The engine's Jacobians of ``out`` with respect to each input: one backward pass per output element
+    (``backprop``, which writes nothing into ``.grad``: the user's gradients stay as they were)."""
     jacs = [np.zeros(out.shape + v.shape) if v.requires_grad else None for v in values]
     if not out.requires_grad:  # a constant (the gradient of a sum is): its derivatives are all 0
         return jacs
+    wanted = [v for v in values if v.requires_grad]
     for k in np.ndindex(*out.shape):
         seed = np.zeros(out.shape)
         seed[k] = 1.0
-        for v in values:
-            v.zero_grad()
-        out.backward(seed if out.shape else 1.0)
+        grads = backprop(out, seed if out.shape else 1.0, wanted=wanted)
         for v, jac in zip(values, jacs):
-            if jac is not None:
-                jac[k] = v.grad
-    for v in values:
-        v.zero_grad()
+            if jac is not None and v in grads:
+                jac[k] = grads[v]
     return jacs
 
 

@@ -13,6 +13,7 @@ engine.py, so it reaches the engine through the hooks ``Value`` gives it (``_app
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -41,6 +42,12 @@ class ValueMethods:
 
     __slots__ = ()
     __array_ufunc__ = None  # numpy defers to us: ndarray + Value calls Value.__radd__
+
+    # What engine.Value gives these methods (this module comes before the engine, which sets them at its end):
+    _apply: Callable  # engine.apply: run an op forward and make the node, x + y = _apply(ops.Add, x, y)
+    _operand: Callable  # an operand as a Value (a constant), or Python's TypeError naming both types
+    _constant: Callable  # engine.as_value: numbers as a constant Value
+    _backprop: Callable  # engine.backprop, whose first step is chain_rule
 
     # ------------------------------------------------------------ arithmetic (the math of each op is in ops.py)
 

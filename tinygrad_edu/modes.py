@@ -64,7 +64,7 @@ class Switches(threading.local):
         self.grad_enabled = True  # switched off by no_grad()
         self.anomaly = False  # switched on by detect_anomaly()
         self.sites = False  # switched on by record_sites() (and detect_anomaly): new nodes note their line of code
-        self.reads: list[str] | None = None  # set by note_reads(): where numbers left the graph
+        self.reads: note_reads | None = None  # set by note_reads(): where numbers left the graph
         self.saved: list[dict] = []  # what each open block switched, to put back when it ends
 
 

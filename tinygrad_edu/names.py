@@ -11,11 +11,24 @@ from tinygrad_edu.engine import Value, toposort
 
 
 def node_names(root: Value) -> dict[Value, str]:
-    """Every node of ``root``'s graph with its name: its label, or ``n<k>`` for the k-th unnamed node."""
+    """Every node of ``root``'s graph with its name: its label, or ``n<k>`` for the k-th unnamed node.
+
+    Names are unique: a number a label already uses is skipped, and a label two nodes share gets ``_2`` on
+    its second node (so no view can show two nodes under one name).
+    """
+    order = list(reversed(toposort(root)))  # inputs first
+    labels = {node.label for node in order if node.label}
     names: dict[Value, str] = {}
+    used: set[str] = set()
     unnamed = 0
-    for node in reversed(toposort(root)):  # inputs first
-        if not node.label:
+    for node in order:
+        name = node.label
+        while not name or name in labels and not node.label:
             unnamed += 1
-        names[node] = node.label or f"n{unnamed}"
+            name = f"n{unnamed}"
+        first, k = name, 2
+        while name in used:
+            name, k = f"{first}_{k}", k + 1
+        used.add(name)
+        names[node] = name
     return names

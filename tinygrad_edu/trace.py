@@ -23,6 +23,12 @@ def gradients_from(root: Value, on_edge=None) -> dict[Value, object]:
     return backprop(root, 1.0, on_edge)
 
 
+def name_of(node: Value, names: dict) -> str:
+    """``node``'s label, or a number kept in ``names`` for an unnamed node (the trace's naming before
+    ``names.node_names``, which every view uses now)."""
+    return node.label or names.setdefault(node, f"n{len(names) + 1}")
+
+
 @dataclass
 class TraceRow:
     step: int  # which node's backward this is (1 = the root)
@@ -39,8 +45,9 @@ class BackwardTrace:
     """The rows of one backward pass; ``print(trace)`` shows them as a table, each node under its name in
     every view (``names.node_names``: its label, or ``n4``)."""
 
-    def __init__(self, rows: list[TraceRow], names: dict[Value, str]):
+    def __init__(self, rows: list[TraceRow], names: dict[Value, str], gradients: dict | None = None):
         self.rows = rows
+        self.gradients = gradients or {}  # each node's gradient from the pass, in the order the pass filled them
         self._names = names
 
     def contributions(self, node: Value) -> list:
@@ -94,4 +101,4 @@ def trace_backward(root: Value) -> BackwardTrace:
             local = node.operation.backward(1.0, node.data, *datas, **node.settings)
             local = local if node.operation.arity == 1 else local[index]
         rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
-    return BackwardTrace(rows, node_names(root))
+    return BackwardTrace(rows, node_names(root), grads)

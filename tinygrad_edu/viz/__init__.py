@@ -13,7 +13,8 @@ Read in this order:
 Every view names a node the same way (``tinygrad_edu.names.node_names``): its label, else ``n1``, ``n2``, ...
 """
 
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Value, grad_numbers, toposort  # noqa: F401 (viz.py's names, kept)
+from tinygrad_edu.trace import gradients_from, trace_backward  # noqa: F401 (viz.py's names, kept)
 from tinygrad_edu.viz.dot import Grads, draw_graph, render_graph
 from tinygrad_edu.viz.jupyter import value_mimebundle
 from tinygrad_edu.viz.render import FORMATS, INSTALL_HINT, Graph, check_format, render_source

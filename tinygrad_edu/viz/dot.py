@@ -20,7 +20,7 @@ from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import gradients_from
 from tinygrad_edu.viz.render import Graph, picture_format, write_picture
-from tinygrad_edu.viz.style import SYMBOLS, Style, _size
+from tinygrad_edu.viz.style import SYMBOLS, Style, gradient_size
 
 Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
 
@@ -95,7 +95,7 @@ class _Boxes:
 
     def __init__(self, style: Style, names: dict, grads: dict, inputs: set, highlight: Value | None):
         self.style, self.names, self.grads, self.inputs, self.highlight = style, names, grads, inputs, highlight
-        finite = (_size(g) for g in grads.values() if g is not None and np.isfinite(_size(g)))
+        finite = (gradient_size(g) for g in grads.values() if g is not None and np.isfinite(gradient_size(g)))
         self.largest = max(finite, default=0.0)
 
     def label(self, node: Value, short: bool) -> str:

@@ -18,19 +18,20 @@ from pathlib import Path
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
-from tinygrad_edu.trace import gradients_from, trace_backward
+from tinygrad_edu.trace import BackwardTrace, trace_backward
 from tinygrad_edu.viz.dot import draw, graph_nodes, node_ids
 from tinygrad_edu.viz.render import Graph, svg_body, write
 from tinygrad_edu.viz.style import Style
 
 
-def backward_steps(root: Value) -> list[tuple[Value, object]]:
+def backward_steps(root: Value, trace: BackwardTrace | None = None) -> list[tuple[Value, object]]:
     """(node, its gradient), in the order a lecturer narrates one backward pass from ``root``: level by
     level from the output, a node after every node made from it (so its gradient is complete).
 
-    Runs that pass on the side: the ``.grad`` of every node is left as it was.
+    Runs that pass on the side (or reads it from ``trace``, ``trace_backward(root)``): the ``.grad`` of every
+    node is left as it was.
     """
-    grads = gradients_from(root)
+    grads = (trace or trace_backward(root)).gradients
     order = toposort(root)
     level, made = {root: 0}, {node: -i for i, node in enumerate(order)}  # made: inputs before their results
     for node in order:  # outputs first: a node's level is its longest path from the root
@@ -40,9 +41,11 @@ def backward_steps(root: Value) -> list[tuple[Value, object]]:
     return sorted(grads.items(), key=lambda item: (level[item[0]], made[item[0]]))
 
 
-def chain_rule_lines(root: Value, steps: list[tuple[Value, object]], names: dict[Value, str]) -> list[list[str]]:
+def chain_rule_lines(
+    root: Value, trace: BackwardTrace, steps: list[tuple[Value, object]], names: dict[Value, str]
+) -> list[list[str]]:
     """For each step, the chain rule with its numbers: upstream x local = contribution, summed at a reused node."""
-    rows = trace_backward(root).rows
+    rows = trace.rows
     out = names[root]
     lines = []
     for node, grad in steps:
@@ -91,8 +94,9 @@ def backward_frames(
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
     nodes = graph_nodes(root, max_nodes)
     names = node_names(root)
-    steps = backward_steps(root)
-    lines = chain_rule_lines(root, steps, names)
+    trace = trace_backward(root)  # the one backward pass the pictures show
+    steps = backward_steps(root, trace)
+    lines = chain_rule_lines(root, trace, steps, names)
     frames = []
     for k in range(1, len(steps) + 1):
         caption = f"step {k} of {len(steps)}: " + r"\l".join(lines[k - 1]) + r"\l"
@@ -132,8 +136,9 @@ def backward_page(
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
     nodes = graph_nodes(root, max_nodes)
     names = node_names(root)
-    steps = backward_steps(root)
-    lines = chain_rule_lines(root, steps, names)
+    trace = trace_backward(root)  # the one backward pass the pictures show
+    steps = backward_steps(root, trace)
+    lines = chain_rule_lines(root, trace, steps, names)
     ids = node_ids(nodes)
     data = [
         {

@@ -16,7 +16,7 @@ PARAMETER, CONSTANT, POSITIVE, NEGATIVE = "#fff2b3", "#e6e6e6", (33, 102, 172), 
 RANKDIRS = ("LR", "TB", "RL", "BT")
 
 
-def _size(g) -> float:
+def gradient_size(g) -> float:
     """A gradient's size: its absolute value, or a tensor's mean absolute value."""
     return abs(g) if g.__class__ is float else float(np.mean(np.abs(g)))
 
@@ -65,7 +65,7 @@ class Style:
 
     def gradient_colour(self, g, largest: float) -> str:
         """Blue for a positive gradient, red for a negative one, darker when larger than the others."""
-        size = _size(g)
+        size = gradient_size(g)
         if size == 0 or largest == 0 or not np.isfinite(size):
             return "#ffffff"
         sign = g if g.__class__ is float else float(np.sum(g))
