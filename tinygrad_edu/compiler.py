@@ -977,13 +977,25 @@ class _Writer:
                 continue
             target, tree, why, reusable = entry
             self.top = tree
-            text = render(tree, self.name_of)
+            if self.adds_in_place(target, tree):  # g_x = g_x + c, into g_x's own array: no new array
+                assign, text = "+=", render(tree.parts[2], self.name_of)
+            else:
+                assign, text = "=", render(tree, self.name_of)
             self.top = None
-            lines.append(f"    {target} = {text}  {why if isinstance(why, str) else why(self.name_of)}")
-            self.fresh[target] = _fresh(tree) and not text.isidentifier()
+            lines.append(f"    {target} {assign} {text}  {why if isinstance(why, str) else why(self.name_of)}")
+            self.fresh[target] = assign == "+=" or _fresh(tree) and not text.isidentifier()
             if reusable:
                 self.temps[_expression_key(tree, keys, top=True)] = target
         return lines
+
+    def adds_in_place(self, target: str, tree: Code) -> bool:
+        """Can ``target = target + c`` be written ``target += c``? Only when target holds an array that this code
+        made and nothing else holds (a sum, a product: not another gradient passed on, a view, the user's array),
+        which the sum does not widen (same shape, float): then no line can see the change but this one."""
+        if tree.kind != "binary" or tree.parts[0] != "+" or tree.parts[1].name != target:
+            return False
+        total = tree.parts[1]
+        return self.fresh.get(target, False) and total.real == tree.real != () and total.kind_of_number == "f"
 
     def name_of(self, x: Code) -> str | None:
         """The variable that holds x in the code written so far, if any (writing it first if x is used twice)."""
