@@ -198,7 +198,8 @@ def as_float(x: Code) -> Code:
 def binary(op: str, a, b) -> Code:
     """a op b, elementwise (numpy spreads the shapes), with the rewrites that change no number."""
     a, b = as_code(a), as_code(b)
-    shape, real = np.broadcast_shapes(a.shape, b.shape), np.broadcast_shapes(a.real, b.real)
+    shape = a.shape if a.shape == b.shape else np.broadcast_shapes(a.shape, b.shape)  # (the check is slow)
+    real = a.real if a.real == b.real else np.broadcast_shapes(a.real, b.real)
     known_a, known_b = _known(a), _known(b)
     if known_a is not None and known_b is not None and op in _FOLD and isinstance(known_a, float):
         return CodeMath.broadcast_to(literal(_FOLD[op](known_a, known_b)), shape)  # both known: the number itself

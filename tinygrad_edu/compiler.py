@@ -87,7 +87,15 @@ from tinygrad_edu.code import (
 )
 from tinygrad_edu.engine import Value, as_value, backprop, toposort
 from tinygrad_edu.follow import Argument
-from tinygrad_edu.modes import any_mode_open, is_anomaly_enabled, is_grad_enabled, note_reads, quietly
+from tinygrad_edu.modes import (
+    IGNORE_ALL,
+    NUMPY_ERRORS,
+    any_mode_open,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    note_reads,
+    quietly,
+)
 from tinygrad_edu.names import node_names
 
 
@@ -178,17 +186,22 @@ class Compiled:
             loss.backward()  # the first call is the eager one: its loss, its gradients
             return Value(loss.data, requires_grad=False)
         self.latest = trace
-        self.made[key] = 0
+        if self.made.get(key):
+            self.made[key] = 0
         if trace.step is None:  # judged not compilable when traced
             return self._eager(args)
         if modes and not is_grad_enabled():
             return Value(quietly(trace.run_forward, args), requires_grad=False)
         if self.check_every and self.calls % self.check_every == 0:
             return self._checked(trace, args)
+        token = NUMPY_ERRORS.set(IGNORE_ALL)  # quietly(trace.step, ...) written out: this is every call's path
         try:
-            return as_value(quietly(trace.step, trace.persistent, args))  # the loss, as a Value without a graph
+            loss = trace.step(trace.persistent, args)
         except (ArithmeticError, ValueError, IndexError):  # math raised where numpy gives inf/nan, or a bad input:
-            return self._eager(args)  # the eager engine gives IEEE's inf/nan, or its own clear error
+            loss = None  # the eager engine gives IEEE's inf/nan, or its own clear error
+        finally:
+            NUMPY_ERRORS.reset(token)
+        return self._eager(args) if loss is None else as_value(loss)  # the loss, as a Value without a graph
 
     def _changing(self, kept: list[_Trace], args: tuple) -> list[str]:
         names = _argument_names(self.fn, len(args))
@@ -266,7 +279,7 @@ class _Trace:
 
     def accepts(self, args: tuple) -> bool:
         """The arguments that are compared by value (Python numbers, lists) are those of the trace."""
-        return all(_same(args[i], v) for i, v in self.guards.items())
+        return not self.guards or all(_same(args[i], v) for i, v in self.guards.items())
 
     def run_forward(self, args: tuple):
         if self.forward is None:
@@ -389,6 +402,7 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         wanted_args=[w.arg_index.get(id(v)) for v in w.wanted],
         current=_current(links, w.persistent),
     )
+    del w, again, order, order2  # freeing the writer's symbols and the second graph is part of the trace's cost
     trace.seconds = time.perf_counter() - start
     return trace, loss
 
@@ -963,13 +977,25 @@ class _Writer:
                 continue
             target, tree, why, reusable = entry
             self.top = tree
-            text = render(tree, self.name_of)
+            if self.adds_in_place(target, tree):  # g_x = g_x + c, into g_x's own array: no new array
+                assign, text = "+=", render(tree.parts[2], self.name_of)
+            else:
+                assign, text = "=", render(tree, self.name_of)
             self.top = None
-            lines.append(f"    {target} = {text}  {why if isinstance(why, str) else why(self.name_of)}")
-            self.fresh[target] = _fresh(tree) and not text.isidentifier()
+            lines.append(f"    {target} {assign} {text}  {why if isinstance(why, str) else why(self.name_of)}")
+            self.fresh[target] = assign == "+=" or _fresh(tree) and not text.isidentifier()
             if reusable:
                 self.temps[_expression_key(tree, keys, top=True)] = target
         return lines
+
+    def adds_in_place(self, target: str, tree: Code) -> bool:
+        """Can ``target = target + c`` be written ``target += c``? Only when target holds an array that this code
+        made and nothing else holds (a sum, a product: not another gradient passed on, a view, the user's array),
+        which the sum does not widen (same shape, float): then no line can see the change but this one."""
+        if tree.kind != "binary" or tree.parts[0] != "+" or tree.parts[1].name != target:
+            return False
+        total = tree.parts[1]
+        return self.fresh.get(target, False) and total.real == tree.real != () and total.kind_of_number == "f"
 
     def name_of(self, x: Code) -> str | None:
         """The variable that holds x in the code written so far, if any (writing it first if x is used twice)."""
