@@ -329,13 +329,13 @@ def test_the_source_is_the_code_that_runs():
     for p, g in zip(model.parameters(), grads):
         np.testing.assert_array_equal(p.grad, g)
     for text in (
-        "layers_0_w = P[",
-        "# layers.0.w: needs a gradient",
+        "layers_0_W = P[",  # the label, as print_graph, the trace table and the pictures name it
+        "# layers.0.W: needs a gradient",
         "g_layers_1_b = np.add.reduce(",
         "summed over the broadcast axes",
         "# tanh: d",
         "= 1 - ",
-        ".accumulate_grad(g_layers_0_w)",
+        ".accumulate_grad(g_layers_0_W)",
     ):
         assert text in step.source, text
 

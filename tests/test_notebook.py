@@ -61,4 +61,4 @@ def test_pictures_tables_and_the_stepper_show_in_a_real_kernel(tmp_path):
     assert data_of(9)["text/plain"] == "50" and "Warning" not in progress and "TqdmExperimentalWarning" not in progress
     derivative = data_of(10)["image/svg+xml"]
     assert "tanh" in derivative and "dx/dx" not in derivative  # the graph of d tanh(x)/dx: tanh, then the backward
-    assert "def step(P, A):" in outputs[11][0]["text"] and "g_n4 = g_n5 @ layers_1_w.T" in outputs[11][0]["text"]
+    assert "def step(P, A):" in outputs[11][0]["text"] and "g_n4 = g_n5 @ layers_1_W.T" in outputs[11][0]["text"]

@@ -17,6 +17,7 @@ then writes a line that calls the op as ops.py writes it.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 
 import numpy as np
@@ -202,7 +203,7 @@ def binary(op: str, a, b) -> Code:
     real = a.real if a.real == b.real else np.broadcast_shapes(a.real, b.real)
     known_a, known_b = _known(a), _known(b)
     if known_a is not None and known_b is not None and op in _FOLD and isinstance(known_a, float):
-        return CodeMath.broadcast_to(literal(_FOLD[op](known_a, known_b)), shape)  # both known: the number itself
+        return CodeMath.broadcast_to(literal(_folded(op, known_a, known_b)), shape)  # both known: the number itself
     if op in _COMPARISONS and "f" in (a.kind_of_number, b.kind_of_number):  # x <= 0 is x <= 0.0, a float's
         a, b = (literal(float(x.value)) if x.kind == "literal" and x.kind_of_number == "i" else x for x in (a, b))
     number = "b" if op in _COMPARISONS else "f" if "f" in (a.kind_of_number, b.kind_of_number) else "i"
@@ -226,7 +227,14 @@ def _is(x: Code, v: float) -> bool:
     return x.real == () and _known(x) == v
 
 
-_FOLD: dict[str, Callable] = {"+": float.__add__, "-": float.__sub__, "*": float.__mul__, "/": float.__truediv__}
+_FOLD: dict[str, Callable] = {"+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv}
+
+
+def _folded(op: str, a: float, b: float) -> float:
+    """a op b for two numbers the code knows, as IEEE arithmetic gives it: 1.0 / 0.0 is inf, as eager gives
+    (Python's floats raise there, and the engine redoes the op in numpy)."""
+    with np.errstate(all="ignore"):
+        return float(_FOLD[op](np.float64(a), np.float64(b)))
 
 
 def _elementwise(fn: str, args: tuple, number: str = "f") -> Code:

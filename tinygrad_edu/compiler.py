@@ -797,7 +797,7 @@ class _Writer:
                 name = _identifier(self.arg_names[i], self.used)
                 reads.append(f"    {name} = A[{i}].data  # argument {i}")
             elif id(node) in self.persistent_ids:
-                label = self.param_names.get(id(node)) or node.label or "leaf"
+                label = node.label or self.param_names.get(id(node)) or self.node_names[node]  # as every view
                 name = _identifier(label, self.used)
                 what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
                 reads.append(f"    {name} = P[{len(self.persistent)}].data  # {label}: {what}")
@@ -811,7 +811,7 @@ class _Writer:
                 self.codes[id(node)] = literal(data)
                 continue
             else:
-                name = self.const(data, node.label or "array")
+                name = self.const(data, self.node_names[node])
                 reads.append(f"    # {name}: a constant array of shape {node.shape}, fixed at trace time")
             self.names[id(node)] = name
             self.codes[id(node)] = leaf(name, node.shape)
@@ -885,6 +885,8 @@ class _Writer:
                 if len(inputs) == 1
                 else tuple(None if r is None else item(whole, i, np.shape(r)) for i, r in enumerate(raw))
             )
+        if node.data.__class__ is not float and not _diagonal(node):  # g = 1 gives no derivative (softmax)
+            factors = (None,) * len(inputs)
         self.factors[id(node)] = tuple(f if isinstance(f, Code) else None for f in factors)
         grads = tuple(None if c is None else alias(c) for c in grads)
         self.raw[id(node)] = [None if c is None else c.shape for c in grads]
@@ -1035,6 +1037,24 @@ def _argument_in(code: str, names: list[str]) -> str:
 
 
 # ---------------------------------------------------------------- names and numbers as code
+
+
+def _diagonal(node: Value) -> bool:
+    """Whether each element of node's output depends only on the same element of each input (tanh, x * y), so
+    that its op's backward run with g = 1 is the local derivative d(out)/d(input). Tried on the numbers: the
+    backward of a random g must be g times the backward of ones (softmax's or a matrix product's is not)."""
+    op, datas, settings = node.operation, [p.data for p in node.parents], node.settings
+    g = np.random.default_rng(0).uniform(0.5, 1.5, size=node.shape)
+    try:
+        with np.errstate(all="ignore"):
+            some = _as_tuple(op.backward(g, node.data, *datas, **settings), len(datas))
+            ones = _as_tuple(op.backward(np.ones(node.shape), node.data, *datas, **settings), len(datas))
+            return all(
+                a is None or np.shape(a) == np.shape(g * b) and np.allclose(a, g * b, equal_nan=True)
+                for a, b in zip(some, ones)
+            )
+    except (ValueError, TypeError):  # shapes that do not spread (a reduction's): no such factor
+        return False
 
 
 def _identifier(text: str, used: set[str]) -> str:
