@@ -79,6 +79,16 @@ def _style(style: Style | None, **options) -> Style:
     return (style or Style()).with_options(show_grad=True, **options)
 
 
+def _narrated(root: Value, max_nodes: int) -> tuple:
+    """What the stepper shows of ``root``'s graph: its nodes, their names, the steps of one backward pass (run
+    once, on the side) and each step's chain-rule lines."""
+    nodes = graph_nodes(root, max_nodes)
+    names = node_names(root)
+    trace = trace_backward(root)
+    steps = backward_steps(root, trace)
+    return nodes, names, steps, chain_rule_lines(root, trace, steps, names)
+
+
 def backward_frames(
     root: Value,
     show_data: bool | None = None,
@@ -92,11 +102,7 @@ def backward_frames(
     the k-th outlined. The chain rule in motion: each node's gradient is complete only after every
     node made from it is done. The options are ``draw_graph``'s."""
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
-    nodes = graph_nodes(root, max_nodes)
-    names = node_names(root)
-    trace = trace_backward(root)  # the one backward pass the pictures show
-    steps = backward_steps(root, trace)
-    lines = chain_rule_lines(root, trace, steps, names)
+    nodes, names, steps, lines = _narrated(root, max_nodes)
     frames = []
     for k in range(1, len(steps) + 1):
         caption = f"step {k} of {len(steps)}: " + r"\l".join(lines[k - 1]) + r"\l"
@@ -134,11 +140,7 @@ def backward_page(
     Home/End move through it; it needs no network.
     """
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
-    nodes = graph_nodes(root, max_nodes)
-    names = node_names(root)
-    trace = trace_backward(root)  # the one backward pass the pictures show
-    steps = backward_steps(root, trace)
-    lines = chain_rule_lines(root, trace, steps, names)
+    nodes, names, steps, lines = _narrated(root, max_nodes)
     ids = node_ids(nodes)
     data = [
         {
