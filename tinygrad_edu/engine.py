@@ -110,11 +110,10 @@ class Value(ValueMethods):
         """
         need_graph(self, "backward()")
         if not create_graph:
-            seed = seed_for(self, grad._data if isinstance(grad, Value) else grad)
+            backprop(self, seed_for(self, grad._data if isinstance(grad, Value) else grad), accumulate=True)
         else:
-            seed = _named_seed(self, grad)
-        for node, g in backprop(self, seed, graph=create_graph).items():
-            node.accumulate_grad(g)
+            for node, g in backprop(self, _named_seed(self, grad), graph=True).items():
+                node.accumulate_grad(g)
 
 
 # ---------------------------------------------------------------- 2. the order of the backward pass
@@ -153,12 +152,14 @@ def backprop(
     data: Callable | None = None,
     backward: Callable | None = None,
     first_step: bool = False,
+    accumulate: bool = False,
 ) -> dict[Value, object]:
     """One reverse-mode pass from ``root`` (whose gradient is ``grad``): dL/d(node) for every node reached.
 
     Visits nodes in topological order, root first, so that a node's gradient is complete (all its uses
     have reported) before its op's backward passes it on to the op's inputs. Nothing is written into
-    ``.grad``: ``backward()`` adds what this returns. One loop serves every reader of the derivatives,
+    ``.grad`` (unless ``accumulate``: then each gradient is added into ``.grad`` as the walk completes it, as
+    ``backward()`` asks for numbers; the dict is then empty). One loop serves every reader of the derivatives,
     which differ only in what an op's backward is given for a node:
 
     * its numbers (the default): the gradients are numbers, for training;
@@ -184,38 +185,37 @@ def backprop(
         g = take(node, None)  # dL/d(node), complete: every node made from it came earlier
         if g is None:
             continue
-        done[node] = g
-        if graph and not g.requires_grad and g._operation is None:  # a gradient that depends on nothing
-            g._kwargs = CONSTANT_GRADIENT  # requiring grad (x * 2's): say so if someone differentiates it again
+        if accumulate:  # backward(): straight into .grad (node.accumulate_grad(g), written out: the hot path)
+            node._grad = g if node._grad is None else node._grad + g
+        else:
+            done[node] = g
         op = node._operation
         if op is None:  # a leaf: nothing to pass on
             continue
         a, b, kwargs = node._a, node._b, node._kwargs
-        if numbers:
+        if numbers:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
             args = (g, node._data, a._data) if b is None else (g, node._data, a._data, b._data)
-        elif data is None:  # the graph's own nodes: what the backward computes is recorded as a graph
-            args = (g, node, a) if b is None else (g, node, a, b)
-        else:
-            args = (g, data(node), data(a)) if b is None else (g, data(node), data(a), data(b))
-        try:  # the chain rule, locally: dL/d(input) = dL/d(node) * d(node)/d(input)
-            if backward is None:
+            try:
                 grads = op.backward(*args, **kwargs) if kwargs else op.backward(*args)
+            except (ArithmeticError, ValueError) as e:
+                grads = retry(op.backward, args, kwargs, e, op)
+        else:
+            if graph:  # the graph's own nodes: what the backward computes is recorded as a graph
+                args = (g, node, a) if b is None else (g, node, a, b)
             else:
-                grads = backward(node, args)
-        except (ArithmeticError, ValueError) as e:
-            if not numbers:
-                raise
-            grads = retry(op.backward, args, kwargs, e, op)
+                args = (g, data(node), data(a)) if b is None else (g, data(node), data(a), data(b))
+            grads = op.backward(*args, **kwargs) if backward is None else backward(node, args)
         if b is None:
             parents, grads = (a,), (grads,)
         else:
             parents = (a, b)
         for i, p in enumerate(parents):
-            gp = grads[i]
-            if gp is None or not p.requires_grad or (leads is not None and id(p) not in leads):
+            if not p.requires_grad or (leads is not None and id(p) not in leads):
                 continue
-            like = p._data
+            gp, like = grads[i], p._data
             if not numbers:
+                if gp is None:  # (an op told by needs= that this input wants no gradient)
+                    continue
                 gp = _reduce_broadcast_named(as_value(gp) if graph else gp, like, op, i, p, node._data)
             elif like.__class__ is float:
                 if gp.__class__ is not float:
@@ -231,9 +231,12 @@ def backprop(
                     check_finite("backward", gp._data if graph else gp, op, parents, node.site)
                 if on_edge is not None:
                     on_edge(node, i, gp, pending[p])
-        if first_step:
-            done.update(pending)
-            break
+    if first_step:  # what the root passed on, which the walk did not reach
+        done.update(pending)
+    if graph:  # a gradient that depends on nothing requiring grad (x * 2's): say so if it is differentiated again
+        for g in done.values():
+            if not g.requires_grad and g._operation is None:
+                g._kwargs = CONSTANT_GRADIENT
     return done
 
 
@@ -283,16 +286,17 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
     out._data = data if data.__class__ is float else clean(data)
     out._grad = None
     out.label = ""
-    if track and (not modes.open_blocks or modes.state.grad_enabled):
+    blocks = modes.open_blocks  # while 0 (no no_grad, no anomaly block anywhere), every switch is at its default
+    if track and (not blocks or modes.state.grad_enabled):
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or NO_KWARGS, True
-    elif modes.open_blocks and modes.state.reads is not None:  # compile's trace: constants made of the arguments
+    elif blocks and modes.state.reads is not None:  # compile's trace: constants made of the arguments
         # (X[:, r] of an argument X) or of parameters under no_grad are recorded too, so the compiled step computes them
         out._a, out._b, out._operation, out._kwargs, out.requires_grad = a, b, op, kwargs or NO_KWARGS, False
     else:  # a constant; its unused _kwargs say why, for backward()'s error
         out._a, out._b, out._operation, out.requires_grad = None, None, None, False
         in_no_grad = track or a._kwargs is MADE_IN_NO_GRAD or (b is not None and b._kwargs is MADE_IN_NO_GRAD)
         out._kwargs = MADE_IN_NO_GRAD if in_no_grad else MADE_FROM_CONSTANTS
-    if modes.open_blocks and modes.state.sites:
+    if blocks and modes.state.sites:
         out._site = creation_site()
         if modes.state.anomaly:
             check_finite("forward", out._data, op, (a,) if b is None else (a, b), out._site)
