@@ -52,6 +52,7 @@ import collections.abc
 import contextlib
 import dis
 import functools
+import gc
 import inspect
 import itertools
 import keyword
@@ -385,7 +386,13 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
         id(s) for _, s, _ in record2.origins.values() if isinstance(s, Value)
     }
     w = _Writer(fn, order, args, persistent_ids, record, kept)
-    source, forward_source, namespace = w.sources(f"the compiled step of {name}")
+    collecting = gc.isenabled()  # the writer makes many small objects and frees none until it is done:
+    gc.disable()  # the cycle collector would scan them again and again for nothing
+    try:
+        source, forward_source, namespace = w.sources(f"the compiled step of {name}")
+    finally:
+        if collecting:
+            gc.enable()
     links, lost = _bindings(fn, w.persistent, [args[i] for i in guards])
     if lost:
         return _not_compiled(key, f"compile cannot check {lost} (so whether it changes later)", start), loss

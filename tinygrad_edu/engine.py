@@ -216,7 +216,9 @@ def backprop(
             if not numbers:
                 if gp is None:  # (an op told by needs= that this input wants no gradient)
                     continue
-                gp = _reduce_broadcast_named(as_value(gp) if graph else gp, like, op, i, p, node._data)
+                gp = as_value(gp) if graph else gp
+                if gp.shape != shape_of(like):
+                    gp = _reduce_broadcast_named(gp, like, op, i, p, node._data)
             elif like.__class__ is float:
                 if gp.__class__ is not float:
                     gp = _reduce_broadcast_named(gp, like, op, i, p, node._data)
