@@ -285,6 +285,14 @@ class CodeMath:
         return _unary("tanh", x)
 
     @staticmethod
+    def sin(x):
+        return _unary("sin", x)
+
+    @staticmethod
+    def cos(x):
+        return _unary("cos", x)
+
+    @staticmethod
     def maximum(x, y):
         x, y = as_code(x), as_code(y)
         if x.scalar and y.scalar and all(v.name is not None or v.kind == "literal" for v in (x, y)):

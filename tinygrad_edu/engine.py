@@ -408,6 +408,14 @@ class ValueMath:
         return apply(ops.Tanh, x)
 
     @staticmethod
+    def sin(x: Value) -> Value:
+        return apply(ops.Sin, x)
+
+    @staticmethod
+    def cos(x: Value) -> Value:
+        return apply(ops.Cos, x)
+
+    @staticmethod
     def power(x: Value, p) -> Value:
         return x**p
 

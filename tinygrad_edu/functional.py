@@ -26,6 +26,8 @@ __all__ = [
     "exp",
     "log",
     "sqrt",
+    "sin",
+    "cos",
     "abs",
     "tanh",
     "sigmoid",
@@ -91,6 +93,15 @@ def log(x) -> Value:
 
 def sqrt(x) -> Value:
     return as_value(x).sqrt()
+
+
+def sin(x) -> Value:
+    """sin x, whose derivatives cycle: cos x, -sin x, -cos x, sin x (the classic higher-order example)."""
+    return as_value(x).sin()
+
+
+def cos(x) -> Value:
+    return as_value(x).cos()
 
 
 def abs(x) -> Value:

@@ -149,6 +149,12 @@ class ValueMethods:
     def sqrt(self) -> Value:
         return self._apply(ops.Sqrt, self)
 
+    def sin(self) -> Value:
+        return self._apply(ops.Sin, self)
+
+    def cos(self) -> Value:
+        return self._apply(ops.Cos, self)
+
     def abs(self) -> Value:
         return self._apply(ops.Abs, self)
 

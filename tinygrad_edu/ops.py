@@ -309,6 +309,36 @@ class Sqrt(Op):
 
 
 @register
+class Sin(Op):
+    """sin x;  d/dx = cos x (and cos's derivative is -sin x: each derivative is the last one shifted a quarter turn)."""
+
+    name, domain, kinks = "sin", (REAL,), None  # smooth
+
+    @staticmethod
+    def forward(x):
+        return math_for(x).sin(x)
+
+    @staticmethod
+    def backward(g, out, x):
+        return g * math_for(x).cos(x)
+
+
+@register
+class Cos(Op):
+    """cos x;  d/dx = -sin x."""
+
+    name, domain, kinks = "cos", (REAL,), None  # smooth
+
+    @staticmethod
+    def forward(x):
+        return math_for(x).cos(x)
+
+    @staticmethod
+    def backward(g, out, x):
+        return -g * math_for(x).sin(x)
+
+
+@register
 class Abs(Op):
     """|x|;  d/dx = sign(x) = [x > 0] - [x < 0]: 0 at the kink x = 0 (and at nan), as in PyTorch."""
 
@@ -835,7 +865,7 @@ class ArrayMath:
     it makes a node, which is how a backward built from ops can be differentiated again.
     """
 
-    exp, log, log1p, sqrt, tanh = np.exp, np.log, np.log1p, np.sqrt, np.tanh
+    exp, log, log1p, sqrt, tanh, sin, cos = np.exp, np.log, np.log1p, np.sqrt, np.tanh, np.sin, np.cos
     maximum, where, clip, power = np.maximum, np.where, np.clip, np.power
     zeros_like, reshape, transpose = np.zeros_like, np.reshape, np.transpose
 
@@ -866,7 +896,7 @@ class ScalarMath(ArrayMath):
     ``math.exp(1000)``); the engine catches that and reruns the op in numpy float64.
     """
 
-    exp, log, log1p, sqrt, tanh = math.exp, math.log, math.log1p, math.sqrt, math.tanh
+    exp, log, log1p, sqrt, tanh, sin, cos = math.exp, math.log, math.log1p, math.sqrt, math.tanh, math.sin, math.cos
     maximum = max
 
     @staticmethod

@@ -26,7 +26,7 @@ float32 = float64 = float16 = float
 int64 = long = int
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
-    "softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long nn optim autograd"
+    "sin cos softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -107,6 +107,14 @@ def exp(x) -> Value:
 
 def log(x) -> Value:
     return F.log(x)
+
+
+def sin(x) -> Value:
+    return F.sin(x)
+
+
+def cos(x) -> Value:
+    return F.cos(x)
 
 
 def softmax(x, dim: int) -> Value:
