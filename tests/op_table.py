@@ -72,6 +72,11 @@ def _torch_scatter(x, shape, index):
     )
 
 
+def _torch_fn(name: str) -> Callable:
+    """PyTorch's function of that name, imported only when called."""
+    return lambda *ts: getattr(_torch(), name)(*ts)
+
+
 def _tf():
     import torch.nn.functional as tF
 
@@ -99,6 +104,8 @@ for sa, sb in BROADCAST_PAIRS:
         Case(f"mul{tag}", lambda a, b: a * b, lambda a, b: a * b, [away(sa, 5), away(sb, 6)]),
         Case(f"div{tag}", lambda a, b: a / b, lambda a, b: a / b, [away(sa, 7), away(sb, 8, lo=0.5)]),
         Case(f"pow_value{tag}", lambda a, b: a**b, lambda a, b: a**b, [positive(sa, 9), away(sb, 10)]),
+        Case(f"maximum{tag}", F.maximum, _torch_fn("maximum"), [away(sa, 13), away(sb, 14)]),
+        Case(f"minimum{tag}", F.minimum, _torch_fn("minimum"), [away(sa, 15), away(sb, 16)]),
         Case(f"functional_add{tag}", F.add, lambda a, b: a + b, [away(sa, 11), away(sb, 12)]),
     ]
 
@@ -425,6 +432,8 @@ SPECS = {
     "Erf": Spec(_unary, lambda x: x.erf()),
     "Step": Spec(_unary, None),  # PyTorch's heaviside has no gradient to compare
     "Clip": Spec(lambda d: ([d.draw(small)], {"lo": -1.0, "hi": 1.0}), lambda x, lo, hi: x.clip(lo, hi)),
+    "Maximum": Spec(_binary, _torch_fn("maximum")),
+    "Minimum": Spec(_binary, _torch_fn("minimum")),
     "Sum": Spec(_reduction, _torch_sum),
     "Mean": Spec(_reduction, _torch_mean),
     "Max": Spec(_reduction, _torch_max),

@@ -4,9 +4,11 @@ cycle of derivatives, and the PyTorch facade's names for them."""
 import math
 
 import numpy as np
+import pytest
 
 import tinygrad_edu.torch as torch  # the facade, as a tutorial imports it
 from tinygrad_edu import Value, grad
+from tinygrad_edu import functional as F
 
 
 def test_the_derivatives_of_sin_cycle_through_cos_minus_sin_minus_cos_and_back():
@@ -23,3 +25,27 @@ def test_the_facade_has_sin_and_cos():
     x = torch.linspace(-math.pi, math.pi, 5, requires_grad=True)
     (torch.sin(x) + torch.cos(x)).sum().backward()
     np.testing.assert_allclose(x.grad, np.cos(x.data) - np.sin(x.data), atol=1e-15)
+
+
+def test_maximum_and_minimum_split_the_gradient_at_ties_as_pytorch_does():
+    a, b = Value(np.array([1.0, 2.0, 3.0])), Value(np.array([1.0, 3.0, 2.0]))
+    (torch.maximum(a, b) * 2.0 + torch.minimum(a, b)).sum().backward()
+    np.testing.assert_array_equal(a.grad, [1.5, 1.0, 2.0])  # tie: half of 2 and half of 1
+    np.testing.assert_array_equal(b.grad, [1.5, 2.0, 1.0])
+
+
+def test_maximum_and_minimum_match_real_pytorch_at_ties_and_twice():
+    real = pytest.importorskip("torch", reason="PyTorch is the oracle; install the 'torch' extra")
+    xa, xb = np.array([[1.0, -2.0, 0.5]]), np.array([[1.0], [0.5]])  # ties, broadcast both ways
+    for name in ("maximum", "minimum"):
+        a, b = Value(xa), Value(xb)
+        ta, tb = (real.tensor(x, dtype=real.float64, requires_grad=True) for x in (xa, xb))
+        getattr(F, name)(a, b).sin().sum().backward()
+        getattr(real, name)(ta, tb).sin().sum().backward()
+        np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-14)
+        np.testing.assert_allclose(b.grad, tb.grad.numpy(), rtol=1e-14)
+
+
+def test_maximum_of_shapes_that_do_not_broadcast_names_them():
+    with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)|\(3,\).*\(2,\)"):
+        F.maximum(Value(np.ones(2)), Value(np.ones(3)))

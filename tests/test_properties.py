@@ -12,7 +12,22 @@ BINARY = {
     "sub": (lambda a, b: a - b, lambda a, b: (np.ones_like(a * b), -np.ones_like(a * b))),
     "mul": (lambda a, b: a * b, lambda a, b: (b + 0 * a, a + 0 * b)),
     "div": (lambda a, b: a / b, lambda a, b: (1 / b + 0 * a, -a / b**2)),
+    "maximum": (
+        lambda a, b: a.maximum(b) if isinstance(a, Value) else np.maximum(a, b),
+        lambda a, b: (_wins(a, b), _wins(b, a)),
+    ),
+    "minimum": (
+        lambda a, b: a.minimum(b) if isinstance(a, Value) else np.minimum(a, b),
+        lambda a, b: (_wins(b, a), _wins(a, b)),
+    ),
 }
+
+
+def _wins(a, b):
+    """d max(a, b)/da: 1 where a is larger, 0 where smaller, 1/2 at a tie (as PyTorch's maximum)."""
+    return np.where(a > b, 1.0, np.where(a == b, 0.5, 0.0))
+
+
 finite = st.floats(-3, 3).map(lambda x: x if abs(x) > 0.25 else 0.25 + abs(x))  # away from 0, for div
 
 

@@ -300,6 +300,13 @@ class CodeMath:
         return _elementwise("max" if x.scalar and y.scalar else "np.maximum", (x, y))
 
     @staticmethod
+    def minimum(x, y):
+        x, y = as_code(x), as_code(y)
+        if x.scalar and y.scalar and all(v.name is not None or v.kind == "literal" for v in (x, y)):
+            return CodeMath.where(y < x, y, x)  # min(x, y) as Python computes it, without a call
+        return _elementwise("min" if x.scalar and y.scalar else "np.minimum", (x, y))
+
+    @staticmethod
     def where(cond, a, b):
         if isinstance(cond, (bool, np.bool_)):
             return as_code(a if cond else b)

@@ -38,6 +38,8 @@ __all__ = [
     "erf",
     "step",
     "clip",
+    "maximum",
+    "minimum",
     "sum",
     "mean",
     "max",
@@ -158,6 +160,16 @@ def step(x) -> Value:
 
 def clip(x, lo: float | None = None, hi: float | None = None) -> Value:
     return as_value(x).clip(lo, hi)
+
+
+def maximum(a, b) -> Value:
+    """The larger of a and b, element by element (broadcast); at a tie each gets half the gradient."""
+    return as_value(a).maximum(b)
+
+
+def minimum(a, b) -> Value:
+    """The smaller of a and b, element by element (broadcast); at a tie each gets half the gradient."""
+    return as_value(a).minimum(b)
 
 
 def sum(x, axis=None, keepdims: bool = False) -> Value:

@@ -191,6 +191,13 @@ class ValueMethods:
             raise ValueError(f"clip needs lo <= hi, got lo={lo}, hi={hi}")
         return self._apply(ops.Clip, self, lo=lo, hi=hi)
 
+    def maximum(self, other) -> Value:
+        """The larger of the two, element by element (PyTorch's ``x.maximum(y)``)."""
+        return self._apply(ops.Maximum, self, other)
+
+    def minimum(self, other) -> Value:
+        return self._apply(ops.Minimum, self, other)
+
     # ------------------------------------------------------------ reductions
 
     def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:

@@ -560,6 +560,74 @@ class Clip(Op):
         return math_for(x).where((x >= lo) * (x <= hi), g, 0.0)  # the product of two 0/1 tests: both hold
 
 
+@register
+class Maximum(Op):
+    """The larger of a and b, element by element;  d/da = 1 where a wins, 0 where b wins, and at a tie
+    each gets half (as PyTorch's maximum): the gradient is routed, like max's, not multiplied.
+
+    Two plain numbers use Python's max (a nan b is kept only as the first input, as in compiled code).
+    """
+
+    name, arity, domain = "maximum", 2, (REAL, REAL)
+
+    @staticmethod
+    def kinks(eps, a, b):
+        return _ties(eps, a, b)
+
+    @staticmethod
+    def forward(a, b):
+        return _math_of_both(a, b).maximum(a, b)
+
+    @staticmethod
+    def backward(g, out, a, b):
+        tie = (a >= b) * (a <= b)
+        return _routed(g, a < b, tie), _routed(g, b < a, tie)
+
+
+@register
+class Minimum(Op):
+    """The smaller of a and b, element by element;  d/da = 1 where a wins, 0 where b wins, half each at a tie."""
+
+    name, arity, domain = "minimum", 2, (REAL, REAL)
+
+    @staticmethod
+    def kinks(eps, a, b):
+        return _ties(eps, a, b)
+
+    @staticmethod
+    def forward(a, b):
+        return _math_of_both(a, b).minimum(a, b)
+
+    @staticmethod
+    def backward(g, out, a, b):
+        tie = (a >= b) * (a <= b)
+        return _routed(g, a > b, tie), _routed(g, b > a, tie)
+
+
+def _math_of_both(a, b):
+    """The functions for two inputs: the ``math`` module's only when both are Python floats."""
+    return math_for(b) if a.__class__ is float else math_for(a)
+
+
+def _routed(g, loses, tie):
+    """An input's share of g: none where it loses, half at a tie, all of it where it wins."""
+    m = math_for(g)
+    return m.where(loses, 0.0, m.where(tie, 0.5 * g, g))
+
+
+def _ties(eps, a, b):
+    """Per input, the elements within eps of a tie with some element of the other they meet (broadcast)."""
+    close = near(np.asarray(a) - np.asarray(b), 0.0, eps)
+    return tuple(_any_over_broadcast(close, np.shape(x)) for x in (a, b))
+
+
+def _any_over_broadcast(mask: np.ndarray, shape: tuple) -> np.ndarray:
+    """A broadcast mask brought back to ``shape``: true where any of an element's copies is."""
+    lead = mask.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1)
+    return np.any(mask, axis=axes).reshape(shape)
+
+
 # ---------------------------------------------------------------- reductions
 
 
@@ -866,7 +934,7 @@ class ArrayMath:
     """
 
     exp, log, log1p, sqrt, tanh, sin, cos = np.exp, np.log, np.log1p, np.sqrt, np.tanh, np.sin, np.cos
-    maximum, where, clip, power = np.maximum, np.where, np.clip, np.power
+    maximum, minimum, where, clip, power = np.maximum, np.minimum, np.where, np.clip, np.power
     zeros_like, reshape, transpose = np.zeros_like, np.reshape, np.transpose
 
     @staticmethod
@@ -897,7 +965,7 @@ class ScalarMath(ArrayMath):
     """
 
     exp, log, log1p, sqrt, tanh, sin, cos = math.exp, math.log, math.log1p, math.sqrt, math.tanh, math.sin, math.cos
-    maximum = max
+    maximum, minimum = max, min
 
     @staticmethod
     def where(cond: bool, a: float, b: float) -> float:

@@ -26,7 +26,8 @@ float32 = float64 = float16 = float
 int64 = long = int
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
-    "sin cos softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long nn optim autograd"
+    "sin cos minimum maximum softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long "
+    "nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -115,6 +116,14 @@ def sin(x) -> Value:
 
 def cos(x) -> Value:
     return F.cos(x)
+
+
+def maximum(input, other) -> Value:
+    return F.maximum(input, other)
+
+
+def minimum(input, other) -> Value:
+    return F.minimum(input, other)
 
 
 def softmax(x, dim: int) -> Value:
