@@ -184,6 +184,32 @@ for shape in [(3, 4), (2, 3, 4)]:
                 ),
             ]
 
+# variance and standard deviation, with PyTorch's default correction 1 and the population's 0
+for shape, axis, keep, correction in [
+    ((3, 4), None, False, 1),
+    ((3, 4), 0, True, 0),
+    ((3, 4), -1, False, 1),
+    ((2, 3, 4), (0, 2), False, 1),
+    ((2, 3, 4), 1, True, 1),
+    ((5,), 0, False, 0),
+]:
+    dim = tuple(range(len(shape))) if axis is None else axis
+    tag = f"{shape}_axis{axis}_keep{keep}_correction{correction}"
+    CASES += [
+        Case(
+            f"var{tag}",
+            lambda x, a=axis, k=keep, c=correction: x.var(a, k, correction=c),
+            lambda x, d=dim, k=keep, c=correction: x.var(dim=d, keepdim=k, correction=c),
+            [away(shape, 53)],
+        ),
+        Case(
+            f"std{tag}",
+            lambda x, d=dim, k=keep, c=correction: F.std(x, d, k, c),
+            lambda x, d=dim, k=keep, c=correction: x.std(dim=d, keepdim=k, correction=c),
+            [away(shape, 54)],
+        ),
+    ]
+
 MATMUL_SHAPES = [
     ((3,), (3,)),
     ((2, 3), (3,)),
@@ -325,6 +351,22 @@ def _reduction(data):
     return [shape], {"axis": axis, "keepdims": data.draw(st.booleans())}
 
 
+def _spread(data):
+    """A reduction with a correction that leaves at least one degree of freedom."""
+    shapes, ctx = _reduction(data)
+    n = int(np.prod(shapes[0] if ctx["axis"] is None else shapes[0][ctx["axis"]]))
+    correction = data.draw(st.sampled_from([0.0, 1.0]))
+    assume(n > correction)
+    return shapes, {**ctx, "correction": correction}
+
+
+def _torch_spread(name: str) -> Callable:
+    """PyTorch's var or std with our settings."""
+    return lambda x, axis, keepdims, correction: getattr(x, name)(
+        dim=tuple(range(x.ndim)) if axis is None else axis, keepdim=keepdims, correction=correction
+    )
+
+
 def _matmul(data):
     n, k, m = data.draw(st.tuples(*[st.integers(1, 3)] * 3))
     a = data.draw(st.sampled_from([(k,), (n, k), (2, n, k)]))
@@ -437,6 +479,8 @@ SPECS = {
     "Sum": Spec(_reduction, _torch_sum),
     "Mean": Spec(_reduction, _torch_mean),
     "Max": Spec(_reduction, _torch_max),
+    "Var": Spec(_spread, _torch_spread("var")),
+    "Std": Spec(_spread, _torch_spread("std")),
     "Reshape": Spec(_reshape, lambda x, shape: x.reshape(shape)),
     "Transpose": Spec(_transpose, lambda x, axes: x.permute(*(axes or reversed(range(x.ndim))))),
     "Index": Spec(_index, lambda x, index: x[index]),

@@ -49,3 +49,29 @@ def test_maximum_and_minimum_match_real_pytorch_at_ties_and_twice():
 def test_maximum_of_shapes_that_do_not_broadcast_names_them():
     with pytest.raises(ValueError, match=r"\(2,\).*\(3,\)|\(3,\).*\(2,\)"):
         F.maximum(Value(np.ones(2)), Value(np.ones(3)))
+
+
+def test_var_and_std_default_to_pytorchs_correction_and_take_its_names():
+    real = pytest.importorskip("torch", reason="PyTorch is the oracle; install the 'torch' extra")
+    data = np.array([[1.0, 2.0, 4.0], [0.5, -1.0, 3.0]])
+    x, t = torch.tensor(data, requires_grad=True), real.tensor(data, requires_grad=True)
+    ours = x.var() + x.std(dim=1, keepdim=True).sum() + torch.var(x, 0, correction=0).sum() + torch.std(x)
+    theirs = t.var() + t.std(dim=1, keepdim=True).sum() + real.var(t, 0, correction=0).sum() + real.std(t)
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(ours.data, theirs.item(), rtol=1e-14)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-13)
+
+
+def test_var_with_no_degrees_of_freedom_says_so():
+    with pytest.raises(ValueError, match=r"var.*correction=1.0 .* axis=\(1,\) of shape \(3, 1\) reduces 1"):
+        Value(np.ones((3, 1))).var(axis=1)
+    with pytest.raises(ValueError, match="std.*correction=2.0"):
+        F.std(Value(np.ones(2)), correction=2)
+    assert Value(np.array([3.0])).var(correction=0).data == 0.0  # one element, the population's variance
+
+
+def test_std_of_equal_numbers_has_gradient_0_as_in_pytorch():
+    x = Value(np.full((2, 3), 0.5))
+    x.std(axis=1).sum().backward()  # std 0: no derivative there, 0 by PyTorch's convention (not 0/0 = nan)
+    np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))

@@ -81,15 +81,16 @@ def test_gradcheck_on_random_broadcast_shapes(pair):
     x=arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 3)), elements=finite),
     axis=st.sampled_from([None, 0, 1, 2, -1, (0, 2)]),
     keepdims=st.booleans(),
-    reduce=st.sampled_from(["sum", "mean"]),
+    reduce=st.sampled_from(["sum", "mean", "var"]),
 )
 def test_reductions_keep_numpy_shapes_and_gradients(x, axis, keepdims, reduce):
+    ours = {"correction": 0} if reduce == "var" else {}  # var of one element needs correction 0 (numpy's ddof=0)
     v = Value(x)
-    out = getattr(v, reduce)(axis=axis, keepdims=keepdims)
+    out = getattr(v, reduce)(axis=axis, keepdims=keepdims, **ours)
     expected = getattr(np, reduce)(x, axis=axis, keepdims=keepdims)
     assert out.shape == np.shape(expected)
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12)
-    gradcheck(lambda v: getattr(v, reduce)(axis=axis, keepdims=keepdims), v)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-14)
+    gradcheck(lambda v: getattr(v, reduce)(axis=axis, keepdims=keepdims, **ours), v)
 
 
 @settings(max_examples=40, deadline=None)

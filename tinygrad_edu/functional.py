@@ -43,6 +43,8 @@ __all__ = [
     "sum",
     "mean",
     "max",
+    "var",
+    "std",
     "softmax",
     "log_softmax",
     "reshape",
@@ -182,6 +184,15 @@ def mean(x, axis=None, keepdims: bool = False) -> Value:
 
 def max(x, axis=None, keepdims: bool = False) -> Value:
     return as_value(x).max(axis, keepdims)
+
+
+def var(x, axis=None, keepdims: bool = False, correction: float = 1) -> Value:
+    """The variance over axis: the mean squared distance from the mean, with n - correction as the divisor."""
+    return as_value(x).var(axis, keepdims, correction=correction)
+
+
+def std(x, axis=None, keepdims: bool = False, correction: float = 1) -> Value:
+    return as_value(x).std(axis, keepdims, correction=correction)
 
 
 def softmax(x, axis: int = -1) -> Value:

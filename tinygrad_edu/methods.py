@@ -210,13 +210,29 @@ class ValueMethods:
     def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:
         return self._reduce(ops.Max, axis, keepdims, dim, keepdim)
 
-    def _reduce(self, op: type[ops.Op], axis, keepdims: bool, dim, keepdim) -> Value:
+    def var(
+        self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None, correction: float = 1
+    ) -> Value:
+        """The variance over ``axis``, divided by n - ``correction`` (PyTorch's default 1: a sample's variance)."""
+        return self._reduce(
+            ops.Var, axis, keepdims, dim, keepdim, correction=arguments.real("var correction", correction)
+        )
+
+    def std(
+        self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None, correction: float = 1
+    ) -> Value:
+        """The standard deviation, sqrt of ``var`` with the same ``correction``."""
+        return self._reduce(
+            ops.Std, axis, keepdims, dim, keepdim, correction=arguments.real("std correction", correction)
+        )
+
+    def _reduce(self, op: type[ops.Op], axis, keepdims: bool, dim, keepdim, **settings) -> Value:
         axis = arguments.axes(op.name, arguments.either(op.name, "axis", axis, "dim", dim), self.shape)
         keepdims = arguments.flag(f"{op.name} keepdims", keepdims)
         if keepdim is not None:
             keepdim = arguments.flag(f"{op.name} keepdim", keepdim)
             keepdims = arguments.either(op.name, "keepdims", keepdims or None, "keepdim", keepdim)
-        return self._apply(op, self, axis=axis, keepdims=keepdims)
+        return self._apply(op, self, axis=axis, keepdims=keepdims, **settings)
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Value:
         self._need_dims("softmax")

@@ -703,6 +703,71 @@ class Max(Op):
         return share * unreduce(g, x.shape, axis, keepdims)
 
 
+@register
+class Var(Op):
+    """The variance over axis: sum((x - mean)^2) / (n - correction);  d/dx_i = 2 (x_i - mean) / (n - correction).
+
+    (The mean's own dependence on x_i drops out: the deviations sum to 0.) correction=1, PyTorch's default,
+    is Bessel's: it makes the variance of a sample an unbiased estimate; 0 gives the population's.
+    """
+
+    name, domain, kinks = "var", (REAL,), None  # smooth
+
+    @staticmethod
+    def forward(x, axis, keepdims, correction):
+        d = _deviations(x, axis)
+        return math_for(x).sum(d * d, axis=axis, keepdims=keepdims) * (1.0 / _dof(np.shape(x), axis, correction))
+
+    @staticmethod
+    def backward(g, out, x, axis, keepdims, correction):
+        dof = _dof(np.shape(x), axis, correction)
+        return unreduce(g, np.shape(x), axis, keepdims) * _deviations(x, axis) * (2.0 / dof)
+
+
+@register
+class Std(Op):
+    """The standard deviation over axis, sqrt(var);  d/dx_i = (x_i - mean) / ((n - correction) std):
+    by the chain rule, var's derivative times 1 / (2 sqrt(var)). No derivative where all x are equal (std 0):
+    there the gradient is taken as 0, as in PyTorch.
+    """
+
+    name, domain = "std", (REAL,)
+
+    @staticmethod
+    def kinks(eps, x, axis, keepdims, correction):
+        """Where the elements reduced together lie within 2 eps of each other: std is near 0, like |x| at 0."""
+        x = np.asarray(x)
+        spread = _max(x, axis=axis, keepdims=True) + _max(-x, axis=axis, keepdims=True)
+        return (np.broadcast_to(spread <= 2 * eps, x.shape),)
+
+    @staticmethod
+    def forward(x, axis, keepdims, correction):
+        return math_for(x).sqrt(Var.forward(x, axis, keepdims, correction))
+
+    @staticmethod
+    def backward(g, out, x, axis, keepdims, correction):
+        m, dof, flat = math_for(g), _dof(np.shape(x), axis, correction), out == 0
+        g_over_std = m.where(flat, 0.0, g) / m.where(flat, 1.0, out)  # 0 where std = 0 (all equal), as PyTorch
+        return unreduce(g_over_std, np.shape(x), axis, keepdims) * _deviations(x, axis) * (1.0 / dof)
+
+
+def _deviations(x, axis):
+    """x - mean(x) over axis, in x's shape."""
+    return x - math_for(x).sum(x, axis=axis, keepdims=True) * (1.0 / _count(np.shape(x), axis))
+
+
+def _dof(shape: tuple, axis, correction: float) -> float:
+    """The degrees of freedom n - correction, var's divisor; refused when not positive (PyTorch warns, gives inf)."""
+    n = _count(shape, axis)
+    if n - correction <= 0:
+        hint = "; correction=0 gives the variance of one element, 0" if n == 1 else ""
+        raise ValueError(
+            f"correction={correction} needs more than {correction} elements per result, but axis={axis} of "
+            f"shape {shape} reduces {n}: no degrees of freedom left (n - correction = {n - correction}){hint}"
+        )
+    return n - correction
+
+
 # ---------------------------------------------------------------- shape and indexing
 
 

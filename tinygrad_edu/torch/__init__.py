@@ -27,7 +27,7 @@ int64 = long = int
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
     "sin cos minimum maximum softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long "
-    "nn optim autograd"
+    "var std nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -136,6 +136,14 @@ def sum(x, dim=None, keepdim: bool = False) -> Value:
 
 def mean(x, dim=None, keepdim: bool = False) -> Value:
     return F.mean(x, dim, keepdim)
+
+
+def var(x, dim=None, *, correction: float = 1, keepdim: bool = False) -> Value:
+    return F.var(x, dim, keepdim, correction)
+
+
+def std(x, dim=None, *, correction: float = 1, keepdim: bool = False) -> Value:
+    return F.std(x, dim, keepdim, correction)
 
 
 def max(x, dim: int | None = None, keepdim: bool = False):
