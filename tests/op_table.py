@@ -248,6 +248,36 @@ CASES += [
     Case(
         "getitem_mask", lambda x: x[np.array([True, False, True])], lambda x: x[[True, False, True]], [away((3, 2), 86)]
     ),
+    Case(
+        "cat_axis0",
+        lambda a, b, c: F.cat([a, b, c]),
+        lambda a, b, c: _torch().cat([a, b, c]),
+        [away((2, 3), 87), away((1, 3), 88), away((4, 3), 89)],
+    ),
+    Case(
+        "cat_axis-1",
+        lambda a, b: F.cat((a, b), -1),
+        lambda a, b: _torch().cat((a, b), -1),
+        [away((2, 3), 97), away((2, 1), 98)],
+    ),
+    Case(
+        "stack_axis0",
+        lambda a, b, c: F.stack([a, b, c]),
+        lambda a, b, c: _torch().stack([a, b, c]),
+        [away((2, 3), 106), away((2, 3), 107), away((2, 3), 108)],
+    ),
+    Case(
+        "stack_axis-1",
+        lambda a, b: F.stack([a, b], -1),
+        lambda a, b: _torch().stack([a, b], -1),
+        [away((3,), 109), away((3,), 118)],
+    ),
+    Case(
+        "stack_scalars",
+        lambda a, b: F.stack([a, b]),
+        lambda a, b: _torch().stack([a, b]),
+        [away((), 119), away((), 120)],
+    ),
     Case("softmax_rows", lambda x: x.softmax(), lambda x: x.softmax(-1), [away((3, 4), 90)]),
     Case("softmax_axis0", lambda x: x.softmax(0), lambda x: x.softmax(0), [away((3, 4), 91)]),
     Case("softmax_1d", lambda x: x.softmax(), lambda x: x.softmax(-1), [away((5,), 92)]),
@@ -397,6 +427,14 @@ def _index(data):
     return [shape], {"index": index}
 
 
+def _concat(data):
+    shape = data.draw(nonscalar)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    other = list(shape)
+    other[axis] = data.draw(st.integers(1, 3))
+    return [shape, tuple(other)], {"axis": axis}
+
+
 def _where(data):
     sm, sa, sb = data.draw(shapes_broadcastable(3, max_dims=2, max_side=3))
     return [sa, sb], {"mask": data.draw(hnp.arrays(np.bool_, sm))}
@@ -483,6 +521,7 @@ SPECS = {
     "Std": Spec(_spread, _torch_spread("std")),
     "Reshape": Spec(_reshape, lambda x, shape: x.reshape(shape)),
     "Transpose": Spec(_transpose, lambda x, axes: x.permute(*(axes or reversed(range(x.ndim))))),
+    "Concat": Spec(_concat, lambda a, b, axis: _torch().cat((a, b), axis)),
     "Index": Spec(_index, lambda x, index: x[index]),
     "Softmax": Spec(_softmax, lambda x, axis: x.softmax(axis)),
     "LogSoftmax": Spec(_softmax, lambda x, axis: x.log_softmax(axis)),

@@ -75,3 +75,35 @@ def test_std_of_equal_numbers_has_gradient_0_as_in_pytorch():
     x = Value(np.full((2, 3), 0.5))
     x.std(axis=1).sum().backward()  # std 0: no derivative there, 0 by PyTorch's convention (not 0/0 = nan)
     np.testing.assert_array_equal(x.grad, np.zeros((2, 3)))
+
+
+def test_cat_and_stack_in_the_facade_cut_the_gradient_back_into_the_pieces():
+    a, b = torch.ones(2, 3, requires_grad=True), torch.zeros(1, 3, requires_grad=True)
+    joined = torch.cat([a, b])
+    assert joined.shape == (3, 3)
+    (joined * torch.tensor([[1.0], [2.0], [3.0]])).sum().backward()
+    np.testing.assert_array_equal(a.grad, [[1.0] * 3, [2.0] * 3])
+    np.testing.assert_array_equal(b.grad, [[3.0] * 3])
+    x, y = torch.tensor([1.0, 2.0], requires_grad=True), torch.tensor([3.0, 4.0], requires_grad=True)
+    pile = torch.stack((x, y), dim=1)
+    np.testing.assert_array_equal(pile.data, [[1.0, 3.0], [2.0, 4.0]])
+    pile[:, 1].sum().backward()
+    np.testing.assert_array_equal(x.grad, [0.0, 0.0])
+    np.testing.assert_array_equal(y.grad, [1.0, 1.0])
+
+
+def test_cat_and_stack_of_bad_inputs_name_what_is_wrong():
+    a, b = Value(np.ones((2, 3))), Value(np.ones((2, 4)))
+    with pytest.raises(ValueError, match=r"cat along axis 0: .* input 0 has shape \(2, 3\) and input 1 has \(2, 4\)"):
+        F.cat([a, b])
+    assert F.cat([a, b], axis=1).shape == (2, 7)
+    with pytest.raises(ValueError, match=r"stack needs Values of one shape, .* \(2, 3\) and input 1 \(2, 4\)"):
+        F.stack([a, b])
+    with pytest.raises(ValueError, match="input 0 is a scalar"):
+        F.cat([Value(1.0), Value(2.0)])
+    with pytest.raises(ValueError, match="at least one"):
+        torch.cat([])
+    with pytest.raises(TypeError, match="list or tuple"):
+        F.stack(a)
+    with pytest.raises(ValueError, match="axis 2 is out of range for 2 dimensions"):
+        F.cat([a, a], axis=2)

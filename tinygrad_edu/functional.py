@@ -50,6 +50,8 @@ __all__ = [
     "reshape",
     "transpose",
     "index",
+    "cat",
+    "stack",
     "cross_entropy",
     "bce",
     "broadcast_to",
@@ -214,6 +216,53 @@ def transpose(x, *axes) -> Value:
 def index(x, idx) -> Value:
     """x[idx]."""
     return as_value(x)[idx]
+
+
+def cat(values, axis: int = 0) -> Value:
+    """The Values joined end to end along an existing ``axis`` (PyTorch's ``torch.cat``, numpy's concatenate);
+    their other axes must match. Each join is a node, so the gradient is cut back into the pieces."""
+    vs = _values("cat", values)
+    first = vs[0]
+    if first.ndim == 0:
+        raise ValueError("cat joins along an existing axis, but input 0 is a scalar (shape ()); stack adds an axis")
+    axis = arguments.axis("cat", axis, first.shape)
+    for i, v in enumerate(vs[1:], 1):
+        if v.ndim != first.ndim or _without(v.shape, axis) != _without(first.shape, axis):
+            raise ValueError(
+                f"cat along axis {axis}: the shapes must match on every other axis, but input 0 has shape "
+                f"{first.shape} and input {i} has {v.shape}"
+            )
+    out = first
+    for v in vs[1:]:
+        out = apply(ops.Concat, out, v, axis=axis)
+    return out
+
+
+def stack(values, axis: int = 0) -> Value:
+    """Values of one shape, piled along a new ``axis`` (PyTorch's ``torch.stack``): each gets a new axis of
+    length 1 (a reshape), then they are joined with ``cat``."""
+    vs = _values("stack", values)
+    for i, v in enumerate(vs[1:], 1):
+        if v.shape != vs[0].shape:
+            raise ValueError(
+                f"stack needs Values of one shape, but input 0 has shape {vs[0].shape} and input {i} {v.shape}"
+            )
+    axis = arguments.axis("stack", axis, vs[0].shape + (1,))  # the new axis may also come last
+    return cat([v.reshape(v.shape[:axis] + (1,) + v.shape[axis:]) for v in vs], axis)
+
+
+def _values(what: str, values) -> list[Value]:
+    """The Values a cat or stack joins: a list or tuple of at least one (numbers become constants)."""
+    if isinstance(values, Value) or not isinstance(values, (list, tuple)):
+        raise TypeError(f"{what} takes a list or tuple of Values, got {type(values).__name__}")
+    if not values:
+        raise ValueError(f"{what} needs at least one Value, got an empty {type(values).__name__}")
+    return [as_value(v) for v in values]
+
+
+def _without(shape: tuple, axis: int) -> tuple:
+    """The shape with one axis left out."""
+    return shape[:axis] + shape[axis + 1 :]
 
 
 def broadcast_to(x, *shape) -> Value:

@@ -803,6 +803,26 @@ class Transpose(Op):
 
 
 @register
+class Concat(Op):
+    """a and b joined along ``axis`` (all other axes equal);  the gradient is cut back into the two pieces:
+    d/da = g[..., :n], d/db = g[..., n:] along that axis, n = a's length there.
+    ``cat`` of several Values is a chain of these, one node per join.
+    """
+
+    name, arity, domain, kinks = "cat", 2, (REAL, REAL), None  # smooth
+
+    @staticmethod
+    def forward(a, b, axis):
+        return np.concatenate((a, b), axis=axis)
+
+    @staticmethod
+    def backward(g, out, a, b, axis):
+        m, n = math_for(g), np.shape(a)[axis]
+        before = (slice(None),) * (axis % np.ndim(a))  # every element of the axes before ``axis``
+        return m.apply(Index, g, index=(*before, slice(None, n))), m.apply(Index, g, index=(*before, slice(n, None)))
+
+
+@register
 class Index(Op):
     """x[index] (basic or integer-array indexing);  the gradient is scattered back.
 

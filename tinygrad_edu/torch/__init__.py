@@ -27,7 +27,7 @@ int64 = long = int
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
     "sin cos minimum maximum softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long "
-    "var std nn optim autograd"
+    "var std cat stack nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -144,6 +144,14 @@ def var(x, dim=None, *, correction: float = 1, keepdim: bool = False) -> Value:
 
 def std(x, dim=None, *, correction: float = 1, keepdim: bool = False) -> Value:
     return F.std(x, dim, keepdim, correction)
+
+
+def cat(tensors, dim: int = 0) -> Value:
+    return F.cat(tensors, dim)
+
+
+def stack(tensors, dim: int = 0) -> Value:
+    return F.stack(tensors, dim)
 
 
 def max(x, dim: int | None = None, keepdim: bool = False):
