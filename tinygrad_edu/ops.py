@@ -565,7 +565,8 @@ class Maximum(Op):
     """The larger of a and b, element by element;  d/da = 1 where a wins, 0 where b wins, and at a tie
     each gets half (as PyTorch's maximum): the gradient is routed, like max's, not multiplied.
 
-    Two plain numbers use Python's max (a nan b is kept only as the first input, as in compiled code).
+    Two Python floats go through Python's max, eager and compiled alike: it keeps a when b is nan (numpy and
+    PyTorch give nan); arrays give nan.
     """
 
     name, arity, domain = "maximum", 2, (REAL, REAL)
