@@ -107,3 +107,16 @@ def test_cat_and_stack_of_bad_inputs_name_what_is_wrong():
         F.stack(a)
     with pytest.raises(ValueError, match="axis 2 is out of range for 2 dimensions"):
         F.cat([a, a], axis=2)
+
+
+@pytest.mark.parametrize("a, b", [(1.0, math.nan), (math.nan, 1.0), (math.nan, math.nan)])
+def test_maximum_and_minimum_of_two_numbers_give_nan_for_a_nan_on_either_side(a, b):
+    """Python's max(1.0, nan) is 1.0 (it keeps its first argument when a comparison with nan fails); numpy and
+    PyTorch give nan. Eager and compiled give nan, as for arrays."""
+    from tinygrad_edu import compile
+
+    x, y = Value(a), Value(b)
+    assert math.isnan(x.maximum(y).data) and math.isnan(x.minimum(y).data)
+    step = compile(lambda: x.maximum(y) + x.minimum(y))
+    step()
+    assert math.isnan(step().data)

@@ -565,8 +565,7 @@ class Maximum(Op):
     """The larger of a and b, element by element;  d/da = 1 where a wins, 0 where b wins, and at a tie
     each gets half (as PyTorch's maximum): the gradient is routed, like max's, not multiplied.
 
-    Two Python floats go through Python's max, eager and compiled alike: it keeps a when b is nan (numpy and
-    PyTorch give nan); arrays give nan.
+    A nan on either side gives nan, as in numpy and PyTorch (Python's max alone would keep a when b is nan).
     """
 
     name, arity, domain = "maximum", 2, (REAL, REAL)
@@ -577,7 +576,8 @@ class Maximum(Op):
 
     @staticmethod
     def forward(a, b):
-        return _math_of_both(a, b).maximum(a, b)
+        m = _math_of_both(a, b)
+        return m.where(b != b, b, m.maximum(a, b))  # b != b: b is nan
 
     @staticmethod
     def backward(g, out, a, b):
@@ -597,7 +597,8 @@ class Minimum(Op):
 
     @staticmethod
     def forward(a, b):
-        return _math_of_both(a, b).minimum(a, b)
+        m = _math_of_both(a, b)
+        return m.where(b != b, b, m.minimum(a, b))  # b != b: b is nan (see Maximum)
 
     @staticmethod
     def backward(g, out, a, b):
