@@ -138,6 +138,20 @@ class ValueMethods:
         a = self._operand(ops.MatMul, other, other, self)
         return self._apply(ops.MatMul, a, self, needs=(a.requires_grad, self.requires_grad))
 
+    def dot(self, other) -> Value:
+        """PyTorch's ``x.dot(y)``: the sum of the products of two 1-D Values of the same length (a scalar)."""
+        other = self._operand(ops.MatMul, other, self, other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise ValueError(f"dot needs two 1-D Values, got shapes {self.shape} and {other.shape}; use @ for matrices")
+        if self.shape != other.shape:
+            raise ValueError(f"dot needs two Values of the same length, got shapes {self.shape} and {other.shape}")
+        return self @ other
+
+    def norm(self) -> Value:
+        """The 2-norm of all the elements, sqrt(sum(x**2)), built from those ops (so its gradient is x / norm,
+        nan where every element is 0: PyTorch gives 0 there)."""
+        return (self * self).sum().sqrt()
+
     # ------------------------------------------------------------ elementwise functions
 
     def exp(self) -> Value:
@@ -262,6 +276,29 @@ class ValueMethods:
         return self._apply(ops.Transpose, self, axes=axes)
 
     view = reshape  # PyTorch's name
+
+    def t(self) -> Value:
+        """PyTorch's ``x.t()``: a 2-D Value's transpose (rows become columns); 0-D and 1-D come back as they are."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a Value with at most 2 dimensions, got shape {self.shape}; use transpose")
+        return self.transpose() if self.ndim == 2 else self
+
+    def unsqueeze(self, dim: int) -> Value:
+        """A new axis of length 1 at ``dim`` (shape (3,) becomes (1, 3) at 0, (3, 1) at 1 or -1)."""
+        where = arguments.axis("unsqueeze", dim, (*self.shape, 1))
+        return self.reshape(self.shape[:where] + (1,) + self.shape[where:])
+
+    def squeeze(self, dim: int | None = None) -> Value:
+        """The axes of length 1 removed (all of them, or only ``dim``, left alone when its length is not 1)."""
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        if self.ndim == 0:
+            arguments.axes("squeeze", dim, ())
+            return self
+        where = arguments.axis("squeeze", dim, self.shape)
+        if self.shape[where] != 1:
+            return self
+        return self.reshape(self.shape[:where] + self.shape[where + 1 :])
 
     def broadcast_to(self, *shape) -> Value:
         """The numbers repeated along new or size-1 axes up to ``shape`` (numpy's rules; PyTorch's ``expand``)."""
@@ -390,6 +427,34 @@ class ValueMethods:
     def dim(self) -> int:
         """The number of axes (PyTorch's ``dim()``)."""
         return self.ndim
+
+    def to(self, *args, dtype=None, device=None) -> Value:
+        """PyTorch's ``x.to("cpu")``, ``x.to(torch.float64)``: the Value itself (the only device here is the CPU
+        and every number is float64 already)."""
+        for a in (*args, dtype, device):
+            if not (a is None or a is float or isinstance(a, str) and a == "cpu"):
+                raise ValueError(f"to() takes only 'cpu' or a float dtype here (everything is float64), got {a!r}")
+        return self
+
+    def cpu(self) -> Value:
+        """The Value itself: it is on the CPU already."""
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Value:
+        """Switch the gradient on (or off) in place and return the Value, as PyTorch's ``w.requires_grad_()``."""
+        requires_grad = arguments.flag("requires_grad", requires_grad)
+        if not requires_grad and not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad_(False) works on leaves only; this Value was computed from others: use detach()"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        """PyTorch's ``is_leaf``: made by the user (no op made it) or a constant; backward fills only leaves' grads
+        in PyTorch (here every node gets one)."""
+        return self._operation is None or not self.requires_grad
 
     def float(self) -> Value:
         """The Value itself: its data is float64 already (PyTorch's ``(pred > 0.5).float()`` works as is)."""

@@ -7,11 +7,13 @@
 A tensor is this package's ``Value`` (float64 numbers), so ``viz.draw_graph(loss)``,
 ``trace_backward(loss)`` and ``gradcheck`` work on the model a tutorial builds. The subset
 is documented in ``SUPPORTED``; any other name raises AttributeError listing it. ``dtype=``
-is accepted and ignored (everything is float64), ``device=`` only as "cpu".
+takes the names ``torch.float``/``float32``/``float64`` (and ``long`` for class labels) and the values
+stay float64 inside; ``device=`` only as "cpu" or ``torch.device("cpu")``.
 """
 
 from __future__ import annotations
 
+import builtins
 from collections import namedtuple
 
 import numpy as np
@@ -22,12 +24,13 @@ from tinygrad_edu.engine import Value, where  # noqa: F401 (as they are)
 from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad  # noqa: F401 (as they are)
 
 Tensor = Value
-float32 = float64 = float16 = float
+# The dtype names: accepted where dtype= is, the numbers stay float64 (a float name is Python's float itself).
+float = float32 = float64 = float16 = builtins.float
 int64 = long = int
 SUPPORTED = (
-    "tensor zeros ones randn rand linspace arange manual_seed no_grad is_grad_enabled relu sigmoid tanh exp log "
-    "sin cos minimum maximum softmax sum mean max argmax where enable_grad Tensor float32 float64 float16 int64 long "
-    "var std cat stack nn optim autograd"
+    "tensor zeros ones randn rand linspace arange eye full zeros_like ones_like manual_seed no_grad is_grad_enabled "
+    "relu sigmoid tanh exp log sin cos minimum maximum softmax sum mean max argmax where enable_grad matmul "
+    "allclose norm device Tensor float float32 float64 float16 int64 long var std cat stack nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -45,9 +48,29 @@ def generator() -> np.random.Generator:
     return _generator
 
 
+class device(str):
+    """PyTorch's ``torch.device("cpu")``: the one device here (it equals the string "cpu")."""
+
+    def __new__(cls, type: str = "cpu") -> device:
+        if not (isinstance(type, str) and type == "cpu"):
+            raise ValueError(f"only device 'cpu' is supported here, got {type!r}")
+        return super().__new__(cls, type)
+
+    @property
+    def type(self) -> str:
+        return str(self)
+
+    def __repr__(self) -> str:
+        return "device(type='cpu')"
+
+
 def _make(data, requires_grad: bool, dtype, device) -> Value:
-    if device not in (None, "cpu"):
+    if not (device is None or isinstance(device, str) and device == "cpu"):
         raise ValueError(f"only device='cpu' is supported here, got {device!r}")
+    if dtype not in (None, builtins.float, int):
+        raise ValueError(
+            f"dtype must be torch.float, float32, float64 or long here (the numbers are float64), got {dtype!r}"
+        )
     return Value(
         data.data if isinstance(data, Value) else data, requires_grad=arguments.flag("requires_grad", requires_grad)
     )
@@ -71,12 +94,40 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
     return _make(np.ones(_size(size)), requires_grad, dtype, device)
 
 
-def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
-    return _make(_generator.standard_normal(_size(size)), requires_grad, dtype, device)
+def randn(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    """Standard normal numbers of that shape: ``randn(2, 3)``, ``randn((2, 3))``; ``randn(())`` is a 0-d tensor."""
+    if size is not None:
+        if shape:
+            raise TypeError("randn got the shape twice: give it as arguments or as size=, not both")
+        shape = (size,)
+    return _make(_generator.standard_normal(_size(shape)), requires_grad, dtype, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
     return _make(_generator.random(_size(size)), requires_grad, dtype, device)
+
+
+def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    """The identity matrix: n by n (or n by m), ones on the diagonal, zeros elsewhere."""
+    n = arguments.integer("eye n", n, low=0)
+    m = n if m is None else arguments.integer("eye m", m, low=0)
+    return _make(np.eye(n, m), requires_grad, dtype, device)
+
+
+def full(size, fill_value: float, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    """A tensor of shape ``size`` with every element ``fill_value``: ``full((2, 3), 0.5)``."""
+    value = arguments.real("full fill_value", fill_value, finite=False)
+    return _make(np.full(_size((size,)), value), requires_grad, dtype, device)
+
+
+def zeros_like(input, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    """Zeros of ``input``'s shape (a new constant: nothing of ``input`` is kept)."""
+    return _make(np.zeros(np.shape(input)), requires_grad, dtype, device)
+
+
+def ones_like(input, dtype=None, device=None, requires_grad: bool = False) -> Value:
+    """Ones of ``input``'s shape (a new constant: nothing of ``input`` is kept)."""
+    return _make(np.ones(np.shape(input)), requires_grad, dtype, device)
 
 
 def linspace(start: float, end: float, steps: int, dtype=None, device=None, requires_grad: bool = False) -> Value:
@@ -88,6 +139,32 @@ def arange(
 ) -> Value:
     values = np.arange(start, end, step) if end is not None else np.arange(start)
     return _make(values, requires_grad, dtype, device)
+
+
+def _value(x) -> Value:
+    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+
+
+def matmul(input, other) -> Value:
+    """The matrix product ``input @ other`` (vectors and batches too, by PyTorch's rules)."""
+    return _value(input) @ other
+
+
+def norm(input) -> Value:
+    """The 2-norm of all the elements, sqrt(sum(x**2)): differentiable, built from existing ops."""
+    return _value(input).norm()
+
+
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    """Whether every |input - other| <= atol + rtol * |other| (a Python bool: no graph)."""
+    a, b = np.asarray(input, dtype=np.float64), np.asarray(other, dtype=np.float64)
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"allclose: shapes {a.shape} and {b.shape} do not broadcast") from None
+    rtol = arguments.real("allclose rtol", rtol, low=0)
+    atol = arguments.real("allclose atol", atol, low=0)
+    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=arguments.flag("equal_nan", equal_nan)))
 
 
 def relu(x) -> Value:

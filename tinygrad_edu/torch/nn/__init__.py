@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tinygrad_edu import losses
+from tinygrad_edu import arguments, losses
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.optim import zero_grads
@@ -23,7 +23,7 @@ from tinygrad_edu.torch.nn import functional
 
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss functional"
+    "BCEWithLogitsLoss CrossEntropyLoss Flatten functional"
 ).split()
 
 
@@ -190,6 +190,30 @@ class LeakyReLU(Module):
 
     def forward(self, x) -> Value:
         return functional.leaky_relu(x, self.negative_slope)
+
+
+class Flatten(Module):
+    """Axes ``start_dim`` to ``end_dim`` joined into one: by default each sample of a batch becomes a row
+    (shape (N, 1, 28, 28) becomes (N, 784)), the step between image-shaped data and a Linear layer."""
+
+    def __init__(self, start_dim: int = 1, end_dim: int = -1):
+        super().__init__()
+        self.start_dim = arguments.integer("Flatten start_dim", start_dim)
+        self.end_dim = arguments.integer("Flatten end_dim", end_dim)
+
+    def forward(self, x) -> Value:
+        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        shape = x.shape or (1,)  # a 0-d input flattens to one element, as in PyTorch
+        start = arguments.axis("Flatten start_dim", self.start_dim, shape)
+        end = arguments.axis("Flatten end_dim", self.end_dim, shape)
+        if start > end:
+            raise ValueError(
+                f"Flatten of shape {x.shape}: start_dim {self.start_dim} comes after end_dim {self.end_dim}"
+            )
+        return x.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class _Loss(Module):
