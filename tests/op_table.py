@@ -123,6 +123,8 @@ for s in UNARY_SHAPES:
         Case(f"pow_neg_half{tag}", lambda x: x**-0.5, lambda x: x**-0.5, [positive(s, 28)]),
         Case(f"exp{tag}", lambda x: x.exp(), lambda x: x.exp(), [away(s, 29)]),
         Case(f"log{tag}", lambda x: x.log(), lambda x: x.log(), [positive(s, 30)]),
+        Case(f"log2{tag}", F.log2, lambda x: x.log2(), [positive(s, 47)]),
+        Case(f"log10{tag}", lambda x: x.log10(), lambda x: x.log10(), [positive(s, 48)]),
         Case(f"sqrt{tag}", lambda x: x.sqrt(), lambda x: x.sqrt(), [positive(s, 31)]),
         Case(f"sin{tag}", lambda x: x.sin(), lambda x: x.sin(), [away(s, 45, hi=6.0)]),
         Case(f"cos{tag}", F.cos, lambda x: x.cos(), [away(s, 46, hi=6.0)]),
@@ -181,6 +183,12 @@ for shape in [(3, 4), (2, 3, 4)]:
                     lambda x, a=axis, k=keep: x.max(a, k),
                     lambda x, d=dim, k=keep: x.amax(dim=d, keepdim=k),
                     [distinct(shape, 52)],
+                ),
+                Case(
+                    f"min{tag}",
+                    lambda x, a=axis, k=keep: x.min(a, k),
+                    lambda x, d=dim, k=keep: x.amin(dim=d, keepdim=k),
+                    [distinct(shape, 53)],
                 ),
             ]
 
@@ -466,6 +474,11 @@ def _torch_max(x, axis, keepdims):
     return x.amax(dim=dims, keepdim=keepdims)
 
 
+def _torch_min(x, axis, keepdims):
+    dims = tuple(range(x.ndim)) if axis is None else axis
+    return x.amin(dim=dims, keepdim=keepdims)
+
+
 def _torch_sum(x, axis, keepdims):
     return x.sum(dim=tuple(range(x.ndim)) if axis is None else axis, keepdim=keepdims)
 
@@ -487,6 +500,8 @@ SPECS = {
     "MatMul": Spec(_matmul, lambda a, b, needs: a @ b),
     "Exp": Spec(_unary, lambda x: x.exp()),
     "Log": Spec(_unary, lambda x: x.log()),
+    "Log2": Spec(_unary, lambda x: x.log2()),
+    "Log10": Spec(_unary, lambda x: x.log10()),
     "Sqrt": Spec(_unary, lambda x: x.sqrt()),
     "Sin": Spec(_unary, lambda x: x.sin()),
     "Cos": Spec(_unary, lambda x: x.cos()),
@@ -517,6 +532,7 @@ SPECS = {
     "Sum": Spec(_reduction, _torch_sum),
     "Mean": Spec(_reduction, _torch_mean),
     "Max": Spec(_reduction, _torch_max),
+    "Min": Spec(_reduction, _torch_min),
     "Var": Spec(_spread, _torch_spread("var")),
     "Std": Spec(_spread, _torch_spread("std")),
     "Reshape": Spec(_reshape, lambda x, shape: x.reshape(shape)),

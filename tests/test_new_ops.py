@@ -120,3 +120,35 @@ def test_maximum_and_minimum_of_two_numbers_give_nan_for_a_nan_on_either_side(a,
     step = compile(lambda: x.maximum(y) + x.minimum(y))
     step()
     assert math.isnan(step().data)
+
+
+def test_min_splits_a_tie_as_pytorch_amin_and_torch_min_without_dim_do():
+    import torch as real
+
+    data = np.array([[3.0, 1.0, 1.0], [0.0, 5.0, 0.0]])
+    ours = Value(data)
+    F.min(ours).backward()
+    theirs = real.tensor(data, requires_grad=True)
+    real.min(theirs).backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())  # [[0, 0, 0], [0.5, 0, 0.5]]
+    ours, theirs = Value(data), real.tensor(data, requires_grad=True)
+    ours.min(dim=1, keepdim=True).sum().backward()
+    theirs.amin(dim=1, keepdim=True).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+def test_the_facade_min_without_dim_is_a_value_and_with_dim_the_values_and_indices():
+    x = torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 4.0]], requires_grad=True)
+    assert torch.min(x).item() == 0.0 and x.min().item() == 0.0
+    values, indices = torch.min(x, 1)
+    np.testing.assert_array_equal(values.data, [1.0, 0.0])
+    np.testing.assert_array_equal(indices.data, [1, 0])
+    assert torch.min(x, dim=0, keepdim=True).values.shape == (1, 3)
+
+
+def test_log2_and_log10_are_exact_at_powers_and_their_derivatives_carry_the_ln_of_the_base():
+    x = torch.tensor([8.0, 1000.0], requires_grad=True)
+    assert torch.log2(x).data[0] == 3.0 and torch.log10(x).data[1] == 3.0
+    assert F.log2(1024.0).data == 10.0 and Value(100.0).log10().data == 2.0
+    (torch.log2(x) + F.log10(x)).sum().backward()
+    np.testing.assert_allclose(x.grad, 1 / (x.data * math.log(2)) + 1 / (x.data * math.log(10)), rtol=1e-15)

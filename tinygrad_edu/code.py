@@ -277,6 +277,14 @@ class CodeMath:
         return _unary("log1p", x)
 
     @staticmethod
+    def log2(x):
+        return _unary("log2", x)
+
+    @staticmethod
+    def log10(x):
+        return _unary("log10", x)
+
+    @staticmethod
     def sqrt(x):
         return _unary("sqrt", x)
 
@@ -342,6 +350,10 @@ class CodeMath:
     @staticmethod
     def max(x, axis=None, keepdims: bool = False, initial=None):
         return _reduce("np.maximum.reduce", x, axis, keepdims, initial)
+
+    @staticmethod
+    def min(x, axis=None, keepdims: bool = False):
+        return _reduce("np.minimum.reduce", x, axis, keepdims)
 
     @staticmethod
     def reshape(x, shape: tuple):

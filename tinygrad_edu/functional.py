@@ -25,6 +25,8 @@ __all__ = [
     "matmul",
     "exp",
     "log",
+    "log2",
+    "log10",
     "sqrt",
     "sin",
     "cos",
@@ -43,6 +45,7 @@ __all__ = [
     "sum",
     "mean",
     "max",
+    "min",
     "var",
     "std",
     "softmax",
@@ -95,6 +98,14 @@ def exp(x) -> Value:
 
 def log(x) -> Value:
     return as_value(x).log()
+
+
+def log2(x) -> Value:
+    return as_value(x).log2()
+
+
+def log10(x) -> Value:
+    return as_value(x).log10()
 
 
 def sqrt(x) -> Value:
@@ -186,6 +197,10 @@ def mean(x, axis=None, keepdims: bool = False) -> Value:
 
 def max(x, axis=None, keepdims: bool = False) -> Value:
     return as_value(x).max(axis, keepdims)
+
+
+def min(x, axis=None, keepdims: bool = False) -> Value:
+    return as_value(x).min(axis, keepdims)
 
 
 def var(x, axis=None, keepdims: bool = False, correction: float = 1) -> Value:

@@ -160,6 +160,12 @@ class ValueMethods:
     def log(self) -> Value:
         return self._apply(ops.Log, self)
 
+    def log2(self) -> Value:
+        return self._apply(ops.Log2, self)
+
+    def log10(self) -> Value:
+        return self._apply(ops.Log10, self)
+
     def sqrt(self) -> Value:
         return self._apply(ops.Sqrt, self)
 
@@ -223,6 +229,9 @@ class ValueMethods:
 
     def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:
         return self._reduce(ops.Max, axis, keepdims, dim, keepdim)
+
+    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Value:
+        return self._reduce(ops.Min, axis, keepdims, dim, keepdim)
 
     def var(
         self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None, correction: float = 1

@@ -294,6 +294,36 @@ class Log(Op):
 
 
 @register
+class Log2(Op):
+    """log2 x = ln x / ln 2 (x > 0);  d/dx = 1 / (x ln 2). Its own op, so log2(8.0) is exactly 3.0."""
+
+    name, domain, kinks = "log2", (POSITIVE,), None  # smooth
+
+    @staticmethod
+    def forward(x):
+        return math_for(x).log2(x)
+
+    @staticmethod
+    def backward(g, out, x):
+        return g / (x * math.log(2.0))
+
+
+@register
+class Log10(Op):
+    """log10 x = ln x / ln 10 (x > 0);  d/dx = 1 / (x ln 10). Its own op, so log10(1000.0) is exactly 3.0."""
+
+    name, domain, kinks = "log10", (POSITIVE,), None  # smooth
+
+    @staticmethod
+    def forward(x):
+        return math_for(x).log10(x)
+
+    @staticmethod
+    def backward(g, out, x):
+        return g / (x * math.log(10.0))
+
+
+@register
 class Sqrt(Op):
     """sqrt(x) (x >= 0);  d/dx = 1 / (2 sqrt(x))."""
 
@@ -706,6 +736,35 @@ class Max(Op):
 
 
 @register
+class Min(Op):
+    """min over axis;  d/dx_i = 1 at the minimum, 0 elsewhere (ties share the gradient equally).
+
+    Max's mirror. Its gradient is PyTorch's ``amin``'s (ties split evenly); ``torch.min(x)`` does the
+    same, while ``torch.min(x, dim)`` sends all of it to the one index it returns.
+    """
+
+    name, domain = "min", (REAL,)
+
+    @staticmethod
+    def kinks(eps, x, axis, keepdims):
+        """Ties: an element within 2 eps of the minimum, which another element also reaches."""
+        x = np.asarray(x)
+        close = x <= _min(x, axis=axis, keepdims=True) + 2 * eps
+        return (close & (_sum(close, axis=axis, keepdims=True) > 1),)
+
+    @staticmethod
+    def forward(x, axis, keepdims):
+        return math_for(x).min(x, axis=axis, keepdims=keepdims)
+
+    @staticmethod
+    def backward(g, out, x, axis, keepdims):
+        x = np.asarray(x)  # where the minimum is: numbers, constant for the derivative
+        winners = x == _min(x, axis=axis, keepdims=True)
+        share = winners / _sum(winners, axis=axis, keepdims=True)
+        return share * unreduce(g, x.shape, axis, keepdims)
+
+
+@register
 class Var(Op):
     """The variance over axis: sum((x - mean)^2) / (n - correction);  d/dx_i = 2 (x_i - mean) / (n - correction).
 
@@ -1021,6 +1080,7 @@ class ArrayMath:
     """
 
     exp, log, log1p, sqrt, tanh, sin, cos = np.exp, np.log, np.log1p, np.sqrt, np.tanh, np.sin, np.cos
+    log2, log10 = np.log2, np.log10
     maximum, minimum, where, clip, power = np.maximum, np.minimum, np.where, np.clip, np.power
     zeros_like, reshape, transpose = np.zeros_like, np.reshape, np.transpose
 
@@ -1031,6 +1091,10 @@ class ArrayMath:
     @staticmethod
     def max(x, axis=None, keepdims: bool = False, initial=None):
         return _max(x, axis=axis, keepdims=keepdims, initial=initial)  # initial None: the first element
+
+    @staticmethod
+    def min(x, axis=None, keepdims: bool = False):
+        return _min(x, axis=axis, keepdims=keepdims)
 
     @staticmethod
     def broadcast_to(x, shape: tuple) -> np.ndarray:
@@ -1052,6 +1116,7 @@ class ScalarMath(ArrayMath):
     """
 
     exp, log, log1p, sqrt, tanh, sin, cos = math.exp, math.log, math.log1p, math.sqrt, math.tanh, math.sin, math.cos
+    log2, log10 = math.log2, math.log10
     maximum, minimum = max, min
 
     @staticmethod
@@ -1081,4 +1146,5 @@ def math_for(x):
     return ScalarMath if c is float else ArrayMath if c is np.ndarray else getattr(x, "_math", ArrayMath)
 
 
-_sum, _max = np.add.reduce, np.maximum.reduce  # np.sum and np.max without their Python wrappers
+# np.sum, np.max and np.min without their Python wrappers
+_sum, _max, _min = np.add.reduce, np.maximum.reduce, np.minimum.reduce

@@ -29,12 +29,14 @@ float = float32 = float64 = float16 = builtins.float
 int64 = long = int
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange eye full zeros_like ones_like manual_seed no_grad is_grad_enabled "
-    "relu sigmoid tanh exp log sin cos minimum maximum softmax sum mean max argmax where enable_grad matmul "
+    "relu sigmoid tanh exp log log2 log10 sin cos minimum maximum softmax sum mean max min argmax argmin where "
+    "enable_grad matmul "
     "allclose norm device Tensor float float32 float64 float16 int64 long var std cat stack nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
 max_result = namedtuple("max_result", ["values", "indices"])
+min_result = namedtuple("min_result", ["values", "indices"])
 
 
 def manual_seed(seed: int) -> None:
@@ -187,6 +189,14 @@ def log(x) -> Value:
     return F.log(x)
 
 
+def log2(x) -> Value:
+    return F.log2(x)
+
+
+def log10(x) -> Value:
+    return F.log10(x)
+
+
 def sin(x) -> Value:
     return F.sin(x)
 
@@ -237,6 +247,22 @@ def max(x, dim: int | None = None, keepdim: bool = False):
     if dim is None:
         return x.max()
     return max_result(x.max(dim=dim, keepdim=keepdim), argmax(x, dim, keepdim))
+
+
+def min(x, dim: int | None = None, keepdim: bool = False):
+    """The smallest element (a tie splits the gradient, as PyTorch's ``torch.min(x)`` and ``amin``); with
+    ``dim``, PyTorch's (values, indices) pair along that axis (the values' gradient still split at a tie,
+    as ``amin``'s, where PyTorch's ``min(x, dim)`` gives it all to the returned index)."""
+    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    if dim is None:
+        return x.min()
+    return min_result(x.min(dim=dim, keepdim=keepdim), argmin(x, dim, keepdim))
+
+
+def argmin(x, dim: int | None = None, keepdim: bool = False) -> Value:
+    """Where the smallest element is (a constant: an index has no gradient)."""
+    data = np.asarray(x)
+    return Value(np.argmin(data, axis=dim, keepdims=keepdim), requires_grad=False)
 
 
 def argmax(x, dim: int | None = None, keepdim: bool = False) -> Value:
