@@ -152,3 +152,14 @@ def test_log2_and_log10_are_exact_at_powers_and_their_derivatives_carry_the_ln_o
     assert F.log2(1024.0).data == 10.0 and Value(100.0).log10().data == 2.0
     (torch.log2(x) + F.log10(x)).sum().backward()
     np.testing.assert_allclose(x.grad, 1 / (x.data * math.log(2)) + 1 / (x.data * math.log(10)), rtol=1e-15)
+
+
+def test_the_norm_of_zeros_has_gradient_zero_as_pytorchs():
+    """sqrt(sum(x * x)) composed of ops gave 0 * inf = nan at x = 0; the Norm op gives PyTorch's 0."""
+    x = Value(np.zeros(3))
+    x.norm().backward()
+    np.testing.assert_array_equal(x.grad, np.zeros(3))
+    real = pytest.importorskip("torch")
+    t = real.zeros(3, dtype=real.float64, requires_grad=True)
+    t.norm().backward()
+    np.testing.assert_array_equal(x.grad, t.grad.numpy())

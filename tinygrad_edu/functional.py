@@ -27,6 +27,7 @@ __all__ = [
     "log",
     "log2",
     "log10",
+    "norm",
     "sqrt",
     "sin",
     "cos",
@@ -102,6 +103,11 @@ def log(x) -> Value:
 
 def log2(x) -> Value:
     return as_value(x).log2()
+
+
+def norm(x) -> Value:
+    """The 2-norm of all the elements, sqrt(sum(x**2)); its gradient is x / norm (0 at x = 0, as PyTorch's)."""
+    return as_value(x).norm()
 
 
 def log10(x) -> Value:

@@ -148,9 +148,8 @@ class ValueMethods:
         return self @ other
 
     def norm(self) -> Value:
-        """The 2-norm of all the elements, sqrt(sum(x**2)), built from those ops (so its gradient is x / norm,
-        nan where every element is 0: PyTorch gives 0 there)."""
-        return (self * self).sum().sqrt()
+        """The 2-norm of all the elements, sqrt(sum(x**2)) (PyTorch's ``x.norm()``): gradient x / norm, 0 at x = 0."""
+        return self._apply(ops.Norm, self)
 
     # ------------------------------------------------------------ elementwise functions
 

@@ -678,6 +678,28 @@ def unreduce(g, shape: tuple, axis, keepdims: bool):
 
 
 @register
+class Norm(Op):
+    """The 2-norm of all the elements, sqrt(sum_i x_i^2);  d/dx_i = x_i / norm. At x = 0 (every element) it has
+    no derivative: the gradient there is 0, as PyTorch's (x_i / 1 with x_i = 0)."""
+
+    name, domain = "norm", (REAL,)
+
+    @staticmethod
+    def kinks(eps, x):
+        """Every element is at the kink when the whole vector is within eps of 0."""
+        return (np.full(np.shape(x), bool(near(np.sqrt(_sum(np.square(x), axis=None)), 0.0, eps))),)
+
+    @staticmethod
+    def forward(x):
+        m = math_for(x)
+        return m.sqrt(m.sum(x * x))
+
+    @staticmethod
+    def backward(g, out, x):
+        return g * x / math_for(x).where(out == 0.0, 1.0, out)
+
+
+@register
 class Sum(Op):
     """sum over axis;  d/dx_i = 1: every summed element gets the whole upstream gradient."""
 

@@ -153,7 +153,7 @@ def matmul(input, other) -> Value:
 
 
 def norm(input) -> Value:
-    """The 2-norm of all the elements, sqrt(sum(x**2)): differentiable, built from existing ops."""
+    """The 2-norm of all the elements, sqrt(sum(x**2)) (ops.Norm): its gradient is x / norm, 0 at x = 0."""
     return _value(input).norm()
 
 
