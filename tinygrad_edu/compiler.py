@@ -892,8 +892,8 @@ class _Writer:
                 if len(inputs) == 1
                 else tuple(None if r is None else item(whole, i, np.shape(r)) for i, r in enumerate(raw))
             )
-        if node.data.__class__ is not float and not _diagonal(node):  # g = 1 gives no derivative (softmax)
-            factors = (None,) * len(inputs)
+        if any(isinstance(f, Code) for f in factors) and node.data.__class__ is not float and not _diagonal(node):
+            factors = (None,) * len(inputs)  # g = 1 gives no derivative there (softmax)
         self.factors[id(node)] = tuple(f if isinstance(f, Code) else None for f in factors)
         grads = tuple(None if c is None else alias(c) for c in grads)
         self.raw[id(node)] = [None if c is None else c.shape for c in grads]

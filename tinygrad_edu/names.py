@@ -23,8 +23,10 @@ def node_names(root: Value) -> dict[Value, str]:
     unnamed = 0
     for node in order:
         name = node.label
-        while not name or name in labels and not node.label:
+        if not name:  # the next number no label uses
             unnamed += 1
+            while f"n{unnamed}" in labels:
+                unnamed += 1
             name = f"n{unnamed}"
         first, k = name, 2
         while name in used:
