@@ -86,6 +86,14 @@ class Value(ValueMethods):
     def grad(self, value) -> None:
         self._grad = None if value is None else fitting_grad(self, value)
 
+    @property
+    def numbers(self):
+        """The numbers as the engine holds them (a float or a float64 array), whatever ``.data`` shows: the tools
+        (pictures, gradcheck, compile) read this, so they work on a facade's tensors, whose ``.data`` is a tensor."""
+        return self._data
+
+    gradient = grad  # .grad as numbers, whatever a facade's .grad shows (a tensor, or None): what the tools read
+
     def accumulate_grad(self, g) -> None:
         """Add ``g`` (dL/d(self) from one backward pass) into ``.grad``: gradients accumulate until cleared."""
         self._grad = g if self._grad is None else self._grad + g
@@ -153,6 +161,7 @@ def backprop(
     backward: Callable | None = None,
     first_step: bool = False,
     accumulate: bool = False,
+    on_node: Callable | None = None,
 ) -> dict[Value, object]:
     """One reverse-mode pass from ``root`` (whose gradient is ``grad``): dL/d(node) for every node reached.
 
@@ -171,7 +180,8 @@ def backprop(
     ``wanted``: only gradients on a path to these nodes are computed. ``on_edge(node, i, contribution,
     total_so_far)`` is called for every input ``node.parents[i]`` that receives a gradient, for tools that
     show the chain rule at work. ``first_step``: only the root's own step (backprop by hand, one node at a
-    time: ``Value.chain_rule``), returning what it passes to its inputs.
+    time: ``Value.chain_rule``), returning what it passes to its inputs. ``on_node(node, g)``, when given, is
+    called as each node's gradient is complete and returns the gradient to use (PyTorch's tensor hooks).
     """
     order = [root] if first_step else toposort(root)  # (one step needs no order)
     leads = None if wanted is None else leading_to(order, wanted)  # gradients elsewhere are not built
@@ -185,6 +195,8 @@ def backprop(
         g = take(node, None)  # dL/d(node), complete: every node made from it came earlier
         if g is None:
             continue
+        if on_node is not None:
+            g = on_node(node, g)
         if accumulate:  # backward(): straight into .grad (node.accumulate_grad(g), written out: the hot path)
             node._grad = g if node._grad is None else node._grad + g
         else:
@@ -284,7 +296,8 @@ def apply(op: type[ops.Op], a, b=None, *more, **kwargs) -> Value:
         if b is None and op.arity == 2:  # x + None: the None was taken for "no second input"
             raise unsupported(op, a, None, "None is not a number") from None
         raise
-    out = Value.__new__(Value)  # skips __init__'s checks: the data is already clean
+    cls = a.__class__ if b is None or b.__class__ is Value else b.__class__  # a facade's tensor (a subclass,
+    out = cls.__new__(cls)  # torch's or DeZero's) makes its own kind; __new__ skips __init__'s checks (clean data)
     out._data = data if data.__class__ is float else clean(data)
     out._grad = None
     out.label = ""
