@@ -62,3 +62,27 @@ def test_train_test_split_is_a_fixed_partition():
     assert np.array_equal(again[3], yb)
     with pytest.raises(ValueError, match="test_fraction"):
         data.train_test_split(X, y, 1.5)
+
+
+def test_names_are_makemores_names_txt():
+    """makemore's names.txt as its lectures read it: 32,033 names, the longest 15 letters, a-z only."""
+    words = data.names()
+    assert len(words) == 32033 and max(len(w) for w in words) == 15
+    assert words[:8] == ["emma", "olivia", "ava", "isabella", "sophia", "charlotte", "mia", "amelia"]
+    assert words[-1] == "zzyzx" and sorted(set("".join(words))) == list("abcdefghijklmnopqrstuvwxyz")
+    assert data.names() is not words and data.names() == words  # a fresh list each call: shuffling one is safe
+
+
+def test_names_txt_is_package_data_with_its_source():
+    """A non-editable install ships names.txt (pyproject's package-data globs), and SOURCES.md names its origin
+    and carries makemore's MIT licence."""
+    from importlib import resources
+    from pathlib import Path
+
+    sources = resources.files("tinygrad_edu").joinpath("datasets", "SOURCES.md").read_text(encoding="utf-8")
+    assert "karpathy/makemore" in sources and "Copyright (c) 2022 Andrej Karpathy" in sources
+    assert "Permission is hereby granted, free of charge" in sources
+    tomllib = pytest.importorskip("tomllib", reason="Python 3.11+ reads pyproject.toml")
+    pyproject = Path(__file__).parents[1] / "pyproject.toml"
+    globs = tomllib.loads(pyproject.read_text())["tool"]["setuptools"]["package-data"]["tinygrad_edu"]
+    assert any(Path("datasets/names.txt").match(g) for g in globs)

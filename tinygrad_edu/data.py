@@ -1,6 +1,6 @@
 """Small data sets for learning, all inside the package: nothing is downloaded.
 
-Each returns ``(X, y)``: X a float64 array of shape (n, features), y the labels.
+Each returns ``(X, y)``: X a float64 array of shape (n, features), y the labels; ``names()`` returns words.
 The synthetic ones are drawn from a seeded generator, so a seed gives the same points.
 A bad argument (``noise="a"``, ``seed=-1``, ``n=2.5``) is a TypeError or ValueError naming it.
 """
@@ -118,6 +118,13 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
     with _open("digits.csv.gz") as raw, gzip.open(raw, "rt") as f:
         data = np.loadtxt(f, delimiter=",")
     return data[:, :64], data[:, 64].astype(np.int64)
+
+
+def names() -> list[str]:
+    """The 32,033 names of Karpathy's makemore (``names.txt``: the most common US baby names of 2018, lower case
+    a-z, one a line), in the file's order: what ``open('names.txt').read().splitlines()`` reads in his lectures."""
+    with _open("names.txt") as f:
+        return f.read().decode("ascii").splitlines()
 
 
 def train_test_split(X, y, test_fraction: float = 0.2, seed: int | None = 0):
