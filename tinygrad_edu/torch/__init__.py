@@ -278,3 +278,6 @@ def __getattr__(name: str):
 from tinygrad_edu.torch import autograd as autograd  # noqa: E402
 from tinygrad_edu.torch import nn as nn  # noqa: E402  (nn draws from the generator above)
 from tinygrad_edu.torch import optim as optim  # noqa: E402
+
+# Seeded randomness (torch.Generator and the draws that take generator=), from makemore's lectures.
+from tinygrad_edu.torch.random import Generator, multinomial, randint  # noqa: E402, F401 (as they are)

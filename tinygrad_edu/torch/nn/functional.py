@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import numbers
+
+import numpy as np
+
 from tinygrad_edu import functional as F
 from tinygrad_edu import losses
 from tinygrad_edu.engine import Value
+from tinygrad_edu.torch import long
+from tinygrad_edu.torch import tensor as make_tensor
 
 SUPPORTED = (
     "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
-    "binary_cross_entropy_with_logits cross_entropy"
+    "binary_cross_entropy_with_logits cross_entropy one_hot"
 ).split()
 
 relu, sigmoid, tanh = F.relu, F.sigmoid, F.tanh
@@ -66,6 +72,24 @@ def binary_cross_entropy_with_logits(input, target) -> Value:
 
 def cross_entropy(input, target) -> Value:
     return losses.cross_entropy(input, target)
+
+
+def one_hot(tensor, num_classes: int = -1) -> Value:
+    """Each class index as a row of zeros with a 1 at the index: shape (*input.shape, num_classes), a tensor of
+    ``torch.long`` (no gradient: an index has none). ``num_classes=-1``: the largest index + 1."""
+    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < -1:
+        raise ValueError(f"one_hot's num_classes must be -1 (the largest index + 1) or a count, got {num_classes!r}")
+    index = np.asarray(tensor, dtype=np.float64)
+    bad = index[~np.isfinite(index) | (index != np.round(index)) | (index < 0)]
+    if bad.size:
+        raise ValueError(f"one_hot takes class indices (whole numbers >= 0), got {bad[0]}")
+    if num_classes == -1:
+        if not index.size:
+            raise ValueError("one_hot cannot infer num_classes from an empty tensor: give num_classes")
+        num_classes = int(index.max()) + 1
+    if index.size and index.max() >= num_classes:
+        raise ValueError(f"one_hot's class index {int(index.max())} is not below num_classes={num_classes}")
+    return make_tensor((index[..., None] == np.arange(num_classes)).astype(np.int64), dtype=long)
 
 
 def __getattr__(name: str):
