@@ -233,9 +233,9 @@ def check(test: Callable, numbers) -> None:
     the same message. ``numbers`` is an array, a Value (its data is tested), or a list of scalar Values.
     """
     if is_node(numbers):
-        test(numbers.data)
+        test(numbers.numbers)
     elif isinstance(numbers, list):
-        test(np.array([v.data for v in numbers]))
+        test(np.array([v.numbers for v in numbers]))
     else:
         test(np.asarray(numbers))  # (Followed numbers as a plain array: the test reads them, as is its job)
     if modes.open_blocks and modes.state.reads is not None:
