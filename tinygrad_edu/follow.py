@@ -185,7 +185,7 @@ def numbers_of(x, dtype=None, shape: tuple | None = None):
     elif is_node(x):
         if x.requires_grad or x.operation is not None:  # numbers of the graph (an argument's are followed)
             note_read(x, "its numbers (as targets or labels)")
-        x = x.data
+        x = x.numbers
     made = np.asarray(x, dtype=dtype)
     if shape is not None:
         made = made.reshape(shape)
