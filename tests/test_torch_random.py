@@ -51,7 +51,7 @@ def test_seeds_are_pytorchs_range():
 def test_randint_draws_whole_numbers_in_low_to_high():
     g = torch.Generator().manual_seed(0)
     x = torch.randint(3, 9, (2000,), generator=g)
-    assert x.shape == (2000,) and set(np.unique(x.numbers).tolist()) == set(range(3, 9))
+    assert x.dtype == torch.long and x.shape == (2000,) and set(np.unique(x.numbers).tolist()) == set(range(3, 9))
     assert torch.randint(4, (2, 3), generator=g).shape == (2, 3)  # randint(high, size)
     assert torch.randint(0, 4, size=(5,), generator=g).shape == (5,)
     assert torch.randint(0, 4, 3, generator=g).shape == (3,)
@@ -71,7 +71,7 @@ def test_multinomial_draws_by_the_weights():
     g = torch.Generator().manual_seed(42)
     weights = torch.tensor([1.0, 0.0, 3.0, 6.0])  # not normalised: category i with weight / 10
     draws = torch.multinomial(weights, 20000, replacement=True, generator=g)
-    assert draws.shape == (20000,)
+    assert draws.shape == (20000,) and draws.dtype == torch.long
     np.testing.assert_allclose(
         np.bincount(draws.numbers.astype(int), minlength=4) / 20000, [0.1, 0, 0.3, 0.6], atol=0.015
     )
@@ -98,7 +98,7 @@ def test_multinomial_refuses_what_pytorch_refuses():
 def test_one_hot_is_pytorchs():
     labels = [[0, 3], [2, 2], [1, 0]]
     ours = F.one_hot(torch.tensor(labels))  # num_classes=-1: the largest index + 1
-    assert ours.shape == (3, 2, 4) and ours.requires_grad is False
+    assert ours.shape == (3, 2, 4) and ours.dtype == torch.long and ours.requires_grad is False
     assert F.one_hot(torch.tensor([1, 0]), num_classes=5).shape == (2, 5)
     with pytest.raises(ValueError, match="class index 4 is not below num_classes=3"):
         F.one_hot(torch.tensor([0, 4]), num_classes=3)
