@@ -18,6 +18,8 @@ The engine's own tools read ``.numbers``/``.gradient``, so pictures, gradcheck a
 from __future__ import annotations
 
 import builtins
+import numbers
+import operator
 import warnings
 
 import numpy as np
@@ -57,6 +59,10 @@ BACKWARD_NAMES = {"PowConst": "Pow", "Pow": "Pow", "MatMul": "Mm", "ReLU": "Relu
                   "Norm": "LinalgVectorNorm", "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
 
 
+OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul, np.divide: operator.truediv,
+             np.power: operator.pow, np.matmul: operator.matmul}  # fmt: skip
+
+
 def to_dtype(value) -> dtype:
     """A dtype given as ``torch.long``, ``torch.float32``, Python's ``float``/``int``/``bool`` or a name."""
     if isinstance(value, dtype):
@@ -71,8 +77,11 @@ def to_dtype(value) -> dtype:
 
 
 def dtype_of(data) -> dtype:
-    """The dtype PyTorch gives data: bools bool, integers int64, anything else float."""
-    kind = np.asarray(data.numbers if isinstance(data, Value) else data).dtype.kind
+    """The dtype PyTorch gives data: bools bool, integers int64, anything else float (a tensor keeps its own)."""
+    if isinstance(data, Value):
+        return data.dtype if isinstance(data, Tensor) else float64
+    known = getattr(data, "dtype", None)  # an array's (or compile's traced argument's, read without its numbers)
+    kind = (known if known is not None else np.asarray(data).dtype).kind
     return bool_ if kind == "b" else int64 if kind in "iu" else float64
 
 
@@ -384,6 +393,8 @@ class Tensor(Value):
 
     def _compare(self, other, fn) -> Tensor:
         """A comparison as a bool tensor (no graph: it has no derivative)."""
+        if not isinstance(other, (Value, numbers.Real, list, tuple, np.ndarray)):
+            return NotImplemented  # (pytest.approx and others compare themselves)
         note_read(self, f"a comparison ({fn.__name__})")
         if isinstance(other, Value):
             note_read(other, f"a comparison ({fn.__name__})")
@@ -401,6 +412,14 @@ class Tensor(Value):
         return f"tensor({body})"
 
     __str__ = __repr__
+
+    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
+        """numpy on tensors, as on PyTorch's: ``array + tensor`` is a tensor (in the graph), ``np.cos(tensor)`` an
+        array of the numbers."""
+        if method == "__call__" and not kwargs and len(inputs) == 2 and ufunc in OPERATORS:
+            a, b = inputs
+            return OPERATORS[ufunc](a if isinstance(a, Value) else Tensor(a), b)
+        return getattr(ufunc, method)(*(np.asarray(x) if isinstance(x, Value) else x for x in inputs), **kwargs)
 
     def __format__(self, spec: str) -> str:
         return format(self.item(), spec) if spec else repr(self)
