@@ -52,11 +52,13 @@ FREED = (
 )
 # The ops whose backward needs no saved numbers (PyTorch frees nothing for them, so a second backward works)
 SAVES_NOTHING = {ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean, ops.Reshape, ops.Transpose, ops.BroadcastTo}
-# PyTorch's names of the backward functions, where ours are not the op's class name
-BACKWARD_NAMES = {"PowConst": "Pow", "Pow": "Pow", "MatMul": "Mm", "ReLU": "Relu", "LeakyReLU": "LeakyRelu",
-                  "GELU": "Gelu", "Transpose": "T", "Reshape": "View", "Concat": "Cat", "Max": "Amax",
-                  "Min": "Amin", "CrossEntropy": "NllLoss", "BinaryCrossEntropy": "BinaryCrossEntropy",
-                  "Norm": "LinalgVectorNorm", "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch's names of the backward functions, where ours are not the op's class name (MatMul's depends on the shapes)
+BACKWARD_NAMES = {"PowConst": "Pow", "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Transpose": "T",
+                  "Reshape": "View", "Concat": "Cat", "CrossEntropy": "NllLoss", "Norm": "LinalgVectorNorm",
+                  "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch numbers its overloads: x ** tensor is PowBackward1, sum(dim) SumBackward1, max() MaxBackward1
+SECOND_OVERLOAD = {ops.Pow, ops.Clip}
+SECOND_WITH_AXIS, SECOND_WITHOUT_AXIS = {ops.Sum, ops.Mean}, {ops.Max, ops.Min}
 
 
 OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul, np.divide: operator.truediv,
@@ -457,13 +459,16 @@ class Node:
         self.tensor = tensor
 
     def name(self) -> str:
-        op = self.tensor.operation
+        op, t = self.tensor.operation, self.tensor
         base = BACKWARD_NAMES.get(op.__name__, op.__name__)
-        if op is ops.MatMul and any(p.ndim != 2 for p in self.tensor.parents):
-            base = "Mv" if self.tensor.ndim == 1 else "Matmul"
-        if op in (ops.Sum, ops.Mean) and self.tensor.settings.get("axis") is not None:
-            return f"{base}Backward1"
-        return f"{base}Backward0"
+        if op is ops.MatMul:
+            a, b = (p.ndim for p in t.parents)
+            base = "Mm" if a == b == 2 else "Mv" if (a, b) == (2, 1) else "Dot" if a == b == 1 else "Matmul"
+        axis = t.settings.get("axis")
+        second = op in SECOND_OVERLOAD or (
+            op in SECOND_WITH_AXIS and axis is not None or op in SECOND_WITHOUT_AXIS and axis is None
+        )
+        return f"{base}Backward{int(second)}"
 
     @property
     def next_functions(self) -> tuple:
