@@ -386,3 +386,37 @@ def test_our_tools_read_a_facade_graph():
     np.testing.assert_allclose(trace.gradients[w], np.outer(1 - np.tanh(w.numbers @ x.numbers) ** 2, x.numbers))
     assert gradcheck(lambda w: ours.tanh(w @ x).sum(), w)
     assert isinstance(loss, Value) and w.grad is None  # the tools write no .grad
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        lambda lib: lib.arange(12).reshape(3, 4),
+        lambda lib: lib.arange(12).reshape(3, 4).sum(),
+        lambda lib: (lib.arange(6) * 2 + 1).view(2, 3).T,
+        lambda lib: lib.arange(6) / 2,
+        lambda lib: lib.arange(4) ** 2,
+        lambda lib: -lib.arange(4)[1:],
+        lambda lib: (lib.arange(6) > 2).sum(),
+        lambda lib: lib.tensor([1, 2]) + 0.5,
+        lambda lib: lib.arange(4.0) * 2,
+        lambda lib: (lib.arange(5) > 1)[lib.tensor([0, 3])],
+    ],
+)
+def test_integers_stay_integers_where_pytorch_keeps_them(program):
+    real = _real()
+    mine, theirs = program(ours), program(real)
+    assert str(mine.dtype) == str(theirs.dtype).replace("float32", "float64")
+    assert repr(mine) == repr(theirs)
+
+
+def test_set_grad_enabled_and_inference_mode_switch_the_graph():
+    x = ours.tensor([1.0], requires_grad=True)
+    with ours.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with ours.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+    assert (x * 2).requires_grad
+    with ours.inference_mode():
+        assert not (x * 2).requires_grad and not ours.is_grad_enabled()
+    assert ours.is_grad_enabled()

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinygrad_edu import modes, ops
 from tinygrad_edu.checks import DETACHED, NO_KWARGS, as_data, fitting_grad, need_graph
-from tinygrad_edu.engine import Value, backprop
+from tinygrad_edu.engine import Value, apply, backprop
 from tinygrad_edu.modes import note_read
 
 
@@ -63,6 +63,24 @@ SECOND_WITH_AXIS, SECOND_WITHOUT_AXIS = {ops.Sum, ops.Mean}, {ops.Max, ops.Min}
 
 OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul, np.divide: operator.truediv,
              np.power: operator.pow, np.matmul: operator.matmul}  # fmt: skip
+
+
+# The ops whose output keeps an integer or bool input's dtype (shapes, picks), and those whose output is long
+# when every input is an integer (long or bool tensors, Python ints), as PyTorch's type promotion has it
+KEEPS_DTYPE = {ops.Reshape, ops.Transpose, ops.Index, ops.BroadcastTo}
+KEEPS_INTEGERS = {ops.Add, ops.Sub, ops.Mul, ops.Neg, ops.Abs, ops.Sum, ops.Max, ops.Min, ops.Maximum, ops.Minimum,
+                  ops.PowConst}  # fmt: skip
+
+
+def _kind(x) -> dtype:
+    """What an operand counts as: a tensor its dtype, a Python int or integer array long, anything else float."""
+    if isinstance(x, Value):
+        return x.dtype if isinstance(x, Tensor) else float64
+    return dtype_of(x)
+
+
+def _whole_power(p) -> bool:
+    return isinstance(p, numbers.Integral) and p >= 0
 
 
 def to_dtype(value) -> dtype:
@@ -115,6 +133,17 @@ class Tensor(Value):
         if shows is not None:
             t._shows = shows
         return t
+
+    @staticmethod
+    def _apply(op: type[ops.Op], a, b=None, **settings) -> Value:
+        """An op as the engine applies it; integers stay integers (long) where PyTorch keeps them: sums,
+        products, differences, shapes and picks of long tensors and Python ints (``arange(12).reshape(3, 4)``)."""
+        out = apply(op, a, b, **settings)
+        if op in KEEPS_DTYPE or op in KEEPS_INTEGERS:
+            kinds = {_kind(a)} if b is None else {_kind(a), _kind(b)}
+            if float64 not in kinds and not (op is ops.PowConst and not _whole_power(settings["p"])):
+                out._dtype = _kind(a) if op in KEEPS_DTYPE else int64
+        return out
 
     # ------------------------------------------------------------ .data and .grad, PyTorch's way
 
