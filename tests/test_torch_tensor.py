@@ -420,3 +420,31 @@ def test_set_grad_enabled_and_inference_mode_switch_the_graph():
     with ours.inference_mode():
         assert not (x * 2).requires_grad and not ours.is_grad_enabled()
     assert ours.is_grad_enabled()
+
+
+def test_compile_runs_a_facade_models_step_as_eager_does():
+    """A beginner's PyTorch model and loss, compiled: the same losses and .grad as loss.backward() each call."""
+    from tinygrad_edu import compile
+
+    def make():
+        ours.manual_seed(0)
+        model = ours.nn.Sequential(ours.nn.Linear(2, 4), ours.nn.Tanh(), ours.nn.Linear(4, 1))
+        return model, ours.nn.MSELoss(), ours.optim.SGD(model.parameters(), lr=0.1)
+
+    rng = np.random.default_rng(1)
+    batches = [(rng.normal(size=(8, 2)), rng.normal(size=(8, 1))) for _ in range(4)]
+    (eager, loss_fn, opt), (fast, fast_loss, fast_opt) = make(), make()
+    step = compile(lambda X, y: fast_loss(fast(ours.tensor(X)), ours.tensor(y)))
+    for X, y in batches:
+        opt.zero_grad()
+        loss = loss_fn(eager(ours.tensor(X)), ours.tensor(y))
+        loss.backward()
+        opt.step()
+        fast_opt.zero_grad()
+        compiled = step(X, y)
+        fast_opt.step()
+        assert compiled.item() == pytest.approx(loss.item(), rel=1e-12)
+        for p, q in zip(eager.parameters(), fast.parameters()):
+            np.testing.assert_allclose(q.numpy(), p.numpy(), rtol=1e-12)
+            assert isinstance(q.grad, ours.Tensor)
+    assert "tanh" in step.source
