@@ -8,6 +8,7 @@ test runs fewer (said at each) and checks the losses printed on the way; plots (
 """
 
 import math
+import unittest
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ import pytest
 import tinygrad_edu.dezero as dezero
 import tinygrad_edu.dezero.functions as F
 import tinygrad_edu.dezero.layers as L
-from tinygrad_edu import gradcheck, trace_backward, viz
+from tinygrad_edu import GradcheckError, gradcheck, trace_backward, viz
 from tinygrad_edu.dezero import Function, Model, Variable, as_variable, no_grad, optimizers, using_config
 from tinygrad_edu.dezero.models import MLP
 from tinygrad_edu.dezero.utils import numerical_diff, plot_dot_graph
@@ -165,28 +166,29 @@ def test_step09_functions_as_python_functions_and_data_must_be_an_ndarray():
         Variable(1.0)  # NG
 
 
-class TestStep10SquareTest:
-    """Step 10's unittest.TestCase, as pytest tests."""
+class SquareTest(unittest.TestCase):
+    """Step 10's test case, as written (pytest runs unittest's TestCase)."""
 
     def test_forward(self):
         x = Variable(np.array(2.0))
         y = square(x)
         expected = np.array(4.0)
-        assert y.data == expected
+        self.assertEqual(y.data, expected)
 
     def test_backward(self):
         x = Variable(np.array(3.0))
         y = square(x)
         y.backward()
         expected = np.array(6.0)
-        assert x.grad.data == expected
+        self.assertEqual(x.grad, expected)  # a Variable here (an ndarray in DeZero): == compares the numbers
 
     def test_gradient_check(self):
         x = Variable(np.random.rand(1))
         y = square(x)
         y.backward()
         num_grad = numerical_diff(square, x)
-        assert np.allclose(x.grad.data, num_grad)
+        flg = np.allclose(x.grad, num_grad)
+        self.assertTrue(flg)
 
 
 def test_step11_12_two_inputs():
@@ -438,9 +440,10 @@ def test_step26_plot_dot_graph_writes_the_picture(tmp_path):
     x.name = "x"
     y.name = "y"
     z.name = "z"
-    plot_dot_graph(z, verbose=False, to_file=tmp_path / "goldstein.dot")  # the step writes goldstein.png
-    source = (tmp_path / "goldstein.dot").read_text()
-    assert all(f">{name}<" in source for name in "xyz")
+    graph = plot_dot_graph(z, verbose=False, to_file=tmp_path / "goldstein.png")  # the step: 'goldstein.png'
+    assert (tmp_path / "goldstein.png").read_bytes().startswith(b"\x89PNG")
+    source = graph.source
+    assert all(f">{name}<" in source for name in "xyz") and "data " not in source  # verbose=False: names only
     assert source.count("shape=circle") == sum(1 for _ in viz.toposort(z) if _.parents) > 30
 
 
@@ -481,8 +484,8 @@ def test_step27_a_learners_sin_and_its_taylor_series(tmp_path):
     close(x.grad, 0.7071032148228457)
     x.name = "x"
     y.name = "y"
-    plot_dot_graph(y, verbose=False, to_file=tmp_path / "my_sin.dot")
-    assert (tmp_path / "my_sin.dot").exists()
+    plot_dot_graph(y, verbose=False, to_file=tmp_path / "my_sin.png")
+    assert (tmp_path / "my_sin.png").read_bytes().startswith(b"\x89PNG")
 
 
 def rosenbrock(x0, x1):
@@ -509,6 +512,7 @@ def test_step28_gradient_descent_on_rosenbrock():
         y.backward()
         x0.data -= lr * x0.grad  # the simple core's .grad: an ndarray
         x1.data -= lr * x1.grad
+    assert type(x0) is Variable and isinstance(x0.grad, np.ndarray) and x0.grad.shape == ()
     close(printed[1], (0.002, 1.6))
     close(printed[3], (0.009966698110960038, 1.0240062072284468), rtol=1e-12)
     close(printed[-1], (0.6834917840420289, 0.46565059996514135), rtol=1e-11)
@@ -522,7 +526,12 @@ NEWTON = [2.0, 1.4545454545454546, 1.1510467893775467, 1.0253259289766978, 1.000
 
 
 def test_step29_newtons_method_with_the_second_derivative_by_hand():
-    from tinygrad_edu.dezero.core_simple import Variable  # as step 29 imports it (see step 28)
+    from tinygrad_edu.dezero import Variable  # noqa: F811 (the step's imports, as written)
+
+    if not dezero.is_simple_core:
+        from tinygrad_edu.dezero.core_simple import Variable, setup_variable
+
+        setup_variable()
 
     def gx2(x):
         return 12 * x**2 - 4
@@ -589,10 +598,11 @@ def test_step35_tanh_second_derivative_drawn(tmp_path):
         gx.backward(create_graph=True)
     gx = x.grad
     gx.name = "gx" + str(iters + 1)
-    plot_dot_graph(gx, verbose=False, to_file=tmp_path / "tanh.dot")
+    graph = plot_dot_graph(gx, verbose=False, to_file=tmp_path / "tanh.png")
     t = np.tanh(1.0)
     close(gx, -2 * t * (1 - t**2))  # d2/dx2 tanh = -2 tanh (1 - tanh^2)
-    assert ">gx2<" in (tmp_path / "tanh.dot").read_text()
+    assert ">gx2<" in graph.source and (tmp_path / "tanh.png").exists()
+    assert any(node is x for node in viz.toposort(gx))  # the second derivative's graph reaches back to x
 
 
 def test_step36_double_backprop():
@@ -725,8 +735,11 @@ def test_step42_linear_regression():
     close(printed[-1][2], 0.07908606512411756, rtol=1e-10)
 
 
-# The losses steps 44, 45 and 46 print at iterations 0, 1000, 2000 (DeZero's b is float32: ours float64, close)
-SINE_LOSSES = [0.8165178479901415, 0.2499028014603372, 0.24609874026436834]
+# The losses steps 44, 45 and 46 print at iterations 0, 1000, ..., 9000. DeZero's b stays float32 (its W is
+# float64 from numpy 2 on), ours float64: equal to 1e-7 up to iteration 6000, then within 0.14 %.
+SINE_LOSSES = [0.8165178479901415, 0.2499028014603372, 0.24609874026436834, 0.23721586110833612]
+SINE_LOSSES += [0.2079321799482215, 0.12311919860580513, 0.07888168390348675, 0.07656075297857301]
+SINE_LOSSES += [0.07643364647799139, 0.0761937449484299]
 
 
 def sine_data():
@@ -795,7 +808,7 @@ def test_step44_layers():
                 p.data -= lr * p.grad.data
         if i % 1000 == 0:
             printed.append(float(loss.data))
-    close(printed, SINE_LOSSES, rtol=1e-6)
+    close(printed, SINE_LOSSES[:3], rtol=1e-7)
     assert [p.name for p in l1.params()] == ["W", "b"] and l1.W.shape == (1, 10)
 
 
@@ -827,14 +840,14 @@ def test_step45_a_model():
             p.data -= lr * p.grad.data
         if i % 1000 == 0:
             printed.append(float(loss.data))
-    close(printed, SINE_LOSSES, rtol=1e-6)
+    close(printed, SINE_LOSSES[:3], rtol=1e-7)
     assert len(list(model.params())) == 4
 
 
-def test_step46_mlp_and_sgd():
+def test_step46_mlp_and_sgd_in_full():
     x, y = sine_data()
     lr = 0.2
-    max_iter = 2001  # the step runs 10000
+    max_iter = 10000  # the whole run: about 1.5 s
     hidden_size = 10
     model = MLP((hidden_size, 1))
     optimizer = optimizers.SGD(lr).setup(model)
@@ -847,7 +860,9 @@ def test_step46_mlp_and_sgd():
         optimizer.update()
         if i % 1000 == 0:
             printed.append(float(loss.data))
-    close(printed, SINE_LOSSES, rtol=1e-6)
+    close(printed[:7], SINE_LOSSES[:7], rtol=1e-6)
+    close(printed[7:], SINE_LOSSES[7:], rtol=2e-3)
+    assert printed[-1] < printed[0] / 10
 
 
 def test_step46_momentum_sgd_trains_faster_than_sgd_at_first():
@@ -964,7 +979,7 @@ def test_a_learners_function_is_checked_op_by_op_and_a_wrong_one_is_named():
         def backward(self, gy):
             return 3 * self.inputs[0].data * gy  # should be 2x
 
-    with pytest.raises(gradcheck.__globals__["GradcheckError"], match="WrongSquare"):
+    with pytest.raises(GradcheckError, match="WrongSquare"):
         gradcheck(lambda x: F.sum(WrongSquare()(x)), Variable(np.array([0.3, 0.7])))
 
 
