@@ -1011,3 +1011,85 @@ def test_model_plot_and_unknown_names(tmp_path):
         F.conv2d  # noqa: B018
     with pytest.raises(AttributeError, match="tinygrad_edu.dezero has no 'DataLoader'"):
         dezero.DataLoader  # noqa: B018
+
+
+# ---------------------------------------------------------------- the rest of dezero.functions, layers, config
+
+X = np.array([[0.3, -1.2, 0.8], [1.5, 0.1, -0.4]])
+FUNCTIONS = {  # name: (the facade's call, numpy's numbers)
+    "exp": (F.exp, np.exp(X)),
+    "log": (lambda x: F.log(F.exp(x)), X),
+    "cos": (F.cos, np.cos(X)),
+    "relu": (F.relu, np.maximum(X, 0)),
+    "leaky_relu": (F.leaky_relu, np.where(X > 0, X, 0.2 * X)),
+    "sigmoid_simple": (F.sigmoid_simple, 1 / (1 + np.exp(-X))),
+    "softmax": (F.softmax, np.exp(X) / np.exp(X).sum(axis=1, keepdims=True)),
+    "log_softmax": (F.log_softmax, X - np.log(np.exp(X).sum(axis=1, keepdims=True))),
+    "get_item": (lambda x: F.get_item(x, (1, slice(0, 2))), X[1, :2]),
+    "expand_dims": (lambda x: F.expand_dims(x, 0), X[None]),
+    "flatten": (lambda x: F.flatten(F.reshape(x, (2, 3, 1))), X),
+    "sum_to": (lambda x: F.sum_to(x, (1, 3)), X.sum(axis=0, keepdims=True)),
+    "broadcast_to": (lambda x: F.broadcast_to(F.sum_to(x, (3,)), (2, 3)), np.broadcast_to(X.sum(axis=0), (2, 3))),
+    "average": (lambda x: F.average(x, axis=0), X.mean(axis=0)),
+    "max": (lambda x: F.max(x, axis=1), X.max(axis=1)),
+    "min": (F.min, X.min()),
+    "clip": (lambda x: F.clip(x, -0.5, 0.5), np.clip(X, -0.5, 0.5)),
+    "transpose": (lambda x: F.transpose(F.reshape(x, (1, 2, 3)), (2, 0, 1)), X.reshape(1, 2, 3).transpose(2, 0, 1)),
+    "linear without b": (lambda x: F.linear(x, x.T), X @ X.T),
+    "mean_squared_error": (lambda x: F.mean_squared_error(x, np.zeros((2, 3))), (X**2).sum() / 2),
+}
+
+
+@pytest.mark.parametrize("name", FUNCTIONS)
+def test_each_function_gives_numpys_numbers_and_its_gradient_checks(name):
+    f, expected = FUNCTIONS[name]
+    close(f(Variable(X)), expected, rtol=1e-12)
+    gradcheck(lambda x: F.sum(f(x) * np.arange(np.size(expected)).reshape(np.shape(expected))), Variable(X + 0.01))
+
+
+def test_accuracy_and_the_two_cross_entropies():
+    y = Variable(np.array([[0.2, 0.8, 0.0], [0.1, 0.3, 0.6], [0.9, 0.1, 0.0]]))
+    t = np.array([1, 2, 1])
+    close(F.accuracy(y, t), 2 / 3)
+    expected = -np.mean(np.log(np.exp(y.data) / np.exp(y.data).sum(axis=1, keepdims=True))[[0, 1, 2], t])
+    close(F.softmax_cross_entropy(y, t), expected)
+    close(F.softmax_cross_entropy_simple(y, Variable(t)), expected)
+
+
+def test_a_layer_collects_its_parameters_and_layers_in_order():
+    class Net(Model):
+        def __init__(self):
+            super().__init__()
+            self.l2 = L.Linear(2, in_size=3)  # with in_size, W is drawn at once
+            self.scale = dezero.Parameter(np.array(2.0), name="scale")
+            self.l1 = L.Linear(1, nobias=True)
+            self.not_a_parameter = Variable(np.array(1.0))
+
+        def forward(self, x):
+            return self.l1(self.l2(x) * self.scale)
+
+    net = Net()
+    assert net.l2.W.shape == (3, 2) and net.l1.W.data is None and net.l1.b is None
+    net(np.ones((4, 3)))
+    assert [p.name for p in net.params()] == ["W", "b", "scale", "W"]
+    assert net.l1.W.shape == (2, 1) and net.l1.in_size == 2
+    loss = F.sum(net(np.ones((4, 3))))
+    loss.backward()
+    assert all(p.grad is not None for p in net.params())
+    net.cleargrads()
+    assert all(p.grad is None for p in net.params())
+
+
+def test_using_config_switches_the_graph_and_test_mode_the_train_flag():
+    x = Variable(np.array(2.0))
+    with using_config("enable_backprop", False):
+        assert not dezero.Config.enable_backprop and not (x * x).requires_grad
+        with using_config("enable_backprop", True):
+            assert (x * x).requires_grad
+    assert dezero.Config.enable_backprop and (x * x).requires_grad
+    with dezero.test_mode():
+        assert dezero.Config.train is False
+    assert dezero.Config.train is True
+    with pytest.raises(AttributeError):
+        with using_config("no_such_switch", 1):
+            pass
