@@ -22,9 +22,10 @@ import numpy as np
 from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu.engine import Value, where  # noqa: F401 (as they are)
-from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad
-from tinygrad_edu.torch.tensor import Tensor, dtype, float64, int64, to_dtype
+from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad  # noqa: F401 (as they are)
+from tinygrad_edu.torch.tensor import Tensor, float64, int64, to_dtype
 from tinygrad_edu.torch.tensor import bool_ as bool  # noqa: A001 (PyTorch's name)
+from tinygrad_edu.torch.tensor import dtype as dtype  # (PyTorch's name; the dtype= parameters below shadow it)
 
 # The dtype names: accepted where dtype= is; the numbers stay float64 (every float name is float64)
 float = float32 = double = float16 = half = float64

@@ -18,6 +18,8 @@ The engine's own tools read ``.numbers``/``.gradient``, so pictures, gradcheck a
 from __future__ import annotations
 
 import builtins
+import numbers
+import operator
 import warnings
 
 import numpy as np
@@ -50,11 +52,17 @@ FREED = (
 )
 # The ops whose backward needs no saved numbers (PyTorch frees nothing for them, so a second backward works)
 SAVES_NOTHING = {ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean, ops.Reshape, ops.Transpose, ops.BroadcastTo}
-# PyTorch's names of the backward functions, where ours are not the op's class name
-BACKWARD_NAMES = {"PowConst": "Pow", "Pow": "Pow", "MatMul": "Mm", "ReLU": "Relu", "LeakyReLU": "LeakyRelu",
-                  "GELU": "Gelu", "Transpose": "T", "Reshape": "View", "Concat": "Cat", "Max": "Amax",
-                  "Min": "Amin", "CrossEntropy": "NllLoss", "BinaryCrossEntropy": "BinaryCrossEntropy",
-                  "Norm": "LinalgVectorNorm", "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch's names of the backward functions, where ours are not the op's class name (MatMul's depends on the shapes)
+BACKWARD_NAMES = {"PowConst": "Pow", "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Transpose": "T",
+                  "Reshape": "View", "Concat": "Cat", "CrossEntropy": "NllLoss", "Norm": "LinalgVectorNorm",
+                  "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch numbers its overloads: x ** tensor is PowBackward1, sum(dim) SumBackward1, max() MaxBackward1
+SECOND_OVERLOAD = {ops.Pow, ops.Clip}
+SECOND_WITH_AXIS, SECOND_WITHOUT_AXIS = {ops.Sum, ops.Mean}, {ops.Max, ops.Min}
+
+
+OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul, np.divide: operator.truediv,
+             np.power: operator.pow, np.matmul: operator.matmul}  # fmt: skip
 
 
 def to_dtype(value) -> dtype:
@@ -71,8 +79,11 @@ def to_dtype(value) -> dtype:
 
 
 def dtype_of(data) -> dtype:
-    """The dtype PyTorch gives data: bools bool, integers int64, anything else float."""
-    kind = np.asarray(data.numbers if isinstance(data, Value) else data).dtype.kind
+    """The dtype PyTorch gives data: bools bool, integers int64, anything else float (a tensor keeps its own)."""
+    if isinstance(data, Value):
+        return data.dtype if isinstance(data, Tensor) else float64
+    known = getattr(data, "dtype", None)  # an array's (or compile's traced argument's, read without its numbers)
+    kind = (known if known is not None else np.asarray(data).dtype).kind
     return bool_ if kind == "b" else int64 if kind in "iu" else float64
 
 
@@ -384,6 +395,8 @@ class Tensor(Value):
 
     def _compare(self, other, fn) -> Tensor:
         """A comparison as a bool tensor (no graph: it has no derivative)."""
+        if not isinstance(other, (Value, numbers.Real, list, tuple, np.ndarray)):
+            return NotImplemented  # (pytest.approx and others compare themselves)
         note_read(self, f"a comparison ({fn.__name__})")
         if isinstance(other, Value):
             note_read(other, f"a comparison ({fn.__name__})")
@@ -401,6 +414,14 @@ class Tensor(Value):
         return f"tensor({body})"
 
     __str__ = __repr__
+
+    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
+        """numpy on tensors, as on PyTorch's: ``array + tensor`` is a tensor (in the graph), ``np.cos(tensor)`` an
+        array of the numbers."""
+        if method == "__call__" and not kwargs and len(inputs) == 2 and ufunc in OPERATORS:
+            a, b = inputs
+            return OPERATORS[ufunc](a if isinstance(a, Value) else Tensor(a), b)
+        return getattr(ufunc, method)(*(np.asarray(x) if isinstance(x, Value) else x for x in inputs), **kwargs)
 
     def __format__(self, spec: str) -> str:
         return format(self.item(), spec) if spec else repr(self)
@@ -438,13 +459,16 @@ class Node:
         self.tensor = tensor
 
     def name(self) -> str:
-        op = self.tensor.operation
+        op, t = self.tensor.operation, self.tensor
         base = BACKWARD_NAMES.get(op.__name__, op.__name__)
-        if op is ops.MatMul and any(p.ndim != 2 for p in self.tensor.parents):
-            base = "Mv" if self.tensor.ndim == 1 else "Matmul"
-        if op in (ops.Sum, ops.Mean) and self.tensor.settings.get("axis") is not None:
-            return f"{base}Backward1"
-        return f"{base}Backward0"
+        if op is ops.MatMul:
+            a, b = (p.ndim for p in t.parents)
+            base = "Mm" if a == b == 2 else "Mv" if (a, b) == (2, 1) else "Dot" if a == b == 1 else "Matmul"
+        axis = t.settings.get("axis")
+        second = op in SECOND_OVERLOAD or (
+            op in SECOND_WITH_AXIS and axis is not None or op in SECOND_WITHOUT_AXIS and axis is None
+        )
+        return f"{base}Backward{int(second)}"
 
     @property
     def next_functions(self) -> tuple:
