@@ -1093,3 +1093,35 @@ def test_using_config_switches_the_graph_and_test_mode_the_train_flag():
     with pytest.raises(AttributeError):
         with using_config("no_such_switch", 1):
             pass
+
+
+def test_compile_runs_a_dezero_training_step_as_the_eager_one():
+    from tinygrad_edu import compile
+
+    x, t = dezero.datasets.get_spiral(train=True)
+    model = MLP((10, 3))
+    optimizer = optimizers.SGD(1.0).setup(model)
+    step = compile(lambda batch_x, batch_t: F.softmax_cross_entropy(model(batch_x), batch_t))
+    for i in range(3):
+        batch = slice(30 * i, 30 * (i + 1))
+        model.cleargrads()
+        loss = F.softmax_cross_entropy(model(x[batch]), t[batch])
+        loss.backward()
+        eager = [p.grad.data.copy() for p in model.params()]
+        model.cleargrads()
+        compiled = step(x[batch], t[batch])
+        assert float(compiled.data) == pytest.approx(float(loss.data), rel=1e-12)
+        for p, g in zip(model.params(), eager):
+            np.testing.assert_allclose(p.grad.data, g, rtol=1e-10)
+        step(x[batch], t[batch])  # without cleargrads, gradients add up, as after two backward passes
+        for p, g in zip(model.params(), eager):
+            np.testing.assert_allclose(p.grad.data, 2 * g, rtol=1e-10)
+        optimizer.update()
+    assert "cross_entropy" in step.source and "not compiled" not in step.source  # straight-line code ran
+
+
+def test_two_calls_of_one_function_class_with_the_same_settings_are_the_same_op():
+    assert Pow(2) == Pow(2) and Pow(2) != Pow(3) and Square() == Square() and Square() != Exp()
+    f = Pow(2)
+    f(Variable(np.array(3.0)))  # what a call records (inputs, outputs, generation) is not a setting
+    assert f == Pow(2) and f.settings() == {"c": 2} and len({f, Pow(2)}) == 2

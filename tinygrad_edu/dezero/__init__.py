@@ -8,8 +8,8 @@
 
 A ``Variable`` is this package's ``Value`` (float64 numbers), so ``viz.draw_graph(y)``, ``trace_backward(y)``
 and ``gradcheck`` work on what the book builds, and a ``Function`` the learner writes becomes an op of the
-engine. What differs from DeZero: the numbers are float64 whatever the ndarray given; ``x.grad`` is always
-a Variable (DeZero's simple core, steps 1 to 32, keeps an ndarray); a Function takes one or two inputs and
+engine. What differs from DeZero: the numbers are float64 whatever the ndarray given; ``x.grad`` is a
+Variable (an ndarray in ``core_simple``, as in DeZero's simple core); a Function takes one or two inputs and
 returns one output; ``Layer.params()`` come in the order they were set; no GPU. Steps 1 to 48 run.
 """
 

@@ -18,6 +18,7 @@ import numpy as np
 from tinygrad_edu import modes, ops
 from tinygrad_edu.checks import as_data, clean
 from tinygrad_edu.engine import Value, apply, backprop
+from tinygrad_edu.follow import Argument
 
 # ---------------------------------------------------------------- Config: DeZero's switches
 
@@ -70,7 +71,7 @@ class Variable(Value):
     _grad_variable = None  # the gradient as a Variable (its numbers are also in the engine's _grad)
 
     def __init__(self, data, name: str | None = None):
-        if data is not None and not isinstance(data, np.ndarray):
+        if data is not None and not isinstance(data, (np.ndarray, Argument)):  # (compile's trace: an array argument)
             raise TypeError(f"{type(data)} is not supported (a Variable holds an ndarray: np.array({data!r}))")
         super().__init__(0.0 if data is None else data, label="" if name is None else name)
         if data is None:  # a Parameter whose size is not known yet (Linear's W before its first input)
@@ -101,10 +102,11 @@ class Variable(Value):
     @property
     def grad(self) -> Variable | None:
         """dL/d(self) as a Variable, None before any backward pass (and after ``cleargrad()``)."""
-        if self._grad is None:
+        g = self._grad
+        if g is None:
             return None
-        if self._grad_variable is None:  # numbers written by the engine itself
-            self._grad_variable = _wrap(self._grad)
+        if self._grad_variable is None or self._grad_variable.numbers is not g:  # numbers the engine wrote (compile)
+            self._grad_variable = _wrap(g)
         return self._grad_variable
 
     @grad.setter
@@ -209,11 +211,29 @@ class Function:
             self.outputs = [weakref.ref(output)]
         return output
 
+    def settings(self) -> dict:
+        """What the Function holds besides the graph's bookkeeping (``Pow(c)``'s c): its op's setting."""
+        return {k: v for k, v in self.__dict__.items() if k not in BOOKKEEPING}
+
+    def __eq__(self, other) -> bool:
+        """Two calls of one Function class with the same settings are the same op (so compile's trace, which
+        calls fn twice, sees one graph); Python's ``is`` still tells the instances apart."""
+        return type(other) is type(self) and _same(self.settings(), other.settings())
+
+    __hash__ = object.__hash__
+
     def forward(self, *xs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def backward(self, *gys):
         raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+
+BOOKKEEPING = ("inputs", "input", "outputs", "generation")  # what a call records on a Function
+
+
+def _same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
 
 
 class FunctionOp(ops.Op):
@@ -222,6 +242,7 @@ class FunctionOp(ops.Op):
 
     @staticmethod
     def forward(*xs, function: Function):
+        _runnable(function)
         y = function.forward(*[np.asarray(x) if x.__class__ is float else x for x in xs])
         if isinstance(y, (tuple, list)):
             if len(y) != 1:
@@ -235,6 +256,7 @@ class FunctionOp(ops.Op):
     def backward(g, out, *xs, function: Function):
         """The Function's backward, with ``self.inputs`` the inputs given here (graph nodes under create_graph,
         else Variables wrapping the numbers) and ``gy`` a Variable; what it returns, as the engine wants it."""
+        _runnable(function)
         graph = isinstance(g, Value)
         saved = {k: function.__dict__.get(k) for k in ("inputs", "input", "outputs")}  # as the call left them
         function.inputs = [x if isinstance(x, Value) else _wrap(x) for x in xs]
@@ -254,11 +276,19 @@ class FunctionOp(ops.Op):
         return gxs[0] if len(xs) == 1 else tuple(gxs)
 
 
+def _runnable(function) -> None:
+    """compile's writer gives an op its settings as symbols first: a Function's math needs the Function itself
+    (a TypeError, which compile answers with a line that calls the op on the numbers)."""
+    if not isinstance(function, Function):
+        raise TypeError(f"a Function's op runs only with the Function itself, not {type(function).__name__}")
+
+
 _OPS: dict[tuple[type, int], type[ops.Op]] = {}
 
 
 def op_for(cls: type, arity: int) -> type[ops.Op]:
-    """The op a Function class becomes for ``arity`` inputs (one or two), named after the class."""
+    """The op a Function class becomes for ``arity`` inputs (one or two): drawn with the class's name, and
+    called ``<name>Function`` in compiled code (a learner's ``Pow`` is not ``ops.Pow``)."""
     if arity not in (1, 2):
         raise TypeError(
             f"{cls.__name__} was called with {arity} inputs; a Function here takes one or two "
@@ -267,7 +297,6 @@ def op_for(cls: type, arity: int) -> type[ops.Op]:
     op = _OPS.get((cls, arity))
     if op is None:
         doc = f"The learner's Function {cls.__name__}, as an op of {arity} input{'s' * (arity - 1)}."
-        op = _OPS[cls, arity] = type(
-            cls.__name__, (FunctionOp,), {"name": cls.__name__, "arity": arity, "__doc__": doc}
-        )
+        settings = {"name": cls.__name__, "arity": arity, "__doc__": doc}
+        op = _OPS[cls, arity] = type(f"{cls.__name__}Function", (FunctionOp,), settings)
     return op

@@ -184,7 +184,9 @@ mean_squared_error_simple = mean_squared_error
 
 def softmax_cross_entropy(x, t) -> Variable:
     """-mean(log softmax(x)[i, t_i]) over the rows: one op (``functional.cross_entropy``), stable for any x."""
-    return functional.cross_entropy(as_variable(x), np.asarray(t.data if isinstance(t, Variable) else t).ravel())
+    t = t.data if isinstance(t, Variable) else t
+    t = t if hasattr(t, "shape") else np.asarray(t)
+    return functional.cross_entropy(as_variable(x), t.reshape(-1) if len(t.shape) > 1 else t)  # (compile follows t)
 
 
 def softmax_cross_entropy_simple(x, t) -> Variable:

@@ -3,7 +3,6 @@ Layers set as its attributes, and ``Linear(out_size)``, whose input size is read
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterator
 
 import numpy as np
@@ -27,12 +26,7 @@ class Layer:
         super().__setattr__(name, value)
 
     def __call__(self, *inputs):
-        outputs = self.forward(*inputs)
-        if not isinstance(outputs, tuple):
-            outputs = (outputs,)
-        self.inputs = [weakref.ref(x) for x in inputs]
-        self.outputs = [weakref.ref(y) for y in outputs]
-        return outputs if len(outputs) > 1 else outputs[0]
+        return self.forward(*inputs)
 
     def forward(self, *inputs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
