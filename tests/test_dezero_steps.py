@@ -1011,6 +1011,8 @@ def test_model_plot_and_unknown_names(tmp_path):
         F.conv2d  # noqa: B018
     with pytest.raises(AttributeError, match="tinygrad_edu.dezero has no 'DataLoader'"):
         dezero.DataLoader  # noqa: B018
+    with pytest.raises(AttributeError, match="no attribute 'unchain_backward'; it has: data, name, grad"):
+        Variable(np.array(1.0)).unchain_backward()
 
 
 # ---------------------------------------------------------------- the rest of dezero.functions, layers, config

@@ -58,6 +58,12 @@ def test_mode():
 # ---------------------------------------------------------------- Variable
 
 
+VARIABLE_NAMES = (
+    "data, name, grad, creator, generation, shape, ndim, size, dtype, len(), cleargrad, backward, reshape, "
+    "transpose, T, sum, matmul, dot, max, min, the operators and indexing (and every method of a Value)"
+)
+
+
 class Variable(Value):
     """DeZero's Variable: ndarray ``.data``, a ``.name``, ``.grad`` a Variable or None, and ``backward``.
 
@@ -132,6 +138,12 @@ class Variable(Value):
         if self._data is None:
             return "variable(None)"
         return "variable(" + str(self.data).replace("\n", "\n" + " " * 9) + ")"
+
+    def __getattr__(self, name: str):
+        """Only for a name not found: a DeZero name this Variable lacks is named, with what it has."""
+        if name.startswith("_"):
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}")
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute {name!r}; it has: {VARIABLE_NAMES}")
 
     def matmul(self, W) -> Variable:
         return self @ W
