@@ -234,7 +234,7 @@ class Tensor(Value):
     def __rsub__(self, other) -> Tensor:
         """number - tensor, which PyTorch records as ``RsubBackward1`` (tensor - tensor is ``SubBackward0``)."""
         out = super().__rsub__(other)
-        if isinstance(other, numbers.Real) and isinstance(out, Tensor):
+        if isinstance(other, numbers.Real):
             out._rsub = True
         return out
 
