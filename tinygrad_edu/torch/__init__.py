@@ -36,7 +36,7 @@ SUPPORTED = (
     "relu sigmoid tanh exp log log2 log10 sin cos abs sqrt pow minimum maximum softmax sum mean max min argmax argmin "
     "where enable_grad set_grad_enabled inference_mode matmul all any "
     "allclose norm device Tensor dtype float float32 float64 double float16 half int int32 int64 long bool var std "
-    "cat stack nn optim autograd"
+    "cat stack nn optim autograd dot normal"
 ).split()
 
 _generator = np.random.default_rng()
@@ -108,6 +108,24 @@ def randn(*shape, size=None, dtype=None, device=None, requires_grad: bool = Fals
             raise TypeError("randn got the shape twice: give it as arguments or as size=, not both")
         shape = (size,)
     return _make(_generator.standard_normal(_size(shape)), requires_grad, dtype, device)
+
+
+def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Normal numbers: ``normal(0, 0.01, size=(2, 1))`` draws that shape with mean 0 and standard deviation 0.01;
+    with a tensor as mean or std (and no size), one draw per element of their broadcast shape."""
+    numbers = not isinstance(mean, (Value, np.ndarray)) and not isinstance(std, (Value, np.ndarray))
+    if numbers and size is None:
+        raise TypeError("normal() needs a size when mean and std are both numbers, e.g. normal(0, 1, (3, 2))")
+    if not numbers and size is not None:
+        raise TypeError("normal() takes a size only with a number mean and std; a tensor's shape gives it otherwise")
+    m, s = np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64)
+    if np.any(s < 0):
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {s.min():g}")
+    try:
+        shape = _size((size,)) if numbers else np.broadcast_shapes(m.shape, s.shape)
+    except ValueError:
+        raise RuntimeError(f"normal: mean of shape {m.shape} and std of shape {s.shape} do not broadcast") from None
+    return _make(m + s * _generator.standard_normal(shape), requires_grad, dtype, device)
 
 
 def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
@@ -193,6 +211,11 @@ def pow(input, exponent) -> Tensor:
 def matmul(input, other) -> Value:
     """The matrix product ``input @ other`` (vectors and batches too, by PyTorch's rules)."""
     return _value(input) @ other
+
+
+def dot(input, other) -> Value:
+    """The sum of the products of two 1-D tensors of the same length (a 0-d tensor): ``torch.dot(x, x)``."""
+    return _value(input).dot(other)
 
 
 def norm(input) -> Value:

@@ -114,6 +114,7 @@ class Tensor(Value):
     _hooks: tuple = ()  # register_hook's functions, called with the gradient as it is complete
     _freed = False  # a backward without retain_graph went through it: what its op saved is gone
     _shows = None  # (tensor, "data" or "grad") when this tensor is another's .data or .grad
+    _rsub = False  # made as number - tensor (PyTorch's RsubBackward1)
 
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         super().__init__(data.numbers if isinstance(data, Value) else data, requires_grad=requires_grad)
@@ -229,6 +230,13 @@ class Tensor(Value):
 
     def __itruediv__(self, other) -> Tensor:
         return self / other if self.requires_grad and modes.state.grad_enabled else self._update(np.divide, other)
+
+    def __rsub__(self, other) -> Tensor:
+        """number - tensor, which PyTorch records as ``RsubBackward1`` (tensor - tensor is ``SubBackward0``)."""
+        out = super().__rsub__(other)
+        if isinstance(other, numbers.Real):
+            out._rsub = True
+        return out
 
     def add_(self, other, *, alpha: builtins.float = 1.0) -> Tensor:
         """self += alpha * other, in place."""
@@ -433,14 +441,21 @@ class Tensor(Value):
 
     def __repr__(self) -> str:
         """As PyTorch prints: ``tensor([1., 2.], requires_grad=True)``, ``tensor(3.5000, grad_fn=<MulBackward0>)``."""
-        body = _format(self._data, self._dtype)
+        suffixes = []
         if self._dtype is int64 and self._data.__class__ is not builtins.float and self._data.size == 0:
-            body += ", dtype=torch.int64"
+            suffixes.append("dtype=torch.int64")
         if self.grad_fn is not None:
-            body += f", grad_fn=<{self.grad_fn.name()}>"
+            suffixes.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
-            body += ", requires_grad=True"
-        return f"tensor({body})"
+            suffixes.append("requires_grad=True")
+        text = "tensor(" + _format(self._data, self._dtype)
+        last = len(text) - text.rfind("\n") + 1  # (PyTorch's count, 2 more than the last line's length)
+        for suffix in suffixes:  # PyTorch's rule: a suffix that would pass 80 characters starts a line of its own
+            if last + len(suffix) + 2 > 80:
+                text, last = text + ",\n       " + suffix, 7 + len(suffix)
+            else:
+                text, last = text + ", " + suffix, last + len(suffix) + 2
+        return text + ")"
 
     __str__ = __repr__
 
@@ -491,6 +506,8 @@ class Node:
 
     def name(self) -> str:
         op, t = self.tensor.operation, self.tensor
+        if t._rsub:
+            return "RsubBackward1"
         base = BACKWARD_NAMES.get(op.__name__, op.__name__)
         if op is ops.MatMul:
             a, b = (p.ndim for p in t.parents)
