@@ -1,5 +1,6 @@
-"""``torch.autograd.grad`` on this engine: gradients returned, not accumulated, and with
-``create_graph=True`` differentiable again (Hessian-vector products, Newton's method)."""
+"""``torch.autograd`` on this engine: ``grad`` (gradients returned, not accumulated, and with
+``create_graph=True`` differentiable again: Hessian-vector products, Newton's method), ``Function`` (a
+derivative of the user's, made an op: ``function.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import numpy as np
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value, toposort
+from tinygrad_edu.torch.autograd.function import Function, FunctionCtx
+
+__all__ = ["grad", "Function", "FunctionCtx"]
 
 
 def grad(
