@@ -281,7 +281,7 @@ def cmd_gates(args) -> int:
         with np.errstate(over="ignore", invalid="ignore"):  # checked just below, in words
             model = nn.Perceptron(2, seed=args.seed).fit(X, y, epochs=args.steps, lr=args.lr)
         errors = model.errors_
-        if not np.all(np.isfinite([*model.w.data, model.b.data])):
+        if not np.all(np.isfinite([*model.w.numbers, model.b.numbers])):
             raise _Diverged(
                 f"{name.upper()}: the perceptron's weights grew past the largest float (inf or nan) "
                 f"within {len(errors)} epochs. Try a lower --lr ({args.lr:g} now): from zero weights "
@@ -292,9 +292,9 @@ def cmd_gates(args) -> int:
             if model.converged
             else f"never converged in {len(errors)} epochs (errors in the last: {errors[-1]})"
         )
-        w = ", ".join(f"{v:+.2f}" for v in model.w.data)
-        print(f"{name.upper():>4}: {verdict}; w = ({w}), b = {model.b.data:+.2f}")
-        _truth_table(X, y, X @ model.w.data + model.b.data, model.predict(X), "w.x+b")
+        w = ", ".join(f"{v:+.2f}" for v in model.w.numbers)
+        print(f"{name.upper():>4}: {verdict}; w = ({w}), b = {model.b.numbers:+.2f}")
+        _truth_table(X, y, X @ model.w.numbers + model.b.numbers, model.predict(X), "w.x+b")
         print()
     if args.render and model is not None:
         out = model(np.array([1.0, 1.0]))

@@ -185,7 +185,7 @@ class Compiled:
             kept.append(trace)
             self.latest = trace
             loss.backward()  # the first call is the eager one: its loss, its gradients
-            return Value(loss.data, requires_grad=False)
+            return Value(loss.numbers, requires_grad=False)
         self.latest = trace
         if self.made.get(key):
             self.made[key] = 0
@@ -217,26 +217,26 @@ class Compiled:
         loss = _loss(self.fn(*args))
         if is_grad_enabled():
             loss.backward()
-        return Value(loss.data, requires_grad=False)
+        return Value(loss.numbers, requires_grad=False)
 
     def _checked(self, trace: _Trace, args: tuple) -> Value:
         """Run the compiled step and the eager one from the same .grad; raise if they differ, else keep it."""
         wanted = [w if i is None else args[i] for w, i in zip(trace.wanted, trace.wanted_args)]  # this call's
-        saved = [w.grad if w.has_grad else None for w in wanted]
+        saved = [w.gradient if w.has_grad else None for w in wanted]
         for w in wanted:
             w.zero_grad()
         try:
             eager = _loss(self.fn(*args))
             eager.backward()
-            expected = [w.grad if w.has_grad else None for w in wanted]
+            expected = [w.gradient if w.has_grad else None for w in wanted]
             for w in wanted:
                 w.zero_grad()
             loss = quietly(trace.step, trace.persistent, args)
-            got = [w.grad if w.has_grad else None for w in wanted]
+            got = [w.gradient if w.has_grad else None for w in wanted]
         finally:
             for w, s in zip(wanted, saved):
                 w.grad = s
-        problems = [] if _close(loss, eager.data) else [f"loss {loss!r} compiled, {eager.data!r} eager"]
+        problems = [] if _close(loss, eager.numbers) else [f"loss {loss!r} compiled, {eager.numbers!r} eager"]
         problems += [
             f"the gradient of {w.label or 'a parameter'} {w.shape}"
             for w, a, b in zip(wanted, got, expected)
@@ -311,7 +311,7 @@ def _key(args: tuple) -> tuple:
     for i, a in enumerate(args):
         if isinstance(a, Value):
             same = next((j for j in range(i) if args[j] is a), None)
-            parts.append(("Value", a.shape, a.data.__class__ is float, a.requires_grad, same))
+            parts.append(("Value", a.shape, a.numbers.__class__ is float, a.requires_grad, same))
         elif isinstance(a, np.ndarray):
             parts.append(("array", a.shape, a.dtype, type(a)))
         else:  # compared by value (the trace's guards); a list by its length too, as arrays by their shape
@@ -417,7 +417,7 @@ def _trace(fn: Callable, args: tuple, key: tuple) -> tuple[_Trace, Value]:
 def _same_numbers(n: Value, n2: Value) -> bool:
     """The same leaf numbers and op settings in two traced calls of fn (nan equal to nan)."""
     if n.operation is None:
-        return _same_nan(n.data, n2.data)
+        return _same_nan(n.numbers, n2.numbers)
     settings, settings2 = n.settings, n2.settings
     return settings.keys() == settings2.keys() and all(_same_nan(v, settings2[k]) for k, v in settings.items())
 
@@ -617,7 +617,7 @@ def _copy(a):
 
 
 def _loss(out) -> Value:
-    if not isinstance(out, Value) or np.size(out.data) != 1:
+    if not isinstance(out, Value) or np.size(out.numbers) != 1:
         what = f"a Value of shape {out.shape}" if isinstance(out, Value) else type(out).__name__
         raise TypeError(f"compile: fn must return a one-element Value (the loss), got {what}")
     return out
@@ -726,14 +726,14 @@ class _Writer:
                 break
             if isinstance(obj, Value):
                 if id(obj) in self.arg_index:
-                    code = f"A[{self.arg_index[id(obj)]}].data"
+                    code = f"A[{self.arg_index[id(obj)]}].numbers"
                     break
                 if id(obj) in self.kept:  # a Value made before the call (a batch buffer): its numbers now
                     if all(p is not obj for p in self.persistent):
                         self.persistent.append(obj)
-                    code = f"P[{next(k for k, p in enumerate(self.persistent) if p is obj)}].data"
+                    code = f"P[{next(k for k, p in enumerate(self.persistent) if p is obj)}].numbers"
                     break
-                obj = obj.data
+                obj = obj.numbers
                 continue
             entry = self.record.origins.get(id(obj))
             if entry is None or entry[0] is not obj:
@@ -803,16 +803,16 @@ class _Writer:
         for node in reversed(self.order):
             if node.operation is not None:
                 continue
-            data = node.data
+            data = node.numbers
             if id(node) in self.arg_index:
                 i = self.arg_index[id(node)]
                 name = _identifier(self.arg_names[i], self.used)
-                reads.append(f"    {name} = A[{i}].data  # argument {i}")
+                reads.append(f"    {name} = A[{i}].numbers  # argument {i}")
             elif id(node) in self.persistent_ids:
                 label = node.label or self.param_names.get(id(node)) or self.node_names[node]  # as every view
                 name = _identifier(label, self.used)
                 what = "needs a gradient" if node.requires_grad else "a constant made outside fn"
-                reads.append(f"    {name} = P[{len(self.persistent)}].data  # {label}: {what}")
+                reads.append(f"    {name} = P[{len(self.persistent)}].numbers  # {label}: {what}")
                 self.persistent.append(node)
             elif (code := self.followed(data)) is not None:
                 name = _identifier(node.label or _argument_in(code, self.arg_names), self.used)
@@ -884,12 +884,13 @@ class _Writer:
             grads = _as_tuple(op.backward(*args, **settings), len(inputs))
             grads = tuple(None if c is None else as_code(c) for c in grads)
             with contextlib.suppress(TypeError):
-                one = literal(1.0) if node.data.__class__ is float else CodeMath.broadcast_to(literal(1.0), node.shape)
+                scalar = node.numbers.__class__ is float
+                one = literal(1.0) if scalar else CodeMath.broadcast_to(literal(1.0), node.shape)
                 factors = _as_tuple(op.backward(one, out, *inputs, **settings), len(inputs))
         except TypeError:  # the op as ops.py writes it, called on the numbers at run time
+            datas = [p.numbers for p in node.parents]
             raw = _as_tuple(
-                quietly(op.backward, _zeros(node.data), node.data, *[p.data for p in node.parents], **node.settings),
-                len(inputs),
+                quietly(op.backward, _zeros(node.numbers), node.numbers, *datas, **node.settings), len(inputs)
             )  # (its shapes)
             whole = call(op, "backward", args, settings, None if len(inputs) > 1 else np.shape(raw[0]))
             grads = (
@@ -897,7 +898,7 @@ class _Writer:
                 if len(inputs) == 1
                 else tuple(None if r is None else item(whole, i, np.shape(r)) for i, r in enumerate(raw))
             )
-        if any(isinstance(f, Code) for f in factors) and node.data.__class__ is not float and not _diagonal(node):
+        if any(isinstance(f, Code) for f in factors) and node.numbers.__class__ is not float and not _diagonal(node):
             factors = (None,) * len(inputs)  # g = 1 gives no derivative there (softmax)
         self.factors[id(node)] = tuple(f if isinstance(f, Code) else None for f in factors)
         grads = tuple(None if c is None else alias(c) for c in grads)
@@ -965,7 +966,7 @@ class _Writer:
         for w in self.wanted:
             g = self.grads[w]
             text = render(full(g), self.name_of)
-            if w.data.__class__ is not float and g.real == g.shape and not self.fresh.get(g.name, False):
+            if w.numbers.__class__ is not float and g.real == g.shape and not self.fresh.get(g.name, False):
                 text = f"{text}.copy()"
             target = f"A[{self.arg_index[id(w)]}]" if id(w) in self.arg_index else f"P[{slot[id(w)]}]"
             lines.append(f"    {target}.accumulate_grad({text})")
@@ -1037,7 +1038,7 @@ class _Writer:
 def _dtype(x) -> np.dtype:
     """The dtype numbers have at trace time (a Python float is float64)."""
     if isinstance(x, Value):
-        x = x.data
+        x = x.numbers
     return x.dtype if hasattr(x, "dtype") else np.dtype(np.float64)
 
 
@@ -1055,12 +1056,12 @@ def _diagonal(node: Value) -> bool:
     """Whether each element of node's output depends only on the same element of each input (tanh, x * y), so
     that its op's backward run with g = 1 is the local derivative d(out)/d(input). Tried on the numbers: the
     backward of a random g must be g times the backward of ones (softmax's or a matrix product's is not)."""
-    op, datas, settings = node.operation, [p.data for p in node.parents], node.settings
+    op, datas, settings = node.operation, [p.numbers for p in node.parents], node.settings
     g = np.random.default_rng(0).uniform(0.5, 1.5, size=node.shape)
     try:
         with np.errstate(all="ignore"):
-            some = _as_tuple(op.backward(g, node.data, *datas, **settings), len(datas))
-            ones = _as_tuple(op.backward(np.ones(node.shape), node.data, *datas, **settings), len(datas))
+            some = _as_tuple(op.backward(g, node.numbers, *datas, **settings), len(datas))
+            ones = _as_tuple(op.backward(np.ones(node.shape), node.numbers, *datas, **settings), len(datas))
             return all(
                 a is None or np.shape(a) == np.shape(g * b) and np.allclose(a, g * b, equal_nan=True)
                 for a, b in zip(some, ones)

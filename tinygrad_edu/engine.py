@@ -477,8 +477,8 @@ def where(cond, a, b) -> Value:
 
 def grad_numbers(v: Value):
     """v's gradient as numbers: ``.grad``, or its data when ``backward(create_graph=True)`` made it a Value."""
-    g = v.grad
-    return g._data if g.__class__ is Value else g
+    g = v.gradient
+    return g._data if isinstance(g, Value) else g
 
 
 def _named_seed(output: Value, grad_output) -> Value:

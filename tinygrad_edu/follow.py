@@ -185,7 +185,7 @@ def numbers_of(x, dtype=None, shape: tuple | None = None):
     elif is_node(x):
         if x.requires_grad or x.operation is not None:  # numbers of the graph (an argument's are followed)
             note_read(x, "its numbers (as targets or labels)")
-        x = x.data
+        x = x.numbers
     made = np.asarray(x, dtype=dtype)
     if shape is not None:
         made = made.reshape(shape)
@@ -233,9 +233,9 @@ def check(test: Callable, numbers) -> None:
     the same message. ``numbers`` is an array, a Value (its data is tested), or a list of scalar Values.
     """
     if is_node(numbers):
-        test(numbers.data)
+        test(numbers.numbers)
     elif isinstance(numbers, list):
-        test(np.array([v.data for v in numbers]))
+        test(np.array([v.numbers for v in numbers]))
     else:
         test(np.asarray(numbers))  # (Followed numbers as a plain array: the test reads them, as is its job)
     if modes.open_blocks and modes.state.reads is not None:

@@ -321,7 +321,7 @@ def cross_entropy(logits: Value, labels) -> Value:
     batch = () if logits.ndim == 1 else (logits.shape[0],)
     if y.shape != batch:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
-    if np.size(logits.data) == 0:
+    if np.size(logits.numbers) == 0:
         raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
     check(functools.partial(_classes, logits.shape[-1]), y)
     return apply(ops.CrossEntropy, logits, labels=y)

@@ -160,13 +160,13 @@ def check_op(
     """Compare ``node``'s op backward with central differences of the op alone, at the values it saw."""
     _settings(eps, atol, rtol)
     op, ctx = node.operation, node.settings
-    datas = [p.data for p in node.parents]
+    datas = [p.numbers for p in node.parents]
     if sum(np.size(d) for d in datas) > max_elements:
         return OpCheck(node, "skipped", detail=f"more than {max_elements} input elements")
     out = _forward(op, datas, ctx)
     g = 1.0 if out.ndim == 0 else np.random.default_rng(seed).normal(size=out.shape)  # a random upstream gradient
     with np.errstate(all="ignore"):
-        analytic = op.backward(g, node.data, *datas, **ctx)
+        analytic = op.backward(g, node.numbers, *datas, **ctx)
     analytic = (analytic,) if op.arity == 1 else analytic
     kinks = op.kinks(eps, *datas, **ctx) if op.kinks is not None else [None] * len(datas)
     domain = op.domain or (REAL,) * len(datas)
@@ -299,7 +299,7 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
 
     def output_at(v: Value, work: np.ndarray):
         v.data = work if work.ndim else float(work)
-        return _call(fn, values).data
+        return _call(fn, values).numbers
 
     result = []
     with no_grad(), np.errstate(all="ignore"):
@@ -307,7 +307,7 @@ def numerical_grad(fn: Callable[..., Value], *inputs, eps: float = 1e-6) -> list
             if not v.requires_grad:
                 result.append(None)
                 continue
-            original = v.data
+            original = v.numbers
             try:
                 jac = central_differences(lambda work, v=v: output_at(v, work), original, eps)
             finally:
@@ -340,7 +340,7 @@ def _kink_notes(root: Value, eps: float) -> list[str]:
         op = node.operation
         if op is None or op.kinks is None:
             continue
-        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **node.settings)):
+        for i, mask in enumerate(op.kinks(eps, *[p.numbers for p in node.parents], **node.settings)):
             if np.any(mask):
                 k = tuple(int(v) for v in np.argwhere(np.atleast_1d(mask))[0]) if np.ndim(mask) else ()
                 where = f", created at {node.site}" if node.site else ""
@@ -438,7 +438,7 @@ def gradgradcheck(
     with record_sites():
         out = _call(fn, values)
     if grad_output is None:
-        grad_output = 1.0 if out.data.__class__ is float else np.random.default_rng(0).normal(size=out.shape)
+        grad_output = 1.0 if out.numbers.__class__ is float else np.random.default_rng(0).normal(size=out.shape)
     report = GradcheckReport(title="gradgradcheck passed")
     failures = []
     for j, v in enumerate(values):
@@ -489,14 +489,14 @@ def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int
     ``gradcheck`` that function. Returns ("pass" | "fail" | "noted", description)."""
     op, kwargs = node.operation, node.settings
     if op.kinks is not None:  # where the op has no derivative, its derivative jumps: no second derivative either
-        for i, mask in enumerate(op.kinks(eps, *[p.data for p in node.parents], **kwargs)):
+        for i, mask in enumerate(op.kinks(eps, *[p.numbers for p in node.parents], **kwargs)):
             if np.any(mask):
                 return "noted", (
                     f"{op.name}: input {i} is at a kink (within eps = {eps:g}), where its derivative "
                     "jumps; the second derivative there is a convention"
                 )
     for i, (p, domain) in enumerate(zip(node.parents, op.domain or (REAL,) * len(node.parents))):
-        x = np.asarray(p.data)
+        x = np.asarray(p.numbers)
         if not np.all(domain.contains(x - eps) & domain.contains(x + eps)):
             return "noted", (
                 f"{op.name}: input {i} is within eps = {eps:g} of the edge of its domain ({domain}), "
@@ -511,10 +511,10 @@ def _check_backward(node: Value, eps: float, atol: float, rtol: float, seed: int
         total = 0.0
         for x, gx, w in zip(xs, (grads,) if len(xs) == 1 else grads, weights):
             if gx is not None and x.requires_grad:
-                total = total + (reduce_broadcast(as_value(gx), x.data) * w).sum()
+                total = total + (reduce_broadcast(as_value(gx), x.numbers) * w).sum()
         return as_value(total)
 
-    inputs = [Value(p.data, label=p.label, requires_grad=p.requires_grad) for p in node.parents]
+    inputs = [Value(p.numbers, label=p.label, requires_grad=p.requires_grad) for p in node.parents]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -388,7 +388,7 @@ class ValueMethods:
         ``backward()`` is this step for every node, outputs first; calling it yourself, node by node
         in that order after setting the output's ``grad = 1.0``, gives the same gradients.
         """
-        for node, g in self._backprop(self, self.grad, first_step=True).items():
+        for node, g in self._backprop(self, self.gradient, first_step=True).items():
             if node is not self:
                 node.accumulate_grad(g)
 
@@ -501,7 +501,7 @@ class ValueMethods:
         """micrograd's form, ``Value(data=0.7071067811865476, grad=1.0)``; tensors show shape and a few numbers."""
         label = f", label={self.label!r}" if self.label else ""
         if self._data.__class__ is float:
-            return f"Value(data={self._data!r}, grad={self.grad!r}{label})"
+            return f"Value(data={self._data!r}, grad={self.gradient!r}{label})"
         return f"Value(shape={self.shape}, data={np.array2string(self._data, threshold=12, precision=4)}{label})"
 
     def __len__(self) -> int:

@@ -191,7 +191,7 @@ def _loaded(v, p: Value, key: str, index, opt: Optimizer):
         raise ValueError(
             f"the state_dict's {key!r} for parameter {index!r} has shape {numbers_.shape}, the parameter {p.shape}"
         )
-    return float(numbers_) if p.data.__class__ is float else numbers_
+    return float(numbers_) if p.numbers.__class__ is float else numbers_
 
 
 class SGD(Optimizer):
@@ -246,12 +246,12 @@ class SGD(Optimizer):
     def _update(self, p, g, state, lr, weight_decay, maximize, momentum, dampening, nesterov) -> None:
         g = -g if maximize else g
         if weight_decay:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p.numbers
         if momentum:
             v = state.get("momentum_buffer")
             v = state["momentum_buffer"] = _copy(g) if v is None else momentum * v + (1 - dampening) * g
             g = g + momentum * v if nesterov else v
-        p.data -= lr * g
+        _move(p, lr * g)
 
 
 class Adam(Optimizer):
@@ -318,22 +318,31 @@ class Adam(Optimizer):
     def _update(self, p, g, state, lr, weight_decay, maximize, b1, b2, eps, amsgrad, decoupled) -> None:
         g = -g if maximize else g
         if not state:
-            zeros = 0.0 if p.data.__class__ is float else np.zeros(p.shape)
+            zeros = 0.0 if p.numbers.__class__ is float else np.zeros(p.shape)
             state.update(step=0.0, exp_avg=zeros, exp_avg_sq=zeros)
             if amsgrad:
                 state["max_exp_avg_sq"] = zeros
         t = state["step"] = state["step"] + 1.0
         if weight_decay and decoupled:
-            p.data = p.data * (1.0 - lr * weight_decay)
+            p.data = p.numbers * (1.0 - lr * weight_decay)
         elif weight_decay:
-            g = g + weight_decay * p.data
+            g = g + weight_decay * p.numbers
         m = state["exp_avg"] = _lerp(state["exp_avg"], g, 1.0 - b1)
         v = state["exp_avg_sq"] = b2 * state["exp_avg_sq"] + (1.0 - b2) * (g * g)
         if amsgrad:  # the largest v so far (zeros at first, as PyTorch's)
             most = state.get("max_exp_avg_sq", 0.0 * v)
             v = state["max_exp_avg_sq"] = max(most, v) if v.__class__ is float else np.maximum(most, v)
         denom = v**0.5 / math.sqrt(1.0 - b2**t) + eps
-        p.data -= lr / (1.0 - b1**t) * (m / denom)
+        _move(p, lr / (1.0 - b1**t) * (m / denom))
+
+
+def _move(p: Value, step) -> None:
+    """p's numbers minus ``step``, in place where they are an array (whoever holds that array sees the change)."""
+    numbers = p.numbers
+    if numbers.__class__ is float:
+        p.data = numbers - step
+    else:
+        numbers -= step
 
 
 def _lerp(a, b, w: float):

@@ -96,9 +96,9 @@ def trace_backward(root: Value) -> BackwardTrace:
     for step, node, index, contribution, total in events:
         upstream = grads[node]
         local = None
-        if node.data.__class__ is float and node.parents[index].data.__class__ is float:
-            datas = [p.data for p in node.parents]
-            local = node.operation.backward(1.0, node.data, *datas, **node.settings)
+        if node.numbers.__class__ is float and node.parents[index].numbers.__class__ is float:
+            datas = [p.numbers for p in node.parents]
+            local = node.operation.backward(1.0, node.numbers, *datas, **node.settings)
             local = local if node.operation.arity == 1 else local[index]
         rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
     return BackwardTrace(rows, node_names(root), grads)

@@ -4,11 +4,12 @@
     import tinygrad_edu.torch.nn as nn            # was: import torch.nn as nn
     import tinygrad_edu.torch.optim as optim      # was: import torch.optim as optim
 
-A tensor is this package's ``Value`` (float64 numbers), so ``viz.draw_graph(loss)``,
-``trace_backward(loss)`` and ``gradcheck`` work on the model a tutorial builds. The subset
-is documented in ``SUPPORTED``; any other name raises AttributeError listing it. ``dtype=``
-takes the names ``torch.float``/``float32``/``float64`` (and ``long`` for class labels) and the values
-stay float64 inside; ``device=`` only as "cpu" or ``torch.device("cpu")``.
+A tensor (``tensor.py``) is this package's ``Value`` with PyTorch's manners (``.grad`` None until a
+backward, ``.data`` sharing the numbers, ``grad_fn``, hooks, freed graphs, PyTorch's printing), so
+``viz.draw_graph(loss)``, ``trace_backward(loss)`` and ``gradcheck`` work on the model a tutorial builds.
+The subset is documented in ``SUPPORTED``; any other name raises AttributeError listing it. ``dtype=``
+takes ``torch.float``/``float32``/``float64``/``long``/``bool`` (a long tensor indexes, a bool one masks) and
+the numbers stay float64 inside; ``device=`` only as "cpu" or ``torch.device("cpu")``.
 """
 
 from __future__ import annotations
@@ -21,17 +22,20 @@ import numpy as np
 from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu.engine import Value, where  # noqa: F401 (as they are)
-from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad  # noqa: F401 (as they are)
+from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad
+from tinygrad_edu.torch.tensor import Tensor, dtype, float64, int64, to_dtype
+from tinygrad_edu.torch.tensor import bool_ as bool  # noqa: A001 (PyTorch's name)
 
-Tensor = Value
-# The dtype names: accepted where dtype= is, the numbers stay float64 (a float name is Python's float itself).
-float = float32 = float64 = float16 = builtins.float
-int64 = long = int
+# The dtype names: accepted where dtype= is; the numbers stay float64 (every float name is float64)
+float = float32 = double = float16 = half = float64
+long = int = int32 = int64
+inference_mode = no_grad  # (nothing here is faster without a graph than no_grad already is)
 SUPPORTED = (
     "tensor zeros ones randn rand linspace arange eye full zeros_like ones_like manual_seed no_grad is_grad_enabled "
-    "relu sigmoid tanh exp log log2 log10 sin cos minimum maximum softmax sum mean max min argmax argmin where "
-    "enable_grad matmul "
-    "allclose norm device Tensor float float32 float64 float16 int64 long var std cat stack nn optim autograd"
+    "relu sigmoid tanh exp log log2 log10 sin cos abs sqrt pow minimum maximum softmax sum mean max min argmax argmin "
+    "where enable_grad set_grad_enabled inference_mode matmul all any "
+    "allclose norm device Tensor dtype float float32 float64 double float16 half int int32 int64 long bool var std "
+    "cat stack nn optim autograd"
 ).split()
 
 _generator = np.random.default_rng()
@@ -66,15 +70,14 @@ class device(str):
         return "device(type='cpu')"
 
 
-def _make(data, requires_grad: bool, dtype, device) -> Value:
+def _make(data, requires_grad: bool, dtype, device, default=float64) -> Tensor:
+    """A new tensor (its own numbers) of ``dtype``; ``default`` when none is given (a tensor's is its data's)."""
     if not (device is None or isinstance(device, str) and device == "cpu"):
         raise ValueError(f"only device='cpu' is supported here, got {device!r}")
-    if dtype not in (None, builtins.float, int):
-        raise ValueError(
-            f"dtype must be torch.float, float32, float64 or long here (the numbers are float64), got {dtype!r}"
-        )
-    return Value(
-        data.data if isinstance(data, Value) else data, requires_grad=arguments.flag("requires_grad", requires_grad)
+    return Tensor(
+        data.numbers if isinstance(data, Value) else data,
+        requires_grad=arguments.flag("requires_grad", requires_grad),
+        dtype=default if dtype is None else to_dtype(dtype),
     )
 
 
@@ -83,9 +86,10 @@ def _size(size) -> tuple[int, ...]:
     return tuple(arguments.integer("size", n, low=0) for n in shape)
 
 
-def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Value:
-    """A tensor holding ``data`` (numbers, nested lists, a numpy array); a constant unless ``requires_grad``."""
-    return _make(data, requires_grad, dtype, device)
+def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor holding ``data`` (numbers, nested lists, a numpy array); a constant unless ``requires_grad``.
+    Its dtype is the data's unless given: integers make a long tensor (an index), floats a float one."""
+    return _make(data, requires_grad, dtype, device, default=None)
 
 
 def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
@@ -138,13 +142,44 @@ def linspace(start: float, end: float, steps: int, dtype=None, device=None, requ
 
 def arange(
     start: float, end: float | None = None, step: float = 1, dtype=None, device=None, requires_grad: bool = False
-) -> Value:
+) -> Tensor:
+    """start, start + step, ... below end: a long tensor when all three are integers, as PyTorch."""
     values = np.arange(start, end, step) if end is not None else np.arange(start)
-    return _make(values, requires_grad, dtype, device)
+    return _make(values, requires_grad, dtype, device, default=None)
 
 
-def _value(x) -> Value:
-    return x if isinstance(x, Value) else Value(x, requires_grad=False)
+def _value(x) -> Tensor:
+    return x if isinstance(x, Value) else Tensor(x)
+
+
+def set_grad_enabled(mode: builtins.bool):
+    """Switch the graph on or off: as a call (for the rest of the thread) or a ``with`` block (for the block)."""
+    block = (enable_grad if arguments.flag("set_grad_enabled mode", mode) else no_grad)()
+    block.__enter__()  # switched now, as PyTorch's call; a with block puts it back at its end
+    return block
+
+
+def all(input) -> Tensor:
+    """Whether every element is non-zero (a bool tensor: ``torch.all(a == b).item()``)."""
+    return _value(input).all()
+
+
+def any(input) -> Tensor:
+    """Whether some element is non-zero (a bool tensor)."""
+    return _value(input).any()
+
+
+def abs(x) -> Tensor:
+    return F.abs(x)
+
+
+def sqrt(x) -> Tensor:
+    return F.sqrt(x)
+
+
+def pow(input, exponent) -> Tensor:
+    """input ** exponent (a number or a tensor, on either side)."""
+    return _value(input) ** exponent
 
 
 def matmul(input, other) -> Value:
@@ -166,7 +201,7 @@ def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: 
         raise ValueError(f"allclose: shapes {a.shape} and {b.shape} do not broadcast") from None
     rtol = arguments.real("allclose rtol", rtol, low=0)
     atol = arguments.real("allclose atol", atol, low=0)
-    return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=arguments.flag("equal_nan", equal_nan)))
+    return builtins.bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=arguments.flag("equal_nan", equal_nan)))
 
 
 def relu(x) -> Value:
@@ -243,7 +278,7 @@ def stack(tensors, dim: int = 0) -> Value:
 
 def max(x, dim: int | None = None, keepdim: bool = False):
     """The largest element; with ``dim``, PyTorch's (values, indices) pair along that axis."""
-    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    x = _value(x)
     if dim is None:
         return x.max()
     return max_result(x.max(dim=dim, keepdim=keepdim), argmax(x, dim, keepdim))
@@ -253,22 +288,20 @@ def min(x, dim: int | None = None, keepdim: bool = False):
     """The smallest element (a tie splits the gradient, as PyTorch's ``torch.min(x)`` and ``amin``); with
     ``dim``, PyTorch's (values, indices) pair along that axis (the values' gradient still split at a tie,
     as ``amin``'s, where PyTorch's ``min(x, dim)`` gives it all to the returned index)."""
-    x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    x = _value(x)
     if dim is None:
         return x.min()
     return min_result(x.min(dim=dim, keepdim=keepdim), argmin(x, dim, keepdim))
 
 
-def argmin(x, dim: int | None = None, keepdim: bool = False) -> Value:
-    """Where the smallest element is (a constant: an index has no gradient)."""
-    data = np.asarray(x)
-    return Value(np.argmin(data, axis=dim, keepdims=keepdim), requires_grad=False)
+def argmin(x, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Where the smallest element is (a long tensor: an index has no gradient)."""
+    return Tensor(np.argmin(np.asarray(x), axis=dim, keepdims=keepdim), dtype=int64)
 
 
-def argmax(x, dim: int | None = None, keepdim: bool = False) -> Value:
-    """Where the largest element is (a constant: an index has no gradient)."""
-    data = np.asarray(x)
-    return Value(np.argmax(data, axis=dim, keepdims=keepdim), requires_grad=False)
+def argmax(x, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    """Where the largest element is (a long tensor: an index has no gradient)."""
+    return Tensor(np.argmax(np.asarray(x), axis=dim, keepdims=keepdim), dtype=int64)
 
 
 def __getattr__(name: str):

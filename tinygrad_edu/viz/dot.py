@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.engine import Value, grad_numbers, toposort
+from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import gradients_from
@@ -23,6 +23,13 @@ from tinygrad_edu.viz.render import Graph, picture_format, write_picture
 from tinygrad_edu.viz.style import SYMBOLS, Style, gradient_size
 
 Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
+
+
+def gradient_numbers(node: Value):
+    """``node``'s gradient as numbers to show: ``.gradient`` (whatever a facade's ``.grad`` shows: a tensor, or
+    None), and its numbers when ``backward(create_graph=True)`` made it a Value."""
+    g = node.gradient
+    return g.numbers if isinstance(g, Value) else g
 
 
 def graph_nodes(root: Value, max_nodes: int) -> list[Value]:
@@ -112,13 +119,13 @@ class _Boxes:
             name = f'<FONT POINT-SIZE="{style.name_size}">{html.escape(self.names[node])}</FONT>'
             cells.append(f"<TD{bg}>{kind}{name}</TD>")
         if style.show_data:
-            cells.append(f"<TD>data {html.escape(summary(node.data))}</TD>")
+            cells.append(f"<TD>data {html.escape(summary(node.numbers))}</TD>")
         if style.show_grad and node.requires_grad:
             grad = self.grads.get(node)
             colour = "#ffffff" if grad is None else style.gradient_colour(grad, self.largest)
             text = "grad ?" if grad is None else f"grad {html.escape(summary(grad))}"
             cells.append(f'<TD BGCOLOR="{colour}">{text}</TD>')
-        joint = "</TR><TR>" if node.data.__class__ is not float else ""  # a tensor's long summaries: one per line
+        joint = "</TR><TR>" if node.numbers.__class__ is not float else ""  # a tensor's long summaries: one per line
         table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
         return f"<{table}<TR>{joint.join(cells)}</TR></TABLE>>"
 
@@ -142,7 +149,7 @@ def draw(
     inputs=(),
 ) -> Graph:
     """The picture of ``nodes`` (leaves first), each gradient as ``grad_of`` gives it."""
-    rankdir = style.rankdir or ("LR" if all(node.data.__class__ is float for node in nodes) else "TB")
+    rankdir = style.rankdir or ("LR" if all(node.numbers.__class__ is float for node in nodes) else "TB")
     ids = node_ids(nodes)
     inputs = _inputs(nodes, inputs)
     boxes = _Boxes(style, names, {node: grad_of(node) for node in nodes if node.requires_grad}, inputs, highlight)
@@ -244,7 +251,7 @@ def draw_graph(
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
     caption = legend_line(style) if style.legend else ""
     graph = draw(
-        nodes, node_names(root), grad_numbers, style, contributions=contributions, inputs=inputs, caption=caption
+        nodes, node_names(root), gradient_numbers, style, contributions=contributions, inputs=inputs, caption=caption
     )
     graph.format = format
     return graph

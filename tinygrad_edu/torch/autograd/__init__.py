@@ -39,7 +39,7 @@ def grad(
     for i, (o, g) in enumerate(zip(outs, go)):
         if not isinstance(o, Value):
             raise TypeError(f"grad: output {i} is {type(o).__name__}, not a tensor")
-        if g is None and o.data.__class__ is not float and o.data.size != 1:
+        if g is None and o.numbers.__class__ is not float and o.numbers.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs: output {i} has shape "
                 f"{o.shape}; give grad_outputs, or reduce it first, e.g. .sum()"

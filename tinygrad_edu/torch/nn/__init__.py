@@ -19,6 +19,7 @@ from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
+from tinygrad_edu.torch.tensor import Tensor
 from tinygrad_edu.torch.nn import functional
 
 SUPPORTED = (
@@ -27,9 +28,9 @@ SUPPORTED = (
 ).split()
 
 
-def Parameter(data, requires_grad: bool = True) -> Value:
-    """A Value that a Module registers as a parameter (any Value that requires a gradient is one)."""
-    return Value(data.data if isinstance(data, Value) else data, requires_grad=requires_grad)
+def Parameter(data, requires_grad: bool = True) -> Tensor:
+    """A tensor that a Module registers as a parameter (any tensor that requires a gradient is one)."""
+    return Tensor(data.numbers if isinstance(data, Value) else data, requires_grad=requires_grad)
 
 
 class Module(core_nn.Module):
@@ -100,7 +101,7 @@ class Linear(Module):
         self.bias = Parameter(generator().uniform(-bound, bound, out_features)) if bias else None
 
     def forward(self, x) -> Value:
-        out = (x if isinstance(x, Value) else Value(x, requires_grad=False)) @ self.weight.T
+        out = (x if isinstance(x, Value) else Tensor(x)) @ self.weight.T
         return out + self.bias if self.bias is not None else out
 
     def extra_repr(self) -> str:
@@ -202,7 +203,7 @@ class Flatten(Module):
         self.end_dim = arguments.integer("Flatten end_dim", end_dim)
 
     def forward(self, x) -> Value:
-        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        x = x if isinstance(x, Value) else Tensor(x)
         shape = x.shape or (1,)  # a 0-d input flattens to one element, as in PyTorch
         start = arguments.axis("Flatten start_dim", self.start_dim, shape)
         end = arguments.axis("Flatten end_dim", self.end_dim, shape)
@@ -235,7 +236,7 @@ class _Loss(Module):
     def _reduce(self, mean: Value, input) -> Value:
         if self.reduction == "mean":
             return mean
-        shape = np.shape(input.data)
+        shape = np.shape(input)
         return mean * float((shape[0] if len(shape) == 2 else 1) if self.per_row else math.prod(shape))
 
     def extra_repr(self) -> str:

@@ -1,0 +1,536 @@
+"""PyTorch's tensor on this engine: a ``Value`` with PyTorch's manners, so tutorial code runs unchanged.
+
+What differs from a plain ``Value`` is only what PyTorch users see:
+
+* ``.grad`` is a tensor, and None until a backward pass reaches the tensor; only leaves (and tensors that
+  called ``retain_grad()``) keep one, as in PyTorch; ``.data`` is a tensor sharing the numbers, so
+  ``p.data -= lr * p.grad`` and ``x.grad.zero_()`` change them in place;
+* ``grad_fn`` names the backward function that made a tensor (``<MulBackward0>``), with ``next_functions``;
+* ``backward(gradient=, retain_graph=, create_graph=, inputs=)`` runs hooks (``register_hook``) and frees
+  what the ops saved, so a second backward through the same graph is PyTorch's error unless
+  ``retain_graph=True``;
+* printing as PyTorch prints: ``tensor([1., 2.], requires_grad=True)``.
+
+The numbers stay float64 inside; ``dtype`` is remembered for what it decides (indices, masks, printing).
+The engine's own tools read ``.numbers``/``.gradient``, so pictures, gradcheck and compile work on these.
+"""
+
+from __future__ import annotations
+
+import builtins
+import warnings
+
+import numpy as np
+
+from tinygrad_edu import modes, ops
+from tinygrad_edu.checks import DETACHED, NO_KWARGS, as_data, fitting_grad, need_graph
+from tinygrad_edu.engine import Value, backprop
+from tinygrad_edu.modes import note_read
+
+
+class dtype:
+    """A dtype name (``torch.float32``, ``torch.long``, ``torch.bool``): what a tensor's numbers stand for.
+    The numbers themselves are float64 whatever the name (every float name is float64)."""
+
+    def __init__(self, name: str, is_floating_point: bool):
+        self.name, self.is_floating_point = name, is_floating_point
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+float64 = dtype("float64", True)
+int64 = dtype("int64", False)
+bool_ = dtype("bool", False)
+FREED = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after they have already "
+    "been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). "
+    "Specify retain_graph=True if you need to backward through the graph a second time or if you need to access "
+    "saved tensors after calling backward."
+)
+# The ops whose backward needs no saved numbers (PyTorch frees nothing for them, so a second backward works)
+SAVES_NOTHING = {ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean, ops.Reshape, ops.Transpose, ops.BroadcastTo}
+# PyTorch's names of the backward functions, where ours are not the op's class name
+BACKWARD_NAMES = {"PowConst": "Pow", "Pow": "Pow", "MatMul": "Mm", "ReLU": "Relu", "LeakyReLU": "LeakyRelu",
+                  "GELU": "Gelu", "Transpose": "T", "Reshape": "View", "Concat": "Cat", "Max": "Amax",
+                  "Min": "Amin", "CrossEntropy": "NllLoss", "BinaryCrossEntropy": "BinaryCrossEntropy",
+                  "Norm": "LinalgVectorNorm", "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+
+
+def to_dtype(value) -> dtype:
+    """A dtype given as ``torch.long``, ``torch.float32``, Python's ``float``/``int``/``bool`` or a name."""
+    if isinstance(value, dtype):
+        return value
+    named = {builtins.float: float64, builtins.int: int64, builtins.bool: bool_}.get(value)
+    if named is None:
+        raise ValueError(
+            f"dtype must be torch.float, float32, float64, long, int64 or bool here (the numbers are float64), "
+            f"got {value!r}"
+        )
+    return named
+
+
+def dtype_of(data) -> dtype:
+    """The dtype PyTorch gives data: bools bool, integers int64, anything else float."""
+    kind = np.asarray(data.numbers if isinstance(data, Value) else data).dtype.kind
+    return bool_ if kind == "b" else int64 if kind in "iu" else float64
+
+
+class Tensor(Value):
+    """A tensor with PyTorch's semantics over this engine's node (see the module's docstring)."""
+
+    # Defaults for what PyTorch adds to a node (apply makes nodes without __init__: these class values serve)
+    _dtype = float64
+    _retains = False  # retain_grad() was called: a non-leaf keeps its .grad
+    _hooks: tuple = ()  # register_hook's functions, called with the gradient as it is complete
+    _freed = False  # a backward without retain_graph went through it: what its op saved is gone
+    _shows = None  # (tensor, "data" or "grad") when this tensor is another's .data or .grad
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        super().__init__(data.numbers if isinstance(data, Value) else data, requires_grad=requires_grad)
+        self._dtype = dtype_of(data) if dtype is None else to_dtype(dtype)
+        if requires_grad and not self._dtype.is_floating_point:
+            raise RuntimeError("Only Tensors of floating point dtype can require gradients")
+
+    @classmethod
+    def showing(cls, numbers, kind: dtype = float64, shows=None) -> Tensor:
+        """A tensor without graph holding ``numbers`` as they are (no copy), for ``.data``, ``.grad``, hooks."""
+        t = cls.__new__(cls)
+        t._data, t._grad, t.label, t.requires_grad = numbers, None, "", False
+        t._a = t._b = t._operation = None
+        t._kwargs = NO_KWARGS
+        if kind is not float64:
+            t._dtype = kind
+        if shows is not None:
+            t._shows = shows
+        return t
+
+    # ------------------------------------------------------------ .data and .grad, PyTorch's way
+
+    @property
+    def data(self) -> Tensor:
+        """The numbers as a tensor without graph that shares them: changing it in place changes this tensor."""
+        return Tensor.showing(Value.data.fget(self), self._dtype, (self, "data"))
+
+    @data.setter
+    def data(self, value) -> None:
+        self._data = as_data(value.numbers if isinstance(value, Value) else value, "data")
+
+    @property
+    def grad(self) -> Tensor | None:
+        """dL/d(self) as a tensor; None until a backward pass reaches this tensor (and always, with a warning, for
+        a non-leaf that did not call ``retain_grad()``, as PyTorch)."""
+        if self._grad is None:
+            if not self.is_leaf and not self._retains:
+                warnings.warn(
+                    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute "
+                    "won't be populated during autograd.backward(). If you indeed want the .grad field to be populated "
+                    "for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor.",
+                    UserWarning,
+                    stacklevel=2,
+                )
+            return None
+        if isinstance(self._grad, Value):  # create_graph=True: the gradient is a node with a graph of its own
+            return self._grad
+        return Tensor.showing(self._grad, float64, (self, "grad"))
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is None or (isinstance(value, Value) and value.requires_grad):
+            self._grad = value
+        else:
+            self._grad = fitting_grad(self, value.numbers if isinstance(value, Value) else value)
+
+    def _replace(self, numbers) -> None:
+        """Put new numbers in place: into the same array when there is one (every tensor sharing it sees them);
+        a scalar's new float is passed up to the tensor whose .data or .grad this is."""
+        if self._data.__class__ is not float:
+            self._data[...] = numbers
+            return
+        self._data, t = builtins.float(numbers), self
+        while t._shows is not None:
+            owner, what = t._shows
+            if what == "data":
+                owner._data = self._data
+            else:
+                owner._grad = self._data
+            t = owner
+
+    # ------------------------------------------------------------ in place (the underscore methods)
+
+    def _in_place(self, what: str) -> None:
+        """PyTorch's rule: a leaf that requires grad may change in place only where no graph is recorded."""
+        if self.requires_grad and self._operation is None and modes.state.grad_enabled:
+            raise RuntimeError(f"a leaf Variable that requires grad is being used in an in-place operation ({what}).")
+        if self.requires_grad and modes.state.grad_enabled:
+            raise RuntimeError(
+                f"{what} on a tensor that is part of a graph is not supported here (the graph would not see it); "
+                "compute a new tensor instead (x = x + y), or do it under torch.no_grad()"
+            )
+
+    def _update(self, fn, other) -> Tensor:
+        self._in_place("an in-place update")
+        result = fn(self._data, other.numbers if isinstance(other, Value) else as_data(other, "operand"))
+        if np.shape(result) != self.shape:
+            raise RuntimeError(
+                f"output with shape {list(self.shape)} doesn't match the broadcast shape {list(np.shape(result))}"
+            )
+        self._replace(result)
+        return self
+
+    def __iadd__(self, other) -> Tensor:
+        return self + other if self.requires_grad and modes.state.grad_enabled else self._update(np.add, other)
+
+    def __isub__(self, other) -> Tensor:
+        return self - other if self.requires_grad and modes.state.grad_enabled else self._update(np.subtract, other)
+
+    def __imul__(self, other) -> Tensor:
+        return self * other if self.requires_grad and modes.state.grad_enabled else self._update(np.multiply, other)
+
+    def __itruediv__(self, other) -> Tensor:
+        return self / other if self.requires_grad and modes.state.grad_enabled else self._update(np.divide, other)
+
+    def add_(self, other, *, alpha: builtins.float = 1.0) -> Tensor:
+        """self += alpha * other, in place."""
+        return self._update(np.add, np.multiply(alpha, _numbers(other)))
+
+    def sub_(self, other, *, alpha: builtins.float = 1.0) -> Tensor:
+        """self -= alpha * other, in place."""
+        return self._update(np.subtract, np.multiply(alpha, _numbers(other)))
+
+    def mul_(self, other) -> Tensor:
+        return self._update(np.multiply, other)
+
+    def div_(self, other) -> Tensor:
+        return self._update(np.divide, other)
+
+    def zero_(self) -> Tensor:
+        """Every element to 0, in place (``x.grad.zero_()`` clears a gradient and keeps the tensor)."""
+        return self._update(lambda a, b: np.zeros_like(a) if a.__class__ is not float else 0.0, 0.0)
+
+    def fill_(self, value) -> Tensor:
+        return self._update(lambda a, b: np.full_like(a, b) if a.__class__ is not float else b, value)
+
+    def copy_(self, src) -> Tensor:
+        """src's numbers into this tensor, in place (src broadcast to this shape)."""
+        return self._update(lambda a, b: np.broadcast_to(b, np.shape(a)).astype(np.float64), src)
+
+    def __setitem__(self, index, value) -> None:
+        """``x[index] = value`` in place, on a tensor without graph (or under no_grad)."""
+        self._in_place("item assignment")
+        if self._data.__class__ is float:
+            raise IndexError("cannot index a 0-d tensor (shape ()); use fill_() or copy_()")
+        self._data[_index(index)] = _numbers(value)
+
+    def __getitem__(self, index) -> Tensor:
+        out = super().__getitem__(_index(index))
+        if self._dtype is not float64:
+            out._dtype = self._dtype
+        return out
+
+    # ------------------------------------------------------------ autograd's record: grad_fn, hooks, retain_grad
+
+    @property
+    def grad_fn(self) -> Node | None:
+        """The backward function that made this tensor (None for a leaf): ``<MulBackward0>``, with
+        ``next_functions`` leading to its inputs' (an ``AccumulateGrad`` for a leaf that requires grad)."""
+        if self._operation is None or not self.requires_grad:
+            return None
+        node = self.__dict__.get("_grad_fn")
+        if node is None:
+            node = self.__dict__["_grad_fn"] = Node(self)
+        return node
+
+    def retain_grad(self) -> None:
+        """Keep this non-leaf tensor's .grad after backward (a leaf keeps its own anyway)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if not self.is_leaf:
+            self._retains = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains
+
+    def register_hook(self, hook) -> Handle:
+        """Call ``hook(grad)`` when this tensor's gradient is complete in a backward pass; if it returns a tensor,
+        that is the gradient used from there on. Returns a handle whose ``remove()`` takes the hook off."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if not callable(hook):
+            raise TypeError(f"register_hook takes a function, got {type(hook).__name__}")
+        if "_hooks" not in self.__dict__:
+            self._hooks = []
+        self._hooks.append(hook)
+        return Handle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph: bool | None = None, create_graph: bool = False, inputs=None):
+        """Add d(self)/d(leaf) * gradient into the .grad of every leaf (PyTorch's ``Tensor.backward``).
+
+        ``gradient`` is needed unless self holds one number. The pass runs the hooks, fills the .grad of leaves and
+        of tensors that called ``retain_grad()`` (or only of ``inputs``), then frees what the ops saved unless
+        ``retain_graph`` (which defaults to ``create_graph``).
+        """
+        need_graph(self, "backward()")
+        if gradient is None:
+            if self._data.__class__ is not builtins.float and self._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            seed = 1.0 if self._data.__class__ is builtins.float else np.ones(self.shape)
+        else:
+            seed = gradient if create_graph and isinstance(gradient, Value) else _numbers(gradient)
+            if np.shape(seed) != self.shape:
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {_size(np.shape(seed))} and output[0] has "
+                    f"a shape of {_size(self.shape)}."
+                )
+        if inputs is not None:
+            inputs = [inputs] if isinstance(inputs, Value) else list(inputs)
+            if not inputs:
+                raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+        run_backward(self, seed, create_graph, create_graph if retain_graph is None else retain_graph, inputs)
+
+    # ------------------------------------------------------------ PyTorch's other manners
+
+    @property
+    def dtype(self) -> dtype:
+        return self._dtype
+
+    @property
+    def device(self) -> str:
+        from tinygrad_edu.torch import device  # (the package imports this module first)
+
+        return device("cpu")
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._operation is None or not self.requires_grad
+
+    def item(self):
+        """The one number, as PyTorch gives it: a float, an int for an integer tensor, a bool for a mask."""
+        x = self._one("item()")
+        return builtins.int(x) if self._dtype is int64 else builtins.bool(x) if self._dtype is bool_ else x
+
+    def tolist(self):
+        numbers = super().tolist()
+        if self._dtype is float64:
+            return numbers
+        kind = builtins.int if self._dtype is int64 else builtins.bool
+        return kind(numbers) if numbers.__class__ is builtins.float else np.asarray(numbers).astype(kind).tolist()
+
+    def numpy(self) -> np.ndarray:
+        """The numbers as a numpy array (a copy; PyTorch refuses while the tensor requires grad, here it is given)."""
+        numbers = super().numpy()
+        return numbers.astype(np.int64 if self._dtype is int64 else bool) if self._dtype is not float64 else numbers
+
+    def detach(self) -> Tensor:
+        """The same numbers, shared (as PyTorch's), in a tensor cut from the graph."""
+        note_read(self, "detach()")
+        out = Tensor.showing(self._data, self._dtype)
+        out._kwargs = DETACHED  # so that backward() on it can say why it has no graph
+        return out
+
+    def clone(self) -> Tensor:
+        """A copy of the numbers that stays in the graph (its gradient flows back to this tensor)."""
+        if not self.requires_grad:
+            return Tensor.showing(self._data if self._data.__class__ is builtins.float else self._data.copy(),
+                                  self._dtype)  # fmt: skip
+        out = self._apply(ops.Reshape, self, shape=self.shape)
+        out._data = out._data if out._data.__class__ is builtins.float else out._data.copy()
+        return out
+
+    def view(self, *shape) -> Tensor:
+        out = self.reshape(*shape)
+        if self._dtype is not float64:
+            out._dtype = self._dtype
+        return out
+
+    def type_as(self, other) -> Tensor:
+        return self.to(other.dtype)
+
+    def to(self, *args, dtype=None, device=None) -> Tensor:
+        """``x.to("cpu")`` is x; ``x.to(torch.long)``/``x.float()``/``x.long()`` a tensor of that dtype."""
+        wanted = None
+        for a in (*args, dtype, device):
+            if a is None or isinstance(a, str) and a == "cpu":
+                continue
+            if isinstance(a, str):
+                raise ValueError(f"to() takes only 'cpu' or a dtype here (the one device is the CPU), got {a!r}")
+            wanted = to_dtype(a)
+        if wanted is None or wanted is self._dtype:
+            return self
+        numbers = self._data if wanted is float64 else np.trunc(self._data) if wanted is int64 else self._data != 0
+        out = Tensor.showing(as_data(numbers), wanted)
+        return out
+
+    def float(self) -> Tensor:
+        return self.to(float64)
+
+    double = float
+
+    def long(self) -> Tensor:
+        return self.to(int64)
+
+    def int(self) -> Tensor:
+        return self.to(int64)
+
+    def bool(self) -> Tensor:
+        return self.to(bool_)
+
+    def all(self, dim=None) -> Tensor:
+        return Tensor(np.all(self._data != 0, axis=dim))
+
+    def any(self, dim=None) -> Tensor:
+        return Tensor(np.any(self._data != 0, axis=dim))
+
+    def _compare(self, other, fn) -> Tensor:
+        """A comparison as a bool tensor (no graph: it has no derivative)."""
+        note_read(self, f"a comparison ({fn.__name__})")
+        if isinstance(other, Value):
+            note_read(other, f"a comparison ({fn.__name__})")
+        return Tensor.showing(as_data(fn(self._data, _numbers(other))), bool_)
+
+    def __repr__(self) -> str:
+        """As PyTorch prints: ``tensor([1., 2.], requires_grad=True)``, ``tensor(3.5000, grad_fn=<MulBackward0>)``."""
+        body = _format(self._data, self._dtype)
+        if self._dtype is int64 and self._data.__class__ is not builtins.float and self._data.size == 0:
+            body += ", dtype=torch.int64"
+        if self.grad_fn is not None:
+            body += f", grad_fn=<{self.grad_fn.name()}>"
+        elif self.requires_grad:
+            body += ", requires_grad=True"
+        return f"tensor({body})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        return format(self.item(), spec) if spec else repr(self)
+
+
+def run_backward(root: Value, seed, create_graph: bool, retain_graph: bool, inputs: list | None) -> None:
+    """One backward pass with PyTorch's rules: hooks, .grad on leaves, retained and ``inputs`` only, then free."""
+    wanted = None if inputs is None else {id(x) for x in inputs}
+    passed = []
+
+    def on_node(node: Value, g):
+        if node._freed and node._operation not in SAVES_NOTHING:
+            raise RuntimeError(FREED)
+        for hook in node.__dict__.get("_hooks", ()):
+            replaced = hook(g if create_graph else Tensor.showing(g))
+            if replaced is not None:
+                g = replaced if create_graph else fitting_grad(node, _numbers(replaced))
+        if wanted is None and (node._operation is None or node._retains) or wanted is not None and id(node) in wanted:
+            node.accumulate_grad(g if create_graph or g.__class__ is builtins.float else g.copy())
+        passed.append(node)
+        return g
+
+    backprop(root, seed, graph=create_graph, wanted=inputs, on_node=on_node)
+    if not retain_graph:
+        for node in passed:
+            if node._operation is not None and isinstance(node, Tensor):
+                node._freed = True
+
+
+class Node:
+    """A backward function of PyTorch's graph (``y.grad_fn``): its ``name()``, and ``next_functions``, one
+    ``(function, 0)`` per input of the op (None for an input that needs no gradient)."""
+
+    def __init__(self, tensor: Tensor):
+        self.tensor = tensor
+
+    def name(self) -> str:
+        op = self.tensor.operation
+        base = BACKWARD_NAMES.get(op.__name__, op.__name__)
+        if op is ops.MatMul and any(p.ndim != 2 for p in self.tensor.parents):
+            base = "Mv" if self.tensor.ndim == 1 else "Matmul"
+        if op in (ops.Sum, ops.Mean) and self.tensor.settings.get("axis") is not None:
+            return f"{base}Backward1"
+        return f"{base}Backward0"
+
+    @property
+    def next_functions(self) -> tuple:
+        out = []
+        for p in self.tensor.parents:
+            if not p.requires_grad:
+                out.append((None, 0))
+            elif p.operation is None:
+                out.append((AccumulateGrad(p), 0))
+            else:
+                out.append((p.grad_fn if isinstance(p, Tensor) else Node(p), 0))
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient ends up (``.grad``): the end of every ``next_functions`` chain."""
+
+    def __init__(self, variable: Value):
+        self.variable = variable
+        self.next_functions = ()
+
+    def name(self) -> str:
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self) -> str:
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+class Handle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off."""
+
+    def __init__(self, hooks: list, hook):
+        self.hooks, self.hook = hooks, hook
+
+    def remove(self) -> None:
+        if self.hook in self.hooks:
+            self.hooks.remove(self.hook)
+
+
+def _numbers(x):
+    return x.numbers if isinstance(x, Value) else as_data(x, "operand")
+
+
+def _size(shape: tuple) -> str:
+    return f"torch.Size({list(shape)})"
+
+
+def _index(index):
+    """An index with tensors in it as numpy indices: an integer tensor picks, a bool tensor masks (PyTorch's
+    rule: a float tensor is no index); a ``range`` is its list."""
+    if isinstance(index, tuple):
+        return tuple(_index(i) for i in index)
+    if isinstance(index, range):
+        return np.arange(index.start, index.stop, index.step)
+    if isinstance(index, Tensor):
+        if index._dtype is float64:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return index.numbers.astype(bool if index._dtype is bool_ else np.int64)
+    return index
+
+
+def _format(numbers, kind: dtype) -> str:
+    """PyTorch's way of printing numbers: whole floats as ``1.``, others with 4 decimals, scientific for a wide
+    range, integers and bools as themselves, rows wrapped at 80 characters, long tensors summarised."""
+    a = np.asarray(numbers)
+    if kind is bool_:
+        fmt = lambda v: "True" if v else "False"  # noqa: E731
+    elif kind is int64:
+        fmt = lambda v: str(builtins.int(v))  # noqa: E731
+    else:
+        finite = np.abs(a[np.isfinite(a)])
+        whole = finite.size == 0 or np.all(finite == np.round(finite))
+        big, small = (finite.max(), finite[finite > 0].min() if np.any(finite > 0) else 1.0) if finite.size else (0, 1)
+        if (whole and big > 1e8) or (not whole and (big / small > 1000 or big > 1e8)):
+            fmt = lambda v: f"{v:.4e}"  # noqa: E731
+        elif whole:
+            fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
+        else:
+            fmt = lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)  # noqa: E731
+    if a.ndim == 0:
+        return fmt(a[()])
+    width = max(len(fmt(v)) for v in a.flat) if a.size else 0
+    return np.array2string(
+        a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80,
+        formatter={"all": lambda v: fmt(v).rjust(width)},
+    )  # fmt: skip
