@@ -331,3 +331,93 @@ def test_the_setup_context_style_of_pytorch_2():
         Cube.apply(x).sum().backward()
         grads.append(x.grad.tolist())
     assert grads[0] == grads[1] == [3.0, 12.0]
+
+
+def swapped(torch):
+    """x * y with the two gradients swapped (planted wrong)."""
+
+    class Swapped(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            ctx.save_for_backward(x, y)
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, y = ctx.saved_tensors
+            return g * x, g * y
+
+    return Swapped
+
+
+def detached_cube(torch):
+    """x^3 whose backward is right once but cut from the graph: its second derivative is wrong."""
+
+    class DetachedCube(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x**3
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * (x * x).detach()
+
+    return DetachedCube
+
+
+def test_torch_autograd_gradcheck_answers_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    x0, y0 = np.array([1.0, 2.0]), np.array([3.0, -4.0])
+    answers = []
+    for lib in (ttorch, torch):
+        x, y = lib.tensor(x0, requires_grad=True), lib.tensor(y0, requires_grad=True)
+        good = scaled_product(lib).apply
+        bad = swapped(lib).apply
+        with pytest.raises(RuntimeError) as error:
+            lib.autograd.gradcheck(bad, (x, y))
+        answers.append(
+            (
+                lib.autograd.gradcheck(good, (x, 2.0, y)),
+                lib.autograd.gradcheck(bad, (x, y), raise_exception=False),
+                str(error.value).splitlines()[0],
+                lib.autograd.gradgradcheck(lambda x, y: (x * y.sin(), x.exp()), (x, y)),
+                lib.autograd.gradcheck(detached_cube(lib).apply, x),
+                lib.autograd.gradgradcheck(detached_cube(lib).apply, x, raise_exception=False),
+            )
+        )
+    assert (
+        answers[0]
+        == answers[1]
+        == (True, False, "Jacobian mismatch for output 0 with respect to input 0,", True, True, False)
+    )
+
+
+def test_torch_autograd_gradcheck_says_which_element_is_wrong():
+    x = ttorch.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    y = ttorch.tensor(np.array([3.0, -4.0]), requires_grad=True)
+    with pytest.raises(ttorch.autograd.GradcheckError) as error:
+        ttorch.autograd.gradcheck(lambda a, b: (a + b, swapped(ttorch).apply(a, b)), (x, y))
+    message = str(error.value)
+    assert message.startswith("Jacobian mismatch for output 1 with respect to input 0,\n")
+    assert "element (1,) of output element (1,): analytic 2, numeric -4" in message  # (the worst: x_1 gets y_1)
+    assert "the first wrong op: Swapped" in message
+    assert isinstance(error.value, RuntimeError) and isinstance(error.value, GradcheckError)
+    with pytest.raises(ttorch.autograd.GradcheckError, match="Gradgradcheck failed: second derivatives mismatch"):
+        ttorch.autograd.gradgradcheck(detached_cube(ttorch).apply, x)
+
+
+def test_torch_autograd_gradcheck_refuses_what_pytorch_refuses():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError) as theirs:
+        torch.autograd.gradcheck(lambda x: x * 2, (torch.tensor([1.0], dtype=torch.float64),))
+    with pytest.raises(ValueError) as ours:
+        ttorch.autograd.gradcheck(lambda x: x * 2, (ttorch.tensor([1.0]),))
+    assert str(ours.value) == str(theirs.value)
+    x = ttorch.tensor(np.array([1.0]), requires_grad=True)
+    assert ttorch.autograd.gradcheck(lambda x: x * 2, x, fast_mode=True, nondet_tol=0.0)
+    with pytest.raises(NotImplementedError, match="check_forward_ad=True needs forward-mode AD"):
+        ttorch.autograd.gradcheck(lambda x: x * 2, x, check_forward_ad=True)
+    with pytest.raises(TypeError, match="gradcheck\\(\\) got an unexpected keyword argument 'tolerance'"):
+        ttorch.autograd.gradcheck(lambda x: x * 2, x, tolerance=1.0)

@@ -1,6 +1,7 @@
 """``torch.autograd`` on this engine: ``grad`` (gradients returned, not accumulated, and with
 ``create_graph=True`` differentiable again: Hessian-vector products, Newton's method), ``Function`` (a
-derivative of the user's, made an op: ``function.py``)."""
+derivative of the user's, made an op: ``function.py``), ``functional`` (Jacobians, Hessians and their
+products), ``gradcheck``/``gradgradcheck`` (PyTorch's answers from this package's checks)."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import numpy as np
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value, toposort
+from tinygrad_edu.torch.autograd import functional
 from tinygrad_edu.torch.autograd.function import Function, FunctionCtx
+from tinygrad_edu.torch.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
-__all__ = ["grad", "Function", "FunctionCtx"]
+__all__ = ["grad", "Function", "FunctionCtx", "functional", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def grad(
