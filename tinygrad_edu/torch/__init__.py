@@ -22,9 +22,10 @@ import numpy as np
 from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu.engine import Value, where  # noqa: F401 (as they are)
-from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad
-from tinygrad_edu.torch.tensor import Tensor, dtype, float64, int64, to_dtype
+from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad  # noqa: F401 (as they are)
+from tinygrad_edu.torch.tensor import Tensor, float64, int64, to_dtype
 from tinygrad_edu.torch.tensor import bool_ as bool  # noqa: A001 (PyTorch's name)
+from tinygrad_edu.torch.tensor import dtype as dtype  # (PyTorch's name; the dtype= parameters below shadow it)
 
 # The dtype names: accepted where dtype= is; the numbers stay float64 (every float name is float64)
 float = float32 = double = float16 = half = float64
@@ -152,11 +153,18 @@ def _value(x) -> Tensor:
     return x if isinstance(x, Value) else Tensor(x)
 
 
-def set_grad_enabled(mode: builtins.bool):
-    """Switch the graph on or off: as a call (for the rest of the thread) or a ``with`` block (for the block)."""
-    block = (enable_grad if arguments.flag("set_grad_enabled mode", mode) else no_grad)()
-    block.__enter__()  # switched now, as PyTorch's call; a with block puts it back at its end
-    return block
+class set_grad_enabled:
+    """Switch the graph on or off now: called, for the rest of the thread; as a ``with`` block, until its end."""
+
+    def __init__(self, mode: builtins.bool):
+        self.block = (enable_grad if arguments.flag("set_grad_enabled mode", mode) else no_grad)()
+        self.block.__enter__()  # switched at the call, as PyTorch's
+
+    def __enter__(self) -> set_grad_enabled:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.block.__exit__(*exc)
 
 
 def all(input) -> Tensor:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu.engine import Value, toposort
+from tinygrad_edu.engine import Value, grad_numbers, toposort
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import gradients_from
@@ -23,13 +23,6 @@ from tinygrad_edu.viz.render import Graph, picture_format, write_picture
 from tinygrad_edu.viz.style import SYMBOLS, Style, gradient_size
 
 Grads = Callable[[Value], object]  # the gradient to show for a node, None for "not filled yet"
-
-
-def gradient_numbers(node: Value):
-    """``node``'s gradient as numbers to show: ``.gradient`` (whatever a facade's ``.grad`` shows: a tensor, or
-    None), and its numbers when ``backward(create_graph=True)`` made it a Value."""
-    g = node.gradient
-    return g.numbers if isinstance(g, Value) else g
 
 
 def graph_nodes(root: Value, max_nodes: int) -> list[Value]:
@@ -251,7 +244,7 @@ def draw_graph(
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
     caption = legend_line(style) if style.legend else ""
     graph = draw(
-        nodes, node_names(root), gradient_numbers, style, contributions=contributions, inputs=inputs, caption=caption
+        nodes, node_names(root), grad_numbers, style, contributions=contributions, inputs=inputs, caption=caption
     )
     graph.format = format
     return graph

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from tinygrad_edu.engine import Value
+from tinygrad_edu.engine import Value, grad_numbers
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
-from tinygrad_edu.viz.dot import gradient_numbers
 
 
 def format_graph(root: Value, max_lines: int = 200) -> str:
@@ -27,7 +26,7 @@ def format_graph(root: Value, max_lines: int = 200) -> str:
             continue
         seen.add(node)
         what = f"{node.op}({', '.join(names[p] for p in node.parents)})" if node.parents else "leaf"
-        grad = f"  grad {summary(gradient_numbers(node))}" if node.requires_grad else ""
+        grad = f"  grad {summary(grad_numbers(node))}" if node.requires_grad else ""
         lines.append(f"{head}{names[node]} = {what}  data {summary(node.numbers)}{grad}")
         for i in reversed(range(len(node.parents))):
             last = i == len(node.parents) - 1

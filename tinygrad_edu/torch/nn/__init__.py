@@ -19,8 +19,8 @@ from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
-from tinygrad_edu.torch.tensor import Tensor
 from tinygrad_edu.torch.nn import functional
+from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
