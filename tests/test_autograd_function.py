@@ -11,9 +11,9 @@ import tinygrad_edu.torch as ttorch
 from tinygrad_edu import GradcheckError, check_graph, compile, gradcheck, gradgradcheck, trace_backward, viz
 
 
-def legendre_tutorial(torch, steps: int) -> tuple[list[float], list[float]]:
-    """PyTorch's "Learning PyTorch with Examples", polynomial_custom_function.py: the same calls in the same order
-    (dtype float64, so that PyTorch computes in our precision; fewer steps); returns every loss and the weights."""
+def legendre(torch):
+    """The tutorial's custom Function, for ``torch`` (ours or PyTorch): P3(x) = (5x^3 - 3x) / 2, dP3/dx =
+    1.5 (5x^2 - 1)."""
 
     class LegendrePolynomial3(torch.autograd.Function):
         @staticmethod
@@ -26,6 +26,13 @@ def legendre_tutorial(torch, steps: int) -> tuple[list[float], list[float]]:
             (input,) = ctx.saved_tensors
             return grad_output * 1.5 * (5 * input**2 - 1)
 
+    return LegendrePolynomial3
+
+
+def legendre_tutorial(torch, steps: int) -> tuple[list[float], list[float]]:
+    """PyTorch's "Learning PyTorch with Examples", polynomial_custom_function.py: the same calls in the same order
+    (dtype float64, so that PyTorch computes in our precision; fewer steps); returns every loss and the weights."""
+    LegendrePolynomial3 = legendre(torch)
     dtype = torch.float64
     device = torch.device("cpu")
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
@@ -63,20 +70,7 @@ def test_the_legendre_tutorial_trains_as_in_pytorch():
     np.testing.assert_allclose(ours_weights, their_weights, rtol=1e-10, atol=1e-12)
 
 
-class LegendrePolynomial3(ttorch.autograd.Function):
-    """P3(x) = (5x^3 - 3x) / 2, dP3/dx = 1.5 (5x^2 - 1)."""
-
-    @staticmethod
-    def forward(ctx, input):
-        ctx.save_for_backward(input)
-        return 0.5 * (5 * input**3 - 3 * input)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        (input,) = ctx.saved_tensors
-        return grad_output * 1.5 * (5 * input**2 - 1)
-
-
+LegendrePolynomial3 = legendre(ttorch)
 P3 = LegendrePolynomial3.apply
 
 
@@ -132,11 +126,8 @@ def test_a_function_differentiated_twice_matches_pytorch():
     (g,) = ttorch.autograd.grad(P3(x).sum(), x, create_graph=True)
     (h,) = ttorch.autograd.grad((g * g).sum(), x)
 
-    class TheirP3(torch.autograd.Function):
-        forward, backward = LegendrePolynomial3.forward, LegendrePolynomial3.backward
-
     tx = torch.tensor(x0, requires_grad=True)
-    (tg,) = torch.autograd.grad(TheirP3.apply(tx).sum(), tx, create_graph=True)
+    (tg,) = torch.autograd.grad(legendre(torch).apply(tx).sum(), tx, create_graph=True)
     (th,) = torch.autograd.grad((tg * tg).sum(), tx)
     np.testing.assert_allclose(g.numbers, tg.detach().numpy(), rtol=1e-14)
     np.testing.assert_allclose(h.numbers, th.numpy(), rtol=1e-14)
@@ -421,3 +412,12 @@ def test_torch_autograd_gradcheck_refuses_what_pytorch_refuses():
         ttorch.autograd.gradcheck(lambda x: x * 2, x, check_forward_ad=True)
     with pytest.raises(TypeError, match="gradcheck\\(\\) got an unexpected keyword argument 'tolerance'"):
         ttorch.autograd.gradcheck(lambda x: x * 2, x, tolerance=1.0)
+
+
+def test_torch_autograd_names_what_it_supports():
+    with pytest.raises(AttributeError, match="torch.autograd has no 'Variable'; it supports: grad, Function"):
+        ttorch.autograd.Variable  # noqa: B018
+    from tinygrad_edu.torch.autograd import Function, functional, gradcheck  # as PyTorch's imports are written
+
+    assert Function is ttorch.autograd.Function and gradcheck is ttorch.autograd.gradcheck
+    assert functional.jacobian is __import__("tinygrad_edu").jacobian

@@ -152,10 +152,7 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
             )
     with enable_grad() if create_graph else contextlib.nullcontext():
         products = _fill_in_zeros(_grads(outputs, inputs, v, create_graph), inputs, strict, create_graph, "back")
-    return (
-        _tuple_postprocess(_postprocess(outputs, create_graph), is_outputs_tuple),
-        _tuple_postprocess(_postprocess(products, create_graph), is_inputs_tuple),
-    )
+    return _answer(outputs, is_outputs_tuple, products, is_inputs_tuple, create_graph)
 
 
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -164,15 +161,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _fresh(inputs, create_graph)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "jvp")
-            v = _fresh(v, create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or np.size(inputs[0].numbers) != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor "
-                "with a single element."
-            )
+        v = _vector_of_inputs(v, inputs, is_inputs_tuple, create_graph, "jvp")
         is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         _check_requires_grad(outputs, "outputs", strict)
         us = tuple(_zeros(out, requires_grad=True) for out in outputs)  # u: u^T J is linear in u, so its
@@ -180,10 +169,7 @@ def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
         _check_requires_grad(back, "grad_inputs", strict)
     with enable_grad() if create_graph else contextlib.nullcontext():
         products = _fill_in_zeros(_grads(back, us, v, create_graph), outputs, strict, create_graph, "back_trick")
-    return (
-        _tuple_postprocess(_postprocess(outputs, create_graph), is_outputs_tuple),
-        _tuple_postprocess(_postprocess(products, create_graph), is_outputs_tuple),
-    )
+    return _answer(outputs, is_outputs_tuple, products, is_outputs_tuple, create_graph)
 
 
 def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
@@ -192,15 +178,7 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
         inputs = _fresh(inputs, create_graph)
-        if v is not None:
-            _, v = _as_tuple(v, "v", "hvp")
-            v = _fresh(v, create_graph, need_graph=False)
-            _validate_v(v, inputs, is_inputs_tuple)
-        elif len(inputs) != 1 or np.size(inputs[0].numbers) != 1:
-            raise RuntimeError(
-                "The vector v can only be None if the input to the user-provided function is a single Tensor "
-                "with a single element."
-            )
+        v = _vector_of_inputs(v, inputs, is_inputs_tuple, create_graph, "hvp")
         is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "hvp")
         _check_requires_grad(outputs, "outputs", strict)
         if is_outputs_tuple:
@@ -215,10 +193,7 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     with enable_grad() if create_graph else contextlib.nullcontext():
         grads = _grads(double_back, us, v, create_graph)
         products = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back_trick")
-    return (
-        _tuple_postprocess(_postprocess(outputs, create_graph), is_outputs_tuple),
-        _tuple_postprocess(_postprocess(products, create_graph), is_inputs_tuple),
-    )
+    return _answer(outputs, is_outputs_tuple, products, is_inputs_tuple, create_graph)
 
 
 # ---------------------------------------------------------------- the steps they share, as PyTorch's
@@ -375,9 +350,27 @@ def _stack(rows: list[Value], shape: tuple, like: Value, create_graph: bool) -> 
     return _constant(like, numbers if shape else float(numbers))
 
 
-def _postprocess(values: tuple, create_graph: bool) -> tuple:
-    """Without ``create_graph`` the answers have no graph (PyTorch detaches them)."""
-    return values if create_graph else tuple(v.detach() for v in values)
+def _vector_of_inputs(v, inputs: tuple, is_inputs_tuple: bool, create_graph: bool, fn: str):
+    """The v of jvp and hvp, checked against the inputs' shapes (None for one input of one element: 1)."""
+    if v is None:
+        if len(inputs) != 1 or np.size(inputs[0].numbers) != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the input to the user-provided function is a single Tensor "
+                "with a single element."
+            )
+        return None
+    _, v = _as_tuple(v, "v", fn)
+    v = _fresh(v, create_graph, need_graph=False)
+    _validate_v(v, inputs, is_inputs_tuple)
+    return v
+
+
+def _answer(outputs: tuple, outputs_tuple: bool, products: tuple, products_tuple: bool, create_graph: bool):
+    """(func's output, the product), each unwrapped as it was given, without graphs unless ``create_graph``
+    (PyTorch detaches them)."""
+    if not create_graph:
+        outputs, products = tuple(v.detach() for v in outputs), tuple(v.detach() for v in products)
+    return _tuple_postprocess(outputs, outputs_tuple), _tuple_postprocess(products, products_tuple)
 
 
 def _tuple_postprocess(res, to_unpack):

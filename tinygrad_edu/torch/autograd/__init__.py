@@ -64,3 +64,7 @@ def grad(
         used = {id(node) for node in toposort(outputs)}
         grads = tuple(g if id(x) in used else None for x, g in zip(inputs, grads))
     return grads
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"tinygrad_edu.torch.autograd has no {name!r}; it supports: {', '.join(__all__)}")
