@@ -9,6 +9,7 @@ import pytest
 
 import tinygrad_edu.torch as ttorch
 from tinygrad_edu import GradcheckError, check_graph, compile, gradcheck, gradgradcheck, trace_backward, viz
+from tinygrad_edu.compiler import CompileWarning
 
 
 def legendre(torch):
@@ -421,3 +422,24 @@ def test_torch_autograd_names_what_it_supports():
 
     assert Function is ttorch.autograd.Function and gradcheck is ttorch.autograd.gradcheck
     assert functional.jacobian is __import__("tinygrad_edu").jacobian
+
+
+def test_compile_refuses_a_function_given_an_array_as_a_setting():
+    """An array (or any non-Python-number) argument would be kept from the traced call: compile runs eagerly."""
+
+    class Scale(ttorch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, s):
+            ctx.s = ttorch.tensor(np.asarray(s, dtype=float))
+            return x * ctx.s
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * ctx.s, None
+
+    w = ttorch.tensor([1.0, 2.0], requires_grad=True)
+    step = compile(lambda X: Scale.apply(w, X).sum())
+    with pytest.warns(CompileWarning, match="a non-tensor argument of Scale.apply that is not a Python number"):
+        step(np.array([1.0, 3.0]))
+    w.grad = None
+    assert step(np.array([2.0, 5.0])).item() == 12.0 and w.grad.tolist() == [2.0, 5.0]

@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 
-from tinygrad_edu import ops
+from tinygrad_edu import modes, ops
 from tinygrad_edu.code import NotSymbolic
 from tinygrad_edu.engine import Value, apply, reduce_broadcast
 from tinygrad_edu.modes import is_grad_enabled, no_grad
@@ -141,6 +141,10 @@ class Function:
         needs = tuple(i in positions and grad and args[i].requires_grad for i in range(len(args)))
         ctx = FunctionCtx(cls, needs)
         constants = tuple((i, a) for i, a in enumerate(args) if i not in positions)
+        if modes.open_blocks and modes.state.reads is not None and not all(_fixed(a) for _, a in constants):
+            modes.state.reads.notes.append(  # compile's trace: the step would keep this call's (runs eagerly)
+                f"a non-tensor argument of {cls.__name__}.apply that is not a Python number or string"
+            )
         settings = {"ctx": ctx, "constants": constants} if constants else {"ctx": ctx}
         if not positions:  # nothing to differentiate by: the user's forward, and no node
             return Value(_forward((), ctx, constants), requires_grad=False)
@@ -167,6 +171,11 @@ def _op_for(function: type[Function], arity: int) -> type[FunctionOp]:
         _OPS[name] = op
         setattr(function, key, op)
     return op
+
+
+def _fixed(x) -> bool:
+    """A Python number, bool, string or None, or a tuple of them: compile compares these between calls."""
+    return x is None or type(x) in (int, float, bool, str) or type(x) is tuple and all(_fixed(v) for v in x)
 
 
 def _numbers(x) -> bool:
