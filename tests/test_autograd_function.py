@@ -298,6 +298,11 @@ def test_no_graph_under_no_grad_or_for_a_marked_output():
 
     out = Sign.apply(x)
     assert not out.requires_grad and out.tolist() == [1.0, -1.0]
+    no_tensor = type(
+        "Pair", (ttorch.autograd.Function,), {"forward": staticmethod(lambda ctx, k: ttorch.tensor([k, k]))}
+    )
+    out = no_tensor.apply(2.0)  # nothing to differentiate by: the forward's answer, without a graph
+    assert isinstance(out, ttorch.Tensor) and out.tolist() == [2.0, 2.0] and not out.requires_grad
 
 
 def test_the_setup_context_style_of_pytorch_2():

@@ -147,7 +147,7 @@ class Function:
             )
         settings = {"ctx": ctx, "constants": constants} if constants else {"ctx": ctx}
         if not positions:  # nothing to differentiate by: the user's forward, and no node
-            return Value(_forward((), ctx, constants), requires_grad=False)
+            return _tensor(_forward((), ctx, constants))
         out = apply(_op_for(cls, len(positions)), *[args[i] for i in positions], **settings)
         return out.detach() if id(ctx.output) in ctx.marked else out
 
