@@ -344,6 +344,8 @@ def _validate_v(v: tuple, other: tuple, is_other_tuple: bool) -> None:
 
 def _stack(rows: list[Value], shape: tuple, like: Value, create_graph: bool) -> Value:
     """The rows of one Jacobian (one per output element) as one Value of ``shape`` (of ``like``'s class)."""
+    if not rows:  # an output with no elements
+        return _constant(like, np.zeros(shape))
     if create_graph:
         return functional.stack(rows).reshape(shape)
     numbers = np.stack([np.asarray(r.numbers) for r in rows]).reshape(shape)
