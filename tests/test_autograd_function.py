@@ -30,11 +30,12 @@ def legendre(torch):
     return LegendrePolynomial3
 
 
-def legendre_tutorial(torch, steps: int) -> tuple[list[float], list[float]]:
+def legendre_tutorial(torch, steps: int, dtype_name: str = "float64") -> tuple[list[float], list[float]]:
     """PyTorch's "Learning PyTorch with Examples", polynomial_custom_function.py: the same calls in the same order
-    (dtype float64, so that PyTorch computes in our precision; fewer steps); returns every loss and the weights."""
+    (PyTorch with dtype float64, so that it computes in our precision; fewer steps); returns every loss and the
+    weights."""
     LegendrePolynomial3 = legendre(torch)
-    dtype = torch.float64
+    dtype = getattr(torch, dtype_name)  # the tutorial's torch.float
     device = torch.device("cpu")
     x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
     y = torch.sin(x)
@@ -67,6 +68,7 @@ def test_the_legendre_tutorial_trains_as_in_pytorch():
     ours, ours_weights = legendre_tutorial(ttorch, 300)
     theirs, their_weights = legendre_tutorial(torch, 300)
     assert ours[-1] < ours[0] / 2  # it learns
+    assert legendre_tutorial(ttorch, 300, "float") == (ours, ours_weights)  # the tutorial's dtype: float64 here too
     np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=0)
     np.testing.assert_allclose(ours_weights, their_weights, rtol=1e-10, atol=1e-12)
 
