@@ -171,11 +171,18 @@ def _value(x) -> Tensor:
     return x if isinstance(x, Value) else Tensor(x)
 
 
-def set_grad_enabled(mode: builtins.bool):
-    """Switch the graph on or off: as a call (for the rest of the thread) or a ``with`` block (for the block)."""
-    block = (enable_grad if arguments.flag("set_grad_enabled mode", mode) else no_grad)()
-    block.__enter__()  # switched now, as PyTorch's call; a with block puts it back at its end
-    return block
+class set_grad_enabled:
+    """Switch the graph on or off now: called, for the rest of the thread; as a ``with`` block, until its end."""
+
+    def __init__(self, mode: builtins.bool):
+        self.block = (enable_grad if arguments.flag("set_grad_enabled mode", mode) else no_grad)()
+        self.block.__enter__()  # switched at the call, as PyTorch's
+
+    def __enter__(self) -> set_grad_enabled:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.block.__exit__(*exc)
 
 
 def all(input) -> Tensor:

@@ -26,7 +26,7 @@ import numpy as np
 
 from tinygrad_edu import modes, ops
 from tinygrad_edu.checks import DETACHED, NO_KWARGS, as_data, fitting_grad, need_graph
-from tinygrad_edu.engine import Value, backprop
+from tinygrad_edu.engine import Value, apply, backprop
 from tinygrad_edu.modes import note_read
 
 
@@ -52,15 +52,35 @@ FREED = (
 )
 # The ops whose backward needs no saved numbers (PyTorch frees nothing for them, so a second backward works)
 SAVES_NOTHING = {ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean, ops.Reshape, ops.Transpose, ops.BroadcastTo}
-# PyTorch's names of the backward functions, where ours are not the op's class name
-BACKWARD_NAMES = {"PowConst": "Pow", "Pow": "Pow", "MatMul": "Mm", "ReLU": "Relu", "LeakyReLU": "LeakyRelu",
-                  "GELU": "Gelu", "Transpose": "T", "Reshape": "View", "Concat": "Cat", "Max": "Amax",
-                  "Min": "Amin", "CrossEntropy": "NllLoss", "BinaryCrossEntropy": "BinaryCrossEntropy",
-                  "Norm": "LinalgVectorNorm", "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch's names of the backward functions, where ours are not the op's class name (MatMul's depends on the shapes)
+BACKWARD_NAMES = {"PowConst": "Pow", "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Transpose": "T",
+                  "Reshape": "View", "Concat": "Cat", "CrossEntropy": "NllLoss", "Norm": "LinalgVectorNorm",
+                  "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch numbers its overloads: x ** tensor is PowBackward1, sum(dim) SumBackward1, max() MaxBackward1
+SECOND_OVERLOAD = {ops.Pow, ops.Clip}
+SECOND_WITH_AXIS, SECOND_WITHOUT_AXIS = {ops.Sum, ops.Mean}, {ops.Max, ops.Min}
 
 
 OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul, np.divide: operator.truediv,
              np.power: operator.pow, np.matmul: operator.matmul}  # fmt: skip
+
+
+# The ops whose output keeps an integer or bool input's dtype (shapes, picks), and those whose output is long
+# when every input is an integer (long or bool tensors, Python ints), as PyTorch's type promotion has it
+KEEPS_DTYPE = {ops.Reshape, ops.Transpose, ops.Index, ops.BroadcastTo}
+KEEPS_INTEGERS = {ops.Add, ops.Sub, ops.Mul, ops.Neg, ops.Abs, ops.Sum, ops.Max, ops.Min, ops.Maximum, ops.Minimum,
+                  ops.PowConst}  # fmt: skip
+
+
+def _kind(x) -> dtype:
+    """What an operand counts as: a tensor its dtype, a Python int or integer array long, anything else float."""
+    if isinstance(x, Value):
+        return x.dtype if isinstance(x, Tensor) else float64
+    return dtype_of(x)
+
+
+def _whole_power(p) -> bool:
+    return isinstance(p, numbers.Integral) and p >= 0
 
 
 def to_dtype(value) -> dtype:
@@ -113,6 +133,17 @@ class Tensor(Value):
         if shows is not None:
             t._shows = shows
         return t
+
+    @staticmethod
+    def _apply(op: type[ops.Op], a, b=None, **settings) -> Value:
+        """An op as the engine applies it; integers stay integers (long) where PyTorch keeps them: sums,
+        products, differences, shapes and picks of long tensors and Python ints (``arange(12).reshape(3, 4)``)."""
+        out = apply(op, a, b, **settings)
+        if op in KEEPS_DTYPE or op in KEEPS_INTEGERS:
+            kinds = {_kind(a)} if b is None else {_kind(a), _kind(b)}
+            if float64 not in kinds and not (op is ops.PowConst and not _whole_power(settings["p"])):
+                out._dtype = _kind(a) if op in KEEPS_DTYPE else int64
+        return out
 
     # ------------------------------------------------------------ .data and .grad, PyTorch's way
 
@@ -446,6 +477,8 @@ def run_backward(root: Value, seed, create_graph: bool, retain_graph: bool, inpu
         passed.append(node)
         return g
 
+    if create_graph and not isinstance(seed, Value):
+        seed = Tensor(seed)  # (the gradients are nodes: the seed is one too)
     backprop(root, seed, graph=create_graph, wanted=inputs, on_node=on_node)
     if not retain_graph:
         for node in passed:
@@ -461,13 +494,16 @@ class Node:
         self.tensor = tensor
 
     def name(self) -> str:
-        op = self.tensor.operation
+        op, t = self.tensor.operation, self.tensor
         base = BACKWARD_NAMES.get(op.__name__, op.__name__)
-        if op is ops.MatMul and any(p.ndim != 2 for p in self.tensor.parents):
-            base = "Mv" if self.tensor.ndim == 1 else "Matmul"
-        if op in (ops.Sum, ops.Mean) and self.tensor.settings.get("axis") is not None:
-            return f"{base}Backward1"
-        return f"{base}Backward0"
+        if op is ops.MatMul:
+            a, b = (p.ndim for p in t.parents)
+            base = "Mm" if a == b == 2 else "Mv" if (a, b) == (2, 1) else "Dot" if a == b == 1 else "Matmul"
+        axis = t.settings.get("axis")
+        second = op in SECOND_OVERLOAD or (
+            op in SECOND_WITH_AXIS and axis is not None or op in SECOND_WITHOUT_AXIS and axis is None
+        )
+        return f"{base}Backward{int(second)}"
 
     @property
     def next_functions(self) -> tuple:
@@ -533,27 +569,51 @@ def _index(index):
 
 
 def _format(numbers, kind: dtype) -> str:
-    """PyTorch's way of printing numbers: whole floats as ``1.``, others with 4 decimals, scientific for a wide
-    range, integers and bools as themselves, rows wrapped at 80 characters, long tensors summarised."""
+    """PyTorch's way of printing numbers (torch/_tensor_str.py's rules): whole floats as ``1.``, others with 4
+    decimals, scientific when the non-zero magnitudes span over 1000x (or pass 1e8, or go under 1e-4), integers and
+    bools as themselves, every element padded to one width, rows wrapped at 80 characters, over 1000 elements
+    summarised by their first and last three."""
     a = np.asarray(numbers)
+    summarize = a.size > 1000
+    shown = _edges(a) if summarize else a
     if kind is bool_:
         fmt = lambda v: "True" if v else "False"  # noqa: E731
     elif kind is int64:
         fmt = lambda v: str(builtins.int(v))  # noqa: E731
     else:
-        finite = np.abs(a[np.isfinite(a)])
-        whole = finite.size == 0 or np.all(finite == np.round(finite))
-        big, small = (finite.max(), finite[finite > 0].min() if np.any(finite > 0) else 1.0) if finite.size else (0, 1)
-        if (whole and big > 1e8) or (not whole and (big / small > 1000 or big > 1e8)):
+        finite = np.abs(shown[np.isfinite(shown)])
+        nonzero = finite[finite != 0]
+        whole = bool(np.all(finite == np.round(finite)))
+        big, small = (nonzero.max(), nonzero.min()) if nonzero.size else (0.0, 1.0)
+        if big / small > 1000 or big > 1e8 or (not whole and small < 1e-4):
             fmt = lambda v: f"{v:.4e}"  # noqa: E731
         elif whole:
-            fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)  # noqa: E731
+            fmt = lambda v: f"{v:.0f}." if np.isfinite(v) else f"{v:.0f}"  # noqa: E731
         else:
-            fmt = lambda v: f"{v:.4f}" if np.isfinite(v) else str(v)  # noqa: E731
+            fmt = lambda v: f"{v:.4f}"  # noqa: E731
+    width = max((len(fmt(v)) for v in shown.flat), default=0)
     if a.ndim == 0:
         return fmt(a[()])
-    width = max(len(fmt(v)) for v in a.flat) if a.size else 0
-    return np.array2string(
-        a, separator=", ", prefix="tensor(", threshold=1000, edgeitems=3, max_line_width=80,
-        formatter={"all": lambda v: fmt(v).rjust(width)},
-    )  # fmt: skip
+    return _rows(a, len("tensor("), summarize, lambda v: fmt(v).rjust(width), width)
+
+
+def _edges(a: np.ndarray) -> np.ndarray:
+    """The elements a summary shows: the first and last three along every axis."""
+    for axis in range(a.ndim):
+        if a.shape[axis] > 6:
+            a = np.concatenate([a.take(range(3), axis), a.take(range(a.shape[axis] - 3, a.shape[axis]), axis)], axis)
+    return a
+
+
+def _rows(a: np.ndarray, indent: int, summarize: bool, fmt, width: int) -> str:
+    """One bracketed level of a tensor's printout, its rows one per line (a blank line per extra axis)."""
+    cut = summarize and len(a) > 6
+    if a.ndim == 1:
+        items = [fmt(v) for v in a[:3]] + [" ..."] + [fmt(v) for v in a[-3:]] if cut else [fmt(v) for v in a]
+        per_line = max(1, (80 - indent) // (width + 2))
+        lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    parts = [_rows(row, indent + 1, summarize, fmt, width) for row in (a[:3] if cut else a)]
+    if cut:
+        parts += ["..."] + [_rows(row, indent + 1, summarize, fmt, width) for row in a[-3:]]
+    return "[" + ("," + "\n" * (a.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
