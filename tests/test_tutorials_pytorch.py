@@ -161,9 +161,10 @@ def test_device_queries_and_eq_as_pytorch():
 
 
 # ---------------------------------------------------------------- "Learning PyTorch with Examples"
-# The seven scripts train y = a + b x + c x^2 + d x^3 to sin(x) on 2000 points for 2000 steps (dynamic_net
-# 30000), printing the loss every 100 (2000) steps. Here every one runs ``steps`` steps and prints every
-# ``every`` (the one change to their code), so the suite stays fast; the printout is otherwise theirs.
+# The scripts train y = a + b x + c x^2 + d x^3 to sin(x) on 2000 points for 2000 steps (dynamic_net 30000),
+# printing the loss every 100 (2000) steps; the seventh, polynomial_custom_function, is tested elsewhere.
+# Here each runs ``steps`` steps and prints every ``every`` (the one change to their code), so the suite
+# stays fast; the printout is otherwise theirs.
 
 
 def polynomial_numpy(np, steps: int, every: int = 100) -> None:
@@ -221,7 +222,8 @@ def polynomial_tensor(torch, steps: int, every: int = 100) -> None:
 
 
 def polynomial_autograd(torch, steps: int, every: int = 100) -> dict:
-    """PyTorch: Tensors and autograd (examples_autograd/polynomial_autograd.py): loss.backward() instead."""
+    """PyTorch: Tensors and autograd (examples_autograd/polynomial_autograd.py): loss.backward() instead.
+    Its zeroing cell as ``a.grad = None``: one stored version assigns ``0.``, which PyTorch refuses."""
     dtype = torch.float
     device = torch.accelerator.current_accelerator().type if torch.accelerator.is_available() else "cpu"
     print(f"Using {device} device")
@@ -382,7 +384,7 @@ def dynamic_net(torch, steps: int, every: int = 2000) -> None:
 
 
 def blitz_autograd(torch) -> dict:
-    """ "Autograd: Automatic Differentiation", the 60-minute blitz's autograd part as PyTorch 1.x taught it
+    """The 60-minute blitz's autograd part as PyTorch 1.x taught it, "Autograd: Automatic Differentiation"
     (blitz/autograd_tutorial.py before the Gentle Introduction replaced it): every cell."""
     x = torch.ones(2, 2, requires_grad=True)
     print(x)
@@ -421,7 +423,7 @@ def blitz_autograd(torch) -> dict:
 
 
 def gentle_introduction(torch) -> dict:
-    """ "A Gentle Introduction to torch.autograd" (blitz/autograd_tutorial.py today): the cells without
+    """The blitz's "A Gentle Introduction to torch.autograd" (blitz/autograd_tutorial.py today): the cells without
     torchvision ("Differentiation in Autograd", "Exclusion from the DAG"; resnet18's cells are left out)."""
     a = torch.tensor([2.0, 3.0], requires_grad=True)
     b = torch.tensor([6.0, 4.0], requires_grad=True)
@@ -442,7 +444,7 @@ def gentle_introduction(torch) -> dict:
 
 
 def autograd_basics(torch) -> dict:
-    """ "Automatic Differentiation with torch.autograd" (basics/autogradqs_tutorial.py): every cell."""
+    """The basics' "Automatic Differentiation with torch.autograd" (basics/autogradqs_tutorial.py): every cell."""
     x = torch.ones(5)  # input tensor
     y = torch.zeros(3)  # expected output
     w = torch.randn(5, 3, requires_grad=True)
