@@ -12,8 +12,8 @@ Read the modules in this order; each one imports only modules above it:
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural networks.
 8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.
-9. ``micrograd``, ``torch``: the APIs of micrograd and of beginner PyTorch on this engine, for code
-   learners already have.
+9. ``micrograd``, ``torch``, ``dezero``: the APIs of micrograd, of beginner PyTorch and of DeZero on this
+   engine, for code learners already have.
 
 Helpers, read after the engine: ``methods`` (a Value's operators and its numpy, PyTorch and micrograd
 habits, each handing its work to ``engine.apply``), ``modes`` (``no_grad``, ``detect_anomaly``: the
