@@ -439,6 +439,10 @@ class Tensor(Value):
             note_read(other, f"a comparison ({fn.__name__})")
         return Tensor.showing(as_data(fn(self._data, _numbers(other))), bool_)
 
+    def eq(self, other) -> Tensor:
+        """``self == other`` element by element, a bool tensor (``x.eq(y).all()``)."""
+        return self == other
+
     def __repr__(self) -> str:
         """As PyTorch prints: ``tensor([1., 2.], requires_grad=True)``, ``tensor(3.5000, grad_fn=<MulBackward0>)``."""
         suffixes = []
