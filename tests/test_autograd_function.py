@@ -450,3 +450,23 @@ def test_compile_refuses_a_function_given_an_array_as_a_setting():
         step(np.array([1.0, 3.0]))
     w.grad = None
     assert step(np.array([2.0, 5.0])).item() == 12.0 and w.grad.tolist() == [2.0, 5.0]
+
+
+def test_a_functions_grad_fn_is_named_as_pytorch_names_it():
+    real = pytest.importorskip("torch")
+
+    def make(lib):
+        class Square(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x * x
+
+            @staticmethod
+            def backward(ctx, g):
+                (x,) = ctx.saved_tensors
+                return 2 * x * g
+
+        return Square.apply(lib.tensor([1.0, 2.0], requires_grad=True)).grad_fn.name()
+
+    assert make(ttorch) == make(real) == "SquareBackward"

@@ -510,6 +510,8 @@ class Node:
 
     def name(self) -> str:
         op, t = self.tensor.operation, self.tensor
+        if getattr(op, "function", None) is not None:  # a user's torch.autograd.Function: PyTorch's name for it
+            return f"{op.function.__name__}Backward"
         if t._rsub:
             return "RsubBackward1"
         base = BACKWARD_NAMES.get(op.__name__, op.__name__)
