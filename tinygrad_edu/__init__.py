@@ -5,7 +5,8 @@ Read the modules in this order; each one imports only modules above it:
 1. ``ops``: every operation's forward and its derivative, side by side (start with Add and Mul).
 2. ``engine``: the node (``Value``), ``toposort``, ``backprop`` and ``apply``: the whole algorithm.
 3. ``functional``: each op as a plain function, ``F.relu(x)``.
-4. ``gradcheck``: derivatives checked against finite differences, op by op.
+4. ``gradcheck``, ``jacobians``: derivatives checked against finite differences, op by op; whole Jacobians
+   and Hessians, and their products with a vector (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``).
 5. ``names``, ``trace``, ``code``, ``compiler``: one name per node for every view; the backward pass as a
    table, one row per use of the chain rule; and as straight-line code (``compile(fn)``, which runs the
    ops' own forward and backward on symbols that write code), which runs a training step without a graph.
@@ -34,6 +35,7 @@ from tinygrad_edu.gradcheck import (
     gradgradcheck,
     numerical_grad,
 )
+from tinygrad_edu.jacobians import hessian, hvp, jacobian, jvp, vjp
 from tinygrad_edu.modes import detect_anomaly, enable_grad, no_grad
 from tinygrad_edu.nn import manual_seed
 from tinygrad_edu.trace import trace_backward
@@ -56,5 +58,10 @@ __all__ = [
     "trace_backward",
     "GradcheckError",
     "GradcheckWarning",
+    "jacobian",
+    "hessian",
+    "vjp",
+    "jvp",
+    "hvp",
 ]
 __version__ = "0.1.0"

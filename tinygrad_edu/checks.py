@@ -34,7 +34,7 @@ def called_from_package() -> bool:
 def creation_site() -> str:
     """The first line outside this package on the call stack: where the user's code made the node."""
     at = frame(1)
-    while at is not None and os.path.dirname(os.path.abspath(at.f_code.co_filename)) == PACKAGE:
+    while at is not None and os.path.abspath(at.f_code.co_filename).startswith(PACKAGE + os.sep):  # (subpackages too)
         at = at.f_back
     if at is None:
         return "unknown"

@@ -539,9 +539,10 @@ def _children(obj, text: str) -> list[tuple]:
 
 def _class_attributes(cls: type) -> list[tuple]:
     """The links to a user's class's own attributes: values, functions, properties (``__call__`` too)."""
+    own = vars(cls)  # (read there: cls.k gives a staticmethod's function, a new bound method for a classmethod)
     return [
-        ("attr", k, cls, x, f"{cls.__name__}.{k}")
-        for k, x in vars(cls).items()
+        ("item", k, own, x, f"{cls.__name__}.{k}")
+        for k, x in own.items()
         if _attribute(k) or isinstance(x, (types.FunctionType, property, staticmethod, classmethod))
     ]
 
@@ -645,7 +646,7 @@ class _Writer:
         self.arg_index = {id(a): i for i, a in enumerate(args) if isinstance(a, Value)}
         self.param_names = _parameter_names(fn)
         self.arg_names = _argument_names(fn, len(args))
-        self.used: set[str] = set()
+        self.used = {n.operation.__name__ for n in order if n.operation is not None}  # names the code's lines call
         self.names: dict[int, str] = {}  # node -> its name in the code (or a literal number)
         self.consts: dict[str, object] = {}  # name -> a constant array the code reads
         self.persistent: list[Value] = []  # P: the leaves read on every call
@@ -708,7 +709,11 @@ class _Writer:
                 "",
             ]
         )
-        namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}, **self.consts}
+        namespace = {"np": np, "math": math, **{c.__name__: c for c in ops.REGISTRY.values()}}
+        for op in {node.operation for node in self.order if node.operation is not None}:  # a user's op is called by
+            if namespace.setdefault(op.__name__, op) is not op:  # its class name too (a torch.autograd.Function's)
+                raise RuntimeError(f"compile: two ops of this graph are classes named {op.__name__}; rename one")
+        namespace.update(self.consts)
         return source, forward_source, namespace
 
     def followed(self, obj) -> str | None:

@@ -36,7 +36,7 @@ SUPPORTED = (
     "relu sigmoid tanh exp log log2 log10 sin cos abs sqrt pow minimum maximum softmax sum mean max min argmax argmin "
     "where enable_grad set_grad_enabled inference_mode matmul all any "
     "allclose norm device Tensor dtype float float32 float64 double float16 half int int32 int64 long bool var std "
-    "cat stack nn optim autograd dot normal"
+    "cat stack nn optim autograd dot normal accelerator set_default_device"
 ).split()
 
 _generator = np.random.default_rng()
@@ -69,6 +69,24 @@ class device(str):
 
     def __repr__(self) -> str:
         return "device(type='cpu')"
+
+
+class accelerator:
+    """``torch.accelerator`` as tutorials ask it, to pick a device: none here, so they choose "cpu"."""
+
+    @staticmethod
+    def is_available() -> builtins.bool:
+        return False
+
+    @staticmethod
+    def current_accelerator() -> None:
+        return None
+
+
+def set_default_device(device) -> None:
+    """PyTorch's default device for new tensors: only "cpu" (or None, the default) here."""
+    if not (device is None or isinstance(device, str) and device == "cpu"):
+        raise ValueError(f"only device 'cpu' is supported here, got {device!r}")
 
 
 def _make(data, requires_grad: bool, dtype, device, default=float64) -> Tensor:

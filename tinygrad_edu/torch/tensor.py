@@ -439,6 +439,10 @@ class Tensor(Value):
             note_read(other, f"a comparison ({fn.__name__})")
         return Tensor.showing(as_data(fn(self._data, _numbers(other))), bool_)
 
+    def eq(self, other) -> Tensor:
+        """``self == other`` element by element, a bool tensor (``x.eq(y).all()``)."""
+        return self == other
+
     def __repr__(self) -> str:
         """As PyTorch prints: ``tensor([1., 2.], requires_grad=True)``, ``tensor(3.5000, grad_fn=<MulBackward0>)``."""
         suffixes = []
@@ -506,6 +510,8 @@ class Node:
 
     def name(self) -> str:
         op, t = self.tensor.operation, self.tensor
+        if getattr(op, "function", None) is not None:  # a user's torch.autograd.Function: PyTorch's name for it
+            return f"{op.function.__name__}Backward"
         if t._rsub:
             return "RsubBackward1"
         base = BACKWARD_NAMES.get(op.__name__, op.__name__)

@@ -1,5 +1,7 @@
-"""``torch.autograd.grad`` on this engine: gradients returned, not accumulated, and with
-``create_graph=True`` differentiable again (Hessian-vector products, Newton's method)."""
+"""``torch.autograd`` on this engine: ``grad`` (gradients returned, not accumulated, and with
+``create_graph=True`` differentiable again: Hessian-vector products, Newton's method), ``Function`` (a
+derivative of the user's, made an op: ``function.py``), ``functional`` (Jacobians, Hessians and their
+products), ``gradcheck``/``gradgradcheck`` (PyTorch's answers from this package's checks)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,11 @@ import numpy as np
 
 from tinygrad_edu import engine
 from tinygrad_edu.engine import Value, toposort
+from tinygrad_edu.torch.autograd import functional
+from tinygrad_edu.torch.autograd.function import Function, FunctionCtx
+from tinygrad_edu.torch.autograd.gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = ["grad", "Function", "FunctionCtx", "functional", "gradcheck", "gradgradcheck", "GradcheckError"]
 
 
 def grad(
@@ -57,3 +64,7 @@ def grad(
         used = {id(node) for node in toposort(outputs)}
         grads = tuple(g if id(x) in used else None for x, g in zip(inputs, grads))
     return grads
+
+
+def __getattr__(name: str):
+    raise AttributeError(f"tinygrad_edu.torch.autograd has no {name!r}; it supports: {', '.join(__all__)}")

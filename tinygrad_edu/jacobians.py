@@ -1,0 +1,387 @@
+"""Whole derivatives and their products: ``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``, with the signatures
+and answers of PyTorch's ``torch.autograd.functional`` (the PyTorch facade's ``torch.autograd.functional`` is
+this module).
+
+All are built on the one backward walk (``engine.backprop``), so reverse mode only:
+
+* ``vjp(f, x, v)``: v^T J, one backward pass seeded with v: what ``backward()`` computes;
+* ``jacobian(f, x)``: J, one backward pass per output element (a row e_i^T J each);
+* ``jvp(f, x, v)``: J v by the double-vjp trick: u -> u^T J is linear in u, so its own vjp with v is
+  (J^T)^T v = J v (two backward passes, the first with ``create_graph``);
+* ``hessian(f, x)``: the jacobian of the gradient (the gradient made with ``create_graph``);
+* ``hvp(f, x, v)``: H v, the double-vjp trick on the gradient.
+
+``inputs`` is a Value or a tuple of them (numbers and arrays become Values here); the answers are shaped as
+PyTorch's: a tuple where the inputs (or outputs) were one. An input the outputs do not depend on gets zeros, or
+PyTorch's error with ``strict=True``. ``create_graph=True`` gives answers with graphs, to differentiate again;
+``vectorize`` is accepted as PyTorch documents it and changes nothing here (a row is one backward pass either
+way). Forward mode proper (``strategy="forward-mode"`` computes the same numbers in reverse mode here) is
+issue #25.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import numpy as np
+
+from tinygrad_edu import functional, ops
+from tinygrad_edu.engine import Value, apply, backprop
+from tinygrad_edu.modes import enable_grad, no_grad
+
+__all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp"]
+
+
+def jacobian(
+    func: Callable,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+):
+    """d(output)/d(input): of shape ``output.shape + input.shape`` for each output and input (a tuple over the
+    inputs when they are a tuple, over the outputs when ``func`` returns a tuple, of tuples when both)."""
+    name = "torch.autograd.functional.jacobian"
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError(
+            'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function has more '
+            'outputs than inputs, "forward-mode" tends to be more performant. Otherwise, prefer to use "reverse-mode".'
+        )
+    if strategy == "forward-mode":  # PyTorch's conditions; the numbers are reverse mode's here
+        if create_graph:
+            raise NotImplementedError(
+                f'{name}: `create_graph=True` and `strategy="forward-mode"` are not supported together (yet). Please '
+                'either set `create_graph=False` or `strategy="reverse-mode"`.'
+            )
+        if strict:
+            raise RuntimeError(
+                f'{name}: `strict=True` and `strategy="forward-mode"` are not supported together (yet). Please '
+                'either set `strict=False` or `strategy="reverse-mode"`.'
+            )
+        if not vectorize:
+            raise NotImplementedError(
+                "Computing Jacobian using forward-AD or forward-over-reverse Hessian is only implemented for "
+                "`vectorize=True`."
+            )
+    if vectorize and strict:
+        raise RuntimeError(
+            f"{name}: `strict=True` and `vectorized=True` are not supported together. Please either set "
+            "`strict=False` or `vectorize=False`."
+        )
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jacobian")
+        inputs = _fresh(inputs, create_graph)
+        is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jacobian")
+        _check_requires_grad(outputs, "outputs", strict)
+        result = []
+        for i, out in enumerate(outputs):
+            rows: list[list] = [[] for _ in inputs]
+            for j in range(np.size(out.numbers)):
+                seed = np.zeros(np.size(out.numbers))
+                seed[j] = 1.0
+                seed = _constant(out, seed.reshape(out.shape) if out.shape else 1.0)
+                for k, (row, g) in enumerate(zip(rows, _grads((out,), inputs, (seed,), create_graph))):
+                    if g is None:
+                        if strict:
+                            raise RuntimeError(
+                                f"Output {i} of the user-provided function is independent of input {k}. This is "
+                                "not allowed in strict mode."
+                            )
+                        g = _constant(inputs[k], np.zeros(inputs[k].shape) if inputs[k].shape else 0.0)
+                    elif strict and create_graph and not g.requires_grad:
+                        raise RuntimeError(
+                            f"The jacobian of the user-provided function is independent of input {k}. This is not "
+                            "allowed in strict mode when create_graph=True."
+                        )
+                    row.append(g)
+            result.append(tuple(_stack(row, out.shape + x.shape, x, create_graph) for row, x in zip(rows, inputs)))
+        return _tuple_postprocess(tuple(result), (is_outputs_tuple, is_inputs_tuple))
+
+
+def hessian(
+    func: Callable,
+    inputs,
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+):
+    """The second derivatives of a function with one output element: the jacobian of its gradient, of shape
+    ``input.shape + input.shape`` (a tuple of tuples, ``H[i][j]`` for inputs i and j, when they are a tuple)."""
+    is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+
+    def single_output(*xs):
+        out = func(*xs)
+        is_out_tuple, outs = _as_tuple(out, "outputs of the user-provided function", "hessian")
+        _check_requires_grad(outs, "outputs", strict)
+        if is_out_tuple:
+            raise RuntimeError("The function given to hessian should return a single Tensor")
+        if np.size(out.numbers) != 1:
+            raise RuntimeError("The Tensor returned by the function given to hessian should contain a single element")
+        return out.reshape(()) if out.shape else out
+
+    def gradient(*xs):
+        jac = jacobian(single_output, xs, create_graph=True)
+        _check_requires_grad(jac, "jacobian", strict)
+        return jac
+
+    res = jacobian(gradient, inputs, create_graph, strict, vectorize=vectorize, strategy=outer_jacobian_strategy)
+    return _tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
+
+
+def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """(func(inputs), v^T J): the vector-Jacobian product, one backward pass seeded with ``v`` (the output's
+    shape; may be left out for an output of one element)."""
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "vjp")
+        inputs = _fresh(inputs, create_graph)
+        is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "vjp")
+        _check_requires_grad(outputs, "outputs", strict)
+        if v is not None:
+            _, v = _as_tuple(v, "v", "vjp")
+            v = _fresh(v, create_graph, need_graph=False)
+            _validate_v(v, outputs, is_outputs_tuple)
+        elif len(outputs) != 1 or np.size(outputs[0].numbers) != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the user-provided function returns a single Tensor with a "
+                "single element."
+            )
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        products = _fill_in_zeros(_grads(outputs, inputs, v, create_graph), inputs, strict, create_graph, "back")
+    return _answer(outputs, is_outputs_tuple, products, is_inputs_tuple, create_graph)
+
+
+def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """(func(inputs), J v): the Jacobian-vector product by the double-vjp trick (see the module's doc);
+    ``v`` has the inputs' shapes (may be left out for one input of one element)."""
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
+        inputs = _fresh(inputs, create_graph)
+        v = _vector_of_inputs(v, inputs, is_inputs_tuple, create_graph, "jvp")
+        is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
+        _check_requires_grad(outputs, "outputs", strict)
+        us = tuple(_zeros(out, requires_grad=True) for out in outputs)  # u: u^T J is linear in u, so its
+        back = _grads(outputs, inputs, us, create_graph=True)  # value (0) never shows, only its derivative
+        _check_requires_grad(back, "grad_inputs", strict)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        products = _fill_in_zeros(_grads(back, us, v, create_graph), outputs, strict, create_graph, "back_trick")
+    return _answer(outputs, is_outputs_tuple, products, is_outputs_tuple, create_graph)
+
+
+def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
+    """(func(inputs), H v) for a function with one output element: the gradient g(x) (made with a graph), then
+    u -> u^T H as a vjp of g, whose own vjp with v is H v (the double-vjp trick again)."""
+    with enable_grad():
+        is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
+        inputs = _fresh(inputs, create_graph)
+        v = _vector_of_inputs(v, inputs, is_inputs_tuple, create_graph, "hvp")
+        is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "hvp")
+        _check_requires_grad(outputs, "outputs", strict)
+        if is_outputs_tuple:
+            raise RuntimeError("The function given to hvp should return a single Tensor")
+        if np.size(outputs[0].numbers) != 1:
+            raise RuntimeError("The Tensor returned by the function given to hvp should contain a single element")
+        jac = _grads(outputs, inputs, None, create_graph=True)
+        _check_requires_grad(jac, "jacobian", strict)
+        us = tuple(_zeros(x, requires_grad=True) for x in inputs)
+        double_back = _grads(jac, inputs, us, create_graph=True)
+        _check_requires_grad(jac, "hessian", strict)
+    with enable_grad() if create_graph else contextlib.nullcontext():
+        grads = _grads(double_back, us, v, create_graph)
+        products = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back_trick")
+    return _answer(outputs, is_outputs_tuple, products, is_inputs_tuple, create_graph)
+
+
+# ---------------------------------------------------------------- the steps they share, as PyTorch's
+
+
+def _as_tuple(x, what: str, fn: str) -> tuple[bool, tuple[Value, ...]]:
+    """(whether x was a tuple, x as a tuple of Values); numbers and arrays become Values."""
+    is_tuple = isinstance(x, tuple)
+    items = x if is_tuple else (x,)
+    found = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Value):
+            try:
+                item = Value(item, requires_grad=False)
+            except TypeError:
+                where = f"the value at index {i} has type {type(item)}" if is_tuple else f"the given {what} has type"
+                raise TypeError(
+                    f"The {what} given to {fn} must be either a Tensor or a tuple of Tensors but {where}"
+                    + ("" if is_tuple else f" {type(item)}")
+                    + "."
+                ) from None
+        found.append(item)
+    return is_tuple, tuple(found)
+
+
+def _fresh(values: tuple, create_graph: bool, need_graph: bool = True) -> tuple[Value, ...]:
+    """A new node for each input (so that one passed twice is two inputs, as in PyTorch): with ``create_graph``
+    one made from the input by an identity op (a view: the answers' graphs reach the input), else a leaf of the
+    same numbers, cut from the input's graph, that requires a gradient when ``need_graph``."""
+    fresh = []
+    for x in values:
+        if create_graph and x.requires_grad:
+            fresh.append(apply(ops.Reshape, x, shape=x.shape))
+        else:
+            with no_grad():
+                leaf = apply(ops.Reshape, x, shape=x.shape)  # a constant of x's class (a facade's tensor stays one)
+            leaf.requires_grad = need_graph
+            fresh.append(leaf)
+    return tuple(fresh)
+
+
+def _constant(like: Value, numbers) -> Value:
+    """A constant holding ``numbers``, of ``like``'s class (a facade's tensor makes its own kind)."""
+    return type(like)(numbers, requires_grad=False)
+
+
+def _zeros(like: Value, requires_grad: bool = False) -> Value:
+    zeros = _constant(like, np.zeros(like.shape) if like.shape else 0.0)
+    zeros.requires_grad = requires_grad
+    return zeros
+
+
+def _grads(outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool) -> tuple:
+    """d(sum_i <grad_output_i, output_i>)/d(input) for each input, None where no output depends on it
+    (PyTorch's ``autograd.grad`` with ``allow_unused``): one ``backprop`` per output that has a graph."""
+    found: list = [None] * len(inputs)
+    grad_outputs = (None,) * len(outputs) if grad_outputs is None else grad_outputs
+    with contextlib.nullcontext() if create_graph else no_grad():
+        for out, g in zip(outputs, grad_outputs):
+            if out is None or not out.requires_grad:
+                continue
+            seed = g if g is not None else _constant(out, np.ones(out.shape) if out.shape else 1.0)
+            grads = backprop(out, seed, graph=True, wanted=list(inputs))
+            for k, x in enumerate(inputs):
+                gx = grads.get(x)
+                if gx is not None:
+                    found[k] = gx if found[k] is None else found[k] + gx
+    return tuple(found)
+
+
+def _check_requires_grad(values: tuple, kind: str, strict: bool) -> None:
+    """strict: every output (or gradient) must depend on the inputs; PyTorch's messages."""
+    if not strict:
+        return
+    for i, v in enumerate(values):
+        if v is None:
+            raise RuntimeError(
+                f"The output of the user-provided function is independent of input {i}. This is not allowed in "
+                "strict mode."
+            )
+        if v.requires_grad:
+            continue
+        if kind == "hessian":
+            raise RuntimeError(
+                f"The hessian of the user-provided function with respect to input {i} is independent of the input. "
+                "This is not allowed in strict mode. You should ensure that your function is thrice differentiable "
+                "and that the hessian depends on the inputs."
+            )
+        if kind == "jacobian":
+            raise RuntimeError(
+                "While computing the hessian, found that the jacobian of the user-provided function with respect "
+                f"to input {i} is independent of the input. This is not allowed in strict mode. You should ensure "
+                "that your function is twice differentiable and that the jacobian depends on the inputs (this would "
+                "be violated by a linear function for example)."
+            )
+        if kind == "grad_inputs":
+            raise RuntimeError(
+                f"The gradient with respect to input {i} is independent of the inputs of the user-provided "
+                "function. This is not allowed in strict mode."
+            )
+        raise RuntimeError(
+            f"Output {i} of the user-provided function does not require gradients. The outputs must be computed "
+            "in a differentiable manner from the input when running in strict mode."
+        )
+
+
+_INDEPENDENT = {
+    "back": "The output of the user-provided function is independent of input {i}. This is not allowed in strict mode.",
+    "back_trick": "The gradient with respect to the input is independent of entry {i} in the grad_outputs when "
+    "using the double backward trick to compute forward mode gradients. This is not allowed in strict mode.",
+    "double_back_trick": "The hessian of the user-provided function is independent of entry {i} in the "
+    "grad_jacobian. This is not allowed in strict mode as it prevents from using the double backward trick to "
+    "replace forward mode AD.",
+}
+
+
+def _fill_in_zeros(grads: tuple, refs: tuple, strict: bool, create_graph: bool, stage: str) -> tuple:
+    """Zeros (of the reference's shape) where nothing depends on an input, or PyTorch's error when strict."""
+    filled = []
+    for i, g in enumerate(grads):
+        if g is None:
+            if strict:
+                raise RuntimeError(_INDEPENDENT[stage].format(i=i))
+            g = _zeros(refs[i])
+        elif strict and create_graph and not g.requires_grad:
+            what = "hessian" if "double" in stage else "jacobian"
+            raise RuntimeError(
+                f"The {what} of the user-provided function is independent of input {i}. This is not allowed in "
+                "strict mode when create_graph=True."
+            )
+        filled.append(g)
+    return tuple(filled)
+
+
+def _validate_v(v: tuple, other: tuple, is_other_tuple: bool) -> None:
+    if len(other) != len(v):
+        if is_other_tuple:
+            raise RuntimeError(f"v is a tuple of invalid length: should be {len(other)} but got {len(v)}.")
+        raise RuntimeError("The given v should contain a single Tensor.")
+    for i, (a, b) in enumerate(zip(v, other)):
+        if a.shape != b.shape:
+            prepend = f"Entry {i} in " if is_other_tuple else ""
+            raise RuntimeError(
+                f"{prepend}v has invalid size: should be torch.Size({list(b.shape)}) but got "
+                f"torch.Size({list(a.shape)})."
+            )
+
+
+def _stack(rows: list[Value], shape: tuple, like: Value, create_graph: bool) -> Value:
+    """The rows of one Jacobian (one per output element) as one Value of ``shape`` (of ``like``'s class)."""
+    if not rows:  # an output with no elements
+        return _constant(like, np.zeros(shape))
+    if create_graph:
+        return functional.stack(rows).reshape(shape)
+    numbers = np.stack([np.asarray(r.numbers) for r in rows]).reshape(shape)
+    return _constant(like, numbers if shape else float(numbers))
+
+
+def _vector_of_inputs(v, inputs: tuple, is_inputs_tuple: bool, create_graph: bool, fn: str):
+    """The v of jvp and hvp, checked against the inputs' shapes (None for one input of one element: 1)."""
+    if v is None:
+        if len(inputs) != 1 or np.size(inputs[0].numbers) != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the input to the user-provided function is a single Tensor "
+                "with a single element."
+            )
+        return None
+    _, v = _as_tuple(v, "v", fn)
+    v = _fresh(v, create_graph, need_graph=False)
+    _validate_v(v, inputs, is_inputs_tuple)
+    return v
+
+
+def _answer(outputs: tuple, outputs_tuple: bool, products: tuple, products_tuple: bool, create_graph: bool):
+    """(func's output, the product), each unwrapped as it was given, without graphs unless ``create_graph``
+    (PyTorch detaches them)."""
+    if not create_graph:
+        outputs, products = tuple(v.detach() for v in outputs), tuple(v.detach() for v in products)
+    return _tuple_postprocess(outputs, outputs_tuple), _tuple_postprocess(products, products_tuple)
+
+
+def _tuple_postprocess(res, to_unpack):
+    """Unwrap the tuples made for a single input or output, so the answer has the shape of what was given."""
+    if isinstance(to_unpack, tuple):
+        if not to_unpack[1]:
+            res = tuple(r[0] for r in res)
+        if not to_unpack[0]:
+            res = res[0]
+    elif not to_unpack:
+        res = res[0]
+    return res
