@@ -448,3 +448,68 @@ def test_compile_runs_a_facade_models_step_as_eager_does():
             np.testing.assert_allclose(q.numpy(), p.numpy(), rtol=1e-12)
             assert isinstance(q.grad, ours.Tensor)
     assert "tanh" in step.source
+
+
+# ------------------------------------------------------------ x[index] = value on a tensor of a graph
+
+
+def test_assigning_into_a_tensor_of_a_graph_is_a_node_as_pytorchs_copyslices():
+    def program(lib):
+        x = lib.tensor([[0.5, -1.0, 2.0], [1.5, 0.25, -0.5]], requires_grad=True)
+        w = lib.tensor(3.0, requires_grad=True)
+        y = x * 2 + 0.5  # (exp would save its output, which PyTorch then refuses to see changed)
+        y[0, 1] = w * 2  # a value with a gradient of its own
+        y[lib.tensor([1, 1]), lib.tensor([0, 2])] -= 1  # makemore's dlogits[range(n), Yb] -= 1
+        z = lib.zeros(3)
+        z[1] = w  # a constant tensor takes a value that needs a gradient
+        ((y * y).sum() + (z * z).sum()).backward()
+        return _numbers(y), _numbers(x.grad), _numbers(w.grad)
+
+    mine, theirs = _both(program)
+    for a, b in zip(mine, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_assigning_into_a_tensor_another_op_used_is_refused_where_pytorchs_backward_fails():
+    def program(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = x.exp()
+        used = y * y  # needs y as it was
+        try:
+            y[0] = 0.0
+            used.sum().backward()
+        except RuntimeError as e:
+            return str(e)
+        return "ran"
+
+    mine, theirs = _both(program)
+    assert mine.startswith("one of the variables needed for gradient computation")
+    assert theirs.startswith("one of the variables needed for gradient computation")
+
+
+def test_an_assignment_in_a_graph_that_picks_an_element_twice_is_refused():
+    y = ours.tensor([1.0, 2.0], requires_grad=True).exp()
+    with pytest.raises(RuntimeError, match="picks each element once"):
+        y[ours.tensor([0, 0])] = 1.0
+
+
+def test_the_methods_makemore_uses_match_pytorch():
+    def program(lib):
+        x = lib.tensor([[0.5, 2.0, -1.0], [3.0, 0.25, 3.5]], requires_grad=True)
+        top = x.max(1, keepdim=True)
+        low = x.min(0)
+        v = x.var(0, keepdim=True, unbiased=True) + x.std(1, unbiased=False).sum()
+        (top.values.sum() + low.values.sum() + v.sum()).backward()
+        return (_numbers(top.values), top.indices.tolist(), low.indices.tolist(), _numbers(v), _numbers(x.grad),
+                x.nelement(), x.numel(), _numbers(x.max(lib.tensor(1.0))))  # fmt: skip
+
+    mine, theirs = _both(program)
+    for a, b in zip(mine, theirs):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+
+
+def test_a_generator_gives_the_same_draws_for_the_same_seed():
+    g1, g2 = ours.Generator().manual_seed(2147483647), ours.Generator().manual_seed(2147483647)
+    a, b = ours.randn((27, 10), generator=g1), ours.randn((27, 10), generator=g2)
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert not np.array_equal(ours.rand(3, generator=g1).numpy(), ours.rand(3, generator=g1).numpy())

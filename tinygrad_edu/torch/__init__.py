@@ -15,7 +15,6 @@ the numbers stay float64 inside; ``device=`` only as "cpu" or ``torch.device("cp
 from __future__ import annotations
 
 import builtins
-from collections import namedtuple
 
 import numpy as np
 
@@ -23,7 +22,7 @@ from tinygrad_edu import arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu.engine import Value, where  # noqa: F401 (as they are)
 from tinygrad_edu.modes import enable_grad, is_grad_enabled, no_grad  # noqa: F401 (as they are)
-from tinygrad_edu.torch.tensor import Tensor, float64, int64, to_dtype
+from tinygrad_edu.torch.tensor import Tensor, float64, int64, max_result, min_result, to_dtype
 from tinygrad_edu.torch.tensor import bool_ as bool  # noqa: A001 (PyTorch's name)
 from tinygrad_edu.torch.tensor import dtype as dtype  # (PyTorch's name; the dtype= parameters below shadow it)
 
@@ -36,12 +35,10 @@ SUPPORTED = (
     "relu sigmoid tanh exp log log2 log10 sin cos abs sqrt pow minimum maximum softmax sum mean max min argmax argmin "
     "where enable_grad set_grad_enabled inference_mode matmul all any "
     "allclose norm device Tensor dtype float float32 float64 double float16 half int int32 int64 long bool var std "
-    "cat stack nn optim autograd dot normal accelerator set_default_device"
+    "cat stack nn optim autograd dot normal accelerator set_default_device Generator randint multinomial"
 ).split()
 
 _generator = np.random.default_rng()
-max_result = namedtuple("max_result", ["values", "indices"])
-min_result = namedtuple("min_result", ["values", "indices"])
 
 
 def manual_seed(seed: int) -> None:
@@ -119,13 +116,14 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
     return _make(np.ones(_size(size)), requires_grad, dtype, device)
 
 
-def randn(*shape, size=None, dtype=None, device=None, requires_grad: bool = False) -> Value:
-    """Standard normal numbers of that shape: ``randn(2, 3)``, ``randn((2, 3))``; ``randn(())`` is a 0-d tensor."""
+def randn(*shape, size=None, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal numbers of that shape: ``randn(2, 3)``, ``randn((2, 3))``; ``randn(())`` is a 0-d tensor;
+    drawn from ``generator`` (a ``torch.Generator``) when given, else from ``manual_seed``'s numbers."""
     if size is not None:
         if shape:
             raise TypeError("randn got the shape twice: give it as arguments or as size=, not both")
         shape = (size,)
-    return _make(_generator.standard_normal(_size(shape)), requires_grad, dtype, device)
+    return _make(rng_of(generator).standard_normal(_size(shape)), requires_grad, dtype, device)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -146,8 +144,9 @@ def normal(mean=0.0, std=1.0, size=None, *, dtype=None, device=None, requires_gr
     return _make(m + s * _generator.standard_normal(shape), requires_grad, dtype, device)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Value:
-    return _make(_generator.random(_size(size)), requires_grad, dtype, device)
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform numbers in [0, 1) of that shape (from ``generator`` when given)."""
+    return _make(rng_of(generator).random(_size(size)), requires_grad, dtype, device)
 
 
 def eye(n: int, m: int | None = None, dtype=None, device=None, requires_grad: bool = False) -> Value:
@@ -309,12 +308,12 @@ def mean(x, dim=None, keepdim: bool = False) -> Value:
     return F.mean(x, dim, keepdim)
 
 
-def var(x, dim=None, *, correction: float = 1, keepdim: bool = False) -> Value:
-    return F.var(x, dim, keepdim, correction)
+def var(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Value:
+    return _value(x).var(dim, unbiased, keepdim, correction=correction)
 
 
-def std(x, dim=None, *, correction: float = 1, keepdim: bool = False) -> Value:
-    return F.std(x, dim, keepdim, correction)
+def std(x, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None) -> Value:
+    return _value(x).std(dim, unbiased, keepdim, correction=correction)
 
 
 def cat(tensors, dim: int = 0) -> Value:
@@ -330,6 +329,8 @@ def max(x, dim: int | None = None, keepdim: bool = False):
     x = _value(x)
     if dim is None:
         return x.max()
+    if isinstance(x, Tensor):
+        return x.max(dim, keepdim)
     return max_result(x.max(dim=dim, keepdim=keepdim), argmax(x, dim, keepdim))
 
 
@@ -340,6 +341,8 @@ def min(x, dim: int | None = None, keepdim: bool = False):
     x = _value(x)
     if dim is None:
         return x.min()
+    if isinstance(x, Tensor):
+        return x.min(dim, keepdim)
     return min_result(x.min(dim=dim, keepdim=keepdim), argmin(x, dim, keepdim))
 
 
@@ -362,4 +365,4 @@ from tinygrad_edu.torch import nn as nn  # noqa: E402  (nn draws from the genera
 from tinygrad_edu.torch import optim as optim  # noqa: E402
 
 # Seeded randomness (torch.Generator and the draws that take generator=), from makemore's lectures.
-from tinygrad_edu.torch.random import Generator, multinomial, randint  # noqa: E402, F401 (as they are)
+from tinygrad_edu.torch.random import Generator, multinomial, randint, rng_of  # noqa: E402, F401 (as they are)

@@ -18,15 +18,17 @@ The engine's own tools read ``.numbers``/``.gradient``, so pictures, gradcheck a
 from __future__ import annotations
 
 import builtins
+import gc
 import numbers
 import operator
 import warnings
+from collections import namedtuple
 
 import numpy as np
 
 from tinygrad_edu import modes, ops
 from tinygrad_edu.checks import DETACHED, NO_KWARGS, as_data, fitting_grad, need_graph
-from tinygrad_edu.engine import Value, apply, backprop
+from tinygrad_edu.engine import Value, apply, backprop, toposort
 from tinygrad_edu.modes import note_read
 
 
@@ -81,6 +83,10 @@ def _kind(x) -> dtype:
 
 def _whole_power(p) -> bool:
     return isinstance(p, numbers.Integral) and p >= 0
+
+
+max_result = namedtuple("max_result", ["values", "indices"])  # what x.max(dim) gives (torch.return_types.max)
+min_result = namedtuple("min_result", ["values", "indices"])
 
 
 def to_dtype(value) -> dtype:
@@ -264,11 +270,52 @@ class Tensor(Value):
         return self._update(lambda a, b: np.broadcast_to(b, np.shape(a)).astype(np.float64), src)
 
     def __setitem__(self, index, value) -> None:
-        """``x[index] = value`` in place, on a tensor without graph (or under no_grad)."""
-        self._in_place("item assignment")
+        """``x[index] = value`` in place. Without a graph the numbers change; on a tensor of a graph (or with a value
+        that needs a gradient) x becomes a new node, ``x_old * mask + scatter(value)`` (PyTorch's CopySlices): the
+        gradient reaches the old x outside ``index`` and the value inside it."""
         if self._data.__class__ is float:
             raise IndexError("cannot index a 0-d tensor (shape ()); use fill_() or copy_()")
-        self._data[_index(index)] = _numbers(value)
+        index = _index(index)
+        in_graph = self.requires_grad or (isinstance(value, Value) and value.requires_grad)
+        if not (in_graph and modes.state.grad_enabled):
+            self._data[index] = _numbers(value)
+            return
+        if self.requires_grad and self._operation is None:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        self._become(self._assigned(index, value))
+
+    def _assigned(self, index, value) -> Value:
+        """The node ``x[index] = value`` makes of x (as it is now, kept as a node of its own) and value."""
+        picks = np.zeros(self.shape)
+        np.add.at(picks, index, 1.0)
+        if picks.max() > 1:
+            raise RuntimeError("x[index] = value on a tensor of a graph needs an index that picks each element once")
+        old = Tensor.showing(self._data, self._dtype)
+        old._a, old._b, old._operation, old._kwargs = self._a, self._b, self._operation, self._kwargs
+        old.requires_grad = self.requires_grad
+        # x[i] -= 1 is x[i] = x[i] - 1: the value was made of x as it was, so its graph takes the old node. Any other
+        # use of x would see the new x in its graph (silently wrong gradients): refused, as PyTorch's backward does.
+        in_value = {id(n) for n in toposort(value)} if isinstance(value, Value) else set()
+        for user in gc.get_referrers(self):
+            if isinstance(user, Value) and self in (user._a, user._b):
+                if id(user) not in in_value:
+                    raise RuntimeError(
+                        "one of the variables needed for gradient computation would be modified by an inplace "
+                        "operation: this tensor is already an input of other operations; assign into x.clone()"
+                    )
+                user._a, user._b = (old if user._a is self else user._a), (old if user._b is self else user._b)
+        picked = np.shape(self._data[index])
+        v = value if isinstance(value, Value) else Tensor(np.broadcast_to(_numbers(value), picked).copy())
+        if v.shape != picked:
+            v = v.broadcast_to(picked)
+        return old * Tensor(picks == 0) + apply(ops.Scatter, v, shape=self.shape, index=index)
+
+    def _become(self, node: Value) -> None:
+        """Take ``node``'s place in the graph (an in-place change: the tensor the user holds is the new node)."""
+        self._data, self._a, self._b, self._operation = node._data, node._a, node._b, node._operation
+        self._kwargs, self.requires_grad, self._grad = node._kwargs, node.requires_grad, None
+        for made in ("_grad_fn", "_freed", "_retains", "_hooks"):
+            self.__dict__.pop(made, None)
 
     def __getitem__(self, index) -> Tensor:
         out = super().__getitem__(_index(index))
@@ -385,6 +432,39 @@ class Tensor(Value):
         out = self._apply(ops.Reshape, self, shape=self.shape)
         out._data = out._data if out._data.__class__ is builtins.float else out._data.copy()
         return out
+
+    def max(self, dim=None, keepdim: bool = False, **numpy_names):
+        """``x.max()`` the largest element, ``x.max(dim)`` PyTorch's (values, indices) pair, ``x.max(other)`` the
+        elementwise maximum (the engine's own ``axis=``/``keepdims=`` as on any Value)."""
+        if isinstance(dim, Value):
+            return self.maximum(dim)
+        if dim is None or numpy_names:
+            return super().max(dim=dim, **numpy_names)
+        values = super().max(dim=dim, keepdim=keepdim)
+        return max_result(values, Tensor(np.argmax(self._data, axis=dim, keepdims=keepdim), dtype=int64))
+
+    def min(self, dim=None, keepdim: bool = False, **numpy_names):
+        """``x.min()``, ``x.min(dim)`` (values, indices), ``x.min(other)``: as ``max``."""
+        if isinstance(dim, Value):
+            return self.minimum(dim)
+        if dim is None or numpy_names:
+            return super().min(dim=dim, **numpy_names)
+        values = super().min(dim=dim, keepdim=keepdim)
+        return min_result(values, Tensor(np.argmin(self._data, axis=dim, keepdims=keepdim), dtype=int64))
+
+    def var(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None, **numpy_names):
+        """The variance; PyTorch's older ``unbiased=True/False`` is ``correction=1/0``."""
+        return super().var(dim=dim, keepdim=keepdim, correction=_correction(unbiased, correction), **numpy_names)
+
+    def std(self, dim=None, unbiased: bool | None = None, keepdim: bool = False, *, correction=None, **numpy_names):
+        """The standard deviation; ``unbiased`` as in ``var``."""
+        return super().std(dim=dim, keepdim=keepdim, correction=_correction(unbiased, correction), **numpy_names)
+
+    def numel(self) -> int:
+        """The number of elements (PyTorch's ``numel()``, ``nelement()``)."""
+        return builtins.int(np.prod(self.shape))
+
+    nelement = numel
 
     def view(self, *shape) -> Tensor:
         out = self.reshape(*shape)
@@ -565,6 +645,13 @@ class Handle:
             self.hooks.remove(self.hook)
 
 
+def _correction(unbiased: bool | None, correction) -> float:
+    """var's and std's divisor n - correction, from PyTorch's ``correction=`` or its older ``unbiased=``."""
+    if unbiased is not None and correction is not None:
+        raise TypeError("var/std take unbiased= or correction=, not both")
+    return (1.0 if unbiased else 0.0) if unbiased is not None else 1.0 if correction is None else correction
+
+
 def _numbers(x):
     return x.numbers if isinstance(x, Value) else as_data(x, "operand")
 
@@ -583,7 +670,7 @@ def _index(index):
     if isinstance(index, Tensor):
         if index._dtype is float64:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
-        return index.numbers.astype(bool if index._dtype is bool_ else np.int64)
+        return np.asarray(index.numbers).astype(bool if index._dtype is bool_ else np.int64)  # (0-d: one number)
     return index
 
 
