@@ -498,8 +498,7 @@ class Tensor(Value):
     def long(self) -> Tensor:
         return self.to(int64)
 
-    def int(self) -> Tensor:
-        return self.to(int64)
+    int = long
 
     def bool(self) -> Tensor:
         return self.to(bool_)
