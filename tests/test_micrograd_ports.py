@@ -9,6 +9,7 @@ import importlib.util
 import math
 import random
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -423,3 +424,33 @@ def test_lecture_mlp_written_by_the_learner_trains():
     assert losses[-1] < 0.1 * losses[0]
     ypred = [n(x) for x in xs]
     assert [round(y.data) for y in ypred] == [1, -1, -1, 1]
+
+
+def test_gradcheck_and_compile_work_on_a_micrograd_model():
+    """The facade's model under our gradient check and compile: the loss of an MLP checked against finite
+    differences (gradcheck moves the parameters themselves, and puts them back), and a compiled training step that
+    gives the eager step's loss and gradients at every step."""
+    from tinygrad_edu import compile, gradcheck
+    from tinygrad_edu.compiler import CompileWarning
+
+    def make():
+        random.seed(1337)
+        return MLP(2, [4, 1])
+
+    xs, ys = [[2.0, 3.0], [-1.0, 0.5], [0.5, -1.0]], [1.0, -1.0, 1.0]
+    model, twin = make(), make()
+    assert gradcheck(lambda *ps: sum((model(x) - y) ** 2 for x, y in zip(xs, ys)), *model.parameters())
+    step = compile(lambda: sum((twin(x) - y) ** 2 for x, y in zip(xs, ys)))
+    for _ in range(3):
+        model.zero_grad()
+        twin.zero_grad()
+        loss = sum((model(x) - y) ** 2 for x, y in zip(xs, ys))
+        loss.backward()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", CompileWarning)  # compiled, not run eagerly instead
+            compiled = step()
+        assert compiled.data == pytest.approx(loss.data, rel=1e-12)
+        for p, q in zip(model.parameters(), twin.parameters()):
+            assert q.grad == pytest.approx(p.grad, rel=1e-12, abs=1e-15)
+            p.data -= 0.05 * p.grad
+            q.data -= 0.05 * q.grad
