@@ -513,3 +513,43 @@ def test_a_generator_gives_the_same_draws_for_the_same_seed():
     a, b = ours.randn((27, 10), generator=g1), ours.randn((27, 10), generator=g2)
     np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert not np.array_equal(ours.rand(3, generator=g1).numpy(), ours.rand(3, generator=g1).numpy())
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "constant changed",  # c.add_(1) after (x * c): the product's backward needs c
+        "weight stepped",  # w -= ... under no_grad after (w * x), x constant: w's gradient does not need w
+        "tensor assigned",  # c[0] = 5 after (x @ c)
+        "changed through data",  # c.data.add_(1): not counted, as PyTorch's .data
+        "changed after backward",  # the usual training step
+    ],
+)
+def test_changing_numbers_a_graph_saved_is_pytorchs_error_at_backward(change):
+    def program(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        w = lib.tensor([0.5, -1.0], requires_grad=True)
+        c = lib.tensor([3.0, 4.0])
+        y = (x * c).sum() + (w * lib.tensor([2.0, 1.0])).sum() + x @ c
+        if change == "constant changed":
+            c.add_(1)
+        elif change == "weight stepped":
+            with lib.no_grad():
+                w -= 0.1
+        elif change == "tensor assigned":
+            c[0] = 5.0
+        elif change == "changed through data":
+            c.data.add_(1)
+        try:
+            y.backward()
+        except RuntimeError as e:
+            return str(e).split(" Hint")[0].replace("FloatTensor", "DoubleTensor"), None
+        if change == "changed after backward":
+            with lib.no_grad():
+                w -= 0.1
+        return None, _numbers(x.grad)
+
+    (said, grad), (real_said, real_grad) = _both(program)
+    assert said == real_said
+    if said is None:
+        np.testing.assert_array_equal(grad, real_grad)

@@ -54,6 +54,7 @@ FREED = (
 )
 # The ops whose backward needs no saved numbers (PyTorch frees nothing for them, so a second backward works)
 SAVES_NOTHING = {ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean, ops.Reshape, ops.Transpose, ops.BroadcastTo}
+PRODUCTS = {ops.Mul, ops.MatMul}
 # PyTorch's names of the backward functions, where ours are not the op's class name (MatMul's depends on the shapes)
 BACKWARD_NAMES = {"PowConst": "Pow", "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Transpose": "T",
                   "Reshape": "View", "Concat": "Cat", "CrossEntropy": "NllLoss", "Norm": "LinalgVectorNorm",
@@ -119,6 +120,8 @@ class Tensor(Value):
     _retains = False  # retain_grad() was called: a non-leaf keeps its .grad
     _hooks: tuple = ()  # register_hook's functions, called with the gradient as it is complete
     _freed = False  # a backward without retain_graph went through it: what its op saved is gone
+    _version = 0  # in-place changes of its numbers so far (PyTorch's version counter)
+    _saw = None  # its inputs' versions when its op saved them (checked by backward)
     _shows = None  # (tensor, "data" or "grad") when this tensor is another's .data or .grad
     _rsub = False  # made as number - tensor (PyTorch's RsubBackward1)
 
@@ -150,6 +153,8 @@ class Tensor(Value):
             kinds = {_kind(a)} if b is None else {_kind(a), _kind(b)}
             if float64 not in kinds and not (op is ops.PowConst and not _whole_power(settings["p"])):
                 out._dtype = _kind(a) if op in KEEPS_DTYPE else int64
+        if out._operation is not None and op not in SAVES_NOTHING:
+            out._saw = _versions(out)
         return out
 
     # ------------------------------------------------------------ .data and .grad, PyTorch's way
@@ -190,7 +195,9 @@ class Tensor(Value):
 
     def _replace(self, numbers) -> None:
         """Put new numbers in place: into the same array when there is one (every tensor sharing it sees them);
-        a scalar's new float is passed up to the tensor whose .data or .grad this is."""
+        a scalar's new float is passed up to the tensor whose .data or .grad this is. The version counts it (a
+        change through ``.data`` is not counted, as in PyTorch: that is what ``.data`` is for)."""
+        self._version += 1
         if self._data.__class__ is not float:
             self._data[...] = numbers
             return
@@ -279,6 +286,7 @@ class Tensor(Value):
         in_graph = self.requires_grad or (isinstance(value, Value) and value.requires_grad)
         if not (in_graph and modes.state.grad_enabled):
             self._data[index] = _numbers(value)
+            self._version += 1
             return
         if self.requires_grad and self._operation is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
@@ -562,6 +570,13 @@ def run_backward(root: Value, seed, create_graph: bool, retain_graph: bool, inpu
     def on_node(node: Value, g):
         if node._freed and node._operation not in SAVES_NOTHING:
             raise RuntimeError(FREED)
+        if node._saw is not None and node._saw != _versions(node):
+            changed, saw = next((p, v) for p, v, now in zip(node.parents, node._saw, _versions(node)) if v != now)
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace operation: "
+                f"[torch.DoubleTensor {list(changed.shape)}] is at version {changed._version}; expected version "
+                f"{saw} instead. Hint: change it after the backward, or compute the result again after the change"
+            )
         for hook in node.__dict__.get("_hooks", ()):
             replaced = hook(g if create_graph else Tensor.showing(g))
             if replaced is not None:
@@ -642,6 +657,15 @@ class Handle:
     def remove(self) -> None:
         if self.hook in self.hooks:
             self.hooks.remove(self.hook)
+
+
+def _versions(node: Value) -> tuple:
+    """The version of each input of ``node`` whose numbers its backward reads (a plain Value's never change in
+    place: 0). A product's backward reads an input only for the other's gradient (PyTorch saves it only then)."""
+    parents = node.parents
+    if node.operation in PRODUCTS:
+        return tuple(getattr(p, "_version", 0) if q.requires_grad else None for p, q in zip(parents, parents[::-1]))
+    return tuple(getattr(p, "_version", 0) for p in parents)
 
 
 def _correction(unbiased: bool | None, correction) -> float:
