@@ -35,7 +35,7 @@ SUPPORTED = (
     "relu sigmoid tanh exp log log2 log10 sin cos abs sqrt pow minimum maximum softmax sum mean max min argmax argmin "
     "where enable_grad set_grad_enabled inference_mode matmul all any "
     "allclose norm device Tensor dtype float float32 float64 double float16 half int int32 int64 long bool var std "
-    "cat stack nn optim autograd dot normal accelerator set_default_device Generator randint multinomial"
+    "cat stack nn optim autograd dot normal accelerator set_default_device Generator randint multinomial utils"
 ).split()
 
 _generator = np.random.default_rng()
@@ -363,6 +363,7 @@ def __getattr__(name: str):
 from tinygrad_edu.torch import autograd as autograd  # noqa: E402
 from tinygrad_edu.torch import nn as nn  # noqa: E402  (nn draws from the generator above)
 from tinygrad_edu.torch import optim as optim  # noqa: E402
+from tinygrad_edu.torch import utils as utils  # noqa: E402  (torch.utils.data draws from the generators above)
 
 # Seeded randomness (torch.Generator and the draws that take generator=), from makemore's lectures.
 from tinygrad_edu.torch.random import Generator, multinomial, randint, rng_of  # noqa: E402, F401 (as they are)
