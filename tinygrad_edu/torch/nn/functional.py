@@ -9,13 +9,61 @@ import numpy as np
 from tinygrad_edu import functional as F
 from tinygrad_edu import losses
 from tinygrad_edu.engine import Value
+from tinygrad_edu.follow import numbers_of
 from tinygrad_edu.torch import long
 from tinygrad_edu.torch import tensor as make_tensor
+from tinygrad_edu.torch.random import rng_of
+from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
     "binary_cross_entropy_with_logits cross_entropy one_hot"
 ).split()
+
+# ---------------------------------------------------------------- normalisation, padding, dropout, embedding
+SUPPORTED += "batch_norm layer_norm dropout embedding pad".split()
+
+
+def batch_norm(
+    input,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Value:
+    """PyTorch's: per channel; training uses the batch's statistics and updates the running ones in place."""
+    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Value:
+    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Value:
+    """Inverted dropout, its mask drawn from the generator ``torch.manual_seed`` seeds (not PyTorch's numbers)."""
+    if inplace:
+        raise ValueError("dropout(inplace=True) is not supported here; use the returned tensor")
+    return F.dropout(input, p, training, generator=rng_of(None))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None) -> Value:
+    """weight[input]: the rows named by a long tensor (or an integer array) of any shape."""
+    if padding_idx is not None or max_norm is not None:
+        raise ValueError("embedding's padding_idx and max_norm are not supported here")
+    if isinstance(input, Tensor) and input.dtype is not long:
+        raise TypeError(f"embedding's indices must be a long tensor (torch.long), got {input.dtype}")
+    return F.embedding(numbers_of(input, np.int64) if isinstance(input, Tensor) else input, weight)
+
+
+def pad(input, pad, mode: str = "constant", value: float | None = None) -> Value:
+    """PyTorch's pad order: last axis first, (left, right, top, bottom, ...); constant padding only."""
+    if mode != "constant":
+        raise ValueError(f"pad's mode {mode!r} is not supported here; only mode='constant'")
+    return F.pad(input, pad, 0.0 if value is None else value)
+
 
 relu, sigmoid, tanh = F.relu, F.sigmoid, F.tanh
 
