@@ -24,22 +24,7 @@ SUPPORTED = (
 SUPPORTED += "batch_norm layer_norm dropout embedding pad".split()
 
 
-def batch_norm(
-    input,
-    running_mean,
-    running_var,
-    weight=None,
-    bias=None,
-    training: bool = False,
-    momentum: float = 0.1,
-    eps: float = 1e-5,
-) -> Value:
-    """PyTorch's: per channel; training uses the batch's statistics and updates the running ones in place."""
-    return F.batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
-
-
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Value:
-    return F.layer_norm(input, normalized_shape, weight, bias, eps)
+batch_norm, layer_norm = F.batch_norm, F.layer_norm  # PyTorch's signatures (the first argument: input)
 
 
 def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Value:
