@@ -331,5 +331,7 @@ def test_the_facade_functions_match_pytorch():
         np.testing.assert_allclose(a, b, **TOL)
     with pytest.raises(TypeError, match="long tensor"):
         torch.nn.functional.embedding(torch.tensor([1.0]), torch.ones(3, 2))
+    with pytest.raises(ValueError, match="padding_idx, max_norm and scale_grad_by_freq are not supported"):
+        torch.nn.functional.embedding(torch.tensor([1]), torch.ones(3, 2), padding_idx=0)
     with pytest.raises(ValueError, match="mode 'reflect'"):
         torch.nn.functional.pad(torch.ones(2, 2), (1, 1), mode="reflect")

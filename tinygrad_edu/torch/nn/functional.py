@@ -34,10 +34,19 @@ def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False)
     return F.dropout(input, p, training, generator=rng_of(None))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None) -> Value:
-    """weight[input]: the rows named by a long tensor (or an integer array) of any shape."""
-    if padding_idx is not None or max_norm is not None:
-        raise ValueError("embedding's padding_idx and max_norm are not supported here")
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Value:
+    """weight[input]: the rows named by a long tensor (or an integer array) of any shape (``sparse`` changes
+    nothing here: the gradient is a dense array)."""
+    if padding_idx is not None or max_norm is not None or scale_grad_by_freq:
+        raise ValueError("embedding's padding_idx, max_norm and scale_grad_by_freq are not supported here")
     if isinstance(input, Tensor) and input.dtype is not long:
         raise TypeError(f"embedding's indices must be a long tensor (torch.long), got {input.dtype}")
     return F.embedding(numbers_of(input, np.int64) if isinstance(input, Tensor) else input, weight)
