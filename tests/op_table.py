@@ -240,6 +240,73 @@ CASES.append(
     )
 )
 
+# normalisation, padding, dropout, embedding
+RUNNING_MEAN, RUNNING_VAR = np.array([0.3, -0.2, 0.1]), np.array([0.8, 1.5, 0.6])
+EMBEDDING_ROWS = np.array([[0, 2, 2], [4, 0, 1]])  # a repeated row: its gradients add up
+
+
+def _dropout_mask(shape, p: float, seed: int) -> np.ndarray:
+    """The scaled mask ``F.dropout`` draws from ``default_rng(seed)``: kept elements times 1 / (1 - p)."""
+    return (np.random.default_rng(seed).random(shape) >= p) * (1.0 / (1.0 - p))
+
+
+def _torch_pad(x, widths, value):
+    """PyTorch's twin of Pad: its pad tuple lists the (before, after) pairs last axis first."""
+    return _tf().pad(x, tuple(n for pair in reversed(widths) for n in pair), value=value)
+
+
+CASES += [
+    Case(
+        "batch_norm_train(4,3)",
+        lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+        lambda x, w, b: _tf().batch_norm(x, None, None, w, b, training=True),
+        [away((4, 3), 121), away((3,), 122), away((3,), 123)],
+    ),
+    Case(
+        "batch_norm_train(2,3,2,2)",
+        lambda x: F.batch_norm(x, None, None, training=True, eps=0.1),
+        lambda x: _tf().batch_norm(x, None, None, training=True, eps=0.1),
+        [away((2, 3, 2, 2), 124)],
+    ),
+    Case(
+        "batch_norm_eval(2,3,2)",
+        lambda x, w, b: F.batch_norm(x, RUNNING_MEAN, RUNNING_VAR, w, b),
+        lambda x, w, b: _tf().batch_norm(x, x.new_tensor(RUNNING_MEAN), x.new_tensor(RUNNING_VAR), w, b),
+        [away((2, 3, 2), 125), away((3,), 126), away((3,), 127)],
+    ),
+    Case(
+        "layer_norm_last",
+        lambda x, w, b: F.layer_norm(x, 4, w, b),
+        lambda x, w, b: _tf().layer_norm(x, (4,), w, b),
+        [away((3, 4), 128), away((4,), 129), away((4,), 130)],
+    ),
+    Case(
+        "layer_norm_last2",
+        lambda x: F.layer_norm(x, (3, 4)),
+        lambda x: _tf().layer_norm(x, (3, 4)),
+        [away((2, 3, 4), 131)],
+    ),
+    Case("pad_last", lambda x: F.pad(x, (1, 2)), lambda x: _tf().pad(x, (1, 2)), [away((2, 3), 132)]),
+    Case(
+        "pad_last2_value",
+        lambda x: F.pad(x, (0, 1, 2, 1), value=-1.5),
+        lambda x: _tf().pad(x, (0, 1, 2, 1), value=-1.5),
+        [away((2, 3, 2), 133)],
+    ),
+    Case(
+        "dropout_seeded",
+        lambda x: F.dropout(x, 0.4, generator=np.random.default_rng(7)),
+        lambda x: x * x.new_tensor(_dropout_mask((3, 5), 0.4, 7)),
+        [away((3, 5), 134)],
+    ),
+    Case(
+        "embedding_repeated",
+        lambda w: F.embedding(EMBEDDING_ROWS, w),
+        lambda w: _tf().embedding(_torch().as_tensor(EMBEDDING_ROWS), w),
+        [away((5, 3), 135)],
+    ),
+]
+
 CASES += [
     Case("reshape(3,2)", lambda x: x.reshape(3, 2), lambda x: x.reshape(3, 2), [away((2, 3), 70)]),
     Case("reshape(-1)", lambda x: x.reshape(-1), lambda x: x.reshape(-1), [away((2, 3), 71)]),
@@ -470,6 +537,26 @@ def _bce(data):
     return [shape, shape], {}  # PyTorch's binary_cross_entropy needs targets of the probabilities' shape
 
 
+def _batch_norm(data):
+    """(N, C) or (N, C, H, W) with N >= 2 (PyTorch refuses one value per channel in training), per-channel axes."""
+    n, c = data.draw(st.integers(2, 3)), data.draw(st.integers(1, 3))
+    four = data.draw(st.booleans())
+    shape = (n, c, data.draw(st.integers(1, 2)), data.draw(st.integers(1, 2))) if four else (n, c)
+    return [shape], {"axes": (0, 2, 3) if four else (0,), "eps": data.draw(st.sampled_from([1e-5, 0.1]))}
+
+
+def _layer_norm(data):
+    shape = data.draw(nonscalar)
+    k = data.draw(st.integers(1, len(shape)))
+    return [shape], {"axes": tuple(range(len(shape) - k, len(shape))), "eps": data.draw(st.sampled_from([1e-5, 0.1]))}
+
+
+def _pad(data):
+    shape = data.draw(nonscalar)
+    widths = tuple(data.draw(st.tuples(st.integers(0, 2), st.integers(0, 2))) for _ in shape)
+    return [shape], {"widths": widths, "value": data.draw(st.sampled_from([0.0, -1.5]))}
+
+
 def _torch_max(x, axis, keepdims):
     dims = tuple(range(x.ndim)) if axis is None else axis
     return x.amax(dim=dims, keepdim=keepdims)
@@ -547,5 +634,9 @@ SPECS = {
     "BroadcastTo": Spec(_broadcast_to, lambda x, shape: x.broadcast_to(shape)),
     "Scatter": Spec(_scatter, _torch_scatter),
     "CrossEntropy": Spec(_cross_entropy, lambda z, labels: _tf().cross_entropy(z, z.new_tensor(labels).long())),
+    # normalisation
+    "BatchNorm": Spec(_batch_norm, lambda x, axes, eps: _tf().batch_norm(x, None, None, training=True, eps=eps)),
+    "LayerNorm": Spec(_layer_norm, lambda x, axes, eps: _tf().layer_norm(x, x.shape[axes[0] :], eps=eps)),
+    "Pad": Spec(_pad, _torch_pad),
     "BinaryCrossEntropy": Spec(_bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none")),
 }

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from tinygrad_edu import arguments, ops
+from tinygrad_edu import arguments, modes, ops
 from tinygrad_edu.engine import Value, apply, as_value, where
 from tinygrad_edu.follow import check, numbers_of
 
@@ -61,6 +61,11 @@ __all__ = [
     "broadcast_to",
     "where",
     "scatter",
+    "batch_norm",
+    "layer_norm",
+    "pad",
+    "dropout",
+    "embedding",
 ]
 
 
@@ -347,3 +352,148 @@ def _classes(classes: int, y: np.ndarray) -> None:
     """Each label is one of the classes 0 .. classes - 1 (a negative one would index from the end)."""
     if y.size and (y.min() < 0 or y.max() >= classes):
         raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
+
+
+# ---------------------------------------------------------------- normalisation, dropout, embedding
+
+
+def batch_norm(
+    x,
+    running_mean,
+    running_var,
+    weight=None,
+    bias=None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Value:
+    """Batch normalisation as PyTorch's: per channel (axis 1 of (N, C) or (N, C, H, W)), x_hat * weight + bias.
+
+    Training: x_hat from the batch's own mean and biased variance (``ops.BatchNorm``), and the running
+    statistics (numpy arrays or Values of shape (C,), if given) updated in place:
+    running = (1 - momentum) * running + momentum * batch, the variance's with n / (n - 1) (unbiased), as PyTorch.
+    Eval: x_hat = (x - running_mean) / sqrt(running_var + eps), plain arithmetic with constants.
+    """
+    x = as_value(x)
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm needs input of shape (N, C) or (N, C, ...), got shape {x.shape}")
+    training = arguments.flag("batch_norm's training", training)
+    eps = arguments.real("batch_norm's eps", eps, positive=True)
+    channels, axes = x.shape[1], (0, *range(2, x.ndim))
+    view = (1, channels) + (1,) * (x.ndim - 2)  # a (C,) statistic, spread over the other axes
+    if training:
+        n = math.prod(x.shape[a] for a in axes)
+        if n < 2:
+            raise ValueError(
+                f"batch_norm in training needs more than 1 value per channel, got input of shape {x.shape}"
+            )
+        momentum = arguments.real("batch_norm's momentum", momentum, low=0.0)
+        out = apply(ops.BatchNorm, x, axes=axes, eps=eps)
+        if running_mean is not None or running_var is not None:
+            if modes.open_blocks and modes.state.reads is not None:  # compile's trace: a compiled step would not
+                modes.state.reads.notes.append("batch_norm's running statistics in training (updated in place)")
+            numbers = x.numbers  # (redo this update: the step runs eagerly)
+            _update_running("running_mean", running_mean, numbers.mean(axis=axes), momentum, channels)
+            _update_running("running_var", running_var, numbers.var(axis=axes, ddof=1), momentum, channels)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("batch_norm in eval mode (training=False) needs running_mean and running_var")
+        mean = _statistic("running_mean", running_mean, channels).reshape(view)
+        inv_std = 1.0 / np.sqrt(_statistic("running_var", running_var, channels).reshape(view) + eps)
+        out = (x - mean) * inv_std
+    return _affine("batch_norm", out, weight, bias, (channels,), view)
+
+
+def _statistic(name: str, stat, channels: int) -> np.ndarray:
+    """A running statistic's numbers: a float64 array of shape (channels,) (a Value's own, to update in place)."""
+    numbers = stat.numbers if isinstance(stat, Value) else stat
+    if not isinstance(numbers, np.ndarray) or numbers.dtype != np.float64 or numbers.shape != (channels,):
+        what = f"shape {numbers.shape}, {numbers.dtype}" if isinstance(numbers, np.ndarray) else type(stat).__name__
+        raise ValueError(f"batch_norm's {name} must be a float64 array or Value of shape ({channels},), got {what}")
+    return numbers
+
+
+def _update_running(name: str, stat, batch: np.ndarray, momentum: float, channels: int) -> None:
+    """running = (1 - momentum) * running + momentum * batch, in place."""
+    if stat is None:
+        raise ValueError(f"batch_norm got no {name}: give both running statistics or neither")
+    numbers = _statistic(name, stat, channels)
+    numbers[...] = (1.0 - momentum) * numbers + momentum * batch
+
+
+def _affine(what: str, out: Value, weight, bias, shape: tuple, view: tuple) -> Value:
+    """out * weight + bias, each of ``shape`` (if given) spread over out as ``view``."""
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None:
+            p = as_value(p)
+            if p.shape != shape:
+                raise ValueError(f"{what}'s {name} must have shape {shape}, got {p.shape}")
+            out = out * p.reshape(view) if name == "weight" else out + p.reshape(view)
+    return out
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps: float = 1e-5) -> Value:
+    """Layer normalisation as PyTorch's: each example standardised over its last axes (``normalized_shape``,
+    an int or a tuple equal to x.shape's end) with ``ops.LayerNorm``, then * weight + bias (of that shape)."""
+    x = as_value(x)
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    shape = tuple(arguments.integer("layer_norm's normalized_shape", n, low=1) for n in shape)
+    if not shape or x.shape[len(x.shape) - len(shape) :] != shape or len(shape) > x.ndim:
+        raise ValueError(f"layer_norm: normalized_shape {shape} must be the last axes of the input's shape {x.shape}")
+    eps = arguments.real("layer_norm's eps", eps, positive=True)
+    out = apply(ops.LayerNorm, x, axes=tuple(range(x.ndim - len(shape), x.ndim)), eps=eps)
+    return _affine("layer_norm", out, weight, bias, shape, shape)
+
+
+def pad(x, pad, value: float = 0.0) -> Value:
+    """x with ``value`` around it, PyTorch's ``pad`` order: last axis first, (left, right, top, bottom, ...).
+    Its gradient is the inside cut back out (``ops.Pad``)."""
+    x = as_value(x)
+    widths = tuple(arguments.integer("pad width", n, low=0) for n in pad)
+    if len(widths) % 2 or len(widths) > 2 * x.ndim:
+        raise ValueError(
+            f"pad takes (before, after) pairs, last axis first, at most {x.ndim} for shape {x.shape}; got {pad!r}"
+        )
+    pairs = [(0, 0)] * (x.ndim - len(widths) // 2) + [widths[i : i + 2] for i in range(len(widths) - 2, -1, -2)]
+    value = arguments.real("pad value", value, finite=False)
+    return apply(ops.Pad, x, widths=tuple(pairs), value=value)
+
+
+def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Generator | None = None) -> Value:
+    """Inverted dropout: each element kept with probability 1 - p and scaled by 1 / (1 - p) (so its expected value
+    is unchanged and eval needs no rescaling), else 0. A product with a constant mask, so no op of its own:
+    d/dx = the mask. The mask comes from ``generator`` (a numpy Generator: the same seed, the same mask; None:
+    fresh randomness). The identity in eval and for p = 0; zeros for p = 1."""
+    p = arguments.real("dropout probability p", p)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout probability p must be between 0 and 1, got {p}")
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError(f"dropout's generator must be a numpy Generator or None, got {type(generator).__name__}")
+    x = as_value(x)
+    if not arguments.flag("dropout's training", training) or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * np.zeros(x.shape)
+    keep = (generator or np.random.default_rng()).random(x.shape) >= p  # True with probability 1 - p
+    return x * (keep * (1.0 / (1.0 - p)))
+
+
+def embedding(indices, weight) -> Value:
+    """Rows of ``weight`` (num_embeddings, dim) picked by integer ``indices`` of any shape: weight[indices], of
+    shape indices.shape + (dim,). Its gradient is Index's: each row used gets its gradients, repeats summed."""
+    weight = as_value(weight)
+    if weight.ndim != 2:
+        raise ValueError(f"embedding's weight must be a matrix (num_embeddings, dim), got shape {weight.shape}")
+    idx = numbers_of(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding needs integer indices (an int array or a long tensor), got {idx.dtype} values")
+    check(functools.partial(_rows, weight.shape[0]), idx)
+    return apply(ops.Index, weight, index=idx)
+
+
+def _rows(rows: int, idx: np.ndarray) -> None:
+    """Each index names a row 0 .. rows - 1 (a negative one would count from the end, as PyTorch refuses)."""
+    if idx.size and (idx.min() < 0 or idx.max() >= rows):
+        raise IndexError(
+            f"embedding: indices must be in 0..{rows - 1} (the weight's rows), got {idx.min()}..{idx.max()}"
+        )

@@ -963,6 +963,71 @@ class BroadcastTo(Op):
         return g
 
 
+# ---------------------------------------------------------------- normalisation, dropout, embedding
+# dropout is a product with a constant mask and embedding is Index (weight[indices]): neither needs an op.
+
+
+class Standardize(Op):
+    """x_hat = (x - mean) / sqrt(var + eps), mean and (biased) var taken over ``axes``: each slice along the
+    other axes gets mean 0 and variance 1. Registered twice, under PyTorch's names: BatchNorm, LayerNorm.
+
+    Backward, in its compact form (cs231n's, makemore's): with n the number of elements reduced together,
+    inv_std = 1 / sqrt(var + eps), and sums over ``axes``,
+        dx = (1/n) * inv_std * (n * g - sum(g) - x_hat * sum(g * x_hat)).
+    The three terms: g itself, minus what flows back through the mean (every x_i moves it by 1/n), minus
+    what flows back through the variance (d var / d x_i = 2 (x_i - mean) / n, which is x_hat_i's direction).
+    """
+
+    domain, kinks = (REAL,), None  # smooth: eps > 0 keeps var + eps away from 0
+
+    @staticmethod
+    def forward(x, axes, eps):
+        m = math_for(x)
+        d = _deviations(x, axes)
+        var = m.sum(d * d, axis=axes, keepdims=True) * (1.0 / _count(np.shape(x), axes))
+        return d * m.power(var + eps, -0.5)
+
+    @staticmethod
+    def backward(g, out, x, axes, eps):
+        m = math_for(g)
+        inv_std = m.power(m.apply(Var, x, axis=axes, keepdims=True, correction=0) + eps, -0.5)
+        mean_g = m.sum(g, axis=axes, keepdims=True) * (1.0 / _count(np.shape(x), axes))
+        mean_gx = m.sum(g * out, axis=axes, keepdims=True) * (1.0 / _count(np.shape(x), axes))
+        return inv_std * (g - mean_g - out * mean_gx)  # the form above, with (1/n) taken into the sums
+
+
+@register
+class BatchNorm(Standardize):
+    """Standardize over the batch axes (0 for (N, C); 0, 2, 3 for (N, C, H, W)): statistics per channel."""
+
+    name, domain, kinks = "batch_norm", (REAL,), None  # smooth
+
+
+@register
+class LayerNorm(Standardize):
+    """Standardize over the last axes (``normalized_shape``): statistics per example."""
+
+    name, domain, kinks = "layer_norm", (REAL,), None  # smooth
+
+
+@register
+class Pad(Op):
+    """x with ``value`` around it, ``widths`` = ((before, after), ...) one pair per axis (numpy's pad);
+    d/dx = g with the border cut off: g[before : before + n] on each axis (Index), the border being constants.
+    """
+
+    name, domain, kinks = "pad", (REAL,), None  # smooth
+
+    @staticmethod
+    def forward(x, widths, value):
+        return np.pad(x, widths, constant_values=value)
+
+    @staticmethod
+    def backward(g, out, x, widths, value):
+        inside = tuple(slice(before, before + n) for (before, _), n in zip(widths, np.shape(x)))
+        return math_for(g).apply(Index, g, index=inside)
+
+
 @register
 class Where(Op):
     """a where mask holds, b elsewhere (mask: fixed booleans, not differentiated);

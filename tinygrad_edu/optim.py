@@ -385,6 +385,30 @@ class AdamW(Adam):
         )
 
 
+def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0) -> float:
+    """Scale the gradients in place so that their total norm is at most ``max_norm`` (PyTorch's): the norm of
+    all the gradients as one vector (``norm_type`` 2 by default, ``math.inf`` for the largest |g|), and if
+    it exceeds max_norm every gradient times max_norm / (norm + 1e-6). Returns the norm before clipping.
+    Parameters no gradient reached are skipped. Against exploding gradients (an RNN's, unrolled over time)."""
+    params = [parameters] if isinstance(parameters, Value) else _listed(parameters)
+    for i, p in enumerate(params):
+        if not isinstance(p, Value):
+            raise TypeError(f"clip_grad_norm_ takes Values (model.parameters()); parameter {i} is {type(p).__name__}")
+    max_norm = arguments.real("clip_grad_norm_'s max_norm", max_norm)
+    norm_type = arguments.real("clip_grad_norm_'s norm_type", norm_type, positive=True, finite=False)
+    with_grad = [p for p in params if p.has_grad]
+    norms = [np.linalg.norm(np.ravel(grad_numbers(p)), norm_type) for p in with_grad]  # one per parameter,
+    total = float(np.linalg.norm(norms, norm_type)) if norms else 0.0  # then the norm of those, as PyTorch
+    scale = min(max_norm / (total + 1e-6), 1.0)
+    for p in with_grad:
+        g = grad_numbers(p)
+        if g.__class__ is float:
+            Value.grad.fset(p, g * scale)  # (a facade may show .grad as a tensor: set the numbers)
+        else:
+            g *= scale
+    return total
+
+
 REGISTRY: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 

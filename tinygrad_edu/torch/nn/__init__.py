@@ -19,12 +19,12 @@ from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
-from tinygrad_edu.torch.nn import functional
+from tinygrad_edu.torch.nn import functional, utils  # noqa: F401 (torch.nn.utils)
 from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss Flatten functional"
+    "BCEWithLogitsLoss CrossEntropyLoss Flatten functional utils"
 ).split()
 
 

@@ -9,13 +9,55 @@ import numpy as np
 from tinygrad_edu import functional as F
 from tinygrad_edu import losses
 from tinygrad_edu.engine import Value
+from tinygrad_edu.follow import numbers_of
 from tinygrad_edu.torch import long
 from tinygrad_edu.torch import tensor as make_tensor
+from tinygrad_edu.torch.random import rng_of
+from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
     "binary_cross_entropy_with_logits cross_entropy one_hot"
 ).split()
+
+# ---------------------------------------------------------------- normalisation, padding, dropout, embedding
+SUPPORTED += "batch_norm layer_norm dropout embedding pad".split()
+
+
+batch_norm, layer_norm = F.batch_norm, F.layer_norm  # PyTorch's signatures (the first argument: input)
+
+
+def dropout(input, p: float = 0.5, training: bool = True, inplace: bool = False) -> Value:
+    """Inverted dropout, its mask drawn from the generator ``torch.manual_seed`` seeds (not PyTorch's numbers)."""
+    if inplace:
+        raise ValueError("dropout(inplace=True) is not supported here; use the returned tensor")
+    return F.dropout(input, p, training, generator=rng_of(None))
+
+
+def embedding(
+    input,
+    weight,
+    padding_idx=None,
+    max_norm=None,
+    norm_type: float = 2.0,
+    scale_grad_by_freq: bool = False,
+    sparse: bool = False,
+) -> Value:
+    """weight[input]: the rows named by a long tensor (or an integer array) of any shape (``sparse`` changes
+    nothing here: the gradient is a dense array)."""
+    if padding_idx is not None or max_norm is not None or scale_grad_by_freq:
+        raise ValueError("embedding's padding_idx, max_norm and scale_grad_by_freq are not supported here")
+    if isinstance(input, Tensor) and input.dtype is not long:
+        raise TypeError(f"embedding's indices must be a long tensor (torch.long), got {input.dtype}")
+    return F.embedding(numbers_of(input, np.int64) if isinstance(input, Tensor) else input, weight)
+
+
+def pad(input, pad, mode: str = "constant", value: float | None = None) -> Value:
+    """PyTorch's pad order: last axis first, (left, right, top, bottom, ...); constant padding only."""
+    if mode != "constant":
+        raise ValueError(f"pad's mode {mode!r} is not supported here; only mode='constant'")
+    return F.pad(input, pad, 0.0 if value is None else value)
+
 
 relu, sigmoid, tanh = F.relu, F.sigmoid, F.tanh
 
