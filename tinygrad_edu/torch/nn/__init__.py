@@ -24,7 +24,7 @@ from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss Flatten functional utils"
+    "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm functional utils"
 ).split()
 
 
@@ -215,6 +215,61 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Dropout(Module):
+    """Inverted dropout while training (each element zeroed with probability ``p``, the rest scaled by
+    1 / (1 - p)); the identity after ``model.eval()``."""
+
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        self.p, self.inplace = arguments.real("Dropout p", p), inplace
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+    def forward(self, x) -> Value:
+        return functional.dropout(x, self.p, self.training, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim`` (PyTorch's N(0, 1) start): indices in,
+    their rows out; the gradient goes to the rows used."""
+
+    def __init__(self, num_embeddings: int, embedding_dim: int):
+        super().__init__()
+        self.num_embeddings = arguments.integer("Embedding num_embeddings", num_embeddings, low=1)
+        self.embedding_dim = arguments.integer("Embedding embedding_dim", embedding_dim, low=1)
+        self.weight = Parameter(generator().standard_normal((self.num_embeddings, self.embedding_dim)))
+
+    def forward(self, indices) -> Value:
+        return functional.embedding(indices, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"{self.num_embeddings}, {self.embedding_dim}"
+
+
+class LayerNorm(Module):
+    """Each example standardised over its last axes (``normalized_shape``), then scaled and shifted by learned
+    ``weight`` (ones at first) and ``bias`` (zeros)."""
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True, bias: bool = True):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape = tuple(arguments.integer("LayerNorm normalized_shape", n, low=1) for n in shape)
+        self.eps = arguments.real("LayerNorm eps", eps, low=0.0)
+        self.elementwise_affine = bool(elementwise_affine)
+        self.weight = Parameter(np.ones(self.normalized_shape)) if elementwise_affine else None
+        self.bias = Parameter(np.zeros(self.normalized_shape)) if elementwise_affine and bias else None
+
+    def forward(self, x) -> Value:
+        return functional.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        affine = f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        return f"{self.normalized_shape}, eps={self.eps}, {affine}"
 
 
 class _Loss(Module):
