@@ -220,3 +220,15 @@ def test_the_torch_facade_runs_them_as_pytorch():
         oF.conv2d(ox, ow, groups=2)
     with pytest.raises(ValueError, match="only ceil_mode=False"):
         oF.max_pool2d(ox, 2, ceil_mode=True)
+
+
+def test_max_pool2d_a_nan_is_the_maximum_as_in_pytorch():
+    torch = _torch()
+    x = np.arange(32.0).reshape(1, 2, 4, 4)
+    x[0, 0, 1, 1] = x[0, 1, 2, 3] = np.nan
+    v, t = Value(x), torch.tensor(x, requires_grad=True)
+    out, ref = F.max_pool2d(v, 2), torch.nn.functional.max_pool2d(t, 2)
+    np.testing.assert_array_equal(out.data, ref.detach().numpy())
+    out.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_array_equal(v.grad, t.grad.numpy())

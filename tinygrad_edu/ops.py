@@ -24,6 +24,7 @@ where it has no derivative (``kinks``), for the gradient checks (``domains.py``)
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -949,41 +950,41 @@ class Scatter(Op):
 # Images come in batches (N, C, H, W). Each output pixel of a convolution or a pooling reads one window of the
 # (zero-padded) input. ``_columns`` lays every window out as a column of a matrix (im2col), so a convolution is
 # one matrix product W X, and its gradients are those of a matrix product: d/dX = W^T g, d/dW = g X^T.
-# ``_col2im`` goes back: each column's gradient is added onto the pixels its window came from.
+# ``_col2im`` goes back: each column's gradient is added onto the pixels its window came from. Both hold the
+# images as (C, H, W, N), the batch last: then a window's row, for all images, is one run of memory (fast copies).
 
 
-def _windows(x, kernel: tuple, stride: tuple, padding: tuple = (0, 0)) -> np.ndarray:
-    """Every KH x KW window of x padded by zeros, ``stride`` apart: (N, C, OH, OW, KH, KW), a view (no copy)."""
-    (ph, pw), (sh, sw) = padding, stride
+def _windows(x, kernel: tuple, stride: tuple) -> np.ndarray:
+    """Every KH x KW window of x, ``stride`` apart: (N, C, OH, OW, KH, KW), a view (no copy)."""
     x = np.asarray(x)  # numbers (on compile's symbols this raises, and compile calls the op as a line)
-    if ph or pw:
-        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    return np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))[:, :, ::sh, ::sw]
+    return np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
 
 
 def _columns(x, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-    """im2col: one column per output pixel (n, i, j), holding its window: (C KH KW, N OH OW)."""
-    windows = _windows(x, kernel, stride, padding)
-    c, kh, kw = windows.shape[1], *kernel
-    return windows.transpose(1, 4, 5, 0, 2, 3).reshape(c * kh * kw, -1)
+    """im2col: one column per output pixel (i, j, n), holding its window of x padded by zeros: (C KH KW, OH OW N)."""
+    (n, c, h, w), (ph, pw), (sh, sw) = np.shape(x), padding, stride
+    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
+    padded[:, ph : ph + h, pw : pw + w] = np.asarray(x).transpose(1, 2, 3, 0)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))[:, ::sh, ::sw]
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kernel[0] * kernel[1], -1)  # (C, KH, KW, OH, OW, N)
 
 
 def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, padding: tuple) -> np.ndarray:
-    """col2im, the reverse of ``_columns``: each column (C KH KW, N OH OW) added onto the pixels of an (N, C, H, W)
+    """col2im, the reverse of ``_columns``: each column (C KH KW, OH OW N) added onto the pixels of an (N, C, H, W)
     image its window covers (where windows overlap, their parts add up). One loop over the KH KW offsets of the
     kernel, each adding a whole strided slice; the padding is cut off at the end."""
     (n, c, h, w), (kh, kw), (oh, ow), (sh, sw), (ph, pw) = shape, kernel, out_hw, stride, padding
-    columns = columns.reshape(c, kh, kw, n, oh, ow)
-    image = np.zeros((c, n, h + 2 * ph, w + 2 * pw))
+    columns = columns.reshape(c, kh, kw, oh, ow, n)
+    image = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
     for a in range(kh):
         for b in range(kw):
-            image[:, :, a : a + sh * oh : sh, b : b + sw * ow : sw] += columns[:, a, b]
-    return image[:, :, ph : ph + h, pw : pw + w].transpose(1, 0, 2, 3)
+            image[:, a : a + sh * oh : sh, b : b + sw * ow : sw] += columns[:, a, b]
+    return image[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2)
 
 
 def _as_rows(g) -> np.ndarray:
-    """An output gradient (N, F, OH, OW) as the matrix (F, N OH OW) of W X's shape."""
-    return np.asarray(g).transpose(1, 0, 2, 3).reshape(np.shape(g)[1], -1)
+    """An output gradient (N, F, OH, OW) as the matrix (F, OH OW N) of W X's shape."""
+    return np.asarray(g).transpose(1, 2, 3, 0).reshape(np.shape(g)[1], -1)
 
 
 def _output_padding(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
@@ -1008,8 +1009,8 @@ class Conv2d(Op):
     def forward(x, w, stride, padding, needs=(True, True)):
         (n, _, h, wd), (f, _, kh, kw) = np.shape(x), np.shape(w)
         oh, ow = (h + 2 * padding[0] - kh) // stride[0] + 1, (wd + 2 * padding[1] - kw) // stride[1] + 1
-        out = np.asarray(w).reshape(f, -1) @ _columns(x, (kh, kw), stride, padding)  # W X: (F, N OH OW)
-        return out.reshape(f, n, oh, ow).transpose(1, 0, 2, 3)
+        out = np.asarray(w).reshape(f, -1) @ _columns(x, (kh, kw), stride, padding)  # W X: (F, OH OW N)
+        return out.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 
     @staticmethod
     def backward(g, out, x, w, stride, padding, needs=(True, True)):
@@ -1038,7 +1039,7 @@ class ConvTranspose2d(Op):
         h, wd = (
             (o - 1) * s - 2 * p + k + e for o, s, p, k, e in zip((oh, ow), stride, padding, (kh, kw), output_padding)
         )
-        columns = np.asarray(w).reshape(np.shape(w)[0], -1).T @ _as_rows(g)  # W^T G: (C KH KW, N OH OW)
+        columns = np.asarray(w).reshape(np.shape(w)[0], -1).T @ _as_rows(g)  # W^T G: (C KH KW, OH OW N)
         return _col2im(columns, (n, c, h, wd), (kh, kw), (oh, ow), stride, padding)
 
     @staticmethod
@@ -1088,41 +1089,46 @@ class MaxPool2d(Op):
     @staticmethod
     def kinks(eps, x, kernel_size, stride):
         """A tie: an element within 2 eps of its window's maximum, which another element of the window also reaches."""
-        flat = _flat_windows(np.asarray(x), kernel_size, stride)
+        x = np.asarray(x)
+        windows = _windows(x, kernel_size, stride)
+        flat = windows.reshape(*windows.shape[:4], -1)  # (N, C, OH, OW, KH KW)
         close = flat >= flat.max(axis=-1, keepdims=True) - 2 * eps
         close &= close.sum(axis=-1, keepdims=True) > 1
-        mask = np.zeros(np.shape(x))
         every = np.broadcast_to(np.arange(flat.shape[-1]), flat.shape)  # each element of each window
-        np.add.at(mask, _window_index(np.shape(x), kernel_size, stride, every), close)
-        return (mask > 0,)
+        mask = np.zeros(x.size)
+        np.add.at(mask, _window_index(x.shape, kernel_size, stride, every), close)
+        return (mask.reshape(x.shape) > 0,)
 
     @staticmethod
     def forward(x, kernel_size, stride):
-        return _flat_windows(x, kernel_size, stride).max(axis=-1)
+        return functools.reduce(np.maximum, _window_elements(x, kernel_size, stride))  # nan wins, as in PyTorch
 
     @staticmethod
     def backward(g, out, x, kernel_size, stride):
-        first = _flat_windows(np.asarray(x), kernel_size, stride).argmax(axis=-1)  # the first maximum: numbers
+        top, first = np.asarray(out), 0  # numbers: where the maximum is, constant for the derivative
+        nan = bool(np.isnan(top).any())  # a window holding nan: its maximum is the nan, as in PyTorch
+        for k, e in reversed(list(enumerate(_window_elements(x, kernel_size, stride)))):  # back to front: the
+            first = np.where(((e == top) | (e != e)) if nan else e == top, k, first)  # first maximum wins
         index = _window_index(np.shape(x), kernel_size, stride, first)
-        return math_for(g).apply(Scatter, g, shape=np.shape(x), index=index)
+        m = math_for(g)
+        return m.reshape(m.apply(Scatter, g, shape=(math.prod(np.shape(x)),), index=index), np.shape(x))
 
 
-def _flat_windows(x: np.ndarray, kernel: tuple, stride: tuple) -> np.ndarray:
-    """Each window's elements in a row, row-major: (N, C, OH, OW, KH KW)."""
+def _window_elements(x, kernel: tuple, stride: tuple) -> list:
+    """The k-th element of every window, for each k in row-major order: KH KW views of shape (N, C, OH, OW)."""
     windows = _windows(x, kernel, stride)
-    return windows.reshape(*windows.shape[:4], -1)
+    return [windows[..., a, b] for a in range(kernel[0]) for b in range(kernel[1])]
 
 
-def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> tuple:
-    """Where the k-th element of each window (row-major, KH KW of them) lies in x: the (n, c, row, column) arrays
-    of x's index. ``k`` has the windows' shape (N, C, OH, OW), or one more axis to name several per window."""
-    kw, (sh, sw) = kernel[1], stride
-    n, c, oh, ow = k.shape[:4]
+def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> np.ndarray:
+    """Where the k-th element (row-major) of each window lies in x, as a position in x flattened. ``k`` has the
+    windows' shape (N, C, OH, OW), or one more axis to name several elements per window."""
+    (n, c, h, w), kw, (sh, sw) = shape, kernel[1], stride
+    oh, ow = k.shape[2:4]
     more = (1,) * (k.ndim - 4)  # the axes of several elements per window
     rows = (np.arange(oh) * sh).reshape(oh, 1, *more) + k // kw
     cols = (np.arange(ow) * sw).reshape(ow, *more) + k % kw
-    images, channels = np.arange(n).reshape(n, 1, 1, 1, *more), np.arange(c).reshape(c, 1, 1, *more)
-    return tuple(np.broadcast_arrays(images, channels, rows, cols))
+    return (np.arange(n * c).reshape(n, c, 1, 1, *more) * h + rows) * w + cols
 
 
 @register
@@ -1136,7 +1142,7 @@ class AvgPool2d(Op):
 
     @staticmethod
     def forward(x, kernel_size, stride):
-        return _windows(x, kernel_size, stride).mean(axis=(-2, -1))
+        return sum(_window_elements(x, kernel_size, stride)) / math.prod(kernel_size)
 
     @staticmethod
     def backward(g, out, x, kernel_size, stride):
