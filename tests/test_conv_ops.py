@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from tinygrad_edu import GradcheckWarning, Value, grad, gradcheck, ops
+from tinygrad_edu import GradcheckWarning, Value, compile, grad, gradcheck, ops
 from tinygrad_edu import functional as F
 
 TOL = {"rtol": 1e-12, "atol": 1e-12}
@@ -232,3 +232,28 @@ def test_max_pool2d_a_nan_is_the_maximum_as_in_pytorch():
     out.sum().backward()
     ref.sum().backward()
     np.testing.assert_array_equal(v.grad, t.grad.numpy())
+
+
+def test_a_small_cnn_on_a_constant_batch_compiles_to_the_eager_step():
+    """The step a CNN trains with: data as a constant (needs=: no gradient to it), the weights' gradients and the
+    loss from the compiled step equal the eager ones."""
+    rng = np.random.default_rng(11)
+    X, labels = rng.normal(size=(4, 1, 8, 8)), np.array([0, 2, 1, 2])
+    w1, b1, w2 = Value(rng.normal(size=(3, 1, 3, 3))), Value(rng.normal(size=3)), Value(rng.normal(size=(3, 3, 2, 2)))
+
+    def loss():
+        h = F.max_pool2d(F.conv2d(X, w1, b1, padding=1).relu(), 2)
+        return F.cross_entropy(F.avg_pool2d(F.conv2d(h, w2, stride=2), 2).reshape(4, 3), labels)
+
+    eager = loss()
+    eager.backward()
+    expected = [np.array(p.grad) for p in (w1, b1, w2)]
+    step = compile(loss)
+    step()
+    for p in (w1, b1, w2):
+        p.zero_grad()
+    compiled = step()
+    assert not step.source.startswith("# not compiled")
+    np.testing.assert_allclose(compiled.data, eager.data, **TOL)
+    for p, e in zip((w1, b1, w2), expected):
+        np.testing.assert_allclose(p.grad, e, **TOL)
