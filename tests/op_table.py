@@ -417,6 +417,58 @@ CASES += [
     ),
 ]
 
+# convolution and pooling: N = 2 images, C = 2 or 3 channels, stride 1 and 2, padding 0 and 1 (max-pool's ties, where
+# gradcheck warns of a kink, are in test_conv_ops.py)
+
+
+def _torch_conv2d_weight(x, g, kernel_size, stride=1, padding=0):
+    """PyTorch's twin of Conv2dWeight (torch.nn.grad.conv2d_weight takes the weight's whole shape)."""
+    import torch.nn.grad
+
+    return torch.nn.grad.conv2d_weight(x, (g.shape[1], x.shape[1], *kernel_size), g, stride, padding)
+
+
+for stride, padding in [(1, 0), (2, 1), (1, 1), (2, 0)]:
+    tag = f"_stride{stride}_padding{padding}"
+    CASES += [
+        Case(
+            f"conv2d{tag}",
+            lambda x, w, b, s=stride, p=padding: F.conv2d(x, w, b, stride=s, padding=p),
+            lambda x, w, b, s=stride, p=padding: _tf().conv2d(x, w, b, stride=s, padding=p),
+            [away((2, 3, 5, 4), 130), away((2, 3, 3, 2), 131), away((2,), 132)],
+        ),
+        Case(
+            f"conv_transpose2d{tag}",
+            lambda g, w, s=stride, p=padding: F.conv_transpose2d(g, w, stride=s, padding=p, output_padding=s - 1),
+            lambda g, w, s=stride, p=padding: _tf().conv_transpose2d(g, w, stride=s, padding=p, output_padding=s - 1),
+            [away((2, 2, 3, 3), 133), away((2, 3, 2, 3), 134)],
+        ),
+        Case(
+            f"conv2d_weight{tag}",
+            lambda x, g, s=stride, p=padding: F.conv2d_weight(x, (2, 3, 2, 3), g, stride=s, padding=p),
+            lambda x, g, s=stride, p=padding: _torch_conv2d_weight(x, g, (2, 3), s, p),
+            [
+                away((2, 3, 4, 5), 135),
+                away((2, 2, (4 + 2 * padding - 2) // stride + 1, (5 + 2 * padding - 3) // stride + 1), 136),
+            ],
+        ),
+    ]
+for kernel, stride in [(2, None), (2, 1), (3, 2), ((2, 3), (1, 2))]:
+    tag = f"_kernel{kernel}_stride{stride}"
+    CASES += [
+        Case(
+            f"max_pool2d{tag}",
+            lambda x, k=kernel, s=stride: F.max_pool2d(x, k, s),
+            lambda x, k=kernel, s=stride: _tf().max_pool2d(x, k, s),
+            [distinct((2, 3, 5, 6), 137)],
+        ),
+        Case(
+            f"avg_pool2d{tag}",
+            lambda x, k=kernel, s=stride: F.avg_pool2d(x, k, s),
+            lambda x, k=kernel, s=stride: _tf().avg_pool2d(x, k, s),
+            [away((2, 2, 5, 6), 138)],
+        ),
+    ]
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "case ids must be unique"
 
@@ -557,6 +609,51 @@ def _pad(data):
     return [shape], {"widths": widths, "value": data.draw(st.sampled_from([0.0, -1.5]))}
 
 
+def _image_shape(data, channels: int | None = None) -> tuple:
+    """A small batch of images (N, C, H, W)."""
+    c = channels or data.draw(st.integers(1, 3))
+    return (data.draw(st.integers(1, 2)), c, data.draw(st.integers(2, 5)), data.draw(st.integers(2, 5)))
+
+
+def _conv_settings(data) -> dict:
+    return {
+        "stride": data.draw(st.sampled_from([(1, 1), (2, 2), (2, 1)])),
+        "padding": data.draw(st.sampled_from([(0, 0), (1, 1), (0, 1)])),
+    }
+
+
+def _out_size(size, kernel, stride, padding) -> tuple:
+    return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding))
+
+
+def _conv2d(data):
+    x, ctx = _image_shape(data), _conv_settings(data)
+    kernel = (data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3)))
+    assume(all(k <= n + 2 * p for k, n, p in zip(kernel, x[2:], ctx["padding"])))
+    return [x, (data.draw(st.integers(1, 3)), x[1], *kernel)], {**ctx, "needs": (True, True)}
+
+
+def _conv_transpose2d(data):
+    [x, w], ctx = _conv2d(data)
+    del ctx["needs"]
+    out = _out_size(x[2:], w[2:], ctx["stride"], ctx["padding"])
+    extra = tuple((n + 2 * p - k) % s for n, k, s, p in zip(x[2:], w[2:], ctx["stride"], ctx["padding"]))
+    return [(x[0], w[0], *out), w], {**ctx, "output_padding": extra}
+
+
+def _conv2d_weight(data):
+    [x, w], ctx = _conv2d(data)
+    del ctx["needs"]
+    out = _out_size(x[2:], w[2:], ctx["stride"], ctx["padding"])
+    return [x, (x[0], w[0], *out)], {**ctx, "kernel_size": w[2:]}
+
+
+def _pool(data):
+    x = _image_shape(data)
+    kernel = (data.draw(st.integers(1, min(3, x[2]))), data.draw(st.integers(1, min(3, x[3]))))
+    return [x], {"kernel_size": kernel, "stride": data.draw(st.sampled_from([kernel, (1, 1), (2, 1)]))}
+
+
 def _torch_max(x, axis, keepdims):
     dims = tuple(range(x.ndim)) if axis is None else axis
     return x.amax(dim=dims, keepdim=keepdims)
@@ -639,4 +736,15 @@ SPECS = {
     "LayerNorm": Spec(_layer_norm, lambda x, axes, eps: _tf().layer_norm(x, x.shape[axes[0] :], eps=eps)),
     "Pad": Spec(_pad, _torch_pad),
     "BinaryCrossEntropy": Spec(_bce, lambda p, t: _tf().binary_cross_entropy(p, t, reduction="none")),
+    # convolution and pooling
+    "Conv2d": Spec(_conv2d, lambda x, w, stride, padding, needs: _tf().conv2d(x, w, stride=stride, padding=padding)),
+    "ConvTranspose2d": Spec(
+        _conv_transpose2d,
+        lambda g, w, stride, padding, output_padding: _tf().conv_transpose2d(
+            g, w, stride=stride, padding=padding, output_padding=output_padding
+        ),
+    ),
+    "Conv2dWeight": Spec(_conv2d_weight, _torch_conv2d_weight),
+    "MaxPool2d": Spec(_pool, lambda x, kernel_size, stride: _tf().max_pool2d(x, kernel_size, stride)),
+    "AvgPool2d": Spec(_pool, lambda x, kernel_size, stride: _tf().avg_pool2d(x, kernel_size, stride)),
 }

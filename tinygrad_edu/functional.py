@@ -66,6 +66,11 @@ __all__ = [
     "pad",
     "dropout",
     "embedding",
+    "conv2d",
+    "conv_transpose2d",
+    "conv2d_weight",
+    "max_pool2d",
+    "avg_pool2d",
 ]
 
 
@@ -496,4 +501,111 @@ def _rows(rows: int, idx: np.ndarray) -> None:
     if idx.size and (idx.min() < 0 or idx.max() >= rows):
         raise IndexError(
             f"embedding: indices must be in 0..{rows - 1} (the weight's rows), got {idx.min()}..{idx.max()}"
+        )
+
+
+# ---------------------------------------------------------------- convolution and pooling
+
+
+def conv2d(x, w, b=None, stride=1, padding=0) -> Value:
+    """The 2-d convolution of images x (N, C, H, W) by filters w (F, C, KH, KW), plus a bias b (F,) per filter:
+    (N, F, OH, OW), OH = (H + 2 padding - KH) // stride + 1 (PyTorch's conv2d; stride and padding an int or a pair).
+    The bias is added outside the op, broadcast over (1, F, 1, 1): its gradient is g summed over n, i, j."""
+    x, w = _image("conv2d", "input", x), _image("conv2d", "weight", w, "(F, C, KH, KW)")
+    stride, padding = _pair("conv2d stride", stride, 1), _pair("conv2d padding", padding, 0)
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"conv2d: the input has {x.shape[1]} channels (axis 1 of its shape {x.shape}) but the weight, "
+            f"(F, C, KH, KW) = {w.shape}, expects C = {w.shape[1]}"
+        )
+    _fits("conv2d", x.shape, w.shape[2:], padding)
+    out = apply(ops.Conv2d, x, w, stride=stride, padding=padding, needs=(x.requires_grad, w.requires_grad))
+    if b is None:
+        return out
+    b = as_value(b)
+    if b.shape != (w.shape[0],):
+        raise ValueError(f"conv2d: the bias needs one number per filter, shape ({w.shape[0]},), got {b.shape}")
+    return out + b.reshape(1, -1, 1, 1)
+
+
+def conv_transpose2d(g, w, stride=1, padding=0, output_padding=0) -> Value:
+    """The transposed convolution (PyTorch's conv_transpose2d, no bias): g (N, F, OH, OW) spread back through
+    w (F, C, KH, KW) onto (N, C, H, W), H = (OH - 1) stride - 2 padding + KH + output_padding; conv2d's
+    gradient to its input."""
+    g, w = _image("conv_transpose2d", "input", g), _image("conv_transpose2d", "weight", w, "(F, C, KH, KW)")
+    stride, padding = _pair("conv_transpose2d stride", stride, 1), _pair("conv_transpose2d padding", padding, 0)
+    extra = _pair("conv_transpose2d output_padding", output_padding, 0)
+    if g.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"conv_transpose2d: the input has {g.shape[1]} channels (axis 1 of its shape {g.shape}) but the weight, "
+            f"(F, C, KH, KW) = {w.shape}, takes F = {w.shape[0]}"
+        )
+    if any(e >= s for e, s in zip(extra, stride)):
+        raise ValueError(f"conv_transpose2d: output_padding {extra} must be smaller than the stride {stride}")
+    size = [(o - 1) * s - 2 * p + k + e for o, s, p, k, e in zip(g.shape[2:], stride, padding, w.shape[2:], extra)]
+    if size[0] < 1 or size[1] < 1:  # (min and max here are this module's ops)
+        raise ValueError(f"conv_transpose2d: the output would be {size[0]}x{size[1]}; padding {padding} is too large")
+    return apply(ops.ConvTranspose2d, g, w, stride=stride, padding=padding, output_padding=extra)
+
+
+def conv2d_weight(x, weight_size, g, stride=1, padding=0) -> Value:
+    """conv2d's gradient to its weights of shape ``weight_size`` (F, C, KH, KW), from the input x (N, C, H, W) and
+    the output gradient g (N, F, OH, OW): PyTorch's ``torch.nn.grad.conv2d_weight``."""
+    x, g = _image("conv2d_weight", "input", x), _image("conv2d_weight", "grad_output", g)
+    stride, padding = _pair("conv2d_weight stride", stride, 1), _pair("conv2d_weight padding", padding, 0)
+    size = tuple(arguments.integer("conv2d_weight weight_size", n, low=1) for n in weight_size)
+    if len(size) != 4 or size[:2] != (g.shape[1], x.shape[1]):
+        raise ValueError(
+            f"conv2d_weight: weight_size must be (F, C, KH, KW) = ({g.shape[1]}, {x.shape[1]}, KH, KW) for an input "
+            f"of shape {x.shape} and grad_output of shape {g.shape}, got {tuple(weight_size)}"
+        )
+    _fits("conv2d_weight", x.shape, size[2:], padding)
+    out = [(n + 2 * p - k) // s + 1 for n, p, k, s in zip(x.shape[2:], padding, size[2:], stride)]
+    expected = (x.shape[0], size[0], *out)
+    if g.shape != expected:
+        raise ValueError(f"conv2d_weight: grad_output must have shape {expected} for this input, got {g.shape}")
+    return apply(ops.Conv2dWeight, x, g, kernel_size=size[2:], stride=stride, padding=padding)
+
+
+def max_pool2d(x, kernel_size, stride=None) -> Value:
+    """The largest element of each kernel_size window of images x (N, C, H, W), stride apart (by default
+    kernel_size: windows side by side). The gradient goes to each window's first maximum (row-major), as PyTorch's."""
+    return _pool("max_pool2d", ops.MaxPool2d, x, kernel_size, stride)
+
+
+def avg_pool2d(x, kernel_size, stride=None) -> Value:
+    """The mean of each kernel_size window of images x (N, C, H, W), stride apart (by default kernel_size)."""
+    return _pool("avg_pool2d", ops.AvgPool2d, x, kernel_size, stride)
+
+
+def _pool(what: str, op: type[ops.Op], x, kernel_size, stride) -> Value:
+    x, kernel = _image(what, "input", x), _pair(f"{what} kernel_size", kernel_size, 1)
+    stride = kernel if stride is None else _pair(f"{what} stride", stride, 1)
+    _fits(what, x.shape, kernel, (0, 0))
+    return apply(op, x, kernel_size=kernel, stride=stride)
+
+
+def _image(what: str, name: str, x, layout: str = "(N, C, H, W)") -> Value:
+    """x as a Value of 4 axes (a batch of images, or filters)."""
+    x = as_value(x)
+    if x.ndim != 4:
+        raise ValueError(f"{what} needs a 4-d {name} {layout}, got shape {x.shape}")
+    return x
+
+
+def _pair(name: str, n, low: int) -> tuple[int, int]:
+    """An int for both image axes, or a pair (height, width), each at least ``low``."""
+    pair = tuple(n) if isinstance(n, (tuple, list)) else (n, n)
+    if len(pair) != 2:
+        raise ValueError(f"{name} must be an int or a pair (height, width), got {n!r}")
+    return tuple(arguments.integer(name, k, low=low) for k in pair)
+
+
+def _fits(what: str, shape: tuple, kernel: tuple, padding: tuple) -> None:
+    """The kernel fits inside the padded image (one output pixel at least)."""
+    padded = tuple(n + 2 * p for n, p in zip(shape[2:], padding))
+    if kernel[0] > padded[0] or kernel[1] > padded[1]:
+        raise ValueError(
+            f"{what}: the kernel {kernel[0]}x{kernel[1]} is larger than the input {shape[2]}x{shape[3]} "
+            f"padded by {padding} ({padded[0]}x{padded[1]})"
         )

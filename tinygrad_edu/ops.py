@@ -24,6 +24,7 @@ where it has no derivative (``kinks``), for the gradient checks (``domains.py``)
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -942,6 +943,215 @@ class Scatter(Op):
     @staticmethod
     def backward(g, out, x, shape, index):
         return math_for(g).apply(Index, g, index=index)
+
+
+# ---------------------------------------------------------------- convolution and pooling
+#
+# Images come in batches (N, C, H, W). Each output pixel of a convolution or a pooling reads one window of the
+# (zero-padded) input. ``_columns`` lays every window out as a column of a matrix (im2col), so a convolution is
+# one matrix product W X, and its gradients are those of a matrix product: d/dX = W^T g, d/dW = g X^T.
+# ``_col2im`` goes back: each column's gradient is added onto the pixels its window came from. Both hold the
+# images as (C, H, W, N), the batch last: then a window's row, for all images, is one run of memory (fast copies).
+
+
+def _windows(x, kernel: tuple, stride: tuple) -> np.ndarray:
+    """Every KH x KW window of x, ``stride`` apart: (N, C, OH, OW, KH, KW), a view (no copy)."""
+    x = np.asarray(x)  # numbers (on compile's symbols this raises, and compile calls the op as a line)
+    return np.lib.stride_tricks.sliding_window_view(x, kernel, axis=(2, 3))[:, :, :: stride[0], :: stride[1]]
+
+
+def _columns(x, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    """im2col: one column per output pixel (i, j, n), holding its window of x padded by zeros: (C KH KW, OH OW N)."""
+    (n, c, h, w), (ph, pw), (sh, sw) = np.shape(x), padding, stride
+    padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
+    padded[:, ph : ph + h, pw : pw + w] = np.asarray(x).transpose(1, 2, 3, 0)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))[:, ::sh, ::sw]
+    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kernel[0] * kernel[1], -1)  # (C, KH, KW, OH, OW, N)
+
+
+def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, padding: tuple) -> np.ndarray:
+    """col2im, the reverse of ``_columns``: each column (C KH KW, OH OW N) added onto the pixels of an (N, C, H, W)
+    image its window covers (where windows overlap, their parts add up). One loop over the KH KW offsets of the
+    kernel, each adding a whole strided slice; the padding is cut off at the end."""
+    (n, c, h, w), (kh, kw), (oh, ow), (sh, sw), (ph, pw) = shape, kernel, out_hw, stride, padding
+    columns = columns.reshape(c, kh, kw, oh, ow, n)
+    image = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
+    for a in range(kh):
+        for b in range(kw):
+            image[:, a : a + sh * oh : sh, b : b + sw * ow : sw] += columns[:, a, b]
+    return image[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2)
+
+
+def _as_rows(g) -> np.ndarray:
+    """An output gradient (N, F, OH, OW) as the matrix (F, OH OW N) of W X's shape."""
+    return np.asarray(g).transpose(1, 2, 3, 0).reshape(np.shape(g)[1], -1)
+
+
+def _output_padding(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
+    """What a transposed convolution adds to get back H (not only H rounded down to the stride): (H + 2p - K) % s."""
+    return tuple((n + 2 * p - k) % s for n, k, s, p in zip(size, kernel, stride, padding))
+
+
+@register
+class Conv2d(Op):
+    """A 2-d convolution (PyTorch's: no kernel flip): x (N, C, H, W) and w (F, C, KH, KW) give (N, F, OH, OW),
+    out[n, f, i, j] = sum_{c, a, b} w[f, c, a, b] x_pad[n, c, i s + a, j s + b],  OH = (H + 2p - KH) // s + 1.
+
+    With X the columns of x's windows (im2col) and W the filters as rows, out = W X, so as for a matmul:
+    d/dX = W^T g, added back onto the pixels (col2im): the transposed convolution of g by w (``ConvTranspose2d``);
+    d/dW = g X^T (``Conv2dWeight``). Both are ops, so the backward runs on Values too.
+    ``needs`` says which inputs want a gradient (an image batch wants none: no col2im for it).
+    """
+
+    name, arity, domain, kinks = "conv2d", 2, (REAL, REAL), None  # smooth (linear in each input)
+
+    @staticmethod
+    def forward(x, w, stride, padding, needs=(True, True)):
+        (n, _, h, wd), (f, _, kh, kw) = np.shape(x), np.shape(w)
+        oh, ow = (h + 2 * padding[0] - kh) // stride[0] + 1, (wd + 2 * padding[1] - kw) // stride[1] + 1
+        out = np.asarray(w).reshape(f, -1) @ _columns(x, (kh, kw), stride, padding)  # W X: (F, OH OW N)
+        return out.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
+
+    @staticmethod
+    def backward(g, out, x, w, stride, padding, needs=(True, True)):
+        m, kernel = math_for(g), np.shape(w)[2:]
+        extra = _output_padding(np.shape(x)[2:], kernel, stride, padding)
+        return (
+            m.apply(ConvTranspose2d, g, w, stride=stride, padding=padding, output_padding=extra) if needs[0] else None,
+            m.apply(Conv2dWeight, x, g, kernel_size=kernel, stride=stride, padding=padding) if needs[1] else None,
+        )
+
+
+@register
+class ConvTranspose2d(Op):
+    """The transposed convolution, conv2d's backward to its input: g (N, F, OH, OW) and w (F, C, KH, KW) give
+    (N, C, H, W), H = (OH - 1) s - 2p + KH + output_padding: the columns W^T G put back as pixels (col2im).
+
+    It is linear in g and in w, and <conv2d(x, w), g> = <x, conv_transpose2d(g, w)> = <w, conv2d_weight(x, g)>;
+    so with upstream gradient G: d/dg = conv2d(G, w), d/dw = conv2d_weight(G, g).
+    """
+
+    name, arity, domain, kinks = "conv_transpose2d", 2, (REAL, REAL), None  # smooth
+
+    @staticmethod
+    def forward(g, w, stride, padding, output_padding):
+        (n, _, oh, ow), (_, c, kh, kw) = np.shape(g), np.shape(w)
+        h, wd = (
+            (o - 1) * s - 2 * p + k + e for o, s, p, k, e in zip((oh, ow), stride, padding, (kh, kw), output_padding)
+        )
+        columns = np.asarray(w).reshape(np.shape(w)[0], -1).T @ _as_rows(g)  # W^T G: (C KH KW, OH OW N)
+        return _col2im(columns, (n, c, h, wd), (kh, kw), (oh, ow), stride, padding)
+
+    @staticmethod
+    def backward(G, out, g, w, stride, padding, output_padding):
+        m = math_for(G)
+        return (
+            m.apply(Conv2d, G, w, stride=stride, padding=padding),
+            m.apply(Conv2dWeight, G, g, kernel_size=np.shape(w)[2:], stride=stride, padding=padding),
+        )
+
+
+@register
+class Conv2dWeight(Op):
+    """conv2d's backward to its weights (PyTorch's ``torch.nn.grad.conv2d_weight``): x (N, C, H, W) and the output
+    gradient g (N, F, OH, OW) give (F, C, KH, KW),  dW[f, c, a, b] = sum_{n, i, j} g[n, f, i, j] x_pad[n, c, i s + a,
+    j s + b], the product g X^T.  Linear in x and in g (see ``ConvTranspose2d``): with upstream gradient G (a
+    weight's shape), d/dx = conv_transpose2d(g, G), d/dg = conv2d(x, G).
+    """
+
+    name, arity, domain, kinks = "conv2d_weight", 2, (REAL, REAL), None  # smooth
+
+    @staticmethod
+    def forward(x, g, kernel_size, stride, padding):
+        f, c = np.shape(g)[1], np.shape(x)[1]
+        return (_as_rows(g) @ _columns(x, kernel_size, stride, padding).T).reshape(f, c, *kernel_size)
+
+    @staticmethod
+    def backward(G, out, x, g, kernel_size, stride, padding):
+        m = math_for(G)
+        extra = _output_padding(np.shape(x)[2:], kernel_size, stride, padding)
+        return (
+            m.apply(ConvTranspose2d, g, G, stride=stride, padding=padding, output_padding=extra),
+            m.apply(Conv2d, x, G, stride=stride, padding=padding),
+        )
+
+
+@register
+class MaxPool2d(Op):
+    """The largest element of each KH x KW window, ``stride`` apart: (N, C, H, W) -> (N, C, OH, OW);
+    d/dx = 1 at the window's maximum, 0 elsewhere: each window's gradient goes to one element, and at a tie to
+    the first maximum in row-major order, as PyTorch's (where windows overlap, an element gets each window's).
+    A scatter of g, an op, so the backward runs on Values too. Ties are kinks.
+    """
+
+    name, domain = "max_pool2d", (REAL,)
+
+    @staticmethod
+    def kinks(eps, x, kernel_size, stride):
+        """A tie: an element within 2 eps of its window's maximum, which another element of the window also reaches."""
+        x = np.asarray(x)
+        windows = _windows(x, kernel_size, stride)
+        flat = windows.reshape(*windows.shape[:4], -1)  # (N, C, OH, OW, KH KW)
+        close = flat >= flat.max(axis=-1, keepdims=True) - 2 * eps
+        close &= close.sum(axis=-1, keepdims=True) > 1
+        every = np.broadcast_to(np.arange(flat.shape[-1]), flat.shape)  # each element of each window
+        mask = np.zeros(x.size)
+        np.add.at(mask, _window_index(x.shape, kernel_size, stride, every), close)
+        return (mask.reshape(x.shape) > 0,)
+
+    @staticmethod
+    def forward(x, kernel_size, stride):
+        return functools.reduce(np.maximum, _window_elements(x, kernel_size, stride))  # nan wins, as in PyTorch
+
+    @staticmethod
+    def backward(g, out, x, kernel_size, stride):
+        top, first = np.asarray(out), 0  # numbers: where the maximum is, constant for the derivative
+        nan = bool(np.isnan(top).any())  # a window holding nan: its maximum is the nan, as in PyTorch
+        for k, e in reversed(list(enumerate(_window_elements(x, kernel_size, stride)))):  # back to front: the
+            first = np.where(((e == top) | (e != e)) if nan else e == top, k, first)  # first maximum wins
+        index = _window_index(np.shape(x), kernel_size, stride, first)
+        m = math_for(g)
+        return m.reshape(m.apply(Scatter, g, shape=(math.prod(np.shape(x)),), index=index), np.shape(x))
+
+
+def _window_elements(x, kernel: tuple, stride: tuple) -> list:
+    """The k-th element of every window, for each k in row-major order: KH KW views of shape (N, C, OH, OW)."""
+    windows = _windows(x, kernel, stride)
+    return [windows[..., a, b] for a in range(kernel[0]) for b in range(kernel[1])]
+
+
+def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> np.ndarray:
+    """Where the k-th element (row-major) of each window lies in x, as a position in x flattened. ``k`` has the
+    windows' shape (N, C, OH, OW), or one more axis to name several elements per window."""
+    (n, c, h, w), kw, (sh, sw) = shape, kernel[1], stride
+    oh, ow = k.shape[2:4]
+    more = (1,) * (k.ndim - 4)  # the axes of several elements per window
+    rows = (np.arange(oh) * sh).reshape(oh, 1, *more) + k // kw
+    cols = (np.arange(ow) * sw).reshape(ow, *more) + k % kw
+    return (np.arange(n * c).reshape(n, c, 1, 1, *more) * h + rows) * w + cols
+
+
+@register
+class AvgPool2d(Op):
+    """The mean of each KH x KW window, ``stride`` apart: (N, C, H, W) -> (N, C, OH, OW);
+    d/dx: every element of a window gets g / (KH KW), summed where windows overlap. That is the transposed
+    convolution of each channel by a constant kernel of 1 / (KH KW) (``ConvTranspose2d``), so it runs on Values too.
+    """
+
+    name, domain, kinks = "avg_pool2d", (REAL,), None  # smooth (linear)
+
+    @staticmethod
+    def forward(x, kernel_size, stride):
+        return sum(_window_elements(x, kernel_size, stride)) / math.prod(kernel_size)
+
+    @staticmethod
+    def backward(g, out, x, kernel_size, stride):
+        m, (n, c, h, w), (oh, ow) = math_for(g), np.shape(x), np.shape(g)[2:]
+        mean = np.full((1, 1, *kernel_size), 1.0 / math.prod(kernel_size))  # one channel in, one out
+        extra = _output_padding((h, w), kernel_size, stride, (0, 0))
+        per_channel = m.reshape(g, (n * c, 1, oh, ow))  # each channel of each image on its own
+        gx = m.apply(ConvTranspose2d, per_channel, mean, stride=stride, padding=(0, 0), output_padding=extra)
+        return m.reshape(gx, (n, c, h, w))
 
 
 @register

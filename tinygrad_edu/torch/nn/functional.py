@@ -17,7 +17,7 @@ from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
-    "binary_cross_entropy_with_logits cross_entropy one_hot"
+    "binary_cross_entropy_with_logits cross_entropy one_hot conv2d max_pool2d avg_pool2d"
 ).split()
 
 # ---------------------------------------------------------------- normalisation, padding, dropout, embedding
@@ -132,6 +132,44 @@ def one_hot(tensor, num_classes: int = -1) -> Value:
     if index.size and index.max() >= num_classes:
         raise ValueError(f"one_hot's class index {int(index.max())} is not below num_classes={num_classes}")
     return make_tensor((index[..., None] == np.arange(num_classes)).astype(np.int64), dtype=long)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Value:
+    """PyTorch's 2-d convolution of (N, C, H, W) by (F, C, KH, KW), plus a bias (F,); stride and padding an int or a
+    pair. Only dilation=1 and groups=1 here."""
+    _only_defaults("conv2d", dilation=(dilation, 1), groups=(groups, 1))
+    return F.conv2d(input, weight, bias, stride, padding)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False) -> Value:
+    """The largest element of each window (the gradient to each window's first maximum, as PyTorch's). Only
+    padding=0, dilation=1, ceil_mode=False and return_indices=False here."""
+    _only_defaults(
+        "max_pool2d",
+        padding=(padding, 0),
+        dilation=(dilation, 1),
+        ceil_mode=(ceil_mode, False),
+        return_indices=(return_indices, False),
+    )
+    return F.max_pool2d(input, kernel_size, stride or None)
+
+
+def avg_pool2d(
+    input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+) -> Value:
+    """The mean of each window. Only padding=0, ceil_mode=False and divisor_override=None here (count_include_pad
+    only matters with padding)."""
+    _only_defaults(
+        "avg_pool2d", padding=(padding, 0), ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None)
+    )
+    return F.avg_pool2d(input, kernel_size, stride or None)
+
+
+def _only_defaults(what: str, **settings) -> None:
+    """Refuse a setting this facade does not support (each given as (value, its default)), naming it."""
+    for name, (value, default) in settings.items():
+        if value != default and value != (default, default):
+            raise ValueError(f"{what}: only {name}={default!r} is supported here, got {name}={value!r}")
 
 
 def __getattr__(name: str):
