@@ -28,7 +28,7 @@ from dataclasses import dataclass, field  # noqa: E402
 import numpy as np  # noqa: E402
 from bare import Bare, BareMLP  # noqa: E402  (bench/ is on the path when this script runs)
 
-from tinygrad_edu import Value, compile, data, losses, nn  # noqa: E402
+from tinygrad_edu import Value, compile, data, functional, losses, nn  # noqa: E402
 
 
 def _optional(name: str):
@@ -398,6 +398,113 @@ def digits_numpy(weights, X, y, batches):
     return float(loss)
 
 
+# ---------------------------------------------------------------- a CNN on the digits: ours, PyTorch, numpy by hand
+
+
+def _cnn_weights(seed: int = 0) -> list[np.ndarray]:
+    """conv 1->8 3x3, conv 8->16 3x3, linear 64->10, each uniform in +-1/sqrt(fan_in) (PyTorch's default)."""
+    rng = np.random.default_rng(seed)
+    shapes = [((8, 1, 3, 3), 9), ((8,), 9), ((16, 8, 3, 3), 72), ((16,), 72), ((64, 10), 64), ((10,), 64)]
+    return [rng.uniform(-1, 1, shape) / np.sqrt(fan_in) for shape, fan_in in shapes]
+
+
+def _cnn(conv2d: Callable, max_pool2d: Callable, params):
+    """The CNN's forward pass, the same code for either engine: two (conv 3x3 padding 1, ReLU, max-pool 2), then
+    the (N, 16, 2, 2) maps flattened (channel first, as PyTorch) into a linear layer to 10 scores."""
+    w1, b1, w2, b2, W, b = params
+
+    def forward(x):
+        h = max_pool2d(conv2d(x, w1, b1, padding=1).relu(), 2)
+        h = max_pool2d(conv2d(h, w2, b2, padding=1).relu(), 2)
+        return h.reshape(h.shape[0], -1) @ W + b
+
+    return forward, params
+
+
+def cnn_ours(weights, X, y, batches, engine: TensorEngine = OURS):
+    forward, params = _cnn(functional.conv2d, functional.max_pool2d, engine.params(weights))
+    return engine.train(
+        lambda xb, yb: losses.cross_entropy(forward(xb), yb), params, [0.1], ((X[idx], y[idx]) for idx in batches)
+    )  # fmt: skip
+
+
+def cnn_torch(weights, X, y, batches):
+    F = torch.nn.functional
+    forward, params = _cnn(F.conv2d, F.max_pool2d, TORCH.params(weights))
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+    return TORCH.train(lambda xb, yb: F.cross_entropy(forward(xb), yb), params, [0.1],
+                       ((Xt[i], yt[i]) for i in map(torch.from_numpy, batches)))  # fmt: skip
+
+
+def _im2col(x: np.ndarray) -> np.ndarray:
+    """Images (N, H, W, C), channels last, padded by 1: each 3x3 window a row (N H W, C 3 3), as the filters' rows."""
+    n, h, w, c = x.shape
+    padded = np.zeros((n, h + 2, w + 2, c))
+    padded[:, 1:-1, 1:-1] = x
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # (N, H, W, C, 3, 3)
+    return windows.reshape(n * h * w, c * 9)
+
+
+def _col2im(rows: np.ndarray, shape: tuple) -> np.ndarray:
+    """The reverse of ``_im2col``: each row's gradient added onto the pixels (N, H, W, C) its window covers."""
+    n, h, w, c = shape
+    rows = rows.reshape(n, h, w, c, 3, 3)
+    padded = np.zeros((n, h + 2, w + 2, c))
+    for a in range(3):
+        for b in range(3):
+            padded[:, a : a + h, b : b + w] += rows[..., a, b]
+    return padded[:, 1:-1, 1:-1]
+
+
+def _pool(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """2x2 max-pool of (N, H, W, C): the maxima, and a mask of each window's first maximum (where its gradient goes)."""
+    n, h, w, c = a.shape
+    windows = a.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(n, h // 2, w // 2, c, 4)
+    first = windows.argmax(axis=-1)
+    return np.take_along_axis(windows, first[..., None], -1)[..., 0], first[..., None] == np.arange(4)
+
+
+def _unpool(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Max-pool's backward: each window's gradient to its first maximum, back to (N, H, W, C)."""
+    n, oh, ow, c = g.shape
+    spread = (mask * g[..., None]).reshape(n, oh, ow, c, 2, 2).transpose(0, 1, 4, 2, 5, 3)
+    return spread.reshape(n, 2 * oh, 2 * ow, c)
+
+
+def cnn_numpy(weights, X, y, batches):
+    """The floor for the CNN: forward and backward by hand, images channels last, convolutions as im2col products."""
+    w1, b1, w2, b2, W, b = (w.copy() for w in weights)
+    loss = None
+    for idx in batches:
+        x, t = X[idx].transpose(0, 2, 3, 1), y[idx]  # (N, 8, 8, 1)
+        n = len(t)
+        c1 = _im2col(x)
+        h1 = (c1 @ w1.reshape(8, -1).T + b1).reshape(n, 8, 8, 8)
+        p1, m1 = _pool(np.maximum(h1, 0.0))
+        c2 = _im2col(p1)
+        h2 = (c2 @ w2.reshape(16, -1).T + b2).reshape(n, 4, 4, 16)
+        p2, m2 = _pool(np.maximum(h2, 0.0))
+        flat = p2.transpose(0, 3, 1, 2).reshape(n, -1)  # flattened channel first, as the engines do
+        z = flat @ W + b
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        loss = -logp[np.arange(n), t].mean()
+        dz = np.exp(logp)
+        dz[np.arange(n), t] -= 1.0
+        dz /= n
+        dp2 = (dz @ W.T).reshape(n, 16, 2, 2).transpose(0, 2, 3, 1)
+        dh2 = np.where(h2 <= 0, 0.0, _unpool(dp2, m2)).reshape(-1, 16)
+        dp1 = _col2im(dh2 @ w2.reshape(16, -1), p1.shape)
+        dh1 = np.where(h1 <= 0, 0.0, _unpool(dp1, m1)).reshape(-1, 8)
+        W -= 0.1 * (flat.T @ dz)
+        b -= 0.1 * dz.sum(axis=0)
+        w2 -= 0.1 * (dh2.T @ c2).reshape(w2.shape)
+        b2 -= 0.1 * dh2.sum(axis=0)
+        w1 -= 0.1 * (dh1.T @ c1).reshape(w1.shape)
+        b1 -= 0.1 * dh1.sum(axis=0)
+    return float(loss)
+
+
 # ---------------------------------------------------------------- running side by side
 
 
@@ -454,10 +561,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (10 moons points), to check that it runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each workload and engine (default 3)")
-    parser.add_argument("--only", default="123456", help="the workloads to run, by number (default 123456: all)")
+    parser.add_argument("--only", default="1234567", help="the workloads to run, by number (default 1234567: all)")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or not args.only or set(args.only) - set("123456"):
-        parser.error(f"--repeat must be at least 1 and --only digits from 1 to 6, got {args.repeat} and {args.only!r}")
+    if args.repeat < 1 or not args.only or set(args.only) - set("1234567"):
+        parser.error(f"--repeat must be at least 1 and --only digits from 1 to 7, got {args.repeat} and {args.only!r}")
     repeat = 1 if args.quick else args.repeat
     s = {"points": 10, "moons": 2, "xor": 5, "epochs": 1, "chain": [1_000, 10_000]} if args.quick else \
         {"points": 100, "moons": 20, "xor": 500, "epochs": 10, "chain": [10_000, 100_000, 1_000_000]}  # fmt: skip
@@ -468,6 +575,8 @@ def main(argv=None) -> int:
     Xd, yd = data.digits()
     Xd = Xd / 16.0
     batches = _batches(len(yd), s["epochs"], 64)
+    Xi = np.ascontiguousarray(Xd.reshape(-1, 1, 8, 8))  # the CNN's images (N, 1, 8, 8)
+    cnn_batches = _batches(len(yd), 5, 32)[: 3 if args.quick else None]  # 5 epochs of 32 (--quick: 3 batches)
     rows = []
     # Everything imported so far (PyTorch is large) is moved out of the garbage collector's sight,
     # so that its size does not slow the collections that graph building triggers, for every engine.
@@ -549,6 +658,13 @@ def main(argv=None) -> int:
         rows.append(side_by_side(Row("5 digits 64-128-10", "numpy by hand"),
                                  lambda: digits_ours(w_digits, Xd, yd, batches),
                                  lambda: digits_numpy(w_digits, Xd, yd, batches), repeat))  # fmt: skip
+    w_cnn, cnn = _cnn_weights(0), "7 CNN on digits"
+    if "7" in args.only:
+        for peer, theirs in [("pytorch", has_torch and (lambda: cnn_torch(w_cnn, Xi, yd, cnn_batches))),
+                             ("numpy by hand", lambda: cnn_numpy(w_cnn, Xi, yd, cnn_batches))]:  # fmt: skip
+            rows.append(
+                side_by_side(Row(cnn, peer), lambda: cnn_ours(w_cnn, Xi, yd, cnn_batches), theirs or None, repeat)
+            )
     fast = compiled(record)
     jitted = {number: jax and functools.partial(functional_train, "jax jit", *run) for number, run in workloads.items()}
     for number, (workload, weights, _, data_batches) in workloads.items():  # compile jax's steps, untimed, as
@@ -567,6 +683,10 @@ def main(argv=None) -> int:
          [("numpy by hand", lambda: digits_numpy(w_digits, Xd, yd, batches)),
           ("pytorch", has_torch and (lambda: digits_torch(w_digits, Xd, yd, batches))), ("jax jit", jitted["5"]),
           ("ours eager", lambda: digits_ours(w_digits, Xd, yd, batches))]),
+        (cnn, lambda: cnn_ours(w_cnn, Xi, yd, cnn_batches, fast),
+         [("numpy by hand", lambda: cnn_numpy(w_cnn, Xi, yd, cnn_batches)),
+          ("pytorch", has_torch and (lambda: cnn_torch(w_cnn, Xi, yd, cnn_batches))),
+          ("ours eager", lambda: cnn_ours(w_cnn, Xi, yd, cnn_batches))]),
     ]:  # fmt: skip
         if name[0] in args.only:
             for peer, theirs in peers:
@@ -581,6 +701,7 @@ def main(argv=None) -> int:
     print("-" * len(header))
     footnotes = ["compiled: 'ours s' leaves out the traces (each shape's first call, run eagerly, recorded and written "
                  "out as code), which 'trace s' gives"]  # fmt: skip
+    differ = 0  # rows whose engines reached different losses: the run fails
     for r in sorted(rows, key=lambda r: (r.workload[0], r.mode != "eager")):
         mine = statistics.median(r.ours)
         trace = f"{statistics.median(r.trace):>8.4f}" if r.trace else f"{'':>8}"
@@ -591,6 +712,7 @@ def main(argv=None) -> int:
         rel = abs(r.loss_ours - r.loss_theirs) / max(abs(r.loss_theirs), 1e-300)
         tolerance = 1e-9 if r.peer == "ours eager" else 1e-6  # compiled and eager: the same arithmetic
         same = f"yes ({rel:.1e})" if rel <= tolerance else f"NO: {r.loss_ours:.6g} vs {r.loss_theirs:.6g}"
+        differ += rel > tolerance
         ratios = f"{mine / peer:>10.3f} {peer / mine:>7.1f}x"
         print(f"{r.workload:<26} {r.mode:<9} {r.peer:<14} {mine:>9.4f} {peer:>9.4f} {ratios} {trace}  {same}")
     print("\n".join(footnotes))
@@ -599,7 +721,9 @@ def main(argv=None) -> int:
         print(f"\n{'6 chain of n ops':<26} {'n':>9} {'µs/node':>9} {'bytes/node':>11}")
         for kind, n, sec, mem in chain_scaling(s["chain"], repeat):
             print(f"  {kind:<24} {n:>9,} {sec * 1e6:>9.2f} {mem:>11.0f}")
-    return 0
+    if differ:
+        print(f"{differ} row(s) reached a different loss than their peer (NO in 'same loss')", file=sys.stderr)
+    return 1 if differ else 0
 
 
 if __name__ == "__main__":
