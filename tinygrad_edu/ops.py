@@ -1121,14 +1121,21 @@ def _window_elements(x, kernel: tuple, stride: tuple) -> list:
 
 
 def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> np.ndarray:
-    """Where the k-th element (row-major) of each window lies in x, as a position in x flattened. ``k`` has the
-    windows' shape (N, C, OH, OW), or one more axis to name several elements per window."""
-    (n, c, h, w), kw, (sh, sw) = shape, kernel[1], stride
-    oh, ow = k.shape[2:4]
-    more = (1,) * (k.ndim - 4)  # the axes of several elements per window
-    rows = (np.arange(oh) * sh).reshape(oh, 1, *more) + k // kw
-    cols = (np.arange(ow) * sw).reshape(ow, *more) + k % kw
-    return (np.arange(n * c).reshape(n, c, 1, 1, *more) * h + rows) * w + cols
+    """Where the k-th element (row-major) of each window lies in x, as a position in x flattened: the window's
+    first element plus k's offset in it, (k // KW) rows and k % KW columns on. ``k`` has the windows' shape
+    (N, C, OH, OW), or one more axis to name several elements per window."""
+    starts = _window_starts(shape, stride, k.shape[2:4])
+    return starts.reshape(starts.shape + (1,) * (k.ndim - 4)) + (k // kernel[1]) * shape[3] + k % kernel[1]
+
+
+@functools.lru_cache(maxsize=32)
+def _window_starts(shape: tuple, stride: tuple, out: tuple) -> np.ndarray:
+    """The position in x flattened of each window's first element, (N, C, OH, OW); the same for every batch of a
+    shape, so kept (read-only) rather than made again at every step."""
+    (n, c, h, w), (sh, sw), (oh, ow) = shape, stride, out
+    starts = (np.arange(n * c).reshape(n, c, 1, 1) * h + (np.arange(oh) * sh).reshape(oh, 1)) * w + np.arange(ow) * sw
+    starts.flags.writeable = False
+    return starts
 
 
 @register
