@@ -129,6 +129,19 @@ def test_batchnorm_cnn_three_training_steps_match_pytorch_then_eval():
         np.testing.assert_array_equal(value, before[name], err_msg=name)
 
 
+def test_our_model_loads_a_trained_pytorch_state_dict():
+    real = pytest.importorskip("torch")
+    theirs = bn_cnn(real).double()
+    x = real.from_numpy(np.random.default_rng(5).standard_normal((4, 2, 8, 8)))
+    theirs(x)  # (a training pass: running statistics and num_batches_tracked move)
+    model = bn_cnn(ours)
+    model.load_state_dict(theirs.state_dict())
+    assert model[9].num_batches_tracked.item() == 1 and model[9].num_batches_tracked.dtype is ours.long
+    model.eval()
+    theirs.eval()
+    np.testing.assert_allclose(model(x.numpy()).numpy(), theirs(x).detach().numpy(), **TIGHT)
+
+
 def test_batchnorm_without_running_statistics_or_affine_matches_pytorch():
     real = pytest.importorskip("torch")
     x = np.random.default_rng(3).standard_normal((5, 3, 4))
