@@ -73,18 +73,23 @@ class Module:
     def __call__(self, *args):
         return self.forward(*args)
 
+    def _named_state(self) -> Iterator[tuple[str, Value]]:
+        """What ``state_dict`` holds, by dotted name: the parameters here (a model with buffers adds them)."""
+        return self.named_parameters()
+
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data as a numpy array, by dotted name."""
-        return {name: np.array(p.data) for name, p in self.named_parameters()}
+        """A copy of every parameter's data (and buffer's, in the PyTorch facade) as a numpy array, by dotted name."""
+        return {name: np.array(p.data) for name, p in self._named_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        """Set every parameter from ``state``. Everything is checked first, so a bad state changes nothing."""
+        """Set every parameter (and buffer) from ``state``. Everything is checked first, so a bad state changes
+        nothing."""
         if not isinstance(state, Mapping):
             raise TypeError(
                 f"load_state_dict needs a dict of parameter names to arrays (as state_dict() gives), "
                 f"got {type(state).__name__}"
             )
-        params = dict(self.named_parameters())
+        params = dict(self._named_state())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         problems = []

@@ -37,6 +37,7 @@ SUPPORTED = (
     "allclose norm device Tensor dtype float float32 float64 double float16 half int int32 int64 long bool var std "
     "cat stack nn optim autograd dot normal accelerator set_default_device Generator randint multinomial utils"
 ).split()
+SUPPORTED += ["flatten"]  # (the conv chapter's: images to rows for a Linear layer)
 
 _generator = np.random.default_rng()
 
@@ -322,6 +323,11 @@ def cat(tensors, dim: int = 0) -> Value:
 
 def stack(tensors, dim: int = 0) -> Value:
     return F.stack(tensors, dim)
+
+
+def flatten(input, start_dim: int = 0, end_dim: int = -1) -> Value:
+    """Axes ``start_dim`` to ``end_dim`` joined into one: ``torch.flatten(x, 1)`` makes each image of a batch a row."""
+    return nn.Flatten(start_dim, end_dim)(input)
 
 
 def max(x, dim: int | None = None, keepdim: bool = False):

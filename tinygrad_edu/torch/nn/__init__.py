@@ -17,14 +17,17 @@ import numpy as np
 from tinygrad_edu import arguments, losses
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
+from tinygrad_edu.functional import _pair as pair
 from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional, utils  # noqa: F401 (torch.nn.utils)
+from tinygrad_edu.torch.nn.functional import _only_defaults as only_defaults
 from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm functional utils"
+    "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm Conv2d MaxPool2d AvgPool2d BatchNorm1d "
+    "BatchNorm2d functional utils"
 ).split()
 
 
@@ -35,18 +38,23 @@ def Parameter(data, requires_grad: bool = True) -> Tensor:
 
 class Module(core_nn.Module):
     """Base of models: subclass it, call ``super().__init__()``, assign layers and parameters as attributes,
-    write ``forward``. They register themselves, in order, under their attribute names; the rest
-    (``zero_grad``, ``state_dict``, ``load_state_dict`` that checks before it changes anything,
-    ``save``/``load``) is this package's ``nn.Module``."""
+    write ``forward``. They register themselves, in order, under their attribute names; state that is not
+    learned (BatchNorm's running statistics) with ``register_buffer``. The rest (``zero_grad``, ``state_dict``,
+    ``load_state_dict`` that checks before it changes anything, ``save``/``load``) is this package's ``nn.Module``."""
 
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
     def __setattr__(self, name: str, value) -> None:
         if "_modules" not in self.__dict__:
             raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before assigning {name!r}")
+        if name in self._buffers:  # a buffer stays one: a new tensor (or None) in its place
+            self._buffers[name] = _buffer(name, value)
+            object.__setattr__(self, name, self._buffers[name])
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Value) and value.requires_grad:
@@ -66,6 +74,35 @@ class Module(core_nn.Module):
 
     def parameters(self) -> Iterator[Value]:
         return (p for _, p in self.named_parameters())
+
+    def register_buffer(self, name: str, tensor) -> None:
+        """Keep ``tensor`` (an array becomes a tensor; None: no buffer yet) as ``self.<name>``: state that is not
+        learned, saved and loaded with the parameters (``state_dict``), as BatchNorm's running statistics."""
+        if "_modules" not in self.__dict__:
+            raise AttributeError(f"call super().__init__() in {type(self).__name__}.__init__ before register_buffer")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"buffer name must be a non-empty string without '.', got {name!r}")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute {name!r} already exists")
+        self._buffers[name] = _buffer(name, tensor)
+        object.__setattr__(self, name, self._buffers[name])
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        for name, b in self._buffers.items():
+            if b is not None:
+                yield prefix + name, b
+        for name, m in self._modules.items():
+            yield from m.named_buffers(f"{prefix}{name}.")
+
+    def buffers(self) -> Iterator[Value]:
+        return (b for _, b in self.named_buffers())
+
+    def _named_state(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """PyTorch's ``state_dict`` order: each module's parameters, then its buffers, then its sub-modules'."""
+        yield from ((prefix + name, p) for name, p in self._parameters.items())
+        yield from ((prefix + name, b) for name, b in self._buffers.items() if b is not None)
+        for name, m in self._modules.items():
+            yield from m._named_state(f"{prefix}{name}.")  # noqa: SLF001 (a sub-module: same class)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear the parameters' gradients: to None (PyTorch's default; an optimizer skips a parameter no
@@ -270,6 +307,151 @@ class LayerNorm(Module):
     def extra_repr(self) -> str:
         affine = f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
         return f"{self.normalized_shape}, eps={self.eps}, {affine}"
+
+
+class Conv2d(Module):
+    """Filters slid over images: (N, C, H, W) in, (N, out_channels, OH, OW) out. ``weight`` has shape
+    (out_channels, in_channels, KH, KW), ``bias`` (out_channels,); both start as PyTorch's (kaiming_uniform with
+    a = sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * KH * KW, the inputs one output sees."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True):
+        super().__init__()
+        self.in_channels = arguments.integer("Conv2d in_channels", in_channels, low=1)
+        self.out_channels = arguments.integer("Conv2d out_channels", out_channels, low=1)
+        self.kernel_size = pair("Conv2d kernel_size", kernel_size, 1)
+        self.stride, self.padding = pair("Conv2d stride", stride, 1), pair("Conv2d padding", padding, 0)
+        bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
+        shape = (self.out_channels, self.in_channels, *self.kernel_size)
+        self.weight = Parameter(generator().uniform(-bound, bound, shape))
+        self.bias = Parameter(generator().uniform(-bound, bound, self.out_channels)) if bias else None
+
+    def forward(self, x) -> Value:
+        return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        padding = "" if self.padding == (0, 0) else f", padding={self.padding}"
+        bias = "" if self.bias is not None else ", bias=False"
+        sizes = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
+        return sizes + padding + bias
+
+
+class MaxPool2d(Module):
+    """The largest element of each kernel_size window, stride apart (by default kernel_size: windows side by side).
+    PyTorch's other settings are accepted at their defaults only."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        pair("MaxPool2d kernel_size", kernel_size, 1)
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        pair("MaxPool2d stride", self.stride, 1)
+        only_defaults(
+            "MaxPool2d", padding=(padding, 0), dilation=(dilation, 1), return_indices=(return_indices, False),
+            ceil_mode=(ceil_mode, False),
+        )  # fmt: skip
+        self.padding, self.dilation, self.ceil_mode = padding, dilation, ceil_mode
+
+    def forward(self, x) -> Value:
+        return functional.max_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        sizes = f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return f"{sizes}, dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+
+
+class AvgPool2d(Module):
+    """The mean of each kernel_size window, stride apart (by default kernel_size). PyTorch's other settings are
+    accepted at their defaults only."""
+
+    def __init__(
+        self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
+    ):
+        super().__init__()
+        pair("AvgPool2d kernel_size", kernel_size, 1)
+        self.kernel_size, self.stride = kernel_size, kernel_size if stride is None else stride
+        pair("AvgPool2d stride", self.stride, 1)
+        only_defaults(
+            "AvgPool2d", padding=(padding, 0), ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None)
+        )
+        self.padding = padding
+
+    def forward(self, x) -> Value:
+        return functional.avg_pool2d(x, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _BatchNorm(Module):
+    """Batch normalisation per channel (axis 1). Training: each channel standardised by the batch's own mean and
+    variance, and the running statistics (buffers) moved towards them: running = (1 - momentum) running +
+    momentum batch (momentum=None: the plain average of all batches so far). Eval (``model.eval()``): standardised
+    by the running statistics instead. Then scaled by ``weight`` (ones at first) and shifted by ``bias`` (zeros)."""
+
+    dims = "2D or 3D"  # the input shapes this module takes, as PyTorch's error names them
+
+    def __init__(
+        self,
+        num_features: int,
+        eps: float = 1e-5,
+        momentum: float | None = 0.1,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        *,
+        bias: bool = True,
+    ):
+        super().__init__()
+        name = type(self).__name__
+        self.num_features = arguments.integer(f"{name} num_features", num_features, low=1)
+        self.eps = arguments.real(f"{name} eps", eps, positive=True)
+        self.momentum = None if momentum is None else arguments.real(f"{name} momentum", momentum, low=0.0)
+        self.affine = arguments.flag(f"{name} affine", affine)
+        self.track_running_stats = arguments.flag(f"{name} track_running_stats", track_running_stats)
+        self.weight = Parameter(np.ones(self.num_features)) if affine else None
+        self.bias = Parameter(np.zeros(self.num_features)) if affine and bias else None
+        stats = track_running_stats
+        self.register_buffer("running_mean", np.zeros(self.num_features) if stats else None)
+        self.register_buffer("running_var", np.ones(self.num_features) if stats else None)
+        self.register_buffer("num_batches_tracked", Tensor(0) if stats else None)
+
+    def forward(self, x) -> Value:
+        x = x if isinstance(x, Value) else Tensor(x)
+        if x.ndim not in self.ndims:
+            raise ValueError(f"{type(self).__name__}: expected {self.dims} input (got {x.ndim}D input)")
+        momentum = self.momentum or 0.0
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data = self.num_batches_tracked.item() + 1
+            if self.momentum is None:  # a cumulative average: batch k weighs 1/k
+                momentum = 1.0 / self.num_batches_tracked.item()
+        use_batch = self.training or self.running_mean is None  # without running statistics: the batch's, always
+        stats = (self.running_mean, self.running_var) if not self.training or self.track_running_stats else (None, None)
+        return functional.batch_norm(x, *stats, self.weight, self.bias, use_batch, momentum, self.eps)
+
+    def extra_repr(self) -> str:
+        settings = f"eps={self.eps}, momentum={self.momentum}, affine={self.affine}, bias={self.bias is not None}"
+        return f"{self.num_features}, {settings}, track_running_stats={self.track_running_stats}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation of (N, C) or (N, C, L) inputs: C features, each over the batch (and L)."""
+
+    ndims, dims = (2, 3), "2D or 3D"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation of images (N, C, H, W): each channel over the batch and every pixel."""
+
+    ndims, dims = (4,), "4D"
+
+
+def _buffer(name: str, tensor) -> Tensor | None:
+    """A buffer's value: a tensor as it is (without a gradient), an array as a new tensor, or None."""
+    if tensor is None or isinstance(tensor, Tensor) and not tensor.requires_grad:
+        return tensor
+    if isinstance(tensor, np.ndarray):
+        return Tensor(tensor)
+    raise TypeError(
+        f"cannot assign {type(tensor).__name__} to buffer {name!r} (a tensor without a gradient, an array, or None)"
+    )
 
 
 class _Loss(Module):
