@@ -1,6 +1,8 @@
 """conv2d, max_pool2d and avg_pool2d against PyTorch's torch.nn.functional: values and gradients to 1e-12 on random
 shapes, max-pool's ties sent where PyTorch sends them, and the errors for bad shapes and settings."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import assume, given, settings
@@ -257,3 +259,52 @@ def test_a_small_cnn_on_a_constant_batch_compiles_to_the_eager_step():
     np.testing.assert_allclose(compiled.data, eager.data, **TOL)
     for p, e in zip((w1, b1, w2), expected):
         np.testing.assert_allclose(p.grad, e, **TOL)
+
+
+@pytest.mark.parametrize("stride, padding", [(1, 0), (2, 1), (3, 2)])
+def test_conv1d_is_conv2d_one_pixel_high_and_equals_pytorch(stride, padding):
+    rng = np.random.default_rng(stride)
+    x, w, b = rng.normal(size=(2, 3, 9)), rng.normal(size=(4, 3, 3)), rng.normal(size=4)
+    gradcheck(lambda x, w, b: (F.conv1d(x, w, b, stride, padding) ** 2).sum(), x, w, b)
+    torch = _torch()
+    xs = [Value(a) for a in (x, w, b)]
+    out = F.conv1d(*xs, stride, padding)
+    (out**2).sum().backward()
+    ts = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    expected = torch.nn.functional.conv1d(*ts, stride=stride, padding=padding)
+    (expected**2).sum().backward()
+    assert out.shape == tuple(expected.shape)
+    np.testing.assert_allclose(out.data, expected.detach().numpy(), rtol=1e-12, atol=1e-12)
+    for v, t in zip(xs, ts):
+        np.testing.assert_allclose(v.grad, t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "x_shape, w_shape, words",
+    [
+        ((2, 3, 4, 1), (4, 3, 3), "3-d input (N, C, L), got shape (2, 3, 4, 1)"),
+        ((2, 3, 4), (4, 3), "3-d weight (F, C, K), got shape (4, 3)"),
+        ((2, 3, 4), (4, 2, 3), "the input has 3 channels"),
+        ((2, 3, 2), (4, 3, 3), "the kernel 3 is longer than the input 2 padded by 0"),
+    ],
+)
+def test_conv1d_names_a_bad_shape(x_shape, w_shape, words):
+    with pytest.raises(ValueError, match=re.escape(words)):
+        F.conv1d(np.zeros(x_shape), np.zeros(w_shape))
+
+
+def test_the_facade_conv1d_layer_loads_into_pytorch():
+    torch = _torch()
+    import tinygrad_edu.torch as ours
+
+    ours.manual_seed(0)
+    layer = ours.nn.Conv1d(3, 4, 3, stride=(2,), padding=1)
+    assert layer.weight.shape == (4, 3, 3)
+    assert abs(layer.weight.numbers).max() <= 1 / np.sqrt(9)  # PyTorch's start: U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    real = torch.nn.Conv1d(3, 4, 3, stride=(2,), padding=1).double()
+    assert repr(layer) == repr(real)
+    real.load_state_dict({k: torch.tensor(v) for k, v in layer.state_dict().items()})
+    x = np.random.default_rng(0).normal(size=(2, 3, 10))
+    np.testing.assert_allclose(
+        layer(ours.tensor(x)).detach().numpy(), real(torch.tensor(x)).detach().numpy(), atol=1e-12
+    )

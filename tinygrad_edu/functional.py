@@ -66,6 +66,7 @@ __all__ = [
     "pad",
     "dropout",
     "embedding",
+    "conv1d",
     "conv2d",
     "conv_transpose2d",
     "conv2d_weight",
@@ -505,6 +506,29 @@ def _rows(rows: int, idx: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- convolution and pooling
+
+
+def conv1d(x, w, b=None, stride: int = 1, padding: int = 0) -> Value:
+    """The 1-d convolution of sequences x (N, C, L) by filters w (F, C, K), plus a bias b (F,): (N, F, OL),
+    OL = (L + 2 padding - K) // stride + 1 (PyTorch's conv1d). It is conv2d on images one pixel high, so its
+    graph and gradients are conv2d's."""
+    x, w = as_value(x), as_value(w)
+    for name, v, layout in (("input", x, "(N, C, L)"), ("weight", w, "(F, C, K)")):
+        if v.ndim != 3:
+            raise ValueError(f"conv1d needs a 3-d {name} {layout}, got shape {v.shape}")
+    if x.shape[1] != w.shape[1]:
+        raise ValueError(
+            f"conv1d: the input has {x.shape[1]} channels (axis 1 of its shape {x.shape}) but the weight, "
+            f"(F, C, K) = {w.shape}, expects C = {w.shape[1]}"
+        )
+    stride = arguments.integer("conv1d stride", stride, low=1)
+    padding = arguments.integer("conv1d padding", padding, low=0)
+    if w.shape[2] > x.shape[2] + 2 * padding:
+        raise ValueError(
+            f"conv1d: the kernel {w.shape[2]} is longer than the input {x.shape[2]} padded by {padding} on each side"
+        )
+    out = conv2d(x.reshape(x.shape[0], x.shape[1], 1, -1), w.reshape(*w.shape[:2], 1, -1), b, (1, stride), (0, padding))
+    return out.reshape(*out.shape[:2], -1)
 
 
 def conv2d(x, w, b=None, stride=1, padding=0) -> Value:

@@ -22,12 +22,13 @@ from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional, utils  # noqa: F401 (torch.nn.utils)
 from tinygrad_edu.torch.nn.functional import _only_defaults as only_defaults
+from tinygrad_edu.torch.nn.functional import one_size
 from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm Conv2d MaxPool2d AvgPool2d BatchNorm1d "
-    "BatchNorm2d functional utils"
+    "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm Conv1d Conv2d MaxPool2d AvgPool2d "
+    "BatchNorm1d BatchNorm2d functional utils"
 ).split()
 
 
@@ -316,23 +317,38 @@ class Conv2d(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True):
         super().__init__()
-        self.in_channels = arguments.integer("Conv2d in_channels", in_channels, low=1)
-        self.out_channels = arguments.integer("Conv2d out_channels", out_channels, low=1)
-        self.kernel_size = pair("Conv2d kernel_size", kernel_size, 1)
-        self.stride, self.padding = pair("Conv2d stride", stride, 1), pair("Conv2d padding", padding, 0)
+        name = type(self).__name__
+        self.in_channels = arguments.integer(f"{name} in_channels", in_channels, low=1)
+        self.out_channels = arguments.integer(f"{name} out_channels", out_channels, low=1)
+        self.kernel_size = self._sizes(f"{name} kernel_size", kernel_size, 1)
+        self.stride, self.padding = self._sizes(f"{name} stride", stride, 1), self._sizes(f"{name} padding", padding, 0)
         bound = 1.0 / math.sqrt(self.in_channels * math.prod(self.kernel_size))
         shape = (self.out_channels, self.in_channels, *self.kernel_size)
         self.weight = Parameter(generator().uniform(-bound, bound, shape))
         self.bias = Parameter(generator().uniform(-bound, bound, self.out_channels)) if bias else None
 
+    _sizes = staticmethod(pair)  # a size per image axis: an int for both, or (height, width)
+
     def forward(self, x) -> Value:
         return functional.conv2d(x, self.weight, self.bias, self.stride, self.padding)
 
     def extra_repr(self) -> str:
-        padding = "" if self.padding == (0, 0) else f", padding={self.padding}"
+        padding = "" if not any(self.padding) else f", padding={self.padding}"
         bias = "" if self.bias is not None else ", bias=False"
         sizes = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}"
         return sizes + padding + bias
+
+
+class Conv1d(Conv2d):
+    """Filters slid along sequences: (N, C, L) in, (N, out_channels, OL) out; ``weight`` (out_channels,
+    in_channels, K). Initialised as Conv2d, fan_in = in_channels * K."""
+
+    @staticmethod
+    def _sizes(name: str, n, low: int) -> tuple[int]:
+        return (arguments.integer(name, one_size(n), low=low),)
+
+    def forward(self, x) -> Value:
+        return functional.conv1d(x, self.weight, self.bias, self.stride, self.padding)
 
 
 class MaxPool2d(Module):

@@ -17,7 +17,7 @@ from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
-    "binary_cross_entropy_with_logits cross_entropy one_hot conv2d max_pool2d avg_pool2d"
+    "binary_cross_entropy_with_logits cross_entropy one_hot conv1d conv2d max_pool2d avg_pool2d"
 ).split()
 
 # ---------------------------------------------------------------- normalisation, padding, dropout, embedding
@@ -139,6 +139,17 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     pair. Only dilation=1 and groups=1 here."""
     _only_defaults("conv2d", dilation=(dilation, 1), groups=(groups, 1))
     return F.conv2d(input, weight, bias, stride, padding)
+
+
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Value:
+    """PyTorch's 1-d convolution of (N, C, L) by (F, C, K), plus a bias (F,). Only dilation=1 and groups=1 here."""
+    _only_defaults("conv1d", dilation=(dilation, 1), groups=(groups, 1))
+    return F.conv1d(input, weight, bias, one_size(stride), one_size(padding))
+
+
+def one_size(n):
+    """A size along one axis as PyTorch's 1-d layers take it: an int, or a tuple of one."""
+    return n[0] if isinstance(n, (tuple, list)) and len(n) == 1 else n
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False) -> Value:
