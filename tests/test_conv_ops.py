@@ -308,3 +308,19 @@ def test_the_facade_conv1d_layer_loads_into_pytorch():
     np.testing.assert_allclose(
         layer(ours.tensor(x)).detach().numpy(), real(torch.tensor(x)).detach().numpy(), atol=1e-12
     )
+
+
+def test_flatten_joins_axes_as_pytorch_and_passes_the_gradient_back():
+    x = Value(np.arange(120.0).reshape(2, 3, 4, 5))
+    assert F.flatten(x, 1).shape == (2, 60)
+    assert F.flatten(x, 1, 2).shape == (2, 12, 5)
+    assert F.flatten(x, -2).shape == (2, 3, 20)
+    assert F.flatten(x).shape == (120,)
+    assert F.flatten(Value(3.0)).shape == (1,)
+    gradcheck(
+        lambda x: (F.flatten(x, 1) @ np.arange(60.0)).sin().sum(), np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    )
+    with pytest.raises(ValueError, match=re.escape("flatten of shape (2, 3, 4, 5): start_dim 2 comes after end_dim 1")):
+        F.flatten(x, 2, 1)
+    with pytest.raises(ValueError, match="flatten start_dim .* axis 4 is out of range"):
+        F.flatten(x, 4)

@@ -64,6 +64,7 @@ __all__ = [
     "batch_norm",
     "layer_norm",
     "pad",
+    "flatten",
     "dropout",
     "embedding",
     "conv1d",
@@ -506,6 +507,18 @@ def _rows(rows: int, idx: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------- convolution and pooling
+
+
+def flatten(x, start_dim: int = 0, end_dim: int = -1) -> Value:
+    """Axes ``start_dim`` to ``end_dim`` joined into one (a reshape): ``flatten(images, 1)`` makes each image of a
+    batch (N, C, H, W) a row (N, C*H*W), the step between convolutions and a layer of neurons."""
+    x = as_value(x)
+    shape = x.shape or (1,)  # a 0-d input flattens to one element, as in PyTorch
+    start = arguments.axis("flatten start_dim", start_dim, shape)
+    end = arguments.axis("flatten end_dim", end_dim, shape)
+    if start > end:
+        raise ValueError(f"flatten of shape {x.shape}: start_dim {start_dim} comes after end_dim {end_dim}")
+    return x.reshape(shape[:start] + (-1,) + shape[end + 1 :])
 
 
 def conv1d(x, w, b=None, stride: int = 1, padding: int = 0) -> Value:

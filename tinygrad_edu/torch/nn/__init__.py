@@ -18,6 +18,7 @@ from tinygrad_edu import arguments, losses
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.functional import _pair as pair
+from tinygrad_edu.functional import flatten
 from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional, utils  # noqa: F401 (torch.nn.utils)
@@ -241,15 +242,7 @@ class Flatten(Module):
         self.end_dim = arguments.integer("Flatten end_dim", end_dim)
 
     def forward(self, x) -> Value:
-        x = x if isinstance(x, Value) else Tensor(x)
-        shape = x.shape or (1,)  # a 0-d input flattens to one element, as in PyTorch
-        start = arguments.axis("Flatten start_dim", self.start_dim, shape)
-        end = arguments.axis("Flatten end_dim", self.end_dim, shape)
-        if start > end:
-            raise ValueError(
-                f"Flatten of shape {x.shape}: start_dim {self.start_dim} comes after end_dim {self.end_dim}"
-            )
-        return x.reshape(shape[:start] + (-1,) + shape[end + 1 :])
+        return flatten(x if isinstance(x, Value) else Tensor(x), self.start_dim, self.end_dim)
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
