@@ -260,30 +260,55 @@ def test_save_and_load_round_trip_with_the_running_statistics(tmp_path):
     np.testing.assert_array_equal(fresh(X[:50]).numbers, expected)  # a bad state changes nothing
 
 
-def test_a_compiled_training_step_with_dropout_and_batchnorm_runs_eagerly_and_equals_eager():
+def _small(batchnorm: bool):
+    layers = [nn.Conv2d(1, 4, 3, seed=0), nn.BatchNorm2d(4)] if batchnorm else [nn.Conv2d(1, 4, 3, seed=0)]
+    layers += [nn.Activation("relu"), nn.Flatten(), nn.Dropout(0.3, seed=0), nn.Layer(144, 10, activation=None, seed=1)]
+    return nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize("batchnorm", [True, False], ids=["batchnorm and dropout", "dropout"])
+def test_a_compiled_training_step_with_dropout_runs_eagerly_with_a_warning_and_equals_eager(batchnorm):
     X, y = _digits_images()
-    twins = [_cnn(seed=0, dropout=0.3) for _ in range(2)]
+    twins = [_small(batchnorm) for _ in range(2)]
     opts = [tinygrad_edu.optim.SGD(m.parameters(), lr=0.1) for m in twins]
-
-    def step(model, opt, xb, yb):
-        opt.zero_grad()
-        loss = tinygrad_edu.losses.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-        return loss
-
-    compiled = tinygrad_edu.compile(lambda xb, yb: step(twins[1], opts[1], xb, yb))
-    with pytest.warns(CompileWarning, match="running statistics"):
-        compiled(X[:32], y[:32])
-    step(twins[0], opts[0], X[:32], y[:32])
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", CompileWarning)  # said once, not on every step
-        for start in range(32, 160, 32):
-            losses = [step(twins[0], opts[0], X[start : start + 32], y[start : start + 32]).item()]
-            losses.append(compiled(X[start : start + 32], y[start : start + 32]).item())
-            assert losses[0] == losses[1]
+    compiled = tinygrad_edu.compile(lambda xb, yb: tinygrad_edu.losses.cross_entropy(twins[1](xb), yb))
+    for start in range(0, 160, 32):
+        xb, yb = X[start : start + 32], y[start : start + 32]
+        opts[0].zero_grad()
+        eager = tinygrad_edu.losses.cross_entropy(twins[0](xb), yb)
+        eager.backward()
+        opts[0].step()
+        opts[1].zero_grad()
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            loss = compiled(xb, yb)
+        opts[1].step()
+        messages = [str(w.message) for w in said if issubclass(w.category, CompileWarning)]
+        if start == 0:  # said once, at the first call
+            assert len(messages) == 1 and ("running statistics" if batchnorm else "a dropout mask") in messages[0]
+        else:
+            assert messages == []
+        assert loss.item() == eager.item()  # the same fresh mask each step, the same running statistics
     for (name, a), (_, b) in zip(twins[0].state_dict().items(), twins[1].state_dict().items()):
         np.testing.assert_array_equal(a, b, err_msg=name)
+
+
+def test_a_compiled_eval_step_follows_running_statistics_changed_later():
+    X, y = _digits_images()
+    model = _small(batchnorm=True)
+    model(X[:64])
+    model.eval()
+    compiled = tinygrad_edu.compile(lambda xb: model(xb).sum())
+    with pytest.warns(CompileWarning, match=r"running statistics in eval"):
+        compiled(X[:32])
+    model.train()
+    model(X[64:128])  # the running statistics move (in place)
+    model.eval()
+    assert compiled(X[:32]).item() == model(X[:32]).sum().item()
+    state = model.state_dict()
+    state["layers.1.running_mean"] = state["layers.1.running_mean"] + 1.0
+    model.load_state_dict(state)  # new arrays
+    assert compiled(X[:32]).item() == model(X[:32]).sum().item()
 
 
 @pytest.mark.parametrize(
