@@ -218,7 +218,7 @@ def test_fit_trains_a_cnn_on_the_digits_in_training_mode_and_answers_in_eval_mod
     seen = []
     start = time.perf_counter()
     history = train.fit(
-        model, X[:1500], y[:1500], loss="cross_entropy", lr=0.01, steps=150, batch_size=32, seed=0,
+        model, X[:1500], y[:1500], loss="cross_entropy", lr=0.01, steps=300, batch_size=32, seed=0,
         on_step=lambda step, loss: seen.append([m.training for m in model.modules()]),
     )  # fmt: skip
     seconds = time.perf_counter() - start
@@ -227,7 +227,7 @@ def test_fit_trains_a_cnn_on_the_digits_in_training_mode_and_answers_in_eval_mod
     assert not np.allclose(model[1].running_mean.numbers, 0.0)  # the running statistics were moved
     assert np.mean(history[-20:]) < 0.5 * np.mean(history[:20])
     held_out = train.accuracy(model, X[1500:], y[1500:])
-    assert held_out > 0.9, held_out  # measured 0.96 (297 held-out digits)
+    assert held_out > 0.9, held_out  # measured 0.939 (297 held-out digits; chance is 0.1)
     assert [m.training for m in model.modules()] == modes_before
     model.train()
     first = train.outputs(model, X[1500:])  # eval mode inside: the same answer twice, dropout off
