@@ -122,6 +122,7 @@ def test_dropout_in_training_is_a_scaled_mask_and_the_identity_in_eval():
     np.testing.assert_array_equal(again(x).numbers, out.numbers)  # the same seed, the same masks
     drop.eval()
     assert drop(x) is x
+    np.testing.assert_array_equal(nn.Dropout(1.0)(x).numbers, 0.0)  # p = 1 zeroes all, as in PyTorch
 
 
 def _cnn(seed=0, dropout=0.0):
@@ -202,6 +203,11 @@ def test_train_and_eval_reach_every_sub_module_and_the_facade_keeps_its_own():
     assert not facade.training and not facade[0].training and not facade[1].training
     facade.train()
     assert facade[0].training and facade[1].training
+    facade[0].eval()
+    X, y = np.random.default_rng(13).normal(size=(40, 3)), np.arange(40) % 3
+    train.fit(facade, X, y, loss="cross_entropy", steps=5, batch_size=8)
+    assert [m.training for m in facade.modules()] == [True, False, True]  # as it was
+    assert facade[1].num_batches_tracked.item() == 5  # one per step: fit's check on all rows runs in eval mode
 
 
 def _digits_images():
@@ -329,10 +335,21 @@ def test_a_wrong_input_is_refused_naming_the_layer(make, x, message):
         make()(x)
 
 
+def test_a_wrong_input_leaves_the_running_statistics_as_they_were():
+    bn = nn.BatchNorm2d(3)
+    bn(np.random.default_rng(12).normal(size=(2, 3, 4, 4)))
+    before = [bn.running_mean.numbers.copy(), bn.running_var.numbers.copy()]
+    for bad in (np.ones((2, 4, 4, 4)), np.ones((1, 3, 1, 1))):  # wrong channels; one value per channel
+        with pytest.raises(ValueError, match=r"BatchNorm2d\(3|more than 1 value per channel"):
+            bn(bad)
+    np.testing.assert_array_equal(bn.running_mean.numbers, before[0])
+    np.testing.assert_array_equal(bn.running_var.numbers, before[1])
+
+
 @pytest.mark.parametrize(
     "make, error, message",
     [
-        (lambda: nn.Dropout(1.0), ValueError, r"Dropout p .* must be in \[0, 1\), got 1.0"),
+        (lambda: nn.Dropout(1.5), ValueError, r"Dropout p .* must be in \[0, 1\], got 1.5"),
         (lambda: nn.Dropout(-0.1), ValueError, r"Dropout p"),
         (lambda: nn.Dropout("0.5"), TypeError, r"Dropout p"),
         (lambda: nn.Conv2d(1, 4, 0), ValueError, r"Conv2d kernel_size"),

@@ -556,8 +556,8 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, seed: int | None = None):
         self.p = arguments.real("Dropout p", p)
-        if not 0.0 <= self.p < 1.0:
-            raise ValueError(f"Dropout p (the probability of zeroing) must be in [0, 1), got {p!r}")
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"Dropout p (the probability of zeroing an element) must be in [0, 1], got {p!r}")
         self.rng = _generator(seed)
 
     def forward(self, x) -> Value:
