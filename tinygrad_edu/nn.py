@@ -98,7 +98,7 @@ class Module:
         yield from self.named_buffers()
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data (and buffer's, in the PyTorch facade) as a numpy array, by dotted name."""
+        """A copy of every parameter's data and every buffer's (running statistics) as numpy arrays, by name."""
         return {name: np.array(p.data) for name, p in self._named_state()}
 
     def load_state_dict(self, state: dict) -> None:
