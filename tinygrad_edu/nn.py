@@ -15,10 +15,12 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, arguments
+from tinygrad_edu import activations, arguments, modes
+from tinygrad_edu import functional as F
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value
 from tinygrad_edu.files import ModelFileError, atomic_write, read_arrays
+from tinygrad_edu.functional import _pair as pair
 from tinygrad_edu.modes import quiet
 
 GRANULARITIES = ("scalar", "tensor")
@@ -48,9 +50,26 @@ class Module:
         for p in self.parameters():
             p.zero_grad()
 
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, Value]]:
+        """(dotted name, buffer) pairs: numbers a model keeps and saves but does not learn (Values without a
+        gradient that a module holds, as BatchNorm's running statistics). ``state_dict`` holds them too."""
+        for name, _, b in _walk(self, prefix.rstrip("."), "", buffers=True):
+            yield name, b
+
+    def modules(self) -> Iterator[Module]:
+        """This module, then every module inside it (attributes, and items of lists), depth first."""
+        yield self
+        for value in vars(self).values():
+            for m in value if isinstance(value, (list, tuple)) else [value]:
+                if isinstance(m, Module):
+                    yield from m.modules()
+
     def train(self, mode: bool = True) -> Module:
-        """Mark the model as training (PyTorch's habit; these models behave the same either way)."""
-        self.training = arguments.flag("mode", mode)
+        """Put this model and every module inside it in training mode (``mode=False``: eval mode). Dropout and
+        BatchNorm behave differently in the two; the other layers the same."""
+        mode = arguments.flag("mode", mode)
+        for m in self.modules():
+            m.training = mode
         return self
 
     def eval(self) -> Module:
@@ -74,11 +93,12 @@ class Module:
         return self.forward(*args)
 
     def _named_state(self) -> Iterator[tuple[str, Value]]:
-        """What ``state_dict`` holds, by dotted name: the parameters here (a model with buffers adds them)."""
-        return self.named_parameters()
+        """What ``state_dict`` holds, by dotted name: the parameters, then the buffers."""
+        yield from self.named_parameters()
+        yield from self.named_buffers()
 
     def state_dict(self) -> dict[str, np.ndarray]:
-        """A copy of every parameter's data (and buffer's, in the PyTorch facade) as a numpy array, by dotted name."""
+        """A copy of every parameter's data and every buffer's (running statistics) as numpy arrays, by name."""
         return {name: np.array(p.data) for name, p in self._named_state()}
 
     def load_state_dict(self, state: dict) -> None:
@@ -131,17 +151,18 @@ class Module:
             raise ModelFileError(f"{os.fspath(path)!r}: {e}") from None
 
 
-def _walk(obj, name: str, module_path: str) -> Iterator[tuple[str, str, Value]]:
-    """(dotted name, path of the owning module, parameter) for every parameter under ``obj``."""
+def _walk(obj, name: str, module_path: str, buffers: bool = False) -> Iterator[tuple[str, str, Value]]:
+    """(dotted name, path of the owning module, parameter) for every parameter under ``obj`` (with
+    ``buffers=True``: every Value without a gradient instead)."""
     if isinstance(obj, Value):
-        if obj.requires_grad:
+        if obj.requires_grad != buffers:
             yield name, module_path, obj
     elif isinstance(obj, Module):
         for attr, value in vars(obj).items():
-            yield from _walk(value, f"{name}.{attr}" if name else attr, name)
+            yield from _walk(value, f"{name}.{attr}" if name else attr, name, buffers)
     elif isinstance(obj, (list, tuple)):
         for i, item in enumerate(obj):
-            yield from _walk(item, f"{name}.{i}", module_path)
+            yield from _walk(item, f"{name}.{i}", module_path, buffers)
 
 
 def _generator(seed: int | None) -> np.random.Generator:
@@ -298,6 +319,272 @@ class MLP(Module):
     def __repr__(self) -> str:
         inner = ", ".join(repr(layer) for layer in self.layers)
         return f"MLP([{inner}])"
+
+
+# ---------------------------------------------------------------- the next chapter: images, normalisation, dropout
+# These layers work on whole arrays only (tensor granularity): a convolution drawn one multiply at a time would
+# be thousands of nodes. Each is a few lines on an op of ``functional`` (whose derivative is written in ops.py).
+
+
+def _tensor_only(what: str, granularity: str) -> None:
+    _check_granularity(granularity)
+    if granularity != "tensor":
+        raise ValueError(
+            f"{what} is built at tensor granularity only (its inputs are whole arrays), got granularity="
+            f"{granularity!r}; a scalar-granularity model is an MLP of Layers"
+        )
+
+
+def _input(layer: Module, x, ndims: tuple[int, ...], layout: str, channels: int | None = None) -> Value:
+    """Check an input's rank (and its channels, axis 1) and name the layer when it does not fit."""
+    v = x if isinstance(x, Value) else Value(x, requires_grad=False)
+    if v.ndim not in ndims:
+        raise ValueError(f"{layer!r} expects input of shape {layout}, got shape {v.shape}")
+    if channels is not None and v.shape[1] != channels:
+        raise ValueError(f"{layer!r} expects {channels} channels (axis 1 of {layout}), got shape {v.shape}")
+    return v
+
+
+def _not_traceable(what: str) -> None:
+    """Inside compile's trace, say that ``what`` would be frozen by a trace: the step then runs eagerly, with a
+    CompileWarning naming it, rather than compiled and silently wrong."""
+    if modes.open_blocks and modes.state.reads is not None:
+        modes.state.reads.notes.append(what)
+
+
+class Sequential(Module):
+    """Modules applied one after another: ``Sequential(Conv2d(1, 8, 3), Activation("relu"), ...)``.
+
+    ``model[0]`` is the first, ``len(model)`` how many; parameters are named ``layers.0.w``, ``layers.0.b``, ...
+    """
+
+    def __init__(self, *modules: Module):
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential's argument {i} is {m!r}, not a Module (such as nn.Conv2d(1, 8, 3))")
+            if getattr(m, "granularity", "tensor") != "tensor":
+                raise ValueError(
+                    f"Sequential's argument {i}, {m!r}, is at scalar granularity; Sequential passes whole arrays "
+                    "from layer to layer, so build it with granularity='tensor'"
+                )
+        self.layers = list(modules)
+        self.granularity = "tensor"
+        self.label_parameters()
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+    def __getitem__(self, i: int) -> Module:
+        return self.layers[i]
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        inner = "".join(f"\n  ({i}): " + repr(m).replace("\n", "\n  ") for i, m in enumerate(self.layers))
+        return f"Sequential({inner}\n)" if inner else "Sequential()"
+
+
+class Activation(Module):
+    """An activation as a layer of its own, by name (``Activation("relu")``, options as ``alpha=0.1``), so a
+    Sequential can put a BatchNorm between a ``Layer(..., activation=None)`` and its nonlinearity."""
+
+    def __init__(self, name="relu", **options):
+        self.fn = activations.get(name, **options)
+
+    def forward(self, x) -> Value:
+        return self.fn(x if isinstance(x, Value) else Value(x, requires_grad=False))
+
+    def __repr__(self) -> str:
+        return f"Activation({activations.name_of(self.fn)!r})"
+
+
+class Flatten(Module):
+    """Each example of a batch made one row: (N, C, H, W) becomes (N, C*H*W), between images and a Layer."""
+
+    def forward(self, x) -> Value:
+        v = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        if v.ndim < 2:
+            raise ValueError(f"Flatten expects a batch (N, ...) of at least 2 axes, got shape {v.shape}")
+        return v.reshape(v.shape[0], -1)
+
+    def __repr__(self) -> str:
+        return "Flatten()"
+
+
+class Conv2d(Module):
+    """Filters slid over images: (N, C, H, W) in, (N, F, OH, OW) out, OH = (H + 2 padding - KH) // stride + 1.
+
+    ``w`` has shape (F, C, KH, KW), ``b`` (F,). Each output pixel is a Layer's unit on one patch of C*KH*KW
+    inputs, so ``init`` sees the shape (C*KH*KW, F): fan-in C*KH*KW, fan-out F (PyTorch counts F*KH*KW).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        init: str = "he",
+        bias_init: float = 0.0,
+        granularity: str = "tensor",
+        seed: int | None = None,
+    ):
+        _tensor_only("Conv2d", granularity)
+        self.in_channels = check_size("in_channels", in_channels)
+        self.out_channels = check_size("out_channels", out_channels)
+        self.kernel_size = pair("Conv2d kernel_size", kernel_size, 1)
+        self.stride, self.padding = pair("Conv2d stride", stride, 1), pair("Conv2d padding", padding, 0)
+        fan_in = in_channels * self.kernel_size[0] * self.kernel_size[1]
+        w = _weights(fan_in, out_channels, initializers.get(init), _generator(seed))
+        self.w = Value(w.T.reshape(out_channels, in_channels, *self.kernel_size), label="w")
+        self.b = Value(np.full(out_channels, arguments.real("bias_init", bias_init)), label="b")
+        self.granularity = granularity
+        self.label_parameters()
+
+    def forward(self, x) -> Value:
+        x = _input(self, x, (4,), "(N, C, H, W)", self.in_channels)
+        return F.conv2d(x, self.w, self.b, self.stride, self.padding)
+
+    def __repr__(self) -> str:
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return f"Conv2d({self.in_channels} -> {self.out_channels}, kernel {k[0]}x{k[1]}, stride {s}, padding {p})"
+
+
+class MaxPool2d(Module):
+    """The largest element of each kernel_size window, stride apart (by default kernel_size: side by side). The
+    gradient goes to each window's maximum, so only the winners learn."""
+
+    op = staticmethod(F.max_pool2d)
+
+    def __init__(self, kernel_size, stride=None):
+        name = type(self).__name__
+        self.kernel_size = pair(f"{name} kernel_size", kernel_size, 1)
+        self.stride = self.kernel_size if stride is None else pair(f"{name} stride", stride, 1)
+
+    def forward(self, x) -> Value:
+        return self.op(_input(self, x, (4,), "(N, C, H, W)"), self.kernel_size, self.stride)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(kernel_size={self.kernel_size}, stride={self.stride})"
+
+
+class AvgPool2d(MaxPool2d):
+    """The mean of each kernel_size window, stride apart (by default kernel_size). The gradient is shared out
+    equally: each input of a window gets 1 / (KH KW) of it."""
+
+    op = staticmethod(F.avg_pool2d)
+
+
+class BatchNorm1d(Module):
+    """Batch normalisation: each feature (axis 1) standardised over the batch, then scaled by ``gamma`` (ones at
+    first) and shifted by ``beta`` (zeros): y = gamma (x - mean) / sqrt(var + eps) + beta.
+
+    Training: mean and var are the batch's own, and the running statistics (buffers ``running_mean``,
+    ``running_var``: saved, never learned) move towards them: running = (1 - momentum) running + momentum batch.
+    Eval (``model.eval()``): the running statistics are used instead, so one example's answer does not depend on
+    the others in its batch. ``gamma`` and ``beta`` are cs231n's names; PyTorch calls them ``weight`` and ``bias``.
+    """
+
+    ndims, layout = (2, 3), "(N, C) or (N, C, L)"
+
+    def __init__(self, num_features: int, momentum: float = 0.1, eps: float = 1e-5, granularity: str = "tensor"):
+        _tensor_only(type(self).__name__, granularity)
+        self.num_features = check_size("num_features", num_features)
+        self.momentum = arguments.real("momentum", momentum, low=0.0)
+        if self.momentum > 1.0:
+            raise ValueError(f"momentum must be between 0 and 1, got {momentum!r}")
+        self.eps = arguments.real("eps", eps, positive=True)
+        self.gamma = Value(np.ones(num_features), label="gamma")
+        self.beta = Value(np.zeros(num_features), label="beta")
+        self.running_mean = Value(np.zeros(num_features), label="running_mean", requires_grad=False)
+        self.running_var = Value(np.ones(num_features), label="running_var", requires_grad=False)
+        self.granularity = granularity
+        self.label_parameters()
+
+    def forward(self, x) -> Value:
+        x = _input(self, x, self.ndims, self.layout, self.num_features)
+        if not self.training:  # (in training, batch_norm says so itself: it updates them in place)
+            _not_traceable(f"{self!r}'s running statistics in eval (numbers that later training or load changes)")
+        stats, affine = (self.running_mean, self.running_var), (self.gamma, self.beta)
+        return F.batch_norm(x, *stats, *affine, self.training, self.momentum, self.eps)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.num_features}, momentum={self.momentum}, eps={self.eps})"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalisation of images (N, C, H, W): each channel over the batch and every pixel (see BatchNorm1d)."""
+
+    ndims, layout = (4,), "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Each example standardised over its last axes (``shape``, an int or a tuple), then scaled by ``gamma``
+    (ones) and shifted by ``beta`` (zeros). No batch statistics: the same in training and eval."""
+
+    def __init__(self, shape, eps: float = 1e-5, granularity: str = "tensor"):
+        _tensor_only("LayerNorm", granularity)
+        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+        self.shape = tuple(check_size("LayerNorm shape", n) for n in shape)
+        self.eps = arguments.real("eps", eps, positive=True)
+        self.gamma = Value(np.ones(self.shape), label="gamma")
+        self.beta = Value(np.zeros(self.shape), label="beta")
+        self.granularity = granularity
+        self.label_parameters()
+
+    def forward(self, x) -> Value:
+        x = x if isinstance(x, Value) else Value(x, requires_grad=False)
+        if x.shape[max(x.ndim - len(self.shape), 0) :] != self.shape:
+            raise ValueError(f"{self!r} expects input whose last axes are {self.shape}, got shape {x.shape}")
+        return F.layer_norm(x, self.shape, self.gamma, self.beta, self.eps)
+
+    def __repr__(self) -> str:
+        return f"LayerNorm({self.shape}, eps={self.eps})"
+
+
+class Dropout(Module):
+    """Inverted dropout: in training each element is zeroed with probability ``p`` and the rest scaled by
+    1 / (1 - p), so no unit can rely on another; in eval, the identity. A fresh mask every call, from a
+    generator seeded by ``seed`` (the same seed, the same masks)."""
+
+    def __init__(self, p: float = 0.5, seed: int | None = None):
+        self.p = arguments.real("Dropout p", p)
+        if not 0.0 <= self.p <= 1.0:
+            raise ValueError(f"Dropout p (the probability of zeroing an element) must be in [0, 1], got {p!r}")
+        self.rng = _generator(seed)
+
+    def forward(self, x) -> Value:
+        if self.training and self.p > 0:  # before the mask is drawn: compile's trace then draws no second one
+            _not_traceable("a dropout mask (random numbers, new on every call)")
+        return F.dropout(x, self.p, self.training, self.rng)
+
+    def __repr__(self) -> str:
+        return f"Dropout(p={self.p})"
+
+
+class Embedding(Module):
+    """A table ``w`` of ``num`` vectors of size ``dim``: integer indices in, their rows out (shape
+    indices.shape + (dim,)). The gradient goes to the rows used, a repeated index's summed."""
+
+    def __init__(self, num: int, dim: int, init: str = "normal", granularity: str = "tensor", seed: int | None = None):
+        _tensor_only("Embedding", granularity)
+        self.num, self.dim = check_size("num", num), check_size("dim", dim)
+        self.w = Value(_weights(num, dim, initializers.get(init), _generator(seed)), label="w")
+        self.granularity = granularity
+        self.label_parameters()
+
+    def forward(self, indices) -> Value:
+        return F.embedding(indices, self.w)
+
+    def __repr__(self) -> str:
+        return f"Embedding({self.num}, {self.dim})"
 
 
 def _check_inputs(model: Module, x) -> None:

@@ -1,9 +1,16 @@
-"""The training loop: forward, loss, backward, step, repeated; and reading a model's answers."""
+"""The training loop: forward, loss, backward, step, repeated; and reading a model's answers.
+
+Modes: ``fit`` trains in training mode (dropout on, BatchNorm on each batch's statistics, moving its running
+ones); ``outputs`` and ``accuracy`` answer in eval mode (dropout off, BatchNorm on its running statistics), as
+a trained model is used. Each puts every module back in the mode it was in, so calling them never switches
+a model's mode behind its user's back.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TextIO
 
 import numpy as np
@@ -21,9 +28,22 @@ def forward(model: Module, X) -> Value | list[Value]:
     return model(np.asarray(X, dtype=np.float64))
 
 
+@contextlib.contextmanager
+def mode(model: Module, training: bool) -> Iterator[Module]:
+    """Inside ``with mode(model, False):`` the model and its sub-modules are in eval mode (True: training);
+    afterwards each is back in the mode it was in."""
+    was = [(m, m.training) for m in model.modules()]
+    model.train(training)
+    try:
+        yield model
+    finally:
+        for m, training_before in was:
+            m.training = training_before
+
+
 def outputs(model: Module, X) -> np.ndarray:
-    """The model's outputs for every row of X as an array of shape (n, outputs), without building a graph."""
-    with no_grad():
+    """The model's outputs for every row of X as an array of shape (n, outputs), in eval mode, without a graph."""
+    with no_grad(), mode(model, False):
         out = forward(model, X)
     if isinstance(out, list):
         rows = [[v.data for v in o] if isinstance(o, list) else [o.data] for o in out]
@@ -91,7 +111,7 @@ def fit(
     progress: bool | str = False,
     max_growth: float | None = 1000.0,
 ) -> list[float]:
-    """Train ``model`` on (X, y) for ``steps`` optimizer steps; returns the loss at every step.
+    """Train ``model`` on (X, y) for ``steps`` optimizer steps, in training mode; returns the loss at every step.
 
     ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
@@ -118,34 +138,35 @@ def fit(
     history, limit = [], np.inf
     full_batch = batch_size is None or batch_size >= len(y)
     bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
-    try:
-        for step in range(steps):
-            if full_batch:
-                Xb, yb = X, y
-            else:
-                if cursor + batch_size > len(y):
-                    order, cursor = rng.permutation(len(y)), 0
-                idx = order[cursor : cursor + batch_size]
-                cursor += batch_size
-                Xb, yb = X[idx], y[idx]
-            value = loss_fn(forward(model, Xb), yb)
-            loss = value.item()
-            if not (np.isfinite(loss) and loss <= limit):
-                raise TrainingDiverged(step, steps, loss, history, lr, max_growth)
-            if step == 0 and max_growth is not None and loss >= 0:  # against the first loss on all the rows
-                first = loss if full_batch else _loss_on_all(loss_fn, model, X, y)  # (one hard minibatch is
-                limit = max_growth * max(first, 1.0)  # no explosion)
-            opt.zero_grad()
-            value.backward()
-            opt.step()
-            history.append(loss)
-            if on_step is not None:
-                on_step(step, loss)
+    with mode(model, True):  # back in its own mode afterwards, even after an error
+        try:
+            for step in range(steps):
+                if full_batch:
+                    Xb, yb = X, y
+                else:
+                    if cursor + batch_size > len(y):
+                        order, cursor = rng.permutation(len(y)), 0
+                    idx = order[cursor : cursor + batch_size]
+                    cursor += batch_size
+                    Xb, yb = X[idx], y[idx]
+                value = loss_fn(forward(model, Xb), yb)
+                loss = value.item()
+                if not (np.isfinite(loss) and loss <= limit):
+                    raise TrainingDiverged(step, steps, loss, history, lr, max_growth)
+                if step == 0 and max_growth is not None and loss >= 0:  # against the first loss on all the rows
+                    first = loss if full_batch else _loss_on_all(loss_fn, model, X, y)  # (one hard minibatch is
+                    limit = max_growth * max(first, 1.0)  # no explosion)
+                opt.zero_grad()
+                value.backward()
+                opt.step()
+                history.append(loss)
+                if on_step is not None:
+                    on_step(step, loss)
+                if bar is not None:
+                    bar.update(step, loss)
+        finally:
             if bar is not None:
-                bar.update(step, loss)
-    finally:
-        if bar is not None:
-            bar.close()  # the bar goes before an error's message is shown
+                bar.close()  # the bar goes before an error's message is shown
     return history
 
 
@@ -194,6 +215,7 @@ def _in_notebook() -> bool:
 
 
 def _loss_on_all(loss_fn, model, X, y) -> float:
-    """The loss on all the rows, without a graph: what a minibatch's loss is compared with."""
-    with no_grad():
+    """The loss on all the rows, without a graph, in eval mode (it moves no running statistics, draws no dropout
+    mask): what a minibatch's loss is compared with."""
+    with no_grad(), mode(model, False):
         return loss_fn(forward(model, X), y).item()
