@@ -2,6 +2,8 @@
 shapes, start, reprs and state_dict order; a real PyTorch model that loads our state_dict gives our outputs,
 gradients, running statistics and optimizer steps, in training and in eval."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -258,3 +260,33 @@ def test_bad_settings_are_named():
         nn.BatchNorm1d(3)(np.ones((2, 3, 4, 4)))
     with pytest.raises(ValueError, match="the input has 2 channels"):
         nn.Conv2d(3, 2, 3)(np.ones((1, 2, 5, 5)))
+
+
+def test_a_compiled_eval_step_of_a_facade_batchnorm_reads_the_running_statistics_anew():
+    """compile must not freeze the running statistics it saw when tracing (buffers are leaves: read anew on every
+    call, as the weights), nor the facade's dropout masks (the step runs eagerly, and says so)."""
+    import tinygrad_edu
+    from tinygrad_edu.compiler import CompileWarning
+
+    ours.manual_seed(0)
+    model = ours.nn.Sequential(ours.nn.Linear(4, 3), ours.nn.BatchNorm1d(3), ours.nn.Dropout(0.5))
+    x = ours.tensor(np.random.default_rng(0).normal(size=(8, 4)))
+    model(x)
+    model.eval()
+    compiled = tinygrad_edu.compile(lambda xb: model(xb).sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", CompileWarning)
+        compiled(x)
+        assert compiled.latest.step is not None  # compiled, not eager
+    model.train()
+    model(x * 3.0 + 1.0)  # the running statistics move
+    model.eval()
+    assert compiled(x).item() == model(x).sum().item()
+    state = model.state_dict()
+    state["1.running_var"] = state["1.running_var"] * 4.0
+    model.load_state_dict(state)  # new arrays
+    assert compiled(x).item() == model(x).sum().item()
+    dropping = ours.nn.Sequential(model[0], model[2]).train()
+    train_step = tinygrad_edu.compile(lambda xb: dropping(xb).sum())
+    with pytest.warns(CompileWarning, match="a dropout mask"):
+        train_step(x)

@@ -81,8 +81,7 @@ class Argument(np.lib.mixins.NDArrayOperatorsMixin):
         return repr(self.array)
 
     def _note(self, what: str) -> None:
-        if modes.open_blocks and modes.state.reads is not None:
-            modes.state.reads.notes.append(f"{what} of the argument {self.name}")
+        modes.note_frozen(f"{what} of the argument {self.name}")
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         self._note("np.asarray()")
@@ -213,8 +212,8 @@ class Followed(np.ndarray):
 
 def _note_outside_ops(what: str) -> None:
     """Note a use of followed numbers, unless an op computes with them (its inputs and settings are in the graph)."""
-    if modes.open_blocks and modes.state.reads is not None and frame(2).f_code.co_filename not in OP_FILES:
-        modes.state.reads.notes.append(what)
+    if modes.open_blocks and frame(2).f_code.co_filename not in OP_FILES:
+        modes.note_frozen(what)
 
 
 def item_of(numbers: np.ndarray, k: int | tuple = ()) -> float:

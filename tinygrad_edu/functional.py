@@ -379,7 +379,7 @@ def batch_norm(
     Training: x_hat from the batch's own mean and biased variance (``ops.BatchNorm``), and the running
     statistics (numpy arrays or Values of shape (C,), if given) updated in place:
     running = (1 - momentum) * running + momentum * batch, the variance's with n / (n - 1) (unbiased), as PyTorch.
-    Eval: x_hat = (x - running_mean) / sqrt(running_var + eps), plain arithmetic with constants.
+    Eval: x_hat = (x - running_mean) / sqrt(running_var + eps), plain arithmetic.
     """
     x = as_value(x)
     if x.ndim < 2:
@@ -397,17 +397,18 @@ def batch_norm(
         momentum = arguments.real("batch_norm's momentum", momentum, low=0.0)
         out = apply(ops.BatchNorm, x, axes=axes, eps=eps)
         if running_mean is not None or running_var is not None:
-            if modes.open_blocks and modes.state.reads is not None:  # compile's trace: a compiled step would not
-                modes.state.reads.notes.append("batch_norm's running statistics in training (updated in place)")
+            modes.note_frozen("batch_norm's running statistics in training (updated in place)")
             numbers = x.numbers  # (redo this update: the step runs eagerly)
             _update_running("running_mean", running_mean, numbers.mean(axis=axes), momentum, channels)
             _update_running("running_var", running_var, numbers.var(axis=axes, ddof=1), momentum, channels)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm in eval mode (training=False) needs running_mean and running_var")
-        mean = _statistic("running_mean", running_mean, channels).reshape(view)
-        inv_std = 1.0 / np.sqrt(_statistic("running_var", running_var, channels).reshape(view) + eps)
-        out = (x - mean) * inv_std
+        for name, stat in (("running_mean", running_mean), ("running_var", running_var)):
+            _statistic(name, stat, channels)  # checked
+        # a model's buffers stay Values in the graph: a compiled step reads their numbers anew on every call
+        mean, var = as_value(running_mean).reshape(view), as_value(running_var).reshape(view)
+        out = (x - mean) / (var + eps).sqrt()
     return _affine("batch_norm", out, weight, bias, (channels,), view)
 
 
@@ -481,6 +482,7 @@ def dropout(x, p: float = 0.5, training: bool = True, generator: np.random.Gener
         return x
     if p == 1.0:
         return x * np.zeros(x.shape)
+    modes.note_frozen("a dropout mask (random numbers, new on every call)")  # compile then calls fn once, eagerly
     keep = (generator or np.random.default_rng()).random(x.shape) >= p  # True with probability 1 - p
     return x * (keep * (1.0 / (1.0 - p)))
 

@@ -178,6 +178,14 @@ def is_anomaly_enabled() -> bool:
     return bool(open_blocks) and state.anomaly
 
 
+def note_frozen(what: str) -> None:
+    """Inside compile's trace, note that ``what`` would be frozen by a trace (random numbers, numbers updated in
+    place, numbers read off the graph): the step then runs eagerly, with a CompileWarning naming it, rather than
+    compiled and silently wrong."""
+    if open_blocks and state.reads is not None:
+        state.reads.notes.append(what)
+
+
 def note_read(value, what: str) -> None:
     """Inside ``note_reads()``, note that the numbers of a Value with a gradient (or of an argument of the
     traced function) left the graph: ``what`` read them (a comparison, ``float()``, ``np.asarray``)."""

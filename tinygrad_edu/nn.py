@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, arguments, modes
+from tinygrad_edu import activations, arguments
 from tinygrad_edu import functional as F
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value
@@ -345,13 +345,6 @@ def _input(layer: Module, x, ndims: tuple[int, ...], layout: str, channels: int 
     return v
 
 
-def _not_traceable(what: str) -> None:
-    """Inside compile's trace, say that ``what`` would be frozen by a trace: the step then runs eagerly, with a
-    CompileWarning naming it, rather than compiled and silently wrong."""
-    if modes.open_blocks and modes.state.reads is not None:
-        modes.state.reads.notes.append(what)
-
-
 class Sequential(Module):
     """Modules applied one after another: ``Sequential(Conv2d(1, 8, 3), Activation("relu"), ...)``.
 
@@ -411,7 +404,7 @@ class Flatten(Module):
         v = x if isinstance(x, Value) else Value(x, requires_grad=False)
         if v.ndim < 2:
             raise ValueError(f"Flatten expects a batch (N, ...) of at least 2 axes, got shape {v.shape}")
-        return v.reshape(v.shape[0], -1)
+        return F.flatten(v, 1)
 
     def __repr__(self) -> str:
         return "Flatten()"
@@ -510,8 +503,6 @@ class BatchNorm1d(Module):
 
     def forward(self, x) -> Value:
         x = _input(self, x, self.ndims, self.layout, self.num_features)
-        if not self.training:  # (in training, batch_norm says so itself: it updates them in place)
-            _not_traceable(f"{self!r}'s running statistics in eval (numbers that later training or load changes)")
         stats, affine = (self.running_mean, self.running_var), (self.gamma, self.beta)
         return F.batch_norm(x, *stats, *affine, self.training, self.momentum, self.eps)
 
@@ -561,8 +552,6 @@ class Dropout(Module):
         self.rng = _generator(seed)
 
     def forward(self, x) -> Value:
-        if self.training and self.p > 0:  # before the mask is drawn: compile's trace then draws no second one
-            _not_traceable("a dropout mask (random numbers, new on every call)")
         return F.dropout(x, self.p, self.training, self.rng)
 
     def __repr__(self) -> str:
