@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, arguments
+from tinygrad_edu import activations, arguments, recurrent
 from tinygrad_edu import functional as F
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import Value
@@ -574,6 +574,143 @@ class Embedding(Module):
 
     def __repr__(self) -> str:
         return f"Embedding({self.num}, {self.dim})"
+
+
+class RNNCell(Module):
+    """One step of a vanilla recurrent network: h' = tanh(x w_ih + h w_hh + b) (or relu). ``x`` has shape
+    (N, input_size) or (input_size,), ``h`` the matching (N, hidden_size) (zeros when not given). Calling it in
+    a loop over time is an RNN; ``RNN`` does that loop for you."""
+
+    gates, names = 1, "h"  # how many blocks of hidden_size units w_ih feeds; the parts of the state
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        nonlinearity: str = "tanh",
+        init: str = "xavier",
+        granularity: str = "tensor",
+        seed: int | None = None,
+        rng: np.random.Generator | None = None,
+    ):
+        _tensor_only(type(self).__name__, granularity)
+        self.input_size = check_size("input_size", input_size)
+        self.hidden_size = check_size("hidden_size", hidden_size)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity, self.step = nonlinearity, recurrent.rnn_step(nonlinearity)
+        init_fn, rng = initializers.get(init), rng or _generator(seed)
+        width = self.gates * hidden_size
+        self.w_ih = Value(_weights(input_size, width, init_fn, rng), label="w_ih")
+        self.w_hh = Value(_weights(hidden_size, width, init_fn, rng), label="w_hh")
+        self.b = Value(self._bias(), label="b")
+        self.granularity = granularity
+        self.label_parameters()
+
+    def _bias(self) -> np.ndarray:
+        return np.zeros(self.hidden_size)
+
+    def zero_state(self, batch: tuple[int, ...]) -> recurrent.State:
+        """The state before the first step: zeros of shape batch + (hidden_size,), one per part of the state."""
+        return tuple(Value(np.zeros((*batch, self.hidden_size)), requires_grad=False) for _ in self.names)
+
+    def forward(self, x, state=None):
+        x = _input(self, x, (1, 2), "(N, input_size) or (input_size,)")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{self!r} expects {self.input_size} input features (last axis), got shape {x.shape}")
+        start = self._start(x.shape[:-1], state)
+        out = self.step(x @ self.w_ih + self.b, start, self.w_hh)
+        return out if len(out) > 1 else out[0]
+
+    def _start(self, batch: tuple[int, ...], state) -> recurrent.State:
+        if state is None:
+            return self.zero_state(batch)
+        parts = (state,) if len(self.names) == 1 else tuple(state)
+        want = (*batch, self.hidden_size)
+        for name, s in zip(self.names, parts):
+            if np.shape(s.numbers if isinstance(s, Value) else s) != want:
+                raise ValueError(f"{self!r}: the state {name} must have shape {want}, got {np.shape(s)}")
+        return tuple(s if isinstance(s, Value) else Value(s, requires_grad=False) for s in parts)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.input_size} -> {self.hidden_size}, {self.nonlinearity})"
+
+
+class LSTMCell(RNNCell):
+    """One step of an LSTM (see recurrent.lstm_step): the state is (h, c), ``cell(x, (h, c))`` returns the new
+    (h, c). w_ih and w_hh hold the four gates side by side (input, forget, cell, output: PyTorch's order). The
+    forget gate's bias starts at ``forget_bias`` (1: remember by default, Jozefowicz et al. 2015)."""
+
+    gates, names = 4, "hc"
+
+    def __init__(self, input_size: int, hidden_size: int, forget_bias: float = 1.0, **options):
+        self.forget_bias = arguments.real("forget_bias", forget_bias)
+        super().__init__(input_size, hidden_size, "tanh", **options)
+        self.step = recurrent.lstm_step
+
+    def _bias(self) -> np.ndarray:
+        n = self.hidden_size
+        return np.concatenate([np.zeros(n), np.full(n, self.forget_bias), np.zeros(2 * n)])
+
+    def __repr__(self) -> str:
+        return f"LSTMCell({self.input_size} -> {self.hidden_size})"
+
+
+class RNN(Module):
+    """A recurrent layer (or ``num_layers`` stacked): an RNNCell applied at every step of sequences of shape
+    (N, T, input_size) (batch first, so that ``train.fit`` batches sequences), unrolled: the graph has one
+    step per time step, its states labelled h1 ... hT.
+
+    ``model(x)`` returns (outputs, h_n): every step's hidden state of the last layer, (N, T, hidden_size), and
+    each layer's last one, (num_layers, N, hidden_size). ``model(x, h0)`` starts from h0 of that shape."""
+
+    cell = RNNCell
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, seed: int | None = None, **options):
+        self.num_layers = check_size("num_layers", num_layers)
+        rng = _generator(seed)
+        sizes = [check_size("input_size", input_size)] + [hidden_size] * (self.num_layers - 1)
+        self.cells = [self.cell(n, hidden_size, rng=rng, **options) for n in sizes]
+        self.input_size, self.hidden_size = input_size, self.cells[0].hidden_size
+        self.granularity = "tensor"
+        self.label_parameters()
+
+    def forward(self, x, state=None):
+        x = _input(self, x, (3,), "(N, T, input_size)")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{self!r} expects {self.input_size} input features (last axis), got shape {x.shape}")
+        starts = self._starts(x.shape[0], state)
+        lasts = []
+        for cell, start in zip(self.cells, starts):
+            x, last = recurrent.unroll(x @ cell.w_ih + cell.b, start, cell.w_hh, cell.step, cell.names)
+            lasts.append(last)
+        final = tuple(F.stack(parts) for parts in zip(*lasts))  # each part of the state: (num_layers, N, hidden)
+        return x, final if len(final) > 1 else final[0]
+
+    def _starts(self, n: int, state) -> list[recurrent.State]:
+        """Each layer's first state: zeros, or the rows of the given (num_layers, N, hidden_size) arrays."""
+        if state is None:
+            return [cell.zero_state((n,)) for cell in self.cells]
+        parts = (state,) if len(self.cell.names) == 1 else tuple(state)
+        want = (self.num_layers, n, self.hidden_size)
+        values = []
+        for name, s in zip(self.cell.names, parts):
+            v = s if isinstance(s, Value) else Value(s, requires_grad=False)
+            if v.shape != want:
+                raise ValueError(f"{self!r}: the first state {name}0 must have shape {want}, got {v.shape}")
+            values.append(v)
+        return [tuple(v[k] for v in values) for k in range(self.num_layers)]
+
+    def __repr__(self) -> str:
+        layers = f", {self.num_layers} layers" if self.num_layers > 1 else ""
+        return f"{type(self).__name__}({self.input_size} -> {self.hidden_size}{layers})"
+
+
+class LSTM(RNN):
+    """LSTM layers (see RNN and LSTMCell): ``model(x)`` returns (outputs, (h_n, c_n)); ``model(x, (h0, c0))``
+    starts from that state."""
+
+    cell = LSTMCell
 
 
 def _check_inputs(model: Module, x) -> None:

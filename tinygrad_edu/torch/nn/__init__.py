@@ -14,11 +14,11 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tinygrad_edu import arguments, losses
+from tinygrad_edu import arguments, losses, recurrent
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.functional import _pair as pair
-from tinygrad_edu.functional import flatten
+from tinygrad_edu.functional import flatten, stack
 from tinygrad_edu.optim import zero_grads
 from tinygrad_edu.torch import generator
 from tinygrad_edu.torch.nn import functional, utils  # noqa: F401 (torch.nn.utils)
@@ -29,7 +29,7 @@ from tinygrad_edu.torch.tensor import Tensor
 SUPPORTED = (
     "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
     "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm Conv1d Conv2d MaxPool2d AvgPool2d "
-    "BatchNorm1d BatchNorm2d functional utils"
+    "BatchNorm1d BatchNorm2d RNNCell LSTMCell RNN LSTM functional utils"
 ).split()
 
 
@@ -450,6 +450,184 @@ class BatchNorm2d(_BatchNorm):
     """Batch normalisation of images (N, C, H, W): each channel over the batch and every pixel."""
 
     ndims, dims = (4,), "4D"
+
+
+class RNNCellBase(Module):
+    """What RNNCell and LSTMCell share: ``weight_ih`` (gates * hidden_size, input_size), ``weight_hh``
+    (gates * hidden_size, hidden_size), ``bias_ih``, ``bias_hh``, all from U(-1/sqrt(hidden_size),
+    1/sqrt(hidden_size)) as PyTorch starts them; one step is tinygrad_edu.recurrent's, on the transposed weights."""
+
+    gates, names = 1, "h"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh"):
+        super().__init__()
+        name = type(self).__name__
+        self.input_size = arguments.integer(f"{name} input_size", input_size, low=1)
+        self.hidden_size = arguments.integer(f"{name} hidden_size", hidden_size, low=1)
+        self.bias, self.nonlinearity = arguments.flag(f"{name} bias", bias), nonlinearity
+        self.step = _step(name, nonlinearity) if self.gates == 1 else recurrent.lstm_step
+        for param, shape in _rnn_weights(self.gates, self.hidden_size, self.input_size, self.bias):
+            setattr(self, param, shape)
+
+    def forward(self, input, hx=None):
+        name = type(self).__name__
+        x = input if isinstance(input, Value) else Tensor(input)
+        if x.ndim not in (1, 2):
+            raise ValueError(f"{name}: Expected input to be 1D or 2D, got {x.ndim}D instead")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input has inconsistent input_size: got {x.shape[-1]} expected {self.input_size}")
+        batch = x.shape[:-1]
+        state = _state(name, self.names, hx, (*batch, self.hidden_size))
+        xw = _input_part(x, self.weight_ih, self.bias_ih, self.bias_hh)
+        out = self.step(xw, state, self.weight_hh.T)
+        return out if len(out) > 1 else out[0]
+
+    def extra_repr(self) -> str:
+        bias = "" if self.bias else ", bias=False"
+        nonlinearity = "" if self.gates > 1 or self.nonlinearity == "tanh" else f", nonlinearity={self.nonlinearity}"
+        return f"{self.input_size}, {self.hidden_size}{bias}{nonlinearity}"
+
+
+class RNNCell(RNNCellBase):
+    """One step of an Elman RNN: h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh) (or relu); h starts at zeros."""
+
+
+class LSTMCell(RNNCellBase):
+    """One step of an LSTM: ``cell(x, (h, c))`` returns the new (h, c); the four gates (input, forget, cell,
+    output) stacked in the weights' rows."""
+
+    gates, names = 4, "hc"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True):
+        super().__init__(input_size, hidden_size, bias)
+
+
+class RNNBase(Module):
+    """What RNN and LSTM share: ``num_layers`` layers, each an unrolled cell (tinygrad_edu.recurrent), whose
+    weights are named ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ... as PyTorch names
+    them. Input (L, N, input_size), (N, L, input_size) with ``batch_first=True``, or (L, input_size)."""
+
+    gates, names = 1, "h"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        nonlinearity: str = "tanh",
+    ):
+        super().__init__()
+        name = type(self).__name__
+        self.input_size = arguments.integer(f"{name} input_size", input_size, low=1)
+        self.hidden_size = arguments.integer(f"{name} hidden_size", hidden_size, low=1)
+        self.num_layers = arguments.integer(f"{name} num_layers", num_layers, low=1)
+        self.bias = arguments.flag(f"{name} bias", bias)
+        self.batch_first = arguments.flag(f"{name} batch_first", batch_first)
+        self.dropout = arguments.real(f"{name} dropout", dropout, low=0.0)
+        if self.dropout > 1.0:
+            raise ValueError(f"dropout should be a number in range [0, 1] representing the probability of an element "
+                             f"being zeroed, got {dropout}")  # fmt: skip
+        if bidirectional or proj_size:
+            raise ValueError(f"{name}: bidirectional and proj_size are not supported here (one direction only)")
+        if self.gates > 1 and nonlinearity != "tanh":
+            raise TypeError(f"{name} got an unexpected keyword argument 'nonlinearity' (its gates are fixed)")
+        self.nonlinearity = nonlinearity
+        self.step = _step(name, nonlinearity) if self.gates == 1 else recurrent.lstm_step
+        for k in range(self.num_layers):
+            size = self.input_size if k == 0 else self.hidden_size
+            for param, tensor in _rnn_weights(self.gates, self.hidden_size, size, self.bias):
+                setattr(self, f"{param}_l{k}", tensor)
+
+    def forward(self, input, hx=None):
+        name = type(self).__name__
+        x = input if isinstance(input, Value) else Tensor(input)
+        if x.ndim not in (2, 3):
+            raise ValueError(f"{name}: Expected input to be 2D or 3D, got {x.ndim}D instead")
+        if x.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input.size(-1) must be equal to input_size. Expected {self.input_size}, "
+                             f"got {x.shape[-1]}")  # fmt: skip
+        batched = x.ndim == 3
+        if not batched:
+            x = x.unsqueeze(0)  # one sequence: a batch of one
+        elif not self.batch_first:
+            x = x.transpose(1, 0, 2)  # (L, N, .) -> (N, L, .): the unrolling runs along axis 1
+        layers, n = self.num_layers, x.shape[0]
+        want = (layers, n, self.hidden_size) if batched else (layers, self.hidden_size)
+        state = _state(name, self.names, hx, want)
+        if not batched:
+            state = tuple(s.unsqueeze(1) for s in state)
+        lasts = []
+        for k in range(layers):
+            weights = [getattr(self, f"{p}_l{k}") for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+            xw = _input_part(x, weights[0], *weights[2:])
+            x, last = recurrent.unroll(xw, tuple(s[k] for s in state), weights[1].T, self.step, self.names)
+            if self.dropout and self.training and k < layers - 1:
+                x = functional.dropout(x, self.dropout)
+            lasts.append(last)
+        final = tuple(stack(parts) for parts in zip(*lasts))
+        if not batched:
+            x, final = x.squeeze(0), tuple(f.squeeze(1) for f in final)
+        elif not self.batch_first:
+            x = x.transpose(1, 0, 2)
+        return x, final if len(final) > 1 else final[0]
+
+    def extra_repr(self) -> str:
+        extras = [f", num_layers={self.num_layers}" if self.num_layers > 1 else ""]
+        extras += [", bias=False" if not self.bias else "", ", batch_first=True" if self.batch_first else ""]
+        extras += [f", dropout={self.dropout}" if self.dropout else ""]
+        extras += [f", nonlinearity={self.nonlinearity}" if self.gates == 1 and self.nonlinearity != "tanh" else ""]
+        return f"{self.input_size}, {self.hidden_size}" + "".join(extras)
+
+
+class RNN(RNNBase):
+    """Elman RNN layers: ``rnn(x)`` returns (output, h_n): every step's hidden state of the last layer, and
+    each layer's last one, (num_layers, N, hidden_size). ``rnn(x, h0)`` starts from h0 (zeros by default)."""
+
+
+class LSTM(RNNBase):
+    """LSTM layers: ``lstm(x)`` returns (output, (h_n, c_n)); ``lstm(x, (h0, c0))`` starts from that state."""
+
+    gates, names = 4, "hc"
+
+
+def _step(name: str, nonlinearity: str):
+    if nonlinearity not in ("tanh", "relu"):
+        raise ValueError(f"{name}: Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'.")
+    return recurrent.rnn_step(nonlinearity)
+
+
+def _rnn_weights(gates: int, hidden: int, inputs: int, bias: bool) -> Iterator[tuple[str, Tensor | None]]:
+    """A recurrent layer's parameters in PyTorch's order and start: every one from U(-1/sqrt(hidden), ...)."""
+    bound, rows = 1.0 / math.sqrt(hidden), gates * hidden
+    yield "weight_ih", Parameter(generator().uniform(-bound, bound, (rows, inputs)))
+    yield "weight_hh", Parameter(generator().uniform(-bound, bound, (rows, hidden)))
+    for name in ("bias_ih", "bias_hh"):
+        yield name, Parameter(generator().uniform(-bound, bound, rows)) if bias else None
+
+
+def _input_part(x: Value, weight_ih: Value, bias_ih: Value | None, bias_hh: Value | None) -> Value:
+    """x W_ih^T + b_ih + b_hh: the part of every step's gates that does not depend on the state, all at once."""
+    xw = x @ weight_ih.T
+    return xw + (bias_ih + bias_hh) if bias_ih is not None else xw
+
+
+def _state(name: str, names: str, hx, shape: tuple[int, ...]) -> tuple[Value, ...]:
+    """The first state: zeros, or the given tensor(s) (an LSTM's a tuple (h0, c0)), each checked for ``shape``."""
+    if hx is None:
+        return tuple(Tensor(np.zeros(shape)) for _ in names)
+    parts = (hx,) if len(names) == 1 else tuple(hx) if isinstance(hx, (tuple, list)) else None
+    if parts is None or len(parts) != len(names):
+        raise TypeError(f"{name}: the state hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+    values = tuple(s if isinstance(s, Value) else Tensor(s) for s in parts)
+    for part, v in zip(names, values):
+        if v.shape != shape:
+            raise RuntimeError(f"{name}: expected hidden size {shape} for {part}_0, got {v.shape}")
+    return values
 
 
 def _buffer(name: str, tensor) -> Tensor | None:
