@@ -11,7 +11,8 @@ Read the modules in this order; each one imports only modules above it:
    table, one row per use of the chain rule; and as straight-line code (``compile(fn)``, which runs the
    ops' own forward and backward on symbols that write code), which runs a training step without a graph.
 6. ``viz``: the graph as a picture, and the backward pass step by step.
-7. ``activations``, ``init``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural networks.
+7. ``activations``, ``init``, ``recurrent``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural
+   networks (``recurrent``: an RNN's and an LSTM's step, and the loop that unrolls it along time).
 8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.
 9. ``micrograd``, ``torch``, ``dezero``: the APIs of micrograd, of beginner PyTorch and of DeZero on this
    engine, for code learners already have.

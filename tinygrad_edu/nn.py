@@ -625,7 +625,7 @@ class RNNCell(Module):
     def _start(self, batch: tuple[int, ...], state) -> recurrent.State:
         if state is None:
             return self.zero_state(batch)
-        parts = (state,) if len(self.names) == 1 else tuple(state)
+        parts = _state_parts(self, state, self.names)
         want = (*batch, self.hidden_size)
         for name, s in zip(self.names, parts):
             if np.shape(s.numbers if isinstance(s, Value) else s) != want:
@@ -654,6 +654,15 @@ class LSTMCell(RNNCell):
 
     def __repr__(self) -> str:
         return f"LSTMCell({self.input_size} -> {self.hidden_size})"
+
+
+def _state_parts(model: Module, state, names: str) -> tuple:
+    """A given state as its parts: (h,) for an RNN, (h, c) for an LSTM, which must come as a pair."""
+    if len(names) == 1:
+        return (state,)
+    if not isinstance(state, (tuple, list)) or len(state) != len(names):
+        raise ValueError(f"{model!r}: the state must be a pair ({', '.join(names)}), got {type(state).__name__}")
+    return tuple(state)
 
 
 class RNN(Module):
@@ -691,7 +700,7 @@ class RNN(Module):
         """Each layer's first state: zeros, or the rows of the given (num_layers, N, hidden_size) arrays."""
         if state is None:
             return [cell.zero_state((n,)) for cell in self.cells]
-        parts = (state,) if len(self.cell.names) == 1 else tuple(state)
+        parts = _state_parts(self, state, self.cell.names)
         want = (self.num_layers, n, self.hidden_size)
         values = []
         for name, s in zip(self.cell.names, parts):

@@ -579,8 +579,7 @@ class RNNBase(Module):
     def extra_repr(self) -> str:
         extras = [f", num_layers={self.num_layers}" if self.num_layers > 1 else ""]
         extras += [", bias=False" if not self.bias else "", ", batch_first=True" if self.batch_first else ""]
-        extras += [f", dropout={self.dropout}" if self.dropout else ""]
-        extras += [f", nonlinearity={self.nonlinearity}" if self.gates == 1 and self.nonlinearity != "tanh" else ""]
+        extras += [f", dropout={self.dropout}" if self.dropout else ""]  # (PyTorch's repr leaves out nonlinearity)
         return f"{self.input_size}, {self.hidden_size}" + "".join(extras)
 
 
