@@ -505,6 +505,113 @@ def cnn_numpy(weights, X, y, batches):
     return float(loss)
 
 
+# ---------------------------------------------------------------- an LSTM on the adding problem: ours, PyTorch, numpy
+
+
+def adding_problem(n: int, steps: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Hochreiter and Schmidhuber's adding problem: each step is (a number in [0, 1], a mark 0 or 1); two steps are
+    marked, and the answer is the sum of their numbers. Sequences (n, steps, 2), answers (n, 1)."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, steps, 2))
+    x[..., 0] = rng.uniform(size=(n, steps))
+    for row in x:
+        row[rng.choice(steps, 2, replace=False), 1] = 1.0
+    return x, (x[..., 0] * x[..., 1]).sum(axis=1, keepdims=True)
+
+
+def _lstm_weights(hidden: int = 32, seed: int = 0) -> list[np.ndarray]:
+    """w_ih (2, 4H), w_hh (H, 4H), b (4H,) as our nn.LSTM holds them (gates i, f, g, o), then a head H -> 1."""
+    rng = np.random.default_rng(seed)
+    bound = 1 / np.sqrt(hidden)
+    shapes = [(2, 4 * hidden), (hidden, 4 * hidden), (4 * hidden,), (hidden, 1), (1,)]
+    return [rng.uniform(-bound, bound, shape) for shape in shapes]
+
+
+def lstm_ours(weights, X, y, batches, engine: TensorEngine = OURS):
+    """Our nn.LSTM (its steps unrolled from tinygrad_edu.recurrent), the last step's state through a linear head."""
+    lstm = nn.LSTM(2, weights[1].shape[0], seed=0)
+    cell = lstm.cells[0]
+    params = engine.params(weights)
+    cell.w_ih, cell.w_hh, cell.b, W, b = params
+
+    def loss_fn(xb, yb):
+        out, _ = lstm(xb)
+        return losses.mse(out[:, -1] @ W + b, yb)
+
+    return engine.train(loss_fn, params, [0.1], ((X[idx], y[idx]) for idx in batches))
+
+
+def lstm_torch(weights, X, y, batches):
+    """PyTorch's nn.LSTM (its own loop in C++) with the same weights, its two biases as our one and zeros."""
+    w_ih, w_hh, b, W, c = weights
+    lstm = torch.nn.LSTM(2, w_hh.shape[0], batch_first=True).double()
+    head = TORCH.params([W, c])
+    with torch.no_grad():
+        for name, value in [("weight_ih_l0", w_ih.T), ("weight_hh_l0", w_hh.T), ("bias_ih_l0", b)]:
+            getattr(lstm, name).copy_(torch.from_numpy(np.ascontiguousarray(value)))
+        lstm.bias_hh_l0.zero_()
+    lstm.bias_hh_l0.requires_grad_(False)  # our one bias is bias_ih; this one stays zero
+    params = [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, *head]
+    Xt, yt = torch.tensor(X), torch.tensor(y)
+
+    def loss_fn(xb, yb):
+        out, _ = lstm(xb)
+        return torch.nn.functional.mse_loss(out[:, -1] @ head[0] + head[1], yb)
+
+    return TORCH.train(loss_fn, params, [0.1], ((Xt[i], yt[i]) for i in map(torch.from_numpy, batches)))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm_numpy(weights, X, y, batches):
+    """The floor for the LSTM: forward and backpropagation through time by hand, the gates as one product a step."""
+    w_ih, w_hh, b, W, c = (w.copy() for w in weights)
+    hidden = w_hh.shape[0]
+    loss = None
+    for idx in batches:
+        x, t = X[idx], y[idx]
+        n, steps, _ = x.shape
+        xw = x @ w_ih + b
+        h, cell = np.zeros((n, hidden)), np.zeros((n, hidden))
+        saved = []
+        for k in range(steps):
+            z = xw[:, k] + h @ w_hh
+            gates = _sigmoid(z)
+            g = np.tanh(z[:, 2 * hidden : 3 * hidden])
+            i, f, o = gates[:, :hidden], gates[:, hidden : 2 * hidden], gates[:, 3 * hidden :]
+            saved.append((h, cell, i, f, g, o))
+            cell = f * cell + i * g
+            tc = np.tanh(cell)
+            h = o * tc
+        pred = h @ W + c
+        loss = np.mean((pred - t) ** 2)
+        dpred = 2 * (pred - t) / pred.size
+        dW, dc = h.T @ dpred, dpred.sum(axis=0)
+        dh, dcell = dpred @ W.T, np.zeros((n, hidden))
+        dw_hh, dz_all = np.zeros_like(w_hh), np.empty((n, steps, 4 * hidden))
+        for k in reversed(range(steps)):
+            h_prev, c_prev, i, f, g, o = saved[k]
+            c_now = f * c_prev + i * g
+            tc = np.tanh(c_now)
+            dcell = dcell + dh * o * (1 - tc * tc)
+            dz = dz_all[:, k]
+            dz[:, :hidden] = dcell * g * i * (1 - i)
+            dz[:, hidden : 2 * hidden] = dcell * c_prev * f * (1 - f)
+            dz[:, 2 * hidden : 3 * hidden] = dcell * i * (1 - g * g)
+            dz[:, 3 * hidden :] = dh * tc * o * (1 - o)
+            dw_hh += h_prev.T @ dz
+            dh, dcell = dz @ w_hh.T, dcell * f
+        flat = dz_all.reshape(n * steps, -1)
+        w_ih -= 0.1 * (x.reshape(n * steps, -1).T @ flat)
+        b -= 0.1 * flat.sum(axis=0)
+        w_hh -= 0.1 * dw_hh
+        W -= 0.1 * dW
+        c -= 0.1 * dc
+    return float(loss)
+
+
 # ---------------------------------------------------------------- running side by side
 
 
@@ -561,10 +668,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes (10 moons points), to check that it runs")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each workload and engine (default 3)")
-    parser.add_argument("--only", default="1234567", help="the workloads to run, by number (default 1234567: all)")
+    parser.add_argument("--only", default="12345678", help="the workloads to run, by number (default 12345678: all)")
     args = parser.parse_args(argv)
-    if args.repeat < 1 or not args.only or set(args.only) - set("1234567"):
-        parser.error(f"--repeat must be at least 1 and --only digits from 1 to 7, got {args.repeat} and {args.only!r}")
+    if args.repeat < 1 or not args.only or set(args.only) - set("12345678"):
+        parser.error(f"--repeat must be at least 1 and --only digits from 1 to 8, got {args.repeat} and {args.only!r}")
     repeat = 1 if args.quick else args.repeat
     s = {"points": 10, "moons": 2, "xor": 5, "epochs": 1, "chain": [1_000, 10_000]} if args.quick else \
         {"points": 100, "moons": 20, "xor": 500, "epochs": 10, "chain": [10_000, 100_000, 1_000_000]}  # fmt: skip
@@ -577,6 +684,8 @@ def main(argv=None) -> int:
     batches = _batches(len(yd), s["epochs"], 64)
     Xi = np.ascontiguousarray(Xd.reshape(-1, 1, 8, 8))  # the CNN's images (N, 1, 8, 8)
     cnn_batches = _batches(len(yd), 5, 32)[: 3 if args.quick else None]  # 5 epochs of 32 (--quick: 3 batches)
+    Xa, ya = adding_problem(512, 10)  # the LSTM's sequences: 512 of 10 steps, 5 epochs of 32
+    lstm_batches = _batches(len(ya), 5, 32)[: 3 if args.quick else None]
     rows = []
     # Everything imported so far (PyTorch is large) is moved out of the garbage collector's sight,
     # so that its size does not slow the collections that graph building triggers, for every engine.
@@ -665,6 +774,13 @@ def main(argv=None) -> int:
             rows.append(
                 side_by_side(Row(cnn, peer), lambda: cnn_ours(w_cnn, Xi, yd, cnn_batches), theirs or None, repeat)
             )
+    w_lstm, lstm = _lstm_weights(), "8 LSTM adding, 10 steps"
+    if "8" in args.only:
+        for peer, theirs in [("pytorch", has_torch and (lambda: lstm_torch(w_lstm, Xa, ya, lstm_batches))),
+                             ("numpy by hand", lambda: lstm_numpy(w_lstm, Xa, ya, lstm_batches))]:  # fmt: skip
+            rows.append(
+                side_by_side(Row(lstm, peer), lambda: lstm_ours(w_lstm, Xa, ya, lstm_batches), theirs or None, repeat)
+            )
     fast = compiled(record)
     jitted = {number: jax and functools.partial(functional_train, "jax jit", *run) for number, run in workloads.items()}
     for number, (workload, weights, _, data_batches) in workloads.items():  # compile jax's steps, untimed, as
@@ -687,6 +803,10 @@ def main(argv=None) -> int:
          [("numpy by hand", lambda: cnn_numpy(w_cnn, Xi, yd, cnn_batches)),
           ("pytorch", has_torch and (lambda: cnn_torch(w_cnn, Xi, yd, cnn_batches))),
           ("ours eager", lambda: cnn_ours(w_cnn, Xi, yd, cnn_batches))]),
+        (lstm, lambda: lstm_ours(w_lstm, Xa, ya, lstm_batches, fast),
+         [("numpy by hand", lambda: lstm_numpy(w_lstm, Xa, ya, lstm_batches)),
+          ("pytorch", has_torch and (lambda: lstm_torch(w_lstm, Xa, ya, lstm_batches))),
+          ("ours eager", lambda: lstm_ours(w_lstm, Xa, ya, lstm_batches))]),
     ]:  # fmt: skip
         if name[0] in args.only:
             for peer, theirs in peers:

@@ -6,6 +6,15 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+WORKLOADS = [
+    "1 scalar moons",
+    "2 scalar XOR",
+    "3 tensor moons",
+    "4 tensor XOR",
+    "5 digits",
+    "7 CNN on digits",
+    "8 LSTM",
+]
 
 
 def test_bench_quick_runs_and_prints_its_table():
@@ -23,12 +32,12 @@ def test_bench_quick_runs_and_prints_its_table():
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "ours/peer" in out and "6 chain of n ops" in out
-    for workload in ["1 scalar moons", "2 scalar XOR", "3 tensor moons", "4 tensor XOR", "5 digits", "7 CNN on digits"]:
+    for workload in WORKLOADS:
         assert workload in out
     assert "NO:" not in out  # every peer that ran reached the same final loss
-    assert out.count("numpy by hand") == 6  # digits and the CNN eager, and every tensor workload compiled
+    assert out.count("numpy by hand") == 8  # digits, the CNN and the LSTM eager, and every tensor workload compiled
     assert out.count("bare engine") == 4  # the yardstick for the scalar workloads, eager and compiled
-    for workload in ["1 scalar moons", "2 scalar XOR", "3 tensor moons", "4 tensor XOR", "5 digits", "7 CNN on digits"]:
+    for workload in WORKLOADS:
         compiled = [line for line in out.splitlines() if line.startswith(workload) and " compiled " in line]
         assert any(" ours eager " in line for line in compiled), workload  # compiled against eager, every workload
         assert all(line.split()[-3].replace(".", "").isdigit() for line in compiled if "skipped" not in line)

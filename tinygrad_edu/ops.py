@@ -924,12 +924,18 @@ class Index(Op):
         return math_for(g).apply(Scatter, g, shape=np.shape(x), index=index)
 
 
+def _parts(index) -> tuple:
+    """An index as the tuple of what it picks on each axis."""
+    return index if isinstance(index, tuple) else (index,)
+
+
 @register
 class Scatter(Op):
     """Index's backward as an op of its own: zeros of ``shape`` with g added at ``index``;
     d/dg = g'[index]: each element of g landed in one place (so the two ops are each other's backward).
 
-    ``np.add.at`` adds, so an element picked twice gets both contributions.
+    ``np.add.at`` adds, so an element picked twice gets both contributions; slices pick each element once, so
+    for them a plain assignment does.
     """
 
     name, domain, kinks = "scatter", (REAL,), None  # smooth
@@ -937,7 +943,10 @@ class Scatter(Op):
     @staticmethod
     def forward(g, shape, index):
         gx = np.zeros(shape)
-        np.add.at(gx, index, g)
+        if all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in _parts(index)):
+            gx[index] = g
+        else:
+            np.add.at(gx, index, g)
         return gx
 
     @staticmethod
