@@ -157,3 +157,17 @@ def test_compile_demo(tmp_path):
         "the same final loss: True",
     ):
         assert line in text, line
+
+
+def test_batchnorm(tmp_path):
+    text = run_demo("14_batchnorm", tmp_path)
+    assert "the same initial weights: True" in text
+    plain = float(re.search(r"plain: first layer's gradient is (\S+) x", text).group(1))
+    normed = float(re.search(r"batchnorm: first layer's gradient is (\S+) x", text).group(1))
+    ratio = float(re.search(r"batchnorm's first-layer gradient is (\S+) x the plain", text).group(1))
+    assert plain < 1e-3 and normed > 0.1 and ratio > 1000  # fades without batchnorm, holds with it
+    last = r"loss \(mean of the last 10\) plain (\S+), batchnorm (\S+); test accuracy plain (\S+)%, batchnorm (\S+)%"
+    found = re.search(last, text)
+    loss_plain, loss_normed, accuracy_plain, accuracy_normed = map(float, found.groups())
+    assert loss_normed < loss_plain / 2 and accuracy_normed > accuracy_plain + 50
+    pictures(tmp_path, "batchnorm.png")
