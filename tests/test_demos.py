@@ -171,3 +171,18 @@ def test_batchnorm(tmp_path):
     loss_plain, loss_normed, accuracy_plain, accuracy_normed = map(float, found.groups())
     assert loss_normed < loss_plain / 2 and accuracy_normed > accuracy_plain + 50
     pictures(tmp_path, "batchnorm.png")
+
+
+def test_dropout(tmp_path):
+    text = run_demo("15_dropout", tmp_path)
+    for p in (0.2, 0.5, 0.8):
+        row = re.search(rf"^{p} +(\S+)% +(\S+) +(\S+) +(\S+) +(\S+) +(True|False)$", text, re.M).groups()
+        zeroed, scale, mean_in, mean_train, unscaled = map(float, row[:5])
+        assert abs(zeroed / 100 - p) < 0.01 and abs(scale - 1 / (1 - p)) < 1e-9 and row[5] == "True"
+        assert abs(mean_train - mean_in) < 0.02 and abs(unscaled - (1 - p) * mean_in) < 0.02
+    plain = [float(v) for v in re.search(r"^no dropout +(\S+) +(\S+) +(\S+) +(\S+)$", text, re.M).groups()]
+    dropped = [float(v) for v in re.search(r"^dropout p=0.5 +(\S+) +(\S+) +(\S+) +(\S+)$", text, re.M).groups()]
+    assert plain[2] == 1 and dropped[1] < plain[1] and dropped[3] > plain[3]  # held-out: lower loss, more right
+    gaps = re.search(r"train - held-out accuracy: (\S+)% without dropout, (\S+)% with", text).groups()
+    assert float(gaps[1]) < float(gaps[0]) / 2
+    pictures(tmp_path, "dropout.png")
