@@ -83,8 +83,8 @@ if plt:
     axes[0].set(xlabel="step", ylabel="binary cross-entropy", yscale="log", title="loss (eval mode)")
     axes[1].set(xlabel="step", ylabel="accuracy", title="accuracy (eval mode)")
     axes[1].set_ylim(0.7, 1.02)
-    for ax in axes[:2]:
-        ax.legend(fontsize=8, loc="lower right")
+    for ax, place in zip(axes[:2], ("center right", "lower right")):
+        ax.legend(fontsize=8, loc=place)
         ax.grid(alpha=0.3)
     for ax, (name, model) in zip(axes[2:], models.items()):
         shade(ax, lambda P, model=model: train.outputs(model, P)[:, 0] > 0, xlim=(-1.8, 2.8), ylim=(-1.3, 1.8))
