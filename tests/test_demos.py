@@ -157,3 +157,32 @@ def test_compile_demo(tmp_path):
         "the same final loss: True",
     ):
         assert line in text, line
+
+
+def test_batchnorm(tmp_path):
+    text = run_demo("14_batchnorm", tmp_path)
+    assert "the same initial weights: True" in text
+    plain = float(re.search(r"plain: first layer's gradient is (\S+) x", text).group(1))
+    normed = float(re.search(r"batchnorm: first layer's gradient is (\S+) x", text).group(1))
+    ratio = float(re.search(r"batchnorm's first-layer gradient is (\S+) x the plain", text).group(1))
+    assert plain < 1e-3 and normed > 0.1 and ratio > 1000  # fades without batchnorm, holds with it
+    last = r"loss \(mean of the last 10\) plain (\S+), batchnorm (\S+); test accuracy plain (\S+)%, batchnorm (\S+)%"
+    found = re.search(last, text)
+    loss_plain, loss_normed, accuracy_plain, accuracy_normed = map(float, found.groups())
+    assert loss_normed < loss_plain / 2 and accuracy_normed > accuracy_plain + 50
+    pictures(tmp_path, "batchnorm.png")
+
+
+def test_dropout(tmp_path):
+    text = run_demo("15_dropout", tmp_path)
+    for p in (0.2, 0.5, 0.8):
+        row = re.search(rf"^{p} +(\S+)% +(\S+) +(\S+) +(\S+) +(\S+) +(True|False)$", text, re.M).groups()
+        zeroed, scale, mean_in, mean_train, unscaled = map(float, row[:5])
+        assert abs(zeroed / 100 - p) < 0.01 and abs(scale - 1 / (1 - p)) < 1e-9 and row[5] == "True"
+        assert abs(mean_train - mean_in) < 0.02 and abs(unscaled - (1 - p) * mean_in) < 0.02
+    plain = [float(v) for v in re.search(r"^no dropout +(\S+) +(\S+) +(\S+) +(\S+)$", text, re.M).groups()]
+    dropped = [float(v) for v in re.search(r"^dropout p=0.5 +(\S+) +(\S+) +(\S+) +(\S+)$", text, re.M).groups()]
+    assert plain[2] == 1 and dropped[1] < plain[1] and dropped[3] > plain[3]  # held-out: lower loss, more right
+    gaps = re.search(r"train - held-out accuracy: (\S+)% without dropout, (\S+)% with", text).groups()
+    assert float(gaps[1]) < float(gaps[0]) / 2
+    pictures(tmp_path, "dropout.png")
