@@ -618,8 +618,7 @@ class RNNCell(Module):
         x = _input(self, x, (1, 2), "(N, input_size) or (input_size,)")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{self!r} expects {self.input_size} input features (last axis), got shape {x.shape}")
-        start = self._start(x.shape[:-1], state)
-        out = self.step(x @ self.w_ih + self.b, start, self.w_hh)
+        out = self.step(x, self._start(x.shape[:-1], state), self.w_ih, self.w_hh, self.b)
         return out if len(out) > 1 else out[0]
 
     def _start(self, batch: tuple[int, ...], state) -> recurrent.State:
@@ -688,13 +687,12 @@ class RNN(Module):
         x = _input(self, x, (3,), "(N, T, input_size)")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{self!r} expects {self.input_size} input features (last axis), got shape {x.shape}")
-        starts = self._starts(x.shape[0], state)
-        lasts = []
-        for cell, start in zip(self.cells, starts):
-            x, last = recurrent.unroll(x @ cell.w_ih + cell.b, start, cell.w_hh, cell.step, cell.names)
+        xs, lasts = [x[:, t] for t in range(x.shape[1])], []  # the sequence, one step at a time
+        for cell, start in zip(self.cells, self._starts(x.shape[0], state)):  # each layer reads the one below
+            xs, last = recurrent.unroll(xs, start, cell.step, cell.w_ih, cell.w_hh, cell.b, cell.names)
             lasts.append(last)
         final = tuple(F.stack(parts) for parts in zip(*lasts))  # each part of the state: (num_layers, N, hidden)
-        return x, final if len(final) > 1 else final[0]
+        return F.stack(xs, axis=1), final if len(final) > 1 else final[0]
 
     def _starts(self, n: int, state) -> list[recurrent.State]:
         """Each layer's first state: zeros, or the rows of the given (num_layers, N, hidden_size) arrays."""

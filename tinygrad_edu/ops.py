@@ -416,7 +416,8 @@ class Sigmoid(Op):
     def forward(x):
         m = math_for(x)
         e = m.exp(-abs(x))
-        return m.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+        r = 1.0 / (1.0 + e)  # 1 / (1 + e^-x) for x >= 0; for x < 0 the same number is e^x / (1 + e^x) = e r
+        return m.where(x >= 0, r, e * r)
 
     @staticmethod
     def backward(g, out, x):

@@ -20,26 +20,29 @@ from tinygrad_edu import functional as F
 from tinygrad_edu.engine import Value
 
 State = tuple[Value, ...]  # (h,) for an RNN, (h, c) for an LSTM
+Step = Callable[[Value, State, Value, Value, "Value | None"], State]
 
 
-def rnn_step(nonlinearity: str = "tanh") -> Callable[[Value, State, Value], State]:
-    """An RNN's step: h_t = tanh(x_t w_ih + b + h_{t-1} w_hh) (or relu). The input's part ``xw`` = x_t w_ih + b
-    comes computed for every step at once; dh_t/dh_{t-1} = diag(1 - h_t^2) w_hh^T, the factor BPTT repeats."""
+def rnn_step(nonlinearity: str = "tanh") -> Step:
+    """An RNN's step: h_t = tanh(x_t w_ih + h_{t-1} w_hh + b) (or relu). Its derivative is its ops':
+    dh_t/dh_{t-1} = diag(1 - h_t^2) w_hh^T, the factor that backprop through time multiplies once per step."""
     activation = {"tanh": F.tanh, "relu": F.relu}[nonlinearity]
 
-    def step(xw: Value, state: State, w_hh: Value) -> State:
-        return (activation(xw + state[0] @ w_hh),)
+    def step(x: Value, state: State, w_ih: Value, w_hh: Value, b: Value | None = None) -> State:
+        z = x @ w_ih + state[0] @ w_hh
+        return (activation(z if b is None else z + b),)
 
     return step
 
 
-def lstm_step(xw: Value, state: State, w_hh: Value) -> State:
-    """An LSTM's step: four gates from the input's part ``xw`` and h_{t-1}, then
-    c_t = f * c_{t-1} + i * g and h_t = o * tanh(c_t). The cell state c is carried by a sum, scaled only by the
-    forget gate f (dc_t/dc_{t-1} = f), so with f near 1 its gradient reaches far back without vanishing."""
+def lstm_step(x: Value, state: State, w_ih: Value, w_hh: Value, b: Value | None = None) -> State:
+    """An LSTM's step: four gates from x_t and h_{t-1}, then c_t = f * c_{t-1} + i * g and h_t = o * tanh(c_t).
+    The cell state c is carried by a sum, scaled only by the forget gate f (dc_t/dc_{t-1} = f), so with f near 1
+    its gradient reaches far back without vanishing."""
     h, c = state
     n = h.shape[-1]
-    z = xw + h @ w_hh  # the four gates' inputs side by side: (..., 4 n)
+    z = x @ w_ih + h @ w_hh  # the four gates' inputs side by side: (..., 4 n)
+    z = z if b is None else z + b
     i, f = F.sigmoid(z[..., :n]), F.sigmoid(z[..., n : 2 * n])  # input gate, forget gate: how much to write, keep
     g, o = F.tanh(z[..., 2 * n : 3 * n]), F.sigmoid(z[..., 3 * n :])  # the candidate values, the output gate
     c = f * c + i * g
@@ -47,16 +50,15 @@ def lstm_step(xw: Value, state: State, w_hh: Value) -> State:
 
 
 def unroll(
-    xw: Value, state: State, w_hh: Value, step: Callable[[Value, State, Value], State], names: str = "hc"
-) -> tuple[Value, State]:
-    """Run ``step`` along axis 1 of ``xw`` (N, T, ...), every step's input part computed at once, from ``state``.
-
-    Returns the hidden states of every step, stacked to (N, T, hidden), and the last state. The states are
-    labelled h1, h2, ... (and c1, c2, ...) so the graph of the unrolled sequence reads in time order."""
-    outputs = []
-    for t in range(xw.shape[1]):
-        state = step(xw[:, t], state, w_hh)
+    xs: list[Value], state: State, step: Step, w_ih: Value, w_hh: Value, b: Value | None = None, names: str = "hc"
+) -> tuple[list[Value], State]:
+    """Run ``step`` along a sequence (``xs``: one input (N, features) per time step) from ``state``, every step
+    with the same weights. Returns every step's hidden state and the last state. The states are labelled h1,
+    h2, ... (and c1, c2, ...) so that the graph of the unrolled sequence reads in time order."""
+    hs = []
+    for t, x in enumerate(xs):
+        state = step(x, state, w_ih, w_hh, b)
         for name, s in zip(names, state):
             s.label = f"{name}{t + 1}"
-        outputs.append(state[0])
-    return F.stack(outputs, axis=1), state
+        hs.append(state[0])
+    return hs, state

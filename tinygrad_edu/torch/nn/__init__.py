@@ -478,8 +478,7 @@ class RNNCellBase(Module):
             raise ValueError(f"{name}: input has inconsistent input_size: got {x.shape[-1]} expected {self.input_size}")
         batch = x.shape[:-1]
         state = _state(name, self.names, hx, (*batch, self.hidden_size))
-        xw = _input_part(x, self.weight_ih, self.bias_ih, self.bias_hh)
-        out = self.step(xw, state, self.weight_hh.T)
+        out = self.step(x, state, self.weight_ih.T, self.weight_hh.T, _bias(self.bias_ih, self.bias_hh))
         return out if len(out) > 1 else out[0]
 
     def extra_repr(self) -> str:
@@ -561,15 +560,17 @@ class RNNBase(Module):
         state = _state(name, self.names, hx, want)
         if not batched:
             state = tuple(s.unsqueeze(1) for s in state)
-        lasts = []
+        xs, lasts = [x[:, t] for t in range(x.shape[1])], []
         for k in range(layers):
-            weights = [getattr(self, f"{p}_l{k}") for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
-            xw = _input_part(x, weights[0], *weights[2:])
-            x, last = recurrent.unroll(xw, tuple(s[k] for s in state), weights[1].T, self.step, self.names)
+            w_ih, w_hh, b_ih, b_hh = (
+                getattr(self, f"{p}_l{k}") for p in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
+            )
+            start = tuple(s[k] for s in state)
+            xs, last = recurrent.unroll(xs, start, self.step, w_ih.T, w_hh.T, _bias(b_ih, b_hh), self.names)
             if self.dropout and self.training and k < layers - 1:
-                x = functional.dropout(x, self.dropout)
+                xs = [functional.dropout(h, self.dropout) for h in xs]
             lasts.append(last)
-        final = tuple(stack(parts) for parts in zip(*lasts))
+        x, final = stack(xs, axis=1), tuple(stack(parts) for parts in zip(*lasts))
         if not batched:
             x, final = x.squeeze(0), tuple(f.squeeze(1) for f in final)
         elif not self.batch_first:
@@ -609,10 +610,9 @@ def _rnn_weights(gates: int, hidden: int, inputs: int, bias: bool) -> Iterator[t
         yield name, Parameter(generator().uniform(-bound, bound, rows)) if bias else None
 
 
-def _input_part(x: Value, weight_ih: Value, bias_ih: Value | None, bias_hh: Value | None) -> Value:
-    """x W_ih^T + b_ih + b_hh: the part of every step's gates that does not depend on the state, all at once."""
-    xw = x @ weight_ih.T
-    return xw + (bias_ih + bias_hh) if bias_ih is not None else xw
+def _bias(bias_ih: Value | None, bias_hh: Value | None) -> Value | None:
+    """PyTorch's two biases of a recurrent layer add up to the one bias of a step (b_ih + b_hh), or none."""
+    return None if bias_ih is None else bias_ih + bias_hh
 
 
 def _state(name: str, names: str, hx, shape: tuple[int, ...]) -> tuple[Value, ...]:
