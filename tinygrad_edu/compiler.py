@@ -993,11 +993,15 @@ class _Writer:
             target, tree, why, reusable = entry
             self.top = tree
             if self.adds_in_place(target, tree):  # g_x = g_x + c, into g_x's own array: no new array
-                assign, text = "+=", render(tree.parts[2], self.name_of)
+                c, index = tree.parts[2], _sliced(tree.parts[2])
+                if index is not None:  # c is zeros but for one slice (x[a:b]'s gradient): add that slice only
+                    target, c = f"{target}[{_index_text(index)}]", _unaliased(c).parts[2][0]
+                assign, text = "+=", render(c, self.name_of)
             else:
                 assign, text = "=", render(tree, self.name_of)
             self.top = None
             lines.append(f"    {target} {assign} {text}  {why if isinstance(why, str) else why(self.name_of)}")
+            target = entry[0]
             self.fresh[target] = assign == "+=" or _fresh(tree) and not text.isidentifier()
             if reusable:
                 self.temps[_expression_key(tree, keys, top=True)] = target
@@ -1033,6 +1037,34 @@ class _Writer:
             self.out.append(f"    {name} = {text}")
             return name
         return None
+
+
+def _index_text(index) -> str:
+    """A basic index as Python writes it: ``..., 4:8``."""
+
+    def part(i) -> str:
+        if isinstance(i, slice):
+            text = ":".join("" if v is None else str(v) for v in (i.start, i.stop))
+            return text if i.step is None else f"{text}:{i.step}"
+        return "..." if i is Ellipsis else repr(i)
+
+    return ", ".join(map(part, index if isinstance(index, tuple) else (index,)))
+
+
+def _unaliased(c: Code) -> Code:
+    while c.kind == "alias":
+        c = c.parts[0]
+    return c
+
+
+def _sliced(c: Code):
+    """The index of ``c`` when c is Index's backward at slices (``Scatter.forward(g, shape, index)``: zeros
+    but for g at index, each element once), else None."""
+    c = _unaliased(c)
+    if c.kind != "op" or c.parts[0] is not ops.Scatter or c.parts[1] != "forward":
+        return None
+    index = dict(c.parts[3])["index"]
+    return index if ops.picks_once(index) else None
 
 
 def _dtype(x) -> np.dtype:
@@ -1214,4 +1246,6 @@ def _fresh(x: Code) -> bool:
             return False
     if x.kind == "call":
         return x.parts[0] not in ("np.reshape", "np.transpose")
+    if x.kind == "op":  # an op as ops.py writes it: Scatter's forward makes zeros of its own; others may give views
+        return x.parts[0] is ops.Scatter
     return x.kind in ("binary", "neg", "if", "float", "full")

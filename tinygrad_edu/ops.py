@@ -925,9 +925,11 @@ class Index(Op):
         return math_for(g).apply(Scatter, g, shape=np.shape(x), index=index)
 
 
-def _parts(index) -> tuple:
-    """An index as the tuple of what it picks on each axis."""
-    return index if isinstance(index, tuple) else (index,)
+def picks_once(index) -> bool:
+    """Does ``index`` pick each element at most once (ints, slices, None, ...: numpy's basic indexing)? Then a
+    gradient can be assigned there, not added with ``np.add.at``."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in parts)
 
 
 @register
@@ -944,7 +946,7 @@ class Scatter(Op):
     @staticmethod
     def forward(g, shape, index):
         gx = np.zeros(shape)
-        if all(isinstance(i, (slice, int, type(None), type(Ellipsis))) for i in _parts(index)):
+        if picks_once(index):
             gx[index] = g
         else:
             np.add.at(gx, index, g)
