@@ -157,9 +157,9 @@ if plt:
     for shift, column, label in [(-0.2, 1, "as drawn"), (0.2, 2, "moved one pixel")]:
         bars = ax.bar(at + shift, [summary[n][column] for n in names], 0.4, label=label)
         ax.bar_label(bars, fmt="{:.1%}")
-    ax.set(xticks=at, xticklabels=[f"{n}\n{count(models[n])} parameters" for n in names], ylim=(0, 1.15),
+    ax.set(xticks=at, xticklabels=[f"{n}\n{count(models[n])} parameters" for n in names], ylim=(0, 1.22),
            ylabel=f"accuracy (mean of {seeds} seeds)", title="held-out digits")  # fmt: skip
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper center", ncols=2)
     cells = grid[1].subgridspec(3, 9)
     scale = np.abs(filters).max()
     for row, (title, image) in enumerate([("filters", None), (f"a {y_test[0]}", digit[0, 0]),
