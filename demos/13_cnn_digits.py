@@ -106,7 +106,7 @@ def pad(images: np.ndarray, p: int) -> np.ndarray:
     return np.pad(images, ((0, 0), (0, 0), (p, p), (p, p)))
 
 
-def conv_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, p: int) -> tuple:
+def conv_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, p: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """dL/dx, dL/dw, dL/db of out = correlate(pad(x, p), w) + b, from the upstream gradient g = dL/dout."""
     k, xp = w.shape[2], pad(x, p)
     dw = np.zeros_like(w)
@@ -114,7 +114,9 @@ def conv_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, p: int) -> tuple:
         for j in range(k):
             dw[:, :, i, j] = np.einsum("nfhw,nchw->fc", g, xp[:, :, i : i + g.shape[2], j : j + g.shape[3]])
     flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, K, K): the kernel turned round, F as channels
-    dx = correlate(pad(g, k - 1 - p), flipped)  # the full correlation of the upstream with the flipped kernel
+    # the full correlation of the upstream with the flipped kernel: padded by k - 1, each input pixel meets every
+    # output it fed (p less, as those k - 1 include the padding's rows, which are not the input's)
+    dx = correlate(pad(g, k - 1 - p), flipped)
     db = g.sum(axis=(0, 2, 3))  # each bias was added at every position of every image
     return dx, dw, db
 
@@ -122,7 +124,7 @@ def conv_backward(x: np.ndarray, w: np.ndarray, g: np.ndarray, p: int) -> tuple:
 batch, labels = images_test[:8], y_test[:8]
 model.zero_grad()  # fit leaves its last step's gradients in .grad, and backward adds to them
 with train.mode(model, False):  # eval: dropout off, BatchNorm's running statistics
-    h = x = Value(batch)
+    h = Value(batch)  # requires a gradient: dL/dx of the first conv layer is the input's
     convs = []
     for layer in model:
         inp, h = h, layer(h)
