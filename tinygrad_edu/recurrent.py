@@ -43,8 +43,9 @@ def lstm_step(x: Value, state: State, w_ih: Value, w_hh: Value, b: Value | None 
     n = h.shape[-1]
     z = x @ w_ih + h @ w_hh  # the four gates' inputs side by side: (..., 4 n)
     z = z if b is None else z + b
-    i, f = F.sigmoid(z[..., :n]), F.sigmoid(z[..., n : 2 * n])  # input gate, forget gate: how much to write, keep
-    g, o = F.tanh(z[..., 2 * n : 3 * n]), F.sigmoid(z[..., 3 * n :])  # the candidate values, the output gate
+    s = F.sigmoid(z)  # the gates squashed to (0, 1), all four blocks at once (the third, g's, goes unused)
+    i, f, o = s[..., :n], s[..., n : 2 * n], s[..., 3 * n :]  # input, forget, output gates: write, keep, show
+    g = F.tanh(z[..., 2 * n : 3 * n])  # the candidate values, in (-1, 1)
     c = f * c + i * g
     return o * F.tanh(c), c
 
