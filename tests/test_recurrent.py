@@ -110,6 +110,7 @@ def test_the_unrolled_graph_names_each_step_in_time_order():
     out, (h, c) = model(np.ones((1, 5, 2)))
     labels = {v.label for v in toposort(out)}
     assert {f"h{t}" for t in range(1, 6)} <= labels and {f"c{t}" for t in range(1, 6)} <= labels
+    assert {f"x{t}" for t in range(1, 6)} <= labels
     # BPTT: every step's w_hh product reads the same parameter, so its gradient sums 5 steps' shares
     out[:, -1].sum().backward()
     assert np.abs(model.cells[0].w_hh.grad).sum() > 0

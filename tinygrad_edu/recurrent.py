@@ -54,10 +54,12 @@ def unroll(
     xs: list[Value], state: State, step: Step, w_ih: Value, w_hh: Value, b: Value | None = None, names: str = "hc"
 ) -> tuple[list[Value], State]:
     """Run ``step`` along a sequence (``xs``: one input (N, features) per time step) from ``state``, every step
-    with the same weights. Returns every step's hidden state and the last state. The states are labelled h1,
-    h2, ... (and c1, c2, ...) so that the graph of the unrolled sequence reads in time order."""
+    with the same weights. Returns every step's hidden state and the last state. The inputs are labelled x1,
+    x2, ... (unless named already) and the states h1, h2, ... (and c1, c2, ...), so that the graph of the
+    unrolled sequence reads in time order."""
     hs = []
     for t, x in enumerate(xs):
+        x.label = x.label or f"x{t + 1}"
         state = step(x, state, w_ih, w_hh, b)
         for name, s in zip(names, state):
             s.label = f"{name}{t + 1}"
