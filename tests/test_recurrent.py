@@ -334,3 +334,138 @@ def test_the_pytorch_lstm_tutorial_tagger_runs():
 def test_bad_inputs_to_the_facade_recurrent_layers(make, call, error, message):
     with pytest.raises(error, match=message):
         call(make())
+
+
+def lstm_tagger_tutorial(torch, weights=None) -> dict:
+    """PyTorch's "Sequence Models and Long Short-Term Memory Networks" tutorial, its part-of-speech tagger, as
+    written there (``weights``: a state_dict loaded after the model is built, so real PyTorch starts where ours
+    did). Returns what it prints and the model."""
+    nn, F, optim = torch.nn, torch.nn.functional, torch.optim
+    printed = []
+
+    def prepare_sequence(seq, to_ix):
+        idxs = [to_ix[w] for w in seq]
+        return torch.tensor(idxs, dtype=torch.long)
+
+    training_data = [
+        # Tags are: DET - determiner; NN - noun; V - verb
+        # For example, the word "The" is a determiner
+        ("The dog ate the apple".split(), ["DET", "NN", "V", "DET", "NN"]),
+        ("Everybody read that book".split(), ["NN", "V", "DET", "NN"]),
+    ]
+    word_to_ix = {}
+    for sent, tags in training_data:  # noqa: B007 (the tutorial's loop)
+        for word in sent:
+            if word not in word_to_ix:
+                word_to_ix[word] = len(word_to_ix)
+    tag_to_ix = {"DET": 0, "NN": 1, "V": 2}
+    EMBEDDING_DIM = 6  # noqa: N806 (the tutorial's names)
+    HIDDEN_DIM = 6  # noqa: N806
+
+    class LSTMTagger(nn.Module):
+        def __init__(self, embedding_dim, hidden_dim, vocab_size, tagset_size):
+            super().__init__()
+            self.hidden_dim = hidden_dim
+            self.word_embeddings = nn.Embedding(vocab_size, embedding_dim)
+            # The LSTM takes word embeddings as inputs, and outputs hidden states with dimensionality hidden_dim.
+            self.lstm = nn.LSTM(embedding_dim, hidden_dim)
+            # The linear layer that maps from hidden state space to tag space
+            self.hidden2tag = nn.Linear(hidden_dim, tagset_size)
+
+        def forward(self, sentence):
+            embeds = self.word_embeddings(sentence)
+            lstm_out, _ = self.lstm(embeds.view(len(sentence), 1, -1))
+            tag_space = self.hidden2tag(lstm_out.view(len(sentence), -1))
+            tag_scores = F.log_softmax(tag_space, dim=1)
+            return tag_scores
+
+    model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(word_to_ix), len(tag_to_ix))
+    if weights is not None:
+        model.load_state_dict(weights)
+    start = model.state_dict() if weights is None else None  # (not the tutorial's: where ours started)
+    loss_function = nn.NLLLoss()
+    optimizer = optim.SGD(model.parameters(), lr=0.1)
+
+    # See what the scores are before training
+    with torch.no_grad():
+        inputs = prepare_sequence(training_data[0][0], word_to_ix)
+        tag_scores = model(inputs)
+        printed.append(tag_scores)
+
+    for epoch in range(300):  # noqa: B007 again, normally you would NOT do 300 epochs, it is toy data
+        for sentence, tags in training_data:
+            model.zero_grad()
+            sentence_in = prepare_sequence(sentence, word_to_ix)
+            targets = prepare_sequence(tags, tag_to_ix)
+            tag_scores = model(sentence_in)
+            loss = loss_function(tag_scores, targets)
+            loss.backward()
+            optimizer.step()
+
+    # See what the scores are after training
+    with torch.no_grad():
+        inputs = prepare_sequence(training_data[0][0], word_to_ix)
+        tag_scores = model(inputs)
+        # The predicted sequence below is 0 1 2 0 1 since 0 is DET, 1 is NOUN, 2 is VERB
+        printed.append(tag_scores)
+    return {"printed": printed, "model": model, "start": start}
+
+
+def test_the_pytorch_lstm_tagger_tutorial_learns_the_tags_as_pytorch_does():
+    ours.manual_seed(1)
+    mine = lstm_tagger_tutorial(ours)
+    before, after = (t.numpy() for t in mine["printed"])
+    assert before.shape == after.shape == (5, 3)
+    assert list(after.argmax(axis=1)) == [0, 1, 2, 0, 1]  # DET NN V DET NN, as the tutorial says
+    np.testing.assert_allclose(np.exp(after).sum(axis=1), 1.0, rtol=1e-12)  # log-probabilities
+    torch = real_torch()
+    default, threads = torch.get_default_dtype(), torch.get_num_threads()
+    torch.set_default_dtype(torch.float64)
+    torch.set_num_threads(1)  # (two threads on these tiny tensors, on a busy machine: 20x slower)
+    try:
+        theirs = lstm_tagger_tutorial(torch, {k: torch.from_numpy(v) for k, v in mine["start"].items()})
+    finally:
+        torch.set_default_dtype(default)
+        torch.set_num_threads(threads)
+    for a, b in zip(mine["printed"], theirs["printed"]):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-9, atol=1e-12)
+    assert repr(mine["model"]) == repr(theirs["model"])
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_nll_loss_after_log_softmax_is_cross_entropy_as_in_pytorch(reduction):
+    torch = real_torch()
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(4, 5)), np.array([0, 3, 4, 3])
+    mine = ours.tensor(x, requires_grad=True)
+    theirs = torch.tensor(x, requires_grad=True)
+    loss = ours.nn.NLLLoss(reduction=reduction)(ours.nn.LogSoftmax(dim=1)(mine), ours.tensor(y))
+    real = torch.nn.NLLLoss(reduction=reduction)(torch.nn.LogSoftmax(dim=1)(theirs), torch.tensor(y))
+    np.testing.assert_allclose(loss.numbers, real.detach().numpy(), **TIGHT)
+    weights = rng.normal(size=np.shape(loss.numbers))
+    (loss * ours.tensor(weights)).sum().backward()
+    (real * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(mine.grad.numpy(), theirs.grad.numpy(), **TIGHT)
+    if reduction == "mean":
+        np.testing.assert_allclose(
+            loss.item(), ours.nn.functional.cross_entropy(mine, ours.tensor(y)).item(), rtol=1e-14
+        )
+    one = ours.nn.functional.nll_loss(ours.nn.functional.log_softmax(ours.tensor(x[0]), dim=0), ours.tensor(3))
+    assert one.item() == pytest.approx(
+        torch.nn.functional.nll_loss(torch.log_softmax(torch.tensor(x[0]), 0), torch.tensor(3)).item()
+    )
+
+
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda: ours.nn.NLLLoss()(ours.zeros(2, 3), ours.tensor([0, 3])), ValueError, r"labels must be in 0..2"),
+        (lambda: ours.nn.NLLLoss()(ours.zeros(2, 3), ours.tensor([0.5, 1.0])), ValueError, "integer class labels"),
+        (lambda: ours.nn.NLLLoss()(ours.zeros(2, 3), ours.tensor([0, 1, 2])), ValueError, r"labels of shape \(2,\)"),
+        (lambda: ours.nn.NLLLoss(reduction="max"), ValueError, "reduction="),
+        (lambda: ours.nn.LogSoftmax(), TypeError, "needs dim="),
+    ],
+)
+def test_bad_inputs_to_nll_loss_name_the_loss(call, error, message):
+    with pytest.raises(error, match=message):
+        call()

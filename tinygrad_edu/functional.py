@@ -322,21 +322,28 @@ def cross_entropy(logits: Value, labels) -> Value:
 
     Stable for any logits (log_softmax subtracts the row maximum); d/dlogits = (softmax - onehot) / n.
     """
-    if not isinstance(logits, Value) or logits.ndim not in (1, 2):
-        shape = logits.shape if isinstance(logits, Value) else type(logits).__name__
-        raise TypeError(f"cross_entropy needs a Value of logits, shape (classes,) or (batch, classes), got {shape}")
+    y = class_labels("cross_entropy", logits, labels)
+    return apply(ops.CrossEntropy, logits, labels=y)
+
+
+def class_labels(name: str, scores: Value, labels, what: str = "logits") -> np.ndarray:
+    """``labels`` checked as one class index per row of ``scores`` (shape (classes,) or (batch, classes)): whole
+    numbers in 0 .. classes - 1, as int64. ``name`` is the loss asking, named in the errors."""
+    if not isinstance(scores, Value) or scores.ndim not in (1, 2):
+        shape = scores.shape if isinstance(scores, Value) else type(scores).__name__
+        raise TypeError(f"{name} needs a Value of {what}, shape (classes,) or (batch, classes), got {shape}")
     y = numbers_of(labels)  # a Value gives its data
     if y.dtype.kind not in "iuf":
-        raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
-    check(_whole_numbers, y)
+        raise ValueError(f"{name} needs integer class labels, got {y.dtype} values")
+    check(functools.partial(_whole_numbers, name), y)
     y = numbers_of(y, np.int64)
-    batch = () if logits.ndim == 1 else (logits.shape[0],)
+    batch = () if scores.ndim == 1 else (scores.shape[0],)
     if y.shape != batch:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} need labels of shape {batch}, got {y.shape}")
-    if np.size(logits.numbers) == 0:
-        raise ValueError(f"cross_entropy: logits of shape {logits.shape} hold no elements: the mean of nothing")
-    check(functools.partial(_classes, logits.shape[-1]), y)
-    return apply(ops.CrossEntropy, logits, labels=y)
+        raise ValueError(f"{name}: {what} of shape {scores.shape} need labels of shape {batch}, got {y.shape}")
+    if np.size(scores.numbers) == 0:
+        raise ValueError(f"{name}: {what} of shape {scores.shape} hold no elements: the mean of nothing")
+    check(functools.partial(_classes, name, scores.shape[-1]), y)
+    return y
 
 
 def bce(p, target) -> Value:
@@ -349,16 +356,16 @@ def bce(p, target) -> Value:
     return apply(ops.BinaryCrossEntropy, p, t, needs=(p.requires_grad, t.requires_grad))
 
 
-def _whole_numbers(y: np.ndarray) -> None:
+def _whole_numbers(name: str, y: np.ndarray) -> None:
     """Labels name classes: 3.0 is class 3, 2.5 is no class."""
     if y.dtype.kind == "f" and not np.all(y == np.round(y)):
-        raise ValueError(f"cross_entropy needs integer class labels, got {y.dtype} values")
+        raise ValueError(f"{name} needs integer class labels, got {y.dtype} values")
 
 
-def _classes(classes: int, y: np.ndarray) -> None:
+def _classes(name: str, classes: int, y: np.ndarray) -> None:
     """Each label is one of the classes 0 .. classes - 1 (a negative one would index from the end)."""
     if y.size and (y.min() < 0 or y.max() >= classes):
-        raise ValueError(f"cross_entropy: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
+        raise ValueError(f"{name}: labels must be in 0..{classes - 1}, got {y.min()}..{y.max()}")
 
 
 # ---------------------------------------------------------------- normalisation, dropout, embedding

@@ -27,9 +27,9 @@ from tinygrad_edu.torch.nn.functional import one_size
 from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
-    "Module Parameter Linear Sequential ReLU Sigmoid Tanh Identity LeakyReLU GELU Softplus MSELoss BCELoss "
-    "BCEWithLogitsLoss CrossEntropyLoss Flatten Dropout Embedding LayerNorm Conv1d Conv2d MaxPool2d AvgPool2d "
-    "BatchNorm1d BatchNorm2d RNNCell LSTMCell RNN LSTM functional utils"
+    "Module Parameter Linear Sequential ReLU Sigmoid Tanh Softmax LogSoftmax Identity LeakyReLU GELU Softplus "
+    "MSELoss BCELoss BCEWithLogitsLoss CrossEntropyLoss NLLLoss Flatten Dropout Embedding LayerNorm Conv1d Conv2d "
+    "MaxPool2d AvgPool2d BatchNorm1d BatchNorm2d RNNCell LSTMCell RNN LSTM functional utils"
 ).split()
 
 
@@ -217,6 +217,30 @@ class Softplus(Module):
 
     def extra_repr(self) -> str:
         return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Softmax(Module):
+    """Each slice along ``dim`` made probabilities: e^x / sum(e^x)."""
+
+    fn = staticmethod(functional.softmax)
+
+    def __init__(self, dim: int | None = None):
+        super().__init__()
+        if dim is None:  # PyTorch guesses an axis with a deprecation warning; here it must be said
+            raise TypeError(f"{type(self).__name__} needs dim=, the axis whose entries become probabilities")
+        self.dim = arguments.integer(f"{type(self).__name__} dim", dim)
+
+    def forward(self, x) -> Value:
+        return self.fn(x, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Softmax):
+    """log softmax along ``dim`` (x - logsumexp(x), stable): log-probabilities, for NLLLoss."""
+
+    fn = staticmethod(functional.log_softmax)
 
 
 class Identity(_Activation):
@@ -695,6 +719,16 @@ class BCEWithLogitsLoss(_Loss):
     def forward(self, input, target) -> Value:
         _same_shape("BCEWithLogitsLoss", input, target)
         return self._reduce(losses.bce_with_logits(input, target), input)
+
+
+class NLLLoss(_Loss):
+    """The negative log-likelihood of the target classes, from log-probabilities (after ``nn.LogSoftmax`` or
+    ``F.log_softmax``): LogSoftmax then NLLLoss is CrossEntropyLoss."""
+
+    reductions = ("mean", "sum", "none")
+
+    def forward(self, input, target) -> Value:
+        return functional.nll_loss(input, target, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):

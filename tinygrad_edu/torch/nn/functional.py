@@ -17,7 +17,7 @@ from tinygrad_edu.torch.tensor import Tensor
 
 SUPPORTED = (
     "relu sigmoid tanh leaky_relu gelu softplus softmax log_softmax mse_loss binary_cross_entropy "
-    "binary_cross_entropy_with_logits cross_entropy one_hot conv1d conv2d max_pool2d avg_pool2d"
+    "binary_cross_entropy_with_logits cross_entropy nll_loss one_hot conv1d conv2d max_pool2d avg_pool2d"
 ).split()
 
 # ---------------------------------------------------------------- normalisation, padding, dropout, embedding
@@ -114,6 +114,17 @@ def binary_cross_entropy_with_logits(input, target) -> Value:
 
 def cross_entropy(input, target) -> Value:
     return losses.cross_entropy(input, target)
+
+
+def nll_loss(input, target, reduction: str = "mean") -> Value:
+    """The negative log-likelihood of each row's target class, -input[i, target_i], averaged over the rows
+    ("mean"), summed ("sum") or one per row ("none"). ``input`` holds log-probabilities (log_softmax's output):
+    log_softmax then nll_loss is cross_entropy. The gradient is -1 (over the rows averaged) at each target."""
+    x = input if isinstance(input, Value) else Tensor(input)
+    y = F.class_labels("nll_loss", x, target, "log-probabilities")
+    each = -(x[y] if x.ndim == 1 else x[np.arange(len(y)), y])
+    reduction = reduction_of(reduction, ("mean", "sum", "none"))
+    return each.mean() if reduction == "mean" else each.sum() if reduction == "sum" else each
 
 
 def one_hot(tensor, num_classes: int = -1) -> Value:
