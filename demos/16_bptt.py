@@ -1,9 +1,8 @@
-"""Lesson 16: backpropagation through time. An RNN applies the same step T times, so the gradient that
-reaches k steps back has been multiplied by k factors dh_t/dh_{t-1} = diag(1 - h_t^2) w_hh^T: it shrinks
-geometrically with small recurrent weights (vanishing) and grows with large ones (exploding). Clipping the
-gradient's norm bounds the step an explosion would take. An LSTM's cell state is carried by a sum, scaled only
-by the forget gate f (dc_t/dc_{t-1} = f, near 1): it keeps the signal, and learns what the first of 50
-numbers was where the RNN stays at chance.
+"""Lesson 16: backpropagation through time. An RNN applies the same step T times, so the gradient reaching
+k steps back has been multiplied by k factors dh_t/dh_{t-1} = diag(1 - h_t^2) w_hh^T: it shrinks geometrically
+with small recurrent weights (vanishing) and grows with large ones (exploding); clipping its norm bounds the
+step an explosion would take. An LSTM's cell state is scaled only by the forget gate f (dc_t/dc_{t-1} = f): with
+f near 1 from the start it keeps the signal, and learns what the first of 50 numbers was; the RNN cannot.
 """
 
 import time
@@ -56,10 +55,10 @@ def reach(model: nn.RNN) -> np.ndarray:
 
 
 models = {
-    "RNN, w_hh gain 0.5": lambda seed: scaled_rnn(0.5, seed),
-    "RNN, w_hh gain 3": lambda seed: scaled_rnn(3.0, seed),
-    "LSTM, forget bias 1": lambda seed: nn.LSTM(1, H, seed=seed),
-    "LSTM, forget bias 3": lambda seed: nn.LSTM(1, H, forget_bias=3.0, seed=seed),
+    "RNN (w_hh gain 0.5)": lambda seed: scaled_rnn(0.5, seed),
+    "RNN (w_hh gain 3)": lambda seed: scaled_rnn(3.0, seed),
+    "LSTM (forget bias 1)": lambda seed: nn.LSTM(1, H, seed=seed),
+    "LSTM (forget bias 3)": lambda seed: nn.LSTM(1, H, forget_bias=3.0, seed=seed),
 }
 reaches = {name: np.exp(np.mean([np.log(reach(make(seed))) for seed in range(3)], axis=0))  # geometric mean
            for name, make in models.items()}  # fmt: skip
@@ -96,6 +95,8 @@ def gradient_norm(params) -> float:
     return float(np.sqrt(sum(np.sum(p.grad**2) for p in params)))
 
 
+print(f"\na tanh RNN as nn.RNN starts it ({H} units) learns the first number's sign, T = {T}: SGD at lr {lr:g}, "
+      f"{steps} steps of 64; the loss at the end is the mean of the last 20 steps (chance: ln 2 = 0.693)")  # fmt: skip
 curves, rows = {}, []
 for name, clip in [("without clipping", False), (f"clipped to norm {max_norm:g}", True)]:
     model = Reader(nn.RNN(1, H, seed=0))
@@ -113,39 +114,37 @@ for name, clip in [("without clipping", False), (f"clipped to norm {max_norm:g}"
         opt.step()
         curve.append(loss.item())
     curves[name] = curve
-    end = float(np.mean(curve[-20:]))
-    saturated = np.mean(np.abs(model.layer(X_test)[0].numbers) > 0.99)  # tanh's slope 1 - h^2 below 0.02
-    rows.append([name, max(norms), int(np.argmax(norms)), end, bool(np.isfinite(curve).all()), f"{saturated:.0%}",
-                 f"{train.accuracy(model, X_test, y_test):.1%}"])  # fmt: skip
-    print(f"{name}: largest gradient norm {max(norms):.3g}; loss at the end {end:.3g}; "
-          f"finite throughout: {np.isfinite(curve).all()}")  # fmt: skip
-print(f"\nthe RNN above (w_hh from nn.RNN, {H} units) on the first number's sign, T = {T}, SGD lr {lr:g}, "
-      f"{steps} steps of 64 (loss at the end: the mean of the last 20 steps; chance is ln 2 = 0.693)")  # fmt: skip
-print(
-    table(
-        ["training", "largest |grad|", "at step", "loss at the end", "finite", "|h| > 0.99", "held-out accuracy"], rows
-    )
-)
-print("tanh keeps every state in [-1, 1], so nothing overflows to nan here: an unclipped step of lr x |grad| "
-      "throws the weights where the tanh units saturate and the loss stays high; clipping bounds the step")  # fmt: skip
+    end, finite = float(np.mean(curve[-20:])), bool(np.isfinite(curve).all())
+    saturated = np.mean(np.abs(model.layer(X_test)[0].numbers) > 0.99)  # where tanh's slope 1 - h^2 is below 0.02
+    accuracy = train.accuracy(model, X_test, y_test)
+    rows.append([name, max(norms), int(np.argmax(norms)), end, finite, f"{saturated:.0%}", f"{accuracy:.1%}"])
+headers = ["training", "largest |grad|", "at step", "loss at the end", "finite", "|h| > 0.99", "held-out accuracy"]
+print(table(headers, rows))
+print("tanh keeps every state in [-1, 1], so the loss stays finite; the harm an unclipped step (lr x |grad|) does "
+      "is to throw the weights where the units saturate. Clipping bounds every step to lr x max_norm.")  # fmt: skip
 
 # ---- 3. an LSTM against an RNN on the memory task, the answer further and further back
 lengths, steps, hidden = ((10, 30) if args.quick else (10, 50)), (100 if args.quick else 300), 8
+readers = {  # name: (the recurrent layer, its colour in the pictures: the same as in the reach's)
+    "RNN": (lambda: nn.RNN(1, hidden, seed=0), "C0"),
+    "LSTM (forget bias 1)": (lambda: nn.LSTM(1, hidden, seed=0), "C2"),
+    "LSTM (forget bias 3)": (lambda: nn.LSTM(1, hidden, forget_bias=3.0, seed=0), "C3"),
+}
 results, fits = [], {}
 for length in lengths:
     X, y = memory_task(1024, length, seed=0)
     X_test, y_test = memory_task(512, length, seed=1)
     row = [length]
-    for name, layer in [("RNN", nn.RNN(1, hidden, seed=0)), ("LSTM", nn.LSTM(1, hidden, forget_bias=3.0, seed=0))]:
-        model, begin = Reader(layer), time.perf_counter()
+    for name, (layer, _) in readers.items():
+        model, begin = Reader(layer()), time.perf_counter()
         fits[name, length] = train.fit(model, X, y, optimizer="adam", lr=0.02, steps=steps, batch_size=64)
-        row += [f"{train.accuracy(model, X_test, y_test):.1%}", round(time.perf_counter() - begin, 1)]
+        row.append(f"{train.accuracy(model, X_test, y_test):.1%} ({time.perf_counter() - begin:.1f} s)")
     results.append(row)
-print(f"\nis the first of T numbers positive? {hidden} hidden units each (the LSTM's forget bias 3), Adam lr 0.02, "
-      f"{steps} steps of 64; accuracy on 512 held-out sequences (chance 50%)")  # fmt: skip
-print(table(["T", "RNN accuracy", "RNN seconds", "LSTM accuracy", "LSTM seconds"], results))
-for length, rnn_acc, _, lstm_acc, _ in results:
-    print(f"first of {length} numbers: RNN {rnn_acc}, LSTM {lstm_acc}")
+print(f"\nis the first of T numbers positive? {hidden} hidden units each, Adam lr 0.02, {steps} steps of 64; "
+      "accuracy on 512 held-out sequences (chance 50%) and the training time")  # fmt: skip
+print(table(["T", *readers], results))
+for length, *cells in results:
+    print(f"first of {length} numbers: " + "; ".join(f"{name} {c.split()[0]}" for name, c in zip(readers, cells)))
 
 if plt:
     fig, (left, middle, right) = plt.subplots(1, 3, figsize=(16, 4.3), layout="constrained")
@@ -154,15 +153,16 @@ if plt:
     left.set(yscale="log", xlabel="k: steps back from the last", ylabel="|d(sum of h_T)/dx_{T-k}|, relative",
              title="how far back the gradient reaches")  # fmt: skip
     left.legend(fontsize=8)
-    for name, curve in curves.items():
-        middle.plot(curve, lw=0.8, label=name)
+    for (name, curve), colour in zip(curves.items(), ["C1", "C4"]):
+        middle.plot(curve, lw=0.8, color=colour, label=name)
     middle.axhline(np.log(2), color="k", lw=0.6, ls="--", label="chance (ln 2)")
     middle.set(yscale="log", xlabel="SGD step", ylabel="cross-entropy (minibatch)",
                title=f"an RNN at lr {lr:g}: clipping the gradient's norm")  # fmt: skip
     middle.legend(fontsize=8)
     for (name, length), curve in fits.items():
         smooth = np.convolve(curve, np.ones(10) / 10, mode="valid")
-        right.plot(smooth, lw=1, ls="-" if length == max(lengths) else ":", label=f"{name}, T = {length}")
+        style = "-" if length == max(lengths) else ":"
+        right.plot(smooth, lw=1, ls=style, color=readers[name][1], label=f"{name}, T = {length}")
     right.axhline(np.log(2), color="k", lw=0.6, ls="--")
     right.set(xlabel="Adam step", ylabel="cross-entropy (mean of 10 steps)",
               title="remember the first number: LSTM against RNN")  # fmt: skip
