@@ -45,12 +45,17 @@ def scaled_rnn(gain: float, seed: int) -> nn.RNN:
     return rnn
 
 
-def reach(model: nn.RNN) -> np.ndarray:
-    """|d(sum of h_T)/dx_t| over the batch at k = T - t = 0, 1, ... steps back, relative to k = 0."""
+def backward(model: nn.RNN) -> tuple[np.ndarray, np.ndarray]:
+    """d(sum of h_T)/dx for the batch ``inputs``, shape (N, T, 1), and the hidden states h_1 .. h_T."""
     x = Value(inputs)
     out, _ = model(x)
     out[:, -1].sum().backward()
-    norms = np.linalg.norm(x.grad[:, ::-1, 0], axis=0)
+    return x.grad, out.numbers
+
+
+def reach(model: nn.RNN) -> np.ndarray:
+    """|d(sum of h_T)/dx_t| over the batch at k = T - t = 0, 1, ... steps back, relative to k = 0."""
+    norms = np.linalg.norm(backward(model)[0][:, ::-1, 0], axis=0)
     return norms / norms[0]
 
 
@@ -69,17 +74,15 @@ for name, r in reaches.items():
     print(f"{name}: 20 steps back the gradient is {r[20]:.2g} x the last step's")
 
 rnn = scaled_rnn(0.5, 0)  # the same gradient by hand: one factor diag(1 - h_t^2) w_hh^T per step back
-x = Value(inputs)
-out, _ = rnn(x)
-out[:, -1].sum().backward()
-h, cell = out.numbers, rnn.cells[0]
+grad, h = backward(rnn)
+cell = rnn.cells[0]
 g, by_hand = np.ones((len(inputs), H)), np.zeros_like(inputs)  # g: d(sum of h_T)/dh_T
 for t in reversed(range(T)):
     g = g * (1 - h[:, t] ** 2)  # through tanh: d/d(x_t w_ih + b + h_{t-1} w_hh)
     by_hand[:, t] = g @ cell.w_ih.numbers.T
     g = g @ cell.w_hh.numbers.T  # now d/dh_{t-1}
 print(f"backward's d/dx_t against the product of the factors diag(1 - h_t^2) w_hh^T by hand: max difference "
-      f"{np.max(np.abs(x.grad - by_hand)):.1g}")  # fmt: skip
+      f"{np.max(np.abs(grad - by_hand)):.1g}")  # fmt: skip
 sigmoid = {b: 1 / (1 + np.exp(-b)) for b in (1, 3)}
 print("an LSTM's cell state takes the gradient back through a factor f per step, f = sigmoid(forget bias) at "
       "first: " + ", ".join(f"sigmoid({b})^20 = {f**20:.2g}" for b, f in sigmoid.items()))  # fmt: skip
