@@ -207,3 +207,27 @@ def test_cnn_digits(tmp_path):
     assert len(differences) == 2 and max(float(d) for row in differences for d in row) < 1e-10
     assert float(re.search(r"the gradients themselves reach (\S+):", text).group(1)) > 1e-6
     pictures(tmp_path, "cnn_digits.png")
+
+
+def test_bptt(tmp_path):
+    text = run_demo("16_bptt", tmp_path)
+
+    def reach(model: str) -> float:
+        return float(re.search(rf"{re.escape(model)}: 20 steps back the gradient is (\S+) x", text).group(1))
+
+    assert reach("RNN (w_hh gain 0.5)") < 1e-4 and reach("RNN (w_hh gain 3)") > 10  # vanishing, exploding
+    assert reach("LSTM (forget bias 3)") > 0.1 > reach("LSTM (forget bias 1)")  # forget gate near 1 keeps the signal
+    assert float(re.search(r"by hand: max difference (\S+)", text).group(1)) < 1e-12
+
+    def training(name: str) -> tuple[float, float, str]:  # largest |grad|, loss at the end, finite
+        norm, end, finite = re.search(rf"^{name} +(\S+) +\d+ +(\S+) +(\w+)", text, re.M).groups()
+        return float(norm), float(end), finite
+
+    norm, unclipped, _ = training("without clipping")
+    _, clipped, finite = training("clipped to norm 1")
+    assert norm > 10 and finite == "True" and clipped < unclipped and unclipped > 0.693  # above chance: ln 2
+    found = re.findall(r"^first of (\d+) numbers: RNN ([\d.]+)%; LSTM \(forget bias 1\) ([\d.]+)%; "
+                       r"LSTM \(forget bias 3\) ([\d.]+)%", text, re.M)  # fmt: skip
+    _, rnn, lstm_1, lstm_3 = max(found, key=lambda row: int(row[0]))  # the answer furthest back:
+    assert float(lstm_3) > 85 and max(float(rnn), float(lstm_1)) < 65  # kept by the LSTM whose forget gate is near 1
+    pictures(tmp_path, "bptt.png")
