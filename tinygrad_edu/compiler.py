@@ -992,17 +992,22 @@ class _Writer:
                 continue
             target, tree, why, reusable = entry
             self.top = tree
+            index = None if reusable else _sliced(tree)
             if self.adds_in_place(target, tree):  # g_x = g_x + c, into g_x's own array: no new array
                 c, index = tree.parts[2], _sliced(tree.parts[2])
                 if index is not None:  # c is zeros but for one slice (x[a:b]'s gradient): add that slice only
                     target, c = f"{target}[{_index_text(index)}]", _unaliased(c).parts[2][0]
                 assign, text = "+=", render(c, self.name_of)
+            elif index is not None:  # zeros but for one slice, written out: g_x = np.zeros(...); g_x[a:b] = c
+                lines.append(f"    {target} = np.zeros({tree.shape!r})")
+                target, assign = f"{target}[{_index_text(index)}]", "="
+                text = render(_unaliased(tree).parts[2][0], self.name_of)
             else:
                 assign, text = "=", render(tree, self.name_of)
             self.top = None
             lines.append(f"    {target} {assign} {text}  {why if isinstance(why, str) else why(self.name_of)}")
             target = entry[0]
-            self.fresh[target] = assign == "+=" or _fresh(tree) and not text.isidentifier()
+            self.fresh[target] = assign == "+=" or index is not None or _fresh(tree) and not text.isidentifier()
             if reusable:
                 self.temps[_expression_key(tree, keys, top=True)] = target
         return lines
