@@ -129,6 +129,10 @@ let drag = null;
 view.onpointerdown = (e) => { drag = [e.clientX, e.clientY]; view.setPointerCapture(e.pointerId); };
 view.onpointermove = (e) => { if (drag) { pan(e.clientX - drag[0], e.clientY - drag[1]); drag = [e.clientX, e.clientY]; } };
 view.onpointerup = () => { drag = null; };
+view.ondblclick = (e) => {  // read here: the readable zoom at the point clicked (from the whole graph, say)
+  const v = view.getBoundingClientRect();
+  zoom(readable / cam.s, e.clientX - v.left, e.clientY - v.top);
+};
 view.addEventListener("wheel", (e) => {
   e.preventDefault();
   const v = view.getBoundingClientRect();
