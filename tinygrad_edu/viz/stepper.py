@@ -90,8 +90,9 @@ def forward_line(node: Value, names: dict[Value, str]) -> str:
 
 
 def _listed(what: str, names: list[str], most: int = 5) -> str:
-    """``inputs x1, x2``, or ``17 parameters`` when they are too many to list in a caption."""
-    return f"{what} {', '.join(names)}" if len(names) <= most else f"{len(names)} {what}"
+    """``inputs x1, x2``, or ``17 parameters`` when they are too many to list in a caption or their short
+    names repeat (two layers' ``W``)."""
+    return f"{what} {', '.join(names)}" if len(set(names)) == len(names) <= most else f"{len(names)} {what}"
 
 
 def forward_lines(nodes: list[Value], names: dict[Value, str], inputs: set[Value]) -> list[list[str]]:
