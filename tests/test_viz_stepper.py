@@ -5,10 +5,11 @@ headless browser."""
 import json
 import re
 
+import numpy as np
 import pytest
 
 from tests.test_viz import _browser
-from tinygrad_edu import viz
+from tinygrad_edu import Value, viz
 from tinygrad_edu.examples import NEURON_INPUTS, neuron_graph, xor_graph
 from tinygrad_edu.names import node_names
 
@@ -43,6 +44,25 @@ def test_the_forward_pass_comes_first_from_the_inputs_with_its_numbers():
         assert f"{step['node']}op->{step['node']}" in step["edges"]
         known.add(step["node"])
     assert "const forward = [];" in viz.backward_page(out, forward=False)
+
+
+def test_a_forward_step_says_its_ops_settings_and_the_leaves_in_the_singular():
+    a = Value(3.0, label="a")
+    y = -(a**2) / 2.0 + a.exp()
+    y.label = "y"
+    lines = [step["lines"][0] for step in _page_json(viz.backward_page(y), "forward")]
+    assert lines == [
+        "forward pass: the values are known at the leaves, input n3 and parameter a",  # n3: the constant 2
+        "n1 = pow(a, p=2) = pow(3, p=2) = 9",
+        "n2 = neg(n1) = neg(9) = -9",
+        "n4 = n2 ÷ n3 = -9 ÷ 2 = -4.5",
+        "n5 = exp(a) = exp(3) = 20.09",
+        "y = n4 + n5 = -4.5 + 20.09 = 15.59",
+    ]
+    X = Value(np.ones((3, 2)), label="X")
+    s = (X * X).sum(axis=0).mean()
+    lines = [step["lines"][0] for step in _page_json(viz.backward_page(s), "forward")]
+    assert lines[1:] == ["n1 = X × X = 3×2: mean 1, sd 0", "n2 = sum(n1, axis=(0,)) = [3, 3]", "n3 = mean(n2) = 3"]
 
 
 def test_captions_name_a_parameter_as_its_box_does_and_say_its_module(xor):

@@ -77,22 +77,26 @@ def chain_rule_lines(
 
 
 def forward_line(node: Value, names: dict[Value, str]) -> str:
-    """How the forward pass computes ``node``, with its numbers: ``n1 = x1 × w1 = 2 × -3 = -6``."""
+    """How the forward pass computes ``node``, with its numbers: ``n1 = x1 × w1 = 2 × -3 = -6``, ``n4 =
+    pow(n3, p=2) = pow(-6, p=2) = 36`` (the op's settings said when they are numbers or words, a flag when set)."""
     args, numbers = [names[p] for p in node.parents], [summary(p.numbers) for p in node.parents]
     symbol = SYMBOLS.get(node.op)
     if symbol and len(args) == 2:
         formula, values = f" {symbol} ".join(args), f" {symbol} ".join(numbers)
     else:
-        formula, values = f"{node.op}({', '.join(args)})", f"{node.op}({', '.join(numbers)})"
+        settings = node.settings.items()
+        plain = [f"{k}={v}" for k, v in settings if isinstance(v, (int, float, str, tuple)) and v is not False]
+        formula, values = (f"{node.op}({', '.join(parts + plain)})" for parts in (args, numbers))
     if all(p.numbers.__class__ is float for p in node.parents):  # a tensor's summary is no number to compute with
         formula += f" = {values}"
     return f"{names[node]} = {formula} = {summary(node.numbers)}"
 
 
 def _listed(what: str, names: list[str], most: int = 5) -> str:
-    """``inputs x1, x2``, or ``17 parameters`` when they are too many to list in a caption or their short
-    names repeat (two layers' ``W``)."""
-    return f"{what} {', '.join(names)}" if len(set(names)) == len(names) <= most else f"{len(names)} {what}"
+    """``input x1``, ``inputs x1, x2``, or ``17 parameters`` when they are too many to list in a caption or
+    their short names repeat (two layers' ``W``)."""
+    many = what + ("s" if len(names) > 1 else "")
+    return f"{many} {', '.join(names)}" if len(set(names)) == len(names) <= most else f"{len(names)} {many}"
 
 
 def forward_lines(nodes: list[Value], names: dict[Value, str], inputs: set[Value]) -> list[list[str]]:
@@ -102,7 +106,7 @@ def forward_lines(nodes: list[Value], names: dict[Value, str], inputs: set[Value
     given = [names[n] for n in leaves if n in inputs]
     learnt = [names[n] for n in leaves if n not in inputs]
     start = "forward pass: the values are known at the leaves, "
-    start += " and ".join(_listed(what, group) for what, group in (("inputs", given), ("parameters", learnt)) if group)
+    start += " and ".join(_listed(what, group) for what, group in (("input", given), ("parameter", learnt)) if group)
     return [[start, "each step computes one value from its inputs"]] + [
         [forward_line(node, names)] for node in nodes if node.parents
     ]
