@@ -184,11 +184,23 @@ def _legend(style: Style) -> str:
         (style.shade(style.positive, 0.45), "grad &gt; 0"),
         (style.shade(style.negative, 0.45), "grad &lt; 0 (darker: larger)"),
     ]
+    chips.append(("#ffffff; border-color: " + style.highlight, "this step"))
     cells = "".join(f'<span class="chip" style="background: {colour}">{text}</span>' for colour, text in chips)
-    return (
-        cells
-        + f'<span class="chip" style="border-color: {style.highlight}">this step</span> <span>? not known yet</span>'
-    )
+    return cells + "<span>? not known yet</span>"
+
+
+def _forward_steps(nodes: list[Value], names: dict[Value, str], ids: dict[Value, str], inputs: set[Value]) -> list:
+    """The page's forward phase: the leaves (no node outlined), then each computed value, the edges it reads lit."""
+    lines = forward_lines(nodes, names, inputs)
+    computed = [node for node in nodes if node.parents]
+    return [{"node": None, "lines": lines[0], "edges": []}] + [
+        {
+            "node": ids[node],
+            "lines": told,
+            "edges": [f"{ids[p]}->{ids[node]}op" for p in node.parents] + [f"{ids[node]}op->{ids[node]}"],
+        }
+        for node, told in zip(computed, lines[1:])
+    ]
 
 
 def backward_page(
@@ -221,17 +233,7 @@ def backward_page(
         }
         for k, (node, _) in enumerate(steps)
     ]
-    computed = [node for node in nodes if node.parents] if forward else []
-    told = forward_lines(nodes, names, _inputs(nodes, inputs)) if forward else []
-    forward_steps = [{"node": None, "lines": told[0], "edges": []}] if forward else []
-    forward_steps += [
-        {
-            "node": ids[node],
-            "lines": told[k],
-            "edges": [f"{ids[p]}->{ids[node]}op" for p in node.parents] + [f"{ids[node]}op->{ids[node]}"],
-        }
-        for k, node in enumerate(computed, 1)
-    ]
+    forward_steps = _forward_steps(nodes, names, ids, _inputs(nodes, inputs)) if forward else []
     fields = {
         "CSS": page_file("stepper.css"),
         "SCRIPT": page_file("stepper.js"),
