@@ -196,7 +196,7 @@ def _browser():
 
 
 def test_backward_page_in_a_real_headless_browser(tmp_path):
-    page = viz.render_backward(neuron_graph(), tmp_path / "backward.html")
+    page = viz.render_backward(neuron_graph(), tmp_path / "backward.html", forward=False)  # the backward pass alone
     html = page.read_text()
     assert "http://" not in html.replace("http://www.w3.org", "")  # self-contained: nothing to fetch
     browser = _browser()

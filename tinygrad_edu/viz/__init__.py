@@ -5,8 +5,9 @@ Read in this order:
 * ``style``: a ``Style``: what a picture shows, its colours, fonts and sizes;
 * ``render``: DOT source to .svg/.png/.pdf with Graphviz's ``dot`` or the ``graphviz-pure`` wheel;
 * ``dot``: a Value's graph as DOT (``draw_graph``) and as a file (``render_graph``);
-* ``stepper``: the backward pass one gradient at a time: frames, and a page made of ``stepper.html``,
-  ``stepper.css`` and ``stepper.js`` (package data beside these files);
+* ``stepper``: the backward pass one gradient at a time as frames, and a page that fills the values first
+  (the forward pass), then the gradients, readable on a projector (zoom, fit, pan, the step's node followed),
+  made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files);
 * ``text``: the graph as a text tree (``print_graph``), for terminals;
 * ``jupyter``: how a notebook shows a Value (wired in below).
 

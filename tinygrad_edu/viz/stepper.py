@@ -1,8 +1,10 @@
 """The backward pass step by step: the order a lecturer narrates it, the chain rule with its numbers at
 each step, as frames (one picture per step) or as one page (``stepper.html``, ``.css`` and ``.js``,
-shipped beside this file) that fills one gradient per step on a graph drawn once.
+shipped beside this file) that first fills the values from the inputs (the forward pass), then one gradient
+per step, on a graph drawn once.
 
-Every caption names nodes as every other view does (``names.node_names``): ``dout/dn4 = -1.5``.
+Every caption names nodes as their boxes do (``names.node_names``): ``dout/dn4 = -1.5``; a parameter in a
+module's box by its short name (``w3``, its module said once: ``(layer 1, neuron 0)``).
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import BackwardTrace, trace_backward
-from tinygrad_edu.viz.dot import draw, graph_nodes, node_ids
+from tinygrad_edu.viz.dot import _inputs, _scope_title, _scopes, draw, graph_nodes, node_ids
 from tinygrad_edu.viz.render import Graph, svg_body, write
-from tinygrad_edu.viz.style import Style
+from tinygrad_edu.viz.style import SYMBOLS, Style
 
 
 def backward_steps(root: Value, trace: BackwardTrace | None = None) -> list[tuple[Value, object]]:
@@ -51,7 +53,7 @@ def chain_rule_lines(
     for node, grad in steps:
         head = f"d{out}/d{names[node]} = {summary(grad)}"
         if node is root:
-            lines.append([f"{head}   (the output: d{out}/d{out} = 1)"])
+            lines.append([f"{head}   (the output: every gradient starts here)"])
             continue
         uses = [r for r in rows if r.input is node]
         parts = []
@@ -74,19 +76,70 @@ def chain_rule_lines(
     return lines
 
 
+def forward_line(node: Value, names: dict[Value, str]) -> str:
+    """How the forward pass computes ``node``, with its numbers: ``n1 = x1 × w1 = 2 × -3 = -6``, ``n4 =
+    pow(n3, p=2) = pow(-6, p=2) = 36`` (the op's settings said when they are numbers or words, a flag when set)."""
+    args, numbers = [names[p] for p in node.parents], [summary(p.numbers) for p in node.parents]
+    symbol = SYMBOLS.get(node.op)
+    if symbol and len(args) == 2:
+        formula, values = f" {symbol} ".join(args), f" {symbol} ".join(numbers)
+    else:
+        settings = node.settings.items()
+        plain = [f"{k}={v}" for k, v in settings if isinstance(v, (int, float, str, tuple)) and v is not False]
+        formula, values = (f"{node.op}({', '.join(parts + plain)})" for parts in (args, numbers))
+    if all(p.numbers.__class__ is float for p in node.parents):  # a tensor's summary is no number to compute with
+        formula += f" = {values}"
+    return f"{names[node]} = {formula} = {summary(node.numbers)}"
+
+
+def _listed(what: str, names: list[str], most: int = 5) -> str:
+    """``input x1``, ``inputs x1, x2``, or ``17 parameters`` when they are too many to list in a caption or
+    their short names repeat (two layers' ``W``)."""
+    many = what + ("s" if len(names) > 1 else "")
+    return f"{many} {', '.join(names)}" if len(set(names)) == len(names) <= most else f"{len(names)} {many}"
+
+
+def forward_lines(nodes: list[Value], names: dict[Value, str], inputs: set[Value]) -> list[list[str]]:
+    """The forward pass as the page tells it before the backward one: first the leaves (inputs and
+    parameters, known from the start), then one line per computed value, inputs first (``forward_line``)."""
+    leaves = [node for node in nodes if not node.parents]
+    given = [names[n] for n in leaves if n in inputs]
+    learnt = [names[n] for n in leaves if n not in inputs]
+    start = "forward pass: the values are known at the leaves, "
+    start += " and ".join(_listed(what, group) for what, group in (("input", given), ("parameter", learnt)) if group)
+    return [[start, "each step computes one value from its inputs"]] + [
+        [forward_line(node, names)] for node in nodes if node.parents
+    ]
+
+
 def _style(style: Style | None, **options) -> Style:
-    """The stepper's style: gradients always shown (they are what it is about)."""
-    return (style or Style()).with_options(show_grad=True, **options)
+    """The stepper's style: gradients always shown (they are what it is about); by default an unnamed node's
+    name as large as the rest of its box, since the captions name it."""
+    return (style or Style(name_size=Style.font_size)).with_options(show_grad=True, **options)
 
 
-def _narrated(root: Value, max_nodes: int) -> tuple:
-    """What the stepper shows of ``root``'s graph: its nodes, their names, the steps of one backward pass (run
-    once, on the side) and each step's chain-rule lines."""
-    nodes = graph_nodes(root, max_nodes)
+def caption_names(root: Value, style: Style) -> dict[Value, str]:
+    """Each node's name as its box shows it: ``node_names``, but a parameter drawn in its module's box by
+    its short name (``w3`` for ``layers.1.neurons.0.w3``), as the box says it."""
     names = node_names(root)
+    if not style.cluster_modules:
+        return names
+    return {n: n.label.rsplit(".", 1)[-1] if not n.parents and _scopes(n.label) else name for n, name in names.items()}
+
+
+def _narrated(root: Value, max_nodes: int, style: Style) -> tuple:
+    """What the stepper shows of ``root``'s graph: its nodes, their names, the steps of one backward pass (run
+    once, on the side) and each step's chain-rule lines; a parameter's module is said once, after its gradient."""
+    nodes = graph_nodes(root, max_nodes)
+    names = caption_names(root, style)
     trace = trace_backward(root)
     steps = backward_steps(root, trace)
-    return nodes, names, steps, chain_rule_lines(root, trace, steps, names)
+    lines = chain_rule_lines(root, trace, steps, names)
+    for (node, _), step in zip(steps, lines):
+        scopes = _scopes(node.label) if style.cluster_modules and not node.parents else []
+        if scopes:
+            step[0] += f"   ({_scope_title(scopes[-1])})"
+    return nodes, names, steps, lines
 
 
 def backward_frames(
@@ -102,7 +155,7 @@ def backward_frames(
     the k-th outlined. The chain rule in motion: each node's gradient is complete only after every
     node made from it is done. The options are ``draw_graph``'s."""
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
-    nodes, names, steps, lines = _narrated(root, max_nodes)
+    nodes, names, steps, lines = _narrated(root, max_nodes, style)
     frames = []
     for k in range(1, len(steps) + 1):
         caption = f"step {k} of {len(steps)}: " + r"\l".join(lines[k - 1]) + r"\l"
@@ -123,6 +176,33 @@ def _script_json(value) -> str:
     return json.dumps(value).replace("</", "<\\/")
 
 
+def _legend(style: Style) -> str:
+    """What the page's colours mean, as HTML (the picture's legend, in the page's larger type)."""
+    chips = [
+        (style.parameter, "parameter"),
+        (style.constant, "input or constant"),
+        (style.shade(style.positive, 0.45), "grad &gt; 0"),
+        (style.shade(style.negative, 0.45), "grad &lt; 0 (darker: larger)"),
+    ]
+    chips.append(("#ffffff; border-color: " + style.highlight, "this step"))
+    cells = "".join(f'<span class="chip" style="background: {colour}">{text}</span>' for colour, text in chips)
+    return cells + "<span>? not known yet</span>"
+
+
+def _forward_steps(nodes: list[Value], names: dict[Value, str], ids: dict[Value, str], inputs: set[Value]) -> list:
+    """The page's forward phase: the leaves (no node outlined), then each computed value, the edges it reads lit."""
+    lines = forward_lines(nodes, names, inputs)
+    computed = [node for node in nodes if node.parents]
+    return [{"node": None, "lines": lines[0], "edges": []}] + [
+        {
+            "node": ids[node],
+            "lines": told,
+            "edges": [f"{ids[p]}->{ids[node]}op" for p in node.parents] + [f"{ids[node]}op->{ids[node]}"],
+        }
+        for node, told in zip(computed, lines[1:])
+    ]
+
+
 def backward_page(
     root: Value,
     show_data: bool | None = None,
@@ -131,16 +211,19 @@ def backward_page(
     max_nodes: int = 200,
     inputs=(),
     style: Style | None = None,
+    forward: bool = True,
 ) -> str:
-    """One self-contained HTML page that steps through the backward pass of ``root``'s graph.
+    """One self-contained HTML page that steps through the forward and backward passes of ``root``'s graph.
 
-    The graph is drawn once (its layout never moves); each step fills one more gradient,
-    outlines its node, highlights the edges the gradient came back along, and prints the
-    chain rule with its numbers. Buttons, a slider, play/pause, the arrow keys and
-    Home/End move through it; it needs no network.
+    The graph is drawn once (its layout never moves). With ``forward`` (the default) the values fill in
+    first, one per step from the inputs, each with its formula and numbers; then each step fills one more
+    gradient, outlines its node, highlights the edges the gradient came back along, and prints the chain
+    rule with its numbers. Buttons, a slider, play/pause, the arrow keys and Home/End move through it;
+    the graph zooms (+, -, the wheel), fits (f), pans (drag, Shift+arrows) and follows the step's node,
+    at a zoom that keeps its text readable on a projector. It needs no network.
     """
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
-    nodes, names, steps, lines = _narrated(root, max_nodes)
+    nodes, names, steps, lines = _narrated(root, max_nodes, style)
     ids = node_ids(nodes)
     data = [
         {
@@ -150,11 +233,14 @@ def backward_page(
         }
         for k, (node, _) in enumerate(steps)
     ]
+    forward_steps = _forward_steps(nodes, names, ids, _inputs(nodes, inputs)) if forward else []
     fields = {
         "CSS": page_file("stepper.css"),
         "SCRIPT": page_file("stepper.js"),
         "SVG": svg_body(draw(nodes, names, dict(steps).get, style, inputs=inputs).source),
-        "COUNT": str(len(steps)),
+        "COUNT": str(len(forward_steps) + len(steps)),
+        "LEGEND": _legend(style),
+        "FORWARD": _script_json(forward_steps),
         "STEPS": _script_json(data),
         "COLOURS": _script_json({"highlight": style.highlight, "edge": style.edge}),
     }
@@ -162,20 +248,20 @@ def backward_page(
 
 
 class Stepper:
-    """The backward-pass page, shown inline in a Jupyter cell (self-contained HTML in an iframe)."""
+    """The forward-and-backward page, shown inline in a Jupyter cell (self-contained HTML in an iframe)."""
 
     def __init__(self, root: Value, **options):
         self.page = backward_page(root, **options)
 
     def _repr_html_(self) -> str:
         return (
-            f'<iframe srcdoc="{html.escape(self.page, quote=True)}" style="width: 100%; height: 560px; '
+            f'<iframe srcdoc="{html.escape(self.page, quote=True)}" style="width: 100%; height: 640px; '
             'border: 1px solid #ddd"></iframe>'
         )
 
 
 def render_backward(root: Value, path: str | os.PathLike, **page_options) -> Path:
-    """Write the step-by-step backward page (``backward_page``) to ``path``."""
+    """Write the step-by-step page (``backward_page``: the forward pass, then the backward one) to ``path``."""
     path = Path(path)
     write(path, backward_page(root, **page_options).encode())
     return path
