@@ -89,50 +89,50 @@ def backward_nodes(root: Value, nodes: list[Value]) -> list[Value]:
 
 
 class _Functions:
-    """Draws the backward graph's boxes: a function per node, its saved side boxes, a leaf's AccumulateGrad."""
+    """Draws the backward graph's functions: each a box with what it saved beside it (below it in a left-to-right
+    graph), in one node so that they stay together; edges meet the function at its port ``fn``."""
 
-    def __init__(self, style: Style, names: dict, boxes: _Boxes, show_saved: bool, show_attrs: bool):
-        self.style, self.names, self.boxes, self.show_saved, self.show_attrs = (
-            style,
-            names,
-            boxes,
-            show_saved,
-            show_attrs,
-        )
+    def __init__(self, style: Style, names: dict, show_saved: bool, show_attrs: bool, across: bool):
+        self.style, self.names, self.across = style, names, across  # across: saved boxes in a row, under it
+        self.show_saved, self.show_attrs = show_saved, show_attrs
 
-    def label(self, title: str, node: Value, rows: list[str]) -> str:
+    def box(self, title: str, node: Value, rows: list[str]) -> str:
         """A function's box: its name, the node it is for (small), then its attributes one per row."""
         style = self.style
         name = f'<FONT POINT-SIZE="{style.name_size}">for {html.escape(self.names[node])}</FONT>'
         cells = [f'<TD BGCOLOR="{style.op_fill}"><B>{title}</B> {name}</TD>']
         cells += [f"<TD>{html.escape(row)}</TD>" for row in rows]
         table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
-        return f"<{table}<TR>{'</TR><TR>'.join(cells)}</TR></TABLE>>"
+        return f"{table}<TR>{'</TR><TR>'.join(cells)}</TR></TABLE>"
+
+    def saved_box(self, role: str, value: Value) -> str:
+        """A saved tensor's box: its role (``self``, ``other``, ``result``), the node it is, its numbers."""
+        text = f"<B>{role}</B> = {html.escape(self.names[value])}"
+        if self.style.show_data:
+            text += f"<BR/>{html.escape(summary(value.numbers))}"
+        return f'<TD BORDER="1" CELLPADDING="3" BGCOLOR="{self.style.saved}">{text}</TD>'
+
+    def label(self, node: Value) -> str:
+        """The node's function (AccumulateGrad for a leaf) with, if shown, what it saved (PyTorch's
+        ``_saved_self``, ...) and its attributes (an input's shape, the op's settings)."""
+        rows, sides = [], []
+        if node.operation is not None:
+            saved = {"result": node, **dict(zip(INPUT_NAMES, node.parents))}
+            for role, kind in saved_by(node.operation).items():
+                if kind == "shape":
+                    rows.append(f"{role}_sizes: {tuple(np.shape(saved[role].numbers))}")
+                elif self.show_saved:
+                    sides.append(self.saved_box(role, saved[role]))
+            rows += [f"{k}: {v}" for k, v in node.settings.items() if k not in NOT_SHOWN]
+        title = "AccumulateGrad" if node.operation is None else backward_name(node)
+        box = self.box(title, node, rows if self.show_attrs else [])
+        span = f' COLSPAN="{len(sides)}"' if self.across and sides else ""  # the saved boxes in a row under it
+        cells = f'<TD PORT="fn"{span}>{box}</TD>{"</TR><TR>" if span else ""}{"".join(sides)}'
+        return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="6" CELLPADDING="0"><TR>{cells}</TR></TABLE>>'
 
     def add(self, dot: Graph, fid: str, node: Value) -> None:
         """Add ``node``'s function (id ``fid``), with what it saved beside it."""
-        if node.operation is None:
-            dot.node(fid, label=self.label("AccumulateGrad", node, []), shape="plain")
-            return
-        saved = {"result": node, **dict(zip(INPUT_NAMES, node.parents))}
-        rows, sides = [], []
-        for role, kind in saved_by(node.operation).items():
-            if kind == "shape":
-                rows.append(f"{role}_sizes: {tuple(np.shape(saved[role].numbers))}")
-            else:
-                sides.append((role, saved[role]))
-        rows += [f"{k}: {v}" for k, v in node.settings.items() if k not in NOT_SHOWN]
-        dot.node(fid, label=self.label(backward_name(node), node, rows if self.show_attrs else []), shape="plain")
-        if not self.show_saved:
-            return
-        for k, (role, value) in enumerate(sides):
-            text = f"<B>{role}</B> = {html.escape(self.names[value])}"
-            if self.style.show_data:
-                text += f"<BR/>{html.escape(summary(value.numbers))}"
-            table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">'
-            label = f'<{table}<TR><TD BGCOLOR="{self.style.saved}">{text}</TD></TR></TABLE>>'
-            dot.node(f"{fid}s{k}", label=label, shape="plain")
-            dot.edge(fid, f"{fid}s{k}", dir="none", style="dashed", minlen="0")  # in the function's column
+        dot.node(fid, label=self.label(node), shape="plain")
 
 
 def backward_body(dot: Graph, root: Value, nodes: list[Value], functions: _Functions, boxes: _Boxes) -> None:
@@ -148,13 +148,14 @@ def backward_body(dot: Graph, root: Value, nodes: list[Value], functions: _Funct
         functions.add(dot, fid, node)
         if node.operation is None:  # the leaf whose .grad AccumulateGrad fills (inputs: a column further left)
             boxes.add(dot, ids[node], node)
-            dot.edge(ids[node], fid, dir="back", minlen="2" if node in boxes.inputs else "1")
+            dot.edge(ids[node], fid + ":fn", dir="back", minlen="2" if node in boxes.inputs else "1")
         for parent in node.parents if node.operation is not None else ():
             if parent in ids:  # the gradient goes back from this function to the input's
-                dot.edge(ids[parent] + "fn", fid, dir="back", minlen="1" if parent.operation is None else "2")
+                length = "1" if parent.operation is None else "2"
+                dot.edge(ids[parent] + "fn:fn", fid + ":fn", dir="back", minlen=length)
     if root.operation is not None:  # the output, whose gradient (1) starts the pass
         boxes.add(dot, ids[root], root)
-        dot.edge(ids[root] + "fn", ids[root], dir="back")
+        dot.edge(ids[root] + "fn:fn", ids[root], dir="back")
 
 
 def backward_legend(style: Style, show_saved: bool) -> str:
@@ -195,12 +196,13 @@ def draw_backward(
     reached = backward_nodes(root, nodes)
     names = node_names(root)
     boxes = _Boxes(style, names, {n: grad_numbers(n) for n in nodes if n.requires_grad}, _inputs(nodes, inputs), None)
-    functions = _Functions(style, names, boxes, show_saved, show_attrs)
     drawn = nodes if forward else reached
+    rankdir = style.rankdir or ("LR" if all(n.numbers.__class__ is float for n in drawn) else "TB")
+    functions = _Functions(style, names, show_saved, show_attrs, across=rankdir in ("LR", "RL"))
     graph = Graph(
         format=format,
         graph_attr={
-            "rankdir": style.rankdir or ("LR" if all(n.numbers.__class__ is float for n in drawn) else "TB"),
+            "rankdir": rankdir,
             "fontname": style.font,
             "fontsize": str(style.caption_size),
             "labeljust": "l",
@@ -220,9 +222,7 @@ def draw_backward(
     backward_graph.attr(label="backward: functions, gradients back from the output", **sides)
     backward_body(backward_graph, root, reached, functions, boxes)
     # Graphviz stacks a left-to-right graph's parts bottom up: the forward graph is given last to be on top
-    for part in (
-        (backward_graph, forward_graph) if graph.graph_attr["rankdir"] == "LR" else (forward_graph, backward_graph)
-    ):
+    for part in (backward_graph, forward_graph) if rankdir == "LR" else (forward_graph, backward_graph):
         graph.subgraph(part)
     return graph
 
