@@ -97,10 +97,13 @@ class _Functions:
         self.show_saved, self.show_attrs = show_saved, show_attrs
 
     def box(self, title: str, node: Value, rows: list[str]) -> str:
-        """A function's box: its name, the node it is for (small), then its attributes one per row."""
+        """A function's box: its name, the node it is for (small; a leaf's box is beside its AccumulateGrad),
+        then its attributes one per row."""
         style = self.style
-        name = f'<FONT POINT-SIZE="{style.name_size}">for {html.escape(self.names[node])}</FONT>'
-        cells = [f'<TD BGCOLOR="{style.op_fill}"><B>{title}</B> {name}</TD>']
+        name = (
+            f' <FONT POINT-SIZE="{style.name_size}">for {html.escape(self.names[node])}</FONT>' if node.parents else ""
+        )
+        cells = [f'<TD BGCOLOR="{style.op_fill}"><B>{title}</B>{name}</TD>']
         cells += [f"<TD>{html.escape(row)}</TD>" for row in rows]
         table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4">'
         return f"{table}<TR>{'</TR><TR>'.join(cells)}</TR></TABLE>"
