@@ -14,6 +14,7 @@ import pytest
 import tinygrad_edu.torch as facade
 from tinygrad_edu import Value, ops, viz
 from tinygrad_edu.examples import neuron_graph
+from tinygrad_edu.names import node_names
 from tinygrad_edu.torch.tensor import SAVES_NOTHING
 from tinygrad_edu.viz.backward import saved_by
 
@@ -208,3 +209,25 @@ def test_what_cannot_be_drawn_says_why():
         viz.draw_backward(constant)
     with pytest.raises(ValueError, match="more than max_nodes=5"):
         viz.draw_backward(neuron_graph(), max_nodes=5)
+
+
+def test_a_users_function_shows_what_its_forward_saved():
+    class Square(facade.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            y = x * x
+            ctx.save_for_backward(x, y, x + 1)  # an input, the output, and a tensor of its own
+            return y
+
+        @staticmethod
+        def backward(ctx, g):
+            x, _, _ = ctx.saved_tensors
+            return 2 * x * g
+
+    x = facade.tensor([1.0, 2.0], requires_grad=True)
+    y = Square.apply(x)
+    names = node_names(y)
+    line = next(line for line in viz.draw_backward(y).source.splitlines() if "SquareBackward" in line)
+    saved = re.findall(r"<B>(self|other|result|saved\[\d\])</B>(?: = (\w+))?<BR/>([^<]*)", line)
+    assert saved == [("self", names[x], "[1, 2]"), ("result", names[y], "[1, 4]"), ("saved[2]", "", "[2, 3]")]
+    assert "ctx" not in viz.draw_backward(y, show_attrs=True).source

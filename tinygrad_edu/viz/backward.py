@@ -32,16 +32,17 @@ from tinygrad_edu.viz.style import Style
 
 INPUT_NAMES = ("self", "other")  # PyTorch's names for an op's inputs; its output is "result"
 SHAPE_READS = {"shape", "ndim"}  # np.shape(x), x.ndim: the backward needs x's shape, not its numbers
-NOT_SHOWN = {"needs"}  # settings the engine adds (which inputs want a gradient), not the op's own
+NOT_SHOWN = {"needs", "ctx", "constants"}  # settings the engine adds (which inputs want a gradient, a Function's)
 
 
 @functools.cache
 def saved_by(op: type[ops.Op]) -> dict[str, str]:
     """What ``op``'s backward reads of the forward pass, by PyTorch's names: ``{"self": "numbers", "other":
     "numbers"}`` for a product, ``{"result": "numbers"}`` for tanh, ``{"self": "shape"}`` for a sum (only
-    the input's shape), ``{}`` for a sum of two. Read from the names the backward's code loads."""
+    the input's shape), ``{}`` for a sum of two. Read from the names the backward's code loads; a user's
+    ``torch.autograd.Function`` says what it saved itself (``user_saved``)."""
     code = getattr(op.backward, "__code__", None)
-    if code is None or op.arity not in (1, 2):
+    if code is None or op.arity not in (1, 2) or getattr(op, "function", None) is not None:
         return {}
     args = code.co_varnames[: code.co_argcount]  # g, out, the inputs, the settings
     roles = dict(zip(args[1 : 2 + op.arity], ("result", *INPUT_NAMES[: op.arity])))
@@ -55,6 +56,18 @@ def saved_by(op: type[ops.Op]) -> dict[str, str]:
             if not shape_only or roles[arg] not in reads:
                 reads[roles[arg]] = "numbers" if not shape_only else "shape"
     return {role: reads[role] for role in roles.values() if role in reads}  # result, self, other
+
+
+def user_saved(node: Value) -> list[tuple[str, Value]]:
+    """What a user's ``torch.autograd.Function`` gave ``ctx.save_for_backward`` when it made ``node``, by
+    PyTorch's names (``self``, ``other``, ``result``; ``saved[k]`` for a tensor its forward computed)."""
+    ctx = node.settings.get("ctx")
+    if getattr(node.operation, "function", None) is None or ctx is None:
+        return []
+    values = {"result": node, **dict(zip(INPUT_NAMES, node.parents))}
+    roles = {id(t): role for t, role in zip(ctx.inputs, INPUT_NAMES)} | {id(ctx.output): "result"}
+    found = [(roles.get(id(t), f"saved[{k}]"), t) for k, t in enumerate(ctx.saved_tensors) if t is not None]
+    return [(role, values.get(role, t)) for role, t in found]
 
 
 def backward_root(y) -> Value:
@@ -110,7 +123,9 @@ class _Functions:
 
     def saved_box(self, role: str, value: Value) -> str:
         """A saved tensor's box: its role (``self``, ``other``, ``result``), the node it is, its numbers."""
-        text = f"<B>{role}</B> = {html.escape(self.names[value])}"
+        text = f"<B>{role}</B>"
+        if value in self.names:  # (a tensor a Function's forward made is no node of the graph)
+            text += f" = {html.escape(self.names[value])}"
         if self.style.show_data:
             text += f"<BR/>{html.escape(summary(value.numbers))}"
         return f'<TD BORDER="1" CELLPADDING="3" BGCOLOR="{self.style.saved}">{text}</TD>'
@@ -126,6 +141,7 @@ class _Functions:
                     rows.append(f"{role}_sizes: {tuple(np.shape(saved[role].numbers))}")
                 elif self.show_saved:
                     sides.append(self.saved_box(role, saved[role]))
+            sides += [self.saved_box(role, value) for role, value in user_saved(node)] if self.show_saved else []
             rows += [f"{k}: {v}" for k, v in node.settings.items() if k not in NOT_SHOWN]
         title = "AccumulateGrad" if node.operation is None else backward_name(node)
         box = self.box(title, node, rows if self.show_attrs else [])
