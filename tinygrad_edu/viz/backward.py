@@ -2,14 +2,14 @@
 (``make_dot``), alone or beside the forward graph, in the same colours.
 
 A backward pass runs one function per op of the forward graph, named as PyTorch names it
-(``names.backward_name``: ``MulBackward0``), from the output's back to one ``AccumulateGrad`` per leaf
+(``names.backward_name``: ``MulBackward0``), from the output's back to one ``AccumulateGrad`` for each leaf
 that wants a gradient, which adds it into the leaf's ``.grad``. To run, a function needs what its op's
 ``backward(g, out, *inputs, **settings)`` reads of the forward pass: the output (PyTorch calls it
 ``result``), the inputs (``self``, ``other``), or only an input's shape. That is what the forward pass
 saved for it, read here from the backward's own code (``saved_by``), and drawn as side boxes.
 
 Arrows point the way gradients flow: from the output back to the leaves. The layout is the forward
-graph's (leaves first), so beside it each function sits level with the op it belongs to.
+graph's (leaves first), so beside it each function sits level with the value its op made.
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ def saved_by(op: type[ops.Op]) -> dict[str, str]:
         for arg in (a for a in loaded if step.opname.startswith("LOAD_") and a in roles):
             before, after = steps[i - 1].argval if i else None, steps[i + 1].argval if i + 1 < len(steps) else None
             shape_only = len(loaded) == 1 and (before in SHAPE_READS or after in SHAPE_READS)
-            if not shape_only or roles[arg] not in reads:
-                reads[roles[arg]] = "numbers" if not shape_only else "shape"
+            if reads.get(roles[arg]) != "numbers":  # one read of the numbers makes them saved
+                reads[roles[arg]] = "shape" if shape_only else "numbers"
     return {role: reads[role] for role in roles.values() if role in reads}  # result, self, other
 
 
