@@ -1,5 +1,6 @@
 """One name per node, the same in every view of a graph: the trace table, ``print_graph``, the pictures,
-the stepper's captions and the code ``compile`` writes.
+the stepper's captions and the code ``compile`` writes. A node's backward function is named as PyTorch
+names it (``backward_name``: ``MulBackward0``), in the facade's ``grad_fn`` and in the backward graph.
 
 A node's name is its label when it has one (``x1``, a parameter's path such as ``layers.0.w``); the
 other nodes are numbered ``n1``, ``n2``, ... in the order the forward pass made them, inputs first.
@@ -7,7 +8,16 @@ other nodes are numbered ``n1``, ``n2``, ... in the order the forward pass made 
 
 from __future__ import annotations
 
+from tinygrad_edu import ops
 from tinygrad_edu.engine import Value, toposort
+
+# PyTorch's names of the backward functions, where ours are not the op's class name (MatMul's depends on the shapes)
+BACKWARD_NAMES = {"PowConst": "Pow", "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Transpose": "T",
+                  "Reshape": "View", "Concat": "Cat", "CrossEntropy": "NllLoss", "Norm": "LinalgVectorNorm",
+                  "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
+# PyTorch numbers its overloads: x ** tensor is PowBackward1, sum(dim) SumBackward1, max() MaxBackward1
+SECOND_OVERLOAD = {ops.Pow, ops.Clip}
+SECOND_WITH_AXIS, SECOND_WITHOUT_AXIS = {ops.Sum, ops.Mean}, {ops.Max, ops.Min}
 
 
 def node_names(root: Value) -> dict[Value, str]:
@@ -34,3 +44,22 @@ def node_names(root: Value) -> dict[Value, str]:
         used.add(name)
         names[node] = name
     return names
+
+
+def backward_name(node: Value) -> str:
+    """PyTorch's name for the backward function of the op that made ``node``: ``MulBackward0``, ``MmBackward0``
+    (a matrix product of two matrices), ``SumBackward1`` (a sum over an axis); ``node`` must not be a leaf."""
+    op = node.operation
+    if getattr(op, "function", None) is not None:  # a user's torch.autograd.Function: PyTorch's name for it
+        return f"{op.function.__name__}Backward"
+    if getattr(node, "_rsub", False):  # the facade's number - tensor
+        return "RsubBackward1"
+    base = BACKWARD_NAMES.get(op.__name__, op.__name__)
+    if op is ops.MatMul:
+        a, b = (p.ndim for p in node.parents)
+        base = "Mm" if a == b == 2 else "Mv" if (a, b) == (2, 1) else "Dot" if a == b == 1 else "Matmul"
+    axis = node.settings.get("axis")
+    second = op in SECOND_OVERLOAD or (
+        op in SECOND_WITH_AXIS and axis is not None or op in SECOND_WITHOUT_AXIS and axis is None
+    )
+    return f"{base}Backward{int(second)}"

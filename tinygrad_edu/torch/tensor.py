@@ -30,6 +30,7 @@ from tinygrad_edu import modes, ops
 from tinygrad_edu.checks import DETACHED, NO_KWARGS, as_data, fitting_grad, need_graph
 from tinygrad_edu.engine import Value, apply, backprop, toposort
 from tinygrad_edu.modes import note_read
+from tinygrad_edu.names import backward_name
 
 
 class dtype:
@@ -55,13 +56,6 @@ FREED = (
 # The ops whose backward needs no saved numbers (PyTorch frees nothing for them, so a second backward works)
 SAVES_NOTHING = {ops.Add, ops.Sub, ops.Neg, ops.Sum, ops.Mean, ops.Reshape, ops.Transpose, ops.BroadcastTo}
 PRODUCTS = {ops.Mul, ops.MatMul}
-# PyTorch's names of the backward functions, where ours are not the op's class name (MatMul's depends on the shapes)
-BACKWARD_NAMES = {"PowConst": "Pow", "ReLU": "Relu", "LeakyReLU": "LeakyRelu", "GELU": "Gelu", "Transpose": "T",
-                  "Reshape": "View", "Concat": "Cat", "CrossEntropy": "NllLoss", "Norm": "LinalgVectorNorm",
-                  "BroadcastTo": "Expand", "Clip": "Clamp"}  # fmt: skip
-# PyTorch numbers its overloads: x ** tensor is PowBackward1, sum(dim) SumBackward1, max() MaxBackward1
-SECOND_OVERLOAD = {ops.Pow, ops.Clip}
-SECOND_WITH_AXIS, SECOND_WITHOUT_AXIS = {ops.Sum, ops.Mean}, {ops.Max, ops.Min}
 
 
 OPERATORS = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul, np.divide: operator.truediv,
@@ -603,20 +597,7 @@ class Node:
         self.tensor = tensor
 
     def name(self) -> str:
-        op, t = self.tensor.operation, self.tensor
-        if getattr(op, "function", None) is not None:  # a user's torch.autograd.Function: PyTorch's name for it
-            return f"{op.function.__name__}Backward"
-        if t._rsub:
-            return "RsubBackward1"
-        base = BACKWARD_NAMES.get(op.__name__, op.__name__)
-        if op is ops.MatMul:
-            a, b = (p.ndim for p in t.parents)
-            base = "Mm" if a == b == 2 else "Mv" if (a, b) == (2, 1) else "Dot" if a == b == 1 else "Matmul"
-        axis = t.settings.get("axis")
-        second = op in SECOND_OVERLOAD or (
-            op in SECOND_WITH_AXIS and axis is not None or op in SECOND_WITHOUT_AXIS and axis is None
-        )
-        return f"{base}Backward{int(second)}"
+        return backward_name(self.tensor)
 
     @property
     def next_functions(self) -> tuple:

@@ -5,6 +5,8 @@ Read in this order:
 * ``style``: a ``Style``: what a picture shows, its colours, fonts and sizes;
 * ``render``: DOT source to .svg/.png/.pdf with Graphviz's ``dot`` or the ``graphviz-pure`` wheel;
 * ``dot``: a Value's graph as DOT (``draw_graph``) and as a file (``render_graph``);
+* ``backward``: the graph of backward functions and what they saved (``draw_backward``,
+  ``render_backward_graph``), as torchviz draws PyTorch's, alone or beside the forward graph;
 * ``stepper``: the backward pass one gradient at a time as frames, and a page that fills the values first
   (the forward pass), then the gradients, readable on a projector (zoom, fit, pan, the step's node followed),
   made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files);
@@ -16,6 +18,7 @@ Every view names a node the same way (``tinygrad_edu.names.node_names``): its la
 
 from tinygrad_edu.engine import Value, grad_numbers, toposort  # noqa: F401 (viz.py's names, kept)
 from tinygrad_edu.trace import gradients_from, trace_backward  # noqa: F401 (viz.py's names, kept)
+from tinygrad_edu.viz.backward import draw_backward, render_backward_graph
 from tinygrad_edu.viz.dot import Grads, draw_graph, render_graph
 from tinygrad_edu.viz.jupyter import value_mimebundle
 from tinygrad_edu.viz.render import FORMATS, INSTALL_HINT, Graph, check_format, render_source
@@ -30,6 +33,8 @@ Value._repr_mimebundle_ = value_mimebundle
 __all__ = [
     "draw_graph",
     "render_graph",
+    "draw_backward",
+    "render_backward_graph",
     "backward_frames",
     "backward_page",
     "backward_steps",

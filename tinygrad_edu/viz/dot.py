@@ -78,9 +78,11 @@ def _inputs(nodes: list[Value], given) -> set[Value]:
     }
 
 
-def legend_line(style: Style) -> str:
-    """A line under the picture saying what its colours mean (gradients only when they are drawn)."""
+def legend_line(style: Style, more: str = "") -> str:
+    """A line under the picture saying what its colours mean (gradients only when they are drawn); ``more``:
+    a picture's own cells (``<TD>``), after the parameters and inputs."""
     cells = f'<TD BGCOLOR="{style.parameter}">parameter</TD><TD BGCOLOR="{style.constant}">input or constant</TD>'
+    cells += more
     if style.show_grad:
         positive, negative = style.shade(style.positive, 0.45), style.shade(style.negative, 0.45)
         cells += (

@@ -49,6 +49,7 @@ class Style:
     contribution: str = "#b35900"
     module_fill: str = "#f4f8fc"
     module_border: str = "#9fb7cf"
+    saved: str = "#fdd9b5"  # what a backward function saved from the forward pass (the backward graph's side boxes)
 
     def __post_init__(self):
         if self.rankdir is not None and self.rankdir not in RANKDIRS:
