@@ -52,18 +52,20 @@ def owners(nodes: list[Value], depth: int) -> dict[Value, str | None]:
     """Each node's module (None: drawn as itself), ``nodes`` leaves first. A node whose parents are not among
     ``nodes`` (a rolled-up recurrence's state before the step) is drawn as itself."""
     owner: dict[Value, str | None] = {}
+    cut = set()  # drawn without what they were made from: they tell nothing of where they belong
     for node in nodes:
-        parents = [p for p in node.parents if p in owner]
+        parents = [p for p in node.parents if p in owner and p not in cut]
         if not node.parents:
             owner[node] = module_path(node.label, depth) if node.requires_grad and node.label else None
         elif not parents:
             owner[node] = None
+            cut.add(node)
         elif read := [owner[p] for p in parents if not p.parents and owner[p] is not None]:
             owner[node] = read[-1]  # it reads a module's parameters: that module's
-        elif any(not p.parents for p in parents):  # it reads data (the targets): outside the model
+        elif any(not p.parents and not p.label for p in parents):  # it reads data (targets): outside the model
             owner[node] = None
         else:  # downstream of one module stays in it; a join of two is outside both
-            found = {owner[p] for p in parents}
+            found = {owner[p] for p in parents if p.parents}  # a named leaf (a first state h0) does not decide
             owner[node] = found.pop() if len(found) == 1 else None
     readers: dict[Value, set] = {}
     for node in nodes:
@@ -121,10 +123,14 @@ def rolled(nodes: list[Value], root: Value) -> tuple[list[Value], list[Value], l
         )
     before, last = steps[-2], steps[-1]
     earlier = _ancestors(before)  # steps 1 ... T-1, and what every step reads (weights, the inputs)
-    core = (_ancestors(last, stop=set(before)) - earlier) | (_ancestors([root]) - _ancestors(last))
-    keep = core | set(before)
+    after = set(last)  # what is made from the last step (its outputs, the loss), not from older steps alone
+    for node in nodes:
+        if node not in after and any(p in after for p in node.parents):
+            after.add(node)
+    step = _ancestors(last, stop=set(before)) - earlier
+    keep = step | after | set(before)  # what comes after reads older steps too: those edges are left out
     states = {s for step in steps for s in step}
-    for node in core:  # what the last step reads from before the loop (weights, the sequence), not older states
+    for node in step:  # what the last step reads from before the loop (weights, the sequence), not older states
         for parent in node.parents:
             if parent not in keep and parent not in states:
                 keep |= _ancestors([parent])
@@ -148,10 +154,11 @@ class _ModuleBoxes:
         """An HTML-like table: the module's path, its parameters, its ops, its output's shape and gradient."""
         nodes = self.members[module]
         params = [n for n in nodes if not n.parents and n.requires_grad]
+        numbers = sum(np.size(p.numbers) for p in params)
         if len(params) <= 4:
             held = ", ".join(f"{html.escape(p.label.rsplit('.', 1)[-1])} {_shape(p)}" for p in params)
         else:
-            held = f"{len(params)} parameters, {sum(np.size(p.numbers) for p in params)} numbers"
+            held = f"{len(params)} parameters" + (f", {numbers} numbers" if numbers > len(params) else "")
         ops = list(dict.fromkeys(n.op for n in nodes if n.parents))
         shown = ", ".join(ops[:6]) + (", ..." if len(ops) > 6 else "")
         cells = [
@@ -180,10 +187,11 @@ def _shape(node: Value) -> str:
 
 
 def _outputs_shape(outputs: list[Value]) -> str:
-    """``(8, 16)`` for one tensor, ``16 numbers`` for a layer of scalar neurons."""
+    """``(8, 16)`` for one tensor, ``6 × (2, 4)`` for an RNN's states, ``16 numbers`` for scalar neurons."""
     if all(n.numbers.__class__ is float for n in outputs):
         return f"{len(outputs)} number{'s' if len(outputs) > 1 else ''}"
-    return ", ".join(_shape(n) for n in outputs)
+    shapes = [_shape(n) for n in outputs]
+    return ", ".join(f"{shapes.count(s)} × {s}" if shapes.count(s) > 1 else s for s in dict.fromkeys(shapes))
 
 
 def draw_modules(
@@ -223,7 +231,7 @@ def draw_modules(
         format="svg",
         graph_attr={"rankdir": style.rankdir or "TB", "fontname": style.font, "fontsize": str(style.caption_size)},
         node_attr={"fontname": style.font, "fontsize": str(style.font_size)},
-        edge_attr={"color": style.edge, "arrowsize": "0.7"},
+        edge_attr={"color": style.edge, "arrowsize": "0.7", "fontname": style.font},
     )
     caption = _caption(style, note)
     if caption:
