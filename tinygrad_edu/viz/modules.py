@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from tinygrad_edu.engine import Value, grad_numbers
-from tinygrad_edu.viz.dot import _Boxes, _inputs, legend_line, node_ids, op_circle
+from tinygrad_edu.viz.dot import _Boxes, _inputs, _scope_order, legend_line, node_ids, op_circle
 from tinygrad_edu.viz.render import Graph
 from tinygrad_edu.viz.style import Style, gradient_size
 
@@ -39,13 +39,18 @@ def module_path(label: str, depth: int) -> str | None:
     >>> module_path("0.weight", 1), module_path("x1", 1)
     ('0', None)
     """
+    return ".".join(_levels(label.split(".")[:-1])[:depth]) or None
+
+
+def _levels(parts: list[str]) -> list[str]:
+    """A module's path level by level: ["layers", "0", "neurons", "2"] -> ["layers.0", "neurons.2"]."""
     levels: list[str] = []
-    for part in label.split(".")[:-1]:
+    for part in parts:
         if part.isdigit() and levels and not levels[-1].rsplit(".", 1)[-1].isdigit():
             levels[-1] += "." + part  # a list's index belongs to the list's name: "layers.0"
         else:
             levels.append(part)
-    return ".".join(levels[:depth]) or None
+    return levels
 
 
 def owners(nodes: list[Value], depth: int) -> dict[Value, str | None]:
@@ -141,10 +146,22 @@ class _ModuleBoxes:
     """The facts a module's box shows: its parameters, the ops inside, its outputs and their gradient."""
 
     def __init__(self, nodes: list[Value], owner: dict[Value, str | None], root: Value):
-        self.members: dict[str, list[Value]] = {}
+        members: dict[str, list[Value]] = {}
         for node in nodes:
             if owner[node] is not None:
-                self.members.setdefault(owner[node], []).append(node)
+                members.setdefault(owner[node], []).append(node)
+        # Modules in the order the forward pass ran them: layer by layer (the first op each ran), and the modules
+        # inside one layer (its neurons) by their numbers.
+        position = {n: i for i, n in enumerate(nodes)}
+        start: dict[str, int] = {}
+        for path, ns in members.items():
+            top = _levels(path.split("."))[0]
+            start[top] = min([start.get(top, len(nodes))] + [position[n] for n in ns if n.parents])
+
+        def order(path: str) -> tuple:
+            return start[_levels(path.split("."))[0]], _scope_order(path)
+
+        self.members = {path: members[path] for path in sorted(members, key=order)}
         used_outside = {p for n in nodes for p in n.parents if owner.get(p) is not None and owner[p] != owner[n]}
         self.outputs = {
             m: [n for n in ns if n.parents and (n in used_outside or n is root)] for m, ns in self.members.items()

@@ -52,9 +52,10 @@ def check_format(fmt: str) -> None:
         )
 
 
-def render_source(source: str, fmt: str, seconds: float = TIME_BUDGET) -> bytes:
-    """Lay out DOT source and return the picture in ``fmt`` (svg, png, pdf), within ``seconds``: a layout that
-    takes longer is stopped, and the error says how to draw less."""
+def render_source(source: str, fmt: str, seconds: float | None = None) -> bytes:
+    """Lay out DOT source and return the picture in ``fmt`` (svg, png, pdf), within ``seconds`` (by default
+    ``TIME_BUDGET``): a layout that takes longer is stopped, and the error says how to draw less."""
+    seconds = TIME_BUDGET if seconds is None else seconds
     program = _renderer()
     if program is None:
         raise RuntimeError(f"no Graphviz renderer (dot) found. Install one: {INSTALL_HINT}")
