@@ -5,6 +5,7 @@ Read in this order:
 * ``style``: a ``Style``: what a picture shows, its colours, fonts and sizes;
 * ``render``: DOT source to .svg/.png/.pdf with Graphviz's ``dot`` or the ``graphviz-pure`` wheel;
 * ``dot``: a Value's graph as DOT (``draw_graph``) and as a file (``render_graph``);
+* ``modules``: big graphs drawn small: one box per module (``depth=1``), one time step (``roll=True``);
 * ``stepper``: the backward pass one gradient at a time: frames, and a page made of ``stepper.html``,
   ``stepper.css`` and ``stepper.js`` (package data beside these files);
 * ``text``: the graph as a text tree (``print_graph``), for terminals;

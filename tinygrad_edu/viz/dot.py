@@ -240,7 +240,7 @@ def draw_graph(
     ``show_contributions=True`` writes on each input edge what it adds to that input's
     gradient in one backward pass from ``root``, so the sum at a reused node is visible.
     A graph with more than ``max_nodes`` value nodes raises ValueError saying how many it
-    has and how to draw it anyway. Leaves are drawn as parameters (yellow) when they need a
+    has and how to draw less (``depth``, ``roll``). Leaves are drawn as parameters (yellow) when they need a
     gradient, as inputs (grey) when they do not or when named in ``inputs`` (Values or labels,
     such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
     adds a line under the picture saying what the colours mean.
