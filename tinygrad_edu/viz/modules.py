@@ -57,27 +57,32 @@ def owners(nodes: list[Value], depth: int) -> dict[Value, str | None]:
     """Each node's module (None: drawn as itself), ``nodes`` leaves first. A node whose parents are not among
     ``nodes`` (a rolled-up recurrence's state before the step) is drawn as itself."""
     owner: dict[Value, str | None] = {}
+    weights = set()  # a module's parameters, and what is made of them alone (the facade's weight.T)
     cut = set()  # drawn without what they were made from: they tell nothing of where they belong
     for node in nodes:
         parents = [p for p in node.parents if p in owner and p not in cut]
         if not node.parents:
             owner[node] = module_path(node.label, depth) if node.requires_grad and node.label else None
+            if owner[node] is not None:
+                weights.add(node)
         elif not parents:
             owner[node] = None
             cut.add(node)
-        elif read := [owner[p] for p in parents if not p.parents and owner[p] is not None]:
+        elif read := [owner[p] for p in parents if p in weights]:
             owner[node] = read[-1]  # it reads a module's parameters: that module's
-        elif any(not p.parents and not p.label for p in parents):  # it reads data (targets): outside the model
-            owner[node] = None
+            if all(p in weights for p in node.parents):
+                weights.add(node)
+        elif "labels" in node.settings or any(not p.parents and not p.label for p in parents):
+            owner[node] = None  # it reads data (the targets): outside the model
         else:  # downstream of one module stays in it; a join of two is outside both
             found = {owner[p] for p in parents if p.parents}  # a named leaf (a first state h0) does not decide
             owner[node] = found.pop() if len(found) == 1 else None
     readers: dict[Value, set] = {}
     for node in nodes:
         for p in node.parents:
-            if p in owner and not p.parents and not p.requires_grad and not p.label:
+            if p in owner and not p.parents and not p.requires_grad and not p.label and p.numbers.__class__ is float:
                 readers.setdefault(p, set()).add(owner[node])
-    for constant, found in readers.items():  # an unnamed number that one module reads (a scalar input) is its
+    for constant, found in readers.items():  # an unnamed number one module alone reads (a scalar input): inside it
         if len(found) == 1:
             owner[constant] = found.pop()
     return owner
@@ -186,17 +191,25 @@ class _ModuleBoxes:
         outputs = self.outputs[module]
         if style.show_data and outputs:
             cells.append(f"<TD>out {_outputs_shape(outputs)}</TD>")
-        if style.show_grad and outputs:
-            grads = [grad_numbers(n) for n in outputs]
-            if any(g is None for g in grads):
-                cells.append("<TD>grad ?</TD>")
-            else:
-                size = float(np.mean([gradient_size(g) for g in grads]))
-                sign = float(sum(np.sum(g) for g in grads))
-                colour = style.gradient_colour(size if sign >= 0 else -size, largest)
-                cells.append(f'<TD BGCOLOR="{colour}">grad size {size:.3g}</TD>')
+        if style.show_grad:
+            for what, grads in (
+                ("out", [grad_numbers(n) for n in outputs]),
+                ("params", [grad_numbers(p) for p in params]),
+            ):
+                if grads:
+                    cells.append(_gradient_cell(what, grads, style, largest))
         table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="5">'
         return f"<{table}<TR>{'</TR><TR>'.join(cells)}</TR></TABLE>>"
+
+
+def _gradient_cell(what: str, grads: list, style: Style, largest: float) -> str:
+    """The mean size of ``grads`` (a module's outputs' or parameters'), coloured as a gradient cell."""
+    if any(g is None for g in grads):
+        return f"<TD>grad {what} ?</TD>"
+    size = float(np.mean([gradient_size(g) for g in grads]))
+    sign = float(sum(np.sum(g) for g in grads))
+    colour = style.gradient_colour(size if sign >= 0 else -size, largest)
+    return f'<TD BGCOLOR="{colour}">grad size {what} {size:.3g}</TD>'
 
 
 def _shape(node: Value) -> str:
