@@ -7,10 +7,10 @@ layer, each with its parameters, its output's shape and its gradient's size.
 Which module a node belongs to is read from the labels a model gives its parameters (``Module.
 label_parameters``: ``layers.0.W``, ``layers.0.neurons.2.w0``, the facade's ``fc1.weight`` or ``0.bias``):
 a node belongs to the module whose parameters it reads, and so do the ops downstream of it until the next
-module's parameters are read. An op that compares with data (a loss reading the targets) or that joins two
-modules (a residual sum) belongs to none and is drawn as itself. ``depth`` says how deep to look: each level
-of a path is a name and the index after it (``layers.0``, then ``neurons.2``), so ``depth=1`` is one box per
-layer.
+module's parameters are read. An op that compares with data (a loss reading the targets), that sums a tensor
+up into one number (a loss) or that joins two modules (a residual sum) belongs to none and is drawn as
+itself. ``depth`` says how deep to look: each level of a path is a name and the index after it (``layers.0``,
+then ``neurons.2``), so ``depth=1`` is one box per layer.
 
 An RNN repeats one step T times (``recurrent.unroll`` labels the states h1 ... hT, c1 ... cT). Rolled, the
 picture keeps the last step whole, from the state before it, and a dashed edge says the step repeats.
@@ -74,6 +74,8 @@ def owners(nodes: list[Value], depth: int) -> dict[Value, str | None]:
                 weights.add(node)
         elif "labels" in node.settings or any(not p.parents and not p.label for p in parents):
             owner[node] = None  # it reads data (the targets): outside the model
+        elif np.ndim(node.numbers) == 0 and any(np.ndim(p.numbers) > 0 for p in parents):
+            owner[node] = None  # a tensor summed up into one number: a loss, outside the model
         else:  # downstream of one module stays in it; a join of two is outside both
             found = {owner[p] for p in parents if p.parents}  # a named leaf (a first state h0) does not decide
             owner[node] = found.pop() if len(found) == 1 else None
