@@ -160,3 +160,25 @@ def test_a_layout_over_the_time_budget_ends_in_one_clear_message(tmp_path, monke
         viz.render_graph(x, tmp_path / "chain.svg", max_nodes=1000)
     assert stopped.value.__cause__ is None and stopped.value.__suppress_context__  # no subprocess traceback
     assert not (tmp_path / "chain.svg").exists()
+
+
+def test_the_facades_lstm_tagger_at_depth_1_and_rolled():
+    nn_ = facade.nn
+
+    class Tagger(nn_.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lstm, self.out = nn_.Embedding(10, 4), nn_.LSTM(4, 6, batch_first=True), nn_.Linear(6, 3)
+
+        def forward(self, x):
+            return self.out(self.lstm(self.embed(x))[0])
+
+    scores = Tagger()(facade.tensor([[1, 2, 3, 4, 5, 6, 7]]))
+    loss = nn_.functional.cross_entropy(scores.reshape(-1, 3), facade.tensor([0, 1, 2, 0, 1, 2, 0]))
+    loss.backward()
+    source = viz.draw_graph(loss, depth=1).source
+    assert _module_boxes(source) == ["embed", "lstm", "out"]
+    assert re.search(r"v\d+op \[label=cross_entropy", source) and "out (1, 7, 6)" in source  # the loss: outside
+    rolled = viz.draw_graph(loss, roll=True).source
+    assert "step 7 of 7 drawn" in rolled and "<B>h7</B>" in rolled and "<B>h5</B>" not in rolled
+    assert "<B>out.weight</B>" in rolled and "<B>embed.weight</B>" in rolled  # read after the loop and before it

@@ -135,18 +135,24 @@ def rolled(nodes: list[Value], root: Value) -> tuple[list[Value], list[Value], l
         )
     before, last = steps[-2], steps[-1]
     earlier = _ancestors(before)  # steps 1 ... T-1, and what every step reads (weights, the inputs)
-    after = set(last)  # what is made from the last step (its outputs, the loss), not from older steps alone
-    for node in nodes:
-        if node not in after and any(p in after for p in node.parents):
-            after.add(node)
+    after = _downstream(nodes, set(last))  # what is made from the last step (its outputs, the loss)
+    older = _downstream(nodes, {s for step in steps[:-1] for s in step})  # and what older steps made
     step = _ancestors(last, stop=set(before)) - earlier
     keep = step | after | set(before)  # what comes after reads older steps too: those edges are left out
-    states = {s for step in steps for s in step}
-    for node in step:  # what the last step reads from before the loop (weights, the sequence), not older states
+    for node in step | after:  # what they read from outside the loop (weights, the sequence), not older steps
         for parent in node.parents:
-            if parent not in keep and parent not in states:
+            if parent not in keep and parent not in older and (parent not in earlier or node in step):
                 keep |= _ancestors([parent])
     return [n for n in nodes if n in keep], last, before
+
+
+def _downstream(nodes: list[Value], starts: set[Value]) -> set[Value]:
+    """``starts`` and every node made from them (``nodes`` leaves first)."""
+    found = set(starts)
+    for node in nodes:
+        if node not in found and any(p in found for p in node.parents):
+            found.add(node)
+    return found
 
 
 class _ModuleBoxes:
