@@ -10,6 +10,7 @@ import pytest
 
 from tinygrad_edu import Value, nn, viz
 from tinygrad_edu import torch as facade
+from tinygrad_edu.cli import main
 from tinygrad_edu.viz import modules
 
 
@@ -182,3 +183,12 @@ def test_the_facades_lstm_tagger_at_depth_1_and_rolled():
     rolled = viz.draw_graph(loss, roll=True).source
     assert "step 7 of 7 drawn" in rolled and "<B>h7</B>" in rolled and "<B>h5</B>" not in rolled
     assert "<B>out.weight</B>" in rolled and "<B>embed.weight</B>" in rolled  # read after the loop and before it
+
+
+def test_the_cli_proposes_depth_and_draws_with_it(tmp_path, capsys):
+    picture = tmp_path / "big.png"
+    assert main(["xor", "--hidden", "16,16", "--render", str(picture)]) == 2
+    assert "--depth 1" in capsys.readouterr().err and not picture.exists()
+    assert main(["xor", "--hidden", "16,16", "--steps", "20", "--depth", "1", "--render", str(picture)]) == 0
+    width, height = struct.unpack(">II", picture.read_bytes()[16:24])
+    assert width < 2000 and height < 2000
