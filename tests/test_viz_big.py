@@ -65,10 +65,17 @@ def test_depth_1_draws_one_box_per_layer_top_to_bottom(tmp_path):
     assert width < 2000 and height < 2000
 
 
-def test_depth_2_draws_one_box_per_neuron():
-    boxes = _module_boxes(viz.draw_graph(_scalar_mlp_loss(), depth=2).source)
+def test_depth_2_draws_one_box_per_neuron_in_order():
+    graph = viz.draw_graph(_scalar_mlp_loss(), depth=2)
+    boxes = _module_boxes(graph.source)
     assert len(boxes) == 16 + 16 + 1
     assert boxes[0] == "layers.0.neurons.0" and boxes[-1] == "layers.2.neurons.0"
+    assert "w0, w1, b" in graph.source  # a neuron's weights in order, its bias last
+    pos = _layout(graph)
+    for layer in (0, 1):  # neuron 0 on the left, then 1, 2, ... 15, all in one row
+        ids = [f"m{i}" for i, box in enumerate(boxes) if box.startswith(f"layers.{layer}.")]
+        xs, ys = [pos[i][0] for i in ids], {pos[i][1] for i in ids}
+        assert xs == sorted(xs) and len(ys) == 1
 
 
 def test_a_tensor_model_shows_shapes_and_keeps_the_loss_outside():

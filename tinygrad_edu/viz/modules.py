@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from tinygrad_edu.engine import Value, grad_numbers
-from tinygrad_edu.viz.dot import _Boxes, _inputs, _scope_order, legend_line, node_ids, op_circle
+from tinygrad_edu.viz.dot import _Boxes, _inputs, _parameter_order, _scope_order, legend_line, node_ids, op_circle
 from tinygrad_edu.viz.render import Graph
 from tinygrad_edu.viz.style import Style, gradient_size
 
@@ -186,7 +186,10 @@ class _ModuleBoxes:
         params = [n for n in nodes if not n.parents and n.requires_grad]
         numbers = sum(np.size(p.numbers) for p in params)
         if len(params) <= 4:
-            held = ", ".join(f"{html.escape(p.label.rsplit('.', 1)[-1])} {_shape(p)}" for p in params)
+            held = ", ".join(
+                html.escape(p.label.rsplit(".", 1)[-1]) + ("" if p.numbers.__class__ is float else f" {_shape(p)}")
+                for p in sorted(params, key=_parameter_order)
+            )
         else:
             held = f"{len(params)} parameters" + (f", {numbers} numbers" if numbers > len(params) else "")
         ops = list(dict.fromkeys(n.op for n in nodes if n.parents))
@@ -291,6 +294,7 @@ def draw_modules(
             for parent in node.parents:
                 if parent in box_of:
                     edges.setdefault((box_of[parent], op_id), set()).add(parent)
+    _siblings_in_order(dot, module_ids, edges)
     for (tail, head), carried in edges.items():
         if len(carried) > 1:  # many scalars from one module to the next: one edge that says how many
             dot.edge(tail, head, label=f"{len(carried)} values", fontsize=str(style.edge_label_size))
@@ -310,6 +314,23 @@ def draw_modules(
                 fontsize=str(style.edge_label_size),
             )
     return dot
+
+
+def _siblings_in_order(dot: Graph, module_ids: dict[str, str], edges: dict) -> None:
+    """The modules inside one module (a layer's neurons) side by side in their order, 0 on the left, unless one
+    feeds another (then they stay one above the other)."""
+    groups: dict[str, list[str]] = {}
+    for path, box_id in module_ids.items():
+        levels = _levels(path.split("."))
+        if len(levels) > 1:
+            groups.setdefault(".".join(levels[:-1]), []).append(box_id)
+    for members in groups.values():
+        inside = set(members)
+        if len(members) > 1 and not any(tail in inside and head in inside for tail, head in edges):
+            with dot.subgraph() as row:
+                row.attr(rank="same")
+                for tail, head in zip(members, members[1:]):
+                    row.edge(tail, head, style="invis")
 
 
 def _pairs(last: list[Value], before: list[Value]) -> list[tuple[Value, Value]]:
