@@ -122,6 +122,11 @@ def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidde
         default=500,
         help="refuse (before training) a --render picture with more value nodes than this",
     )
+    p.add_argument(
+        "--depth",
+        type=_positive_int,
+        help="draw --render's picture with one box per module at this depth (1: one box per layer)",
+    )
 
 
 def _version() -> str:
@@ -224,16 +229,16 @@ def _check_picture(model, x, args) -> None:
     """Refuse, before training, a --render picture too big to read (its size depends only on the architecture)."""
     nodes = len(toposort(graph_for_input(model, x)))
     model.zero_grad()
-    if nodes > args.max_nodes:
+    if nodes > args.max_nodes and args.depth is None:
         raise _Refused(
             f"argument --render: this network's graph has {nodes} value nodes, more than --max-nodes "
-            f"{args.max_nodes}: the picture would be unreadable. Draw a smaller network, use "
-            f"--granularity tensor, or raise --max-nodes"
+            f"{args.max_nodes}: the picture would be unreadable. Draw one box per layer with --depth 1, "
+            f"a smaller network, or use --granularity tensor"
         )
 
 
 def _render(model, x, args) -> None:
-    written = viz.render_graph(graph_for_input(model, x), args.render, max_nodes=args.max_nodes)
+    written = viz.render_graph(graph_for_input(model, x), args.render, max_nodes=args.max_nodes, depth=args.depth)
     shown = ", ".join(f"{v:g}" for v in x) if len(x) <= 8 else f"{len(x)} numbers"
     print(f"graph for input ({shown}) written to {written}")
     model.zero_grad()

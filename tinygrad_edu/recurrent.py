@@ -55,9 +55,11 @@ def unroll(
 ) -> tuple[list[Value], State]:
     """Run ``step`` along a sequence (``xs``: one input (N, features) per time step) from ``state``, every step
     with the same weights. Returns every step's hidden state and the last state. The inputs are labelled x1,
-    x2, ... (unless named already) and the states h1, h2, ... (and c1, c2, ...), so that the graph of the
-    unrolled sequence reads in time order."""
+    x2, ... (unless named already) and the states h1, h2, ... (and c1, c2, ...) from h0 (c0), so that the
+    graph of the unrolled sequence reads in time order."""
     hs = []
+    for name, s in zip(names, state):
+        s.label = s.label or f"{name}0"
     for t, x in enumerate(xs):
         x.label = x.label or f"x{t + 1}"
         state = step(x, state, w_ih, w_hh, b)

@@ -7,6 +7,7 @@ Read in this order:
 * ``dot``: a Value's graph as DOT (``draw_graph``) and as a file (``render_graph``);
 * ``backward``: the graph of backward functions and what they saved (``draw_backward``,
   ``render_backward_graph``), as torchviz draws PyTorch's, alone or beside the forward graph;
+* ``modules``: big graphs drawn small: one box per module (``depth=1``), one time step (``roll=True``);
 * ``stepper``: the backward pass one gradient at a time as frames, and a page that fills the values first
   (the forward pass), then the gradients, readable on a projector (zoom, fit, pan, the step's node followed),
   made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files);

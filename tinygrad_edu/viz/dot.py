@@ -31,10 +31,13 @@ def graph_nodes(root: Value, max_nodes: int) -> list[Value]:
         raise TypeError(f"expected a Value to draw, got {type(root).__name__}")
     nodes = toposort(root)[::-1]
     if len(nodes) > max_nodes:
+        from tinygrad_edu.viz.modules import time_steps  # modules draws with this file's boxes: imported late
+
+        steps = " or roll it up to one time step with roll=True," if time_steps(nodes) else ""
         raise ValueError(
             f"this graph has {len(nodes)} value nodes, more than max_nodes={max_nodes}: Graphviz would take long "
-            f"and the picture would be unreadable. Draw a smaller piece (one example, one neuron), "
-            f"use tensor granularity, or pass max_nodes={len(nodes)} to draw it anyway."
+            f"and the picture would be unreadable. Draw it with one box per layer, draw_graph(out, depth=1),"
+            f"{steps} or draw a smaller piece (one example, one neuron)."
         )
     return nodes
 
@@ -132,6 +135,20 @@ class _Boxes:
             dot.node(node_id, label=self.label(node, short), shape="plain")
 
 
+def op_circle(dot: Graph, op_id: str, node: Value, style: Style) -> None:
+    """The small circle of the op that made ``node`` (× + tanh ...)."""
+    dot.node(
+        op_id,
+        label=SYMBOLS.get(node.op, node.op),
+        shape="circle",
+        style="filled",
+        fillcolor=style.op_fill,
+        fontsize=str(style.op_size),
+        width="0.3",
+        margin="0.02",
+    )
+
+
 def draw(
     nodes: list[Value],
     names: dict[Value, str],
@@ -184,16 +201,7 @@ def draw(
     for node in nodes:
         if node.parents:
             op_id = ids[node] + "op"
-            dot.node(
-                op_id,
-                label=SYMBOLS.get(node.op, node.op),
-                shape="circle",
-                style="filled",
-                fillcolor=style.op_fill,
-                fontsize=str(style.op_size),
-                width="0.3",
-                margin="0.02",
-            )
+            op_circle(dot, op_id, node, style)
             dot.edge(op_id, ids[node])
             for i, parent in enumerate(node.parents):
                 if contributions and (node, i) in contributions:
@@ -223,6 +231,8 @@ def draw_graph(
     inputs=(),
     legend: bool | None = None,
     style: Style | None = None,
+    depth: int | None = None,
+    roll: bool = False,
 ) -> Graph:
     """The computation graph that produced ``root``, as a ``Graph`` (a ``graphviz.Digraph`` that renders
     with pip alone; ``format`` is what its ``render`` and ``pipe`` write by default).
@@ -232,14 +242,37 @@ def draw_graph(
     ``show_contributions=True`` writes on each input edge what it adds to that input's
     gradient in one backward pass from ``root``, so the sum at a reused node is visible.
     A graph with more than ``max_nodes`` value nodes raises ValueError saying how many it
-    has and how to draw it anyway. Leaves are drawn as parameters (yellow) when they need a
+    has and how to draw less (``depth``, ``roll``). Leaves are drawn as parameters (yellow) when they need a
     gradient, as inputs (grey) when they do not or when named in ``inputs`` (Values or labels,
     such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
     adds a line under the picture saying what the colours mean.
+
+    Big graphs (``viz.modules``): ``depth=1`` draws each module as one box (a layer: its parameters, its
+    ops, its output's shape and gradient size), ``depth=2`` one level deeper (a neuron); ``roll=True``
+    draws one time step of an RNN or LSTM, from the state before it. ``max_nodes`` then counts the boxes drawn.
     """
     style = (style or Style()).with_options(
         show_data=show_data, show_grad=show_grad, rankdir=rankdir, cluster_modules=cluster_modules, legend=legend
     )
+    if depth is not None or roll:
+        if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
+            raise ValueError(f"depth must be a whole number >= 1 (1: one box per layer) or None, got {depth!r}")
+        if show_contributions:
+            raise ValueError("show_contributions draws every edge: it cannot be combined with depth= or roll=")
+        from tinygrad_edu.viz.modules import draw_modules  # it draws with this file's boxes: imported late
+
+        graph = draw_modules(
+            toposort(root)[::-1],
+            node_names(root),
+            root,
+            style,
+            depth=depth,
+            roll=roll,
+            inputs=inputs,
+            max_nodes=max_nodes,
+        )
+        graph.format = format
+        return graph
     nodes = graph_nodes(root, max_nodes)
     contributions = {}
     if show_contributions:

@@ -17,6 +17,7 @@ from tinygrad_edu import arguments
 from tinygrad_edu.files import atomic_write
 
 FORMATS = ("svg", "png", "pdf", "dot")
+TIME_BUDGET = 60.0  # seconds a picture may take to lay out before it is stopped with a clear message
 INSTALL_HINT = "pip install graphviz-pure (or apt-get install graphviz, or brew install graphviz)"
 
 
@@ -51,12 +52,22 @@ def check_format(fmt: str) -> None:
         )
 
 
-def render_source(source: str, fmt: str) -> bytes:
-    """Lay out DOT source and return the picture in ``fmt`` (svg, png, pdf)."""
+def render_source(source: str, fmt: str, seconds: float | None = None) -> bytes:
+    """Lay out DOT source and return the picture in ``fmt`` (svg, png, pdf), within ``seconds`` (by default
+    ``TIME_BUDGET``): a layout that takes longer is stopped, and the error says how to draw less."""
+    seconds = TIME_BUDGET if seconds is None else seconds
     program = _renderer()
     if program is None:
         raise RuntimeError(f"no Graphviz renderer (dot) found. Install one: {INSTALL_HINT}")
-    result = subprocess.run([program, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=120)
+    try:
+        result = subprocess.run([program, f"-T{fmt}"], input=source.encode(), capture_output=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        boxes = source.count("label=")
+        raise RuntimeError(
+            f"Graphviz did not finish laying out this graph ({boxes} boxes and circles) in {seconds:g} s, so it "
+            "was stopped. Draw less: one box per layer with draw_graph(out, depth=1), one time step of an RNN "
+            "with roll=True, or a smaller piece (one example, one neuron)."
+        ) from None
     if result.returncode != 0 or not result.stdout:
         raise RuntimeError(f"{program} could not render the graph: {result.stderr.decode(errors='replace').strip()}")
     return result.stdout
