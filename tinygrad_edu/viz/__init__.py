@@ -5,6 +5,7 @@ Read in this order:
 * ``style``: a ``Style``: what a picture shows, its colours, fonts and sizes;
 * ``render``: DOT source to .svg/.png/.pdf with Graphviz's ``dot`` or the ``graphviz-pure`` wheel;
 * ``dot``: a Value's graph as DOT (``draw_graph``) and as a file (``render_graph``);
+* ``model``: a model's graph for one input in one call (``draw_model``);
 * ``stepper``: the backward pass one gradient at a time: frames, and a page made of ``stepper.html``,
   ``stepper.css`` and ``stepper.js`` (package data beside these files);
 * ``text``: the graph as a text tree (``print_graph``), for terminals;
@@ -17,6 +18,7 @@ from tinygrad_edu.engine import Value, grad_numbers, toposort  # noqa: F401 (viz
 from tinygrad_edu.trace import gradients_from, trace_backward  # noqa: F401 (viz.py's names, kept)
 from tinygrad_edu.viz.dot import Grads, draw_graph, render_graph
 from tinygrad_edu.viz.jupyter import value_mimebundle
+from tinygrad_edu.viz.model import draw_model, model_graph
 from tinygrad_edu.viz.render import FORMATS, INSTALL_HINT, Graph, check_format, render_source
 from tinygrad_edu.viz.stepper import Stepper, backward_frames, backward_page, backward_steps, render_backward
 from tinygrad_edu.viz.style import CONSTANT, NEGATIVE, PARAMETER, POSITIVE, SYMBOLS, Style
@@ -29,6 +31,8 @@ Value._repr_mimebundle_ = value_mimebundle
 __all__ = [
     "draw_graph",
     "render_graph",
+    "draw_model",
+    "model_graph",
     "backward_frames",
     "backward_page",
     "backward_steps",

@@ -114,7 +114,11 @@ def legend_line(style: Style, note: str = "") -> str:
             "<TD>(darker: larger)</TD>"
         )
     rows = [f'<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR>{cells}</TR></TABLE>'] if style.legend else []
-    rows += [html.escape(note)] if note else []
+    rows += (
+        ['<BR ALIGN="LEFT"/>'.join(html.escape(line) for line in note.split("\n")) + '<BR ALIGN="LEFT"/>']
+        if note
+        else []
+    )
     if len(rows) == 1:
         return f"<{rows[0]}>"
     return "<" + '<TABLE BORDER="0">' + "".join(f'<TR><TD ALIGN="LEFT">{row}</TD></TR>' for row in rows) + "</TABLE>>"
@@ -144,8 +148,9 @@ def gradients_to_draw(root: Value, nodes: list[Value], names: dict[Value, str]) 
     if not stale:
         return grad_numbers, ""
     note = (
-        f"grad: d{names[root]}/d(node) from this backward pass alone; the .grad of {len(stale)} nodes also "
-        "holds earlier passes (call zero_grad() before backward() to see them there)"
+        f"grad: d{names[root]}/d(node) from this backward pass alone;\n"
+        f"the .grad of {len(stale)} nodes also holds earlier passes\n"
+        "(call zero_grad() before backward() to see them there)"
     )
     return lambda node: fresh.get(node, 0.0 if node.numbers.__class__ is float else np.zeros(node.shape)), note
 
@@ -322,6 +327,8 @@ def draw_graph(
         caption=legend_line(style, note),
         fold_sums=fold and not show_contributions,  # contributions are written per edge: every edge drawn
     )
+    if style.max_width:  # scaled down, never up: a slide's width (Graphviz's size)
+        graph.graph_attr["size"] = f"{style.max_width},{10 * style.max_width}"
     graph.format = format
     return graph
 
