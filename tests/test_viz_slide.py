@@ -106,3 +106,9 @@ def test_the_lectures_neuron_keeps_every_node():
     source = viz.draw_graph(neuron_graph()).source
     assert source.count('label="+"') == 2
     assert viz.draw_graph(neuron_graph(), style=viz.Style(fold_sums=True)).source.count('label="+"') == 1
+
+
+def test_a_tensor_of_four_numbers_shows_its_numbers():
+    out = Value(np.array([0.1, 0.9, 0.8, 0.2]), label="p", requires_grad=False)
+    assert "data [0.1, 0.9, 0.8, 0.2]" in viz.draw_graph(out).source  # the XOR batch's four predictions
+    assert "5: mean" in viz.draw_graph(Value(np.arange(5.0))).source  # more: shape and summary
