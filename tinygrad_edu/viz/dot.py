@@ -305,7 +305,9 @@ def draw_graph(
     has and how to draw it anyway. Leaves are drawn as parameters (yellow) when they need a
     gradient, as inputs (grey) when they do not or when named in ``inputs`` (Values or labels,
     such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
-    adds a line under the picture saying what the colours mean.
+    adds a line under the picture saying what the colours mean. The gradients are those of the
+    backward pass just called from ``root`` (``gradients_to_draw``); in a model's graph a weighted
+    sum is one ``+``; a picture wider than ``style.max_width`` inches is scaled down to it.
     """
     style = (style or Style()).with_options(
         show_data=show_data, show_grad=show_grad, rankdir=rankdir, cluster_modules=cluster_modules, legend=legend
