@@ -5,7 +5,7 @@ w <- w + lr (y - y_hat) x, b <- b + lr (y - y_hat). A line that separates the cl
 exists for AND, OR and NAND, so the rule finds one; for XOR none exists.
 """
 
-from lesson import points, save, shade, start, table
+from lesson import points, save, shade, start, table, whole_ticks
 
 from tinygrad_edu import data, nn
 
@@ -28,6 +28,7 @@ if plt:
     for gate, (p, _, _) in results.items():
         left.plot(range(1, len(p.errors_) + 1), p.errors_, marker=".", label=gate.upper())
     left.set(xlabel="epoch", ylabel="mistakes in the epoch", title="perceptron rule: mistakes per epoch")
+    whole_ticks(left)
     left.set_xlim(0, 20)
     left.legend()
     for ax, (gate, (p, X, y)) in zip(rest, results.items()):

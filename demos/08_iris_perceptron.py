@@ -3,7 +3,7 @@ length and petal length: one straight line divides them, and the perceptron rule
 """
 
 import numpy as np
-from lesson import points, save, shade, start, table
+from lesson import points, save, shade, start, table, whole_ticks
 
 from tinygrad_edu import data, nn
 
@@ -30,5 +30,6 @@ if plt:
     )
     ax2.plot(range(1, len(p.errors_) + 1), p.errors_, marker="o")
     ax2.set(xlabel="epoch", ylabel="mistakes in the epoch", title="perceptron rule: mistakes per epoch")
+    whole_ticks(ax2)
     ax2.grid(alpha=0.3)
     save(plt, fig, args.out, "iris_perceptron.png")

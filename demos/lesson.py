@@ -1,6 +1,8 @@
 """What every lesson script shares: its command line (--out, --quick), tables, and saving pictures.
 
-Pictures need matplotlib (pip install -e ".[plots]"); without it a lesson still prints its tables.
+Pictures need matplotlib (``pip install matplotlib``, which the ``plots`` and ``dev`` extras bring); without it
+a lesson still prints its tables. The lessons are scripts of the source tree (a git clone), not part of the
+installed package: they are read and changed, and they import this file beside them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def start(doc: str):
         import matplotlib.pyplot as plt
     except ImportError:
         plt = None
-        print('(matplotlib is not installed, so no pictures: pip install -e ".[plots]" to get them)\n')
+        print("(matplotlib is not installed, so no pictures: pip install matplotlib to get them)\n")
     return args, plt
 
 
@@ -34,6 +36,14 @@ def save(plt, fig, out: Path, name: str) -> None:
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     print(f"picture: {path}")
+
+
+def whole_ticks(ax) -> None:
+    """Ticks on whole numbers only, for counts such as mistakes per epoch (no 0.5 mistakes)."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def table(headers: list[str], rows: list[list]) -> str:

@@ -77,6 +77,10 @@ def test_dying_relu(tmp_path):
     text = run_demo("06_dying_relu", tmp_path)
     high, sane = map(int, re.search(r"(\d+)% of ReLU units dead at lr 2.0 against (\d+)% at lr 0.1", text).groups())
     assert high > sane
+    leaky = float(
+        re.search(r"still get a gradient, small \(mean \|grad\| (\S+)\) but not 0 as for the dead", text).group(1)
+    )
+    assert leaky > 0  # below zero everywhere, yet not dead: the plot and the lesson say so
     pictures(tmp_path, "dying_relu.png")
 
 
@@ -119,7 +123,8 @@ def test_without_matplotlib_a_demo_still_prints_its_tables(tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=120, env=env)
     assert result.returncode == 0, result.stderr
-    assert 'no pictures: pip install -e ".[plots]"' in result.stdout and "perceptron converged" in result.stdout
+    assert "no pictures: pip install matplotlib to get them" in result.stdout
+    assert "perceptron converged" in result.stdout
     assert list(tmp_path.iterdir()) == []
 
 
@@ -231,3 +236,23 @@ def test_bptt(tmp_path):
     _, rnn, lstm_1, lstm_3 = max(found, key=lambda row: int(row[0]))  # the answer furthest back:
     assert float(lstm_3) > 85 and max(float(rnn), float(lstm_1)) < 65  # kept by the LSTM whose forget gate is near 1
     pictures(tmp_path, "bptt.png")
+
+
+def test_counts_are_plotted_on_whole_ticks():
+    """Mistakes per epoch are counts: no tick at 0.5 mistakes or epoch 2.5."""
+    if not HAS_PLOTS:
+        pytest.skip("needs matplotlib (the plots extra)")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with mock.patch.object(sys, "path", [str(ROOT / "demos"), *sys.path]):
+        from lesson import whole_ticks
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [2, 1, 0])  # matplotlib alone ticks these every 0.25
+    whole_ticks(ax)
+    fig.canvas.draw()
+    ticks = [*ax.get_xticks(), *ax.get_yticks()]
+    plt.close(fig)
+    assert ticks and all(t == int(t) for t in ticks)

@@ -29,11 +29,13 @@ def test_a_negative_first_loss_sets_no_growth_limit():
     assert train.fit(model, np.ones((2, 1)), np.ones(2), loss=loss, steps=4) == [-5000.0, -100.0, 10.0, 2000.0]
 
 
-@pytest.mark.parametrize("numbers", [[np.inf, 1, 1, 1], [1e200, 1, 1, 1], [np.inf, -np.inf, 0, 0]])
+@pytest.mark.parametrize("numbers", [[np.inf, 1, 1, 1, 1], [1e200, 1, 1, 1, 1], [np.inf, -np.inf, 0, 0, 0]])
 def test_a_tensor_with_inf_or_huge_numbers_is_summarised_quietly(numbers):
+    """Five numbers: summarised (up to four are shown as they are)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert "mean" in tables.summary(np.array(numbers, dtype=float))
+        assert tables.summary(np.array(numbers[:4], dtype=float)).startswith("[")  # four: the numbers themselves
 
 
 def test_a_tuple_of_numbers_stays_one_input_for_gradcheck():

@@ -10,10 +10,9 @@ x1 and x2 keep their gradients, as in the lecture: draw it with ``inputs=NEURON_
 
 from __future__ import annotations
 
-import numpy as np
-
 from tinygrad_edu import data, losses, nn, train
 from tinygrad_edu.engine import Value
+from tinygrad_edu.viz.model import model_graph
 
 
 def neuron_graph(seed: int = 0) -> Value:
@@ -52,13 +51,7 @@ PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_gr
 
 
 def graph_for_input(model, x) -> Value:
-    """Run the model on one input and back-propagate from its (first) output: the graph to draw."""
-    model.zero_grad()
-    if model.granularity == "scalar":
-        out = model([Value(float(v), label=f"x{i + 1}", requires_grad=False) for i, v in enumerate(x)])
-        out = out[0] if isinstance(out, list) else out
-    else:
-        out = model(Value(np.asarray(x, dtype=np.float64), label="x", requires_grad=False))[0]
-    out.label = "output"
-    out.backward()
-    return out
+    """Run the model on one input and back-propagate from its (first) output: the graph to draw, its
+    inputs named x1, x2, ... as in the lecture (``viz.model_graph``)."""
+    names = [f"x{i + 1}" for i in range(len(x))] if model.granularity == "scalar" else None
+    return model_graph(model, x, names)

@@ -226,8 +226,8 @@ class Neuron(Module):
 
     def forward(self, x):
         if self.granularity == "scalar":
-            _check_inputs(self, x)
-            return self.activation(sum((wi * xi for wi, xi in zip(self.w, x)), self.b))
+            x = _scalar_inputs(self, x)
+            return self.activation(sum((wi * xi for wi, xi in zip(self.w[1:], x[1:])), self.w[0] * x[0]) + self.b)
         return self.activation(_as_batch(self, x) @ self.w + self.b)
 
     def __repr__(self) -> str:
@@ -265,6 +265,7 @@ class Layer(Module):
 
     def forward(self, x):
         if self.granularity == "scalar":
+            x = _scalar_inputs(self, x)  # once, so that all neurons read the same input nodes
             out = [n(x) for n in self.neurons]
             return out[0] if len(out) == 1 else out
         return self.activation(_as_batch(self, x) @ self.w + self.b)
@@ -728,6 +729,16 @@ def _check_inputs(model: Module, x) -> None:
         )
     if len(x) != model.nin:
         raise ValueError(f"{type(model).__name__} expects {model.nin} inputs, got {len(x)}")
+
+
+def _scalar_inputs(model: Module, x) -> list:
+    """Check a scalar-granularity input and make each number an input node named ``x[0]``, ``x[1]``, ...
+    (one node per input, however many neurons read it; Values are kept as given): its graph names its inputs."""
+    _check_inputs(model, x)
+    return [
+        xi if isinstance(xi, Value) else Value(float(xi), label=f"x[{i}]", requires_grad=False)
+        for i, xi in enumerate(x)
+    ]
 
 
 def _as_batch(model: Module, x) -> Value:

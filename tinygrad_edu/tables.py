@@ -13,12 +13,13 @@ def _number(x: float) -> str:
 
 
 def summary(data) -> str:
-    """A scalar as a number; a tensor as its shape and a short summary, never a wall of numbers."""
+    """A scalar as a number; a tensor of up to 4 numbers as those; a bigger one as its shape and a short
+    summary, never a wall of numbers."""
     if data.__class__ is float:
         return _number(data)
     if data.size == 0:
         return f"{data.shape}, empty"
-    if data.size <= 3:
+    if data.size <= 4:  # up to 4 numbers (the XOR batch) are short enough to show as they are
         return "[" + ", ".join(_number(v) for v in data.reshape(-1)) + "]" + (f" {data.shape}" if data.ndim > 1 else "")
     dims = "×".join(str(n) for n in data.shape)
     with np.errstate(all="ignore"):  # inf or 1e200 in a tensor: its mean and sd are inf/nan, shown quietly

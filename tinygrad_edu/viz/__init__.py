@@ -8,6 +8,7 @@ Read in this order:
 * ``backward``: the graph of backward functions and what they saved (``draw_backward``,
   ``render_backward_graph``), as torchviz draws PyTorch's, alone or beside the forward graph;
 * ``modules``: big graphs drawn small: one box per module (``depth=1``), one time step (``roll=True``);
+* ``model``: a model's graph for one input in one call (``draw_model``);
 * ``stepper``: the backward pass one gradient at a time as frames, and a page that fills the values first
   (the forward pass), then the gradients, readable on a projector (zoom, fit, pan, the step's node followed),
   made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files);
@@ -22,6 +23,7 @@ from tinygrad_edu.trace import gradients_from, trace_backward  # noqa: F401 (viz
 from tinygrad_edu.viz.backward import draw_backward, render_backward_graph
 from tinygrad_edu.viz.dot import Grads, draw_graph, render_graph
 from tinygrad_edu.viz.jupyter import value_mimebundle
+from tinygrad_edu.viz.model import draw_model, model_graph
 from tinygrad_edu.viz.render import FORMATS, INSTALL_HINT, Graph, check_format, render_source
 from tinygrad_edu.viz.stepper import Stepper, backward_frames, backward_page, backward_steps, render_backward
 from tinygrad_edu.viz.style import CONSTANT, NEGATIVE, PARAMETER, POSITIVE, SYMBOLS, Style
@@ -36,6 +38,8 @@ __all__ = [
     "render_graph",
     "draw_backward",
     "render_backward_graph",
+    "draw_model",
+    "model_graph",
     "backward_frames",
     "backward_page",
     "backward_steps",

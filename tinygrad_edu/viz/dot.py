@@ -81,9 +81,35 @@ def _inputs(nodes: list[Value], given) -> set[Value]:
     }
 
 
-def legend_line(style: Style, more: str = "") -> str:
-    """A line under the picture saying what its colours mean (gradients only when they are drawn); ``more``:
-    a picture's own cells (``<TD>``), after the parameters and inputs."""
+def _folded_sums(nodes: list[Value]) -> set[Value]:
+    """The partial sums of a longer sum (unnamed, used once, by another add): drawn as part of that sum."""
+    users: dict[Value, list[Value]] = {}
+    for node in nodes:
+        for parent in node.parents:
+            users.setdefault(parent, []).append(node)
+    return {
+        n for n in nodes if n.op == "add" and not n.label and len(users.get(n, ())) == 1 and users[n][0].op == "add"
+    }
+
+
+def _terms(node: Value, folded: set[Value]) -> list[tuple[int, Value]]:
+    """The inputs drawn into ``node``'s op: its parents, with each folded partial sum replaced by its terms."""
+    terms, stack = [], list(enumerate(node.parents))[::-1]
+    while stack:
+        i, parent = stack.pop()
+        if parent in folded:
+            stack.extend((i, p) for p in parent.parents[::-1])
+        else:
+            terms.append((i, parent))
+    return terms
+
+
+def legend_line(style: Style, more: str = "", note: str = "") -> str:
+    """A line under the picture saying what its colours mean (gradients only when they are drawn; ``more``: a
+    picture's own cells (``<TD>``), after the parameters and inputs), and ``note`` on a line of its own; empty
+    when there is neither."""
+    if not (style.legend or note):
+        return ""
     cells = f'<TD BGCOLOR="{style.parameter}">parameter</TD><TD BGCOLOR="{style.constant}">input or constant</TD>'
     cells += more
     if style.show_grad:
@@ -92,7 +118,46 @@ def legend_line(style: Style, more: str = "") -> str:
             f'<TD BGCOLOR="{positive}">grad &gt; 0</TD><TD BGCOLOR="{negative}">grad &lt; 0</TD>'
             "<TD>(darker: larger)</TD>"
         )
-    return f'<<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR>{cells}</TR></TABLE>>'
+    rows = [f'<TABLE BORDER="0" CELLSPACING="3" CELLPADDING="2"><TR>{cells}</TR></TABLE>'] if style.legend else []
+    rows += (
+        ['<BR ALIGN="LEFT"/>'.join(html.escape(line) for line in note.split("\n")) + '<BR ALIGN="LEFT"/>']
+        if note
+        else []
+    )
+    if len(rows) == 1:
+        return f"<{rows[0]}>"
+    return "<" + '<TABLE BORDER="0">' + "".join(f'<TR><TD ALIGN="LEFT">{row}</TD></TR>' for row in rows) + "</TABLE>>"
+
+
+def _is_model_graph(nodes: list[Value]) -> bool:
+    """Whether a module's parameters are in the graph (labels such as ``layers.0.neurons.1.w0``)."""
+    return any(not node.parents and node.label and _scopes(node.label) for node in nodes)
+
+
+def gradients_to_draw(root: Value, nodes: list[Value], names: dict[Value, str]) -> tuple[Grads, str]:
+    """The gradients of the backward pass just called from ``root``, and a note when ``.grad`` holds others.
+
+    ``.grad`` adds up over backward passes: after training, a parameter's ``.grad`` still holds the last
+    step's gradient plus this one. When ``root.backward()`` was called (its ``.grad`` is 1) and some
+    ``.grad`` differs from what a pass from ``root`` alone gives, the picture shows the latter and says so,
+    so that it never mixes two passes. Otherwise (no backward yet, or one from further down) ``.grad`` as is.
+    """
+    if root.shape != () or not root.requires_grad or grad_numbers(root) != 1:
+        return grad_numbers, ""
+    fresh = gradients_from(root)
+    stale = [
+        node
+        for node in nodes
+        if node.requires_grad and not np.allclose(grad_numbers(node), fresh.get(node, 0.0), rtol=1e-9, atol=1e-12)
+    ]
+    if not stale:
+        return grad_numbers, ""
+    note = (
+        f"grad: d{names[root]}/d(node) from this backward pass alone;\n"
+        f"the .grad of {len(stale)} nodes also holds earlier passes\n"
+        "(call zero_grad() before backward() to see them there)"
+    )
+    return lambda node: fresh.get(node, 0.0 if node.numbers.__class__ is float else np.zeros(node.shape)), note
 
 
 class _Boxes:
@@ -159,8 +224,10 @@ def draw(
     caption: str = "",
     contributions: dict | None = None,
     inputs=(),
+    fold_sums: bool = False,
 ) -> Graph:
-    """The picture of ``nodes`` (leaves first), each gradient as ``grad_of`` gives it."""
+    """The picture of ``nodes`` (leaves first), each gradient as ``grad_of`` gives it; ``fold_sums`` draws
+    a sum of many terms as one + (``_folded_sums``)."""
     rankdir = style.rankdir or ("LR" if all(node.numbers.__class__ is float for node in nodes) else "TB")
     ids = node_ids(nodes)
     inputs = _inputs(nodes, inputs)
@@ -174,12 +241,17 @@ def draw(
             "labeljust": "l",
             "label": caption,
             "labelloc": "b",
+            "ranksep": str(style.rank_gap),
+            "ordering": "in",  # each op's inputs in their order: w0 above w1, neuron 0 above neuron 1
         },
         node_attr={"fontname": style.font, "fontsize": str(style.font_size)},
         edge_attr={"color": style.edge, "arrowsize": "0.7"},
     )
+    folded = _folded_sums(nodes) if fold_sums else set()
     clusters: dict[str, list[Value]] = {}
     for node in nodes:
+        if node in folded:
+            continue
         scopes = _scopes(node.label) if style.cluster_modules and not node.parents else []
         if scopes:
             clusters.setdefault(scopes[-1], []).append(node)
@@ -199,11 +271,11 @@ def draw(
             for node in sorted(clusters[scope], key=_parameter_order):
                 boxes.add(sub, ids[node], node, short=True)
     for node in nodes:
-        if node.parents:
+        if node.parents and node not in folded:
             op_id = ids[node] + "op"
             op_circle(dot, op_id, node, style)
             dot.edge(op_id, ids[node])
-            for i, parent in enumerate(node.parents):
+            for i, parent in _terms(node, folded):
                 if contributions and (node, i) in contributions:
                     dot.edge(
                         ids[parent],
@@ -245,7 +317,9 @@ def draw_graph(
     has and how to draw less (``depth``, ``roll``). Leaves are drawn as parameters (yellow) when they need a
     gradient, as inputs (grey) when they do not or when named in ``inputs`` (Values or labels,
     such as ``inputs=("x1", "x2")`` for inputs whose gradients you want to see). ``legend``
-    adds a line under the picture saying what the colours mean.
+    adds a line under the picture saying what the colours mean. The gradients are those of the
+    backward pass just called from ``root`` (``gradients_to_draw``); in a model's graph a weighted
+    sum is one ``+``; a picture wider than ``style.max_width`` inches is scaled down to it.
 
     Big graphs (``viz.modules``): ``depth=1`` draws each module as one box (a layer: its parameters, its
     ops, its output's shape and gradient size), ``depth=2`` one level deeper (a neuron); ``roll=True``
@@ -277,10 +351,21 @@ def draw_graph(
     contributions = {}
     if show_contributions:
         gradients_from(root, lambda node, i, contribution, total: contributions.__setitem__((node, i), contribution))
-    caption = legend_line(style) if style.legend else ""
+    names = node_names(root)
+    grad_of, note = gradients_to_draw(root, nodes, names) if style.show_grad else (grad_numbers, "")
+    fold = style.fold_sums if style.fold_sums is not None else _is_model_graph(nodes)
     graph = draw(
-        nodes, node_names(root), grad_numbers, style, contributions=contributions, inputs=inputs, caption=caption
+        nodes,
+        names,
+        grad_of,
+        style,
+        contributions=contributions,
+        inputs=inputs,
+        caption=legend_line(style, note=note),
+        fold_sums=fold and not show_contributions,  # contributions are written per edge: every edge drawn
     )
+    if style.max_width:  # scaled down, never up: a slide's width (Graphviz's size)
+        graph.graph_attr["size"] = f"{style.max_width},{10 * style.max_width}"
     graph.format = format
     return graph
 

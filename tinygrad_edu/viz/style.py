@@ -32,6 +32,9 @@ class Style:
     show_grad: bool = True  # each box's grad cell, coloured by sign and size
     rankdir: str | None = None  # LR, TB, RL, BT; None: LR for numbers (as micrograd), TB for tensors (a page's width)
     cluster_modules: bool = True  # a titled box per module (Neuron, Layer) around its parameters
+    fold_sums: bool | None = None  # a sum of many terms as one +; None: in a model's graph (draw_graph only)
+    rank_gap: float = 0.25  # inches between columns (rows top to bottom): Graphviz's ranksep
+    max_width: float | None = 13.3  # inches; a wider graph is scaled down to it (2000 px at 150 dpi); None: never
     legend: bool = True  # a line under the picture saying what the colours mean
     font: str = "Helvetica"
     font_size: float = 11  # the values' boxes
