@@ -110,12 +110,16 @@ def fit(
     on_step: Callable[[int, float], None] | None = None,
     progress: bool | str = False,
     max_growth: float | None = 1000.0,
+    live=False,
 ) -> list[float]:
     """Train ``model`` on (X, y) for ``steps`` optimizer steps, in training mode; returns the loss at every step.
 
     ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
     ``progress=True`` (or a title) shows a progress bar with the loss (see ``Progress``).
+    ``live=True`` shows the training as it goes in a notebook, one frame every few steps (the loss, the decision
+    boundary, each neuron's response, the weights, an example's graph); a ``viz.Live`` keeps the frames too, for
+    ``live.save("run.html")``: a page that replays them (see ``viz.live``).
 
     Training stops with ``TrainingDiverged`` (a FloatingPointError) at the first loss that is nan or
     inf, or above ``max_growth`` times the first loss on all the rows (at least 1; None: no such limit), so
@@ -138,6 +142,11 @@ def fit(
     history, limit = [], np.inf
     full_batch = batch_size is None or batch_size >= len(y)
     bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
+    if live:
+        from tinygrad_edu.viz.live import Live  # pictures are imported only by who asks for them
+
+        live = live if isinstance(live, Live) else Live()
+        live.start(model, X, y, steps)
     with mode(model, True):  # back in its own mode afterwards, even after an error
         try:
             for step in range(steps):
@@ -164,6 +173,8 @@ def fit(
                     on_step(step, loss)
                 if bar is not None:
                     bar.update(step, loss)
+                if live:
+                    live.update(step, history)
         finally:
             if bar is not None:
                 bar.close()  # the bar goes before an error's message is shown
