@@ -28,11 +28,9 @@ document.getElementById("next").onclick = () => show(+slider.value + 1);
 document.getElementById("end").onclick = () => show(frames.length);
 document.getElementById("play").onclick = play;
 slider.oninput = () => show(+slider.value);
-document.onkeydown = (e) => {
-  if (e.key === "ArrowRight") show(+slider.value + 1);
-  else if (e.key === "ArrowLeft") show(+slider.value - 1);
-  else if (e.key === "Home") show(1);
-  else if (e.key === "End") show(frames.length);
-  else if (e.key === " ") { e.preventDefault(); play(); }
+document.onkeydown = (e) => {  // the keys move through the frames, not the page
+  const keys = {ArrowRight: () => show(+slider.value + 1), ArrowLeft: () => show(+slider.value - 1),
+                Home: () => show(1), End: () => show(frames.length), " ": play};
+  if (e.key in keys) { e.preventDefault(); keys[e.key](); }
 };
 show(1);
