@@ -33,7 +33,7 @@ from tinygrad_edu.viz.style import Style
 SIZE = 40  # a neuron's heatmap, px
 MAP = 260  # the decision map, px
 TOP = 52  # the panels start under the title and their headings
-CLASSES = [(178, 24, 43), (33, 102, 172), (27, 120, 55), (118, 42, 131), (224, 130, 20)]  # class 0 red, 1 blue
+MORE_CLASSES = [(27, 120, 55), (118, 42, 131), (224, 130, 20)]  # after class 0 (the style's red) and 1 (blue)
 
 
 def png(rgb: np.ndarray) -> bytes:
@@ -186,7 +186,7 @@ class Live:
         if self.grid is not None:
             out = outs[-1] if outs else self._outputs(self.grid)
             parts.append(f'<g transform="translate({width},{TOP})">{self._decision(out)}</g>')
-            width, height = width + MAP + 40, max(height, MAP + 20)
+            width, height = width + MAP + 80, max(height, MAP + 40)
         parts.append(f'<g transform="translate({width},{TOP})">{self._loss(done, history, acc)}</g>')
         width, height = width + 300, max(height, 200) + TOP + 10
         title = f"step {done} of {self.total}" + (f", loss {history[-1]:.4f}" if history else " (before training)")
@@ -241,29 +241,35 @@ class Live:
             f'<text x="{place(col, 0)[0] + size / 2:.1f}" y="-6" text-anchor="middle">{name}</text>'
             for col, name in enumerate(["inputs", *[f"layer {k}" for k in range(len(self.layers) - 1)], "output"])
         )
-        svg = f"{heads}<g>{''.join(edges)}</g><g>{''.join(nodes)}</g>"
-        return svg, len(sizes) * step_x - 70 + size, height
+        legend = (
+            f'<text y="{height + 12}" font-size="12">{"each square: a neuron over the plane; " * (outs is not None)}'
+            f'weights:</text><text y="{height + 28}" font-size="12">blue positive, red negative, thicker larger</text>'
+        )
+        svg = f"{heads}<g>{''.join(edges)}</g><g>{''.join(nodes)}</g>{legend}"
+        return svg, len(sizes) * step_x - 70 + size, height + 30
 
     def _decision(self, out: np.ndarray) -> str:
         """The plane coloured by the class the model gives each point (paler where it is less sure), and the
         data on it; the chosen example circled."""
         r = self.resolution
+        classes = [self.style.negative, self.style.positive, *MORE_CLASSES]
         if out.shape[1] == 1:
             picture = _image(np.tanh((out[:, 0] - self.threshold) / 2).reshape(r, r), 0, 0, MAP, self.style)
         else:
             p = np.exp(out - out.max(axis=1, keepdims=True))
             p /= p.sum(axis=1, keepdims=True)
-            base = np.array(CLASSES * (out.shape[1] // len(CLASSES) + 1))[p.argmax(axis=1)]
+            base = np.array(classes * (out.shape[1] // len(classes) + 1))[p.argmax(axis=1)]
             strength = ((p.max(axis=1) - 1 / out.shape[1]) / (1 - 1 / out.shape[1]))[:, None] * 0.7
             rgb = np.round(255 + (base - 255) * strength).astype(np.uint8).reshape(r, r, 3)
             data = base64.b64encode(png(rgb)).decode()
             picture = f'<image width="{MAP}" height="{MAP}" href="data:image/png;base64,{data}"/>'
+        key = "blue: class 1, red: class 0" if out.shape[1] == 1 else "each class its colour"
         x0, x1, y0, y1 = self.box
         px = (self.X[:, 0] - x0) / (x1 - x0) * MAP
         py = (y1 - self.X[:, 1]) / (y1 - y0) * MAP
         dots = [
             f'<circle cx="{a:.1f}" cy="{b:.1f}" r="5" fill="#%02x%02x%02x" stroke="white"/>'
-            % CLASSES[int(label) % len(CLASSES)]
+            % classes[int(label) % len(classes)]
             for a, b, label in zip(px, py, self.y)
         ]
         if self.example is not None:  # on top of the others
@@ -272,25 +278,37 @@ class Live:
         return (
             f'<text x="{MAP / 2}" y="-6" text-anchor="middle">the decision, and the data</text>{picture}'
             f'<rect width="{MAP}" height="{MAP}" fill="none" stroke="#888"/>{"".join(dots)}'
+            f'<text x="{MAP / 2}" y="{MAP + 16}" text-anchor="middle">x1: {x0:.3g} to {x1:.3g}</text>'
+            f'<text transform="translate(-6,{MAP / 2}) rotate(-90)" text-anchor="middle">'
+            f"x2: {y0:.3g} to {y1:.3g}</text>"
+            f'<text x="0" y="{MAP + 36}" font-size="12">{key}; paler: less sure</text>'
         )
 
     def _loss(self, done: int, history: list[float], acc: float) -> str:
-        """The loss at every step so far, on the whole run's step axis, and the accuracy now."""
+        """The loss at every step so far (at most one point per pixel), on the whole run's step axis, on a log
+        scale once it spans more than a factor of 10; and the accuracy now."""
         w, h = 260, 160
-        line = ""
+        line, heading = "", "loss"
         if history:
-            top = max(history) or 1.0
-            xs = np.arange(1, len(history) + 1) / self.total * w
-            ys = h - np.asarray(history) / top * h
+            losses = np.asarray(history)
+            low, top = min(losses.min(), 0.0), losses.max() or 1.0
+            if losses.min() > 0 and top / losses.min() > 10:
+                low, heading = losses.min(), "loss (log scale)"
+                losses, bottom, ceiling = np.log(losses), np.log(low), np.log(top)
+            else:
+                bottom, ceiling = low, top
+            steps = np.unique(np.linspace(0, len(losses) - 1, min(len(losses), w)).round().astype(int))
+            xs = (steps + 1) / self.total * w
+            ys = h - (losses[steps] - bottom) / ((ceiling - bottom) or 1.0) * h
             points = " ".join(f"{a:.1f},{b:.1f}" for a, b in zip(xs, ys))
             line = (
                 f'<polyline points="{points}" fill="none" stroke="#333" stroke-width="1.5"/>'
                 f'<text x="-4" y="10" text-anchor="end">{top:.3g}</text>'
+                f'<text x="-4" y="{h}" text-anchor="end">{low:.3g}</text>'
             )
         return (
-            f'<text x="{w / 2}" y="-6" text-anchor="middle">loss</text>'
+            f'<text x="{w / 2}" y="-6" text-anchor="middle">{heading}</text>'
             f'<rect width="{w}" height="{h}" fill="#fafafa" stroke="#888"/>{line}'
-            f'<text x="-4" y="{h}" text-anchor="end">0</text>'
             f'<text x="0" y="{h + 16}">step 0</text><text x="{w}" y="{h + 16}" text-anchor="end">{self.total}</text>'
             f'<text class="accuracy" x="0" y="{h + 38}">accuracy {acc:.0%} on the training data</text>'
         )
