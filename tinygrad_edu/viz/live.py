@@ -191,7 +191,7 @@ class Live:
         width, height = width + 300, max(height, 200) + TOP + 10
         title = f"step {done} of {self.total}" + (f", loss {history[-1]:.4f}" if history else " (before training)")
         return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
             f'font-family="{self.style.font}, Arial, sans-serif" font-size="13">'
             f'<text class="title" x="20" y="18" font-size="16" font-weight="bold">{title}</text>'
             + "".join(parts)
