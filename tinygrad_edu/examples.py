@@ -54,7 +54,7 @@ PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_gr
 def graph_for_input(model, x) -> Value:
     """Run the model on one input and back-propagate from its (first) output: the graph to draw."""
     model.zero_grad()
-    if model.granularity == "scalar":
+    if getattr(model, "granularity", "tensor") == "scalar":  # (a Module of your own takes arrays)
         out = model([Value(float(v), label=f"x{i + 1}", requires_grad=False) for i, v in enumerate(x)])
         out = out[0] if isinstance(out, list) else out
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from tinygrad_edu import arguments, losses, optim
 from tinygrad_edu.engine import Value
 from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Module
+
+if TYPE_CHECKING:  # viz imports this module: the real import is inside fit
+    from tinygrad_edu.viz.live import Live
 
 
 def forward(model: Module, X) -> Value | list[Value]:
@@ -110,7 +113,7 @@ def fit(
     on_step: Callable[[int, float], None] | None = None,
     progress: bool | str = False,
     max_growth: float | None = 1000.0,
-    live=False,
+    live: bool | Live = False,
 ) -> list[float]:
     """Train ``model`` on (X, y) for ``steps`` optimizer steps, in training mode; returns the loss at every step.
 
@@ -118,8 +121,8 @@ def fit(
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
     ``progress=True`` (or a title) shows a progress bar with the loss (see ``Progress``).
     ``live=True`` shows the training as it goes in a notebook, one frame every few steps (the loss, the decision
-    boundary, each neuron's response, the weights, an example's graph); a ``viz.Live`` keeps the frames too, for
-    ``live.save("run.html")``: a page that replays them (see ``viz.live``).
+    boundary, each neuron's response, the weights, an example's graph), and does nothing elsewhere; a ``viz.Live``
+    keeps the frames, for ``live.save("run.html")``: a page that replays them (see ``viz.live``).
 
     Training stops with ``TrainingDiverged`` (a FloatingPointError) at the first loss that is nan or
     inf, or above ``max_growth`` times the first loss on all the rows (at least 1; None: no such limit), so
@@ -145,7 +148,8 @@ def fit(
     if live:
         from tinygrad_edu.viz.live import Live  # pictures are imported only by who asks for them
 
-        live = live if isinstance(live, Live) else Live()
+        live = live if isinstance(live, Live) else Live() if _in_notebook() else None  # (no one to show True to)
+    if live:
         live.start(model, X, y, steps)
     with mode(model, True):  # back in its own mode afterwards, even after an error
         try:
