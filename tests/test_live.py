@@ -1,4 +1,4 @@
-"""Training you can watch (viz.live): the frames fit records, what each shows, the replay page in a real headless
+"""Training you can watch (watch.py): the frames fit records, what each shows, the replay page in a real headless
 browser, the CLI's --live, and fit(live=True) in a real Jupyter kernel (one output, updated in place)."""
 
 import base64
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from tests.test_viz import _browser
-from tinygrad_edu import data, nn, train, viz
+from tinygrad_edu import data, nn, train, viz, watch
 from tinygrad_edu.cli import main
-from tinygrad_edu.viz.live import layer_weights, png
+from tinygrad_edu.watch import layer_weights, png
 
 
 def _xor_run(steps: int = 60, every: int = 20, **options):
     X, y = data.xor()
     model = nn.MLP(2, [4, 1], seed=0)
-    live = viz.Live(every=every, **options)
+    live = watch.Live(every=every, **options)
     history = train.fit(model, X, y, steps=steps, lr=0.1, live=live)
     return model, live, history
 
@@ -74,7 +74,7 @@ def test_a_frame_shows_each_neuron_as_a_heatmap_and_each_weight_as_an_edge_of_it
 def test_the_decision_map_is_red_where_the_model_says_0_and_blue_where_it_says_1():
     X, y = data.xor()
     model = nn.MLP(2, [4, 1], seed=0)
-    live = viz.Live(every=300, example=None)
+    live = watch.Live(every=300, example=None)
     train.fit(model, X, y, steps=300, lr=0.1, live=live)
     assert train.accuracy(model, X, y) == 1.0
     decision = _images(live.frames[-1])[-1].astype(int)
@@ -90,16 +90,16 @@ def test_the_decision_map_is_red_where_the_model_says_0_and_blue_where_it_says_1
 def test_scalar_models_many_classes_and_data_that_is_not_2d():
     X, y = data.xor()
     _, live, _ = _xor_run(steps=10, every=10)
-    scalar = viz.Live(every=10)
+    scalar = watch.Live(every=10)
     train.fit(nn.MLP(2, [3, 1], granularity="scalar", seed=0), X, y, steps=10, live=scalar)
     assert len(_images(scalar.frames[-1])) == 2 + 3 + 1 + 1 and "x1" in scalar.frames[-1]
     X3, y3 = data.spirals(60, classes=3, seed=0)
-    three = viz.Live(every=10, example=None)
+    three = watch.Live(every=10, example=None)
     train.fit(nn.MLP(2, [8, 3], seed=0), X3, y3, loss="cross_entropy", steps=20, live=three)
     decision = _images(three.frames[-1])[-1].reshape(-1, 3)
     assert len({tuple(c) for c in decision if c.max() - c.min() > 40}) > 2  # more than two hues: three classes
     Xi, yi = data.iris()
-    flowers = viz.Live(every=5, example=None)
+    flowers = watch.Live(every=5, example=None)
     train.fit(nn.MLP(4, [3, 1], seed=0), Xi, yi, steps=5, live=flowers)
     assert len(flowers.frames) == 2 and "<image" not in flowers.frames[-1]  # no plane to colour: edges and loss
     assert flowers.frames[-1].count("<line") == 4 * 3 + 3
@@ -110,7 +110,7 @@ def test_live_true_outside_a_notebook_shows_nothing_and_trains_the_same():
     history = train.fit(nn.MLP(2, [4, 1], seed=0), X, y, steps=30, live=True)
     assert history == train.fit(nn.MLP(2, [4, 1], seed=0), X, y, steps=30)
     with pytest.raises(ValueError, match="no frames"):
-        viz.Live().page()
+        watch.Live().page()
 
 
 def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
@@ -194,9 +194,9 @@ def test_fit_live_updates_one_output_in_a_real_kernel(tmp_path):
             super()._update_display_id(display_id, msg)
 
     cells = [
-        "from tinygrad_edu import nn, data, train, viz\nX, y = data.xor()\n"
+        "from tinygrad_edu import nn, data, train, watch\nX, y = data.xor()\n"
         "history = train.fit(nn.MLP(2, [4, 1], seed=0), X, y, steps=20, lr=0.1, live=True)",
-        "live = viz.Live(every=10)\nhistory = train.fit(nn.MLP(2, [4, 1], seed=0), X, y, steps=40, live=live)\nlive",
+        "live = watch.Live(every=10)\nhistory = train.fit(nn.MLP(2, [4, 1], seed=0), X, y, steps=40, live=live)\nlive",
     ]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
     Client(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()

@@ -1,7 +1,7 @@
 """The command line: ``tinygrad-edu xor --render xor.svg`` trains XOR by backprop and draws the network.
 
 Subcommands: xor, gates, moons, spirals, digits, render, gradcheck. ``--live run.html`` (xor, moons, spirals)
-writes a page that replays the training (``viz.Live``). Bad arguments exit with code 2 and one line.
+writes a page that replays the training (``watch.Live``). Bad arguments exit with code 2 and one line.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, arguments, data, nn, optim, train, viz
+from tinygrad_edu import activations, arguments, data, nn, optim, train, viz, watch
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import NEURON_INPUTS, PRESETS, graph_for_input
@@ -231,7 +231,7 @@ def _bias(args) -> float:
 def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[list[float], float]:
     if args.render:
         _check_picture(model, X[0], args)
-    live = viz.Live() if getattr(args, "live", None) else None
+    live = watch.Live() if getattr(args, "live", None) else None
     start = time.perf_counter()
     history = train.fit(
         model,

@@ -7,8 +7,6 @@ Read in this order:
 * ``dot``: a Value's graph as DOT (``draw_graph``) and as a file (``render_graph``);
 * ``stepper``: the backward pass one gradient at a time: frames, and a page made of ``stepper.html``,
   ``stepper.css`` and ``stepper.js`` (package data beside these files);
-* ``live``: training you can watch (``Live``): frames of the loss, the decision boundary, the neurons' responses
-  and the weights, shown in a notebook as they come or replayed by a page (``live.html``, ``.css``, ``.js``);
 * ``text``: the graph as a text tree (``print_graph``), for terminals;
 * ``jupyter``: how a notebook shows a Value (wired in below).
 
@@ -19,7 +17,6 @@ from tinygrad_edu.engine import Value, grad_numbers, toposort  # noqa: F401 (viz
 from tinygrad_edu.trace import gradients_from, trace_backward  # noqa: F401 (viz.py's names, kept)
 from tinygrad_edu.viz.dot import Grads, draw_graph, render_graph
 from tinygrad_edu.viz.jupyter import value_mimebundle
-from tinygrad_edu.viz.live import Live
 from tinygrad_edu.viz.render import FORMATS, INSTALL_HINT, Graph, check_format, render_source
 from tinygrad_edu.viz.stepper import Stepper, backward_frames, backward_page, backward_steps, render_backward
 from tinygrad_edu.viz.style import CONSTANT, NEGATIVE, PARAMETER, POSITIVE, SYMBOLS, Style
@@ -37,7 +34,6 @@ __all__ = [
     "backward_steps",
     "render_backward",
     "Stepper",
-    "Live",
     "print_graph",
     "format_graph",
     "Graph",

@@ -3,9 +3,9 @@ loss curve, the decision boundary on 2-D data, each neuron's response over the p
 weights as coloured edges between them, and the computation graph of one chosen example.
 
 ``train.fit(model, X, y, live=True)`` shows the frames in a Jupyter notebook, one output updated in place
-(a display handle: no widget package). ``live = viz.Live(); train.fit(..., live=live); live.save("xor.html")``
-writes one self-contained page (``live.html``, ``.css`` and ``.js``, shipped beside this file) that replays
-the training with play, pause and a slider; it needs no network.
+(a display handle: no widget package). ``live = watch.Live(); train.fit(..., live=live); live.save("xor.html")``
+writes one self-contained page (``viz/live.html``, ``.css`` and ``.js``, shipped beside the stepper's) that
+replays the training with play, pause and a slider; it needs no network.
 
 A frame is drawn once, as HTML holding an SVG written here: heatmaps are small PNGs made with numpy and zlib
 (no matplotlib), the graph is ``draw_graph``'s picture.
@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinygrad_edu import train
+from tinygrad_edu.examples import graph_for_input
 from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Layer, Module
 from tinygrad_edu.viz.dot import draw_graph
@@ -116,9 +118,7 @@ class Live:
     def start(self, model: Module, X: np.ndarray, y: np.ndarray, steps: int) -> None:
         """Called by ``fit`` before the first step: draws frame 0, the untrained model."""
         if self.show is None:
-            from tinygrad_edu.train import _in_notebook  # (train imports this module inside fit)
-
-            self.show = _in_notebook()
+            self.show = train.in_notebook()
         self.model, self.X, self.y, self.total = model, X, np.asarray(y).reshape(-1), steps
         self.period = self.every or max(1, steps // self.count)
         layers = getattr(model, "layers", None)
@@ -141,10 +141,8 @@ class Live:
             self._record(done, history)
 
     def _record(self, done: int, history: list[float]) -> None:
-        from tinygrad_edu.train import accuracy, mode
-
-        with mode(self.model, False):
-            acc = accuracy(self.model, self.X, self.y, self.threshold)
+        with train.mode(self.model, False):
+            acc = train.accuracy(self.model, self.X, self.y, self.threshold)
             graph = self._graph()
             panels = self._panels(done, history, acc)
         self.frames.append(f'<div class="frame">{panels}<div class="graph">{graph}</div></div>')
@@ -163,8 +161,6 @@ class Live:
         The model's gradients are cleared afterwards, so none is left that training did not make."""
         if self.example is None:
             return ""
-        from tinygrad_edu.examples import graph_for_input
-
         x = self.X[self.example]
         try:
             picture = svg_body(draw_graph(graph_for_input(self.model, x), max_nodes=self.max_nodes).source)
@@ -184,7 +180,7 @@ class Live:
             parts.append(f'<g transform="translate({width},{TOP})">{svg}</g>')
             width, height = width + w + 30, max(height, h)
         if self.grid is not None:
-            out = outs[-1] if outs else self._outputs(self.grid)
+            out = outs[-1] if outs else train.outputs(self.model, self.grid)
             parts.append(f'<g transform="translate({width},{TOP})">{self._decision(out)}</g>')
             width, height = width + MAP + 80, max(height, MAP + 40)
         parts.append(f'<g transform="translate({width},{TOP})">{self._loss(done, history, acc)}</g>')
@@ -197,11 +193,6 @@ class Live:
             + "".join(parts)
             + "</svg>"
         )
-
-    def _outputs(self, X: np.ndarray) -> np.ndarray:
-        from tinygrad_edu.train import outputs
-
-        return outputs(self.model, X)
 
     def _network(self, outs: list[np.ndarray] | None) -> tuple[str, float, float]:
         """Inputs, then each layer's neurons (a heatmap each on 2-D data), joined by their weights: blue positive,
@@ -339,3 +330,6 @@ class Live:
             f'<iframe srcdoc="{html.escape(self.page(), quote=True)}" style="width: 100%; height: 720px; '
             'border: 1px solid #ddd"></iframe>'
         )
+
+
+train.watcher = Live  # what train.fit(..., live=True) shows: a link from here to training, not the other way round
