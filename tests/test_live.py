@@ -113,6 +113,25 @@ def test_live_true_outside_a_notebook_shows_nothing_and_trains_the_same():
         watch.Live().page()
 
 
+@pytest.mark.parametrize(
+    "options, error, words",
+    [
+        ({"every": 0}, ValueError, "every"),
+        ({"frames": 2.5}, TypeError, "frames"),
+        ({"resolution": 1}, ValueError, "resolution"),
+        ({"show": "yes"}, TypeError, "show"),
+        ({"example": 4}, ValueError, "example must be a row of X, below 4, got 4"),
+    ],
+)
+def test_a_bad_option_is_refused_by_name_before_any_step(options, error, words):
+    X, y = data.xor()
+    model = nn.MLP(2, [4, 1], seed=0)
+    before = [p.data.copy() for p in model.parameters()]
+    with pytest.raises(error, match=words):
+        train.fit(model, X, y, steps=5, live=watch.Live(**options))
+    assert all(np.array_equal(p.data, b) for p, b in zip(model.parameters(), before))
+
+
 def test_the_page_is_self_contained_and_holds_every_frame(tmp_path):
     _, live, _ = _xor_run()
     page = live.save(tmp_path / "xor.html", title="XOR </script>").read_text()

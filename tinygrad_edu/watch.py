@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu import train
+from tinygrad_edu import arguments, train
 from tinygrad_edu.examples import graph_for_input
 from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Layer, Module
@@ -108,8 +108,13 @@ class Live:
         style: Style | None = None,
         max_nodes: int = 200,
     ):
-        self.every, self.count, self.example = every, frames, example
-        self.resolution, self.threshold, self.show, self.max_nodes = resolution, threshold, show, max_nodes
+        self.every = None if every is None else arguments.integer("every", every, low=1)
+        self.count = arguments.integer("frames", frames, low=1)
+        self.example = None if example is None else arguments.integer("example", example, low=0)
+        self.resolution = arguments.integer("resolution", resolution, low=2)
+        self.threshold = arguments.real("threshold", threshold)
+        self.show = None if show is None else arguments.flag("show", show)
+        self.max_nodes = arguments.integer("max_nodes", max_nodes, low=1)
         self.style = style or Style()
         self.frames: list[str] = []
         self.steps: list[int] = []
@@ -119,6 +124,8 @@ class Live:
         """Called by ``fit`` before the first step: draws frame 0, the untrained model."""
         if self.show is None:
             self.show = train.in_notebook()
+        if self.example is not None and self.example >= len(X):
+            raise ValueError(f"example must be a row of X, below {len(X)}, got {self.example}")
         self.model, self.X, self.y, self.total = model, X, np.asarray(y).reshape(-1), steps
         self.period = self.every or max(1, steps // self.count)
         layers = getattr(model, "layers", None)
