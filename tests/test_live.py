@@ -103,6 +103,10 @@ def test_scalar_models_many_classes_and_data_that_is_not_2d():
     train.fit(nn.MLP(4, [3, 1], seed=0), Xi, yi, steps=5, live=flowers)
     assert len(flowers.frames) == 2 and "<image" not in flowers.frames[-1]  # no plane to colour: edges and loss
     assert flowers.frames[-1].count("<line") == 4 * 3 + 3
+    Xd, yd = data.digits()
+    digits = watch.Live(every=1, example=None)
+    train.fit(nn.MLP(64, [4, 10], seed=0), Xd[:50] / 16, yd[:50], loss="cross_entropy", steps=1, live=digits)
+    assert "network not drawn: a layer of 64 (at most 24)" in digits.frames[-1] and "<line" not in digits.frames[-1]
 
 
 def test_live_true_outside_a_notebook_shows_nothing_and_trains_the_same():

@@ -35,6 +35,7 @@ from tinygrad_edu.viz.style import Style
 SIZE = 40  # a neuron's heatmap, px
 MAP = 260  # the decision map, px
 TOP = 52  # the panels start under the title and their headings
+MAX_UNITS = 24  # the widest layer (or input) the network panel draws: 15 px squares
 MORE_CLASSES = [(27, 120, 55), (118, 42, 131), (224, 130, 20)]  # after class 0 (the style's red) and 1 (blue)
 
 
@@ -180,9 +181,15 @@ class Live:
 
     def _panels(self, done: int, history: list[float], acc: float) -> str:
         """The frame's SVG: the network with its heatmaps and weights, the decision map, the loss curve."""
-        parts, width, height = [], 20, 0
+        parts, width, height = [], 30, 0
         outs = layer_outputs(self.layers, self.grid) if self.layers and self.grid is not None else None
-        if self.layers:
+        widest = max([self.layers[0].nin] + [layer.nout for layer in self.layers]) if self.layers else 0
+        if widest > MAX_UNITS:
+            parts.append(
+                f'<text x="{width}" y="{TOP + 20}">network not drawn: a layer of {widest} (at most {MAX_UNITS})</text>'
+            )
+            width, height = width + 330, 30
+        elif self.layers:
             svg, w, h = self._network(outs)
             parts.append(f'<g transform="translate({width},{TOP})">{svg}</g>')
             width, height = width + w + 30, max(height, h)
