@@ -13,7 +13,7 @@ import pytest
 from tests.test_viz import _browser
 from tinygrad_edu import data, nn, train, viz, watch
 from tinygrad_edu.cli import main
-from tinygrad_edu.watch import layer_weights, png
+from tinygrad_edu.watch import layer_outputs, layer_weights, png
 
 
 def _xor_run(steps: int = 60, every: int = 20, **options):
@@ -62,7 +62,7 @@ def test_a_frame_shows_each_neuron_as_a_heatmap_and_each_weight_as_an_edge_of_it
     svg = frame.split('<div class="graph">')[0]
     assert len(_images(svg)) == 2 + 4 + 1 + 1  # inputs, hidden neurons, output, the decision map
     assert all(im.shape == (30, 30, 3) for im in _images(svg))
-    weights = np.concatenate([layer_weights(layer).ravel() for layer in model.layers])
+    weights = np.concatenate([layer_weights(layer)[0].ravel() for layer in model.layers])
     edges = re.findall(r'<line [^>]*stroke="(#[0-9a-f]{6})"[^>]*><title>w = ([^<]+)</title>', svg)
     assert len(edges) == 2 * 4 + 4 * 1 == len(weights)
     blue, red = viz.Style().shade(viz.POSITIVE, 0.9), viz.Style().shade(viz.NEGATIVE, 0.9)
@@ -107,6 +107,22 @@ def test_scalar_models_many_classes_and_data_that_is_not_2d():
     digits = watch.Live(every=1, example=None)
     train.fit(nn.MLP(64, [4, 10], seed=0), Xd[:50] / 16, yd[:50], loss="cross_entropy", steps=1, live=digits)
     assert "network not drawn: a layer of 64 (at most 24)" in digits.frames[-1] and "<line" not in digits.frames[-1]
+
+
+@pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid"])
+def test_each_layers_outputs_on_the_grid_are_the_models_own_at_either_granularity(activation):
+    grid = np.random.default_rng(0).normal(size=(25, 2))
+    for granularity in nn.GRANULARITIES:
+        model = nn.MLP(2, [5, 3, 1], activation=activation, bias_init=0.1, granularity=granularity, seed=1)
+        outs = layer_outputs(model.layers, grid)
+        assert [o.shape for o in outs] == [(25, 5), (25, 3), (25, 1)]
+        np.testing.assert_allclose(outs[-1], train.outputs(model, grid), rtol=1e-12, atol=1e-12)
+        first = (
+            [[v.data for v in model.layers[0](list(row))] for row in grid[:3]]
+            if granularity == "scalar"
+            else (model.layers[0](grid[:3]).data)
+        )
+        np.testing.assert_allclose(outs[0][:3], first, rtol=1e-12, atol=1e-12)
 
 
 def test_live_true_outside_a_notebook_shows_nothing_and_trains_the_same():

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from tinygrad_edu import arguments, train
+from tinygrad_edu.engine import Value
 from tinygrad_edu.examples import graph_for_input
 from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Layer, Module
@@ -65,28 +66,24 @@ def _image(values: np.ndarray, x: float, y: float, size: float, style: Style) ->
     return f'<image x="{x:g}" y="{y:g}" width="{size:g}" height="{size:g}" href="data:image/png;base64,{data}"/>'
 
 
-def layer_weights(layer: Layer) -> np.ndarray:
-    """A layer's weights as a matrix (inputs, units), at either granularity."""
+def layer_weights(layer: Layer) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's weights as a matrix (inputs, units) and its biases (units), at either granularity."""
     if layer.granularity == "scalar":
-        return np.array([[w.data for w in n.w] for n in layer.neurons]).T
-    return np.asarray(layer.w.data)
+        return np.array([[w.data for w in n.w] for n in layer.neurons]).T, np.array([n.b.data for n in layer.neurons])
+    return np.asarray(layer.w.data), np.asarray(layer.b.data)
 
 
 def layer_outputs(layers: list[Layer], X: np.ndarray) -> list[np.ndarray]:
-    """Each layer's output for every row of X, as arrays (rows, units), without a graph."""
+    """Each layer's output for every row of X, as arrays (rows, units), without a graph: activation(x @ W + b)
+    on the whole grid at once, also for a scalar-granularity layer (its numbers gathered into W and b), which
+    would otherwise build a graph per row: 900 rows of a 2-8-8-1 network took 0.2 s a frame."""
     outs = []
     with no_grad():
-        if layers[0].granularity == "scalar":
-            rows = [list(r) for r in X]
-            for layer in layers:
-                rows = [layer(r) for r in rows]
-                rows = [r if isinstance(r, list) else [r] for r in rows]
-                outs.append(np.array([[v.data for v in r] for r in rows]))
-        else:
-            x = X
-            for layer in layers:
-                x = layer(x)
-                outs.append(np.asarray(x.data).reshape(len(X), -1))
+        x = np.asarray(X, dtype=np.float64)
+        for layer in layers:
+            w, b = layer_weights(layer)
+            x = np.asarray(layer.activation(Value(x @ w + b)).data).reshape(len(X), -1)
+            outs.append(x)
     return outs
 
 
@@ -221,7 +218,7 @@ class Live:
 
         edges, nodes = [], []
         for col, layer in enumerate(self.layers, 1):
-            w = layer_weights(layer)
+            w, _ = layer_weights(layer)
             largest = np.abs(w).max() or 1.0
             for i in range(w.shape[0]):
                 for j in range(w.shape[1]):
