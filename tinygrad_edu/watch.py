@@ -174,7 +174,10 @@ class Live:
         finally:
             self.model.zero_grad()
         shown = ", ".join(f"{v:g}" for v in x) if len(x) <= 4 else f"{len(x)} numbers"
-        return f'<div class="caption">the graph for example {self.example}, x = ({shown})</div>{picture}'
+        return (
+            f'<div class="caption">the graph for example {self.example}, x = ({shown}), with the gradients of '
+            f"its output alone (not of the loss)</div>{picture}"
+        )
 
     def _panels(self, done: int, history: list[float], acc: float) -> str:
         """The frame's SVG: the network with its heatmaps and weights, the decision map, the loss curve."""
