@@ -191,6 +191,8 @@ def links_by_assignment(source: str, module: str, path: Path = PACKAGE / "x.py")
 KNOWN_LINKS = {
     ("viz", "Value._repr_mimebundle_"): "viz gives every Value its notebook display (its graph): the engine comes "
     "before pictures in the reading order, so the pictures add it, in one commented line of viz/__init__.py",
+    ("watch", "train.watcher"): "watch gives train.fit(live=True) its view (frames of a run): training comes before "
+    "the view, which draws with examples' graph_for_input, so the view adds it, in one commented line of watch.py",
 }
 
 

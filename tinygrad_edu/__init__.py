@@ -13,7 +13,8 @@ Read the modules in this order; each one imports only modules above it:
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``recurrent``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural
    networks (``recurrent``: an RNN's and an LSTM's step, and the loop that unrolls it along time).
-8. ``examples``, ``cli``: the example graphs and the ``tinygrad-edu`` command.
+8. ``examples``, ``watch``, ``cli``: the example graphs, training you can watch (``fit(..., live=True)``), and
+   the ``tinygrad-edu`` command.
 9. ``micrograd``, ``torch``, ``dezero``: the APIs of micrograd, of beginner PyTorch and of DeZero on this
    engine, for code learners already have.
 
@@ -25,7 +26,7 @@ what users pass), ``registry`` (looking things up by name), ``files`` (saving wh
 (how numbers and tables are shown), ``testing`` (strategies for your own gradient tests).
 """
 
-from tinygrad_edu import functional, viz
+from tinygrad_edu import functional, viz, watch
 from tinygrad_edu.compiler import compile
 from tinygrad_edu.engine import Value, apply, grad
 from tinygrad_edu.gradcheck import (
@@ -51,6 +52,7 @@ __all__ = [
     "detect_anomaly",
     "functional",
     "viz",
+    "watch",
     "manual_seed",
     "gradcheck",
     "gradgradcheck",

@@ -1,6 +1,7 @@
 """The command line: ``tinygrad-edu xor --render xor.svg`` trains XOR by backprop and draws the network.
 
-Subcommands: xor, gates, moons, digits, render, gradcheck. Bad arguments exit with code 2 and one line.
+Subcommands: xor, gates, moons, spirals, digits, render, gradcheck. ``--live run.html`` (xor, moons, spirals)
+writes a page that replays the training (``watch.Live``). Bad arguments exit with code 2 and one line.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from tinygrad_edu import activations, arguments, data, nn, optim, train, viz
+from tinygrad_edu import activations, arguments, data, nn, optim, train, viz, watch
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import NEURON_INPUTS, PRESETS, graph_for_input
@@ -96,6 +97,27 @@ def _page_or_picture_path(text: str) -> str:
     return _picture_path(text, (*viz.FORMATS, "html"))
 
 
+def _page_path(text: str) -> str:
+    """A --live path: an .html page, in a folder that takes new files (checked before training)."""
+    if not text.lower().endswith(".html"):
+        raise argparse.ArgumentTypeError(f"the replay is a web page: end {text!r} in .html")
+    try:
+        check_writable(text, probe=True)
+    except OSError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
+def _live_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--live",
+        metavar="PAGE",
+        type=_page_path,
+        help="write a page (.html, no network needed) that replays the training: loss, decision boundary, "
+        "each neuron's response, the weights, an example's graph",
+    )
+
+
 def _model_options(p: argparse.ArgumentParser, activation: str, init: str, hidden: str, steps: int, lr: float):
     p.add_argument("--activation", default=activation, choices=sorted(activations.REGISTRY), help="hidden units")
     p.add_argument("--init", default=init, choices=sorted(initializers.REGISTRY), help="weight initializer")
@@ -158,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="scalar",
         help="scalar: one Value per weight, so the drawn graph shows every multiply",
     )
+    _live_option(p)
 
     p = add("gates", "the perceptron rule on AND, OR, NAND, NOR, XOR")
     p.add_argument("--gate", default="all", choices=["all", *data.GATES])
@@ -175,6 +198,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.1,
         help="std of the noise added to the points",
     )
+    _live_option(p)
+
+    p = add("spirals", "an MLP on two spiral arms winding out from the centre")
+    _model_options(p, "tanh", "xavier", "16,16", 1000, 0.02)
+    p.add_argument("--n", type=_at_least_8, default=200, help="number of points")
+    p.add_argument(
+        "--noise",
+        type=functools.partial(_finite_float, low=0.0),
+        default=0.2,
+        help="std of the noise added to each point's angle",
+    )
+    _live_option(p)
 
     p = add("digits", "an MLP on 8x8 handwritten digits, tested on held-out images")
     _model_options(p, "relu", "he", "64", 1500, 0.005)
@@ -201,6 +236,7 @@ def _bias(args) -> float:
 def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[list[float], float]:
     if args.render:
         _check_picture(model, X[0], args)
+    live = watch.Live() if getattr(args, "live", None) else None
     start = time.perf_counter()
     history = train.fit(
         model,
@@ -213,8 +249,14 @@ def _fit(model, X, y, args, loss: str, batch_size: int | None = None) -> tuple[l
         batch_size=batch_size,
         seed=args.seed,
         progress=args.command,
+        live=live,
     )
-    return history, time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    if live is not None:
+        sizes = "-".join(str(s) for s in [X.shape[1], *args.hidden, 1])
+        written = live.save(args.live, title=f"{args.command}: a {sizes} network training")
+        print(f"training replayed in {len(live.frames)} frames written to {written}")
+    return history, seconds
 
 
 class _Refused(ValueError):
@@ -322,12 +364,17 @@ def _held_out_summary(model, split, history: list[float], seconds: float, args) 
 
 
 def cmd_moons(args) -> int:
-    X, y = data.moons(args.n, args.noise, seed=args.seed)
+    """Moons and spirals: a 2-D data set, a quarter held out."""
+    make = data.moons if args.command == "moons" else data.spirals
+    X, y = make(args.n, noise=args.noise, seed=args.seed)
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, 0.25, seed=args.seed)
     model = nn.MLP(
         2, [*args.hidden, 1], activation=args.activation, init=args.init, bias_init=_bias(args), seed=args.seed
     )
-    print(f"moons: {len(y_train)} training and {len(y_test)} test points, MLP 2-{'-'.join(map(str, args.hidden))}-1")
+    print(
+        f"{args.command}: {len(y_train)} training and {len(y_test)} test points, "
+        f"MLP 2-{'-'.join(map(str, args.hidden))}-1"
+    )
     history, seconds = _fit(model, X_train, y_train, args, "bce_with_logits")
     return _held_out_summary(model, (X_train, X_test, y_train, y_test), history, seconds, args)
 
@@ -380,6 +427,7 @@ COMMANDS = {
     "xor": cmd_xor,
     "gates": cmd_gates,
     "moons": cmd_moons,
+    "spirals": cmd_moons,
     "digits": cmd_digits,
     "render": cmd_render,
 }

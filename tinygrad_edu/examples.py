@@ -53,5 +53,5 @@ PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_gr
 def graph_for_input(model, x) -> Value:
     """Run the model on one input and back-propagate from its (first) output: the graph to draw, its
     inputs named x1, x2, ... as in the lecture (``viz.model_graph``)."""
-    names = [f"x{i + 1}" for i in range(len(x))] if model.granularity == "scalar" else None
+    names = [f"x{i + 1}" for i in range(len(x))] if getattr(model, "granularity", "tensor") == "scalar" else None
     return model_graph(model, x, names)

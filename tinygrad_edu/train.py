@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterator
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import numpy as np
 
@@ -19,6 +19,13 @@ from tinygrad_edu import arguments, losses, optim
 from tinygrad_edu.engine import Value
 from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Module
+
+if TYPE_CHECKING:  # for the type hints only: watch imports this module, never the other way round
+    from tinygrad_edu.watch import Live
+
+# What ``fit(..., live=True)`` shows: ``watch.Live``, set here by ``tinygrad_edu.watch`` when it is imported
+# (``import tinygrad_edu`` imports it), so that training needs no pictures: the link runs from watch to here.
+watcher: Callable[[], Live] | None = None
 
 
 def forward(model: Module, X) -> Value | list[Value]:
@@ -110,12 +117,16 @@ def fit(
     on_step: Callable[[int, float], None] | None = None,
     progress: bool | str = False,
     max_growth: float | None = 1000.0,
+    live: bool | Live = False,
 ) -> list[float]:
     """Train ``model`` on (X, y) for ``steps`` optimizer steps, in training mode; returns the loss at every step.
 
     ``batch_size=None`` uses all rows each step (full batch); otherwise minibatches are
     drawn from a shuffled order (seeded). ``on_step(step, loss)`` is called after each step.
     ``progress=True`` (or a title) shows a progress bar with the loss (see ``Progress``).
+    ``live=True`` shows the training as it goes in a notebook, one frame every few steps (the loss, the decision
+    boundary, each neuron's response, the weights, an example's graph), and does nothing elsewhere; a ``watch.Live``
+    keeps the frames, for ``live.save("run.html")``: a page that replays them (see ``watch``).
 
     Training stops with ``TrainingDiverged`` (a FloatingPointError) at the first loss that is nan or
     inf, or above ``max_growth`` times the first loss on all the rows (at least 1; None: no such limit), so
@@ -138,6 +149,10 @@ def fit(
     history, limit = [], np.inf
     full_batch = batch_size is None or batch_size >= len(y)
     bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
+    if live is True:  # shown in a notebook; elsewhere no one would see it
+        live = watcher() if watcher is not None and in_notebook() else None
+    if live:
+        live.start(model, X, y, steps)
     with mode(model, True):  # back in its own mode afterwards, even after an error
         try:
             for step in range(steps):
@@ -164,6 +179,8 @@ def fit(
                     on_step(step, loss)
                 if bar is not None:
                     bar.update(step, loss)
+                if live:
+                    live.update(step, history)
         finally:
             if bar is not None:
                 bar.close()  # the bar goes before an error's message is shown
@@ -179,7 +196,7 @@ class Progress:
         self.total, self.title = total, title
         self.stream = stream or sys.stderr
         self.every = max(1, total // 100)
-        self.place = "notebook" if _in_notebook() else "terminal" if self.stream.isatty() else None
+        self.place = "notebook" if in_notebook() else "terminal" if self.stream.isatty() else None
         self.handle = None
 
     def update(self, step: int, loss: float) -> None:
@@ -208,7 +225,7 @@ class Progress:
             self.stream.flush()
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
     """True inside a Jupyter kernel (where HTML output is shown)."""
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     return type(shell).__name__ == "ZMQInteractiveShell"
