@@ -965,8 +965,15 @@ def _columns(x, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
     (n, c, h, w), (ph, pw), (sh, sw) = np.shape(x), padding, stride
     padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
     padded[:, ph : ph + h, pw : pw + w] = np.asarray(x).transpose(1, 2, 3, 0)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))[:, ::sh, ::sw]
-    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kernel[0] * kernel[1], -1)  # (C, KH, KW, OH, OW, N)
+    (oh, ow), (kh, kw), (step_c, step_h, step_w, step_n) = (
+        _output_size((h, w), kernel, stride, padding),
+        kernel,
+        padded.strides,
+    )
+    windows = np.lib.stride_tricks.as_strided(  # a view: (c, a, b, i, j, n) reads padded[c, i sh + a, j sw + b, n]
+        padded, (c, kh, kw, oh, ow, n), (step_c, step_h, step_w, step_h * sh, step_w * sw, step_n)
+    )
+    return windows.reshape(c * kh * kw, -1)
 
 
 def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, padding: tuple) -> np.ndarray:
@@ -985,6 +992,11 @@ def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, 
 def _as_rows(g) -> np.ndarray:
     """An output gradient (N, F, OH, OW) as the matrix (F, OH OW N) of W X's shape."""
     return np.asarray(g).transpose(1, 2, 3, 0).reshape(np.shape(g)[1], -1)
+
+
+def _output_size(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
+    """How many windows fit along each axis: (H + 2p - KH) // s + 1."""
+    return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding))
 
 
 def _output_padding(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
@@ -1008,7 +1020,7 @@ class Conv2d(Op):
     @staticmethod
     def forward(x, w, stride, padding, needs=(True, True)):
         (n, _, h, wd), (f, _, kh, kw) = np.shape(x), np.shape(w)
-        oh, ow = (h + 2 * padding[0] - kh) // stride[0] + 1, (wd + 2 * padding[1] - kw) // stride[1] + 1
+        oh, ow = _output_size((h, wd), (kh, kw), stride, padding)
         out = np.asarray(w).reshape(f, -1) @ _columns(x, (kh, kw), stride, padding)  # W X: (F, OH OW N)
         return out.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 
@@ -1081,7 +1093,8 @@ class MaxPool2d(Op):
     """The largest element of each KH x KW window, ``stride`` apart: (N, C, H, W) -> (N, C, OH, OW);
     d/dx = 1 at the window's maximum, 0 elsewhere: each window's gradient goes to one element, and at a tie to
     the first maximum in row-major order, as PyTorch's (where windows overlap, an element gets each window's).
-    A scatter of g, an op, so the backward runs on Values too. Ties are kinks.
+    Windows that tile x (stride = kernel, no rows left over) are axes of x reshaped, and g goes to each window's
+    first maximum by a ``where``; other windows scatter g (an op). So the backward runs on Values too. Ties are kinks.
     """
 
     name, domain = "max_pool2d", (REAL,)
@@ -1105,19 +1118,37 @@ class MaxPool2d(Op):
 
     @staticmethod
     def backward(g, out, x, kernel_size, stride):
-        top, first = np.asarray(out), 0  # numbers: where the maximum is, constant for the derivative
+        m, x, top = math_for(g), np.asarray(x), np.asarray(out)  # numbers: where the maxima are, constant for d/dx
+        (n, c, h, w), (oh, ow), (kh, kw) = x.shape, top.shape[2:], kernel_size
         nan = bool(np.isnan(top).any())  # a window holding nan: its maximum is the nan, as in PyTorch
+        if tuple(stride) == (kh, kw) and (h, w) == (oh * kh, ow * kw):  # the windows tile x: window (i, j) is
+            windows = x.reshape(n, c, oh, kh, ow, kw)  # windows[:, :, i, :, j, :]
+            hits = windows == top.reshape(n, c, oh, 1, ow, 1)  # every maximum of every window
+            if nan:
+                hits |= windows != windows
+            seen = np.zeros_like(top, dtype=bool)  # row-major through the windows: keep each one's first hit
+            for a in range(kh):
+                for b in range(kw):
+                    hit = hits[:, :, :, a, :, b]  # a view: cleared in place
+                    hit &= ~seen
+                    seen |= hit
+            g = m.reshape(_laid_out_as(g, top), (n, c, oh, 1, ow, 1))
+            return m.reshape(m.where(hits, g, 0.0), x.shape)
+        first = 0  # overlapping windows: the (row-major) number of each window's first maximum, and g scattered there
         for k, e in reversed(list(enumerate(_window_elements(x, kernel_size, stride)))):  # back to front: the
             first = np.where(((e == top) | (e != e)) if nan else e == top, k, first)  # first maximum wins
-        index = _window_index(np.shape(x), kernel_size, stride, first)
-        m = math_for(g)
-        return m.reshape(m.apply(Scatter, g, shape=(math.prod(np.shape(x)),), index=index), np.shape(x))
+        index = _window_index(x.shape, kernel_size, stride, first)
+        return m.reshape(m.apply(Scatter, g, shape=(x.size,), index=index), x.shape)
 
 
 def _window_elements(x, kernel: tuple, stride: tuple) -> list:
-    """The k-th element of every window, for each k in row-major order: KH KW views of shape (N, C, OH, OW)."""
-    windows = _windows(x, kernel, stride)
-    return [windows[..., a, b] for a in range(kernel[0]) for b in range(kernel[1])]
+    """The k-th element of every window, for each k in row-major order: KH KW views of shape (N, C, OH, OW), x
+    sliced from row a and column b of the first window, ``stride`` apart."""
+    x, (kh, kw), (sh, sw) = np.asarray(x), kernel, stride  # numbers (see ``_windows``)
+    oh, ow = _output_size(x.shape[2:], kernel, stride, (0, 0))
+    return [
+        x[:, :, a : a + sh * (oh - 1) + 1 : sh, b : b + sw * (ow - 1) + 1 : sw] for a in range(kh) for b in range(kw)
+    ]
 
 
 def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> np.ndarray:
@@ -1126,6 +1157,16 @@ def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> 
     (N, C, OH, OW), or one more axis to name several elements per window."""
     starts = _window_starts(shape, stride, k.shape[2:4])
     return starts.reshape(starts.shape + (1,) * (k.ndim - 4)) + (k // kernel[1]) * shape[3] + k % kernel[1]
+
+
+def _laid_out_as(g, like: np.ndarray):
+    """Numbers g copied into the memory order of ``like``: numpy's elementwise ops are fastest on arrays laid out
+    alike. A Value stays as it is."""
+    if g.__class__ is not np.ndarray:
+        return g
+    out = np.empty_like(like)
+    out[...] = g
+    return out
 
 
 @functools.lru_cache(maxsize=32)
