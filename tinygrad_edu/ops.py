@@ -985,7 +985,8 @@ def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, 
     image = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
     for a in range(kh):
         for b in range(kw):
-            image[:, a : a + sh * oh : sh, b : b + sw * ow : sw] += columns[:, a, b]
+            pixels = image[:, a : a + sh * oh : sh, b : b + sw * ow : sw]  # a view, added to in place
+            pixels += columns[:, a, b]
     return image[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2)
 
 
