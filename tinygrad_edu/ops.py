@@ -1039,6 +1039,8 @@ class Conv2d(Op):
 class ConvTranspose2d(Op):
     """The transposed convolution, conv2d's backward to its input: g (N, F, OH, OW) and w (F, C, KH, KW) give
     (N, C, H, W), H = (OH - 1) s - 2p + KH + output_padding: the columns W^T G put back as pixels (col2im).
+    With stride 1 it is a convolution: each pixel gathers what it spread, from g padded by K - 1 - p, through
+    the kernel flipped and its channels swapped (F in, C out); that path is taken when K - 1 - p >= 0.
 
     It is linear in g and in w, and <conv2d(x, w), g> = <x, conv_transpose2d(g, w)> = <w, conv2d_weight(x, g)>;
     so with upstream gradient G: d/dg = conv2d(G, w), d/dw = conv2d_weight(G, g).
@@ -1049,6 +1051,9 @@ class ConvTranspose2d(Op):
     @staticmethod
     def forward(g, w, stride, padding, output_padding):
         (n, _, oh, ow), (_, c, kh, kw) = np.shape(g), np.shape(w)
+        if tuple(stride) == (1, 1) and padding[0] < kh and padding[1] < kw:
+            flipped = np.asarray(w)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
+            return Conv2d.forward(g, flipped, stride, (kh - 1 - padding[0], kw - 1 - padding[1]))
         h, wd = (
             (o - 1) * s - 2 * p + k + e for o, s, p, k, e in zip((oh, ow), stride, padding, (kh, kw), output_padding)
         )
