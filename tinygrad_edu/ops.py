@@ -1132,12 +1132,11 @@ class MaxPool2d(Op):
             hits = windows == top.reshape(n, c, oh, 1, ow, 1)  # every maximum of every window
             if nan:
                 hits |= windows != windows
-            seen = np.zeros_like(top, dtype=bool)  # row-major through the windows: keep each one's first hit
-            for a in range(kh):
-                for b in range(kw):
-                    hit = hits[:, :, :, a, :, b]  # a view: cleared in place
-                    hit &= ~seen
-                    seen |= hit
+            kth = [hits[:, :, :, a, :, b] for a in range(kh) for b in range(kw)]  # views of hits, row-major
+            seen = kth[0].copy(order="K")  # keep each window's first hit: clear every later one
+            for hit in kth[1:]:
+                hit &= ~seen
+                seen |= hit
             g = m.reshape(_laid_out_as(g, top), (n, c, oh, 1, ow, 1))
             return m.reshape(m.where(hits, g, 0.0), x.shape)
         first = 0  # overlapping windows: the (row-major) number of each window's first maximum, and g scattered there
