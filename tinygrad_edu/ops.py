@@ -965,13 +965,10 @@ def _columns(x, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
     (n, c, h, w), (ph, pw), (sh, sw) = np.shape(x), padding, stride
     padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
     padded[:, ph : ph + h, pw : pw + w] = np.asarray(x).transpose(1, 2, 3, 0)
-    (oh, ow), (kh, kw), (step_c, step_h, step_w, step_n) = (
-        _output_size((h, w), kernel, stride, padding),
-        kernel,
-        padded.strides,
-    )
-    windows = np.lib.stride_tricks.as_strided(  # a view: (c, a, b, i, j, n) reads padded[c, i sh + a, j sw + b, n]
-        padded, (c, kh, kw, oh, ow, n), (step_c, step_h, step_w, step_h * sh, step_w * sw, step_n)
+    (oh, ow), (kh, kw) = _output_size((h, w), kernel, stride, padding), kernel
+    step_c, step_h, step_w, step_n = padded.strides  # bytes from one element to the next along each axis
+    windows = np.ndarray(  # a view of padded's memory: windows[c, a, b, i, j, n] = padded[c, i sh + a, j sw + b, n]
+        (c, kh, kw, oh, ow, n), buffer=padded, strides=(step_c, step_h, step_w, step_h * sh, step_w * sw, step_n)
     )
     return windows.reshape(c * kh * kw, -1)
 
