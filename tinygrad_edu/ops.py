@@ -1134,8 +1134,7 @@ class MaxPool2d(Op):
             for hit in kth[1:]:
                 hit &= ~seen
                 seen |= hit
-            g = m.reshape(_laid_out_as(g, top), (n, c, oh, 1, ow, 1))
-            return m.reshape(m.where(hits, g, 0.0), x.shape)
+            return m.reshape(_masked(hits, m.reshape(_laid_out_as(g, top), (n, c, oh, 1, ow, 1))), x.shape)
         first = 0  # overlapping windows: the (row-major) number of each window's first maximum, and g scattered there
         for k, e in reversed(list(enumerate(_window_elements(x, kernel_size, stride)))):  # back to front: the
             first = np.where(((e == top) | (e != e)) if nan else e == top, k, first)  # first maximum wins
@@ -1169,6 +1168,15 @@ def _laid_out_as(g, like: np.ndarray):
     out = np.empty_like(like)
     out[...] = g
     return out
+
+
+def _masked(mask: np.ndarray, g):
+    """g where mask holds, 0 elsewhere (spread over mask's shape). On finite numbers that is ``g * mask``, faster
+    than numpy's ``where``; a nan or inf in g must not leak where mask is off (0 * inf is nan): then, and on a
+    Value, ``where``."""
+    if g.__class__ is np.ndarray and np.isfinite(g).all():
+        return g * mask
+    return math_for(g).where(mask, g, 0.0)
 
 
 @functools.lru_cache(maxsize=32)
