@@ -1162,8 +1162,8 @@ def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> 
 
 def _laid_out_as(g, like: np.ndarray):
     """Numbers g copied into the memory order of ``like``: numpy's elementwise ops are fastest on arrays laid out
-    alike. A Value stays as it is."""
-    if g.__class__ is not np.ndarray:
+    alike. A Value, or numbers laid out so already, stay as they are."""
+    if g.__class__ is not np.ndarray or g.strides == like.strides:
         return g
     out = np.empty_like(like)
     out[...] = g
