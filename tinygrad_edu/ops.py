@@ -1123,18 +1123,14 @@ class MaxPool2d(Op):
     def backward(g, out, x, kernel_size, stride):
         m, x, top = math_for(g), np.asarray(x), np.asarray(out)  # numbers: where the maxima are, constant for d/dx
         (n, c, h, w), (oh, ow), (kh, kw) = x.shape, top.shape[2:], kernel_size
-        nan = bool(np.isnan(top).any())  # a window holding nan: its maximum is the nan, as in PyTorch
         if tuple(stride) == (kh, kw) and (h, w) == (oh * kh, ow * kw):  # the windows tile x: window (i, j) is
             windows = x.reshape(n, c, oh, kh, ow, kw)  # windows[:, :, i, :, j, :]
             hits = windows == top.reshape(n, c, oh, 1, ow, 1)  # every maximum of every window
-            if nan:
+            if not _keep_first(hits).all():  # a window with no hit holds nan: its maximum is the nan, as in PyTorch
                 hits |= windows != windows
-            kth = [hits[:, :, :, a, :, b] for a in range(kh) for b in range(kw)]  # views of hits, row-major
-            seen = kth[0].copy(order="K")  # keep each window's first hit: clear every later one
-            for hit in kth[1:]:
-                hit &= ~seen
-                seen |= hit
+                _keep_first(hits)
             return m.reshape(_masked(hits, m.reshape(_laid_out_as(g, top), (n, c, oh, 1, ow, 1))), x.shape)
+        nan = bool(np.isnan(top).any())  # a window holding nan: its maximum is the nan, as in PyTorch
         first = 0  # overlapping windows: the (row-major) number of each window's first maximum, and g scattered there
         for k, e in reversed(list(enumerate(_window_elements(x, kernel_size, stride)))):  # back to front: the
             first = np.where(((e == top) | (e != e)) if nan else e == top, k, first)  # first maximum wins
@@ -1158,6 +1154,17 @@ def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> 
     (N, C, OH, OW), or one more axis to name several elements per window."""
     starts = _window_starts(shape, stride, k.shape[2:4])
     return starts.reshape(starts.shape + (1,) * (k.ndim - 4)) + (k // kernel[1]) * shape[3] + k % kernel[1]
+
+
+def _keep_first(hits: np.ndarray) -> np.ndarray:
+    """Clear in place every hit of a window (axes 3 and 5 of hits) after its first in row-major order: one pass
+    over the kernel offsets. Returns, per window, whether it has a hit."""
+    kth = [hits[:, :, :, a, :, b] for a in range(hits.shape[3]) for b in range(hits.shape[5])]  # views of hits
+    seen = kth[0].copy(order="K")
+    for hit in kth[1:]:
+        hit &= ~seen
+        seen |= hit
+    return seen
 
 
 def _laid_out_as(g, like: np.ndarray):
