@@ -1097,7 +1097,8 @@ class MaxPool2d(Op):
     d/dx = 1 at the window's maximum, 0 elsewhere: each window's gradient goes to one element, and at a tie to
     the first maximum in row-major order, as PyTorch's (where windows overlap, an element gets each window's).
     Windows that tile x (stride = kernel, no rows left over) are axes of x reshaped, and g goes to each window's
-    first maximum by a ``where``; other windows scatter g (an op). So the backward runs on Values too. Ties are kinks.
+    first maximum through a mask on those axes; other windows scatter g (an op). Either way the backward runs on
+    Values too. Ties are kinks.
     """
 
     name, domain = "max_pool2d", (REAL,)
