@@ -437,54 +437,62 @@ def cnn_torch(weights, X, y, batches):
 
 
 def _im2col(x: np.ndarray) -> np.ndarray:
-    """Images (N, H, W, C), channels last, padded by 1: each 3x3 window a row (N H W, C 3 3), as the filters' rows."""
-    n, h, w, c = x.shape
-    padded = np.zeros((n, h + 2, w + 2, c))
+    """Images (C, H, W, N), batch last, padded by 1: each 3x3 window a column (C 3 3, H W N), as the filters' rows."""
+    c, h, w, n = x.shape
+    padded = np.zeros((c, h + 2, w + 2, n))
     padded[:, 1:-1, 1:-1] = x
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (3, 3), axis=(1, 2))  # (N, H, W, C, 3, 3)
-    return windows.reshape(n * h * w, c * 9)
+    sc, sh, sw, sn = padded.strides
+    windows = np.ndarray((c, 3, 3, h, w, n), buffer=padded, strides=(sc, sh, sw, sh, sw, sn))  # a view
+    return windows.reshape(c * 9, -1)
 
 
-def _col2im(rows: np.ndarray, shape: tuple) -> np.ndarray:
-    """The reverse of ``_im2col``: each row's gradient added onto the pixels (N, H, W, C) its window covers."""
-    n, h, w, c = shape
-    rows = rows.reshape(n, h, w, c, 3, 3)
-    padded = np.zeros((n, h + 2, w + 2, c))
+def _col2im(columns: np.ndarray, shape: tuple) -> np.ndarray:
+    """The reverse of ``_im2col``: each column's gradient added onto the pixels (C, H, W, N) its window covers."""
+    c, h, w, n = shape
+    columns = columns.reshape(c, 3, 3, h, w, n)
+    padded = np.zeros((c, h + 2, w + 2, n))
     for a in range(3):
         for b in range(3):
-            padded[:, a : a + h, b : b + w] += rows[..., a, b]
+            pixels = padded[:, a : a + h, b : b + w]
+            pixels += columns[:, a, b]
     return padded[:, 1:-1, 1:-1]
 
 
 def _pool(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """2x2 max-pool of (N, H, W, C): the maxima, and a mask of each window's first maximum (where its gradient goes)."""
-    n, h, w, c = a.shape
-    windows = a.reshape(n, h // 2, 2, w // 2, 2, c).transpose(0, 1, 3, 5, 2, 4).reshape(n, h // 2, w // 2, c, 4)
-    first = windows.argmax(axis=-1)
-    return np.take_along_axis(windows, first[..., None], -1)[..., 0], first[..., None] == np.arange(4)
+    """2x2 max-pool of (C, H, W, N): the maxima, and a mask (C, H/2, 2, W/2, 2, N) of each window's first maximum."""
+    c, h, w, n = a.shape
+    windows = a.reshape(c, h // 2, 2, w // 2, 2, n)
+    top = np.maximum(np.maximum(windows[:, :, 0, :, 0], windows[:, :, 0, :, 1]),
+                     np.maximum(windows[:, :, 1, :, 0], windows[:, :, 1, :, 1]))  # fmt: skip
+    mask = windows == top[:, :, None, :, None]
+    seen = mask[:, :, 0, :, 0].copy()
+    for i, j in ((0, 1), (1, 0), (1, 1)):  # keep each window's first maximum in row-major order
+        hit = mask[:, :, i, :, j]
+        hit &= ~seen
+        seen |= hit
+    return top, mask
 
 
 def _unpool(g: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Max-pool's backward: each window's gradient to its first maximum, back to (N, H, W, C)."""
-    n, oh, ow, c = g.shape
-    spread = (mask * g[..., None]).reshape(n, oh, ow, c, 2, 2).transpose(0, 1, 4, 2, 5, 3)
-    return spread.reshape(n, 2 * oh, 2 * ow, c)
+    """Max-pool's backward: each window's gradient to its first maximum, back to (C, H, W, N)."""
+    c, oh, ow, n = g.shape
+    return (mask * g[:, :, None, :, None]).reshape(c, 2 * oh, 2 * ow, n)
 
 
 def cnn_numpy(weights, X, y, batches):
-    """The floor for the CNN: forward and backward by hand, images channels last, convolutions as im2col products."""
+    """The floor for the CNN: forward and backward by hand, images batch last, convolutions as im2col products."""
     w1, b1, w2, b2, W, b = (w.copy() for w in weights)
     loss = None
     for idx in batches:
-        x, t = X[idx].transpose(0, 2, 3, 1), y[idx]  # (N, 8, 8, 1)
+        x, t = X[idx].transpose(1, 2, 3, 0), y[idx]  # (1, 8, 8, N)
         n = len(t)
         c1 = _im2col(x)
-        h1 = (c1 @ w1.reshape(8, -1).T + b1).reshape(n, 8, 8, 8)
+        h1 = (w1.reshape(8, -1) @ c1 + b1[:, None]).reshape(8, 8, 8, n)
         p1, m1 = _pool(np.maximum(h1, 0.0))
         c2 = _im2col(p1)
-        h2 = (c2 @ w2.reshape(16, -1).T + b2).reshape(n, 4, 4, 16)
+        h2 = (w2.reshape(16, -1) @ c2 + b2[:, None]).reshape(16, 4, 4, n)
         p2, m2 = _pool(np.maximum(h2, 0.0))
-        flat = p2.transpose(0, 3, 1, 2).reshape(n, -1)  # flattened channel first, as the engines do
+        flat = p2.reshape(-1, n).T  # (N, 64), flattened channel first, as the engines do
         z = flat @ W + b
         z = z - z.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -492,16 +500,16 @@ def cnn_numpy(weights, X, y, batches):
         dz = np.exp(logp)
         dz[np.arange(n), t] -= 1.0
         dz /= n
-        dp2 = (dz @ W.T).reshape(n, 16, 2, 2).transpose(0, 2, 3, 1)
-        dh2 = np.where(h2 <= 0, 0.0, _unpool(dp2, m2)).reshape(-1, 16)
-        dp1 = _col2im(dh2 @ w2.reshape(16, -1), p1.shape)
-        dh1 = np.where(h1 <= 0, 0.0, _unpool(dp1, m1)).reshape(-1, 8)
+        dp2 = (dz @ W.T).T.reshape(16, 2, 2, n)
+        dh2 = np.where(h2 <= 0, 0.0, _unpool(dp2, m2)).reshape(16, -1)
+        dp1 = _col2im(w2.reshape(16, -1).T @ dh2, p1.shape)
+        dh1 = np.where(h1 <= 0, 0.0, _unpool(dp1, m1)).reshape(8, -1)
         W -= 0.1 * (flat.T @ dz)
         b -= 0.1 * dz.sum(axis=0)
-        w2 -= 0.1 * (dh2.T @ c2).reshape(w2.shape)
-        b2 -= 0.1 * dh2.sum(axis=0)
-        w1 -= 0.1 * (dh1.T @ c1).reshape(w1.shape)
-        b1 -= 0.1 * dh1.sum(axis=0)
+        w2 -= 0.1 * (dh2 @ c2.T).reshape(w2.shape)
+        b2 -= 0.1 * dh2.sum(axis=1)
+        w1 -= 0.1 * (dh1 @ c1.T).reshape(w1.shape)
+        b1 -= 0.1 * dh1.sum(axis=1)
     return float(loss)
 
 

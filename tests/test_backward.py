@@ -61,6 +61,18 @@ def test_leaf_grads_are_not_shared():
     assert np.array_equal(b.grad, [1.0, 1.0])
 
 
+def test_a_copied_gradient_is_laid_out_as_its_node():
+    """A gradient that arrives as a view is copied in the memory order of the node's data: a weight used as W.T
+    keeps a C-order .grad, and a batch-last image (conv's output order) a batch-last one."""
+    W, x = Value(np.arange(15.0).reshape(5, 3)), Value(np.ones((4, 3)))
+    (x @ W.T).sum().backward()  # transpose's backward hands back a transposed view
+    assert W.grad.flags.c_contiguous and np.array_equal(W.grad, np.full((5, 3), 4.0))
+    batch_last = Value(np.ones((3, 2, 2, 4)).transpose(3, 0, 1, 2))  # (N, C, H, W), the batch innermost in memory
+    (batch_last.reshape(4, -1) * np.arange(12.0)).sum().backward()  # reshape's backward: a view of g
+    assert batch_last.grad.strides == batch_last.data.strides
+    assert np.array_equal(batch_last.grad, np.broadcast_to(np.arange(12.0).reshape(3, 2, 2), (4, 3, 2, 2)))
+
+
 def test_constants_get_no_gradient():
     x = Value(2.0)
     k = Value(3.0, requires_grad=False)

@@ -236,6 +236,20 @@ def test_max_pool2d_a_nan_is_the_maximum_as_in_pytorch():
     np.testing.assert_array_equal(v.grad, t.grad.numpy())
 
 
+@pytest.mark.parametrize("bad", [np.inf, np.nan])
+def test_max_pool2d_keeps_a_nonfinite_gradient_to_its_window_maximum_as_pytorch(bad):
+    """An inf or nan upstream reaches only the window's maximum: the other elements get 0, not 0 * inf = nan."""
+    torch = _torch()
+    x = np.random.default_rng(5).normal(size=(2, 3, 4, 4))
+    g = np.ones((2, 3, 2, 2))
+    g[1, 2, 0, 1] = bad
+    v, t = Value(x), torch.tensor(x, requires_grad=True)
+    F.max_pool2d(v, 2).backward(g)
+    torch.nn.functional.max_pool2d(t, 2).backward(torch.tensor(g))
+    np.testing.assert_array_equal(v.grad, t.grad.numpy())
+    assert np.count_nonzero(~np.isfinite(v.grad)) == 1  # the maximum of that window, and no other element
+
+
 def test_a_small_cnn_on_a_constant_batch_compiles_to_the_eager_step():
     """The step a CNN trains with: data as a constant (needs=: no gradient to it), the weights' gradients and the
     loss from the compiled step equal the eager ones."""

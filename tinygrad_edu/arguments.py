@@ -29,7 +29,7 @@ def real(name: str, x, *, low: float | None = None, positive: bool = False, fini
 
 def integer(name: str, n, *, low: int | None = None) -> int:
     """``n`` as an int: a whole number (not a bool or a float), at least ``low``."""
-    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral):
+    if n.__class__ is not int and (isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral)):
         raise TypeError(f"{name} must be an integer, got {type(n).__name__} {n!r}")
     if low is not None and n < low:
         raise ValueError(f"{name} must be an integer >= {low}, got {n}")

@@ -237,7 +237,11 @@ def backprop(
             elif gp.__class__ is not np.ndarray or gp.shape != like.shape:
                 gp = _reduce_broadcast_named(gp, like, op, i, p, node._data)
             elif gp is g or gp.base is not None or (i and gp is grads[0]):
-                gp = gp.copy()  # passed through, a view, or given to both inputs: every .grad is an array of its own
+                # passed through, a view, or given to both inputs: every .grad is an array of its own, laid out in
+                # memory as the node's data (a parameter's C order, an image batch's batch-last order)
+                own = np.empty_like(like)
+                own[...] = gp
+                gp = own
             before = get(p)
             pending[p] = gp if before is None else before + gp  # a node used twice gets both contributions
             if watch:

@@ -977,8 +977,12 @@ def _columns(x, kernel: tuple, stride: tuple, padding: tuple) -> np.ndarray:
     (n, c, h, w), (ph, pw), (sh, sw) = np.shape(x), padding, stride
     padded = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
     padded[:, ph : ph + h, pw : pw + w] = np.asarray(x).transpose(1, 2, 3, 0)
-    windows = np.lib.stride_tricks.sliding_window_view(padded, kernel, axis=(1, 2))[:, ::sh, ::sw]
-    return windows.transpose(0, 4, 5, 1, 2, 3).reshape(c * kernel[0] * kernel[1], -1)  # (C, KH, KW, OH, OW, N)
+    (oh, ow), (kh, kw) = _output_size((h, w), kernel, stride, padding), kernel
+    step_c, step_h, step_w, step_n = padded.strides  # bytes from one element to the next along each axis
+    windows = np.ndarray(  # a view of padded's memory: windows[c, a, b, i, j, n] = padded[c, i sh + a, j sw + b, n]
+        (c, kh, kw, oh, ow, n), buffer=padded, strides=(step_c, step_h, step_w, step_h * sh, step_w * sw, step_n)
+    )
+    return windows.reshape(c * kh * kw, -1)
 
 
 def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, padding: tuple) -> np.ndarray:
@@ -990,13 +994,19 @@ def _col2im(columns, shape: tuple, kernel: tuple, out_hw: tuple, stride: tuple, 
     image = np.zeros((c, h + 2 * ph, w + 2 * pw, n))
     for a in range(kh):
         for b in range(kw):
-            image[:, a : a + sh * oh : sh, b : b + sw * ow : sw] += columns[:, a, b]
+            pixels = image[:, a : a + sh * oh : sh, b : b + sw * ow : sw]  # a view, added to in place
+            pixels += columns[:, a, b]
     return image[:, ph : ph + h, pw : pw + w].transpose(3, 0, 1, 2)
 
 
 def _as_rows(g) -> np.ndarray:
     """An output gradient (N, F, OH, OW) as the matrix (F, OH OW N) of W X's shape."""
     return np.asarray(g).transpose(1, 2, 3, 0).reshape(np.shape(g)[1], -1)
+
+
+def _output_size(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
+    """How many windows fit along each axis: (H + 2p - KH) // s + 1."""
+    return tuple((n + 2 * p - k) // s + 1 for n, k, s, p in zip(size, kernel, stride, padding))
 
 
 def _output_padding(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> tuple:
@@ -1020,7 +1030,7 @@ class Conv2d(Op):
     @staticmethod
     def forward(x, w, stride, padding, needs=(True, True)):
         (n, _, h, wd), (f, _, kh, kw) = np.shape(x), np.shape(w)
-        oh, ow = (h + 2 * padding[0] - kh) // stride[0] + 1, (wd + 2 * padding[1] - kw) // stride[1] + 1
+        oh, ow = _output_size((h, wd), (kh, kw), stride, padding)
         out = np.asarray(w).reshape(f, -1) @ _columns(x, (kh, kw), stride, padding)  # W X: (F, OH OW N)
         return out.reshape(f, oh, ow, n).transpose(3, 0, 1, 2)
 
@@ -1038,6 +1048,8 @@ class Conv2d(Op):
 class ConvTranspose2d(Op):
     """The transposed convolution, conv2d's backward to its input: g (N, F, OH, OW) and w (F, C, KH, KW) give
     (N, C, H, W), H = (OH - 1) s - 2p + KH + output_padding: the columns W^T G put back as pixels (col2im).
+    With stride 1 it is a convolution: each pixel gathers what it spread, from g padded by K - 1 - p, through
+    the kernel flipped and its channels swapped (F in, C out); that path is taken when K - 1 - p >= 0.
 
     It is linear in g and in w, and <conv2d(x, w), g> = <x, conv_transpose2d(g, w)> = <w, conv2d_weight(x, g)>;
     so with upstream gradient G: d/dg = conv2d(G, w), d/dw = conv2d_weight(G, g).
@@ -1048,6 +1060,9 @@ class ConvTranspose2d(Op):
     @staticmethod
     def forward(g, w, stride, padding, output_padding):
         (n, _, oh, ow), (_, c, kh, kw) = np.shape(g), np.shape(w)
+        if tuple(stride) == (1, 1) and padding[0] < kh and padding[1] < kw:
+            flipped = np.asarray(w)[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, F, KH, KW)
+            return Conv2d.forward(g, flipped, stride, (kh - 1 - padding[0], kw - 1 - padding[1]))
         h, wd = (
             (o - 1) * s - 2 * p + k + e for o, s, p, k, e in zip((oh, ow), stride, padding, (kh, kw), output_padding)
         )
@@ -1093,7 +1108,9 @@ class MaxPool2d(Op):
     """The largest element of each KH x KW window, ``stride`` apart: (N, C, H, W) -> (N, C, OH, OW);
     d/dx = 1 at the window's maximum, 0 elsewhere: each window's gradient goes to one element, and at a tie to
     the first maximum in row-major order, as PyTorch's (where windows overlap, an element gets each window's).
-    A scatter of g, an op, so the backward runs on Values too. Ties are kinks.
+    Windows that tile x (stride = kernel, no rows left over) are axes of x reshaped, and g goes to each window's
+    first maximum through a mask on those axes; other windows scatter g (an op). Either way the backward runs on
+    Values too. Ties are kinks.
     """
 
     name, domain = "max_pool2d", (REAL,)
@@ -1117,19 +1134,31 @@ class MaxPool2d(Op):
 
     @staticmethod
     def backward(g, out, x, kernel_size, stride):
-        top, first = np.asarray(out), 0  # numbers: where the maximum is, constant for the derivative
+        m, x, top = math_for(g), np.asarray(x), np.asarray(out)  # numbers: where the maxima are, constant for d/dx
+        (n, c, h, w), (oh, ow), (kh, kw) = x.shape, top.shape[2:], kernel_size
+        if tuple(stride) == (kh, kw) and (h, w) == (oh * kh, ow * kw):  # the windows tile x: window (i, j) is
+            windows = x.reshape(n, c, oh, kh, ow, kw)  # windows[:, :, i, :, j, :]
+            hits = windows == top.reshape(n, c, oh, 1, ow, 1)  # every maximum of every window
+            if not _keep_first(hits).all():  # a window with no hit holds nan: its maximum is the nan, as in PyTorch
+                hits |= windows != windows
+                _keep_first(hits)
+            return m.reshape(_masked(hits, m.reshape(_laid_out_as(g, top), (n, c, oh, 1, ow, 1))), x.shape)
         nan = bool(np.isnan(top).any())  # a window holding nan: its maximum is the nan, as in PyTorch
+        first = 0  # overlapping windows: the (row-major) number of each window's first maximum, and g scattered there
         for k, e in reversed(list(enumerate(_window_elements(x, kernel_size, stride)))):  # back to front: the
             first = np.where(((e == top) | (e != e)) if nan else e == top, k, first)  # first maximum wins
-        index = _window_index(np.shape(x), kernel_size, stride, first)
-        m = math_for(g)
-        return m.reshape(m.apply(Scatter, g, shape=(math.prod(np.shape(x)),), index=index), np.shape(x))
+        index = _window_index(x.shape, kernel_size, stride, first)
+        return m.reshape(m.apply(Scatter, g, shape=(x.size,), index=index), x.shape)
 
 
 def _window_elements(x, kernel: tuple, stride: tuple) -> list:
-    """The k-th element of every window, for each k in row-major order: KH KW views of shape (N, C, OH, OW)."""
-    windows = _windows(x, kernel, stride)
-    return [windows[..., a, b] for a in range(kernel[0]) for b in range(kernel[1])]
+    """The k-th element of every window, for each k in row-major order: KH KW views of shape (N, C, OH, OW), x
+    sliced from row a and column b of the first window, ``stride`` apart."""
+    x, (kh, kw), (sh, sw) = np.asarray(x), kernel, stride  # numbers (see ``_windows``)
+    oh, ow = _output_size(x.shape[2:], kernel, stride, (0, 0))
+    return [
+        x[:, :, a : a + sh * (oh - 1) + 1 : sh, b : b + sw * (ow - 1) + 1 : sw] for a in range(kh) for b in range(kw)
+    ]
 
 
 def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> np.ndarray:
@@ -1138,6 +1167,36 @@ def _window_index(shape: tuple, kernel: tuple, stride: tuple, k: np.ndarray) -> 
     (N, C, OH, OW), or one more axis to name several elements per window."""
     starts = _window_starts(shape, stride, k.shape[2:4])
     return starts.reshape(starts.shape + (1,) * (k.ndim - 4)) + (k // kernel[1]) * shape[3] + k % kernel[1]
+
+
+def _keep_first(hits: np.ndarray) -> np.ndarray:
+    """Clear in place every hit of a window (axes 3 and 5 of hits) after its first in row-major order: one pass
+    over the kernel offsets. Returns, per window, whether it has a hit."""
+    kth = [hits[:, :, :, a, :, b] for a in range(hits.shape[3]) for b in range(hits.shape[5])]  # views of hits
+    seen = kth[0].copy(order="K")
+    for hit in kth[1:]:
+        hit &= ~seen
+        seen |= hit
+    return seen
+
+
+def _laid_out_as(g, like: np.ndarray):
+    """Numbers g copied into the memory order of ``like``: numpy's elementwise ops are fastest on arrays laid out
+    alike. A Value, or numbers laid out so already, stay as they are."""
+    if g.__class__ is not np.ndarray or g.strides == like.strides:
+        return g
+    out = np.empty_like(like)
+    out[...] = g
+    return out
+
+
+def _masked(mask: np.ndarray, g):
+    """g where mask holds, 0 elsewhere (spread over mask's shape). On finite numbers that is ``g * mask``, faster
+    than numpy's ``where``; a nan or inf in g must not leak where mask is off (0 * inf is nan): then, and on a
+    Value, ``where``."""
+    if g.__class__ is np.ndarray and np.isfinite(g).all():
+        return g * mask
+    return math_for(g).where(mask, g, 0.0)
 
 
 @functools.lru_cache(maxsize=32)
