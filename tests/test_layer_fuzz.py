@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu.torch as ours
-from tinygrad_edu import ops
+from tinygrad_edu.functional import _pair as pair
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the 'torch' extra")
 
@@ -163,7 +163,7 @@ class Builder:
         k = (self.size(1, 3), self.size(1, 3)) if self.coin(0.3) else self.size(1, 3)
         padding = (self.size(0, 1), self.size(0, 1)) if self.coin(0.3) else self.size(0, 1)
         stride, out, bias, functional = self.size(1, 2), self.size(1, 4), self.coin(), self.coin(0.3)
-        (kh, kw), (ph, pw) = np.broadcast_to(k, 2), np.broadcast_to(padding, 2)
+        (kh, kw), (ph, pw) = pair("kernel_size", k, 1), pair("padding", padding, 0)
         if h + 2 * ph < kh or w + 2 * pw < kw:
             return shape
         shape = (n, out, (h + 2 * ph - kh) // stride + 1, (w + 2 * pw - kw) // stride + 1)
@@ -179,7 +179,7 @@ class Builder:
         n, c, h, w = shape
         name, stride = self.choice(["max", "avg"]), self.choice([None, 1, 2])
         k = (self.size(1, 2), self.size(1, 2)) if self.coin(0.3) else self.size(1, 2)
-        (kh, kw), (sh, sw) = np.broadcast_to(k, 2), np.broadcast_to(k if stride is None else stride, 2)
+        (kh, kw), (sh, sw) = pair("kernel_size", k, 1), pair("stride", stride or k, 1)
         if h < kh or w < kw:
             return shape
         shape = (n, c, (h - kh) // sh + 1, (w - kw) // sw + 1)
@@ -239,14 +239,14 @@ class Builder:
         options = {"num_layers": layers, "bias": bias, "batch_first": batch_first}
         if cls == "RNN":
             options["nonlinearity"] = self.choice(["tanh", "relu"])
-        i, states = len(self.net.layers), ("h", "c")[: 1 if cls == "RNN" else 2]
+        i, states = len(self.net.layers), ("h0", "c0")[: 1 if cls == "RNN" else 2]
         given = self.coin()
         if given:
             for s in states:
-                self.net.inputs[f"{s}0 of layer {i}"] = self.rng.normal(size=(layers, n, hidden))
+                self.net.inputs[f"{s} of layer {i}"] = self.rng.normal(size=(layers, n, hidden))
 
         def run(lib, m, x, seen):
-            start = tuple(seen.inputs[f"{s}0 of layer {i}"] for s in states) if given else None
+            start = tuple(seen.inputs[f"{s} of layer {i}"] for s in states) if given else None
             out, final = m(x, start if start is None or cls == "LSTM" else start[0])
             return [out, *(final if cls == "LSTM" else (final,))]
 
@@ -254,7 +254,10 @@ class Builder:
         shape = shape[:2] + (hidden,)
         settings = ", ".join(f"{k}={v}" for k, v in options.items())
         return self.add(
-            f"nn.{cls}({features}, {hidden}, {settings}) {'with' if given else 'without'} {states} 0", run, make, shape
+            f"nn.{cls}({features}, {hidden}, {settings}) {'from' if given else 'without'} {', '.join(states)}",
+            run,
+            make,
+            shape,
         )
 
 
@@ -294,44 +297,45 @@ def draw_sequences(seed: int) -> Network:
 
 def check(network: Network) -> str | None:
     """Run the network on ours and on PyTorch, backward from the weighted sum of every node; None if they agree,
-    else what differs, with the network."""
+    else the first difference and the network."""
     ours.manual_seed(network.seed)
     mine = module_of(ours, network)
     mine.load_state_dict(mine.state_dict() | network.state)
     theirs = module_of(torch, network).double()
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in mine.state_dict().items()})
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in mine.state_dict().items()})
     inputs = {
         lib: {k: lib.tensor(v, requires_grad=v.dtype.kind == "f") for k, v in network.inputs.items()}
         for lib in (ours, torch)
     }
     nodes, their_nodes = mine(inputs[ours]), theirs(inputs[torch])
-    rng = np.random.default_rng(network.seed)
-    root, their_root = 0.0, 0.0
-    for (i, node), (_, their_node) in zip(nodes, their_nodes, strict=True):
-        if not np.allclose(node.detach().numpy(), their_node.detach().numpy(), **TIGHT):
-            return f"output of layer {i} differs: ours {node.detach().numpy()!r}, PyTorch's {their_node.detach().numpy()!r}\n{network}"
-        weights = rng.normal(size=node.shape)
-        root, their_root = (
-            root + (node * ours.tensor(weights)).sum(),
-            their_root + (their_node * torch.from_numpy(weights)).sum(),
+    compared = [(f"output of layer {i}", a.detach(), b.detach()) for (i, a), (_, b) in zip(nodes, their_nodes)]
+    problem = first_difference(compared)
+    if problem is None:
+        rng, root, their_root = np.random.default_rng(network.seed), 0.0, 0.0
+        for (_, node), (_, their_node) in zip(nodes, their_nodes, strict=True):
+            weights = rng.normal(size=node.shape)
+            root = root + (node * ours.tensor(weights)).sum()
+            their_root = their_root + (their_node * torch.from_numpy(weights)).sum()
+        root.backward()
+        their_root.backward()
+        leaves = [(f"input {k}", v, inputs[torch][k]) for k, v in inputs[ours].items() if v.requires_grad]
+        leaves += [(n, p, q) for (n, p), (_, q) in zip(mine.named_parameters(), theirs.named_parameters(), strict=True)]
+        their_state = theirs.state_dict()  # then the running statistics a training pass moved
+        problem = first_difference(
+            [(f"gradient of {name}", p.grad, q.grad) for name, p, q in leaves]
+            + [(f"{name} after the pass", v, their_state[name]) for name, v in mine.state_dict().items()]
         )
-    root.backward()
-    their_root.backward()
-    named = [(f"input {k}", v, inputs[torch][k]) for k, v in inputs[ours].items() if v.requires_grad]
-    named += [
-        (name, p, q) for (name, p), (_, q) in zip(mine.named_parameters(), theirs.named_parameters(), strict=True)
-    ]
-    for name, p, q in named:
-        if (
-            (p.grad is None) != (q.grad is None)
-            or p.grad is not None
-            and not np.allclose(p.grad.numpy(), q.grad.numpy(), **TIGHT)
-        ):
-            return f"gradient of {name} differs: ours {p.grad!r}, PyTorch's {q.grad!r}\n{network}"
-    their_state = theirs.state_dict()
-    for name, value in mine.state_dict().items():  # the running statistics a training pass moved
-        if not np.allclose(value, their_state[name].numpy(), **TIGHT):
-            return f"{name} after the pass differs: ours {value!r}, PyTorch's {their_state[name]!r}\n{network}"
+    return problem and f"{problem}\n{network}"
+
+
+def first_difference(compared: list) -> str | None:
+    """The first of (what, ours, PyTorch's) whose numbers differ (or of which one is None), as a message."""
+    for what, mine, theirs in compared:
+        mine, theirs = (
+            None if t is None else np.asarray(t.numpy() if hasattr(t, "numpy") else t) for t in (mine, theirs)
+        )
+        if (mine is None) != (theirs is None) or mine is not None and not np.allclose(mine, theirs, **TIGHT):
+            return f"{what} differs: ours {mine!r}, PyTorch's {theirs!r}"
     return None
 
 
