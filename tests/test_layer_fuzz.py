@@ -17,6 +17,7 @@ statistics after the pass. A mismatch prints the seed and the network, a layer a
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu.torch as ours
+from tinygrad_edu import ops
 from tinygrad_edu.functional import _pair as pair
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the 'torch' extra")
@@ -348,3 +350,38 @@ def test_random_networks_agree_with_pytorch(kind, chunk):
     for seed in range(chunk, NETWORKS, CHUNKS):
         problem = check(DRAW[kind](seed))
         assert problem is None, problem
+
+
+def _first_failure(kind: str, limit: int) -> str | None:
+    return next(filter(None, (check(DRAW[kind](seed)) for seed in range(limit))), None)
+
+
+_conv2d_weight = ops.Conv2dWeight.forward
+
+
+def _flipped_weight_gradient(x, g, kernel_size, stride, padding):
+    """The filters' gradient turned 180 degrees: a convolution's gradient mixed up with a correlation's."""
+    return _conv2d_weight(x, g, kernel_size, stride, padding)[..., ::-1, ::-1]
+
+
+def _without_the_mean_term(g, out, x, axes, eps):
+    """A norm's backward that forgets that every x moves the mean: inv_std (g - x_hat mean(g x_hat))."""
+    inv_std = (np.var(x, axis=axes, keepdims=True) + eps) ** -0.5
+    return inv_std * (g - out * np.mean(g * out, axis=axes, keepdims=True))
+
+
+@pytest.mark.parametrize(
+    "kind, target, name, wrong, expected",
+    [
+        ("images", ops.Conv2dWeight, "forward", staticmethod(_flipped_weight_gradient), r"layer\d+\.weight .*Conv2d"),
+        ("images", ops.Standardize, "backward", staticmethod(_without_the_mean_term), r"Norm"),
+        ("sequences", ops.Standardize, "backward", staticmethod(_without_the_mean_term), r"LayerNorm"),
+        # a gradient assigned where it should be added: overlapping pooling windows, a token seen twice
+        ("images", ops, "picks_once", lambda index: True, r"(MaxPool2d|max_pool2d)"),
+        ("sequences", ops, "picks_once", lambda index: True, r"layer0\.weight .*Embedding"),
+    ],
+)
+def test_a_planted_wrong_layer_derivative_is_caught(monkeypatch, kind, target, name, wrong, expected):
+    monkeypatch.setattr(target, name, wrong)
+    problem = _first_failure(kind, NETWORKS)
+    assert problem is not None and re.search("gradient of .*" + expected, problem, re.DOTALL), problem
