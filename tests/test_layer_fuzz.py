@@ -16,6 +16,7 @@ statistics after the pass. A mismatch prints the seed and the network, a layer a
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Callable
@@ -142,6 +143,8 @@ class Builder:
 
     def layer_norm(self, shape: tuple) -> tuple:
         normalized, affine = shape[len(shape) - self.size(1, len(shape) - 1) :], self.coin(0.8)
+        if math.prod(normalized) < 2:  # one element: the output is the bias, its gradient PyTorch's rounding noise
+            return shape
         self.norm_state(normalized, affine, running=False)
         make = lambda nn: nn.LayerNorm(normalized, elementwise_affine=affine)  # noqa: E731
         return self.add(f"nn.LayerNorm({normalized}, elementwise_affine={affine})", one, make, shape)
@@ -192,14 +195,13 @@ class Builder:
         return self.add(f"F.{function}(x, {k}, {stride})", run, shape=shape)
 
     def batch_norm(self, shape: tuple) -> tuple:
-        n, c, h, w = shape
-        training = n * h * w > 1 and self.coin(0.7)  # PyTorch refuses to train on one value per channel
+        """BatchNorm2d of images (N, C, H, W), BatchNorm1d of rows (N, C)."""
+        c, cls = shape[1], "BatchNorm2d" if len(shape) == 4 else "BatchNorm1d"
+        training = math.prod(shape) > c and self.coin(0.7)  # PyTorch refuses to train on one value per channel
         momentum, affine = self.choice([0.1, 0.5, None]), self.coin(0.8)
         self.norm_state((c,), affine, running=True)
-        make = lambda nn: nn.BatchNorm2d(c, momentum=momentum, affine=affine).train(training)  # noqa: E731
-        return self.add(
-            f"nn.BatchNorm2d({c}, momentum={momentum}, affine={affine}) training={training}", one, make, shape
-        )
+        make = lambda nn: getattr(nn, cls)(c, momentum=momentum, affine=affine).train(training)  # noqa: E731
+        return self.add(f"nn.{cls}({c}, momentum={momentum}, affine={affine}) training={training}", one, make, shape)
 
     def pad(self, shape: tuple) -> tuple:
         n, c, h, w = shape
@@ -213,7 +215,9 @@ class Builder:
 
     def sequence_layer(self, shape: tuple, batch_first: bool) -> tuple:
         kind = self.choice(["conv1d", "layer_norm", "activation", "residual"])
-        return self.conv1d(shape, batch_first) if kind == "conv1d" else getattr(self, kind)(shape)
+        if kind == "conv1d":  # (of a batch: our conv1d takes no (C, L) input without a batch axis)
+            return self.conv1d(shape, batch_first) if len(shape) == 3 else shape
+        return getattr(self, kind)(shape)
 
     def conv1d(self, shape: tuple, batch_first: bool) -> tuple:
         """A Conv1d along time: the sequence turned to (N, F, T) for it and back."""
@@ -236,7 +240,7 @@ class Builder:
         return self.add(f"{'F.conv1d of ' if functional else ''}nn.Conv1d({settings}) along time", run, make, shape)
 
     def recurrent(self, shape: tuple, batch_first: bool) -> tuple:
-        n, features = shape[0 if batch_first else 1], shape[2]
+        batch, features = shape[:-1][1 - batch_first : 2 - batch_first] if len(shape) == 3 else (), shape[-1]
         cls, hidden, layers, bias = self.choice(["RNN", "LSTM"]), self.size(1, 4), self.size(1, 2), self.coin(0.8)
         options = {"num_layers": layers, "bias": bias, "batch_first": batch_first}
         if cls == "RNN":
@@ -245,7 +249,7 @@ class Builder:
         given = self.coin()
         if given:
             for s in states:
-                self.net.inputs[f"{s} of layer {i}"] = self.rng.normal(size=(layers, n, hidden))
+                self.net.inputs[f"{s} of layer {i}"] = self.rng.normal(size=(layers, *batch, hidden))
 
         def run(lib, m, x, seen):
             start = tuple(seen.inputs[f"{s} of layer {i}"] for s in states) if given else None
@@ -253,7 +257,7 @@ class Builder:
             return [out, *(final if cls == "LSTM" else (final,))]
 
         make = lambda nn: getattr(nn, cls)(features, hidden, **options)  # noqa: E731
-        shape = shape[:2] + (hidden,)
+        shape = shape[:-1] + (hidden,)
         settings = ", ".join(f"{k}={v}" for k, v in options.items())
         return self.add(
             f"nn.{cls}({features}, {hidden}, {settings}) {'from' if given else 'without'} {', '.join(states)}",
@@ -275,18 +279,21 @@ def draw_images(seed: int) -> Network:
         b.add("nn.Flatten()", one, lambda nn: nn.Flatten(), (n, features))
     else:
         b.add("torch.flatten(x, 1)", lambda lib, m, x, seen: [lib.flatten(x, 1)], shape=(n, features))
+    if b.coin(0.3):
+        b.batch_norm((n, features))
     b.add(f"nn.Linear({features}, {out})", one, lambda nn: nn.Linear(features, out), (n, out))
     return b.net
 
 
 def draw_sequences(seed: int) -> Network:
-    """Sequences of numbers, or of tokens through an embedding; 0-2 layers; then 1-2 recurrent modules."""
+    """Sequences of numbers, or of tokens through an embedding (a batch, or one sequence (T, F) without a batch
+    axis); 0-2 layers; then 1-2 recurrent modules."""
     b = Builder(seed)
-    n, t, f, batch_first = b.size(1, 3), b.size(1, 6), b.size(1, 4), b.coin()
-    shape = (n, t, f) if batch_first else (t, n, f)
+    n, t, f, batch_first = b.size(0, 3), b.size(1, 6), b.size(1, 4), b.coin()
+    shape = (t, f) if n == 0 else (n, t, f) if batch_first else (t, n, f)
     if b.coin(0.4):
         vocab = b.size(2, 6)
-        b.net.inputs["x"] = b.rng.integers(0, vocab, size=shape[:2])
+        b.net.inputs["x"] = b.rng.integers(0, vocab, size=shape[:-1])
         b.add(f"nn.Embedding({vocab}, {f})", one, lambda nn: nn.Embedding(vocab, f), shape)
     else:
         b.net.inputs["x"] = b.rng.normal(size=shape)
