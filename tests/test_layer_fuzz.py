@@ -5,9 +5,10 @@ the convolution and recurrent chapters teach, built twice from one description: 
 and with real PyTorch (float64), the same weights (our state_dict loaded into PyTorch's), the same inputs.
 Images (N, C, H, W) go through 1-4 layers (conv2d with kernel, stride, padding and bias drawn, max or avg
 pooling, batch_norm in training or eval, layer_norm, pad, relu/tanh/sigmoid, a residual add of an earlier
-node of the same shape), then flatten and a linear layer. Sequences (of numbers, or of tokens through an
-embedding) go through layer_norm, conv1d, an activation or a residual add, then 1-2 RNN/LSTM modules (1-2
-layers, tanh or relu, batch_first or not, h0 and c0 given or not). The root is every node times random
+node of the same shape), then flatten, maybe batch_norm, and a linear layer. Sequences (of numbers, or of
+tokens through an embedding; a batch, or one sequence without a batch axis) go through layer_norm, conv1d,
+an activation or a residual add, then 1-2 RNN/LSTM modules (1-2 layers, tanh or relu, batch_first or not,
+h0 and c0 given or not). The root is every node times random
 weights, summed; compared: every node's value, every parameter's and input's gradient, and the running
 statistics after the pass. A mismatch prints the seed and the network, a layer a line.
 
