@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 import tinygrad_edu.torch as ours
-from tinygrad_edu import ops
+from tinygrad_edu import ops, recurrent
 from tinygrad_edu.functional import _pair as pair
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle; install the 'torch' extra")
@@ -222,7 +222,7 @@ class Builder:
 
     def conv1d(self, shape: tuple, batch_first: bool) -> tuple:
         """A Conv1d along time: the sequence turned to (N, F, T) for it and back."""
-        (n, t, f), length = (shape if batch_first else (shape[1], shape[0], shape[2])), None
+        n, t, f = shape if batch_first else (shape[1], shape[0], shape[2])
         k, padding, stride, out, bias = self.size(1, 3), self.size(0, 1), self.size(1, 2), self.size(1, 4), self.coin()
         if t + 2 * padding < k:
             return shape
@@ -275,7 +275,7 @@ def draw_images(seed: int) -> Network:
     b.net.inputs["x"] = b.rng.normal(size=shape)
     for _ in range(b.size(1, 4)):
         shape = b.image_layer(shape)
-    n, features, out = shape[0], int(np.prod(shape[1:])), b.size(1, 3)
+    n, features, out = shape[0], math.prod(shape[1:]), b.size(1, 3)
     if b.coin():
         b.add("nn.Flatten()", one, lambda nn: nn.Flatten(), (n, features))
     else:
@@ -318,7 +318,9 @@ def check(network: Network) -> str | None:
         for lib in (ours, torch)
     }
     nodes, their_nodes = mine(inputs[ours]), theirs(inputs[torch])
-    compared = [(f"output of layer {i}", a.detach(), b.detach()) for (i, a), (_, b) in zip(nodes, their_nodes)]
+    compared = [
+        (f"output of layer {i}", a.detach(), b.detach()) for (i, a), (_, b) in zip(nodes, their_nodes, strict=True)
+    ]
     problem = first_difference(compared)
     if problem is None:
         rng, root, their_root = np.random.default_rng(network.seed), 0.0, 0.0
@@ -378,6 +380,16 @@ def _without_the_mean_term(g, out, x, axes, eps):
     return inv_std * (g - out * np.mean(g * out, axis=axes, keepdims=True))
 
 
+_lstm_step = recurrent.lstm_step
+
+
+def _cut_through_time(x, state, w_ih, w_hh, b=None):
+    """An LSTM step whose gradient stops at the previous hidden state: the same values, but backprop through
+    time reaches back only along the cell state."""
+    h, c = state
+    return _lstm_step(x, (h.detach(), c), w_ih, w_hh, b)
+
+
 @pytest.mark.parametrize(
     "kind, target, name, wrong, expected",
     [
@@ -387,6 +399,7 @@ def _without_the_mean_term(g, out, x, axes, eps):
         # a gradient assigned where it should be added: overlapping pooling windows, a token seen twice
         ("images", ops, "picks_once", lambda index: True, r"(MaxPool2d|max_pool2d)"),
         ("sequences", ops, "picks_once", lambda index: True, r"layer0\.weight .*Embedding"),
+        ("sequences", recurrent, "lstm_step", _cut_through_time, r"LSTM"),
     ],
 )
 def test_a_planted_wrong_layer_derivative_is_caught(monkeypatch, kind, target, name, wrong, expected):
