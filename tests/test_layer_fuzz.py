@@ -10,7 +10,8 @@ tokens through an embedding; a batch, or one sequence without a batch axis) go t
 an activation or a residual add, then 1-2 RNN/LSTM modules (1-2 layers, tanh or relu, batch_first or not,
 h0 and c0 given or not). The root is every node times random
 weights, summed; compared: every node's value, every parameter's and input's gradient, and the running
-statistics after the pass. A mismatch prints the seed and the network, a layer a line.
+statistics after one or two passes (batch_norm with momentum 0.1, 0.5 or None, with and without running
+statistics). A mismatch prints the seed and the network, a layer a line.
 
     TINYGRAD_EDU_FUZZ=3000 python -m pytest tests/test_layer_fuzz.py     # thousands of networks
 """
@@ -51,17 +52,20 @@ class Layer:
 
 @dataclass
 class Network:
-    """A drawn network: its inputs (numpy arrays: float ones get a gradient), its layers, and the numbers its
-    norm layers start from, as state_dict entries (not the ones and zeros both libraries start at)."""
+    """A drawn network: its inputs (numpy arrays: float ones get a gradient), its layers, the numbers its norm
+    layers start from, as state_dict entries (not the ones and zeros both libraries start at), and how many
+    passes (the ones before the last move the running statistics only)."""
 
     seed: int
     inputs: dict = field(default_factory=dict)
     layers: list = field(default_factory=list)
     state: dict = field(default_factory=dict)
+    passes: int = 1
 
     def __str__(self) -> str:
         shapes = ", ".join(f"{k} {v.shape}" for k, v in self.inputs.items())
-        return f"seed {self.seed}: inputs {shapes}\n  " + "\n  ".join(layer.line for layer in self.layers)
+        lines = [f"seed {self.seed}: inputs {shapes}, {self.passes} pass(es)"] + [layer.line for layer in self.layers]
+        return "\n  ".join(lines)
 
 
 def module_of(lib, network: Network):
@@ -119,14 +123,13 @@ class Builder:
     def size(self, low: int, high: int) -> int:
         return int(self.rng.integers(low, high + 1))
 
-    def norm_state(self, shape: tuple, affine: bool, running: bool) -> None:
-        """Random weight and bias (if affine) and running statistics (if kept) for the norm layer being added."""
+    def norm_state(self, shape: tuple, weight: bool, bias: bool, running: bool) -> None:
+        """Random numbers for the parameters and running statistics that the norm layer being added has."""
         key, r = f"layer{len(self.net.layers)}.", self.rng
-        if affine:
-            self.net.state |= {
-                key + "weight": 1.0 + 0.5 * r.normal(size=shape),
-                key + "bias": 0.5 * r.normal(size=shape),
-            }
+        if weight:
+            self.net.state[key + "weight"] = 1.0 + 0.5 * r.normal(size=shape)
+        if bias:
+            self.net.state[key + "bias"] = 0.5 * r.normal(size=shape)
         if running:
             self.net.state |= {
                 key + "running_mean": 0.5 * r.normal(size=shape),
@@ -143,12 +146,12 @@ class Builder:
         return self.add(f"torch.{name}", lambda lib, m, x, seen: [getattr(lib, name)(x)], shape=shape)
 
     def layer_norm(self, shape: tuple) -> tuple:
-        normalized, affine = shape[len(shape) - self.size(1, len(shape) - 1) :], self.coin(0.8)
+        normalized, affine, bias = shape[len(shape) - self.size(1, len(shape) - 1) :], self.coin(0.8), self.coin(0.8)
         if math.prod(normalized) < 2:  # one element: the output is the bias, its gradient PyTorch's rounding noise
             return shape
-        self.norm_state(normalized, affine, running=False)
-        make = lambda nn: nn.LayerNorm(normalized, elementwise_affine=affine)  # noqa: E731
-        return self.add(f"nn.LayerNorm({normalized}, elementwise_affine={affine})", one, make, shape)
+        self.norm_state(normalized, affine, affine and bias, running=False)
+        make = lambda nn: nn.LayerNorm(normalized, elementwise_affine=affine, bias=bias)  # noqa: E731
+        return self.add(f"nn.LayerNorm({normalized}, elementwise_affine={affine}, bias={bias})", one, make, shape)
 
     def residual(self, shape: tuple) -> tuple:
         """x + an earlier node of x's shape, x itself included (two paths meet: their gradients add up)."""
@@ -196,13 +199,17 @@ class Builder:
         return self.add(f"F.{function}(x, {k}, {stride})", run, shape=shape)
 
     def batch_norm(self, shape: tuple) -> tuple:
-        """BatchNorm2d of images (N, C, H, W), BatchNorm1d of rows (N, C)."""
+        """BatchNorm2d of images (N, C, H, W), BatchNorm1d of rows (N, C); in training or in eval, and without
+        running statistics (the batch's, always) now and then."""
         c, cls = shape[1], "BatchNorm2d" if len(shape) == 4 else "BatchNorm1d"
-        training = math.prod(shape) > c and self.coin(0.7)  # PyTorch refuses to train on one value per channel
-        momentum, affine = self.choice([0.1, 0.5, None]), self.coin(0.8)
-        self.norm_state((c,), affine, running=True)
-        make = lambda nn: getattr(nn, cls)(c, momentum=momentum, affine=affine).train(training)  # noqa: E731
-        return self.add(f"nn.{cls}({c}, momentum={momentum}, affine={affine}) training={training}", one, make, shape)
+        training, track = self.coin(0.7), self.coin(0.8)
+        if (training or not track) and math.prod(shape) == c:
+            return shape  # PyTorch refuses batch statistics of one value per channel
+        settings = {"momentum": self.choice([0.1, 0.5, None]), "affine": self.coin(0.8), "track_running_stats": track}
+        self.norm_state((c,), settings["affine"], settings["affine"], running=track)
+        make = lambda nn: getattr(nn, cls)(c, **settings).train(training)  # noqa: E731
+        line = f"nn.{cls}({c}, {', '.join(f'{k}={v}' for k, v in settings.items())}) training={training}"
+        return self.add(line, one, make, shape)
 
     def pad(self, shape: tuple) -> tuple:
         n, c, h, w = shape
@@ -283,6 +290,7 @@ def draw_images(seed: int) -> Network:
     if b.coin(0.3):
         b.batch_norm((n, features))
     b.add(f"nn.Linear({features}, {out})", one, lambda nn: nn.Linear(features, out), (n, out))
+    b.net.passes = b.size(1, 2)
     return b.net
 
 
@@ -317,7 +325,8 @@ def check(network: Network) -> str | None:
         lib: {k: lib.tensor(v, requires_grad=v.dtype.kind == "f") for k, v in network.inputs.items()}
         for lib in (ours, torch)
     }
-    nodes, their_nodes = mine(inputs[ours]), theirs(inputs[torch])
+    for _ in range(network.passes):
+        nodes, their_nodes = mine(inputs[ours]), theirs(inputs[torch])
     compared = [
         (f"output of layer {i}", a.detach(), b.detach()) for (i, a), (_, b) in zip(nodes, their_nodes, strict=True)
     ]
