@@ -8,10 +8,10 @@ pooling, batch_norm in training or eval, layer_norm, pad, relu/tanh/sigmoid, a r
 node of the same shape), then flatten, maybe batch_norm, and a linear layer. Sequences (of numbers, or of
 tokens through an embedding; a batch, or one sequence without a batch axis) go through layer_norm, conv1d,
 an activation or a residual add, then 1-2 RNN/LSTM modules (1-2 layers, tanh or relu, batch_first or not,
-h0 and c0 given or not). The root is every node times random
-weights, summed; compared: every node's value, every parameter's and input's gradient, and the running
-statistics after one or two passes (batch_norm with momentum 0.1, 0.5 or None, with and without running
-statistics). A mismatch prints the seed and the network, a layer a line.
+h0 and c0 given or not). Compared, after one or two passes: every node's value and the running statistics
+(batch_norm with momentum 0.1, 0.5 or None, with and without them); then, unless a norm standardises a group
+of (nearly) equal numbers (``spread_out``), every parameter's and input's gradient of every node times random
+weights, summed. A mismatch prints the seed and the network, a layer a line.
 
     TINYGRAD_EDU_FUZZ=3000 python -m pytest tests/test_layer_fuzz.py     # thousands of networks
 """
