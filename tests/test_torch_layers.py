@@ -83,3 +83,17 @@ def test_bad_settings_are_named():
         ours.nn.Dropout(1.5)
     with pytest.raises(ValueError, match="Embedding num_embeddings"):
         ours.nn.Embedding(0, 3)
+
+
+def test_a_model_moved_to_the_cpu_or_to_float64_is_itself_and_permute_reorders_axes():
+    """Tutorial habits: ``model.double()``, ``model.float()``, ``model.to("cpu")`` (every number is float64 on
+    the CPU here), another device refused; ``x.permute(2, 0, 1)`` as PyTorch's, its gradient back in place."""
+    model = ours.nn.Sequential(ours.nn.Linear(2, 3), ours.nn.ReLU())
+    assert model.double() is model and model.float() is model and model.to("cpu") is model and model.cpu() is model
+    with pytest.raises(ValueError, match="cuda"):
+        model.to("cuda")
+    x = ours.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    y = x.permute(2, 0, 1)
+    np.testing.assert_array_equal(y.numpy(), np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1))
+    (y * ours.tensor(np.arange(24.0).reshape(4, 2, 3))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.arange(24.0).reshape(4, 2, 3).transpose(1, 2, 0))

@@ -495,6 +495,10 @@ class Tensor(Value):
     def float(self) -> Tensor:
         return self.to(float64)
 
+    def permute(self, *dims) -> Tensor:
+        """The axes reordered (PyTorch's name; numpy's transpose): ``x.permute(0, 2, 1)`` swaps the last two."""
+        return self.transpose(*dims)
+
     double = float
 
     def long(self) -> Tensor:

@@ -114,6 +114,17 @@ class Module(core_nn.Module):
     def children(self) -> Iterator[Module]:
         return iter(self._modules.values())
 
+    def to(self, *args, dtype=None, device=None) -> Module:
+        """The model itself: ``model.to("cpu")``, ``model.double()``, ``model.float()`` change nothing here (every
+        number is float64, on the CPU); another device is refused, as a tensor's ``to`` refuses it."""
+        Tensor(0.0).to(*args, dtype=dtype, device=device)  # a tensor's checks: "cpu" or a dtype
+        return self
+
+    def double(self) -> Module:
+        return self
+
+    float = cpu = double
+
     def train(self, mode: bool = True) -> Module:
         object.__setattr__(self, "training", bool(mode))
         for m in self.children():
