@@ -339,9 +339,10 @@ class LayerNorm(Module):
 
 
 class Conv2d(Module):
-    """Filters slid over images: (N, C, H, W) in, (N, out_channels, OH, OW) out. ``weight`` has shape
-    (out_channels, in_channels, KH, KW), ``bias`` (out_channels,); both start as PyTorch's (kaiming_uniform with
-    a = sqrt(5)): U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in_channels * KH * KW, the inputs one output sees."""
+    """Filters slid over images: (N, C, H, W) in, (N, out_channels, OH, OW) out (or one image (C, H, W) in,
+    (out_channels, OH, OW) out, as PyTorch's). ``weight`` has shape (out_channels, in_channels, KH, KW), ``bias``
+    (out_channels,); both start as PyTorch's (kaiming_uniform with a = sqrt(5)): U(-1/sqrt(fan_in),
+    1/sqrt(fan_in)), fan_in = in_channels * KH * KW, the inputs one output sees."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, bias: bool = True):
         super().__init__()
@@ -368,8 +369,9 @@ class Conv2d(Module):
 
 
 class Conv1d(Conv2d):
-    """Filters slid along sequences: (N, C, L) in, (N, out_channels, OL) out; ``weight`` (out_channels,
-    in_channels, K). Initialised as Conv2d, fan_in = in_channels * K."""
+    """Filters slid along sequences: (N, C, L) in, (N, out_channels, OL) out (or one sequence (C, L) in,
+    (out_channels, OL) out); ``weight`` (out_channels, in_channels, K). Initialised as Conv2d, fan_in =
+    in_channels * K."""
 
     @staticmethod
     def _sizes(name: str, n, low: int) -> tuple[int]:
@@ -380,8 +382,8 @@ class Conv1d(Conv2d):
 
 
 class MaxPool2d(Module):
-    """The largest element of each kernel_size window, stride apart (by default kernel_size: windows side by side).
-    PyTorch's other settings are accepted at their defaults only."""
+    """The largest element of each kernel_size window, stride apart (by default kernel_size: windows side by side),
+    of (N, C, H, W) or (C, H, W). PyTorch's other settings are accepted at their defaults only."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
@@ -403,8 +405,8 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    """The mean of each kernel_size window, stride apart (by default kernel_size). PyTorch's other settings are
-    accepted at their defaults only."""
+    """The mean of each kernel_size window, stride apart (by default kernel_size), of (N, C, H, W) or (C, H, W).
+    PyTorch's other settings are accepted at their defaults only."""
 
     def __init__(
         self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None

@@ -146,16 +146,19 @@ def one_hot(tensor, num_classes: int = -1) -> Value:
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Value:
-    """PyTorch's 2-d convolution of (N, C, H, W) by (F, C, KH, KW), plus a bias (F,); stride and padding an int or a
-    pair. Only dilation=1 and groups=1 here."""
+    """PyTorch's 2-d convolution of (N, C, H, W), or one image (C, H, W), by (F, C, KH, KW), plus a bias (F,);
+    stride and padding an int or a pair. Only dilation=1 and groups=1 here."""
     _only_defaults("conv2d", dilation=(dilation, 1), groups=(groups, 1))
-    return F.conv2d(input, weight, bias, stride, padding)
+    refusal = "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {}"
+    return batched(lambda x: F.conv2d(x, weight, bias, stride, padding), input, 4, refusal)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Value:
-    """PyTorch's 1-d convolution of (N, C, L) by (F, C, K), plus a bias (F,). Only dilation=1 and groups=1 here."""
+    """PyTorch's 1-d convolution of (N, C, L), or one sequence (C, L), by (F, C, K), plus a bias (F,). Only
+    dilation=1 and groups=1 here."""
     _only_defaults("conv1d", dilation=(dilation, 1), groups=(groups, 1))
-    return F.conv1d(input, weight, bias, one_size(stride), one_size(padding))
+    refusal = "Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: {}"
+    return batched(lambda x: F.conv1d(x, weight, bias, one_size(stride), one_size(padding)), input, 3, refusal)
 
 
 def one_size(n):
@@ -164,8 +167,8 @@ def one_size(n):
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False) -> Value:
-    """The largest element of each window (the gradient to each window's first maximum, as PyTorch's). Only
-    padding=0, dilation=1, ceil_mode=False and return_indices=False here."""
+    """The largest element of each window of (N, C, H, W) or (C, H, W) (the gradient to each window's first
+    maximum, as PyTorch's). Only padding=0, dilation=1, ceil_mode=False and return_indices=False here."""
     _only_defaults(
         "max_pool2d",
         padding=(padding, 0),
@@ -173,18 +176,30 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         ceil_mode=(ceil_mode, False),
         return_indices=(return_indices, False),
     )
-    return F.max_pool2d(input, kernel_size, stride or None)
+    refusal = "non-empty 3D or 4D (batch mode) tensor expected for input, but got input of size: {}"
+    return batched(lambda x: F.max_pool2d(x, kernel_size, stride or None), input, 4, refusal)
 
 
 def avg_pool2d(
     input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None
 ) -> Value:
-    """The mean of each window. Only padding=0, ceil_mode=False and divisor_override=None here (count_include_pad
-    only matters with padding)."""
+    """The mean of each window of (N, C, H, W) or (C, H, W). Only padding=0, ceil_mode=False and
+    divisor_override=None here (count_include_pad only matters with padding)."""
     _only_defaults(
         "avg_pool2d", padding=(padding, 0), ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None)
     )
-    return F.avg_pool2d(input, kernel_size, stride or None)
+    refusal = "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:{}"
+    return batched(lambda x: F.avg_pool2d(x, kernel_size, stride or None), input, 4, refusal)
+
+
+def batched(layer, input, ndim: int, refusal: str) -> Value:
+    """``layer(input)`` for a batch of ``ndim`` axes; one example without the batch axis (ndim - 1 axes, as
+    PyTorch's layers take it too) goes through as a batch of one, unsqueeze(0) before and squeeze(0) after, both
+    in the graph. Any other rank: ``refusal`` (PyTorch's message) with the shape as a list."""
+    x = input if isinstance(input, Value) else Tensor(input)
+    if x.ndim not in (ndim - 1, ndim):
+        raise ValueError(refusal.format(list(x.shape)))
+    return layer(x) if x.ndim == ndim else layer(x.unsqueeze(0)).squeeze(0)
 
 
 def _only_defaults(what: str, **settings) -> None:
