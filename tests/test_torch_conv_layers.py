@@ -290,3 +290,85 @@ def test_a_compiled_eval_step_of_a_facade_batchnorm_reads_the_running_statistics
     train_step = tinygrad_edu.compile(lambda xb: dropping(xb).sum())
     with pytest.warns(CompileWarning, match="a dropout mask"):
         train_step(x)
+
+
+def unbatched_layers(lib, w, w1, modules):
+    """Each layer that takes one example without the batch axis, as name: function of (C, H, W) (conv1d's of
+    (C, H * W)); ``modules`` the nn layers (PyTorch's loaded with our parameters)."""
+    F, t = lib.nn.functional, lib.tensor
+    conv, conv1, max_pool, avg_pool = modules
+    return {
+        "F.conv2d": lambda x: F.conv2d(x, t(w), t(np.array([0.5, -1.0])), 2, (1, 0)),
+        "nn.Conv2d": conv,
+        "F.max_pool2d": lambda x: F.max_pool2d(x, (2, 3), 1),
+        "nn.MaxPool2d": max_pool,
+        "F.avg_pool2d": lambda x: F.avg_pool2d(x, 2, 1),
+        "nn.AvgPool2d": avg_pool,
+        "F.conv1d": lambda x: F.conv1d(lib.flatten(x, -2), t(w1), None, 3),
+        "nn.Conv1d": lambda x: conv1(lib.flatten(x, -2)),
+    }
+
+
+def unbatched_modules(lib) -> list:
+    nn = lib.nn
+    conv, conv1 = nn.Conv2d(3, 2, (2, 3), stride=(1, 2), padding=1), nn.Conv1d(3, 2, 2, stride=2)
+    return [conv, conv1, nn.MaxPool2d(2), nn.AvgPool2d((3, 2))]
+
+
+def test_conv_and_pool_take_one_example_without_the_batch_axis_as_pytorch():
+    """(C, H, W) and (C, L) go through as a batch of one: PyTorch's values and gradients (to the input, the filters
+    and the biases), and each equals the batched layer's on x[None] with the batch axis removed."""
+    real = pytest.importorskip("torch")
+    rng = np.random.default_rng(6)
+    x, w, w1 = rng.standard_normal((3, 5, 6)), rng.standard_normal((2, 3, 2, 3)), rng.standard_normal((2, 3, 2))
+    ours.manual_seed(6)
+    modules, their_modules = unbatched_modules(ours), [m.double() for m in unbatched_modules(real)]
+    for m, theirs in zip(modules[:2], their_modules[:2]):
+        twin(real, m, theirs)
+    mine, theirs = unbatched_layers(ours, w, w1, modules), unbatched_layers(real, w, w1, their_modules)
+    for name, layer in mine.items():
+        ours_x, their_x = ours.tensor(x, requires_grad=True), real.tensor(x, requires_grad=True)
+        out, expected = layer(ours_x), theirs[name](their_x)
+        assert out.shape == tuple(expected.shape) and out.ndim == x.ndim - ("1d" in name), name
+        np.testing.assert_allclose(out.detach().numpy(), expected.detach().numpy(), **TIGHT, err_msg=name)
+        weights = rng.standard_normal(out.shape)
+        (out * ours.tensor(weights)).sum().backward()
+        (expected * real.from_numpy(weights)).sum().backward()
+        assert ours_x.grad.shape == x.shape
+        np.testing.assert_allclose(ours_x.grad.numpy(), their_x.grad.numpy(), **TIGHT, err_msg=name)
+        batched = layer(ours.tensor(x[None]))
+        np.testing.assert_array_equal(out.detach().numpy(), batched.detach().numpy()[0], err_msg=name)
+    for m, their_m in zip(modules[:2], their_modules[:2]):
+        for (name, p), (_, q) in zip(m.named_parameters(), their_m.named_parameters(), strict=True):
+            np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), **TIGHT, err_msg=name)
+
+
+@pytest.mark.parametrize(
+    "call, shape",
+    [
+        (lambda lib, x: lib.nn.functional.conv2d(x, lib.ones(2, 3, 2, 2, dtype=lib.float64)), (5, 5)),
+        (lambda lib, x: lib.nn.functional.conv2d(x, lib.ones(2, 3, 2, 2, dtype=lib.float64)), (1, 1, 3, 5, 5)),
+        (lambda lib, x: lib.nn.Conv2d(3, 2, 2).double()(x), (5,)),
+        (lambda lib, x: lib.nn.functional.conv1d(x, lib.ones(2, 3, 2, dtype=lib.float64)), (5,)),
+        (lambda lib, x: lib.nn.Conv1d(3, 2, 2).double()(x), (1, 2, 3, 5)),
+        (lambda lib, x: lib.nn.functional.max_pool2d(x, 2), (5, 5)),
+        (lambda lib, x: lib.nn.MaxPool2d(2)(x), (1, 1, 3, 5, 5)),
+        (lambda lib, x: lib.nn.functional.avg_pool2d(x, 2), (1, 1, 3, 5, 5)),
+        (lambda lib, x: lib.nn.AvgPool2d(2)(x), (5, 5)),  # (PyTorch's: an IndexError about dim -3)
+    ],
+)
+def test_conv_and_pool_refuse_other_ranks_with_pytorchs_messages(call, shape):
+    """Neither a batch nor one example: PyTorch's message (a ValueError here), and the shape it got."""
+    real = pytest.importorskip("torch")
+    with pytest.raises(Exception) as theirs:
+        call(real, real.ones(shape, dtype=real.float64))
+    with pytest.raises(ValueError) as mine:
+        call(ours, ours.ones(shape))
+    message = str(mine.value)
+    assert str(list(shape)) in message
+    if isinstance(theirs.value, RuntimeError):  # PyTorch's message, or it with the shape added
+        assert message == str(theirs.value) or message.startswith(str(theirs.value) + ", but got input of size")
+    else:  # PyTorch's avg_pool2d's message for the ranks it does name
+        with pytest.raises(RuntimeError) as five:
+            real.nn.functional.avg_pool2d(real.ones(1, 1, 1, 1, 1), 2)
+        assert message == str(five.value).replace(str([1] * 5), str(list(shape)))
