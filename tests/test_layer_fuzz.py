@@ -3,15 +3,15 @@
 tests/fuzz.py draws graphs of elementwise ops and reductions; here a seed draws a network of the layers
 the convolution and recurrent chapters teach, built twice from one description: with ``tinygrad_edu.torch``
 and with real PyTorch (float64), the same weights (our state_dict loaded into PyTorch's), the same inputs.
-Images (N, C, H, W) go through 1-4 layers (conv2d with kernel, stride, padding and bias drawn, max or avg
-pooling, batch_norm in training or eval, layer_norm, pad, relu/tanh/sigmoid, a residual add of an earlier
-node of the same shape), then flatten, maybe batch_norm, and a linear layer. Sequences (of numbers, or of
-tokens through an embedding; a batch, or one sequence without a batch axis) go through layer_norm, conv1d,
-an activation or a residual add, then 1-2 RNN/LSTM modules (1-2 layers, tanh or relu, batch_first or not,
-h0 and c0 given or not). Compared, after one or two passes: every node's value and the running statistics
-(batch_norm with momentum 0.1, 0.5 or None, with and without them); then, unless a norm standardises a group
-of (nearly) equal numbers (``spread_out``), every parameter's and input's gradient of every node times random
-weights, summed. A mismatch prints the seed and the network, a layer a line.
+Images (N, C, H, W), or one image (C, H, W), go through 1-4 layers (conv2d with kernel, stride, padding and
+bias drawn, max or avg pooling, batch_norm in training or eval (of a batch), layer_norm, pad, relu/tanh/sigmoid,
+a residual add of an earlier node of the same shape), then flatten, maybe batch_norm, and a linear layer.
+Sequences (of numbers, or of tokens through an embedding; a batch, or one sequence without a batch axis) go
+through layer_norm, conv1d, an activation or a residual add, then 1-2 RNN/LSTM modules (1-2 layers, tanh or
+relu, batch_first or not, h0 and c0 given or not). Compared, after one or two passes: every node's value and
+the running statistics (batch_norm with momentum 0.1, 0.5 or None, with and without them); then, unless a norm
+standardises a group of (nearly) equal numbers (``spread_out``), every parameter's and input's gradient of every
+node times random weights, summed. A mismatch prints the seed and the network, a layer a line.
 
     TINYGRAD_EDU_FUZZ=3000 python -m pytest tests/test_layer_fuzz.py     # thousands of networks
 """
@@ -166,7 +166,7 @@ class Builder:
             self.add(f"x + node of layer {j}", lambda lib, m, x, seen: [x + seen.firsts[j]], shape=shape)
         return shape
 
-    # ---- images (N, C, H, W)
+    # ---- images (N, C, H, W), or one image (C, H, W)
 
     def image_layer(self, shape: tuple) -> tuple:
         kind = self.choice(
@@ -175,14 +175,14 @@ class Builder:
         return getattr(self, kind)(shape)
 
     def conv(self, shape: tuple) -> tuple:
-        n, c, h, w = shape
+        *n, c, h, w = shape
         k = (self.size(1, 3), self.size(1, 3)) if self.coin(0.3) else self.size(1, 3)
         padding = (self.size(0, 1), self.size(0, 1)) if self.coin(0.3) else self.size(0, 1)
         stride, out, bias, functional = self.size(1, 2), self.size(1, 4), self.coin(), self.coin(0.3)
         (kh, kw), (ph, pw) = pair("kernel_size", k, 1), pair("padding", padding, 0)
         if h + 2 * ph < kh or w + 2 * pw < kw:
             return shape
-        shape = (n, out, (h + 2 * ph - kh) // stride + 1, (w + 2 * pw - kw) // stride + 1)
+        shape = (*n, out, (h + 2 * ph - kh) // stride + 1, (w + 2 * pw - kw) // stride + 1)
 
         def run(lib, m, x, seen):
             return [lib.nn.functional.conv2d(x, m.weight, m.bias, stride, padding) if functional else m(x)]
@@ -192,13 +192,13 @@ class Builder:
         return self.add(f"{'F.conv2d of ' if functional else ''}nn.Conv2d({settings})", run, make, shape)
 
     def pool(self, shape: tuple) -> tuple:
-        n, c, h, w = shape
+        *n, c, h, w = shape
         name, stride = self.choice(["max", "avg"]), self.choice([None, 1, 2])
         k = (self.size(1, 2), self.size(1, 2)) if self.coin(0.3) else self.size(1, 2)
         (kh, kw), (sh, sw) = pair("kernel_size", k, 1), pair("stride", stride or k, 1)
         if h < kh or w < kw:
             return shape
-        shape = (n, c, (h - kh) // sh + 1, (w - kw) // sw + 1)
+        shape = (*n, c, (h - kh) // sh + 1, (w - kw) // sw + 1)
         cls, function = {"max": "MaxPool2d", "avg": "AvgPool2d"}[name], f"{name}_pool2d"
         if self.coin():
             return self.add(f"nn.{cls}({k}, {stride})", one, lambda nn: getattr(nn, cls)(k, stride), shape)
@@ -207,7 +207,10 @@ class Builder:
 
     def batch_norm(self, shape: tuple) -> tuple:
         """BatchNorm2d of images (N, C, H, W), BatchNorm1d of rows (N, C); in training or in eval, and without
-        running statistics (the batch's, always) now and then."""
+        running statistics (the batch's, always) now and then. Not of one image (C, H, W) or its row of features:
+        PyTorch's BatchNorm refuses them."""
+        if len(shape) in (1, 3):
+            return shape
         c, cls = shape[1], "BatchNorm2d" if len(shape) == 4 else "BatchNorm1d"
         training, track = self.coin(0.7), self.coin(0.8)
         if (training or not track) and math.prod(shape) == c:
@@ -220,10 +223,10 @@ class Builder:
         return self.add(line, one, make, shape, (0, *range(2, len(shape))) if batch_statistics else None)
 
     def pad(self, shape: tuple) -> tuple:
-        n, c, h, w = shape
+        *n, c, h, w = shape
         widths = tuple(self.size(0, 2) for _ in range(self.choice([2, 4])))
         value = self.choice([0.0, round(float(self.rng.normal()), 3)])
-        shape = (n, c, h + sum(widths[2:]), w + widths[0] + widths[1])
+        shape = (*n, c, h + sum(widths[2:]), w + widths[0] + widths[1])
         run = lambda lib, m, x, seen: [lib.nn.functional.pad(x, widths, value=value)]  # noqa: E731
         return self.add(f"F.pad(x, {widths}, value={value})", run, shape=shape)
 
@@ -231,18 +234,23 @@ class Builder:
 
     def sequence_layer(self, shape: tuple, batch_first: bool) -> tuple:
         kind = self.choice(["conv1d", "layer_norm", "activation", "residual"])
-        if kind == "conv1d":  # (of a batch: our conv1d takes no (C, L) input without a batch axis)
-            return self.conv1d(shape, batch_first) if len(shape) == 3 else shape
+        if kind == "conv1d":
+            return self.conv1d(shape, batch_first)
         return getattr(self, kind)(shape)
 
     def conv1d(self, shape: tuple, batch_first: bool) -> tuple:
-        """A Conv1d along time: the sequence turned to (N, F, T) for it and back."""
-        n, t, f = shape if batch_first else (shape[1], shape[0], shape[2])
+        """A Conv1d along time: the sequence turned to (N, F, T) (one sequence (T, F): to (F, T)) for it and back."""
+        t, f = shape[-2:] if batch_first or len(shape) == 2 else (shape[0], shape[2])
         k, padding, stride, out, bias = self.size(1, 3), self.size(0, 1), self.size(1, 2), self.size(1, 4), self.coin()
         if t + 2 * padding < k:
             return shape
         length = (t + 2 * padding - k) // stride + 1
-        there, back = ((0, 2, 1), (0, 2, 1)) if batch_first else ((1, 2, 0), (2, 0, 1))
+        if len(shape) == 2:
+            there, back, shape = (1, 0), (1, 0), (length, out)
+        elif batch_first:
+            there, back, shape = (0, 2, 1), (0, 2, 1), (shape[0], length, out)
+        else:
+            there, back, shape = (1, 2, 0), (2, 0, 1), (length, shape[1], out)
         functional = self.coin(0.3)
 
         def run(lib, m, x, seen):
@@ -252,7 +260,6 @@ class Builder:
 
         settings = f"{f}, {out}, kernel_size={k}, stride={stride}, padding={padding}, bias={bias}"
         make = lambda nn: nn.Conv1d(f, out, k, stride=stride, padding=padding, bias=bias)  # noqa: E731
-        shape = (n, length, out) if batch_first else (length, n, out)
         return self.add(f"{'F.conv1d of ' if functional else ''}nn.Conv1d({settings}) along time", run, make, shape)
 
     def recurrent(self, shape: tuple, batch_first: bool) -> tuple:
@@ -284,20 +291,24 @@ class Builder:
 
 
 def draw_images(seed: int) -> Network:
-    """Images through 1-4 layers, then flatten and a linear layer."""
+    """Images (a batch, or one image (C, H, W) without a batch axis) through 1-4 layers, then flatten (one image:
+    all of it) and a linear layer."""
     b = Builder(seed)
-    shape = (b.size(1, 3), b.size(1, 3), b.size(4, 9), b.size(4, 9))
+    n = b.size(0, 3)
+    shape = ((n,) if n else ()) + (b.size(1, 3), b.size(4, 9), b.size(4, 9))
     b.net.inputs["x"] = b.rng.normal(size=shape)
     for _ in range(b.size(1, 4)):
         shape = b.image_layer(shape)
-    n, features, out = shape[0], math.prod(shape[1:]), b.size(1, 3)
+    batch, start = shape[:-3], len(shape) - 3  # (start: flatten's start_dim)
+    features, out = math.prod(shape[start:]), b.size(1, 3)
     if b.coin():
-        b.add("nn.Flatten()", one, lambda nn: nn.Flatten(), (n, features))
+        b.add(f"nn.Flatten({start})", one, lambda nn: nn.Flatten(start), (*batch, features))
     else:
-        b.add("torch.flatten(x, 1)", lambda lib, m, x, seen: [lib.flatten(x, 1)], shape=(n, features))
+        run = lambda lib, m, x, seen: [lib.flatten(x, start)]  # noqa: E731
+        b.add(f"torch.flatten(x, {start})", run, shape=(*batch, features))
     if b.coin(0.3):
-        b.batch_norm((n, features))
-    b.add(f"nn.Linear({features}, {out})", one, lambda nn: nn.Linear(features, out), (n, out))
+        b.batch_norm((*batch, features))
+    b.add(f"nn.Linear({features}, {out})", one, lambda nn: nn.Linear(features, out), (*batch, out))
     b.net.passes = b.size(1, 2)
     return b.net
 
