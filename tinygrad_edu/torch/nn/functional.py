@@ -150,7 +150,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     stride and padding an int or a pair. Only dilation=1 and groups=1 here."""
     _only_defaults("conv2d", dilation=(dilation, 1), groups=(groups, 1))
     refusal = "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: {}"
-    return batched(lambda x: F.conv2d(x, weight, bias, stride, padding), input, 4, refusal)
+    return _batched(lambda x: F.conv2d(x, weight, bias, stride, padding), input, 4, refusal)
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Value:
@@ -158,7 +158,7 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) 
     dilation=1 and groups=1 here."""
     _only_defaults("conv1d", dilation=(dilation, 1), groups=(groups, 1))
     refusal = "Expected 2D (unbatched) or 3D (batched) input to conv1d, but got input of size: {}"
-    return batched(lambda x: F.conv1d(x, weight, bias, one_size(stride), one_size(padding)), input, 3, refusal)
+    return _batched(lambda x: F.conv1d(x, weight, bias, one_size(stride), one_size(padding)), input, 3, refusal)
 
 
 def one_size(n):
@@ -177,7 +177,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         return_indices=(return_indices, False),
     )
     refusal = "non-empty 3D or 4D (batch mode) tensor expected for input, but got input of size: {}"
-    return batched(lambda x: F.max_pool2d(x, kernel_size, stride or None), input, 4, refusal)
+    return _batched(lambda x: F.max_pool2d(x, kernel_size, stride or None), input, 4, refusal)
 
 
 def avg_pool2d(
@@ -189,10 +189,10 @@ def avg_pool2d(
         "avg_pool2d", padding=(padding, 0), ceil_mode=(ceil_mode, False), divisor_override=(divisor_override, None)
     )
     refusal = "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:{}"
-    return batched(lambda x: F.avg_pool2d(x, kernel_size, stride or None), input, 4, refusal)
+    return _batched(lambda x: F.avg_pool2d(x, kernel_size, stride or None), input, 4, refusal)
 
 
-def batched(layer, input, ndim: int, refusal: str) -> Value:
+def _batched(layer, input, ndim: int, refusal: str) -> Value:
     """``layer(input)`` for a batch of ``ndim`` axes; one example without the batch axis (ndim - 1 axes, as
     PyTorch's layers take it too) goes through as a batch of one, unsqueeze(0) before and squeeze(0) after, both
     in the graph. Any other rank: ``refusal`` (PyTorch's message) with the shape as a list."""
