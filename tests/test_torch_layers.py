@@ -97,3 +97,12 @@ def test_a_model_moved_to_the_cpu_or_to_float64_is_itself_and_permute_reorders_a
     np.testing.assert_array_equal(y.numpy(), np.arange(24.0).reshape(2, 3, 4).transpose(2, 0, 1))
     (y * ours.tensor(np.arange(24.0).reshape(4, 2, 3))).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.arange(24.0).reshape(4, 2, 3).transpose(1, 2, 0))
+
+
+def test_tensor_flatten_as_pytorch():
+    torch = pytest.importorskip("torch")
+    data = np.arange(24.0).reshape(2, 3, 4)
+    for args in [(), (1,), (0, 1), (-2,)]:
+        mine, theirs = ours.tensor(data).flatten(*args), torch.tensor(data).flatten(*args)
+        assert mine.shape == tuple(theirs.shape), args
+        np.testing.assert_array_equal(mine.numpy(), theirs.numpy())

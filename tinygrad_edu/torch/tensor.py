@@ -29,6 +29,7 @@ import numpy as np
 from tinygrad_edu import modes, ops
 from tinygrad_edu.checks import DETACHED, NO_KWARGS, as_data, fitting_grad, need_graph
 from tinygrad_edu.engine import Value, apply, backprop, toposort
+from tinygrad_edu.functional import flatten
 from tinygrad_edu.modes import note_read
 from tinygrad_edu.names import backward_name
 
@@ -498,6 +499,10 @@ class Tensor(Value):
     def permute(self, *dims) -> Tensor:
         """The axes reordered (PyTorch's name; numpy's transpose): ``x.permute(0, 2, 1)`` swaps the last two."""
         return self.transpose(*dims)
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        """Axes ``start_dim`` to ``end_dim`` joined into one (``torch.flatten``): ``x.flatten(1)`` one row a sample."""
+        return flatten(self, start_dim, end_dim)
 
     double = float
 
