@@ -373,6 +373,12 @@ class CodeMath:
         return x if new == x.shape else _call("np.reshape", (x,), (("", tuple(shape)),), new, x.kind_of_number)
 
     @staticmethod
+    def concatenate(xs: tuple, axis: int):
+        xs = tuple(full(as_code(x)) for x in xs)
+        shape = np.concatenate([np.empty(x.shape, np.int8) for x in xs], axis=axis).shape
+        return _call("np.concatenate", (), (("", xs), ("axis", axis)), shape)
+
+    @staticmethod
     def transpose(x, axes=None):
         x = full(as_code(x))
         if x.ndim < 2:

@@ -863,7 +863,7 @@ class Reshape(Op):
 
     @staticmethod
     def forward(x, shape):
-        return np.reshape(x, shape)
+        return math_for(x).reshape(x, shape)
 
     @staticmethod
     def backward(g, out, x, shape):
@@ -897,7 +897,7 @@ class Concat(Op):
 
     @staticmethod
     def forward(a, b, axis):
-        return np.concatenate((a, b), axis=axis)
+        return math_for(a).concatenate((a, b), axis=axis)
 
     @staticmethod
     def backward(g, out, a, b, axis):
@@ -1456,7 +1456,7 @@ class ArrayMath:
     exp, log, log1p, sqrt, tanh, sin, cos = np.exp, np.log, np.log1p, np.sqrt, np.tanh, np.sin, np.cos
     log2, log10 = np.log2, np.log10
     maximum, minimum, where, clip, power = np.maximum, np.minimum, np.where, np.clip, np.power
-    zeros_like, reshape, transpose = np.zeros_like, np.reshape, np.transpose
+    zeros_like, reshape, transpose, concatenate = np.zeros_like, np.reshape, np.transpose, np.concatenate
 
     @staticmethod
     def blocked(cond, g):
