@@ -330,7 +330,7 @@ class CodeMath:
         select = CodeMath.where(cond, 0.0, g)
         if g.real == () or _known(g) is not None:  # one number (numpy spreads it), or one the code knows (g = 1)
             return select
-        finite = Code("attr", (_elementwise("np.isfinite", (g,), "b"), "all()"), (), number="b")
+        finite = Code("attr", (_elementwise("np.isfinite", (g,), "b"), "all()"), (), number="b")  # (a method call)
         product = g * _elementwise("np.logical_not", (cond,), "b")
         return Code("if", (finite, product, select), select.shape, select.real)
 
