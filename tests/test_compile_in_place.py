@@ -66,3 +66,18 @@ def test_scalar_gradients_are_plain_sums():
     eager, compiled, step = _grads_eager_and_compiled(lambda: a * 3.0 + a * a, [a])
     assert _in_place(step.source) == []
     assert compiled[0] == eager[0]
+
+
+def test_slices_of_a_gradient_still_zero_are_assigned_and_overlapping_ones_added():
+    """x[a:b]'s gradient is zeros but for one slice: the first is written ``g_x[a:b] = c`` into np.zeros, each
+    later slice that no line has set yet is assigned too (0 + c is c), and one that overlaps is added."""
+    x = Value(np.array([0.5, -1.0, 2.0, 3.0, -0.25, 1.5]), label="x")
+    a, b, c = np.array([1.0, 2.0]), np.array([3.0, -1.0]), np.array([0.5, 4.0, 2.0])
+    fn = lambda: (x[0:2] * a).sum() + (x[4:6] * b).sum() + (x[1:4] * c).sum()  # noqa: E731
+    eager, compiled, step = _grads_eager_and_compiled(fn, [x])
+    assert re.findall(r"^\s+g_x\[([\d:]+)\] (\+?=) ", step.source, flags=re.M) == [
+        ("1:4", "="),
+        ("4:6", "="),
+        ("0:2", "+="),
+    ]  # (backward runs from the last use: x[1:4] first)
+    np.testing.assert_array_equal(compiled[0], eager[0])

@@ -174,7 +174,24 @@ def test_rewrites_keep_the_compiled_code_fast():
     z = Value(np.array([[1.0, -2.0], [0.5, 0.25]]), label="z")
     step = compile(lambda: z.relu().sum())
     step()
-    assert "np.where(z <= 0.0, 0.0, " in step.source  # relu's select, as ReLU.backward writes it
+    assert "np.where(z <= 0.0, 0.0, " in step.source  # relu's select, as ReLU.backward writes it (g one number)
+
+
+def test_relu_multiplies_a_finite_gradient_and_selects_any_other():
+    """ArrayMath.blocked written out: ``g * not blocked`` when every number of g is finite, else the selection,
+    so an inf upstream still gives the blocked unit 0, as in eager and PyTorch."""
+    z = Value(np.array([[1.0, -2.0], [0.5, 0.0]]), label="z")
+    w = Value(np.array([[2.0, 3.0], [4.0, 5.0]]), label="w")
+    step = compile(lambda: (z.relu() * w).sum())
+    step()
+    line = next(line for line in step.source.splitlines() if "# relu: " in line and "g_z" in line)
+    assert "np.logical_not(" in line and "if np.isfinite(" in line and "else np.where(" in line
+    assert z.grad.tolist() == [[2.0, 0.0], [4.0, 0.0]]
+    w.data[0, 1] = w.data[1, 1] = np.inf  # upstream of the blocked units: inf * 0 would be nan
+    z.zero_grad()
+    with np.errstate(all="ignore"):
+        step()
+    assert z.grad.tolist() == [[2.0, 0.0], [4.0, 0.0]]
 
 
 def test_numbers_the_code_folds_follow_ieee_as_eager_does():

@@ -324,6 +324,17 @@ class CodeMath:
         return _elementwise("np.where", (cond, a, b))
 
     @staticmethod
+    def blocked(cond, g):
+        """``ArrayMath.blocked`` written out: the product when g is finite, else the selection."""
+        cond, g = as_code(cond), as_code(g)
+        select = CodeMath.where(cond, 0.0, g)
+        if g.real == () or _known(g) is not None:  # one number (numpy spreads it), or one the code knows (g = 1)
+            return select
+        finite = Code("attr", (_elementwise("np.isfinite", (g,), "b"), "all()"), (), number="b")  # (a method call)
+        product = g * _elementwise("np.logical_not", (cond,), "b")
+        return Code("if", (finite, product, select), select.shape, select.real)
+
+    @staticmethod
     def clip(x, lo, hi):
         x = as_code(x)
         if x.scalar:
@@ -360,6 +371,12 @@ class CodeMath:
         x = as_code(x)
         new = np.empty(x.shape, np.int8).reshape(shape).shape
         return x if new == x.shape else _call("np.reshape", (x,), (("", tuple(shape)),), new, x.kind_of_number)
+
+    @staticmethod
+    def concatenate(xs: tuple, axis: int):
+        xs = tuple(full(as_code(x)) for x in xs)
+        shape = np.concatenate([np.empty(x.shape, np.int8) for x in xs], axis=axis).shape
+        return _call("np.concatenate", (), (("", xs), ("axis", axis)), shape)
 
     @staticmethod
     def transpose(x, axes=None):

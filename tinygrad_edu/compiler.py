@@ -664,6 +664,7 @@ class _Writer:
         self.grads: dict[Value, Code] = {}  # what backprop gave each node reached
         self.fresh: dict[str, bool] = {}  # variable -> whether it holds an array of its own (else copied for .grad)
         self.temps: dict = {}  # an expression's key -> the variable that holds it
+        self.written: dict[str, np.ndarray] = {}  # a variable made as zeros -> the elements lines have set since
         self.const_names: dict[int, str] = {}
         self.keys: dict = {}
         self.hoist: set = set()
@@ -995,14 +996,20 @@ class _Writer:
             index = None if reusable else _sliced(tree)
             if self.adds_in_place(target, tree):  # g_x = g_x + c, into g_x's own array: no new array
                 c, index = tree.parts[2], _sliced(tree.parts[2])
+                assign, written = "+=", self.written.pop(target, None)
                 if index is not None:  # c is zeros but for one slice (x[a:b]'s gradient): add that slice only
+                    if written is not None and not written[index].any():  # still zeros there: 0 + c is c
+                        assign, written[index], self.written[target] = "=", True, written
                     target, c = f"{target}[{_index_text(index)}]", _unaliased(c).parts[2][0]
-                assign, text = "+=", render(c, self.name_of)
+                text = render(c, self.name_of)
             elif index is not None:  # zeros but for one slice, written out: g_x = np.zeros(...); g_x[a:b] = c
                 lines.append(f"    {target} = np.zeros({tree.shape!r})")
+                self.written[target] = np.zeros(tree.shape, dtype=bool)
+                self.written[target][index] = True
                 target, assign = f"{target}[{_index_text(index)}]", "="
                 text = render(_unaliased(tree).parts[2][0], self.name_of)
             else:
+                self.written.pop(target, None)
                 assign, text = "=", render(tree, self.name_of)
             self.top = None
             lines.append(f"    {target} {assign} {text}  {why if isinstance(why, str) else why(self.name_of)}")

@@ -441,6 +441,10 @@ class ValueMath:
         return where(cond, a, b)
 
     @staticmethod
+    def blocked(cond, g: Value) -> Value:
+        return where(cond, 0.0, g)
+
+    @staticmethod
     def zeros_like(x: Value) -> Value:
         return Value(np.zeros(x.shape) if x.shape else 0.0, requires_grad=False)
 
