@@ -168,7 +168,7 @@ def test_render_command_writes_presets(tmp_path, capsys):
         assert main(["render", preset, str(tmp_path / f"{preset}.svg")]) == 0
         assert ET.parse(tmp_path / f"{preset}.svg").getroot().tag.endswith("svg")
     assert main(["render", "neuron", str(tmp_path / "steps.html")]) == 0
-    assert "backward pass in 10 steps" in capsys.readouterr().out
+    assert "the forward pass, then the backward pass in 10 steps, written to" in capsys.readouterr().out
 
 
 def _browser():

@@ -398,7 +398,8 @@ def cmd_render(args) -> int:
     root = PRESETS[args.preset](args.seed)
     if args.path.lower().endswith(".html"):
         written = viz.render_backward(root, args.path, inputs=NEURON_INPUTS)
-        print(f"{args.preset}: backward pass in {len(viz.backward_steps(root))} steps written to {written}")
+        steps = len(viz.backward_steps(root))
+        print(f"{args.preset}: the forward pass, then the backward pass in {steps} steps, written to {written}")
     else:
         print(f"{args.preset}: graph written to {viz.render_graph(root, args.path, inputs=NEURON_INPUTS)}")
     return 0
