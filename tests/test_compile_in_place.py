@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import numpy as np
+import pytest
 
 from tinygrad_edu import Value, compile
 
@@ -81,3 +82,21 @@ def test_slices_of_a_gradient_still_zero_are_assigned_and_overlapping_ones_added
         ("0:2", "+="),
     ]  # (backward runs from the last use: x[1:4] first)
     np.testing.assert_array_equal(compiled[0], eager[0])
+
+
+@pytest.mark.parametrize(
+    "pick", [lambda w: w[0] * 2.0, lambda w: w[1] * w[-1], lambda w: (w.reshape(2, 2)[1, 0] + w[2:]).sum()]
+)
+def test_a_compiled_step_that_picks_single_elements_equals_eager(pick):
+    """Index's backward at an integer index assigns one number: on compile's symbols it is written as a call."""
+    w = Value(np.array([1.0, 2.0, 3.0, 4.0]))
+    step = compile(lambda: pick(w))
+    for _ in range(2):
+        w.zero_grad()
+        loss = step()
+        compiled = w.grad.copy()
+        w.zero_grad()
+        eager = pick(w)
+        eager.backward()
+        assert loss.item() == eager.item()
+        np.testing.assert_array_equal(compiled, w.grad)

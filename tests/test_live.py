@@ -247,3 +247,14 @@ def test_fit_live_updates_one_output_in_a_real_kernel(tmp_path):
     assert len(set(titles)) == len(titles)  # each update a new frame
     replay = [o for o in nb.cells[1].outputs if o.output_type == "execute_result"]
     assert replay and replay[0].data["text/html"].startswith("<iframe srcdoc=")
+
+
+def test_fit_refuses_a_live_that_is_neither_a_switch_nor_a_live_view():
+    X, y = np.array([[0.0, 0.0], [1.0, 1.0]]), np.array([0.0, 1.0])
+    with pytest.raises(TypeError, match="live must be True, False"):
+        train.fit(nn.MLP(2, [2, 1], seed=0), X, y, steps=1, live="yes")
+
+
+def test_draw_model_names_what_it_was_given_when_it_is_no_model():
+    with pytest.raises(TypeError, match="draw a model"):
+        viz.draw_model(lambda z: z, [1.0, 0.0])

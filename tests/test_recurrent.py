@@ -469,3 +469,12 @@ def test_nll_loss_after_log_softmax_is_cross_entropy_as_in_pytorch(reduction):
 def test_bad_inputs_to_nll_loss_name_the_loss(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+def test_an_empty_sequence_or_a_state_of_the_wrong_length_is_refused_in_words():
+    with pytest.raises(ValueError, match="at least one step"):
+        nn.RNN(3, 4)(np.ones((2, 0, 3)))
+    with pytest.raises(ValueError, match="sequence length to be larger than 0"):
+        ours.nn.RNN(3, 4)(ours.ones(0, 2, 3))
+    with pytest.raises(TypeError, match="tuple of 3"):
+        ours.nn.LSTM(3, 4)(ours.ones(5, 2, 3), (ours.zeros(1, 2, 4),) * 3)

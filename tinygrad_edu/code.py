@@ -404,7 +404,7 @@ class CodeMath:
             out = op.forward(*inputs, **settings)
             if isinstance(out, Code):
                 return out
-        except TypeError:  # (NotSymbolic, and numpy refusing a symbol)
+        except (TypeError, ValueError):  # (NotSymbolic, and numpy refusing a symbol: "setting an array element")
             pass
         shape = np.shape(
             op.forward(

@@ -688,6 +688,8 @@ class RNN(Module):
         x = _input(self, x, (3,), "(N, T, input_size)")
         if x.shape[-1] != self.input_size:
             raise ValueError(f"{self!r} expects {self.input_size} input features (last axis), got shape {x.shape}")
+        if x.shape[1] == 0:
+            raise ValueError(f"{self!r}: a sequence needs at least one step, got shape {x.shape}")
         xs, lasts = [x[:, t] for t in range(x.shape[1])], []  # the sequence, one step at a time
         for cell, start in zip(self.cells, self._starts(x.shape[0], state)):  # each layer reads the one below
             xs, last = recurrent.unroll(xs, start, cell.step, cell.w_ih, cell.w_hh, cell.b, cell.names)

@@ -428,7 +428,8 @@ class ReLU(Op):
 
     The gradient is blocked where x <= 0 and passed elsewhere: a selection, not a product
     with 0, so even a nan upstream stays out of a blocked unit (as in PyTorch); ``blocked``
-    multiplies only when every number of g is finite, where the two agree.
+    multiplies only when every number of g is finite, where the two agree (but for the sign of a
+    zero: a negative g blocked shows -0.0, which equals 0.0).
     """
 
     name, domain = "relu", (REAL,)

@@ -149,6 +149,8 @@ def fit(
     history, limit = [], np.inf
     full_batch = batch_size is None or batch_size >= len(y)
     bar = Progress(steps, progress if isinstance(progress, str) else "training") if progress else None
+    if live is not None and not isinstance(live, bool) and not hasattr(live, "start"):
+        raise TypeError(f"live must be True, False (or None) or a watch.Live (which keeps the frames), got {live!r}")
     if live is True:  # shown in a notebook; elsewhere no one would see it
         live = watcher() if watcher is not None and in_notebook() else None
     if live:

@@ -173,7 +173,8 @@ class Live:
             picture = f"<p>graph not drawn: {html.escape(str(e))}</p>"
         finally:
             self.model.zero_grad()
-        shown = ", ".join(f"{v:g}" for v in x) if len(x) <= 4 else f"{len(x)} numbers"
+        flat = np.ravel(x)  # (an image is many numbers)
+        shown = ", ".join(f"{v:g}" for v in flat) if len(flat) <= 4 else f"{len(flat)} numbers"
         return (
             f'<div class="caption">the graph for example {self.example}, x = ({shown}), with the gradients of '
             f"its output alone (not of the loss)</div>{picture}"

@@ -22,6 +22,8 @@ def model_graph(model, x, names: Sequence[str] | None = None) -> Value:
     says (``names=("x1", "x2")``); at tensor granularity ``x`` is one input node, ``x`` or ``names[0]``.
     The model's gradients are set to zero first (``model.zero_grad()``).
     """
+    if not callable(model) or not hasattr(model, "zero_grad"):
+        raise TypeError(f"draw a model (an nn.Module, such as nn.MLP(2, [4, 1])), got {type(model).__name__}")
     model.zero_grad()
     if getattr(model, "granularity", "tensor") == "scalar":
         labels = list(names) if names is not None else [f"x[{i}]" for i in range(len(x))]

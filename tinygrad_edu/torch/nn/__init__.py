@@ -597,6 +597,8 @@ class RNNBase(Module):
         state = _state(name, self.names, hx, want)
         if not batched:
             state = tuple(s.unsqueeze(1) for s in state)
+        if x.shape[1] == 0:
+            raise ValueError(f"{name}: Expected sequence length to be larger than 0 in RNN")
         xs, lasts = [x[:, t] for t in range(x.shape[1])], []
         for k in range(layers):
             w_ih, w_hh, b_ih, b_hh = (
@@ -658,7 +660,8 @@ def _state(name: str, names: str, hx, shape: tuple[int, ...]) -> tuple[Value, ..
         return tuple(Tensor(np.zeros(shape)) for _ in names)
     parts = (hx,) if len(names) == 1 else tuple(hx) if isinstance(hx, (tuple, list)) else None
     if parts is None or len(parts) != len(names):
-        raise TypeError(f"{name}: the state hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+        got = f"{type(hx).__name__} of {len(hx)}" if isinstance(hx, (tuple, list)) else type(hx).__name__
+        raise TypeError(f"{name}: the state hx must be a tuple (h_0, c_0), got {got}")
     values = tuple(s if isinstance(s, Value) else Tensor(s) for s in parts)
     for part, v in zip(names, values):
         if v.shape != shape:
@@ -679,7 +682,8 @@ def _buffer(name: str, tensor) -> Tensor | None:
 
 class _Loss(Module):
     """A loss module: the mean over the batch, or with ``reduction="sum"`` the sum (the mean times the count
-    averaged: elements, or rows for cross-entropy). ``"none"`` is supported by ``BCELoss`` only; the others say so."""
+    averaged: elements, or rows for cross-entropy). ``"none"`` is supported by ``BCELoss`` and ``NLLLoss``; the others
+    say so."""
 
     per_row = False  # cross-entropy averages over rows, the others over elements
     reductions = ("mean", "sum")  # those this module supports
