@@ -30,7 +30,7 @@ from tinygrad_edu.modes import no_grad
 from tinygrad_edu.nn import Layer, Module
 from tinygrad_edu.viz.dot import draw_graph
 from tinygrad_edu.viz.render import svg_body, write
-from tinygrad_edu.viz.stepper import _script_json, page_file
+from tinygrad_edu.viz.stepper import page_file, script_json
 from tinygrad_edu.viz.style import Style
 
 SIZE = 40  # a neuron's heatmap, px
@@ -328,8 +328,8 @@ class Live:
             "CSS": page_file("live.css"),
             "SCRIPT": page_file("live.js"),
             "COUNT": str(len(self.frames)),
-            "FRAMES": _script_json(self.frames),
-            "STEPS": _script_json(self.steps),
+            "FRAMES": script_json(self.frames),
+            "STEPS": script_json(self.steps),
         }
         return re.sub(r"__([A-Z]+)__", lambda m: fields[m[1]], page_file("live.html"))
 

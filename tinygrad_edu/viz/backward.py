@@ -26,7 +26,7 @@ from tinygrad_edu import ops
 from tinygrad_edu.engine import Value, grad_numbers
 from tinygrad_edu.names import backward_name, node_names
 from tinygrad_edu.tables import summary
-from tinygrad_edu.viz.dot import _Boxes, _inputs, draw, graph_nodes, legend_line
+from tinygrad_edu.viz.dot import Boxes, draw, graph_nodes, input_leaves, legend_line
 from tinygrad_edu.viz.render import Graph, picture_format, write_picture
 from tinygrad_edu.viz.style import Style
 
@@ -154,7 +154,7 @@ class _Functions:
         dot.node(fid, label=self.label(node), shape="plain")
 
 
-def backward_body(dot: Graph, root: Value, nodes: list[Value], functions: _Functions, boxes: _Boxes) -> None:
+def backward_body(dot: Graph, root: Value, nodes: list[Value], functions: _Functions, boxes: Boxes) -> None:
     """Add the backward graph of ``root`` (``nodes``: those it reaches, leaves first) to ``dot``: ids ``b0``, ...
     for a leaf's and the output's boxes (drawn as in the forward graph), ``b0fn``, ... for the functions.
 
@@ -214,7 +214,9 @@ def draw_backward(
     nodes = graph_nodes(root, max_nodes)
     reached = backward_nodes(root, nodes)
     names = node_names(root)
-    boxes = _Boxes(style, names, {n: grad_numbers(n) for n in nodes if n.requires_grad}, _inputs(nodes, inputs), None)
+    boxes = Boxes(
+        style, names, {n: grad_numbers(n) for n in nodes if n.requires_grad}, input_leaves(nodes, inputs), None
+    )
     drawn = nodes if forward else reached
     rankdir = style.rankdir or ("LR" if all(n.numbers.__class__ is float for n in drawn) else "TB")
     functions = _Functions(style, names, show_saved, show_attrs, across=rankdir in ("LR", "RL"))

@@ -47,31 +47,31 @@ def node_ids(nodes: list[Value]) -> dict[Value, str]:
     return {node: f"v{i}" for i, node in enumerate(nodes)}
 
 
-def _scopes(label: str) -> list[str]:
+def module_scopes(label: str) -> list[str]:
     """The module boxes a parameter sits in: "layers.0.neurons.1.w0" -> ["layers.0", "layers.0.neurons.1"]."""
     parts = label.split(".")[:-1]
     return [".".join(parts[: i + 2]) for i in range(0, len(parts) - 1, 2)]
 
 
-def _scope_title(scope: str) -> str:
+def scope_title(scope: str) -> str:
     """ "layers.0.neurons.3" -> "layer 0, neuron 3"."""
     parts = scope.split(".")
     pairs = zip(parts[::2], parts[1::2])
     return ", ".join(f"{name[:-1] if name.endswith('s') else name} {index}" for name, index in pairs)
 
 
-def _parameter_order(node: Value) -> tuple:
+def parameter_order(node: Value) -> tuple:
     """A module's parameters as a teacher lists them: weights in order (w0, w1, ...), then the bias."""
     name = node.label.rsplit(".", 1)[-1]
     return (name.startswith("b"), int(name[1:]) if name[1:].isdigit() else 0, name)
 
 
-def _scope_order(scope: str) -> tuple:
+def scope_order(scope: str) -> tuple:
     """Modules in their numeric order (neuron 2 before neuron 10)."""
     return tuple(int(p) if p.isdigit() else p for p in scope.split("."))
 
 
-def _inputs(nodes: list[Value], given) -> set[Value]:
+def input_leaves(nodes: list[Value], given) -> set[Value]:
     """The leaves drawn as inputs: constants (no gradient) and those ``given`` (Values or labels); every
     other leaf is a parameter."""
     given = list(given)
@@ -131,7 +131,7 @@ def legend_line(style: Style, more: str = "", note: str = "") -> str:
 
 def _is_model_graph(nodes: list[Value]) -> bool:
     """Whether a module's parameters are in the graph (labels such as ``layers.0.neurons.1.w0``)."""
-    return any(not node.parents and node.label and _scopes(node.label) for node in nodes)
+    return any(not node.parents and node.label and module_scopes(node.label) for node in nodes)
 
 
 def gradients_to_draw(root: Value, nodes: list[Value], names: dict[Value, str]) -> tuple[Grads, str]:
@@ -160,7 +160,7 @@ def gradients_to_draw(root: Value, nodes: list[Value], names: dict[Value, str]) 
     return lambda node: fresh.get(node, 0.0 if node.numbers.__class__ is float else np.zeros(node.shape)), note
 
 
-class _Boxes:
+class Boxes:
     """Draws one value's box: what every box of a picture shares (names, gradients, the style) is kept here."""
 
     def __init__(self, style: Style, names: dict, grads: dict, inputs: set, highlight: Value | None):
@@ -230,8 +230,8 @@ def draw(
     a sum of many terms as one + (``_folded_sums``)."""
     rankdir = style.rankdir or ("LR" if all(node.numbers.__class__ is float for node in nodes) else "TB")
     ids = node_ids(nodes)
-    inputs = _inputs(nodes, inputs)
-    boxes = _Boxes(style, names, {node: grad_of(node) for node in nodes if node.requires_grad}, inputs, highlight)
+    inputs = input_leaves(nodes, inputs)
+    boxes = Boxes(style, names, {node: grad_of(node) for node in nodes if node.requires_grad}, inputs, highlight)
     dot = Graph(
         format="svg",
         graph_attr={
@@ -252,23 +252,23 @@ def draw(
     for node in nodes:
         if node in folded:
             continue
-        scopes = _scopes(node.label) if style.cluster_modules and not node.parents else []
+        scopes = module_scopes(node.label) if style.cluster_modules and not node.parents else []
         if scopes:
             clusters.setdefault(scopes[-1], []).append(node)
         else:
             boxes.add(dot, ids[node], node)
     # One titled box per module that holds parameters of its own ("layer 0, neuron 3"), in order. A box that
     # would only hold other boxes (a layer of neurons) is left out: the inputs' edges would loop around it.
-    for scope in sorted(clusters, key=_scope_order):
+    for scope in sorted(clusters, key=scope_order):
         with dot.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
             sub.attr(
-                label=_scope_title(scope),
+                label=scope_title(scope),
                 labelloc="t",
                 style="rounded,filled",
                 fillcolor=style.module_fill,
                 color=style.module_border,
             )
-            for node in sorted(clusters[scope], key=_parameter_order):
+            for node in sorted(clusters[scope], key=parameter_order):
                 boxes.add(sub, ids[node], node, short=True)
     for node in nodes:
         if node.parents and node not in folded:

@@ -24,7 +24,7 @@ import re
 import numpy as np
 
 from tinygrad_edu.engine import Value, grad_numbers
-from tinygrad_edu.viz.dot import _Boxes, _inputs, _parameter_order, _scope_order, legend_line, node_ids, op_circle
+from tinygrad_edu.viz.dot import Boxes, input_leaves, legend_line, node_ids, op_circle, parameter_order, scope_order
 from tinygrad_edu.viz.render import Graph
 from tinygrad_edu.viz.style import Style, gradient_size
 
@@ -172,7 +172,7 @@ class _ModuleBoxes:
             start[top] = min([start.get(top, len(nodes))] + [position[n] for n in ns if n.parents])
 
         def order(path: str) -> tuple:
-            return start[_levels(path.split("."))[0]], _scope_order(path)
+            return start[_levels(path.split("."))[0]], scope_order(path)
 
         self.members = {path: members[path] for path in sorted(members, key=order)}
         used_outside = {p for n in nodes for p in n.parents if owner.get(p) is not None and owner[p] != owner[n]}
@@ -188,7 +188,7 @@ class _ModuleBoxes:
         if len(params) <= 4:
             held = ", ".join(
                 html.escape(p.label.rsplit(".", 1)[-1]) + ("" if p.numbers.__class__ is float else f" {_shape(p)}")
-                for p in sorted(params, key=_parameter_order)
+                for p in sorted(params, key=parameter_order)
             )
         else:
             held = f"{len(params)} parameters" + (f", {numbers} numbers" if numbers > len(params) else "")
@@ -266,7 +266,7 @@ def draw_modules(
     grads = {n: grad_numbers(n) for n in loose if n.requires_grad}
     outputs = [grad_numbers(n) for outs in modules.outputs.values() for n in outs]
     sizes = [gradient_size(g) for g in [*grads.values(), *outputs] if g is not None]
-    boxes = _Boxes(style, names, grads, _inputs(nodes, inputs), None)
+    boxes = Boxes(style, names, grads, input_leaves(nodes, inputs), None)
     boxes.largest = max((s for s in sizes if np.isfinite(s)), default=0.0)  # one scale for boxes and modules
     dot = Graph(
         format="svg",

@@ -21,7 +21,7 @@ from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import BackwardTrace, trace_backward
-from tinygrad_edu.viz.dot import _inputs, _scope_title, _scopes, draw, graph_nodes, node_ids
+from tinygrad_edu.viz.dot import draw, graph_nodes, input_leaves, module_scopes, node_ids, scope_title
 from tinygrad_edu.viz.render import Graph, svg_body, write
 from tinygrad_edu.viz.style import SYMBOLS, Style
 
@@ -124,7 +124,9 @@ def caption_names(root: Value, style: Style) -> dict[Value, str]:
     names = node_names(root)
     if not style.cluster_modules:
         return names
-    return {n: n.label.rsplit(".", 1)[-1] if not n.parents and _scopes(n.label) else name for n, name in names.items()}
+    return {
+        n: n.label.rsplit(".", 1)[-1] if not n.parents and module_scopes(n.label) else name for n, name in names.items()
+    }
 
 
 def _narrated(root: Value, max_nodes: int, style: Style) -> tuple:
@@ -136,9 +138,9 @@ def _narrated(root: Value, max_nodes: int, style: Style) -> tuple:
     steps = backward_steps(root, trace)
     lines = chain_rule_lines(root, trace, steps, names)
     for (node, _), step in zip(steps, lines):
-        scopes = _scopes(node.label) if style.cluster_modules and not node.parents else []
+        scopes = module_scopes(node.label) if style.cluster_modules and not node.parents else []
         if scopes:
-            step[0] += f"   ({_scope_title(scopes[-1])})"
+            step[0] += f"   ({scope_title(scopes[-1])})"
     return nodes, names, steps, lines
 
 
@@ -171,7 +173,7 @@ def page_file(name: str) -> str:
     return resources.files("tinygrad_edu.viz").joinpath(name).read_text(encoding="utf-8")
 
 
-def _script_json(value) -> str:
+def script_json(value) -> str:
     """``value`` as JSON to put inside a <script>: a label holding "</script>" must not end it."""
     return json.dumps(value).replace("</", "<\\/")
 
@@ -233,16 +235,16 @@ def backward_page(
         }
         for k, (node, _) in enumerate(steps)
     ]
-    forward_steps = _forward_steps(nodes, names, ids, _inputs(nodes, inputs)) if forward else []
+    forward_steps = _forward_steps(nodes, names, ids, input_leaves(nodes, inputs)) if forward else []
     fields = {
         "CSS": page_file("stepper.css"),
         "SCRIPT": page_file("stepper.js"),
         "SVG": svg_body(draw(nodes, names, dict(steps).get, style, inputs=inputs).source),
         "COUNT": str(len(forward_steps) + len(steps)),
         "LEGEND": _legend(style),
-        "FORWARD": _script_json(forward_steps),
-        "STEPS": _script_json(data),
-        "COLOURS": _script_json({"highlight": style.highlight, "edge": style.edge}),
+        "FORWARD": script_json(forward_steps),
+        "STEPS": script_json(data),
+        "COLOURS": script_json({"highlight": style.highlight, "edge": style.edge}),
     }
     return re.sub(r"__([A-Z]+)__", lambda m: fields[m[1]], page_file("stepper.html"))  # in one pass
 
