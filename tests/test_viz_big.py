@@ -199,3 +199,14 @@ def test_the_cli_proposes_depth_and_draws_with_it(tmp_path, capsys):
     assert main(["xor", "--hidden", "16,16", "--steps", "20", "--depth", "1", "--render", str(picture)]) == 0
     width, height = struct.unpack(">II", picture.read_bytes()[16:24])
     assert width < 2000 and height < 2000
+
+
+def test_roll_is_a_switch_and_one_step_has_nothing_to_roll_up():
+    lstm = nn.LSTM(1, 2, seed=0)
+    out, _ = lstm(np.ones((1, 1, 1)))
+    loss = out.sum()
+    loss.backward()
+    with pytest.raises(ValueError, match="a sequence of one step has nothing to roll up"):
+        viz.draw_graph(loss, roll=True)
+    with pytest.raises(TypeError, match="roll must be True or False, got 'yes'"):
+        viz.draw_graph(loss, roll="yes")

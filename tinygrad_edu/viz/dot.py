@@ -328,6 +328,8 @@ def draw_graph(
     style = (style or Style()).with_options(
         show_data=show_data, show_grad=show_grad, rankdir=rankdir, cluster_modules=cluster_modules, legend=legend
     )
+    if not isinstance(roll, bool):
+        raise TypeError(f"roll must be True or False, got {roll!r}")
     if depth is not None or roll:
         if depth is not None and (not isinstance(depth, int) or isinstance(depth, bool) or depth < 1):
             raise ValueError(f"depth must be a whole number >= 1 (1: one box per layer) or None, got {depth!r}")

@@ -131,7 +131,8 @@ def rolled(nodes: list[Value], root: Value) -> tuple[list[Value], list[Value], l
     if len(steps) < 2:
         raise ValueError(
             "roll=True found no repeated steps: it rolls up states labelled h1, h2, ... each made from the one "
-            "before (as nn.RNN, nn.LSTM and recurrent.unroll label them)"
+            "before (as nn.RNN, nn.LSTM and recurrent.unroll label them); a sequence of one step has nothing to "
+            "roll up: draw it without roll="
         )
     before, last = steps[-2], steps[-1]
     earlier = _ancestors(before)  # steps 1 ... T-1, and what every step reads (weights, the inputs)
