@@ -62,6 +62,14 @@ def test_draw_model_draws_the_learners_xor_ready_for_a_slide(trained_xor, tmp_pa
         weights = {_bold(objects[i]): _top(objects[i]) for i in box["nodes"] if _bold(objects[i]).startswith("w")}
         tops = [weights[f"w{k}"] for k in range(len(weights))]
         assert tops == sorted(tops, reverse=True), box["label"]  # w0 above w1 above w2 ...
+    sums = {}  # each neuron's sum: the heights of what enters it, the bias's among them
+    for edge in layout["edges"]:
+        head, tail = objects[edge["head"]], objects[edge["tail"]]
+        if head.get("label") == "+":
+            sums.setdefault(edge["head"], []).append((_top(tail), "<B>b</B>" in tail.get("label", "")))
+    assert len(sums) == 5 and all(sum(is_bias for _, is_bias in terms) == 1 for terms in sums.values())
+    for terms in sums.values():  # the bias last: below every weighted input w_k x_k of its neuron
+        assert min(terms) == (min(top for top, _ in terms), True), terms
     inputs = {_bold(o): _top(o) for o in objects if "pos" in o and "<B>x[" in o.get("label", "")}
     assert inputs["x[0]"] > inputs["x[1]"]
     assert crossings(graph) <= 5  # 5 to 6 before, 1 to 5 by the seed; the renderer's own layout

@@ -104,6 +104,20 @@ def _terms(node: Value, folded: set[Value]) -> list[tuple[int, Value]]:
     return terms
 
 
+def _weighted_inputs(members: list[Value], nodes: list[Value]) -> list[Value]:
+    """The products w0*x0, w1*x1, ... of a neuron whose parameters (weights, then its bias) are ``members``;
+    [] for a module with no bias or no such products.
+
+    Their bias is drawn in their column, below them: last, as in w0 x0 + w1 x1 + b. Inside the box of the
+    weights it could not be last without crossings: an input's edge to the product of w1 would have to cross
+    the bias's edge (7 crossings on the 2-4-1 XOR network, against 4)."""
+    *weights, last = members
+    if not weights or not parameter_order(last)[0]:
+        return []
+    mine = {id(w) for w in weights}
+    return [n for n in nodes if n.op == "mul" and any(id(p) in mine for p in n.parents)]
+
+
 def legend_line(style: Style, more: str = "", note: str = "") -> str:
     """A line under the picture saying what its colours mean (gradients only when they are drawn; ``more``: a
     picture's own cells (``<TD>``), after the parameters and inputs), and ``note`` on a line of its own; empty
@@ -260,6 +274,15 @@ def draw(
     # One titled box per module that holds parameters of its own ("layer 0, neuron 3"), in order. A box that
     # would only hold other boxes (a layer of neurons) is left out: the inputs' edges would loop around it.
     for scope in sorted(clusters, key=scope_order):
+        members = sorted(clusters[scope], key=parameter_order)
+        weighted = _weighted_inputs(members, nodes)
+        if weighted:  # a neuron's bias comes last, after its weighted inputs, outside the box of its weights
+            bias, members = members[-1], members[:-1]
+            boxes.add(dot, ids[bias], bias, short=True)
+            with dot.subgraph() as column:
+                column.attr(rank="same")
+                for node in [*weighted, bias]:
+                    column.node(ids[node])
         with dot.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
             sub.attr(
                 label=scope_title(scope),
@@ -268,7 +291,7 @@ def draw(
                 fillcolor=style.module_fill,
                 color=style.module_border,
             )
-            for node in sorted(clusters[scope], key=parameter_order):
+            for node in members:
                 boxes.add(sub, ids[node], node, short=True)
     for node in nodes:
         if node.parents and node not in folded:
