@@ -258,3 +258,14 @@ def test_fit_refuses_a_live_that_is_neither_a_switch_nor_a_live_view():
 def test_draw_model_names_what_it_was_given_when_it_is_no_model():
     with pytest.raises(TypeError, match="draw a model"):
         viz.draw_model(lambda z: z, [1.0, 0.0])
+
+
+def test_a_model_with_batch_norm_gets_its_example_graph():
+    """The example's graph is drawn for a batch of one in eval mode: batch norm (which needs a batch) included."""
+    X, y = data.moons(60, seed=0)
+    layers = [nn.Layer(2, 8, activation="linear"), nn.BatchNorm1d(8), nn.Activation("relu"), nn.Layer(8, 1)]
+    model = nn.Sequential(*layers)
+    live = watch.Live(every=5)
+    train.fit(model, X, y, steps=5, lr=0.1, live=live)
+    assert "graph not drawn" not in live.frames[-1] and ">gamma<" in live.frames[-1]
+    assert model.training  # drawn in eval mode, then back in training mode

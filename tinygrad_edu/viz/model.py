@@ -19,7 +19,8 @@ def model_graph(model, x, names: Sequence[str] | None = None) -> Value:
     """Run ``model`` on one input ``x`` and back-propagate from its (first) output, named ``output``.
 
     At scalar granularity each number becomes an input node named ``x[0]``, ``x[1]``, ... or as ``names``
-    says (``names=("x1", "x2")``); at tensor granularity ``x`` is one input node, ``x`` or ``names[0]``.
+    says (``names=("x1", "x2")``); at tensor granularity ``x`` is one input node, ``x`` or ``names[0]``, a batch
+    of one example.
     The model's gradients are set to zero first (``model.zero_grad()``).
     """
     if not callable(model) or not hasattr(model, "zero_grad"):
@@ -33,8 +34,9 @@ def model_graph(model, x, names: Sequence[str] | None = None) -> Value:
         out = out[0] if isinstance(out, list) else out
     else:
         label = names[0] if names else "x"
-        out = model(Value(np.asarray(x, dtype=np.float64), label=label, requires_grad=False))
-        out = out if out.shape == () else out[0]
+        batch = np.asarray(x, dtype=np.float64)[None]  # a batch of one: what batch norm and convolutions expect
+        out = model(Value(batch, label=label, requires_grad=False))
+        out = out[(0,) * out.ndim]
     out.label = "output"
     out.backward()
     return out
