@@ -1,0 +1,91 @@
+"""What an exercise is: a task, the learner's stub, the reference solution, the cases and the engine's answer.
+
+An exercise is data, so a course can write its own as one small Python file that defines
+``EXERCISE = Exercise(...)``; the checker (``grading``) runs every exercise the same way.
+
+The fields are a contract shared by the pack's authors: keep these names, add new fields only with defaults.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+KINDS = ("backward", "intermediates")
+
+
+@dataclass(frozen=True)
+class Mistake:
+    """A planted wrong solution: the tests check the checker's first answer to it contains ``hint``.
+
+    what: the mistake in words ("wrong sign", "missing factor 2", "no sum over the broadcast axis").
+    source: a whole learner file (the solution with one thing wrong).
+    hint: a word or phrase the checker's FIRST answer to ``source`` must contain (e.g. "sign", "sum over").
+    """
+
+    what: str
+    source: str
+    hint: str
+
+
+@dataclass(frozen=True)
+class Exercise:
+    """One exercise: write ``functions`` in a file so that each case gives the engine's answer.
+
+    number, slug: the exercise's number and short name (its file: ``ex03_sigmoid.py``).
+    title, lesson: a one-line title and the lesson or README section it follows.
+    task: what to do and the math to use (plain text; the learner's file starts with it as its docstring).
+    stub: the code the learner starts from: functions whose bodies ``raise NotImplementedError("TODO ...")``.
+    solution: the same functions filled in (the reference solution; ``--solutions`` writes these).
+    functions: the names the learner defines, checked in this order; the first is the one called.
+    cases: ``cases(rng)`` gives the argument tuples to call the learner's function with.
+    expected: ``expected(*case)``: the right answer, computed by the engine (an op's own backward, or the
+        graph's gradients), never a second hand-written formula.
+    hints: the ladder for a wrong answer no diagnosis explains: general -> specific -> the formula.
+    mistakes: at least three planted wrong solutions (see ``Mistake``).
+    proves: what passing shows, said when all is right.
+    kind: "backward": the function returns gradient array(s) compared with ``expected(*case)``;
+        "intermediates": it returns a dict name -> array and ``expected`` the engine's dict in backward
+        order; the first wrong name is reported (makemore's ``cmp``).
+    outputs: for kind "backward" with several return values, their names in order (("dA", "dB")):
+        ``expected`` then returns a tuple in the same order. Empty: one return value, named "the result".
+    numeric: ``numeric(*case)``: optional second answer by central finite differences (same form as
+        ``expected``), checked by the tests to agree with ``expected``, so the engine's answer is itself
+        checked; None where the exercise is not a derivative of a function we can evaluate.
+    """
+
+    number: int
+    slug: str
+    title: str
+    lesson: str
+    task: str
+    stub: str
+    solution: str
+    functions: tuple[str, ...]
+    cases: Callable[[np.random.Generator], list[tuple]]
+    expected: Callable[..., object]
+    hints: tuple[str, ...]
+    mistakes: tuple[Mistake, ...]
+    proves: str
+    kind: str = "backward"
+    outputs: tuple[str, ...] = ()
+    numeric: Callable[..., object] | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"exercise {self.number} ({self.slug}): kind must be one of {KINDS}, got {self.kind!r}")
+        if not self.functions:
+            raise ValueError(f"exercise {self.number} ({self.slug}): functions is empty: name what the learner writes")
+        if len(self.mistakes) < 3:
+            raise ValueError(
+                f"exercise {self.number} ({self.slug}): {len(self.mistakes)} planted mistakes; at least 3 are needed"
+            )
+        if not self.hints:
+            raise ValueError(f"exercise {self.number} ({self.slug}): hints is empty: give at least one hint")
+
+    @property
+    def filename(self) -> str:
+        """The default name of the learner's file: ``ex03_sigmoid.py``."""
+        return f"ex{self.number:02d}_{self.slug}.py"
