@@ -4,6 +4,9 @@ An exercise is data, so a course can write its own as one small Python file that
 ``EXERCISE = Exercise(...)``; the checker (``grading``) runs every exercise the same way.
 
 The fields are a contract shared by the pack's authors: keep these names, add new fields only with defaults.
+Helpers for writing one: ``by_engine`` (the engine's gradients of a function of Values: an ``expected``),
+``by_differences`` (the same by central finite differences: a ``numeric``) and ``planted`` (a ``Mistake`` made
+from the solution by changing one piece of it).
 """
 
 from __future__ import annotations
@@ -12,6 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+from tinygrad_edu.engine import Value, grad
+from tinygrad_edu.gradcheck import numerical_grad
 
 KINDS = ("backward", "intermediates")
 
@@ -53,7 +59,8 @@ class Exercise:
         ``expected`` then returns a tuple in the same order. Empty: one return value, named "the result".
     numeric: ``numeric(*case)``: optional second answer by central finite differences (same form as
         ``expected``), checked by the tests to agree with ``expected``, so the engine's answer is itself
-        checked; None where the exercise is not a derivative of a function we can evaluate.
+        checked; None where the exercise is not a derivative of a function we can evaluate. It may return
+        None for one case (at a tie of max the function has no derivative, and differences mean nothing).
     """
 
     number: int
@@ -89,3 +96,29 @@ class Exercise:
     def filename(self) -> str:
         """The default name of the learner's file: ``ex03_sigmoid.py``."""
         return f"ex{self.number:02d}_{self.slug}.py"
+
+
+def planted(what: str, solution: str, wrong: str, right: str, hint: str) -> Mistake:
+    """A ``Mistake`` made from the solution by writing ``wrong`` where it has ``right`` (which must occur once)."""
+    if solution.count(right) != 1:
+        raise ValueError(f"planting {what!r}: {right!r} occurs {solution.count(right)} times in the solution, not once")
+    return Mistake(what, solution.replace(right, wrong), hint)
+
+
+def _values(inputs) -> list[Value]:
+    return [Value(np.array(x, dtype=np.float64) if np.ndim(x) else float(x)) for x in inputs]
+
+
+def by_engine(f: Callable[..., Value], g, *inputs) -> object:
+    """The engine's gradients of ``f(*inputs)`` given the upstream gradient ``g``: one per input (a tuple when
+    there are several). ``f`` takes and returns Values: ``by_engine(lambda a, b: a + b, g, a, b)``."""
+    values = _values(inputs)
+    grads = [v.numbers for v in grad(f(*values), values, grad_output=g)]
+    return grads[0] if len(grads) == 1 else tuple(grads)
+
+
+def by_differences(f: Callable[..., Value], g, *inputs) -> object:
+    """Central finite differences of sum(g * f(*inputs)) by each input: what ``by_engine`` gives, found by
+    nudging each number of each input, so that the engine's answer is checked too."""
+    grads = numerical_grad(lambda *vs: (f(*vs) * g).sum(), *_values(inputs))
+    return grads[0] if len(grads) == 1 else tuple(grads)
