@@ -97,6 +97,26 @@ class Exercise:
         """The default name of the learner's file: ``ex03_sigmoid.py``."""
         return f"ex{self.number:02d}_{self.slug}.py"
 
+    def file(self, solved: bool = False) -> str:
+        """The learner's file: the task as its docstring, then the stub (or, ``solved``, the solution)."""
+        if '"""' in self.task:
+            raise ValueError(f"exercise {self.number} ({self.slug}): the task may not contain three double quotes")
+        code = self.solution if solved else self.stub
+        head = f"Exercise {self.number}: {self.title}" + (" (the reference solution)" if solved else "")
+        check = f"Check it: tinygrad-edu exercise check {self.filename}"
+        return f'r"""{head}\n\n{self.task.strip()}\n\n{check}\n"""\n\n{code.strip()}\n'
+
+
+def op_cases(forward: Callable, inputs: list[tuple], rng: np.random.Generator) -> list[tuple]:
+    """Cases for an op's backward, each ``(g, out, *args)``: out = forward(*args) and g a random upstream
+    gradient of out's shape (never all ones, so that a forgotten g shows)."""
+    cases = []
+    for args in inputs:
+        out = forward(*args)
+        g = rng.normal(size=np.shape(out)) if np.ndim(out) else float(rng.normal())
+        cases.append((g, out, *args))
+    return cases
+
 
 def planted(what: str, solution: str, wrong: str, right: str, hint: str) -> Mistake:
     """A ``Mistake`` made from the solution by writing ``wrong`` where it has ``right`` (which must occur once)."""
