@@ -71,7 +71,7 @@ def test_the_stub_is_a_todo_with_no_answer_in_it(ex):
     stub_lines = {line.strip() for line in ex.stub.splitlines()}
     code = [line.strip() for line in ex.solution.splitlines()]
     answer = [line for line in code if line.startswith("return") or (" = " in line and not line.startswith('"'))]
-    assert answer and not any(line in stub_lines for line in answer)
+    assert [line for line in answer if line not in stub_lines]  # the stub may give a forward pass, not the answer
     for name in ex.functions:  # the stub and the solution define the same functions
         assert f"def {name}(" in ex.stub and f"def {name}(" in ex.solution
     assert ex.task.strip().splitlines()[0] in ex.file()  # the task is the file's docstring
