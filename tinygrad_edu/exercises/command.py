@@ -8,6 +8,7 @@ or that says not which exercise it is, a file that would be overwritten without 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -132,6 +133,8 @@ def _check(args) -> int:
             f"cannot tell which exercise {args.path!r} is: its first line does not say 'Exercise N' and its name "
             "is not exNN_...; give --number N"
         )
-    verdict: Verdict = check_source(catalog.find(number, args.pack), source, args.path)
+    ex = catalog.find(number, args.pack)
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        verdict: Verdict = check_source(ex, source, args.path)  # the learner's prints: not in the JSON
     print(verdict.to_json() if args.json else verdict.text)
     return 0 if verdict.ok else 1
