@@ -205,7 +205,9 @@ def functions_of(ex: Exercise, namespace: Mapping) -> dict[str, Callable]:
         fn = namespace.get(name)
         if fn is None:
             defined = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
-            defined = [k for k in defined if getattr(namespace[k], "__module__", None) in (None, "exercise")]
+            defined = [
+                k for k in defined if getattr(namespace[k], "__module__", None) in (None, "exercise", "__main__")
+            ]
             has = f"; it defines {', '.join(defined)}" if defined else ""
             raise _stop(ex, "error", f"no function {name} found{has}. Define {name} as the task says.", name)
         if not callable(fn):
