@@ -26,8 +26,12 @@ RTOL, ATOL = 1e-5, 1e-8  # numpy's and PyTorch's allclose defaults: "close" mean
 
 class Comparison:
     """The outcome of ``compare``: ``exact`` (every number equal), ``close`` (``np.allclose``), ``max_diff``
-    (the largest absolute difference; nan when the shapes differ) and, when not close, ``where`` (the index of
-    the first element that is not close) with ``mine_at`` and ``right_at``, the two numbers there.
+    (the largest absolute difference; nan when the shapes do not fit) and, when not close, ``where`` (the index
+    of the first element that is not close) with ``mine_at`` and ``right_at``, the two numbers there.
+
+    Shapes that differ only by axes of size 1 ((64,) for (1, 64), as makemore's ``dbnmeani``) are compared
+    number by number, as ``cmp``'s broadcasting compares them, and the line says the shapes differ; other shapes
+    are not compared (``shapes_fit`` False), and the line says which axes a sum would remove.
 
     Printed, it is one line like makemore's ``cmp``; a notebook shows it as a one-row table, green or red.
     """
@@ -35,14 +39,16 @@ class Comparison:
     def __init__(self, name: str, mine: np.ndarray, right: np.ndarray):
         self.name = name
         self.mine_shape, self.right_shape = mine.shape, right.shape
+        self.shapes_fit = mine.size == right.size and _squeezed(mine.shape) == _squeezed(right.shape)
         self.where: tuple[int, ...] | None = None
         self.mine_at = self.right_at = None
         self.right_zero = False
         self.shown_in = None  # the notebook cell that has shown it already (see _ipython_display_)
-        if mine.shape != right.shape:
+        if not self.shapes_fit:
             self.exact = self.close = False
             self.max_diff = float("nan")
             return
+        mine = mine.reshape(right.shape)
         with np.errstate(invalid="ignore"):
             self.exact = bool(np.array_equal(mine, right))
             near = np.isclose(mine, right, rtol=RTOL, atol=ATOL)
@@ -53,19 +59,17 @@ class Comparison:
             self.where = tuple(int(i) for i in np.argwhere(~near)[0])
             self.mine_at, self.right_at = float(mine[self.where]), float(right[self.where])
 
-    @property
-    def shapes_differ(self) -> bool:
-        return self.mine_shape != self.right_shape
-
     def detail(self) -> str:
-        """What went wrong, in words: the shapes, or where the numbers first differ ("" when close)."""
-        if self.shapes_differ:
-            return f"shapes differ: yours {self.mine_shape}, the right one {self.right_shape}{self._summed()}"
-        if self.where is None:
-            return ""
-        at = f" at {list(self.where)}" if self.where else ""
-        unrun = " (the right gradient is all zeros: has backward() run?)" if self.right_zero else ""
-        return f"first differs{at}: yours {self.mine_at:.6g}, right {self.right_at:.6g}{unrun}"
+        """What differs, in words: the shapes, and where the numbers first differ ("" when all is right)."""
+        said = []
+        if self.mine_shape != self.right_shape:
+            fix = self._summed() if not self.shapes_fit else " (the same numbers' axes: reshape yours)"
+            said.append(f"shapes differ: yours {self.mine_shape}, the right one {self.right_shape}{fix}")
+        if self.where is not None:
+            at = f" at {list(self.where)}" if self.where else ""
+            unrun = " (the right gradient is all zeros: has backward() run?)" if self.right_zero else ""
+            said.append(f"first differs{at}: yours {self.mine_at:.6g}, right {self.right_at:.6g}{unrun}")
+        return "; ".join(said)
 
     def _summed(self) -> str:
         """The hint for a gradient left in a broadcast shape: which axes to sum over."""
@@ -74,25 +78,23 @@ class Comparison:
         except ValueError:
             return ""
         axes = added + tuple(len(added) + i for i in stretched)
-        if not axes:
-            return ""
         keep = ", keepdims=True" if stretched else ""
         return f" (a broadcast input: sum yours over axis {axes[0] if len(axes) == 1 else axes}{keep})"
 
     def __str__(self) -> str:
         cells = [f"{self.name:15s}", f"exact: {str(self.exact):5s}", f"close: {str(self.close):5s}"]
-        cells.append(f"max diff: {self.max_diff:.3g}" if not self.shapes_differ else self.detail())
-        if self.where is not None:
-            cells.append(self.detail())
-        return " | ".join(cells)
+        if self.shapes_fit:
+            cells.append(f"max diff: {self.max_diff:.3g}")
+        detail = self.detail()
+        return " | ".join(cells + [detail] if detail else cells)
 
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
         """One table row: the name, exact, close, the largest difference, and what differs (red if not close)."""
         color = "#1a7f37" if self.close else "#cf222e"
-        diff = "" if self.shapes_differ else f"{self.max_diff:.3g}"
-        cells = (self.name, str(self.exact), str(self.close), diff, self.detail())
+        diff = f"{self.max_diff:.3g}" if self.shapes_fit else ""
+        cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff, self.detail())
         row = "".join(f'<td style="padding: 0 8px">{html.escape(c)}</td>' for c in cells)
         return f'<table style="font-family: monospace; color: {color}"><tr>{row}</tr></table>'
 
@@ -108,6 +110,10 @@ class Comparison:
             return
         self.shown_in = count
         display({"text/plain": str(self), "text/html": self._repr_html_()}, raw=True)
+
+
+def _squeezed(shape: tuple) -> tuple:
+    return tuple(n for n in shape if n != 1)
 
 
 def _numbers(x, what: str) -> np.ndarray:

@@ -71,11 +71,18 @@ def _cases(rng: np.random.Generator) -> list[tuple]:
     return cases
 
 
+def graph(x1, w1, x2, w2, b, tanh=functional.tanh) -> dict:
+    """FORWARD's own lines run on the given inputs (the engine's Values, with the engine's tanh): every node by
+    name."""
+    nodes = dict(x1=x1, w1=w1, x2=x2, w2=w2, b=b)
+    exec(textwrap.dedent(FORWARD), {"tanh": tanh}, nodes)
+    return nodes
+
+
 def _expected(g, x1, w1, x2, w2, b) -> dict:
-    """FORWARD's own lines run on the engine's Values (tanh: the engine's), then every node's gradient from
-    one backward pass, in the order the pass reaches them."""
-    nodes = {name: Value(x, label=name) for name, x in zip(("x1", "w1", "x2", "w2", "b"), (x1, w1, x2, w2, b))}
-    exec(textwrap.dedent(FORWARD), {"tanh": functional.tanh}, nodes)
+    """Every node's gradient from one backward pass of the engine, in the order the pass reaches them."""
+    leaves = (Value(x, label=name) for name, x in zip(("x1", "w1", "x2", "w2", "b"), (x1, w1, x2, w2, b)))
+    nodes = graph(*leaves)
     return {f"d{name}": grad for name, grad in gradients_by_name(nodes["o"], nodes, grad_output=g).items()}
 
 

@@ -85,8 +85,12 @@ def _cases(rng: np.random.Generator) -> list[tuple]:
 
 
 def graph(X, Y, W1, b1, W2, b2) -> dict:
-    """FORWARD's own lines run on the engine's Values (exp, log, tanh: the engine's): every node by name."""
-    nodes = dict(X=Value(X, requires_grad=False), Y=Y, W1=Value(W1), b1=Value(b1), W2=Value(W2), b2=Value(b2))
+    """FORWARD's own lines run on the engine's Values (exp, log, tanh: the engine's): every node by name.
+    The parameters may be given as Values (to nudge them) or as numbers; X is a constant."""
+    params = {
+        name: p if isinstance(p, Value) else Value(p) for name, p in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))
+    }
+    nodes = dict(X=Value(X, requires_grad=False), Y=Y, **params)
     engine = {"np": np, "exp": functional.exp, "log": functional.log, "tanh": functional.tanh}
     exec(textwrap.dedent(FORWARD), engine, nodes)
     return nodes
