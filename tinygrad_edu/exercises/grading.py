@@ -34,6 +34,7 @@ from fractions import Fraction
 import numpy as np
 
 from tinygrad_edu.engine import broadcast_axes, reduce_broadcast
+from tinygrad_edu.exercises import catalog
 from tinygrad_edu.exercises.exercise import Exercise
 from tinygrad_edu.files import atomic_write
 
@@ -83,7 +84,7 @@ class Verdict:
         """Jupyter shows the verdict as a green or red box, the first line in bold."""
         color, mark = ("#1a7f37", "✔") if self.ok else ("#cf222e", "✘")
         first, _, rest = self.text.partition("\n")
-        body = html.escape(rest).replace("\n", "<br>")
+        body = html.escape(rest)  # newlines kept by white-space: pre-wrap
         return (
             f'<div style="border-left: 4px solid {color}; padding: 4px 10px; font-family: sans-serif">'
             f'<b style="color: {color}">{mark} {html.escape(first)}</b>'
@@ -350,7 +351,7 @@ def _outputs(ex: Exercise, fn_name: str, result, right) -> tuple[dict, dict]:
                 fn_name,
             )
         return dict(result), dict(right)
-    names = ex.outputs or (f"{fn_name}'s result",)
+    names = ex.outputs or (f"{fn_name}(...)",)
     if len(names) == 1:
         return {names[0]: result}, {names[0]: right}
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
@@ -381,6 +382,20 @@ def _describe_case(fn: Callable, case: tuple) -> str:
         name = names[i] if i < len(names) else f"argument {i + 1}"
         parts.append(f"{name} {np.shape(arg)}" if np.ndim(arg) else f"{name} = {arg!r}")
     return ", ".join(parts)
+
+
+def _there(fn: Callable, case: tuple, k: tuple, mine: np.ndarray) -> str:
+    """' (there g = 1.2, x = 0.5)': the arguments of the answer's shape at the element that differs."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ""
+    shown = [
+        f"{name} = {_number(np.asarray(arg)[k])}"
+        for name, arg in zip(names, case)
+        if mine.ndim and np.shape(arg) == mine.shape
+    ]
+    return f" (there {', '.join(shown)})" if shown else ""
 
 
 def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
@@ -434,11 +449,11 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
             if verdict is not None:
                 return verdict
     fd = " and with central finite differences" if ex.numeric is not None else ""
-    what = f"{name}'s {len(right_all)} outputs" if len(right_all) > 1 else name
+    what = f"{name}'s {', '.join(right_all)} agree" if len(right_all) > 1 else f"{name} agrees"
     return Verdict(
         True,
         "right",
-        f"{_title(ex)}: all right. {what} agrees with the engine{fd} on all {len(cases)} cases.\n{ex.proves}",
+        f"{_title(ex)}: all right. {what} with the engine{fd} on all {len(cases)} cases.\n{ex.proves}",
         exercise=ex.number,
         function=name,
         cases=len(cases),
@@ -471,7 +486,7 @@ def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -
     at = f" at element {list(k)}" if mine.ndim else ""
     text = (
         f"{_title(ex)}: {out} is wrong {where}.\n"
-        f"{out}{at}: yours is {_number(mine[k])}, the right one is {_number(right[k])}."
+        f"{out}{at}: yours is {_number(mine[k])}, the right one is {_number(right[k])}{_there(fn, case, k, mine)}."
     )
     return Verdict(
         False,
@@ -541,3 +556,14 @@ def check_source(ex: Exercise, source: str, filename: str = "<exercise>", tries:
     except _Stop as stop:
         return stop.verdict
     return check(ex, fns, key, tries)
+
+
+_SESSION = Tries(None)  # a notebook's tries: counted in memory, for as long as the kernel runs
+
+
+def check_exercise(number: int, fn: Callable | Mapping[str, Callable], pack: str | None = None) -> Verdict:
+    """Check a function written in a notebook against exercise ``number`` (``pack``: a course's file or
+    folder of exercises beside the built-in ones). ``fn`` is the exercise's function (its helpers are found
+    in the notebook beside it) or a dict of the functions by name. Jupyter shows the verdict as HTML."""
+    ex = catalog.find(number, pack)
+    return check(ex, fn, f"notebook#{ex.number}", _SESSION)
