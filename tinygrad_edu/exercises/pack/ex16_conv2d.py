@@ -21,7 +21,7 @@ def conv2d_backward(g, x, w):
             window = x[:, :, i : i + kh, j : j + kw]  # (N, C, KH, KW): what out[:, :, i, j] read
             gij = g[:, :, i, j]  # (N, F): the gradient arriving at that output position
             raise NotImplementedError("TODO: add gij's share into dw (through the window) and into dx's window")
-    return dx, dw
+    # TODO: return dx, dw (in that order)
 '''
 
 SOLUTION = '''
