@@ -9,7 +9,7 @@ from tinygrad_edu.engine import Value
 from tinygrad_edu.exercises.compare import gradients_by_name
 from tinygrad_edu.exercises.exercise import Exercise, planted
 
-FORWARD = """
+FORWARD = """\
     x1w1 = x1 * w1
     x2w2 = x2 * w2
     x1w1x2w2 = x1w1 + x2w2

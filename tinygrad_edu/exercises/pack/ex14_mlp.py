@@ -9,7 +9,7 @@ from tinygrad_edu.engine import Value
 from tinygrad_edu.exercises.compare import gradients_by_name
 from tinygrad_edu.exercises.exercise import Exercise, planted
 
-FORWARD = """
+FORWARD = """\
     n = X.shape[0]
     hpreact = X @ W1 + b1
     h = tanh(hpreact)
@@ -142,11 +142,11 @@ The rules you need, each used somewhere above:
         "Check each gradient's shape against its variable's (print both), and for the wrong one write its line of "
         "the forward out element by element: which elements of the output does one element of it reach, and "
         "with what local derivative?",
-        "dprobs = dlogprobs / probs; dcounts_sum_inv = (counts * dprobs).sum(1, keepdims=True); dcounts = "
-        "counts_sum_inv * dprobs + dcounts_sum; dcounts_sum = -counts_sum**-2 * dcounts_sum_inv; dnorm_logits = "
-        "counts * dcounts; dlogits = dnorm_logits + (logits == logit_maxes) * dlogit_maxes; dh = dlogits @ W2.T; "
-        "dW2 = h.T @ dlogits; db2 = dlogits.sum(0); dhpreact = (1 - h**2) * dh; dW1 = X.T @ dhpreact; "
-        "db1 = dhpreact.sum(0)",
+        "dprobs = dlogprobs / probs; dcounts_sum_inv = (counts * dprobs).sum(1, keepdims=True); dcounts_sum = "
+        "-counts_sum**-2 * dcounts_sum_inv; dcounts = counts_sum_inv * dprobs + dcounts_sum; dnorm_logits = "
+        "counts * dcounts; dlogit_maxes = -dnorm_logits.sum(1, keepdims=True); dlogits = dnorm_logits + "
+        "(logits == logit_maxes) * dlogit_maxes; dh = dlogits @ W2.T; dW2 = h.T @ dlogits; db2 = dlogits.sum(0); "
+        "dhpreact = (1 - h**2) * dh; dW1 = X.T @ dhpreact; db1 = dhpreact.sum(0)",
     ),
     mistakes=(
         planted("the mean's 1/n forgotten", SOLUTION, "= -1.0\n", "= -1.0 / n\n", "factor"),
