@@ -13,7 +13,8 @@ Read the modules in this order; each one imports only modules above it:
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``recurrent``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural
    networks (``recurrent``: an RNN's and an LSTM's step, and the loop that unrolls it along time).
-8. ``examples``, ``watch``, ``cli``: the example graphs, training you can watch (``fit(..., live=True)``), and
+8. ``examples``, ``watch``, ``exercises``, ``cli``: the example graphs, training you can watch
+   (``fit(..., live=True)``), exercises the engine grades (a backward by hand, checked number by number), and
    the ``tinygrad-edu`` command.
 9. ``micrograd``, ``torch``, ``dezero``: the APIs of micrograd, of beginner PyTorch and of DeZero on this
    engine, for code learners already have.

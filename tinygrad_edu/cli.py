@@ -1,7 +1,8 @@
 """The command line: ``tinygrad-edu xor --render xor.svg`` trains XOR by backprop and draws the network.
 
-Subcommands: xor, gates, moons, spirals, digits, render, gradcheck. ``--live run.html`` (xor, moons, spirals)
-writes a page that replays the training (``watch.Live``). Bad arguments exit with code 2 and one line.
+Subcommands: xor, gates, moons, spirals, digits, render, gradcheck, exercise (in ``exercises.command``).
+``--live run.html`` (xor, moons, spirals) writes a page that replays the training (``watch.Live``). Bad arguments
+exit with code 2 and one line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from tinygrad_edu import activations, arguments, data, nn, optim, train, viz, wa
 from tinygrad_edu import init as initializers
 from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import NEURON_INPUTS, PRESETS, graph_for_input
+from tinygrad_edu.exercises import command as exercise_command
 from tinygrad_edu.files import check_writable
 from tinygrad_edu.gradcheck import check_graph
 from tinygrad_edu.modes import record_sites
@@ -224,6 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("preset", choices=sorted(PRESETS), help="which graph")
     p.add_argument("path", type=_page_or_picture_path, help="where: .svg .png .pdf .dot, or .html")
     p.add_argument("--seed", type=_non_negative_int, default=0)
+
+    exercise_command.configure(add("exercise", exercise_command.ABOUT))
     return parser
 
 
@@ -431,6 +435,7 @@ COMMANDS = {
     "spirals": cmd_moons,
     "digits": cmd_digits,
     "render": cmd_render,
+    "exercise": exercise_command.run,
 }
 
 

@@ -1,0 +1,574 @@
+"""The checker: runs a learner's functions on each case of an exercise and says, in words, what is wrong.
+
+For each case it computes the right answer with the engine (``Exercise.expected``) and, where the exercise is a
+derivative, with central finite differences (``Exercise.numeric``), then calls the learner's function once. The
+first number that differs is reported: which function and which gradient or intermediate, at which element, the
+learner's number beside the right one. Then a diagnosis, when the difference has a telling form (makemore's
+backprop lecture and minitorch's tasks show the same few mistakes again and again):
+
+* the right numbers with extra axes -> the sum over the broadcast axes was forgotten;
+* minus the right answer -> a wrong sign; a constant multiple of it -> a missing or extra factor;
+* the answer for g = 1 -> the upstream gradient g was not multiplied in (the chain rule);
+* the right answer transposed, or a product whose shapes do not fit -> a transposed product;
+* another output's answer -> two outputs swapped; nan or inf -> where.
+
+Otherwise, and on every later failed try, a step of the exercise's own hint ladder: general, then specific, then
+the formula. Tries are counted per learner file (``Tries``) in the user's cache folder, never beside the file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import html
+import inspect
+import json
+import linecache
+import os
+import traceback
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+
+import numpy as np
+
+from tinygrad_edu.engine import broadcast_axes, reduce_broadcast
+from tinygrad_edu.exercises import catalog
+from tinygrad_edu.exercises.exercise import Exercise
+from tinygrad_edu.files import atomic_write
+
+RTOL, ATOL = 1e-6, 1e-9  # against the engine: the same math, rounded differently
+FD_RTOL, FD_ATOL = 1e-4, 1e-6  # against central differences, whose error is O(eps^2) plus rounding / eps
+TRIES_ENV = "TINYGRAD_EDU_TRIES"
+
+
+# ---------------------------------------------------------------- the verdict
+
+
+@dataclass
+class Verdict:
+    """What the checker found: ``ok``, and ``text`` to show; the rest for course tools (``to_json``).
+
+    status: "right", "wrong" (a number differs), "todo" (a function still raises NotImplementedError),
+    "error" (the file or the function fails: a syntax error, a missing function, an exception) or
+    "unreadable" (no file to check).
+    """
+
+    ok: bool
+    status: str
+    text: str
+    exercise: int | None = None
+    function: str | None = None
+    output: str | None = None
+    case: int | None = None
+    element: list[int] | None = None
+    mine: float | None = None
+    right: float | None = None
+    diagnosis: str | None = None
+    hint: str | None = None
+    tries: int = 0
+    cases: int = 0
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:  # what a notebook without HTML, or a Python prompt, shows
+        return self.text
+
+    def to_json(self) -> str:
+        """Every field as one JSON object, for a course's grader."""
+        return json.dumps(asdict(self))
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the verdict as a green or red box, the first line in bold."""
+        color, mark = ("#1a7f37", "✔") if self.ok else ("#cf222e", "✘")
+        first, _, rest = self.text.partition("\n")
+        body = html.escape(rest)  # newlines kept by white-space: pre-wrap
+        return (
+            f'<div style="border-left: 4px solid {color}; padding: 4px 10px; font-family: sans-serif">'
+            f'<b style="color: {color}">{mark} {html.escape(first)}</b>'
+            f'<div style="font-family: monospace; white-space: pre-wrap">{body}</div></div>'
+        )
+
+
+# ---------------------------------------------------------------- counting tries
+
+
+@dataclass
+class Tries:
+    """Failed tries per learner file, so each hint can be more specific than the last.
+
+    Kept in a small JSON file (``path``): by default ``~/.cache/tinygrad_edu/tries.json`` (``$XDG_CACHE_HOME``
+    is honoured), or the file named by the environment variable ``TINYGRAD_EDU_TRIES``; ``path=None`` keeps
+    them in memory only (a notebook session). A cache that cannot be read or written only costs the count.
+    """
+
+    path: str | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> Tries:
+        path = os.environ.get(TRIES_ENV)
+        if not path:
+            cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+            path = os.path.join(cache, "tinygrad_edu", "tries.json")
+        return cls(path)
+
+    def _load(self) -> dict[str, int]:
+        if self.path is None:
+            return self.counts
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                counts = json.load(f)
+        except (OSError, ValueError):
+            return {}
+        if not isinstance(counts, dict):
+            return {}
+        return {k: v for k, v in counts.items() if isinstance(v, int)}
+
+    def _save(self, counts: dict[str, int]) -> None:
+        if self.path is None:
+            self.counts = counts
+            return
+        with contextlib.suppress(OSError):
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            with atomic_write(self.path) as f:
+                f.write(json.dumps(counts, indent=1, sort_keys=True).encode())
+
+    def failed(self, key: str) -> int:
+        """Count one more failed try of ``key``; return how many there have been."""
+        counts = self._load()
+        counts[key] = counts.get(key, 0) + 1
+        self._save(counts)
+        return counts[key]
+
+    def passed(self, key: str) -> None:
+        """All right: the next mistake in this file starts the ladder again."""
+        counts = self._load()
+        if counts.pop(key, None) is not None:
+            self._save(counts)
+
+
+# ---------------------------------------------------------------- loading the learner's code
+
+
+class _Stop(Exception):
+    """A verdict reached before any number was compared (the code cannot run)."""
+
+    def __init__(self, verdict: Verdict):
+        super().__init__(verdict.text)
+        self.verdict = verdict
+
+
+def _title(ex: Exercise) -> str:
+    return f"Exercise {ex.number} ({ex.slug})"
+
+
+def _stop(ex: Exercise, status: str, text: str, function: str | None = None) -> _Stop:
+    return _Stop(Verdict(False, status, f"{_title(ex)}: {text}", exercise=ex.number, function=function))
+
+
+def _line_of(exc: BaseException, filename: str) -> str:
+    """' (line N of FILE: the code)' for the deepest frame in the learner's file, or ''."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    if not frames:
+        return ""
+    f = frames[-1]
+    code = f": {f.line.strip()}" if f.line else ""
+    return f" (line {f.lineno} of {os.path.basename(filename)}, in {f.name}{code})"
+
+
+def load_source(ex: Exercise, source: str, filename: str = "<exercise>") -> dict[str, Callable]:
+    """Run the learner's file once and return its functions by name; raises ``_Stop`` with the verdict for a
+    syntax error, an error at the top level, or a function of ``ex.functions`` that is missing."""
+    try:
+        code = compile(source, filename, "exec")
+    except SyntaxError as e:
+        where = f"line {e.lineno}" + (f", column {e.offset}" if e.offset else "")
+        shown = f"\n    {e.text.rstrip()}" if e.text else ""
+        raise _stop(ex, "error", f"syntax error in {os.path.basename(filename)} at {where}: {e.msg}{shown}") from None
+    namespace: dict = {"__name__": "exercise", "__file__": filename}
+    lines = [line + "\n" for line in source.splitlines()]
+    linecache.cache[filename] = (len(source), None, lines, filename)  # so tracebacks show the learner's lines
+    try:
+        exec(code, namespace)
+    except Exception as e:
+        raise _stop(ex, "error", f"running the file failed: {type(e).__name__}: {e}{_line_of(e, filename)}") from None
+    return functions_of(ex, namespace)
+
+
+def functions_of(ex: Exercise, namespace: Mapping) -> dict[str, Callable]:
+    """The learner's functions named in ``ex.functions``, from a module's namespace or a dict."""
+    found = {}
+    for name in ex.functions:
+        fn = namespace.get(name)
+        if fn is None:
+            defined = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
+            defined = [
+                k for k in defined if getattr(namespace[k], "__module__", None) in (None, "exercise", "__main__")
+            ]
+            has = f"; it defines {', '.join(defined)}" if defined else ""
+            raise _stop(ex, "error", f"no function {name} found{has}. Define {name} as the task says.", name)
+        if not callable(fn):
+            raise _stop(ex, "error", f"{name} is a {type(fn).__name__}, not a function", name)
+        found[name] = fn
+    return found
+
+
+# ---------------------------------------------------------------- comparing
+
+
+def _close(mine, right, rtol: float = RTOL, atol: float = ATOL) -> np.ndarray:
+    scale = max(1.0, float(np.max(np.abs(right)))) if np.size(right) else 1.0
+    with np.errstate(invalid="ignore"):
+        return np.isclose(mine, right, rtol=rtol, atol=atol * scale)
+
+
+def _allclose(mine, right, rtol: float = RTOL, atol: float = ATOL) -> bool:
+    return np.shape(mine) == np.shape(right) and bool(np.all(_close(mine, right, rtol, atol)))
+
+
+def _as_array(x) -> np.ndarray | None:
+    try:
+        a = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return a
+
+
+def _number(x: float) -> str:
+    return f"{float(x) + 0.0:.6g}"
+
+
+def _factor(c: float) -> str:
+    """A constant as a learner would write it: 2, 1/2, -1/3, or 0.318."""
+    f = Fraction(c).limit_denominator(16)
+    if abs(float(f) - c) <= 1e-9 * max(1.0, abs(c)):
+        return str(f)
+    return f"{c:.4g}"
+
+
+def _shape_diagnosis(mine: np.ndarray, right: np.ndarray, what: str) -> str:
+    """Why an answer of the wrong shape is wrong, as specifically as its numbers allow."""
+    try:
+        added, stretched = broadcast_axes(mine.shape, right.shape)
+    except ValueError:
+        pass
+    else:
+        axes = added + tuple(len(added) + i for i in stretched)
+        summed = reduce_broadcast(mine, np.zeros(right.shape))
+        numbers = "" if _allclose(summed, right) else " (and then the numbers still differ)"
+        keep = ", keepdims=True" if stretched else ""
+        return (
+            f"you forgot to sum over the broadcast axis: {what} has shape {right.shape} but yours has shape "
+            f"{mine.shape}. Broadcasting used each of its elements {mine.size // max(right.size, 1)} times "
+            f"(along axis {', '.join(map(str, axes))} of yours), so its gradient is the sum over those uses: "
+            f".sum(axis={axes[0] if len(axes) == 1 else axes}{keep}){numbers}"
+        )
+    if mine.size == right.size and _allclose(mine.reshape(right.shape), right):
+        return (
+            f"the right numbers in the wrong shape: {mine.shape} instead of {right.shape}; keep the summed axis "
+            f"(keepdims=True) or reshape to {right.shape}"
+        )
+    if mine.ndim == 2 and mine.shape == right.shape[::-1]:
+        return (
+            f"transposed: yours has shape {mine.shape}, the transpose of the right shape {right.shape}. "
+            f"A gradient has the shape of its input: transpose the product (swap its factors and transpose each)"
+        )
+    return f"{what} must have shape {right.shape} (the shape of the input it belongs to), yours has {mine.shape}"
+
+
+def _swapped(out: str, mine: np.ndarray, mine_all: dict, right_all: dict) -> str | None:
+    """The other output whose right answer the learner returned as ``out`` while returning something else in
+    its place (two outputs swapped), or None."""
+    for other, value in right_all.items():
+        theirs = _as_array(mine_all.get(other))
+        value = np.asarray(value, dtype=np.float64)
+        if other != out and _allclose(mine, value) and (theirs is None or not _allclose(theirs, value)):
+            return other
+    return None
+
+
+def _value_diagnosis(mine: np.ndarray, right: np.ndarray, unit: np.ndarray | None, swapped: str | None) -> str | None:
+    """What the form of a wrong answer (of the right shape) says about the mistake, or None."""
+    if not np.all(np.isfinite(mine)):
+        k = tuple(int(i) for i in np.argwhere(~np.isfinite(mine))[0])
+        return (
+            f"yours is {mine[k] if mine.ndim else mine} at element {list(k)}: an overflow or 0/0 there "
+            "(a division by a number that can be 0, or exp of a large number?)"
+        )
+    if swapped:
+        return f"swapped: this is {swapped}; return the outputs in the order the task gives"
+    if np.any(np.abs(right) > 1e-12) and _allclose(-mine, right):
+        return "wrong sign: yours is exactly minus the right answer"
+    if unit is not None and np.shape(unit) == mine.shape and not _allclose(unit, right) and _allclose(mine, unit):
+        return (
+            "you forgot the upstream gradient g: yours is the local derivative alone, right for g = 1. "
+            "The chain rule multiplies it by g = dL/d(out)"
+        )
+    denom = float(np.sum(right * right))
+    if denom > 1e-24:
+        c = float(np.sum(mine * right)) / denom
+        if np.isfinite(c) and abs(c) > 1e-12 and not np.isclose(c, 1.0) and _allclose(mine, c * right):
+            return (
+                f"off by a constant factor {_factor(c)}: yours is {_factor(c)} times the right answer everywhere. "
+                "A factor is missing or one too many"
+            )
+    if mine.ndim == 2 and mine.shape[0] == mine.shape[1] and _allclose(mine.T, right):
+        return "transposed: yours is the transpose of the right answer; swap the product's factors"
+    return None
+
+
+def _error_diagnosis(exc: BaseException) -> str:
+    """A hint for an exception raised inside the learner's function, when its message says something."""
+    words = str(exc)
+    if isinstance(exc, ValueError) and ("matmul" in words or "aligned" in words or "mismatch" in words):
+        return (
+            "a product whose shapes do not fit: a gradient has the shape of its input, so one factor must be "
+            "transposed (for C = A @ B: dA = g @ B.T has A's shape)"
+        )
+    if isinstance(exc, ValueError) and "broadcast" in words:
+        return "two arrays whose shapes do not broadcast: print the shapes and compare them with the task's"
+    return ""
+
+
+# ---------------------------------------------------------------- checking
+
+
+def _copy(case: tuple) -> tuple:
+    return copy.deepcopy(case)  # the learner's function may change its arguments in place
+
+
+def _outputs(ex: Exercise, fn_name: str, result, right) -> tuple[dict, dict]:
+    """The learner's and the engine's answers as two dicts name -> value, in the order to compare them."""
+    if ex.kind == "intermediates":
+        if not isinstance(result, Mapping):
+            raise _stop(
+                ex,
+                "error",
+                f"{fn_name} returned a {type(result).__name__}; it must return a dict of the intermediates' "
+                f"gradients by name ({', '.join(list(right)[:3])}, ...)",
+                fn_name,
+            )
+        return dict(result), dict(right)
+    names = ex.outputs or (f"{fn_name}(...)",)
+    if len(names) == 1:
+        return {names[0]: result}, {names[0]: right}
+    if not isinstance(result, (tuple, list)) or len(result) != len(names):
+        got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"one {type(result).__name__}"
+        raise _stop(ex, "error", f"{fn_name} returned {got}; it must return {len(names)}: {', '.join(names)}", fn_name)
+    return dict(zip(names, result)), dict(zip(names, right))
+
+
+def _with_g_one(ex: Exercise, fn: Callable, case: tuple):
+    """The engine's answer with the upstream gradient set to ones, when the function's first argument is g."""
+    try:
+        first = next(iter(inspect.signature(fn).parameters))
+    except (StopIteration, TypeError, ValueError):
+        return None
+    if first != "g" or not case:
+        return None
+    return ex.expected(*_copy((np.ones_like(case[0]) if np.ndim(case[0]) else 1.0, *case[1:])))
+
+
+def _describe_case(fn: Callable, case: tuple) -> str:
+    """'g (3, 4), out (3, 4), x (3, 4), p = 2.5': the arguments by name, arrays by shape."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        names = []
+    parts = []
+    for i, arg in enumerate(case):
+        name = names[i] if i < len(names) else f"argument {i + 1}"
+        parts.append(f"{name} {np.shape(arg)}" if np.ndim(arg) else f"{name} = {arg!r}")
+    return ", ".join(parts)
+
+
+def _there(fn: Callable, case: tuple, k: tuple, mine: np.ndarray) -> str:
+    """' (there g = 1.2, x = 0.5)': the arguments of the answer's shape at the element that differs."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return ""
+    shown = [
+        f"{name} = {_number(np.asarray(arg)[k])}"
+        for name, arg in zip(names, case)
+        if mine.ndim and np.shape(arg) == mine.shape
+    ]
+    return f" (there {', '.join(shown)})" if shown else ""
+
+
+def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
+    """Every case of ``ex`` against the learner's functions: the first difference found, or all right.
+
+    The returned verdict has no hint from the ladder and no tries yet: ``check`` adds them.
+    """
+    name = ex.functions[0]
+    fn = fns[name]
+    cases = ex.cases(np.random.default_rng(ex.number))
+    for i, case in enumerate(cases):
+        right = ex.expected(*_copy(case))
+        numeric = ex.numeric(*_copy(case)) if ex.numeric is not None else None
+        try:
+            with np.errstate(all="ignore"):  # an overflow is reported in words, below
+                result = fn(*_copy(case))
+        except NotImplementedError as e:
+            frames = [f for f in traceback.extract_tb(e.__traceback__) if f.name in ex.functions]
+            todo = frames[-1].name if frames else name
+            return Verdict(
+                False,
+                "todo",
+                f"{_title(ex)}: not done yet: function {todo} still raises NotImplementedError ({e}). "
+                "Replace the raise with your code.",
+                exercise=ex.number,
+                function=todo,
+                cases=len(cases),
+            )
+        except Exception as e:
+            filename = getattr(getattr(fn, "__code__", None), "co_filename", "")
+            why = _error_diagnosis(e)
+            return Verdict(
+                False,
+                "error",
+                f"{_title(ex)}: {name} raised {type(e).__name__}: {e}{_line_of(e, filename)}\n"
+                f"on case {i + 1} of {len(cases)}: {_describe_case(fn, case)}" + (f"\n{why}" if why else ""),
+                exercise=ex.number,
+                function=name,
+                case=i + 1,
+                diagnosis=why or None,
+                cases=len(cases),
+            )
+        mine_all, right_all = _outputs(ex, name, result, right)
+        unit = _with_g_one(ex, fn, case)
+        unit_all = _outputs(ex, name, unit, unit)[1] if unit is not None else {}
+        numeric_all = _outputs(ex, name, numeric, numeric)[1] if numeric is not None else {}
+        for out in right_all:
+            verdict = _compare_one(ex, fn, name, out, i, len(cases), case, mine_all, right_all, unit_all)
+            if verdict is None and numeric_all.get(out) is not None:
+                verdict = _against_differences(ex, name, out, i, mine_all[out], numeric_all[out])
+            if verdict is not None:
+                return verdict
+    fd = " and with central finite differences" if ex.numeric is not None else ""
+    what = f"{name}'s {', '.join(right_all)} agree" if len(right_all) > 1 else f"{name} agrees"
+    return Verdict(
+        True,
+        "right",
+        f"{_title(ex)}: all right. {what} with the engine{fd} on all {len(cases)} cases.\n{ex.proves}",
+        exercise=ex.number,
+        function=name,
+        cases=len(cases),
+    )
+
+
+def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -> Verdict | None:
+    """The first element where the learner's ``out`` differs from the engine's, as a verdict (None: all close)."""
+    right = np.asarray(right_all[out], dtype=np.float64)
+    where = f"on case {i + 1} of {n} ({_describe_case(fn, case)})"
+    base = dict(exercise=ex.number, function=name, output=out, case=i + 1, cases=n)
+    if out not in mine_all:
+        return Verdict(False, "wrong", f"{_title(ex)}: {name} did not return {out}.", **base)
+    if mine_all[out] is None:
+        return Verdict(False, "wrong", f"{_title(ex)}: {out} is None {where}: a return statement missing?", **base)
+    mine = _as_array(mine_all[out])
+    if mine is None or mine.dtype == object:
+        got = type(mine_all[out]).__name__
+        return Verdict(False, "wrong", f"{_title(ex)}: {out} is a {got}, not numbers, {where}.", **base)
+    swapped = _swapped(out, mine, mine_all, right_all)
+    if mine.shape != right.shape:
+        why = f"swapped: this is {swapped}, not {out}" if swapped else _shape_diagnosis(mine, right, out)
+        return Verdict(
+            False, "wrong", f"{_title(ex)}: {out} has the wrong shape {where}.\n{why}", diagnosis=why, **base
+        )
+    close = _close(mine, right)
+    if bool(np.all(close)):
+        return None
+    k = tuple(int(j) for j in np.argwhere(~close)[0])
+    unit = unit_all.get(out)
+    why = _value_diagnosis(mine, right, None if unit is None else np.asarray(unit, dtype=np.float64), swapped)
+    at = f" at element {list(k)}" if mine.ndim else ""
+    text = (
+        f"{_title(ex)}: {out} is wrong {where}.\n"
+        f"{out}{at}: yours is {_number(mine[k])}, the right one is {_number(right[k])}{_there(fn, case, k, mine)}."
+    )
+    return Verdict(
+        False,
+        "wrong",
+        text + (f"\n{why}" if why else ""),
+        element=list(k),
+        mine=float(mine[k]),
+        right=float(right[k]),
+        diagnosis=why,
+        **base,
+    )
+
+
+def _against_differences(ex, name, out, i, mine, numeric) -> Verdict | None:
+    """The learner's answer (already equal to the engine's) against central differences: they must agree too."""
+    mine, numeric = np.asarray(mine, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    if _allclose(mine, numeric, FD_RTOL, FD_ATOL):
+        return None
+    return Verdict(
+        False,
+        "error",
+        f"{_title(ex)}: {out} agrees with the engine but not with finite differences on case {i + 1}: "
+        "the exercise itself is wrong; please report it.",
+        exercise=ex.number,
+        function=name,
+        output=out,
+        case=i + 1,
+    )
+
+
+def _counts(verdict: Verdict) -> bool:
+    """A try that ran the learner's function and got a wrong answer or an error from it: it climbs the ladder."""
+    return verdict.status == "wrong" or (verdict.status == "error" and verdict.case is not None)
+
+
+def _with_hint(ex: Exercise, verdict: Verdict, tries: int) -> Verdict:
+    """Add the try's step of the ladder: after a diagnosis the ladder starts one try later."""
+    verdict.tries = tries
+    step = tries - 1 - (1 if verdict.diagnosis else 0)
+    if step >= 0:
+        verdict.hint = ex.hints[min(step, len(ex.hints) - 1)]
+        verdict.text += f"\nHint (try {tries}): {verdict.hint}"
+    return verdict
+
+
+def check(ex: Exercise, fns, key: str, tries: Tries | None = None) -> Verdict:
+    """Check the learner's functions (a dict by name, a module, or one function: the first of
+    ``ex.functions``) and count the try under ``key`` (default store: ``Tries.default()``)."""
+    tries = Tries.default() if tries is None else tries
+    if isinstance(fns, types.ModuleType):
+        fns = vars(fns)
+    elif callable(fns) and not isinstance(fns, Mapping):  # its helpers are found beside it, in its globals
+        fns = {**getattr(fns, "__globals__", {}), ex.functions[0]: fns}
+    try:
+        verdict = run_checks(ex, functions_of(ex, fns))
+    except _Stop as stop:
+        verdict = stop.verdict
+    if verdict.ok:
+        tries.passed(key)
+    return _with_hint(ex, verdict, tries.failed(key)) if _counts(verdict) else verdict
+
+
+def check_source(ex: Exercise, source: str, filename: str = "<exercise>", tries: Tries | None = None) -> Verdict:
+    """Check a learner's file given as text (``filename`` names it in messages and keys its tries)."""
+    tries = Tries.default() if tries is None else tries
+    key = f"{os.path.realpath(filename) if os.path.exists(filename) else filename}#{ex.number}"
+    try:
+        fns = load_source(ex, source, filename)
+    except _Stop as stop:
+        return stop.verdict
+    return check(ex, fns, key, tries)
+
+
+_SESSION = Tries(None)  # a notebook's tries: counted in memory, for as long as the kernel runs
+
+
+def check_exercise(number: int, fn: Callable | Mapping[str, Callable], pack: str | None = None) -> Verdict:
+    """Check a function written in a notebook against exercise ``number`` (``pack``: a course's file or
+    folder of exercises beside the built-in ones). ``fn`` is the exercise's function (its helpers are found
+    in the notebook beside it) or a dict of the functions by name. Jupyter shows the verdict as HTML."""
+    ex = catalog.find(number, pack)
+    return check(ex, fn, f"notebook#{ex.number}", _SESSION)

@@ -1,0 +1,75 @@
+"""Exercise 9: matrix product's backward, as ops.MatMul writes it."""
+
+import numpy as np
+
+from tinygrad_edu import ops
+from tinygrad_edu.exercises.exercise import Exercise, by_differences, op_cases, planted
+
+STUB = '''
+import numpy as np
+
+
+def matmul_backward(g, out, A, B):
+    """Return (dL/dA, dL/dB) for out = A @ B (A of shape (n, k), B of shape (k, m)), given g = dL/d(out)."""
+    raise NotImplementedError("TODO: two products of g with the other input, each of its input's shape")
+'''
+
+SOLUTION = '''
+import numpy as np
+
+
+def matmul_backward(g, out, A, B):
+    """Return (dL/dA, dL/dB) for out = A @ B (A of shape (n, k), B of shape (k, m)), given g = dL/d(out)."""
+    dA = g @ B.T
+    dB = A.T @ g
+    return dA, dB
+'''
+
+
+def _forward(A, B):
+    return A @ B
+
+
+def _cases(rng: np.random.Generator) -> list[tuple]:
+    shapes = [((2, 3), (3, 4)), ((4, 2), (2, 5)), ((1, 3), (3, 2)), ((3, 3), (3, 3))]
+    return op_cases(ops.MatMul.forward, [(rng.normal(size=sa), rng.normal(size=sb)) for sa, sb in shapes], rng)
+
+
+EXERCISE = Exercise(
+    number=9,
+    slug="matmul",
+    title="matrix product's backward",
+    lesson="Networks (README: a layer is X @ W + b) and ops.py's MatMul",
+    task="""
+out = A @ B, A of shape (n, k) and B of shape (k, m), so out has shape (n, m):
+out[i, j] = sum over t of A[i, t] * B[t, j]. Write its backward: given g = dL/d(out), of shape
+(n, m), return (dL/dA, dL/dB), of the shapes of A and B.
+
+The math. A[i, t] appears in out[i, j] for every j, multiplied by B[t, j]; so
+dL/dA[i, t] = sum over j of g[i, j] * B[t, j], which is (g @ B.T)[i, t]. Likewise
+dL/dB[t, j] = sum over i of A[i, t] * g[i, j] = (A.T @ g)[t, j].
+A check that never fails to help: the gradient has its input's shape. dA is (n, k): the only
+product of g (n, m) and B (k, m) with that shape is g @ B.T. dB is (k, m): A.T @ g.
+""",
+    stub=STUB,
+    solution=SOLUTION,
+    functions=("matmul_backward",),
+    outputs=("dA", "dB"),
+    cases=_cases,
+    expected=ops.MatMul.backward,
+    numeric=lambda g, out, A, B: by_differences(_forward, g, A, B),
+    hints=(
+        "Each gradient is a product of g with the OTHER input, arranged to have its input's shape.",
+        "dA must be (n, k) from g (n, m) and B (k, m): transpose B. dB must be (k, m) from A (n, k) and g: "
+        "transpose A, and put it first.",
+        "dA = g @ B.T and dB = A.T @ g",
+    ),
+    mistakes=(
+        planted("B not transposed", SOLUTION, "dA = g @ B\n", "dA = g @ B.T\n", "transpose"),
+        planted("transposed product", SOLUTION, "dB = g.T @ A", "dB = A.T @ g", "transpose"),
+        planted("wrong sign", SOLUTION, "dB = -A.T @ g", "dB = A.T @ g", "sign"),
+        planted("outputs swapped", SOLUTION, "return dB, dA", "return dA, dB", "swapped"),
+    ),
+    proves="You can derive a matrix product's gradients element by element and check them by their shapes: "
+    "g @ B.T and A.T @ g, what every linear layer's backward computes.",
+)

@@ -1,0 +1,101 @@
+"""Exercise 10: softmax's backward, as ops.Softmax writes it: a row's outputs share one denominator."""
+
+import numpy as np
+
+from tinygrad_edu import ops
+from tinygrad_edu.exercises.exercise import Exercise, by_differences, op_cases, planted
+
+STUB = '''
+import numpy as np
+
+
+def softmax_backward(g, out, x):
+    """Return dL/dx for out = softmax(x) over the last axis, given g = dL/d(out) (out and g: x's shape)."""
+    raise NotImplementedError("TODO: out times (g minus one number per row: the sum over the row of g * out)")
+'''
+
+SOLUTION = '''
+import numpy as np
+
+
+def softmax_backward(g, out, x):
+    """Return dL/dx for out = softmax(x) over the last axis, given g = dL/d(out) (out and g: x's shape)."""
+    return out * (g - np.sum(g * out, axis=-1, keepdims=True))
+'''
+
+
+def _softmax(x):
+    return x.softmax(axis=-1)
+
+
+def _cases(rng: np.random.Generator) -> list[tuple]:
+    shapes = [(5,), (3, 4), (2, 3, 5), (4, 4), (1, 6)]
+    return op_cases(lambda x: ops.Softmax.forward(x, axis=-1), [(rng.normal(size=s) * 2,) for s in shapes], rng)
+
+
+EXERCISE = Exercise(
+    number=10,
+    slug="softmax",
+    title="softmax's backward",
+    lesson="Classification (README: softmax and cross-entropy) and ops.py's Softmax",
+    task="""
+out = softmax(x) over the last axis: in each row, out_i = e^(x_i) / sum_j e^(x_j), so the row's
+numbers are positive and add up to 1. Write its backward: given g = dL/d(out), return dL/dx
+(x's shape). x may have one axis (one row) or more (every axis but the last counts rows).
+
+The math. Every out_i of a row has every x_j of that row in its denominator, so x_j moves every
+output of its row, not only out_j: the Jacobian of one row is a full matrix,
+    d out_i / d x_j = out_i * (delta_ij - out_j)      (delta_ij = 1 if i = j, else 0).
+The chain rule sums over every output x_j reaches:
+    dL/dx_j = sum_i g_i * out_i * (delta_ij - out_j) = out_j * (g_j - sum_i g_i * out_i).
+So per row: one number, s = sum over the row of g * out; then dx = out * (g - s). Compute s for all
+rows at once with a sum over the last axis that keeps it (keepdims=True), so it broadcasts back
+along the row. You never need the Jacobian itself.
+""",
+    stub=STUB,
+    solution=SOLUTION,
+    functions=("softmax_backward",),
+    cases=_cases,
+    expected=lambda g, out, x: ops.Softmax.backward(g, out, x, axis=-1),
+    numeric=lambda g, out, x: by_differences(_softmax, g, x),
+    hints=(
+        "softmax couples the numbers of a row: the Jacobian is not diagonal, since every x_j of a row is in the "
+        "denominator of every output. So dx_j collects g_i from every output of its row: a sum over the row "
+        "(the last axis, keepdims=True), one number per row.",
+        "d out_i / d x_j = out_i * (delta_ij - out_j). Summed with g_i over i: out_j * g_j minus out_j times "
+        "(sum over i of g_i * out_i).",
+        "dx = out * (g - np.sum(g * out, axis=-1, keepdims=True))",
+    ),
+    mistakes=(
+        planted(
+            "wrong sign",
+            SOLUTION,
+            "return out * (np.sum(g * out, axis=-1, keepdims=True) - g)",
+            "return out * (g - np.sum(g * out, axis=-1, keepdims=True))",
+            "sign",
+        ),
+        planted(
+            "only the Jacobian's diagonal (as for a sigmoid)",
+            SOLUTION,
+            "return out * (1 - out) * g",
+            "return out * (g - np.sum(g * out, axis=-1, keepdims=True))",
+            "not diagonal",
+        ),
+        planted(
+            "the sum over the wrong axis",
+            SOLUTION,
+            "np.sum(g * out, axis=0, keepdims=True)",
+            "np.sum(g * out, axis=-1, keepdims=True)",
+            "sum over the row",
+        ),
+        planted(
+            "the row's sum without keepdims",
+            SOLUTION,
+            "np.sum(g * out, axis=-1)",
+            "np.sum(g * out, axis=-1, keepdims=True)",
+            "broadcast",
+        ),
+    ),
+    proves="You can push a gradient through an op whose outputs all depend on all its inputs: softmax's "
+    "Jacobian-vector product out * (g - sum(g * out)), in one line, without building the Jacobian.",
+)
