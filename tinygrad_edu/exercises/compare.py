@@ -100,7 +100,7 @@ class Comparison:
     def _repr_html_(self) -> str:
         """One table row: the name, exact, close, the largest difference, and what differs (red if not close)."""
         color = "#1a7f37" if self.close else "#cf222e"
-        diff = f"{self.max_diff:.3g}" if self.shapes_fit else ""
+        diff = f"max diff: {self.max_diff:.3g}" if self.shapes_fit else ""
         cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff, self.detail())
         row = "".join(f'<td style="padding: 0 8px">{html.escape(c)}</td>' for c in cells)
         return f'<table style="font-family: monospace; color: {color}"><tr>{row}</tr></table>'
