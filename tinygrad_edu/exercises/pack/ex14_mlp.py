@@ -131,8 +131,9 @@ The rules you need, each used somewhere above:
   - a variable used twice (counts goes into probs AND counts_sum) gets the sum of both (+=);
   - a variable broadcast along an axis (counts_sum_inv along each row, b2 down the batch) gets its
     gradient summed over that axis (keepdims=True where the variable kept that axis as 1);
-  - max picks one element per row: its gradient goes to that element (dlogit_maxes is ~1e-17:
-    subtracting it does not change the loss, which is why it is there at all);
+  - max picks one element per row: its gradient goes to that element. (dlogit_maxes comes out
+    ~1e-17, zero but for rounding: subtracting the row's max, there against overflow in exp, does
+    not change the loss.)
   - C = A @ B: dA = dC @ B.T, dB = A.T @ dC.
 """,
     stub=STUB,
