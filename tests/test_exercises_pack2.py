@@ -320,8 +320,9 @@ def test_batchnorm_and_conv2d_equal_pytorchs():
         for mine, theirs in zip(solution(ex)(g, x, gamma), (xt.grad, gt.grad, bt.grad)):
             np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-9, atol=1e-12)
     ex = ex16_conv2d.EXERCISE
-    for g, x, w in cases(ex):
+    assert {case[3] for case in cases(ex)} == {1, 2, 3}
+    for g, x, w, stride in cases(ex):
         xt, wt = _t(torch, x), _t(torch, w)
-        torch.nn.functional.conv2d(xt, wt).backward(torch.tensor(g))
-        for mine, theirs in zip(solution(ex)(g, x, w), (xt.grad, wt.grad)):
+        torch.nn.functional.conv2d(xt, wt, stride=stride).backward(torch.tensor(g))
+        for mine, theirs in zip(solution(ex)(g, x, w, stride), (xt.grad, wt.grad)):
             np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-10, atol=1e-12)
