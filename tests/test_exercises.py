@@ -53,7 +53,7 @@ def test_the_engine_answer_agrees_with_finite_differences(ex):
         if numeric is None:
             continue
         right = ex.expected(*case)
-        pairs = zip(right.values(), numeric.values()) if isinstance(right, dict) else [(right, numeric)]
+        pairs = [(right[k], numeric[k]) for k in numeric] if isinstance(right, dict) else [(right, numeric)]
         if isinstance(right, tuple):
             pairs = zip(right, numeric)
         for r, n in pairs:
@@ -492,3 +492,51 @@ def test_check_exercise_shows_html_in_a_real_kernel(tmp_path):
     assert "Hint (try 1): " in first and "Hint (try 2): " in second  # tries counted in the kernel's session
     assert "✔ Exercise 3 (tanh): all right." in right
     assert shown[2]["text/plain"].startswith("Exercise 3 (tanh): all right.")
+
+
+def test_the_learners_prints_show_but_stay_out_of_the_json(tmp_path, capsys):
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text("def tanh_backward(g, out, x):\n    print('debugging', x.shape)\n    return g * (1 - out**2)\n")
+    assert main(["exercise", "check", str(path), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["ok"] is True and "debugging (5,)" in err
+    assert main(["exercise", "check", str(path)]) == 0
+    assert "debugging (5,)" in capsys.readouterr().out
+
+
+def test_a_missing_return_and_a_module_of_functions():
+    verdict = check_source(catalog.find(3), "def tanh_backward(g, out, x):\n    g * (1 - out**2)\n", tries=Tries(None))
+    assert "tanh_backward(...) is None on case 1 of 3" in verdict.text and "a return statement missing?" in verdict.text
+    import types
+
+    module = types.ModuleType("mine")
+    exec(catalog.find(9).solution, vars(module))
+    assert check_exercise(9, module).ok
+
+
+# what PyTorch computes for the pack's exercises: a third opinion, beside the engine and finite differences
+TORCH_FORWARD = {
+    "product": lambda t, a, b, c: a * b * c,
+    "sigmoid": lambda t, x: t.sigmoid(x),
+    "tanh": lambda t, x: t.tanh(x),
+    "softplus": lambda t, x: t.nn.functional.softplus(x),
+    "log": lambda t, x: t.log(x),
+    "power": lambda t, x, p: x**p,
+    "max": lambda t, x, axis: t.amax(x, dim=axis),
+    "broadcast_add": lambda t, a, b: a + b,
+    "matmul": lambda t, a, b: a @ b,
+}
+
+
+@pytest.mark.parametrize("ex", [ex for ex in PACK if ex.slug in TORCH_FORWARD], ids=by_id)
+def test_the_engine_answer_agrees_with_pytorch(ex):
+    torch = pytest.importorskip("torch")
+    for g, out, *args in ex.cases(np.random.default_rng(ex.number)):
+        arrays = [torch.tensor(a, dtype=torch.float64, requires_grad=True) if np.ndim(a) else a for a in args]
+        result = TORCH_FORWARD[ex.slug](torch, *arrays)
+        leaves = [a for a in arrays if isinstance(a, torch.Tensor)]
+        grads = torch.autograd.grad(result, leaves, grad_outputs=torch.tensor(g, dtype=torch.float64))
+        right = ex.expected(g, out, *args)
+        right = right if isinstance(right, tuple) else (right,)
+        for mine, theirs in zip(right, grads, strict=True):
+            np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-12, atol=1e-14)

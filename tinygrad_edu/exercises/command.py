@@ -8,6 +8,7 @@ or that says not which exercise it is, a file that would be overwritten without 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -42,14 +43,14 @@ def configure(p: argparse.ArgumentParser) -> None:
 
     pack_option(p, None)
     p.add_argument("--solutions", metavar="DIR", help="write every exercise's reference solution into DIR")
-    p.add_argument("--force", action="store_true", help="with --solutions: replace files that exist")
+    p.add_argument("--force", action="store_true", help="replace files that exist (with --solutions or start)")
     actions = p.add_subparsers(dest="action", metavar="{list,start,check}")
     a = actions.add_parser("list", help="list the exercises")
     pack_option(a, argparse.SUPPRESS)
     a = actions.add_parser("start", help="write exercise N's file: the task, the math, and TODOs to fill in")
     a.add_argument("number", type=int, help="which exercise (see list)")
     a.add_argument("path", nargs="?", help="where (a file, or a folder); default: ./exNN_slug.py")
-    a.add_argument("--force", action="store_true", help="replace the file if it exists")
+    a.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help="replace the file if it exists")
     pack_option(a, argparse.SUPPRESS)
     a = actions.add_parser("check", help="grade a learner's file (exit 0 right, 1 wrong, 2 bad usage)")
     a.add_argument("path", help="the learner's file")
@@ -132,6 +133,8 @@ def _check(args) -> int:
             f"cannot tell which exercise {args.path!r} is: its first line does not say 'Exercise N' and its name "
             "is not exNN_...; give --number N"
         )
-    verdict: Verdict = check_source(catalog.find(number, args.pack), source, args.path)
+    ex = catalog.find(number, args.pack)
+    with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+        verdict: Verdict = check_source(ex, source, args.path)  # the learner's prints: not in the JSON
     print(verdict.to_json() if args.json else verdict.text)
     return 0 if verdict.ok else 1

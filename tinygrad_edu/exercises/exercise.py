@@ -27,7 +27,8 @@ class Mistake:
     """A planted wrong solution: the tests check the checker's first answer to it contains ``hint``.
 
     what: the mistake in words ("wrong sign", "missing factor 2", "no sum over the broadcast axis").
-    source: a whole learner file (the solution with one thing wrong).
+    source: the code of a learner's file with one thing wrong (the solution changed in one place; the task's
+        docstring is not needed).
     hint: a word or phrase the checker's FIRST answer to ``source`` must contain (e.g. "sign", "sum over").
     """
 
@@ -45,7 +46,8 @@ class Exercise:
     task: what to do and the math to use (plain text; the learner's file starts with it as its docstring).
     stub: the code the learner starts from: functions whose bodies ``raise NotImplementedError("TODO ...")``.
     solution: the same functions filled in (the reference solution; ``--solutions`` writes these).
-    functions: the names the learner defines, checked in this order; the first is the one called.
+    functions: the names the learner defines, each checked to exist in this order; the first is called with
+        each case, the others are helpers it calls (``unbroadcast`` in exercise 8).
     cases: ``cases(rng)`` gives the argument tuples to call the learner's function with.
     expected: ``expected(*case)``: the right answer, computed by the engine (an op's own backward, or the
         graph's gradients), never a second hand-written formula.
@@ -56,9 +58,10 @@ class Exercise:
         "intermediates": it returns a dict name -> array and ``expected`` the engine's dict in backward
         order; the first wrong name is reported (makemore's ``cmp``).
     outputs: for kind "backward" with several return values, their names in order (("dA", "dB")):
-        ``expected`` then returns a tuple in the same order. Empty: one return value, named "the result".
+        ``expected`` then returns a tuple in the same order. Empty: one return value, named "fn(...)".
     numeric: ``numeric(*case)``: optional second answer by central finite differences (same form as
-        ``expected``), checked by the tests to agree with ``expected``, so the engine's answer is itself
+        ``expected``, or a dict of some of the names for "intermediates"); the checker compares the learner's
+        answer with it too, and the tests check it agrees with ``expected``, so the engine's answer is itself
         checked; None where the exercise is not a derivative of a function we can evaluate. It may return
         None for one case (at a tie of max the function has no derivative, and differences mean nothing).
     """

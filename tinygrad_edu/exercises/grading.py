@@ -22,11 +22,11 @@ import contextlib
 import copy
 import html
 import inspect
-import io
 import json
 import linecache
 import os
 import traceback
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
@@ -192,8 +192,7 @@ def load_source(ex: Exercise, source: str, filename: str = "<exercise>") -> dict
     lines = [line + "\n" for line in source.splitlines()]
     linecache.cache[filename] = (len(source), None, lines, filename)  # so tracebacks show the learner's lines
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(code, namespace)
+        exec(code, namespace)
     except Exception as e:
         raise _stop(ex, "error", f"running the file failed: {type(e).__name__}: {e}{_line_of(e, filename)}") from None
     return functions_of(ex, namespace)
@@ -206,7 +205,9 @@ def functions_of(ex: Exercise, namespace: Mapping) -> dict[str, Callable]:
         fn = namespace.get(name)
         if fn is None:
             defined = sorted(k for k, v in namespace.items() if callable(v) and not k.startswith("_"))
-            defined = [k for k in defined if getattr(namespace[k], "__module__", None) in (None, "exercise")]
+            defined = [
+                k for k in defined if getattr(namespace[k], "__module__", None) in (None, "exercise", "__main__")
+            ]
             has = f"; it defines {', '.join(defined)}" if defined else ""
             raise _stop(ex, "error", f"no function {name} found{has}. Define {name} as the task says.", name)
         if not callable(fn):
@@ -410,7 +411,7 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
         right = ex.expected(*_copy(case))
         numeric = ex.numeric(*_copy(case)) if ex.numeric is not None else None
         try:
-            with contextlib.redirect_stdout(io.StringIO()), np.errstate(all="ignore"):
+            with np.errstate(all="ignore"):  # an overflow is reported in words, below
                 result = fn(*_copy(case))
         except NotImplementedError as e:
             frames = [f for f in traceback.extract_tb(e.__traceback__) if f.name in ex.functions]
@@ -467,6 +468,8 @@ def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -
     base = dict(exercise=ex.number, function=name, output=out, case=i + 1, cases=n)
     if out not in mine_all:
         return Verdict(False, "wrong", f"{_title(ex)}: {name} did not return {out}.", **base)
+    if mine_all[out] is None:
+        return Verdict(False, "wrong", f"{_title(ex)}: {out} is None {where}: a return statement missing?", **base)
     mine = _as_array(mine_all[out])
     if mine is None or mine.dtype == object:
         got = type(mine_all[out]).__name__
@@ -532,11 +535,13 @@ def _with_hint(ex: Exercise, verdict: Verdict, tries: int) -> Verdict:
     return verdict
 
 
-def check(ex: Exercise, fns: Mapping[str, Callable] | Callable, key: str, tries: Tries | None = None) -> Verdict:
-    """Check the learner's functions (a dict by name, a module's namespace, or one function: the first of
+def check(ex: Exercise, fns, key: str, tries: Tries | None = None) -> Verdict:
+    """Check the learner's functions (a dict by name, a module, or one function: the first of
     ``ex.functions``) and count the try under ``key`` (default store: ``Tries.default()``)."""
     tries = Tries.default() if tries is None else tries
-    if callable(fns) and not isinstance(fns, Mapping):  # its helpers are found beside it, in its globals
+    if isinstance(fns, types.ModuleType):
+        fns = vars(fns)
+    elif callable(fns) and not isinstance(fns, Mapping):  # its helpers are found beside it, in its globals
         fns = {**getattr(fns, "__globals__", {}), ex.functions[0]: fns}
     try:
         verdict = run_checks(ex, functions_of(ex, fns))

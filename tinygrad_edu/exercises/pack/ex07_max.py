@@ -34,7 +34,7 @@ def _cases(rng: np.random.Generator) -> list[tuple]:
     no_ties = (rng.normal(size=(3, 4)), 1)
     ties = np.array([[1.0, 3.0, 3.0, 0.0], [2.0, 2.0, 2.0, 2.0], [0.0, 5.0, 1.0, 4.0]])  # 2, 4 and 1 winners
     more = rng.integers(0, 3, size=(4, 5)).astype(float)  # small whole numbers: many ties
-    more[0] = [0.0, 1.0, 2.0, 1.0, 0.0]  # one column of...  a row with a single maximum
+    more[0] = [0.0, 1.0, 2.0, 1.0, 0.0]  # a row with a single maximum beside rows with ties
     return op_cases(_forward, [no_ties, (ties, 1), (ties, 0), (more, 0), (more, -1)], rng)
 
 
