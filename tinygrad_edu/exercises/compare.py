@@ -26,6 +26,7 @@ import numpy as np
 from tinygrad_edu.checks import seed_for
 from tinygrad_edu.engine import Value, backprop, broadcast_axes, toposort
 from tinygrad_edu.gradcheck import central_differences
+from tinygrad_edu.train import in_notebook
 
 EPS = 1e-6  # the step of the finite differences (as gradcheck's)
 RTOL, ATOL = 1e-5, 1e-8  # numpy's and PyTorch's allclose defaults: "close" means what makemore's cmp means
@@ -158,8 +159,6 @@ def compare(name: str, mine, node, show: bool = True) -> Comparison:
         raise TypeError(f"compare: name must be a string, got {name!r}")
     result = Comparison(name, _numbers(mine, "mine (your gradient)"), _right_answer(name, node))
     if show:
-        from tinygrad_edu.train import in_notebook
-
         if in_notebook():
             result._ipython_display_()
         else:
