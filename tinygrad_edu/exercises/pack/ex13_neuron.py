@@ -15,7 +15,7 @@ FORWARD = """\
     o = tanh(n)
 """
 
-STUB = f'''
+HEAD = f'''
 from numpy import tanh
 
 
@@ -25,22 +25,18 @@ def neuron_backward(g, x1, w1, x2, w2, b):
 {FORWARD}
     # the backward pass: from o back to the leaves, each node's gradient from the node it went into
     do = g
-    raise NotImplementedError("TODO: dn, db, dx1w1x2w2, dx1w1, dx2w2, dx1, dw1, dx2, dw2")
-    return dict(do=do, dn=dn, db=db, dx1w1x2w2=dx1w1x2w2, dx1w1=dx1w1, dx2w2=dx2w2,
-                dx1=dx1, dw1=dw1, dx2=dx2, dw2=dw2)
 '''
 
-SOLUTION = f'''
-from numpy import tanh
+RETURN = """
+    return dict(do=do, dn=dn, db=db, dx1w1x2w2=dx1w1x2w2, dx1w1=dx1w1, dx2w2=dx2w2,
+                dx1=dx1, dw1=dw1, dx2=dx2, dw2=dw2)
+"""
 
+STUB = HEAD + """    raise NotImplementedError("TODO: dn, db, dx1w1x2w2, dx1w1, dx2w2, dx1, dw1, dx2, dw2")""" + RETURN
 
-def neuron_backward(g, x1, w1, x2, w2, b):
-    """Every node's gradient in o = tanh(x1*w1 + x2*w2 + b), given g = dL/do, as a dict "dname" -> array."""
-    # the forward pass, one node per line (micrograd's lecture)
-{FORWARD}
-    # the backward pass: from o back to the leaves, each node's gradient from the node it went into
-    do = g
-    dn = (1 - o**2) * do
+SOLUTION = (
+    HEAD
+    + """    dn = (1 - o**2) * do
     db = dn
     dx1w1x2w2 = dn
     dx1w1 = dx1w1x2w2
@@ -48,10 +44,9 @@ def neuron_backward(g, x1, w1, x2, w2, b):
     dx1 = w1 * dx1w1
     dw1 = x1 * dx1w1
     dx2 = w2 * dx2w2
-    dw2 = x2 * dx2w2
-    return dict(do=do, dn=dn, db=db, dx1w1x2w2=dx1w1x2w2, dx1w1=dx1w1, dx2w2=dx2w2,
-                dx1=dx1, dw1=dw1, dx2=dx2, dw2=dw2)
-'''
+    dw2 = x2 * dx2w2"""
+    + RETURN
+)
 
 LECTURE = dict(x1=2.0, w1=-3.0, x2=0.0, w2=1.0, b=6.8813735870195432)  # micrograd's numbers: o = 0.7071
 
