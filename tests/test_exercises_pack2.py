@@ -12,8 +12,7 @@ import tinygrad_edu.torch as ttorch
 from tests.test_makemore_backprop import INTERMEDIATES, PARAMETERS, chopped_forward, exercise_1, init_network
 from tinygrad_edu import Value, check_graph, functional
 from tinygrad_edu.exercises import grading
-from tinygrad_edu.exercises.compare import compare, gradients_by_name
-from tinygrad_edu.exercises.exercise import by_differences
+from tinygrad_edu.exercises.compare import backward_order, compare, differences_by_name, gradients_by_name, run_lines
 from tinygrad_edu.exercises.pack import (
     ex10_softmax,
     ex11_log_softmax,
@@ -223,24 +222,32 @@ def test_cross_entropy_solution_equals_finite_differences():
 
 
 def test_intermediates_equal_finite_differences():
-    """Exercises 13 and 14 have no numeric answer for an intermediate; instead every op of their graphs is checked
-    against finite differences on its own (check_graph), and the leaves' gradients of the whole output too."""
+    """Exercises 13 and 14: every intermediate of the reference solutions against central differences (each node
+    nudged in turn, the forward's lines run again), and every op of their graphs on its own (check_graph)."""
+    for ex in (ex13_neuron.EXERCISE, ex14_mlp.EXERCISE):
+        for case in cases(ex):
+            mine, numeric = solution(ex)(*case), ex.numeric(*case)
+            assert sorted(mine) == sorted(numeric)
+            for name, value in numeric.items():
+                np.testing.assert_allclose(mine[name], value, rtol=1e-6, atol=1e-8, err_msg=name)
     g, *args = cases(ex13_neuron.EXERCISE)[0]
-    nodes = ex13_neuron.graph(*(Value(x) for x in args))
-    assert not check_graph((nodes["o"] * g).sum()).failures
-    mine = solution(ex13_neuron.EXERCISE)(g, *args)
-    leaves = by_differences(lambda *v: ex13_neuron.graph(*v)["o"], g, *args)
-    for name, numeric in zip(("dx1", "dw1", "dx2", "dw2", "db"), leaves):
-        np.testing.assert_allclose(mine[name], numeric, rtol=1e-6, atol=1e-9)
+    assert not check_graph((ex13_neuron.graph(*(Value(x) for x in args))["o"] * g).sum()).failures
+    assert not check_graph(ex14_mlp.graph(*cases(ex14_mlp.EXERCISE)[0])["loss"]).failures
 
-    case = cases(ex14_mlp.EXERCISE)[0]
-    nodes = ex14_mlp.graph(*case)
-    assert not check_graph(nodes["loss"]).failures
-    mine = solution(ex14_mlp.EXERCISE)(*case)
-    X, Y, *params = case
-    numeric = by_differences(lambda *p: ex14_mlp.graph(X, Y, *p)["loss"], 1.0, *params)
-    for name, value in zip(("dW1", "db1", "dW2", "db2"), numeric):
-        np.testing.assert_allclose(mine[name], value, rtol=1e-6, atol=1e-9)
+
+def test_differences_by_name_nudge_each_line_of_a_forward():
+    """run_lines runs a forward one assignment a line, nudging the named variables as they are made; the
+    derivatives by those nudges are the gradients the engine's backward pass leaves (the lecture's neuron)."""
+    nodes = ex13_neuron.graph(*(Value(v, label=k) for k, v in ex13_neuron.LECTURE.items()))
+    assert nodes["o"].data == pytest.approx(0.7071067811865476)
+    nudged = run_lines(ex13_neuron.FORWARD, ex13_neuron.LECTURE, {"tanh": np.tanh}, {"n": 1e-3, "x1": 0.5})
+    assert nudged["n"] == pytest.approx(0.8813735870195432 + 1e-3 - 1.5) and nudged["x1w1"] == -7.5
+    shapes = {name: () for name in backward_order(nodes["o"], nodes)}
+    lecture = ex13_neuron.LECTURE.values()
+    found = differences_by_name(lambda nudges: ex13_neuron.graph(*lecture, tanh=np.tanh, nudges=nudges)["o"], shapes)
+    assert list(found) == list(gradients_by_name(nodes["o"], nodes))
+    for name, value in gradients_by_name(nodes["o"], nodes).items():
+        assert found[name] == pytest.approx(value, abs=1e-8), name
 
 
 # ---------------------------------------------------------------- the same numbers on PyTorch
@@ -313,8 +320,9 @@ def test_batchnorm_and_conv2d_equal_pytorchs():
         for mine, theirs in zip(solution(ex)(g, x, gamma), (xt.grad, gt.grad, bt.grad)):
             np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-9, atol=1e-12)
     ex = ex16_conv2d.EXERCISE
-    for g, x, w in cases(ex):
+    assert {case[3] for case in cases(ex)} == {1, 2, 3}
+    for g, x, w, stride in cases(ex):
         xt, wt = _t(torch, x), _t(torch, w)
-        torch.nn.functional.conv2d(xt, wt).backward(torch.tensor(g))
-        for mine, theirs in zip(solution(ex)(g, x, w), (xt.grad, wt.grad)):
+        torch.nn.functional.conv2d(xt, wt, stride=stride).backward(torch.tensor(g))
+        for mine, theirs in zip(solution(ex)(g, x, w, stride), (xt.grad, wt.grad)):
             np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-10, atol=1e-12)

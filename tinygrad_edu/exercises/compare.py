@@ -9,18 +9,26 @@ your number and the right one) and, when the shapes differ, says so instead of f
     dlogits         | exact: False | close: True  | max diff: 5.55e-17
 
 ``gradients_by_name`` reads the engine's gradient of every named intermediate after one backward pass, in the
-order the pass reaches them: the answers of the exercises that work through a graph node by node.
+order the pass reaches them: the answers of the exercises that work through a graph node by node;
+``differences_by_name`` finds the same by finite differences, nudging each intermediate of a forward pass written
+one line a variable (``run_lines``).
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import textwrap
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
 from tinygrad_edu.checks import seed_for
 from tinygrad_edu.engine import Value, backprop, broadcast_axes, toposort
+from tinygrad_edu.gradcheck import central_differences
+from tinygrad_edu.train import in_notebook
 
+EPS = 1e-6  # the step of the finite differences (as gradcheck's)
 RTOL, ATOL = 1e-5, 1e-8  # numpy's and PyTorch's allclose defaults: "close" means what makemore's cmp means
 
 
@@ -93,7 +101,7 @@ class Comparison:
     def _repr_html_(self) -> str:
         """One table row: the name, exact, close, the largest difference, and what differs (red if not close)."""
         color = "#1a7f37" if self.close else "#cf222e"
-        diff = f"{self.max_diff:.3g}" if self.shapes_fit else ""
+        diff = f"max diff: {self.max_diff:.3g}" if self.shapes_fit else ""
         cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff, self.detail())
         row = "".join(f'<td style="padding: 0 8px">{html.escape(c)}</td>' for c in cells)
         return f'<table style="font-family: monospace; color: {color}"><tr>{row}</tr></table>'
@@ -151,8 +159,6 @@ def compare(name: str, mine, node, show: bool = True) -> Comparison:
         raise TypeError(f"compare: name must be a string, got {name!r}")
     result = Comparison(name, _numbers(mine, "mine (your gradient)"), _right_answer(name, node))
     if show:
-        from tinygrad_edu.train import in_notebook
-
         if in_notebook():
             result._ipython_display_()
         else:
@@ -160,15 +166,53 @@ def compare(name: str, mine, node, show: bool = True) -> Comparison:
     return result
 
 
-def gradients_by_name(root: Value, nodes: dict[str, Value], grad_output=None) -> dict[str, object]:
-    """The gradient of ``root`` with respect to each of ``nodes`` (name -> Value), as numbers, in the order the
-    backward pass reaches them (nearest the root first): what ``root.backward(grad_output)`` leaves in their
-    ``.grad``, read from the pass itself (nothing is written into any ``.grad``)."""
-    order = toposort(root)
-    position = {id(v): i for i, v in enumerate(order)}
+def backward_order(root: Value, nodes: dict[str, Value]) -> list[str]:
+    """The names of ``nodes`` in the order a backward pass from ``root`` reaches them (nearest the root first)."""
+    position = {id(v): i for i, v in enumerate(toposort(root))}
     missing = [name for name, v in nodes.items() if id(v) not in position]
     if missing:
-        raise ValueError(f"gradients_by_name: {', '.join(missing)} not on the graph of the root")
+        raise ValueError(f"{', '.join(missing)} not on the graph of the root")
+    return sorted(nodes, key=lambda name: position[id(nodes[name])])
+
+
+def gradients_by_name(root: Value, nodes: dict[str, Value], grad_output=None) -> dict[str, object]:
+    """The gradient of ``root`` with respect to each of ``nodes`` (name -> Value), as numbers, in the order the
+    backward pass reaches them: what ``root.backward(grad_output)`` leaves in their ``.grad``, read from the pass
+    itself (nothing is written into any ``.grad``)."""
+    names = backward_order(root, nodes)
     reached = backprop(root, seed_for(root, grad_output))
-    names = sorted(nodes, key=lambda name: position[id(nodes[name])])
     return {name: reached[nodes[name]] for name in names}
+
+
+@functools.cache
+def _statements(lines: str) -> tuple[tuple[str, object], ...]:
+    """Each line of a forward pass compiled once: (the variable it assigns, its code)."""
+    return tuple(
+        (line.split("=", 1)[0].strip(), compile(line, "<forward>", "exec"))
+        for line in textwrap.dedent(lines).strip().splitlines()
+    )
+
+
+def run_lines(lines: str, variables: dict, functions: dict, nudges: Mapping | None = None) -> dict:
+    """Run a forward pass written one assignment a line (``name = expression``, indented as in a function body)
+    on ``variables``, with ``functions`` (``exp``, ``np``, ...) as its globals; return every variable by name.
+    ``nudges[name]``, if given, is added to variable ``name`` as soon as it is made (inputs: before the first
+    line): the derivative of the output by that nudge is the variable's gradient (``differences_by_name``)."""
+    nudges = nudges or {}
+    env = {name: value + nudges[name] if name in nudges else value for name, value in variables.items()}
+    for name, code in _statements(lines):
+        exec(code, dict(functions), env)
+        if name in nudges:
+            env[name] = env[name] + nudges[name]
+    return env
+
+
+def differences_by_name(output: Callable[[dict], object], shapes: dict[str, tuple], grad_output=None) -> dict:
+    """Central finite differences of sum(grad_output * output) by a nudge added to each named variable, in the
+    order of ``shapes`` (name -> shape): ``output(nudges)`` runs the forward pass with them (``run_lines``, on
+    numpy's functions) and returns its output. Each variable's gradient, found without any backward pass."""
+    g = 1.0 if grad_output is None else np.asarray(grad_output)
+    return {
+        name: central_differences(lambda nudge, name=name: np.sum(g * output({name: nudge})), np.zeros(shape), EPS)
+        for name, shape in shapes.items()
+    }

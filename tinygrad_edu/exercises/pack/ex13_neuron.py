@@ -1,12 +1,10 @@
 """Exercise 13: a neuron's backward node by node, as micrograd's lecture does it by hand (each node's _backward)."""
 
-import textwrap
-
 import numpy as np
 
 from tinygrad_edu import functional
 from tinygrad_edu.engine import Value
-from tinygrad_edu.exercises.compare import gradients_by_name
+from tinygrad_edu.exercises.compare import backward_order, differences_by_name, gradients_by_name, run_lines
 from tinygrad_edu.exercises.exercise import Exercise, planted
 
 FORWARD = """\
@@ -17,7 +15,7 @@ FORWARD = """\
     o = tanh(n)
 """
 
-STUB = f'''
+HEAD = f'''
 from numpy import tanh
 
 
@@ -27,22 +25,18 @@ def neuron_backward(g, x1, w1, x2, w2, b):
 {FORWARD}
     # the backward pass: from o back to the leaves, each node's gradient from the node it went into
     do = g
-    raise NotImplementedError("TODO: dn, db, dx1w1x2w2, dx1w1, dx2w2, dx1, dw1, dx2, dw2")
-    return dict(do=do, dn=dn, db=db, dx1w1x2w2=dx1w1x2w2, dx1w1=dx1w1, dx2w2=dx2w2,
-                dx1=dx1, dw1=dw1, dx2=dx2, dw2=dw2)
 '''
 
-SOLUTION = f'''
-from numpy import tanh
+RETURN = """
+    return dict(do=do, dn=dn, db=db, dx1w1x2w2=dx1w1x2w2, dx1w1=dx1w1, dx2w2=dx2w2,
+                dx1=dx1, dw1=dw1, dx2=dx2, dw2=dw2)
+"""
 
+STUB = HEAD + """    raise NotImplementedError("TODO: dn, db, dx1w1x2w2, dx1w1, dx2w2, dx1, dw1, dx2, dw2")""" + RETURN
 
-def neuron_backward(g, x1, w1, x2, w2, b):
-    """Every node's gradient in o = tanh(x1*w1 + x2*w2 + b), given g = dL/do, as a dict "dname" -> array."""
-    # the forward pass, one node per line (micrograd's lecture)
-{FORWARD}
-    # the backward pass: from o back to the leaves, each node's gradient from the node it went into
-    do = g
-    dn = (1 - o**2) * do
+SOLUTION = (
+    HEAD
+    + """    dn = (1 - o**2) * do
     db = dn
     dx1w1x2w2 = dn
     dx1w1 = dx1w1x2w2
@@ -50,10 +44,9 @@ def neuron_backward(g, x1, w1, x2, w2, b):
     dx1 = w1 * dx1w1
     dw1 = x1 * dx1w1
     dx2 = w2 * dx2w2
-    dw2 = x2 * dx2w2
-    return dict(do=do, dn=dn, db=db, dx1w1x2w2=dx1w1x2w2, dx1w1=dx1w1, dx2w2=dx2w2,
-                dx1=dx1, dw1=dw1, dx2=dx2, dw2=dw2)
-'''
+    dw2 = x2 * dx2w2"""
+    + RETURN
+)
 
 LECTURE = dict(x1=2.0, w1=-3.0, x2=0.0, w2=1.0, b=6.8813735870195432)  # micrograd's numbers: o = 0.7071
 
@@ -71,19 +64,24 @@ def _cases(rng: np.random.Generator) -> list[tuple]:
     return cases
 
 
-def graph(x1, w1, x2, w2, b, tanh=functional.tanh) -> dict:
-    """FORWARD's own lines run on the given inputs (the engine's Values, with the engine's tanh): every node by
-    name."""
-    nodes = dict(x1=x1, w1=w1, x2=x2, w2=w2, b=b)
-    exec(textwrap.dedent(FORWARD), {"tanh": tanh}, nodes)
-    return nodes
+def graph(x1, w1, x2, w2, b, tanh=functional.tanh, nudges: dict | None = None) -> dict:
+    """FORWARD's own lines run on the given inputs (the engine's Values and tanh, or numpy's): every node by
+    name. ``nudges``: numbers added to the nodes as they are made, for finite differences (``run_lines``)."""
+    return run_lines(FORWARD, dict(x1=x1, w1=w1, x2=x2, w2=w2, b=b), {"tanh": tanh}, nudges)
 
 
-def _expected(g, x1, w1, x2, w2, b) -> dict:
+def _expected(g, *inputs) -> dict:
     """Every node's gradient from one backward pass of the engine, in the order the pass reaches them."""
-    leaves = (Value(x, label=name) for name, x in zip(("x1", "w1", "x2", "w2", "b"), (x1, w1, x2, w2, b)))
-    nodes = graph(*leaves)
-    return {f"d{name}": grad for name, grad in gradients_by_name(nodes["o"], nodes, grad_output=g).items()}
+    nodes = graph(*(Value(x, label=name) for name, x in zip(("x1", "w1", "x2", "w2", "b"), inputs)))
+    return {f"d{name}": grad for name, grad in gradients_by_name(nodes["o"], nodes, g).items()}
+
+
+def _numeric(g, *inputs) -> dict:
+    """The same by central differences, on numpy: each node nudged in turn, the forward's lines run again."""
+    nodes = graph(*(Value(x) for x in inputs))
+    shapes = {name: nodes[name].shape for name in backward_order(nodes["o"], nodes)}
+    found = differences_by_name(lambda nudges: graph(*inputs, tanh=np.tanh, nudges=nudges)["o"], shapes, g)
+    return {f"d{name}": grad for name, grad in found.items()}
 
 
 EXERCISE = Exercise(
@@ -112,6 +110,7 @@ The math (each node's _backward in micrograd):
     functions=("neuron_backward",),
     cases=_cases,
     expected=_expected,
+    numeric=_numeric,
     kind="intermediates",
     hints=(
         "Work from o back to the leaves, one node at a time: a node's gradient is the gradient of the node it "

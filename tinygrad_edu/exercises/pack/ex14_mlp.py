@@ -1,12 +1,10 @@
 """Exercise 14: a 2-layer MLP's backward by hand, every intermediate, as makemore part 4's exercise 1."""
 
-import textwrap
-
 import numpy as np
 
 from tinygrad_edu import functional
 from tinygrad_edu.engine import Value
-from tinygrad_edu.exercises.compare import gradients_by_name
+from tinygrad_edu.exercises.compare import backward_order, differences_by_name, gradients_by_name, run_lines
 from tinygrad_edu.exercises.exercise import Exercise, planted
 
 FORWARD = """\
@@ -84,22 +82,31 @@ def _cases(rng: np.random.Generator) -> list[tuple]:
     return cases
 
 
+ON_VALUES = {"np": np, "exp": functional.exp, "log": functional.log, "tanh": functional.tanh}  # the engine's
+ON_NUMBERS = {"np": np, "exp": np.exp, "log": np.log, "tanh": np.tanh}  # the learner's file's own
+
+
 def graph(X, Y, W1, b1, W2, b2) -> dict:
     """FORWARD's own lines run on the engine's Values (exp, log, tanh: the engine's): every node by name.
-    The parameters may be given as Values (to nudge them) or as numbers; X is a constant."""
-    params = {
-        name: p if isinstance(p, Value) else Value(p) for name, p in zip(("W1", "b1", "W2", "b2"), (W1, b1, W2, b2))
-    }
-    nodes = dict(X=Value(X, requires_grad=False), Y=Y, **params)
-    engine = {"np": np, "exp": functional.exp, "log": functional.log, "tanh": functional.tanh}
-    exec(textwrap.dedent(FORWARD), engine, nodes)
-    return nodes
+    The parameters may be given as Values or as numbers; X is a constant."""
+    params = dict(W1=W1, b1=b1, W2=W2, b2=b2)
+    params = {name: p if isinstance(p, Value) else Value(p) for name, p in params.items()}
+    return run_lines(FORWARD, dict(X=Value(X, requires_grad=False), Y=Y, **params), ON_VALUES)
 
 
 def _expected(X, Y, W1, b1, W2, b2) -> dict:
     """The loss's gradient at every intermediate and parameter, from one backward pass of the engine."""
     nodes = graph(X, Y, W1, b1, W2, b2)
     return {f"d{k}": g for k, g in gradients_by_name(nodes["loss"], {k: nodes[k] for k in NODES}).items()}
+
+
+def _numeric(X, Y, W1, b1, W2, b2) -> dict:
+    """The same by central differences, on numpy: each variable nudged in turn, the forward's lines run again."""
+    nodes = graph(X, Y, W1, b1, W2, b2)
+    shapes = {k: nodes[k].shape for k in backward_order(nodes["loss"], {k: nodes[k] for k in NODES})}
+    inputs = dict(X=X, Y=Y, W1=W1, b1=b1, W2=W2, b2=b2)
+    found = differences_by_name(lambda nudges: run_lines(FORWARD, inputs, ON_NUMBERS, nudges)["loss"], shapes)
+    return {f"d{k}": g for k, g in found.items()}
 
 
 EXERCISE = Exercise(
@@ -124,8 +131,9 @@ The rules you need, each used somewhere above:
   - a variable used twice (counts goes into probs AND counts_sum) gets the sum of both (+=);
   - a variable broadcast along an axis (counts_sum_inv along each row, b2 down the batch) gets its
     gradient summed over that axis (keepdims=True where the variable kept that axis as 1);
-  - max picks one element per row: its gradient goes to that element (dlogit_maxes is ~1e-17:
-    subtracting it does not change the loss, which is why it is there at all);
+  - max picks one element per row: its gradient goes to that element. (dlogit_maxes comes out
+    ~1e-17, zero but for rounding: subtracting the row's max, there against overflow in exp, does
+    not change the loss.)
   - C = A @ B: dA = dC @ B.T, dB = A.T @ dC.
 """,
     stub=STUB,
@@ -133,6 +141,7 @@ The rules you need, each used somewhere above:
     functions=("mlp_backward",),
     cases=_cases,
     expected=_expected,
+    numeric=_numeric,
     kind="intermediates",
     hints=(
         "Go back through the forward one line at a time: each line's inputs get its output's gradient times the "

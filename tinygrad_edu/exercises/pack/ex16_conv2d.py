@@ -1,4 +1,4 @@
-"""Exercise 16: conv2d's backward (stride 1, no padding): dx and dw, window by window."""
+"""Exercise 16: conv2d's backward (no padding, any stride): dx and dw, window by window."""
 
 import numpy as np
 
@@ -9,16 +9,18 @@ STUB = '''
 import numpy as np
 
 
-def conv2d_backward(g, x, w):
-    """Return (dx, dw) for out = conv2d(x, w), stride 1, no padding: x (N, C, H, W), w (F, C, KH, KW),
-    g = dL/d(out) of shape (N, F, OH, OW) with OH = H - KH + 1, OW = W - KW + 1."""
+def conv2d_backward(g, x, w, stride):
+    """Return (dx, dw) for out = conv2d(x, w, stride=stride), no padding: x (N, C, H, W), w (F, C, KH, KW),
+    g = dL/d(out) of shape (N, F, OH, OW) with OH = (H - KH) // stride + 1, OW = (W - KW) // stride + 1."""
+    s = stride
     kh, kw = w.shape[2:]
     oh, ow = g.shape[2:]
     dx = np.zeros_like(x)
     dw = np.zeros_like(w)
     for i in range(oh):
         for j in range(ow):
-            window = x[:, :, i : i + kh, j : j + kw]  # (N, C, KH, KW): what out[:, :, i, j] read
+            rows, cols = slice(i * s, i * s + kh), slice(j * s, j * s + kw)  # the window out[:, :, i, j] read
+            window = x[:, :, rows, cols]  # (N, C, KH, KW)
             gij = g[:, :, i, j]  # (N, F): the gradient arriving at that output position
             raise NotImplementedError("TODO: add gij's share into dw (through the window) and into dx's window")
     # TODO: return dx, dw (in that order)
@@ -28,19 +30,21 @@ SOLUTION = '''
 import numpy as np
 
 
-def conv2d_backward(g, x, w):
-    """Return (dx, dw) for out = conv2d(x, w), stride 1, no padding: x (N, C, H, W), w (F, C, KH, KW),
-    g = dL/d(out) of shape (N, F, OH, OW) with OH = H - KH + 1, OW = W - KW + 1."""
+def conv2d_backward(g, x, w, stride):
+    """Return (dx, dw) for out = conv2d(x, w, stride=stride), no padding: x (N, C, H, W), w (F, C, KH, KW),
+    g = dL/d(out) of shape (N, F, OH, OW) with OH = (H - KH) // stride + 1, OW = (W - KW) // stride + 1."""
+    s = stride
     kh, kw = w.shape[2:]
     oh, ow = g.shape[2:]
     dx = np.zeros_like(x)
     dw = np.zeros_like(w)
     for i in range(oh):
         for j in range(ow):
-            window = x[:, :, i : i + kh, j : j + kw]  # (N, C, KH, KW): what out[:, :, i, j] read
+            rows, cols = slice(i * s, i * s + kh), slice(j * s, j * s + kw)  # the window out[:, :, i, j] read
+            window = x[:, :, rows, cols]  # (N, C, KH, KW)
             gij = g[:, :, i, j]  # (N, F): the gradient arriving at that output position
             dw += np.tensordot(gij, window, axes=(0, 0))  # sum over the images n: (F, C, KH, KW)
-            dx[:, :, i : i + kh, j : j + kw] += np.tensordot(gij, w, axes=(1, 0))  # sum over filters f
+            dx[:, :, rows, cols] += np.tensordot(gij, w, axes=(1, 0))  # sum over the filters f
     return dx, dw
 '''
 
@@ -49,21 +53,23 @@ PER_IMAGE = SOLUTION.replace("dw = np.zeros_like(w)", "dw = np.zeros((len(x),) +
 )  # a planted mistake: dw with one slice per image
 
 
-def _conv(x, w):
-    return functional.conv2d(x, w)
+def _conv(stride):
+    return lambda x, w: functional.conv2d(x, w, stride=stride)
 
 
 def _cases(rng: np.random.Generator) -> list[tuple]:
-    """(g, x, w) for images (N, C, H, W) and filters (F, KH, KW)."""
+    """(g, x, w, stride) for images (N, C, H, W), filters (F, KH, KW) and a stride."""
     cases = []
-    for (n, c, h, wd), (f, kh, kw) in [
-        ((2, 3, 5, 6), (4, 3, 2)),
-        ((1, 2, 4, 4), (3, 2, 2)),
-        ((3, 1, 5, 5), (2, 1, 1)),
-        ((2, 2, 3, 4), (1, 3, 4)),
+    for (n, c, h, wd), (f, kh, kw), s in [
+        ((2, 3, 5, 6), (4, 3, 2), 1),
+        ((1, 2, 4, 4), (3, 2, 2), 1),
+        ((3, 1, 5, 5), (2, 1, 1), 1),
+        ((2, 2, 3, 4), (1, 3, 4), 1),
+        ((2, 2, 7, 6), (3, 3, 2), 2),  # windows 2 apart: they overlap in rows, not in columns
+        ((1, 3, 8, 9), (2, 2, 3), 3),  # the last row of x is in no window
     ]:
         x, w = rng.normal(size=(n, c, h, wd)), rng.normal(size=(f, c, kh, kw))
-        cases.append((rng.normal(size=(n, f, h - kh + 1, wd - kw + 1)), x, w))
+        cases.append((rng.normal(size=(n, f, (h - kh) // s + 1, (wd - kw) // s + 1)), x, w, s))
     return cases
 
 
@@ -73,40 +79,41 @@ EXERCISE = Exercise(
     title="conv2d's backward: dx and dw",
     lesson="Convolutional networks (README: Conv2d) and ops.py's Conv2d",
     task="""
-A 2-d convolution as PyTorch's conv2d computes it (no kernel flip), stride 1, no padding: images
-x (N, C, H, W) and filters w (F, C, KH, KW) give out (N, F, OH, OW), OH = H - KH + 1,
-OW = W - KW + 1, with
-    out[n, f, i, j] = sum over c, a, b of w[f, c, a, b] * x[n, c, i + a, j + b].
+A 2-d convolution as PyTorch's conv2d computes it (no kernel flip), no padding, windows stride
+apart (s for short): images x (N, C, H, W) and filters w (F, C, KH, KW) give out (N, F, OH, OW),
+OH = (H - KH) // s + 1, OW = (W - KW) // s + 1, with
+    out[n, f, i, j] = sum over c, a, b of w[f, c, a, b] * x[n, c, i*s + a, j*s + b].
 Given g = dL/d(out), return (dx, dw), of the shapes of x and w. The stub loops over the output
-positions (i, j); out[:, :, i, j] read one window of x, x[:, :, i : i + KH, j : j + KW].
+positions (i, j); out[:, :, i, j] read one window of x, x[:, :, rows, cols] with
+rows = i*s ... i*s + KH - 1 and cols = j*s ... j*s + KW - 1.
 
 The math. out[n, f, i, j] is a sum of products, so (as for a matmul) each factor gets the other
 times g[n, f, i, j]:
-    dw[f, c, a, b] = sum over n, i, j of g[n, f, i, j] * x[n, c, i + a, j + b]
+    dw[f, c, a, b] = sum over n, i, j of g[n, f, i, j] * x[n, c, i*s + a, j*s + b]
         (at position (i, j): the window times g, summed over the images: tensordot over n);
-    dx[n, c, i + a, j + b] += sum over f of g[n, f, i, j] * w[f, c, a, b]
+    dx[n, c, i*s + a, j*s + b] += sum over f of g[n, f, i, j] * w[f, c, a, b]
         (at position (i, j): w times g, summed over the filters, ADDED into the window's pixels:
-        windows overlap, and a pixel gets a share from every window it is in).
+        windows overlap when s < KH, and a pixel gets a share from every window it is in; a pixel
+        in no window, past the last one, gets 0).
 np.tensordot(A, B, axes=(k, m)) multiplies and sums A's axis k against B's axis m. Nothing is
-flipped in this form (textbooks' "full convolution of g with the flipped kernel" is the same dx,
-written as one convolution).
+flipped in this form (textbooks' "full convolution of g with the flipped kernel" is the same dx
+for s = 1, written as one convolution).
 """,
     stub=STUB,
     solution=SOLUTION,
     functions=("conv2d_backward",),
     outputs=("dx", "dw"),
     cases=_cases,
-    expected=lambda g, x, w: by_engine(_conv, g, x, w),
-    numeric=lambda g, x, w: by_differences(_conv, g, x, w),
+    expected=lambda g, x, w, stride: by_engine(_conv(stride), g, x, w),
+    numeric=lambda g, x, w, stride: by_differences(_conv(stride), g, x, w),
     hints=(
-        "Each output position (i, j) read one window of x through w. Its gradient g[:, :, i, j] goes back to "
-        "w through the window (dw: summed over every position and every image) and to the window through w (dx: "
-        "windows overlap, so add into dx with +=). PyTorch's conv2d does not flip the kernel, so nothing is "
-        "flipped here either.",
+        "Each output position (i, j) read one window of x (windows stride apart) through w. Its gradient "
+        "g[:, :, i, j] goes back to w through that window (dw: summed over every position and every image) and "
+        "into the same window of dx through w (windows overlap, so add with +=). PyTorch's conv2d does not flip "
+        "the kernel, so nothing is flipped here either.",
         "At position (i, j): dw gets np.tensordot(gij, window, axes=(0, 0)) (g (N, F) against the window "
         "(N, C, KH, KW) over n); dx's window gets np.tensordot(gij, w, axes=(1, 0)) (over f).",
-        "dw += np.tensordot(gij, window, axes=(0, 0)); dx[:, :, i : i + kh, j : j + kw] += "
-        "np.tensordot(gij, w, axes=(1, 0))",
+        "dw += np.tensordot(gij, window, axes=(0, 0)); dx[:, :, rows, cols] += np.tensordot(gij, w, axes=(1, 0))",
     ),
     mistakes=(
         Mistake("dw kept per image (no sum over the batch)", PER_IMAGE, "sum over"),
@@ -121,12 +128,19 @@ written as one convolution).
         planted(
             "dx's windows overwritten, not added (= for +=)",
             SOLUTION,
-            "dx[:, :, i : i + kh, j : j + kw] = ",
-            "dx[:, :, i : i + kh, j : j + kw] += ",
+            "dx[:, :, rows, cols] = ",
+            "dx[:, :, rows, cols] += ",
             "windows overlap",
         ),
+        planted(
+            "dx's window placed without the stride",
+            SOLUTION,
+            "dx[:, :, i : i + kh, j : j + kw] += ",
+            "dx[:, :, rows, cols] += ",
+            "same window of dx",
+        ),
     ),
-    proves="You can backpropagate through a convolution: a weight is shared by every position, so its gradient "
-    "sums over them all, and a pixel is read by every window over it, so its gradient adds up their shares: "
-    "what ops.Conv2d's backward does with im2col, as two matrix products.",
+    proves="You can backpropagate through a convolution, with any stride: a weight is shared by every position, so "
+    "its gradient sums over them all, and a pixel is read by every window over it, so its gradient adds up their "
+    "shares: what ops.Conv2d's backward does with im2col, as two matrix products.",
 )
