@@ -329,3 +329,25 @@ def test_an_input_the_outputs_do_not_use_moves_nothing():
     jx, junused = jacobian(lambda a, b: a * a, (x, unused), mode="forward")
     np.testing.assert_array_equal(jx.numbers, np.diag([2.0, 4.0]))
     assert junused.shape == (2,) and not junused.numbers.any()
+
+
+def test_the_forward_trace_shows_each_tangent_contribution_beside_the_backward_trace():
+    """The neuron tanh(x1 w1 + x2 w2 + b): moving w1 alone, the forward table's last tangent is do/dw1, which is the
+    gradient the backward table gives w1; a row per input that carries a tangent, local d times tangent each."""
+    from tinygrad_edu.trace import trace_backward, trace_forward
+
+    x1, x2, w1, w2 = Value(2.0, label="x1"), Value(0.0, label="x2"), Value(-3.0, label="w1"), Value(1.0, label="w2")
+    b = Value(6.8813735870195432, label="b")
+    o = (x1 * w1 + x2 * w2 + b).tanh()
+    o.label = "o"
+    ahead = trace_forward(o, [w1], [1.0])
+    assert [(r.op, r.input.label or "") for r in ahead.rows][0] == ("mul", "w1")
+    assert len(ahead.rows) == 4  # w1's path only: mul, add, add, tanh
+    for r in ahead.rows:
+        assert r.contribution == pytest.approx(r.local * r.tangent_in, rel=1e-15)
+    back = trace_backward(o)
+    assert ahead.tangents[o] == pytest.approx(back.gradients[w1], rel=1e-14)
+    text = str(ahead)
+    assert text.splitlines()[0].split() == ["step", "node", "op", "input", "input's", "tangent", "local", "d",
+                                            "contribution", "tangent", "so", "far"]  # fmt: skip
+    assert "<table" in ahead._repr_html_() and "tanh" in text
