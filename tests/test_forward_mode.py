@@ -351,3 +351,47 @@ def test_the_forward_trace_shows_each_tangent_contribution_beside_the_backward_t
     assert text.splitlines()[0].split() == ["step", "node", "op", "input", "input's", "tangent", "local", "d",
                                             "contribution", "tangent", "so", "far"]  # fmt: skip
     assert "<table" in ahead._repr_html_() and "tanh" in text
+
+
+# ---------------------------------------------------------------- the facade's torch.func
+
+
+def same_nested(ours, theirs, path="answer"):
+    """Our nested tuples of tensors equal PyTorch's: the same nesting, shapes, numbers and requires_grad."""
+    if isinstance(theirs, tuple):
+        assert isinstance(ours, tuple) and len(ours) == len(theirs), path
+        for k, (a, b) in enumerate(zip(ours, theirs)):
+            same_nested(a, b, f"{path}[{k}]")
+        return
+    assert isinstance(ours, ttorch.Tensor) and ours.shape == tuple(theirs.shape), path
+    np.testing.assert_allclose(np.asarray(ours.numbers), theirs.detach().numpy(), rtol=1e-12, atol=1e-14, err_msg=path)
+    assert ours.requires_grad == theirs.requires_grad, path
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 1)], ids=["argnums 0", "argnums 1", "argnums (0, 1)"])
+@pytest.mark.parametrize("name", ["jacfwd", "jacrev", "hessian"])
+def test_the_facades_torch_func_answers_as_pytorchs(name, argnums):
+    torch = pytest.importorskip("torch")
+    x0, y0 = np.array([0.3, -0.8, 1.1]), np.array([0.6, 0.2, -1.4])
+    scalar = lambda x, y: (x.tanh() * y).sum() * x.sum()  # noqa: E731
+    both = lambda x, y: ((x * y).exp(), (x.sin() * y).sum())  # noqa: E731
+    for fn in (scalar,) if name == "hessian" else (scalar, both):
+        ours = getattr(ttorch.func, name)(fn, argnums)(ttorch.tensor(x0), ttorch.tensor(y0))
+        theirs = getattr(torch.func, name)(fn, argnums)(torch.tensor(x0), torch.tensor(y0))
+        same_nested(ours, theirs)
+
+
+def test_the_facades_torch_func_jvp_and_has_aux():
+    torch = pytest.importorskip("torch")
+    x0, t0 = np.array([0.3, -0.8, 1.1]), np.array([1.0, 0.5, -2.0])
+    fn = lambda x: (x.sin() * x.sum(), x.cos())  # noqa: E731  (an output, and an aux output)
+    ours = ttorch.func.jvp(fn, (ttorch.tensor(x0),), (ttorch.tensor(t0),), has_aux=True)
+    theirs = torch.func.jvp(fn, (torch.tensor(x0),), (torch.tensor(t0),), has_aux=True)
+    same_nested(ours, theirs)
+    same_nested(
+        ttorch.func.jacfwd(fn, has_aux=True)(ttorch.tensor(x0)), torch.func.jacfwd(fn, has_aux=True)(torch.tensor(x0))
+    )
+    with pytest.raises(RuntimeError, match="Expected primals to be a tuple"):
+        ttorch.func.jvp(fn, ttorch.tensor(x0), (ttorch.tensor(t0),))
+    with pytest.raises(RuntimeError, match="Got argnum=2, but only 1 positional inputs"):
+        ttorch.func.jacfwd(fn, argnums=2)(ttorch.tensor(x0))
