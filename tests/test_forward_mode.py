@@ -196,6 +196,8 @@ def test_jacobian_by_either_mode_is_the_same_and_takes_one_pass_per_input_or_out
     assert passes == {"forward": 0, "reverse": 2}  # 2 outputs
     by_columns = jacobian(network, x, mode="forward")
     assert passes == {"forward": 4, "reverse": 2}  # 4 inputs
+    jacobian(network, x, vectorize=True, strategy="forward-mode")  # PyTorch's name for it
+    assert passes == {"forward": 8, "reverse": 2}
     assert by_columns.shape == by_rows.shape == (2, 4)
     np.testing.assert_allclose(by_columns.numbers, by_rows.numbers, rtol=1e-12, atol=1e-15)
 

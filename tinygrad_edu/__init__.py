@@ -9,9 +9,10 @@ Read the modules in this order; each one imports only modules above it:
    mode, tangents carried from the inputs to the outputs (each op's rule read from its backward); whole
    Jacobians and Hessians, and their products with a vector (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``),
    each by the mode that costs least.
-5. ``names``, ``trace``, ``code``, ``compiler``: one name per node for every view; the backward pass as a
-   table, one row per use of the chain rule; and as straight-line code (``compile(fn)``, which runs the
-   ops' own forward and backward on symbols that write code), which runs a training step without a graph.
+5. ``names``, ``trace``, ``code``, ``compiler``: one name per node for every view; the backward pass (and the
+   forward-mode pass) as a table, one row per use of the chain rule; and as straight-line code
+   (``compile(fn)``, which runs the ops' own forward and backward on symbols that write code), which runs a
+   training step without a graph.
 6. ``viz``: the graph as a picture, and the backward pass step by step.
 7. ``activations``, ``init``, ``recurrent``, ``nn``, ``losses``, ``optim``, ``train``, ``data``: neural
    networks (``recurrent``: an RNN's and an LSTM's step, and the loop that unrolls it along time).
