@@ -27,11 +27,11 @@ leaves = {name: Value(v, label=name) for name, v in numbers.items()}
 o = neuron(*leaves.values())
 o.label = "o"
 back = trace_backward(o)  # one backward pass: do/d(every input)
+nudged = numerical_grad(neuron, *[Value(v) for v in numbers.values()])  # each input nudged both ways
 rows = []
-for name, leaf in leaves.items():
+for (name, leaf), by_differences in zip(leaves.items(), nudged):
     ahead = forward.tangents(o, leaf, 1.0)  # one forward pass per input: that input moves, the others stay
-    nudged = numerical_grad(lambda *vs: neuron(*vs), *[Value(v) for v in numbers.values()])
-    rows.append([name, ahead.get(o, 0.0), back.gradients.get(leaf, 0.0), float(nudged[list(numbers).index(name)])])
+    rows.append([name, ahead.get(o, 0.0), back.gradients.get(leaf, 0.0), float(by_differences)])
 print("o = tanh(x1 w1 + x2 w2 + b): do/d(input), three ways")
 print(table(["input", "forward mode (its own pass)", "reverse mode (one pass for all)", "finite differences"], rows))
 print(f"forward mode took {len(numbers)} passes (one per input), reverse mode 1; largest difference between them: "
