@@ -12,7 +12,8 @@ Read in this order:
 * ``stepper``: the backward pass one gradient at a time as frames, and a page that fills the values first
   (the forward pass), then the gradients, readable on a projector (zoom, fit, pan, the step's node followed),
   made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files); and the same
-  page for forward mode (``forward_mode_page``, ``render_forward_mode``): each value with its tangent along one leaf;
+  page for forward mode (``tangent_steps``, ``forward_mode_page``, ``render_forward_mode``): each value with its
+  tangent along one leaf;
 * ``text``: the graph as a text tree (``print_graph``), for terminals;
 * ``jupyter``: how a notebook shows a Value (wired in below).
 
@@ -34,6 +35,7 @@ from tinygrad_edu.viz.stepper import (
     forward_mode_page,
     render_backward,
     render_forward_mode,
+    tangent_steps,
 )
 from tinygrad_edu.viz.style import CONSTANT, NEGATIVE, PARAMETER, POSITIVE, SYMBOLS, Style
 from tinygrad_edu.viz.text import format_graph, print_graph
@@ -55,6 +57,7 @@ __all__ = [
     "render_backward",
     "forward_mode_page",
     "render_forward_mode",
+    "tangent_steps",
     "Stepper",
     "print_graph",
     "format_graph",

@@ -277,23 +277,24 @@ def backward_page(
 # ---------------------------------------------------------------- forward mode: values and tangents, inputs first
 
 
-def _leaf_to_follow(nodes: list[Value], names: dict[Value, str], wrt) -> Value:
-    """The leaf ``wrt`` names (the Value, its label or its name in the boxes), refused with the leaves to choose
-    from when it is no leaf of the graph, names several, or is a constant (the backward pass gives it no gradient
-    to compare the tangent with)."""
-    leaves = [n for n in nodes if not n.parents and n.requires_grad]
-    choices = ", ".join(n.label or names[n] for n in leaves[:8]) + (", ..." if len(leaves) > 8 else "")
+def _leaf_to_follow(root: Value, wrt) -> Value:
+    """The leaf of ``root``'s graph that ``wrt`` names: the Value, its label, its name (``node_names``) or, in a
+    module, its short name (``w0``). Refused, with the leaves to choose from, when it is no leaf of the graph,
+    names several, or is a constant (the backward pass gives it no gradient to compare the tangent with)."""
+    names = node_names(root)
+    leaves = [n for n in names if not n.parents and n.requires_grad]
+    choices = ", ".join(names[n] for n in leaves[:8]) + (", ..." if len(leaves) > 8 else "")
     if isinstance(wrt, Value):
-        found = [n for n in nodes if n is wrt]
+        found = [n for n in names if n is wrt]
         what = f"{names[wrt]} (made by {wrt.op})" if found and wrt.parents else "this Value"
     elif isinstance(wrt, str):
-        found = [n for n in nodes if wrt in (n.label, names[n])]
+        found = [n for n in names if wrt in (names[n], n.label, n.label.rsplit(".", 1)[-1])]
         what = repr(wrt)
     else:
         raise TypeError(f"wrt must be a leaf of the graph (a Value, or its label as 'x1'), got {type(wrt).__name__}")
     if len(found) > 1:
-        full = ", ".join(n.label or names[n] for n in found)
-        raise ValueError(f"wrt={wrt!r} names {len(found)} leaves ({full}): give its full label or the Value itself")
+        full = ", ".join(names[n] for n in found)
+        raise ValueError(f"wrt={wrt!r} names {len(found)} nodes ({full}): give its full label or the Value itself")
     if not found or found[0].parents:
         where = "is computed, not a leaf" if found else "is not in this graph"
         raise ValueError(f"wrt: {what} {where}; forward mode starts from a leaf that needs a gradient: {choices}")
@@ -303,6 +304,19 @@ def _leaf_to_follow(nodes: list[Value], names: dict[Value, str], wrt) -> Value:
             f"compare the tangent with. Pick a leaf that needs one ({choices}), or make it with requires_grad=True"
         )
     return found[0]
+
+
+def tangent_steps(root: Value, wrt) -> list[tuple[Value, object]]:
+    """(node, its tangent along ``wrt``), in the order one forward-mode pass computes them: the leaves first
+    (``wrt``'s tangent 1, or 1 at a tensor's first element; every other leaf's 0), then each node after its
+    inputs. ``wrt`` is a leaf that needs a gradient: the Value, or its label (``"x1"``). The output's tangent is
+    then d(root)/d(wrt), the entry of the gradient a backward pass gives for ``wrt``. ``.grad`` is left as it was.
+    """
+    leaf = _leaf_to_follow(root, wrt)
+    order = toposort(root)[::-1]
+    found = _tangents(root, leaf)
+    zero = {n: 0.0 if n.numbers.__class__ is float else np.zeros(n.shape) for n in order if n not in found}
+    return [(n, found[n] if n in found else zero[n]) for n in sorted(order, key=lambda n: bool(n.parents))]
 
 
 def _local_formulas(node: Value, names: dict[Value, str]) -> list[str | None]:
@@ -362,7 +376,7 @@ def _tangents(root: Value, leaf: Value) -> dict:
             t[node] = 1.0 if node is leaf else 0.0
         else:
             t[node] = sum(r.local * t[r.input] for r in trace.rows if r.node is node) + 0.0
-    return t
+    return {n: v for n, v in t.items() if n.requires_grad}
 
 
 def forward_mode_lines(
@@ -396,7 +410,9 @@ def forward_mode_lines(
     entries = sum(n.numbers.__class__ is float or n.size for n in nodes if not n.parents and n.requires_grad)
     lines[-1] += [
         f"d{out}/d{name}{at} = {summary(tangent)}; the backward pass gives {summary(entry)}: {same}",
-        f"one pass, one of the gradient's {entries} entries: forward mode needs {entries} passes, reverse mode 1",
+        f"one pass, one of the gradient's {entries} entries: forward mode needs {entries} passes, reverse mode 1"
+        if entries > 1
+        else "the gradient's only entry: one pass, in forward mode as in reverse mode",
     ]
     return lines
 
@@ -421,8 +437,8 @@ def forward_mode_page(
     style = _style(style, show_data=show_data, rankdir=rankdir, cluster_modules=cluster_modules)
     nodes = graph_nodes(root, max_nodes)
     names = caption_names(root, style)
-    leaf = _leaf_to_follow(nodes, names, wrt)
-    tangents = _tangents(root, leaf)
+    leaf = _leaf_to_follow(root, wrt)
+    tangents = dict(tangent_steps(root, leaf))
     lines = forward_mode_lines(root, leaf, nodes, names, input_leaves(nodes, inputs), tangents)
     steps = _forward_steps(nodes, node_ids(nodes), lines, phase="tangent", first=leaf)
     source = draw(nodes, names, tangents.get, style, inputs=inputs).source
