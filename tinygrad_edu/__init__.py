@@ -5,8 +5,10 @@ Read the modules in this order; each one imports only modules above it:
 1. ``ops``: every operation's forward and its derivative, side by side (start with Add and Mul).
 2. ``engine``: the node (``Value``), ``toposort``, ``backprop`` and ``apply``: the whole algorithm.
 3. ``functional``: each op as a plain function, ``F.relu(x)``.
-4. ``gradcheck``, ``jacobians``: derivatives checked against finite differences, op by op; whole Jacobians
-   and Hessians, and their products with a vector (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``).
+4. ``gradcheck``, ``forward``, ``jacobians``: derivatives checked against finite differences, op by op; forward
+   mode, tangents carried from the inputs to the outputs (each op's rule read from its backward); whole
+   Jacobians and Hessians, and their products with a vector (``jacobian``, ``hessian``, ``vjp``, ``jvp``, ``hvp``),
+   each by the mode that costs least.
 5. ``names``, ``trace``, ``code``, ``compiler``: one name per node for every view; the backward pass as a
    table, one row per use of the chain rule; and as straight-line code (``compile(fn)``, which runs the
    ops' own forward and backward on symbols that write code), which runs a training step without a graph.
@@ -26,7 +28,7 @@ what users pass), ``registry`` (looking things up by name), ``files`` (saving wh
 (how numbers and tables are shown), ``testing`` (strategies for your own gradient tests).
 """
 
-from tinygrad_edu import functional, viz, watch
+from tinygrad_edu import forward, functional, viz, watch
 from tinygrad_edu.compiler import compile
 from tinygrad_edu.engine import Value, apply, grad
 from tinygrad_edu.gradcheck import (
@@ -50,6 +52,7 @@ __all__ = [
     "no_grad",
     "enable_grad",
     "detect_anomaly",
+    "forward",
     "functional",
     "viz",
     "watch",

@@ -2,21 +2,26 @@
 and answers of PyTorch's ``torch.autograd.functional`` (the PyTorch facade's ``torch.autograd.functional`` is
 this module).
 
-All are built on the one backward walk (``engine.backprop``), so reverse mode only:
+Each is computed the way that costs least, from the one backward walk (``engine.backprop``, reverse mode) and the
+one forward sweep (``forward.tangents``, forward mode):
 
 * ``vjp(f, x, v)``: v^T J, one backward pass seeded with v: what ``backward()`` computes;
-* ``jacobian(f, x)``: J, one backward pass per output element (a row e_i^T J each);
-* ``jvp(f, x, v)``: J v by the double-vjp trick: u -> u^T J is linear in u, so its own vjp with v is
-  (J^T)^T v = J v (two backward passes, the first with ``create_graph``);
-* ``hessian(f, x)``: the jacobian of the gradient (the gradient made with ``create_graph``);
-* ``hvp(f, x, v)``: H v, the double-vjp trick on the gradient.
+* ``jvp(f, x, v)``: J v, one forward pass with the inputs moving along v;
+* ``jacobian(f, x)``: J, one backward pass per output element (a row e_i^T J each), or with
+  ``mode="forward"`` (PyTorch: ``strategy="forward-mode"``) one forward pass per input element (a column J e_j
+  each): reverse mode for few outputs, forward mode for few inputs;
+* ``hessian(f, x)``: the jacobian of the gradient (the gradient made with ``create_graph``): reverse over reverse,
+  or with ``mode="forward"`` forward over reverse (tangents pushed through the gradient's graph);
+* ``hvp(f, x, v)``: H v, forward over reverse: the gradient made with ``create_graph``, then one forward pass
+  through it with the inputs moving along v.
 
 ``inputs`` is a Value or a tuple of them (numbers and arrays become Values here); the answers are shaped as
 PyTorch's: a tuple where the inputs (or outputs) were one. An input the outputs do not depend on gets zeros, or
 PyTorch's error with ``strict=True``. ``create_graph=True`` gives answers with graphs, to differentiate again;
-``vectorize`` is accepted as PyTorch documents it and changes nothing here (a row is one backward pass either
-way). Forward mode proper (``strategy="forward-mode"`` computes the same numbers in reverse mode here) is
-issue #25.
+``vectorize`` is accepted as PyTorch documents it and changes nothing here (a row is one backward pass, a column
+one forward pass, either way). PyTorch's messages are kept, also where its own method differs: its jvp and hvp use
+the double-vjp trick (u -> u^T J is linear in u, so its own vjp with v is J v), and their ``strict`` errors speak
+of it.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import numpy as np
 
 from tinygrad_edu import functional, ops
 from tinygrad_edu.engine import Value, apply, backprop
+from tinygrad_edu.forward import forward_order, leaf_like, tangents
 from tinygrad_edu.modes import enable_grad, no_grad
 
 __all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp"]
@@ -40,16 +46,26 @@ def jacobian(
     strict: bool = False,
     vectorize: bool = False,
     strategy: str = "reverse-mode",
+    mode: str | None = None,
 ):
     """d(output)/d(input): of shape ``output.shape + input.shape`` for each output and input (a tuple over the
-    inputs when they are a tuple, over the outputs when ``func`` returns a tuple, of tuples when both)."""
+    inputs when they are a tuple, over the outputs when ``func`` returns a tuple, of tuples when both).
+
+    ``mode="reverse"`` (the default) takes one backward pass per output element, a row each; ``mode="forward"``
+    one forward pass per input element, a column each. ``strategy`` is PyTorch's name for the same choice
+    ("reverse-mode", "forward-mode"), with PyTorch's conditions (forward-mode needs ``vectorize=True``, and
+    neither ``create_graph`` nor ``strict``); ``mode`` has none."""
     name = "torch.autograd.functional.jacobian"
     if strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError(
             'Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If your function has more '
             'outputs than inputs, "forward-mode" tends to be more performant. Otherwise, prefer to use "reverse-mode".'
         )
-    if strategy == "forward-mode":  # PyTorch's conditions; the numbers are reverse mode's here
+    if mode is not None and mode not in ("forward", "reverse"):
+        raise ValueError(f'jacobian: mode must be "reverse" or "forward", got {mode!r}')
+    if mode is not None and strategy != "reverse-mode":
+        raise ValueError(f"jacobian: give mode= or strategy=, not both (got mode={mode!r}, strategy={strategy!r})")
+    if strategy == "forward-mode":  # PyTorch's conditions
         if create_graph:
             raise NotImplementedError(
                 f'{name}: `create_graph=True` and `strategy="forward-mode"` are not supported together (yet). Please '
@@ -75,29 +91,69 @@ def jacobian(
         inputs = _fresh(inputs, create_graph)
         is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jacobian")
         _check_requires_grad(outputs, "outputs", strict)
-        result = []
-        for i, out in enumerate(outputs):
-            rows: list[list] = [[] for _ in inputs]
-            for j in range(np.size(out.numbers)):
-                seed = np.zeros(np.size(out.numbers))
-                seed[j] = 1.0
-                seed = _constant(out, seed.reshape(out.shape) if out.shape else 1.0)
-                for k, (row, g) in enumerate(zip(rows, _grads((out,), inputs, (seed,), create_graph))):
-                    if g is None:
-                        if strict:
-                            raise RuntimeError(
-                                f"Output {i} of the user-provided function is independent of input {k}. This is "
-                                "not allowed in strict mode."
-                            )
-                        g = _constant(inputs[k], np.zeros(inputs[k].shape) if inputs[k].shape else 0.0)
-                    elif strict and create_graph and not g.requires_grad:
-                        raise RuntimeError(
-                            f"The jacobian of the user-provided function is independent of input {k}. This is not "
-                            "allowed in strict mode when create_graph=True."
-                        )
-                    row.append(g)
-            result.append(tuple(_stack(row, out.shape + x.shape, x, create_graph) for row, x in zip(rows, inputs)))
-        return _tuple_postprocess(tuple(result), (is_outputs_tuple, is_inputs_tuple))
+        if mode == "forward" or strategy == "forward-mode":
+            result = _columns(outputs, inputs, create_graph, strict)
+        else:
+            result = _rows(outputs, inputs, create_graph, strict)
+        return _tuple_postprocess(result, (is_outputs_tuple, is_inputs_tuple))
+
+
+def _rows(outputs: tuple, inputs: tuple, create_graph: bool, strict: bool) -> tuple:
+    """Reverse mode: for each output, one backward pass per element j (seeded with e_j) gives row j of its
+    Jacobian with every input."""
+    result = []
+    for i, out in enumerate(outputs):
+        rows: list[list] = [[] for _ in inputs]
+        for j in range(np.size(out.numbers)):
+            seed = _constant(out, _unit(out.shape, j))
+            for k, (row, g) in enumerate(zip(rows, _grads((out,), inputs, (seed,), create_graph))):
+                row.append(_entry(g, i, k, inputs[k], strict, create_graph))
+        result.append(tuple(_stack(row, out.shape + x.shape, x, create_graph) for row, x in zip(rows, inputs)))
+    return tuple(result)
+
+
+def _columns(outputs: tuple, inputs: tuple, create_graph: bool, strict: bool) -> tuple:
+    """Forward mode: for each input, one forward pass per element j (moving along e_j) gives column j of every
+    output's Jacobian with it."""
+    result: list[list] = [[] for _ in outputs]
+    for k, x in enumerate(inputs):
+        columns: list[list] = [[] for _ in outputs]
+        for j in range(np.size(x.numbers)):
+            direction = _constant(x, _unit(x.shape, j)) if create_graph else _unit(x.shape, j)
+            found = tangents(outputs, (x,), (direction,), graph=create_graph)
+            for i, (column, out) in enumerate(zip(columns, outputs)):
+                column.append(_entry(_found(found, out, create_graph), i, k, out, strict, create_graph))
+        for i, (column, out) in enumerate(zip(columns, outputs)):
+            stacked = _stack(column, x.shape + out.shape, x, create_graph)  # (input axes, output axes)
+            result[i].append(stacked.transpose(*range(x.ndim, stacked.ndim), *range(x.ndim)) if out.ndim else stacked)
+    return tuple(tuple(r) for r in result)
+
+
+def _unit(shape: tuple, j: int):
+    """e_j: zeros of ``shape`` with a 1 at element j (row-major), a float for shape ()."""
+    if not shape:
+        return 1.0
+    e = np.zeros(shape)
+    e.reshape(-1)[j] = 1.0
+    return e
+
+
+def _entry(d, i: int, k: int, like: Value, strict: bool, create_graph: bool) -> Value:
+    """One row (or column) of the Jacobian of output i with input k: zeros of ``like``'s shape where output i does
+    not depend on input k, or PyTorch's error when strict."""
+    if d is None:
+        if strict:
+            raise RuntimeError(
+                f"Output {i} of the user-provided function is independent of input {k}. This is not allowed in "
+                "strict mode."
+            )
+        return _zeros(like)
+    if strict and create_graph and not d.requires_grad:
+        raise RuntimeError(
+            f"The jacobian of the user-provided function is independent of input {k}. This is not allowed in "
+            "strict mode when create_graph=True."
+        )
+    return d
 
 
 def hessian(
@@ -107,9 +163,15 @@ def hessian(
     strict: bool = False,
     vectorize: bool = False,
     outer_jacobian_strategy: str = "reverse-mode",
+    mode: str | None = None,
 ):
     """The second derivatives of a function with one output element: the jacobian of its gradient, of shape
-    ``input.shape + input.shape`` (a tuple of tuples, ``H[i][j]`` for inputs i and j, when they are a tuple)."""
+    ``input.shape + input.shape`` (a tuple of tuples, ``H[i][j]`` for inputs i and j, when they are a tuple).
+
+    The gradient is made by a backward pass with ``create_graph``; its jacobian is taken by ``mode`` (as in
+    ``jacobian``): "reverse" (the default: reverse over reverse, one more backward pass per gradient element) or
+    "forward" (forward over reverse: one forward pass per input element, pushing tangents through the gradient's
+    graph). PyTorch's name for it is ``outer_jacobian_strategy`` ("forward-mode" needs ``vectorize=True``)."""
     is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hessian")
     if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
         raise ValueError('Expected strategy to be either "forward-mode" or "reverse-mode".')
@@ -129,7 +191,7 @@ def hessian(
         _check_requires_grad(jac, "jacobian", strict)
         return jac
 
-    res = jacobian(gradient, inputs, create_graph, strict, vectorize=vectorize, strategy=outer_jacobian_strategy)
+    res = jacobian(gradient, inputs, create_graph, strict, vectorize, outer_jacobian_strategy, mode)
     return _tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
 
 
@@ -156,25 +218,28 @@ def vjp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
 
 
 def jvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """(func(inputs), J v): the Jacobian-vector product by the double-vjp trick (see the module's doc);
-    ``v`` has the inputs' shapes (may be left out for one input of one element)."""
+    """(func(inputs), J v): the Jacobian-vector product by one forward pass, the inputs moving along ``v``
+    (``forward.tangents``); ``v`` has the inputs' shapes (may be left out for one input of one element)."""
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
         inputs = _fresh(inputs, create_graph)
         v = _vector_of_inputs(v, inputs, is_inputs_tuple, create_graph, "jvp")
         is_outputs_tuple, outputs = _as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         _check_requires_grad(outputs, "outputs", strict)
-        us = tuple(_zeros(out, requires_grad=True) for out in outputs)  # u: u^T J is linear in u, so its
-        back = _grads(outputs, inputs, us, create_graph=True)  # value (0) never shows, only its derivative
-        _check_requires_grad(back, "grad_inputs", strict)
+        if strict:  # PyTorch's check of its first backward pass: every input reaches an output
+            reached = set(forward_order(outputs))
+            _check_requires_grad(tuple(x if x in reached else None for x in inputs), "grad_inputs", strict)
     with enable_grad() if create_graph else contextlib.nullcontext():
-        products = _fill_in_zeros(_grads(back, us, v, create_graph), outputs, strict, create_graph, "back_trick")
+        found = tangents(outputs, inputs, (1.0,) if v is None else v, graph=create_graph)
+        products = tuple(_found(found, out, create_graph) for out in outputs)
+        products = _fill_in_zeros(products, outputs, strict, create_graph, "back_trick")
     return _answer(outputs, is_outputs_tuple, products, is_outputs_tuple, create_graph)
 
 
 def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """(func(inputs), H v) for a function with one output element: the gradient g(x) (made with a graph), then
-    u -> u^T H as a vjp of g, whose own vjp with v is H v (the double-vjp trick again)."""
+    """(func(inputs), H v) for a function with one output element, forward over reverse: the gradient g(x) made
+    with a graph, then one forward pass through that graph, the inputs moving along ``v``: the tangent of g is
+    H v."""
     with enable_grad():
         is_inputs_tuple, inputs = _as_tuple(inputs, "inputs", "hvp")
         inputs = _fresh(inputs, create_graph)
@@ -187,13 +252,20 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
             raise RuntimeError("The Tensor returned by the function given to hvp should contain a single element")
         jac = _grads(outputs, inputs, None, create_graph=True)
         _check_requires_grad(jac, "jacobian", strict)
-        us = tuple(_zeros(x, requires_grad=True) for x in inputs)
-        double_back = _grads(jac, inputs, us, create_graph=True)
         _check_requires_grad(jac, "hessian", strict)
     with enable_grad() if create_graph else contextlib.nullcontext():
-        grads = _grads(double_back, us, v, create_graph)
-        products = _fill_in_zeros(grads, inputs, strict, create_graph, "double_back_trick")
+        gradient = tuple(g for g in jac if g is not None)
+        found = tangents(gradient, inputs, (1.0,) if v is None else v, graph=create_graph) if gradient else {}
+        products = tuple(None if g is None else _found(found, g, create_graph) for g in jac)
+        products = _fill_in_zeros(products, inputs, strict, create_graph, "double_back_trick")
     return _answer(outputs, is_outputs_tuple, products, is_inputs_tuple, create_graph)
+
+
+def _found(found: dict, node: Value, create_graph: bool) -> Value | None:
+    """The tangent a forward pass found for ``node`` as a Value (numbers become a constant of node's class), or
+    None where the node does not depend on the inputs."""
+    t = found.get(node)
+    return t if t is None or create_graph else _constant(node, t)
 
 
 # ---------------------------------------------------------------- the steps they share, as PyTorch's
@@ -228,8 +300,7 @@ def _fresh(values: tuple, create_graph: bool, need_graph: bool = True) -> tuple[
         if create_graph and x.requires_grad:
             fresh.append(apply(ops.Reshape, x, shape=x.shape))
         else:
-            with no_grad():
-                leaf = apply(ops.Reshape, x, shape=x.shape)  # a constant of x's class (a facade's tensor stays one)
+            leaf = leaf_like(x)  # of x's class (a facade's tensor stays one)
             leaf.requires_grad = need_graph
             fresh.append(leaf)
     return tuple(fresh)

@@ -39,12 +39,20 @@ class Op:
     one ``Interval`` per input (where the op and its derivative are defined); ``kinks`` is
     None for a smooth op, else ``kinks(eps, *inputs, **kwargs)`` returns, per input, where
     an element lies within eps of a point where the op has no derivative.
+
+    ``jacobian`` says what the op's derivative looks like, for forward mode (``forward.py``), which reads each
+    op's rule from its backward: "diagonal" (elementwise: each output element depends only on the elements at
+    its place in the inputs broadcast to the output's shape, so backward is a product by a diagonal matrix,
+    its own transpose), "linear" (the op is linear in its inputs together: a tangent goes through the op
+    itself), "multilinear" (linear in each input when the other is held: matmul, convolution), or None: no
+    shortcut, forward mode transposes the backward (a test checks each declaration against that).
     """
 
     name = "op"
     arity = 1
     domain: tuple[Interval, ...] | None = None
     kinks = None
+    jacobian: str | None = None
 
     @staticmethod
     def forward(*inputs, **kwargs):
@@ -71,7 +79,7 @@ def register(op: type[Op]) -> type[Op]:
 class Add(Op):
     """a + b;  d/da = 1, d/db = 1: the gradient flows through unchanged to both."""
 
-    name, arity, domain, kinks = "add", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "add", 2, (REAL, REAL), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(a, b):
@@ -86,7 +94,7 @@ class Add(Op):
 class Mul(Op):
     """a * b;  product rule: d/da = b, d/db = a."""
 
-    name, arity, domain, kinks = "mul", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "mul", 2, (REAL, REAL), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(a, b):
@@ -101,7 +109,7 @@ class Mul(Op):
 class Sub(Op):
     """a - b;  d/da = 1, d/db = -1."""
 
-    name, arity, domain, kinks = "sub", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "sub", 2, (REAL, REAL), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(a, b):
@@ -116,7 +124,7 @@ class Sub(Op):
 class Div(Op):
     """a / b;  d/da = 1/b, d/db = -a/b^2 = -out/b."""
 
-    name, arity, domain, kinks = "div", 2, (REAL, NONZERO), None  # smooth
+    name, arity, domain, kinks, jacobian = "div", 2, (REAL, NONZERO), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(a, b):
@@ -131,7 +139,7 @@ class Div(Op):
 class Neg(Op):
     """-x;  d/dx = -1."""
 
-    name, domain, kinks = "neg", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "neg", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -146,7 +154,7 @@ class Neg(Op):
 class PowConst(Op):
     """x ** p for a fixed number p;  power rule: d/dx = p * x^(p-1)."""
 
-    name, domain, kinks = "pow", (POSITIVE,), None  # smooth
+    name, domain, kinks, jacobian = "pow", (POSITIVE,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x, p):
@@ -168,7 +176,7 @@ class Pow(Op):
     At x = 0 the exponent's derivative is taken as 0 (the limit of x^y ln x for y > 0).
     """
 
-    name, arity, domain, kinks = "pow", 2, (POSITIVE, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "pow", 2, (POSITIVE, REAL), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x, y, needs=(True, True)):
@@ -195,7 +203,7 @@ class MatMul(Op):
     costs no product in backward.
     """
 
-    name, arity, domain, kinks = "matmul", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "matmul", 2, (REAL, REAL), None, "multilinear"  # smooth
 
     @staticmethod
     def forward(a, b, needs=(True, True)):
@@ -268,7 +276,7 @@ def _swap_last(m, x):
 class Exp(Op):
     """e^x;  d/dx = e^x, which is the output itself."""
 
-    name, domain, kinks = "exp", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "exp", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -283,7 +291,7 @@ class Exp(Op):
 class Log(Op):
     """ln x (x > 0);  d/dx = 1/x."""
 
-    name, domain, kinks = "log", (POSITIVE,), None  # smooth
+    name, domain, kinks, jacobian = "log", (POSITIVE,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -298,7 +306,7 @@ class Log(Op):
 class Log2(Op):
     """log2 x = ln x / ln 2 (x > 0);  d/dx = 1 / (x ln 2). Its own op, so log2(8.0) is exactly 3.0."""
 
-    name, domain, kinks = "log2", (POSITIVE,), None  # smooth
+    name, domain, kinks, jacobian = "log2", (POSITIVE,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -313,7 +321,7 @@ class Log2(Op):
 class Log10(Op):
     """log10 x = ln x / ln 10 (x > 0);  d/dx = 1 / (x ln 10). Its own op, so log10(1000.0) is exactly 3.0."""
 
-    name, domain, kinks = "log10", (POSITIVE,), None  # smooth
+    name, domain, kinks, jacobian = "log10", (POSITIVE,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -328,7 +336,7 @@ class Log10(Op):
 class Sqrt(Op):
     """sqrt(x) (x >= 0);  d/dx = 1 / (2 sqrt(x))."""
 
-    name, domain, kinks = "sqrt", (POSITIVE,), None  # smooth
+    name, domain, kinks, jacobian = "sqrt", (POSITIVE,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -343,7 +351,7 @@ class Sqrt(Op):
 class Sin(Op):
     """sin x;  d/dx = cos x (and cos's derivative is -sin x: each derivative is the last one shifted a quarter turn)."""
 
-    name, domain, kinks = "sin", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "sin", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -358,7 +366,7 @@ class Sin(Op):
 class Cos(Op):
     """cos x;  d/dx = -sin x."""
 
-    name, domain, kinks = "cos", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "cos", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -373,7 +381,7 @@ class Cos(Op):
 class Abs(Op):
     """|x|;  d/dx = sign(x) = [x > 0] - [x < 0]: 0 at the kink x = 0 (and at nan), as in PyTorch."""
 
-    name, domain = "abs", (REAL,)
+    name, domain, jacobian = "abs", (REAL,), "diagonal"
 
     @staticmethod
     def kinks(eps, x):
@@ -392,7 +400,7 @@ class Abs(Op):
 class Tanh(Op):
     """tanh(x);  d/dx = 1 - tanh(x)^2: saturates (-> 0) for large |x|."""
 
-    name, domain, kinks = "tanh", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "tanh", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -411,7 +419,7 @@ class Sigmoid(Op):
     true value is below 1e-308; everywhere else each step keeps its relative precision.
     """
 
-    name, domain, kinks = "sigmoid", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "sigmoid", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -432,7 +440,7 @@ class ReLU(Op):
     zero: a negative g blocked shows -0.0, which equals 0.0).
     """
 
-    name, domain = "relu", (REAL,)
+    name, domain, jacobian = "relu", (REAL,), "diagonal"
 
     @staticmethod
     def kinks(eps, x):
@@ -451,7 +459,7 @@ class ReLU(Op):
 class LeakyReLU(Op):
     """x for x > 0, alpha*x otherwise;  d/dx = 1 or alpha: never exactly 0, so units cannot die."""
 
-    name, domain = "leaky_relu", (REAL,)
+    name, domain, jacobian = "leaky_relu", (REAL,), "diagonal"
 
     @staticmethod
     def kinks(eps, x, alpha):
@@ -474,7 +482,7 @@ class Softplus(Op):
     where beta x > ``threshold`` (gradient 1); the default threshold inf never cuts (PyTorch's is 20).
     """
 
-    name, domain = "softplus", (REAL,)
+    name, domain, jacobian = "softplus", (REAL,), "diagonal"
 
     @staticmethod
     def kinks(eps, x, beta=1.0, threshold=math.inf):
@@ -502,7 +510,7 @@ class Erf(Op):
     d/dx = 2/sqrt(pi) * e^(-x^2).  numpy has none: ``math.erf`` (accurate to the last bit), element by element.
     """
 
-    name, domain, kinks = "erf", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "erf", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x):
@@ -528,7 +536,7 @@ class GELU(Op):
     t the tanh. The default, "none", is exact, as PyTorch's default.
     """
 
-    name, domain, kinks = "gelu", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "gelu", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x, approximate="none"):
@@ -555,7 +563,7 @@ class Step(Op):
     That zero is why a perceptron's step unit cannot be trained by backprop.
     """
 
-    name, domain = "step", (REAL,)
+    name, domain, jacobian = "step", (REAL,), "diagonal"
 
     @staticmethod
     def kinks(eps, x):
@@ -577,7 +585,7 @@ class Clip(Op):
     Like relu's, the gradient is selected inside and blocked outside, not multiplied by 0.
     """
 
-    name, domain = "clip", (REAL,)
+    name, domain, jacobian = "clip", (REAL,), "diagonal"
 
     @staticmethod
     def kinks(eps, x, lo, hi):
@@ -600,7 +608,7 @@ class Maximum(Op):
     A nan on either side gives nan, as in numpy and PyTorch (Python's max alone would keep a when b is nan).
     """
 
-    name, arity, domain = "maximum", 2, (REAL, REAL)
+    name, arity, domain, jacobian = "maximum", 2, (REAL, REAL), "diagonal"
 
     @staticmethod
     def kinks(eps, a, b):
@@ -621,7 +629,7 @@ class Maximum(Op):
 class Minimum(Op):
     """The smaller of a and b, element by element;  d/da = 1 where a wins, 0 where b wins, half each at a tie."""
 
-    name, arity, domain = "minimum", 2, (REAL, REAL)
+    name, arity, domain, jacobian = "minimum", 2, (REAL, REAL), "diagonal"
 
     @staticmethod
     def kinks(eps, a, b):
@@ -705,7 +713,7 @@ class Norm(Op):
 class Sum(Op):
     """sum over axis;  d/dx_i = 1: every summed element gets the whole upstream gradient."""
 
-    name, domain, kinks = "sum", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "sum", (REAL,), None, "linear"  # smooth
 
     @staticmethod
     def forward(x, axis, keepdims):
@@ -860,7 +868,7 @@ def _dof(shape: tuple, axis, correction: float) -> float:
 class Reshape(Op):
     """Same numbers, new shape;  the gradient is reshaped back."""
 
-    name, domain, kinks = "reshape", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "reshape", (REAL,), None, "linear"  # smooth
 
     @staticmethod
     def forward(x, shape):
@@ -875,7 +883,7 @@ class Reshape(Op):
 class Transpose(Op):
     """Permute axes (reverse them when axes is None);  the gradient gets the inverse permutation."""
 
-    name, domain, kinks = "transpose", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "transpose", (REAL,), None, "linear"  # smooth
 
     @staticmethod
     def forward(x, axes):
@@ -894,7 +902,7 @@ class Concat(Op):
     ``cat`` of several Values is a chain of these, one node per join.
     """
 
-    name, arity, domain, kinks = "cat", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "cat", 2, (REAL, REAL), None, "linear"  # smooth
 
     @staticmethod
     def forward(a, b, axis):
@@ -914,7 +922,7 @@ class Index(Op):
     ``np.add.at`` adds, so an element picked twice gets both contributions.
     """
 
-    name, domain, kinks = "index", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "index", (REAL,), None, "linear"  # smooth
 
     @staticmethod
     def forward(x, index):
@@ -941,7 +949,7 @@ class Scatter(Op):
     for them a plain assignment does.
     """
 
-    name, domain, kinks = "scatter", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "scatter", (REAL,), None, "linear"  # smooth
 
     @staticmethod
     def forward(g, shape, index):
@@ -1025,7 +1033,7 @@ class Conv2d(Op):
     ``needs`` says which inputs want a gradient (an image batch wants none: no col2im for it).
     """
 
-    name, arity, domain, kinks = "conv2d", 2, (REAL, REAL), None  # smooth (linear in each input)
+    name, arity, domain, kinks, jacobian = "conv2d", 2, (REAL, REAL), None, "multilinear"  # smooth (bilinear)
 
     @staticmethod
     def forward(x, w, stride, padding, needs=(True, True)):
@@ -1055,7 +1063,7 @@ class ConvTranspose2d(Op):
     so with upstream gradient G: d/dg = conv2d(G, w), d/dw = conv2d_weight(G, g).
     """
 
-    name, arity, domain, kinks = "conv_transpose2d", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "conv_transpose2d", 2, (REAL, REAL), None, "multilinear"  # smooth
 
     @staticmethod
     def forward(g, w, stride, padding, output_padding):
@@ -1086,7 +1094,7 @@ class Conv2dWeight(Op):
     weight's shape), d/dx = conv_transpose2d(g, G), d/dg = conv2d(x, G).
     """
 
-    name, arity, domain, kinks = "conv2d_weight", 2, (REAL, REAL), None  # smooth
+    name, arity, domain, kinks, jacobian = "conv2d_weight", 2, (REAL, REAL), None, "multilinear"  # smooth
 
     @staticmethod
     def forward(x, g, kernel_size, stride, padding):
@@ -1216,7 +1224,7 @@ class AvgPool2d(Op):
     convolution of each channel by a constant kernel of 1 / (KH KW) (``ConvTranspose2d``), so it runs on Values too.
     """
 
-    name, domain, kinks = "avg_pool2d", (REAL,), None  # smooth (linear)
+    name, domain, kinks, jacobian = "avg_pool2d", (REAL,), None, "linear"  # smooth (linear)
 
     @staticmethod
     def forward(x, kernel_size, stride):
@@ -1240,7 +1248,7 @@ class BroadcastTo(Op):
     engine does for all broadcasting in one place; so the backward returns g as it is.
     """
 
-    name, domain, kinks = "broadcast_to", (REAL,), None  # smooth
+    name, domain, kinks, jacobian = "broadcast_to", (REAL,), None, "diagonal"  # smooth
 
     @staticmethod
     def forward(x, shape):
@@ -1322,7 +1330,7 @@ class Where(Op):
     d/da = mask, d/db = not mask: the gradient goes to whichever input was picked, not multiplied by 0.
     """
 
-    name, arity, domain, kinks = "where", 2, (REAL, REAL), None  # smooth in a and b
+    name, arity, domain, kinks, jacobian = "where", 2, (REAL, REAL), None, "diagonal"  # smooth in a and b
 
     @staticmethod
     def forward(a, b, mask):
@@ -1418,7 +1426,7 @@ class BinaryCrossEntropy(Op):
     ``needs`` says which inputs want a gradient (a loss's targets do not).
     """
 
-    name, arity, domain = "bce", 2, (_UNIT, _UNIT)
+    name, arity, domain, jacobian = "bce", 2, (_UNIT, _UNIT), "diagonal"
 
     @staticmethod
     def kinks(eps, p, t, needs=(True, True)):
