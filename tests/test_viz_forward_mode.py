@@ -1,6 +1,7 @@
 """The stepper's forward-mode page: each value with its tangent along one leaf, the rule with its numbers, and
 the output's tangent equal to the gradient's entry a backward pass gives; in a real headless browser."""
 
+import html
 import re
 
 import numpy as np
@@ -8,7 +9,8 @@ import pytest
 
 from tests.test_viz import _browser
 from tests.test_viz_stepper import _current, _page_json
-from tinygrad_edu import Value, viz
+from tinygrad_edu import Value, forward, viz
+from tinygrad_edu.engine import toposort
 from tinygrad_edu.examples import NEURON_INPUTS, neuron_graph, tensor_mlp_graph, xor_graph
 from tinygrad_edu.tables import summary
 from tinygrad_edu.trace import gradients_from
@@ -40,23 +42,35 @@ def test_the_neuron_along_x1_step_by_step_with_the_rule_and_its_numbers():
         ],
     ]
     assert steps[0]["node"] is not None  # the first step outlines x1, the leaf whose tangent is 1
+    assert _page_json(viz.forward_mode_page(out, "x2"), "forward")[0]["node"] is not None  # x2 holds 0: still outlined
     assert all(step["phase"] == "tangent" for step in steps)
     assert "const steps = [];" in viz.forward_mode_page(out, "x1")  # no backward phase
 
 
-def test_each_leaf_s_pass_ends_at_its_gradient_entry_and_the_boxes_show_the_tangents(xor):
+def test_each_leaf_s_pass_ends_at_its_gradient_entry_and_the_boxes_show_forward_py_s_tangents(xor):
     for root in (neuron_graph(), xor):
         grads = gradients_from(root)
         leaves = [n for n in grads if not n.parents]
         for leaf in leaves:
             steps = viz.tangent_steps(root, leaf)
-            tangents = dict(steps)
-            assert tangents[leaf] == 1.0 and all(t == 0.0 for n, t in steps if not n.parents and n is not leaf)
-            assert steps[-1][0] is root and tangents[root] == pytest.approx(grads[leaf], rel=1e-12, abs=1e-15)
-        page = viz.forward_mode_page(root, leaves[0])
-        shown = re.findall(r">tangent ([^<?]+)</text>", page)  # every box's tangent, in the drawn picture
-        assert sorted(shown) == sorted(summary(t) for n, t in viz.tangent_steps(root, leaves[0]) if n.requires_grad)
+            swept = forward.tangents(root, leaf, 1.0)  # forward mode's own sweep: a node it leaves out has 0
+            at = {n: k for k, (n, _) in enumerate(steps)}  # every node once, the leaves first, each after its inputs
+            assert len(at) == len(steps) == len(toposort(root)) and all(at[p] < at[n] for n in at for p in n.parents)
+            assert not any(n.parents for n, _ in steps[: sum(not n.parents for n in at)])
+            assert all(t == swept.get(n, 0.0) for n, t in steps)
+            assert dict(steps)[leaf] == 1.0 and all(t == 0.0 for n, t in steps if not n.parents and n is not leaf)
+            assert steps[-1][0] is root and steps[-1][1] == pytest.approx(grads[leaf], rel=1e-12, abs=1e-15)
+        leaf = leaves[-1]
+        page = viz.forward_mode_page(root, leaf)
+        shown = [
+            html.unescape(t) for t in re.findall(r">tangent ([^<?]+)</text>", page)
+        ]  # every box's tangent, in the drawn picture
+        swept = forward.tangents(root, leaf, 1.0)
+        assert sorted(shown) == sorted(summary(swept.get(n, 0.0)) for n in toposort(root) if n.requires_grad)
         assert "grad " not in " ".join(re.findall(r"<text[^>]*>([^<]*)</text>", page))
+        lines = [line for step in _page_json(page, "forward") for line in step["lines"]]
+        said = summary(grads[leaf])
+        assert lines[-2].endswith(f"= {summary(swept[root])}; the backward pass gives {said}: the same number")
 
 
 def test_a_tensor_leaf_moves_at_its_first_element():

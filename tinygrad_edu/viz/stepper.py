@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinygrad_edu import code
+from tinygrad_edu import code, forward
 from tinygrad_edu.engine import Value, toposort
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import summary
@@ -205,7 +205,7 @@ def _forward_steps(
     """A forward phase of the page: the leaves (``lines[0]``; ``first`` outlined, else no node), then each
     computed value with its ``lines``, the edges it reads lit."""
     computed = [node for node in nodes if node.parents]
-    return [{"node": first and ids[first], "lines": lines[0], "edges": [], "phase": phase}] + [
+    return [{"node": None if first is None else ids[first], "lines": lines[0], "edges": [], "phase": phase}] + [
         {
             "node": ids[node],
             "lines": told,
@@ -314,7 +314,8 @@ def tangent_steps(root: Value, wrt) -> list[tuple[Value, object]]:
     """
     leaf = _leaf_to_follow(root, wrt)
     order = toposort(root)[::-1]
-    found = _tangents(root, leaf)
+    direction = 1.0 if leaf.numbers.__class__ is float else np.eye(1, leaf.numbers.size).reshape(leaf.shape)
+    found = forward.tangents(root, leaf, direction)
     zero = {n: 0.0 if n.numbers.__class__ is float else np.zeros(n.shape) for n in order if n not in found}
     return [(n, found[n] if n in found else zero[n]) for n in sorted(order, key=lambda n: bool(n.parents))]
 
@@ -367,18 +368,6 @@ def tangent_line(node: Value, names: dict[Value, str], trace: BackwardTrace, tan
     return text if text.endswith(f" = {result}") else f"{text} = {result}"
 
 
-def _tangents(root: Value, leaf: Value) -> dict:
-    """PLACEHOLDER until forward.py lands: each node's tangent along ``leaf`` (numbers only)."""
-    trace = trace_backward(root)
-    t = {}
-    for node in toposort(root)[::-1]:
-        if not node.parents:
-            t[node] = 1.0 if node is leaf else 0.0
-        else:
-            t[node] = sum(r.local * t[r.input] for r in trace.rows if r.node is node) + 0.0
-    return {n: v for n, v in t.items() if n.requires_grad}
-
-
 def forward_mode_lines(
     root: Value, leaf: Value, nodes: list[Value], names: dict[Value, str], inputs: set[Value], tangents: dict
 ) -> list[list[str]]:
@@ -407,7 +396,7 @@ def forward_mode_lines(
     entry = grad if not at else float(grad.flat[0])
     out, tangent = names[root], tangents[root]
     same = "the same number" if np.isclose(tangent, entry, rtol=1e-9, atol=1e-12) else "they differ: a bug to report"
-    entries = sum(n.numbers.__class__ is float or n.size for n in nodes if not n.parents and n.requires_grad)
+    entries = sum(np.size(n.numbers) for n in nodes if not n.parents and n.requires_grad)
     lines[-1] += [
         f"d{out}/d{name}{at} = {summary(tangent)}; the backward pass gives {summary(entry)}: {same}",
         f"one pass, one of the gradient's {entries} entries: forward mode needs {entries} passes, reverse mode 1"
