@@ -81,7 +81,9 @@ def test_a_tensor_leaf_moves_at_its_first_element():
     seed[0, 0] = 1.0
     assert np.array_equal(dict(steps)[W], seed)
     assert steps[-1][1] == pytest.approx(gradients_from(loss)[W][0, 0], rel=1e-12)
-    lines = [line for step in _page_json(viz.forward_mode_page(loss, W), "forward") for line in step["lines"]]
+    page = viz.forward_mode_page(loss, W)
+    lines = [line for step in _page_json(page, "forward") for line in step["lines"]]
+    assert 'const phases = {"tangent": "forward mode: d/dW[0, 0]"};' in page  # the badge says which element
     assert "the leaves: dW[0, 0] = 1, its other elements 0" in lines[2]
     assert any(re.fullmatch(r"d\w+ = ∂\w+/∂\w+·d\w+( \+ ∂\w+/∂\w+·d\w+)* = .+", line) for line in lines), lines
     assert lines[-2].startswith(f"dloss/dW[0, 0] = {summary(steps[-1][1])}; the backward pass gives ")

@@ -3,6 +3,10 @@ each step, as frames (one picture per step) or as one page (``stepper.html``, ``
 shipped beside this file) that first fills the values from the inputs (the forward pass), then one gradient
 per step, on a graph drawn once.
 
+The same page steps through forward mode (``forward_mode_page``): along one leaf, each step computes a node's
+value and its tangent (``forward.tangents``), with the rule and its numbers, up to the output's tangent: the
+gradient's entry for that leaf.
+
 Every caption names nodes as their boxes do (``names.node_names``): ``dout/dn4 = -1.5``; a parameter in a
 module's box by its short name (``w3``, its module said once: ``(layer 1, neuron 0)``).
 """
@@ -306,6 +310,11 @@ def _leaf_to_follow(root: Value, wrt) -> Value:
     return found[0]
 
 
+def _first_element(leaf: Value) -> str:
+    """Where forward mode moves ``leaf``: nowhere to say for a number, ``[0, 0]`` for a matrix (its first element)."""
+    return "" if leaf.numbers.__class__ is float else "[" + ", ".join("0" * leaf.ndim) + "]"
+
+
 def tangent_steps(root: Value, wrt) -> list[tuple[Value, object]]:
     """(node, its tangent along ``wrt``), in the order one forward-mode pass computes them: the leaves first
     (``wrt``'s tangent 1, or 1 at a tensor's first element; every other leaf's 0), then each node after its
@@ -378,7 +387,7 @@ def forward_mode_lines(
     name = names[leaf]
     scopes = module_scopes(leaf.label)
     said = f"{name} ({scope_title(scopes[-1])})" if scopes else name
-    at = "" if leaf.numbers.__class__ is float else "[" + ", ".join("0" * leaf.ndim) + "]"
+    at = _first_element(leaf)
     others = [n for n in nodes if not n.parents and n is not leaf]
     given = [names[n] for n in others if n in inputs]
     learnt = [names[n] for n in others if n not in inputs]
@@ -432,7 +441,8 @@ def forward_mode_page(
     steps = _forward_steps(nodes, node_ids(nodes), lines, phase="tangent", first=leaf)
     source = draw(nodes, names, tangents.get, style, inputs=inputs).source
     svg = svg_body(re.sub(r'(<TD BGCOLOR="#[0-9a-f]{6}">)grad ', r"\1tangent ", source))  # the boxes' 2nd cell
-    phases = {"tangent": f"forward mode: d/d{names[leaf]}"}
+    at = _first_element(leaf)
+    phases = {"tangent": f"forward mode: d/d{names[leaf]}{at}"}
     return _page(svg, steps, [], _legend(style, "tangent"), style, "Forward mode, step by step", phases)
 
 
