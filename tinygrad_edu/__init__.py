@@ -42,7 +42,7 @@ from tinygrad_edu.gradcheck import (
 from tinygrad_edu.jacobians import hessian, hvp, jacobian, jvp, vjp
 from tinygrad_edu.modes import detect_anomaly, enable_grad, no_grad
 from tinygrad_edu.nn import manual_seed
-from tinygrad_edu.trace import trace_backward
+from tinygrad_edu.trace import trace_backward, trace_forward
 
 __all__ = [
     "Value",
@@ -62,6 +62,7 @@ __all__ = [
     "numerical_grad",
     "check_graph",
     "trace_backward",
+    "trace_forward",
     "GradcheckError",
     "GradcheckWarning",
     "jacobian",

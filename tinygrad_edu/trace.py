@@ -1,8 +1,11 @@
-"""The chain rule in motion: the backward pass as a table, one row per gradient contribution.
+"""The chain rule in motion: the backward pass as a table, one row per gradient contribution, and the
+forward-mode pass beside it, one row per tangent contribution.
 
-Each row says: this node's gradient (upstream) times the local derivative of its op with
-respect to one input gives that input's contribution; contributions to a node used
-more than once are summed, and the running total shows the sum growing.
+Backward (``trace_backward``), each row says: this node's gradient (upstream) times the local derivative of its
+op with respect to one input gives that input's contribution; contributions to a node used more than once are
+summed, and the running total shows the sum growing. Forward (``trace_forward``), the same chain rule the other
+way: an input's tangent times the local derivative gives this node's contribution from that input, and a node
+with two inputs adds both.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from tinygrad_edu.engine import Value, backprop
+from tinygrad_edu.forward import local_jvp, tangents
 from tinygrad_edu.names import node_names
 from tinygrad_edu.tables import html_table, summary, text_table
 
@@ -41,7 +45,27 @@ class TraceRow:
     total: object  # the input's gradient so far in this pass
 
 
-class BackwardTrace:
+def _show(x) -> str:
+    return "-" if x is None else summary(x)
+
+
+class _Table:
+    """A trace shown as a table: ``print(trace)`` in a terminal, the same table in Jupyter."""
+
+    HEAD: tuple[str, ...] = ()
+
+    def _cells(self) -> list[tuple[str, ...]]:
+        raise NotImplementedError
+
+    def __str__(self) -> str:
+        return text_table(self.HEAD, self._cells())
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows the trace as a table."""
+        return html_table(self.HEAD, self._cells())
+
+
+class BackwardTrace(_Table):
     """The rows of one backward pass; ``print(trace)`` shows them as a table, each node under its name in
     every view (``names.node_names``: its label, or ``n4``)."""
 
@@ -57,29 +81,19 @@ class BackwardTrace:
     HEAD = ("step", "node", "op", "upstream", "input", "local d", "contribution", "total so far")
 
     def _cells(self) -> list[tuple[str, ...]]:
-        def show(x) -> str:
-            return "-" if x is None else summary(x)
-
         return [
             (
                 str(r.step),
                 self._names[r.node],
                 r.op,
-                show(r.upstream),
+                _show(r.upstream),
                 self._names[r.input],
-                show(r.local),
-                show(r.contribution),
-                show(r.total),
+                _show(r.local),
+                _show(r.contribution),
+                _show(r.total),
             )
             for r in self.rows
         ]
-
-    def __str__(self) -> str:
-        return text_table(self.HEAD, self._cells())
-
-    def _repr_html_(self) -> str:
-        """Jupyter shows the trace as a table."""
-        return html_table(self.HEAD, self._cells())
 
 
 def trace_backward(root: Value) -> BackwardTrace:
@@ -102,3 +116,61 @@ def trace_backward(root: Value) -> BackwardTrace:
             local = local if node.operation.arity == 1 else local[index]
         rows.append(TraceRow(step, node, node.op, upstream, node.parents[index], local, contribution, total))
     return BackwardTrace(rows, node_names(root), grads)
+
+
+@dataclass
+class ForwardRow:
+    step: int  # which node's tangent this is (1 = the first node made from the inputs)
+    node: Value
+    op: str
+    input: Value
+    tangent_in: object  # the input's tangent: how fast it moves along the direction
+    local: object  # d(node)/d(input) for scalars, None for tensors
+    contribution: object  # local * tangent_in (J_i t_i): what this input adds to the node's tangent
+    total: object  # the node's tangent so far in this pass
+
+
+class ForwardTrace(_Table):
+    """The rows of one forward-mode pass, inputs first; ``print(trace)`` shows them as a table, under the names
+    of every view. ``tangents`` holds each node's tangent, in the order the pass filled them."""
+
+    def __init__(self, rows: list[ForwardRow], names: dict[Value, str], found: dict):
+        self.rows = rows
+        self.tangents = found
+        self._names = names
+
+    HEAD = ("step", "node", "op", "input", "input's tangent", "local d", "contribution", "tangent so far")
+
+    def _cells(self) -> list[tuple[str, ...]]:
+        return [
+            (
+                str(r.step),
+                self._names[r.node],
+                r.op,
+                self._names[r.input],
+                _show(r.tangent_in),
+                _show(r.local),
+                _show(r.contribution),
+                _show(r.total),
+            )
+            for r in self.rows
+        ]
+
+
+def trace_forward(output: Value, inputs, directions) -> ForwardTrace:
+    """The forward-mode pass to ``output`` as rows (step, node, op, input, the input's tangent, local derivative,
+    contribution to the node's tangent, the node's tangent so far), when ``inputs`` move along ``directions``
+    (one per input, of its shape: ``forward.tangents``). Nothing in the graph is changed."""
+    rows, steps = [], {}
+
+    def on_edge(node, index, contribution, total):
+        steps.setdefault(node, len(steps) + 1)
+        parent = node.parents[index]
+        rows.append(ForwardRow(steps[node], node, node.op, parent, None, None, contribution, total))
+
+    found = tangents(output, inputs, directions, on_edge=on_edge)
+    for row in rows:
+        row.tangent_in = found[row.input]
+        if row.node.numbers.__class__ is float and row.input.numbers.__class__ is float:
+            row.local = local_jvp(row.node, row.node.parents.index(row.input), 1.0)
+    return ForwardTrace(rows, node_names(output), found)

@@ -38,6 +38,7 @@ SUPPORTED = (
     "cat stack nn optim autograd dot normal accelerator set_default_device Generator randint multinomial utils"
 ).split()
 SUPPORTED += ["flatten"]  # (the conv chapter's: images to rows for a Linear layer)
+SUPPORTED += ["func"]  # (torch.func's jvp, jacfwd, jacrev, hessian: forward mode beside reverse)
 
 _generator = np.random.default_rng()
 
@@ -367,6 +368,7 @@ def __getattr__(name: str):
 
 
 from tinygrad_edu.torch import autograd as autograd  # noqa: E402
+from tinygrad_edu.torch import func as func  # noqa: E402  (jvp, jacfwd, jacrev, hessian)
 from tinygrad_edu.torch import nn as nn  # noqa: E402  (nn draws from the generator above)
 from tinygrad_edu.torch import optim as optim  # noqa: E402
 from tinygrad_edu.torch import utils as utils  # noqa: E402  (torch.utils.data draws from the generators above)
