@@ -45,6 +45,7 @@ def test_the_neuron_along_x1_step_by_step_with_the_rule_and_its_numbers():
     assert _page_json(viz.forward_mode_page(out, "x2"), "forward")[0]["node"] is not None  # x2 holds 0: still outlined
     assert all(step["phase"] == "tangent" for step in steps)
     assert "const steps = [];" in viz.forward_mode_page(out, "x1")  # no backward phase
+    assert "<title>Forward mode, step by step</title>" in html.unescape(viz.Stepper(out, wrt="x1")._repr_html_())
 
 
 def test_each_leaf_s_pass_ends_at_its_gradient_entry_and_the_boxes_show_forward_py_s_tangents(xor):
@@ -104,6 +105,12 @@ def test_a_constant_parent_is_left_out_and_each_op_s_local_derivative_comes_from
         "dy = dn5 + dn6 = 0 + 20.09 = 20.09",
     ]
     assert steps[-1]["lines"][-1] == "the gradient's only entry: one pass, in forward mode as in reverse mode"
+    x = Value(3.0, label="x")
+    y = x / x  # one input used twice: each use has its own local derivative
+    y.label = "y"
+    assert _page_json(viz.forward_mode_page(y, x), "forward")[1]["lines"][1] == (
+        "dy = (1 ÷ x) × dx + (-y ÷ x) × dx = 0.3333 × 1 + -0.3333 × 1 = 0"
+    )
 
 
 def test_wrt_must_name_one_leaf_that_gets_a_gradient(xor):
