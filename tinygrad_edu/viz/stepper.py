@@ -324,9 +324,11 @@ def tangent_steps(root: Value, wrt) -> list[tuple[Value, object]]:
     leaf = _leaf_to_follow(root, wrt)
     order = toposort(root)[::-1]
     direction = 1.0 if leaf.numbers.__class__ is float else np.eye(1, leaf.numbers.size).reshape(leaf.shape)
-    found = forward.tangents(root, leaf, direction)
-    zero = {n: 0.0 if n.numbers.__class__ is float else np.zeros(n.shape) for n in order if n not in found}
-    return [(n, found[n] if n in found else zero[n]) for n in sorted(order, key=lambda n: bool(n.parents))]
+    found = forward.tangents(root, leaf, direction)  # a node that does not depend on the leaf is left out: 0
+    return [
+        (n, found[n] if n in found else 0.0 if n.numbers.__class__ is float else np.zeros(n.shape))
+        for n in sorted(order, key=lambda n: bool(n.parents))  # the leaves first, each node after its inputs
+    ]
 
 
 def _local_formulas(node: Value, names: dict[Value, str]) -> list[str | None]:
