@@ -319,7 +319,8 @@ def _zeros(like: Value, requires_grad: bool = False) -> Value:
 
 def _grads(outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool) -> tuple:
     """d(sum_i <grad_output_i, output_i>)/d(input) for each input, None where no output depends on it
-    (PyTorch's ``autograd.grad`` with ``allow_unused``): one ``backprop`` per output that has a graph."""
+    (PyTorch's ``autograd.grad`` with ``allow_unused``): one ``backprop`` per output that has a graph, on the
+    graph's own nodes with ``create_graph`` (the gradients are graphs), else on numbers (made constants at the end)."""
     found: list = [None] * len(inputs)
     grad_outputs = (None,) * len(outputs) if grad_outputs is None else grad_outputs
     with contextlib.nullcontext() if create_graph else no_grad():
@@ -327,10 +328,14 @@ def _grads(outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool) -> t
             if out is None or not out.requires_grad:
                 continue
             seed = g if g is not None else _constant(out, np.ones(out.shape) if out.shape else 1.0)
-            grads = backprop(out, seed, graph=True, wanted=list(inputs))
+            if create_graph:
+                grads = backprop(out, seed, graph=True, wanted=list(inputs))
+            else:
+                grads = backprop(out, seed.numbers, wanted=list(inputs))
             for k, x in enumerate(inputs):
                 gx = grads.get(x)
                 if gx is not None:
+                    gx = gx if create_graph else _constant(x, gx)
                     found[k] = gx if found[k] is None else found[k] + gx
     return tuple(found)
 
