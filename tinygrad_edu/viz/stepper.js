@@ -1,8 +1,9 @@
 // The steps of a pass on a graph drawn once: the forward pass, one value per step, then the backward pass, one
 // gradient per step; or forward mode, one value and its tangent per step (stepper.py writes the page). The page
 // defines, before this script:
-//   forward: the forward phase (empty when left out): {node: the DOT id of the value it computes (null for the
-//            first step, the leaves), lines: its formula with the numbers, edges: the DOT ids of the edges it reads,
+//   forward: the forward phase (empty when left out): {node: the DOT id of the value it computes (the first step
+//            shows the leaves: null, or the leaf forward mode moves), lines: its formula with the numbers, edges:
+//            the DOT ids of the edges it reads,
 //            phase: "forward" (it fills the value) or "tangent" (the value and the tangent, in the box's 2nd cell)}
 //   steps: the backward phase: {node: the DOT id of the node it fills, lines: the chain rule with its numbers,
 //          edges: the DOT ids of the edges its gradient came back along, phase: "backward"}
@@ -19,7 +20,8 @@ document.querySelectorAll("#graph g.node").forEach(g => {
   g.querySelectorAll("polygon, text").forEach(el => {
     if (el.tagName === "text") {
       const text = el.textContent;
-      if (text.startsWith("grad ") || text.startsWith("tangent ")) cell.grad = {text: el, value: text, fill, colour: fill && fill.getAttribute("fill")};
+      if (text.startsWith("grad ") || text.startsWith("tangent "))  // the box's 2nd cell: its gradient or tangent
+        cell.grad = {text: el, value: text, fill, colour: fill && fill.getAttribute("fill")};
       else if (text.startsWith("data ")) cell.data = {text: el, value: text};
       fill = null;
     } else if (el.getAttribute("stroke") === "none") { fill = el; }
