@@ -135,6 +135,7 @@ def test_the_page_steps_in_a_browser_readable_at_1024x768_with_working_controls(
     try:
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
+        from selenium.webdriver.support.ui import WebDriverWait
 
         browser.set_window_size(1024, 768)
         browser.get(page.as_uri())
@@ -170,6 +171,10 @@ def test_the_page_steps_in_a_browser_readable_at_1024x768_with_working_controls(
         assert counter() == f"step {len(steps)} of {len(steps)}"
         browser.execute_script("const s = document.getElementById('slider'); s.value = 5; s.oninput();")
         assert counter() == f"step 5 of {len(steps)}" and browser.execute_script(unknown) == computed - 4
+        click("play")  # a step every 1.2 s, until paused
+        WebDriverWait(browser, 5).until(lambda _: counter() == f"step 6 of {len(steps)}")
+        click("play")
+        assert "Play" in browser.find_element(By.ID, "play").text
         assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
         assert browser.title == "Forward mode, step by step"
     finally:
