@@ -11,7 +11,9 @@ Read in this order:
 * ``model``: a model's graph for one input in one call (``draw_model``);
 * ``stepper``: the backward pass one gradient at a time as frames, and a page that fills the values first
   (the forward pass), then the gradients, readable on a projector (zoom, fit, pan, the step's node followed),
-  made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files);
+  made of ``stepper.html``, ``stepper.css`` and ``stepper.js`` (package data beside these files); and the same
+  page for forward mode (``tangent_steps``, ``forward_mode_page``, ``render_forward_mode``): each value with its
+  tangent along one leaf;
 * ``text``: the graph as a text tree (``print_graph``), for terminals;
 * ``jupyter``: how a notebook shows a Value (wired in below).
 
@@ -25,7 +27,16 @@ from tinygrad_edu.viz.dot import Grads, draw_graph, render_graph
 from tinygrad_edu.viz.jupyter import value_mimebundle
 from tinygrad_edu.viz.model import draw_model, model_graph
 from tinygrad_edu.viz.render import FORMATS, INSTALL_HINT, Graph, check_format, render_source
-from tinygrad_edu.viz.stepper import Stepper, backward_frames, backward_page, backward_steps, render_backward
+from tinygrad_edu.viz.stepper import (
+    Stepper,
+    backward_frames,
+    backward_page,
+    backward_steps,
+    forward_mode_page,
+    render_backward,
+    render_forward_mode,
+    tangent_steps,
+)
 from tinygrad_edu.viz.style import CONSTANT, NEGATIVE, PARAMETER, POSITIVE, SYMBOLS, Style
 from tinygrad_edu.viz.text import format_graph, print_graph
 
@@ -44,6 +55,9 @@ __all__ = [
     "backward_page",
     "backward_steps",
     "render_backward",
+    "forward_mode_page",
+    "render_forward_mode",
+    "tangent_steps",
     "Stepper",
     "print_graph",
     "format_graph",

@@ -1,11 +1,16 @@
-// The forward pass, one value per step, then the backward pass, one gradient per step, on a graph drawn once
-// (stepper.py writes the page). The page defines, before this script:
-//   forward: the forward phase (empty when left out): {node: the DOT id of the value it computes (null for the
-//            first step, the leaves), lines: its formula with the numbers, edges: the DOT ids of the edges it reads}
+// The steps of a pass on a graph drawn once: the forward pass, one value per step, then the backward pass, one
+// gradient per step; or forward mode, one value and its tangent per step (stepper.py writes the page). The page
+// defines, before this script:
+//   forward: the forward phase (empty when left out): {node: the DOT id of the value it computes (the first step
+//            shows the leaves: null, or the leaf forward mode moves), lines: its formula with the numbers, edges:
+//            the DOT ids of the edges it reads,
+//            phase: "forward" (it fills the value) or "tangent" (the value and the tangent, in the box's 2nd cell)}
 //   steps: the backward phase: {node: the DOT id of the node it fills, lines: the chain rule with its numbers,
-//          edges: the DOT ids of the edges its gradient came back along}
+//          edges: the DOT ids of the edges its gradient came back along, phase: "backward"}
+//   phases: what the badge says in each phase ("backward": "backward pass");
 //   colours: {highlight, edge}: the style's colours for the step's node and edges, and for the other edges.
-const all = forward.map(s => ({...s, phase: "forward"})).concat(steps.map(s => ({...s, phase: "backward"})));
+// A cell no step fills (a leaf's value, a leaf's tangent) is known from the first step.
+const all = forward.concat(steps);
 const slider = document.getElementById("slider"), formula = document.getElementById("formula");
 const view = document.getElementById("graph"), svg = view.querySelector("svg");
 const groups = {}, edges = {};
@@ -15,7 +20,8 @@ document.querySelectorAll("#graph g.node").forEach(g => {
   g.querySelectorAll("polygon, text").forEach(el => {
     if (el.tagName === "text") {
       const text = el.textContent;
-      if (text.startsWith("grad")) cell.grad = {text: el, value: text, fill, colour: fill && fill.getAttribute("fill")};
+      if (text.startsWith("grad ") || text.startsWith("tangent "))  // the box's 2nd cell: its gradient or tangent
+        cell.grad = {text: el, value: text, fill, colour: fill && fill.getAttribute("fill")};
       else if (text.startsWith("data ")) cell.data = {text: el, value: text};
       fill = null;
     } else if (el.getAttribute("stroke") === "none") { fill = el; }
@@ -26,8 +32,12 @@ document.querySelectorAll("#graph g.node").forEach(g => {
 document.querySelectorAll("#graph g.edge").forEach(g => {
   edges[g.querySelector("title").textContent] = g.querySelectorAll("path, polygon");
 });
-const computedAt = {}, filledAt = {};  // the step that computes a node's value, and the one that fills its gradient
-all.forEach((s, i) => { if (s.node !== null) (s.phase === "forward" ? computedAt : filledAt)[s.node] = i; });
+const computedAt = {}, filledAt = {};  // the step that computes a node's value, and the one that fills its 2nd cell
+all.forEach((s, i) => {
+  if (s.node === null) return;
+  if (s.phase !== "backward") computedAt[s.node] = i;
+  if (s.phase !== "forward") filledAt[s.node] = i;
+});
 let timer = null;
 
 // The camera: the point of the graph at the view's centre (in the SVG's units) and the zoom (screen px per unit).
@@ -82,8 +92,8 @@ function show(k) {
   for (const [id, cell] of Object.entries(groups)) {
     if (cell.data) cell.data.text.textContent = id in computedAt && computedAt[id] >= k ? "data ?" : cell.data.value;
     if (cell.grad) {
-      const filled = id in filledAt && filledAt[id] < k;
-      cell.grad.text.textContent = filled ? cell.grad.value : "grad ?";
+      const filled = !(id in filledAt) || filledAt[id] < k;
+      cell.grad.text.textContent = filled ? cell.grad.value : cell.grad.value.split(" ")[0] + " ?";
       if (cell.grad.fill) cell.grad.fill.setAttribute("fill", filled ? cell.grad.colour : "#ffffff");
     }
     if (cell.outline) { cell.outline.setAttribute("stroke", id === step.node ? colours.highlight : "black");
@@ -100,7 +110,7 @@ function show(k) {
   step.lines.forEach(line => { const d = document.createElement("div"); d.textContent = line;
                                formula.appendChild(d); });
   const phase = document.getElementById("phase");
-  phase.textContent = step.phase + " pass";
+  phase.textContent = phases[step.phase];
   phase.className = step.phase;
   document.getElementById("counter").textContent = "step " + k + " of " + all.length;
   place();  // the caption's height may have changed the view's
