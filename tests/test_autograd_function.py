@@ -416,8 +416,8 @@ def test_torch_autograd_gradcheck_refuses_what_pytorch_refuses():
     assert str(ours.value) == str(theirs.value)
     x = ttorch.tensor(np.array([1.0]), requires_grad=True)
     assert ttorch.autograd.gradcheck(lambda x: x * 2, x, fast_mode=True, nondet_tol=0.0)
-    with pytest.raises(NotImplementedError, match="check_forward_ad=True needs forward-mode AD"):
-        ttorch.autograd.gradcheck(lambda x: x * 2, x, check_forward_ad=True)
+    with pytest.raises(NotImplementedError, match="check_fwd_over_rev=True is not checked here"):
+        ttorch.autograd.gradcheck(lambda x: x * 2, x, check_fwd_over_rev=True)
     with pytest.raises(TypeError, match="gradcheck\\(\\) got an unexpected keyword argument 'tolerance'"):
         ttorch.autograd.gradcheck(lambda x: x * 2, x, tolerance=1.0)
 
@@ -470,3 +470,34 @@ def test_a_functions_grad_fn_is_named_as_pytorch_names_it():
         return Square.apply(lib.tensor([1.0, 2.0], requires_grad=True)).grad_fn.name()
 
     assert make(ttorch) == make(real) == "SquareBackward"
+
+
+def test_gradcheck_checks_forward_mode_when_asked():
+    """check_forward_ad=True: the Jacobian by forward mode against differences; a wrong backward (from which forward
+    mode reads its rule) is caught by it alone, with check_backward_ad=False, at the element that is wrong."""
+    torch = pytest.importorskip("torch")
+    x = ttorch.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert ttorch.autograd.gradcheck(lambda x: (x * x).sin(), x, check_forward_ad=True)
+    theirs = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda x: (x * x).sin(), theirs, check_forward_ad=True)
+
+    class Square(ttorch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 3 * x  # 2 * x is right
+
+    with pytest.raises(ttorch.autograd.GradcheckError) as error:
+        ttorch.autograd.gradcheck(Square.apply, x, check_forward_ad=True, check_backward_ad=False)
+    assert str(error.value) == (
+        "Jacobian computed with forward mode mismatch for output 0 with respect to input 0,\n"
+        "element (1, 1) of the Jacobian: forward mode gives 6, central differences 4"
+    )
+    assert not ttorch.autograd.gradcheck(Square.apply, x, check_forward_ad=True, check_backward_ad=False,
+                                         raise_exception=False)  # fmt: skip
+    assert ttorch.autograd.gradcheck(Square.apply, x, check_backward_ad=False)  # nothing asked, nothing checked

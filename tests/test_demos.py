@@ -270,6 +270,7 @@ def test_forward_mode(tmp_path):
     assert float(re.search(r"Jacobians agree, max difference (\S+)", text).group(1)) < 1e-12
     timed = re.findall(r"^(\d+) +(\d+) +(\d+) +[\d.]+ ms +(\d+) +[\d.]+ ms +(forward|reverse)$", text, re.M)
     assert len(timed) >= 10 and all(n == passes_f and m == passes_r for n, m, passes_f, passes_r, _ in timed)
-    ratio = float(re.search(r"reverse mode is (\S+)x faster, one backward pass against", text).group(1))
-    assert ratio > 5  # 288x measured with 1024 weights, about 60x with --quick's 512: a margin for a busy machine
+    loss_line = r"one output \(a loss\) and (\d+) inputs \(weights\): reverse mode is \S+x faster, one backward pass"
+    one_loss = re.search(loss_line + r" against (\d+)", text)
+    assert one_loss and one_loss.group(1) == one_loss.group(2)  # times are the bench's business: passes counted here
     pictures(tmp_path, "forward_mode.png")

@@ -353,6 +353,10 @@ def test_the_forward_trace_shows_each_tangent_contribution_beside_the_backward_t
     assert text.splitlines()[0].split() == ["step", "node", "op", "input", "input's", "tangent", "local", "d",
                                             "contribution", "tangent", "so", "far"]  # fmt: skip
     assert "<table" in ahead._repr_html_() and "tanh" in text
+    x = Value(3.0, label="x")
+    twice = trace_forward(x / x, [x], [1.0])  # one input used twice: each use has its own local derivative
+    assert [r.local for r in twice.rows] == pytest.approx([1 / 3, -1 / 3], rel=1e-15)
+    assert twice.rows[-1].total == 0.0
 
 
 # ---------------------------------------------------------------- the facade's torch.func

@@ -169,6 +169,16 @@ def test_render_command_writes_presets(tmp_path, capsys):
         assert ET.parse(tmp_path / f"{preset}.svg").getroot().tag.endswith("svg")
     assert main(["render", "neuron", str(tmp_path / "steps.html")]) == 0
     assert "the forward pass, then the backward pass in 10 steps, written to" in capsys.readouterr().out
+    assert main(["render", "neuron", str(tmp_path / "forward.html"), "--wrt", "x1"]) == 0
+    assert "neuron: forward mode along x1, step by step, written to" in capsys.readouterr().out
+    assert "forward mode: d/dx1" in (tmp_path / "forward.html").read_text()
+    assert main(["render", "neuron", str(tmp_path / "forward.svg"), "--wrt", "x1"]) == 2  # a page only
+    assert "--wrt draws forward mode step by step, a page: give a .html path" in capsys.readouterr().err
+    assert main(["render", "neuron", str(tmp_path / "other.html"), "--wrt", "zz"]) == 2
+    assert "'zz' is not in this graph; forward mode starts from a leaf that needs a gradient: x1, w1" in (
+        capsys.readouterr().err
+    )
+    assert not (tmp_path / "forward.svg").exists() and not (tmp_path / "other.html").exists()
 
 
 def _browser():

@@ -226,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("preset", choices=sorted(PRESETS), help="which graph")
     p.add_argument("path", type=_page_or_picture_path, help="where: .svg .png .pdf .dot, or .html")
     p.add_argument("--seed", type=_non_negative_int, default=0)
+    p.add_argument(
+        "--wrt",
+        metavar="LEAF",
+        help="with .html: forward mode instead, the tangents along this leaf (x1, w1, layers.0.neurons.0.w0, ...)",
+    )
 
     exercise_command.configure(add("exercise", exercise_command.ABOUT))
     return parser
@@ -399,8 +404,18 @@ def cmd_digits(args) -> int:
 
 
 def cmd_render(args) -> int:
+    page = args.path.lower().endswith(".html")
+    if args.wrt is not None and not page:
+        raise _Refused(f"--wrt draws forward mode step by step, a page: give a .html path, not {args.path}")
     root = PRESETS[args.preset](args.seed)
-    if args.path.lower().endswith(".html"):
+    if args.wrt is not None:
+        try:
+            viz.tangent_steps(root, args.wrt)  # a leaf of this graph that needs a gradient, or refused by name
+        except (ValueError, TypeError) as e:
+            raise _Refused(str(e)) from None
+        written = viz.render_forward_mode(root, args.path, args.wrt, inputs=NEURON_INPUTS)
+        print(f"{args.preset}: forward mode along {args.wrt}, step by step, written to {written}")
+    elif page:
         written = viz.render_backward(root, args.path, inputs=NEURON_INPUTS)
         steps = len(viz.backward_steps(root))
         print(f"{args.preset}: the forward pass, then the backward pass in {steps} steps, written to {written}")

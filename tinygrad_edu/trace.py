@@ -166,11 +166,11 @@ def trace_forward(output: Value, inputs, directions) -> ForwardTrace:
     def on_edge(node, index, contribution, total):
         steps.setdefault(node, len(steps) + 1)
         parent = node.parents[index]
-        rows.append(ForwardRow(steps[node], node, node.op, parent, None, None, contribution, total))
+        scalars = node.numbers.__class__ is float and parent.numbers.__class__ is float
+        local = local_jvp(node, index, 1.0) if scalars else None  # this use's own (x / x: two different ones)
+        rows.append(ForwardRow(steps[node], node, node.op, parent, None, local, contribution, total))
 
     found = tangents(output, inputs, directions, on_edge=on_edge)
     for row in rows:
         row.tangent_in = found[row.input]
-        if row.node.numbers.__class__ is float and row.input.numbers.__class__ is float:
-            row.local = local_jvp(row.node, row.node.parents.index(row.input), 1.0)
     return ForwardTrace(rows, node_names(output), found)

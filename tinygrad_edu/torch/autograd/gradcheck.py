@@ -12,8 +12,10 @@ from tinygrad_edu.engine import Value
 from tinygrad_edu.gradcheck import GradcheckError as CheckError
 from tinygrad_edu.gradcheck import gradcheck as check_gradients
 from tinygrad_edu.gradcheck import gradgradcheck as check_second_derivatives
+from tinygrad_edu.gradcheck import numerical_grad
+from tinygrad_edu.jacobians import jacobian
 
-# PyTorch's other options: accepted at these values (the check here is always the full, deterministic one)
+# PyTorch's options and their defaults (the check here is always the full, deterministic one)
 _OPTIONS = {
     "nondet_tol": 0.0,
     "check_undefined_grad": True,
@@ -28,7 +30,7 @@ _OPTIONS = {
     "check_fwd_over_rev": False,
     "check_rev_over_rev": True,
 }
-_FORWARD_MODE = {"check_batched_forward_grad", "check_forward_ad", "check_fwd_over_rev"}
+_NOT_CHECKED = {"check_batched_forward_grad", "check_fwd_over_rev"}  # refused when True: not checked here
 
 
 class GradcheckError(RuntimeError, CheckError):
@@ -46,13 +48,19 @@ def gradcheck(
     **options,
 ) -> bool:
     """Each output's derivative with respect to each input that requires a gradient, against central differences;
-    non-tensor inputs are passed as they are. True, or (``raise_exception=False``) False instead of the error."""
+    non-tensor inputs are passed as they are. True, or (``raise_exception=False``) False instead of the error.
+    Reverse mode is checked unless ``check_backward_ad=False``; ``check_forward_ad=True`` checks the Jacobian made
+    by forward mode too (``forward.tangents``, whose rules come from the same backwards)."""
     args = _arguments(inputs, options, "gradcheck")
     for i in [k for k, a in enumerate(args) if isinstance(a, Value) and a.requires_grad]:
         for o in range(_count(func(*args))):
             try:
-                check_gradients(
-                    lambda x, i=i, o=o: _output(func, _with(args, i, x), o), args[i], eps=eps, atol=atol, rtol=rtol
+                if options.get("check_backward_ad", True):
+                    check_gradients(
+                        lambda x, i=i, o=o: _output(func, _with(args, i, x), o), args[i], eps=eps, atol=atol, rtol=rtol
+                    )
+                wrong = (
+                    _forward_mode_mismatch(func, args, i, o, eps, atol, rtol) if options.get("check_forward_ad") else ""
                 )
             except CheckError as error:
                 if raise_exception:
@@ -60,7 +68,25 @@ def gradcheck(
                         f"Jacobian mismatch for output {o} with respect to input {i},\n{error}"
                     ) from None
                 return False
+            if wrong:
+                if raise_exception:
+                    head = f"Jacobian computed with forward mode mismatch for output {o} with respect to input {i}"
+                    raise GradcheckError(f"{head},\n{wrong}")
+                return False
     return True
+
+
+def _forward_mode_mismatch(func: Callable, args: list, i: int, o: int, eps: float, atol: float, rtol: float) -> str:
+    """``check_forward_ad``: output o's Jacobian by forward mode (one pass of tangents per element of input i)
+    against central differences; the worst element in words, or "" when every element agrees."""
+    f = lambda x: _output(func, _with(args, i, x), o)  # noqa: E731
+    analytic = np.asarray(jacobian(f, args[i], mode="forward").numbers, dtype=np.float64)
+    numeric = np.asarray(numerical_grad(f, args[i], eps=eps)[0], dtype=np.float64).reshape(analytic.shape)
+    bad = ~(np.abs(analytic - numeric) <= atol + rtol * np.abs(numeric))
+    if not bad.any():
+        return ""
+    k = tuple(int(j) for j in np.unravel_index(np.argmax(np.where(bad, np.abs(analytic - numeric), -1)), bad.shape))
+    return f"element {k} of the Jacobian: forward mode gives {analytic[k]:.6g}, central differences {numeric[k]:.6g}"
 
 
 def gradgradcheck(
@@ -111,8 +137,8 @@ def _arguments(inputs, options: dict, name: str) -> list:
     for key, value in options.items():
         if key not in _OPTIONS:
             raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
-        if key in _FORWARD_MODE and value:
-            raise NotImplementedError(f"{name}: {key}=True needs forward-mode AD, which this engine has not yet")
+        if key in _NOT_CHECKED and value:
+            raise NotImplementedError(f"{name}: {key}=True is not checked here (check_forward_ad=True is)")
     args = list(inputs) if isinstance(inputs, (tuple, list)) else [inputs]
     if not any(isinstance(a, Value) and a.requires_grad for a in args):
         raise ValueError(
