@@ -3,6 +3,7 @@ hints climb a ladder over tries, and the command line, a course's own exercises 
 
 import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -75,6 +76,54 @@ def test_the_stub_is_a_todo_with_no_answer_in_it(ex):
     for name in ex.functions:  # the stub and the solution define the same functions
         assert f"def {name}(" in ex.stub and f"def {name}(" in ex.solution
     assert ex.task.strip().splitlines()[0] in ex.file()  # the task is the file's docstring
+
+
+ASSIGNMENT = re.compile(r"\s[-+*/]?=\s")  # "x = ...", "dx += ...": spaced, unlike a keyword argument
+
+
+def skeleton(text: str) -> str:
+    """Code or math reduced to its names, numbers and operators, one space apart: how a formula is looked for in
+    a task. ^ is **, 1.0 is 1, and the spelling of a sum is dropped (g.sum(axis=0), np.sum(g, ...), sum(g))."""
+    text = re.sub(r"(\d)\.0(?!\d)", r"\1", text.replace("^", "**"))
+    text = re.sub(r"\baxis=[-\w]+|\bkeepdims=True|\bnp\.|\bsum\b(\(-?\d+\b)?", " ", text)
+    return " ".join(re.findall(r"[A-Za-z_]\w*|\d+|\*\*|==|[-+*/@]", text))
+
+
+def answers(ex) -> set[str]:
+    """The final answer's pieces, as skeletons: what each line of the solution that the stub does not have
+    computes (a return's expression, an assignment's right side and the whole statement), and each formula of
+    the last hint (split at ';' and 'and'). Pieces of fewer than three names and operators, or of three
+    without an operator, say nothing (the outputs' names, a tool's call)."""
+    stub_lines = {line.strip() for line in ex.stub.splitlines()}
+    found = []
+    code = [line.split("#")[0].strip() for line in ex.solution.splitlines() if line.strip() not in stub_lines]
+    for piece in code + [p.strip() for p in re.split(r";|\band\b", ex.hints[-1])]:
+        if piece.startswith("return "):
+            found.append(piece.removeprefix("return "))
+        elif ASSIGNMENT.search(piece) and not piece.startswith(("for ", "while ", "if ")):
+            found += [piece, ASSIGNMENT.split(piece)[-1]]
+    pieces = (s.split() for s in map(skeleton, found))
+    operators = ("**", "==", "-", "+", "*", "/", "@")
+    return {" ".join(p) for p in pieces if len(p) > 3 or (len(p) == 3 and any(t in operators for t in p))}
+
+
+@pytest.mark.parametrize("ex", PACK, ids=by_id)
+def test_the_task_and_the_stub_leave_the_answer_to_the_learner(ex):
+    """The task gives what is needed to derive the answer (definitions, rules, shapes) and the stub the code
+    around it; the answer itself (the solution's expressions, the last hint's formula) is in neither."""
+    assert answers(ex)  # something to look for
+    for where, text in (("task", ex.task), ("stub", ex.stub)):
+        words = f" {skeleton(text)} "
+        given = sorted(a for a in answers(ex) if f" {a} " in words)
+        assert not given, f"exercise {ex.number}'s {where} gives the answer away: {given}"
+
+
+def test_the_answer_finder_finds_a_formula_in_words():
+    ex = catalog.find(15)
+    task = "Simplified: dx = gamma * inv_std / n * (n * g - sum(g) - xhat * sum(g * xhat)), sums over axis 0."
+    assert f" {skeleton(ex.hints[-1].split('=', 1)[1])} " in f" {skeleton(task)} "
+    assert skeleton("dL/dx = g / x^2.0") == "dL / dx g / x ** 2"
+    assert " g / x " not in f" {skeleton('dlog/x')} " and " g / x " in f" {skeleton('so g/x:')} "
 
 
 @pytest.mark.parametrize("ex, mistake", MISTAKES)
@@ -245,7 +294,8 @@ def test_start_writes_the_task_and_todos_and_never_overwrites(tmp_path, capsys):
     assert main(["exercise", "start", "2", str(path)]) == 0
     text = path.read_text()
     ex = catalog.find(2)
-    assert text.startswith('r"""Exercise 2: ') and "s * (1 - s)" in text and 'NotImplementedError("TODO' in text
+    assert text.startswith('r"""Exercise 2: ') and "sigmoid(x) = 1 / (1 + e^-x)" in text  # the task
+    assert 'NotImplementedError("TODO' in text and "s * (1 - s)" not in text  # the TODOs, not the answer
     assert f"wrote {path}" in capsys.readouterr().out
     path.write_text("my work")
     assert main(["exercise", "start", "2", str(path)]) == 2
