@@ -55,7 +55,7 @@ gradient to p.)
     numeric=lambda g, out, x, p: by_differences(lambda v: v**p, g, x),
     hints=(
         "The power rule: the exponent p comes down as a factor, and the power drops to p - 1.",
-        "d(x^p)/dx = p * x^(p - 1) for any real p; then multiply by g.",
+        "d e^(p ln x)/dx = e^(p ln x) * p / x = x^p * p / x = p * x^(p - 1), for any real p; then multiply by g.",
         "return g * p * x ** (p - 1)",
     ),
     mistakes=(

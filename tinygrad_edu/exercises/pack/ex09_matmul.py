@@ -63,6 +63,7 @@ at once? Of the products of g (n, m) with B (k, m), which has A's shape?
     numeric=lambda g, out, A, B: by_differences(_forward, g, A, B),
     hints=(
         "Each gradient is a product of g with the OTHER input, arranged to have its input's shape.",
+        "dL/dA[i, t] = sum over j of g[i, j] * B[t, j]: row i of g against row t of B. "
         "dA must be (n, k) from g (n, m) and B (k, m): transpose B. dB must be (k, m) from A (n, k) and g: "
         "transpose A, and put it first.",
         "dA = g @ B.T and dB = A.T @ g",

@@ -95,10 +95,10 @@ What to use:
   - np.tensordot(A, B, axes=(k, m)) multiplies A's axis k by B's axis m and sums over it; the
     result has A's other axes, then B's.
 At one position (i, j): which axis does gij = g[:, :, i, j] (N, F) share with the window
-(N, C, KH, KW), and which with w (F, C, KH, KW)? Windows overlap when s < KH: what must happen
-where two windows reach the same pixel of dx, and where in dx does the window of (i, j) sit? A
-pixel in no window: what is its gradient? Textbooks write dx as a "full convolution of g with the
-flipped kernel": does this loop need a flip?
+(N, C, KH, KW), and which with w (F, C, KH, KW)? Windows overlap when s < KH (or s < KW): what
+must happen where two windows reach the same pixel of dx, and where in dx does the window of
+(i, j) sit? A pixel in no window: what is its gradient? Textbooks write dx as a "full convolution
+of g with the flipped kernel": does this loop need a flip?
 """,
     stub=STUB,
     solution=SOLUTION,
