@@ -4,6 +4,7 @@ hints climb a ladder over tries, and the command line, a course's own exercises 
 import json
 import os
 import re
+import shlex
 
 import numpy as np
 import pytest
@@ -419,6 +420,30 @@ def test_a_course_adds_its_own_exercise_file(tmp_path, capsys):
     (ex,) = catalog.from_path(str(course))
     for mistake in ex.mistakes:  # the same checker, the same hints
         assert mistake.hint in check_source(ex, mistake.source, tries=Tries(None)).text
+
+
+def test_a_course_exercise_file_says_to_check_it_with_its_pack(tmp_path, capsys, monkeypatch):
+    """The "Check it:" line of a course's exercise, and start's last line, give the command that works: with
+    --pack (quoted for the shell); a built-in exercise's need none."""
+    course = tmp_path / "my course"
+    course.mkdir()
+    (course / "exp.py").write_text(COURSE)
+    mine = tmp_path / "ex101_exp.py"
+    assert main(["exercise", "start", "101", str(mine), "--pack", str(course)]) == 0
+    assert f"then: tinygrad-edu exercise check --pack '{course}' {mine}\n" in capsys.readouterr().out
+    (line,) = [line for line in mine.read_text().splitlines() if line.startswith("Check it: ")]
+    assert line == f"Check it: tinygrad-edu exercise check --pack '{course}' ex101_exp.py"
+    monkeypatch.chdir(tmp_path)  # run the line as written, beside the file
+    assert main(shlex.split(line.removeprefix("Check it: "))[1:]) == 1
+    assert "Exercise 101 (exp): not done yet" in capsys.readouterr().out  # the course's exercise was found
+    assert main(["exercise", "start", "3", "--pack", str(course)]) == 0
+    assert "Check it: tinygrad-edu exercise check ex03_tanh.py\n" in (tmp_path / "ex03_tanh.py").read_text()
+    assert main(["exercise", "--pack", str(course), "--solutions", "solved"]) == 0
+    assert f"check --pack '{course}' ex101_exp.py" in (tmp_path / "solved" / "ex101_exp.py").read_text()
+    assert "check ex03_tanh.py" in (tmp_path / "solved" / "ex03_tanh.py").read_text()
+    capsys.readouterr()
+    assert main(["exercise", "list", "--pack", str(course)]) == 0
+    assert f"tinygrad-edu exercise check --pack '{course}' FILE" in capsys.readouterr().out
 
 
 def test_a_course_file_without_an_exercise_or_with_a_clashing_number_is_refused(tmp_path, capsys):

@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 
 from tinygrad_edu.exercises import catalog
@@ -79,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
 def _list(args) -> int:
     rows = [(str(ex.number), ex.filename, ex.title, ex.lesson) for ex in catalog.exercises(args.pack)]
     print(text_table(("#", "file", "exercise", "follows"), rows))
-    print("\nStart one: tinygrad-edu exercise start N; check it: tinygrad-edu exercise check FILE")
+    pack = f" --pack {shlex.quote(args.pack)}" if args.pack else ""
+    print(f"\nStart one: tinygrad-edu exercise start N{pack}; check it: tinygrad-edu exercise check{pack} FILE")
     return 0
 
 
@@ -94,15 +96,20 @@ def _write(path: str, text: str) -> None:
         f.write(text.encode("utf-8"))
 
 
+def _course_of(ex, pack: str | None) -> str | None:
+    """The --pack a check of ``ex`` needs: the course's, unless ``ex`` is the built-in pack's."""
+    return None if pack is None or ex.number in {b.number for b in catalog.builtin()} else pack
+
+
 def _start(args) -> int:
     ex = catalog.find(args.number, args.pack)
     path = args.path or ex.filename
     if os.path.isdir(path):
         path = os.path.join(path, ex.filename)
     _refuse_existing([path], args.force)
-    _write(path, ex.file())
+    _write(path, ex.file(pack=_course_of(ex, args.pack)))
     print(f"wrote {path}: exercise {ex.number}, {ex.title}")
-    print(f"Fill in the TODOs, then: tinygrad-edu exercise check {path}")
+    print(f"Fill in the TODOs, then: {ex.check_command(path, _course_of(ex, args.pack))}")
     return 0
 
 
@@ -114,7 +121,7 @@ def _solutions(args) -> int:
     paths = [os.path.join(args.solutions, ex.filename) for ex in every]
     _refuse_existing(paths, args.force)
     for ex, path in zip(every, paths):
-        _write(path, ex.file(solved=True))
+        _write(path, ex.file(solved=True, pack=_course_of(ex, args.pack)))
     print(f"wrote {len(every)} reference solutions into {args.solutions}: {', '.join(ex.filename for ex in every)}")
     return 0
 

@@ -11,6 +11,7 @@ from the solution by changing one piece of it).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -100,13 +101,20 @@ class Exercise:
         """The default name of the learner's file: ``ex03_sigmoid.py``."""
         return f"ex{self.number:02d}_{self.slug}.py"
 
-    def file(self, solved: bool = False) -> str:
-        """The learner's file: the task as its docstring, then the stub (or, ``solved``, the solution)."""
+    def check_command(self, path: str | None = None, pack: str | None = None) -> str:
+        """The command that checks the learner's file (``path``, default its own name); ``pack``: the course's
+        file or folder the exercise comes from, which the checker must be given too."""
+        words = ["tinygrad-edu", "exercise", "check"] + (["--pack", pack] if pack else []) + [path or self.filename]
+        return shlex.join(words)
+
+    def file(self, solved: bool = False, pack: str | None = None) -> str:
+        """The learner's file: the task as its docstring, then the stub (or, ``solved``, the solution).
+        ``pack``: the course's exercise file or folder, said in the file's "Check it:" line."""
         if '"""' in self.task:
             raise ValueError(f"exercise {self.number} ({self.slug}): the task may not contain three double quotes")
         code = self.solution if solved else self.stub
         head = f"Exercise {self.number}: {self.title}" + (" (the reference solution)" if solved else "")
-        check = f"Check it: tinygrad-edu exercise check {self.filename}"
+        check = f"Check it: {self.check_command(pack=pack)}"
         return f'r"""{head}\n\n{self.task.strip()}\n\n{check}\n"""\n\n{code.strip()}\n'
 
 
