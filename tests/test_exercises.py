@@ -5,6 +5,8 @@ import json
 import os
 import re
 import shlex
+import signal
+import time
 
 import numpy as np
 import pytest
@@ -12,7 +14,7 @@ import pytest
 from tinygrad_edu.cli import main
 from tinygrad_edu.exercises import Exercise, Mistake, catalog, check_exercise
 from tinygrad_edu.exercises.exercise import by_differences, by_engine, planted
-from tinygrad_edu.exercises.grading import TRIES_ENV, Tries, check_source
+from tinygrad_edu.exercises.grading import TIME_LIMITS, TRIES_ENV, Tries, check_source
 
 PACK = catalog.builtin()
 MISTAKES = [pytest.param(ex, m, id=f"ex{ex.number:02d}-{m.what}") for ex in PACK for m in ex.mistakes]
@@ -255,6 +257,47 @@ def test_the_learners_file_runs_once_per_check(tmp_path):
     source = f"open({str(counter)!r}, 'a').write('x')\n" + catalog.find(3).solution
     assert check_source(catalog.find(3), source, tries=Tries(None)).ok
     assert counter.read_text() == "x"
+
+
+LOOPS = {
+    "in the function": ("def tanh_backward(g, out, x):\n    while True:\n        pass\n", "23", "tanh_backward"),
+    "swallowing exceptions": (
+        "def tanh_backward(g, out, x):\n    while True:\n        try:\n            pass\n"
+        "        except Exception:\n            pass\n",
+        "23456",
+        "tanh_backward",
+    ),
+    "at the top of the file": ("import numpy as np\nwhile True:\n    pass\n", "23", None),
+}
+
+
+@pytest.mark.skipif(not TIME_LIMITS, reason="no SIGALRM here: check runs without a time limit")
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_infinite_loop_is_stopped_after_the_timeout(loop, tmp_path, capsys):
+    source, lines, function = LOOPS[loop]  # the lines of the loop, one of which it is stopped at
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text(source)
+    handler = signal.getsignal(signal.SIGALRM)
+    start = time.perf_counter()
+    assert main(["exercise", "check", str(path), "--timeout", "0.2", "--json"]) == 1
+    assert time.perf_counter() - start < 5
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["status"] == "error" and verdict["function"] == function
+    assert verdict["text"].startswith("Exercise 3 (tanh): your code ran for 0.2 s without returning: an infinite loop?")
+    assert re.search(rf"\(line [{lines}] of ex03_tanh.py, in {function or '<module>'}: ", verdict["text"])
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is handler
+
+
+@pytest.mark.skipif(not TIME_LIMITS, reason="no SIGALRM here: check runs without a time limit")
+def test_the_timeout_leaves_right_code_alone_and_must_be_a_number_of_seconds(tmp_path, capsys):
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text(catalog.find(3).solution)
+    assert main(["exercise", "check", str(path), "--timeout", "5"]) == 0
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert main(["exercise", "check", str(path), "--timeout", "0"]) == 0  # 0: no limit
+    capsys.readouterr()
+    assert main(["exercise", "check", str(path), "--timeout", "-1"]) == 2
+    assert "--timeout must be a number of seconds, 0 or more (0: no limit), not -1" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- tries are kept in the cache, never beside the file

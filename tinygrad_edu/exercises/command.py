@@ -1,8 +1,9 @@
 """``tinygrad-edu exercise``: list the exercises, start one, check a learner's file, write the solutions.
 
 Exit codes, for graders: 0 all right; 1 a wrong answer (a number that differs, a TODO left, a syntax error, a
-missing function, an exception in the learner's code); 2 bad usage (no such exercise, a file that cannot be read
-or that says not which exercise it is, a file that would be overwritten without --force).
+missing function, an exception in the learner's code, code still running after --timeout seconds); 2 bad usage
+(no such exercise, a file that cannot be read or that says not which exercise it is, a file that would be
+overwritten without --force).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tinygrad_edu.exercises.grading import Verdict, check_source
 from tinygrad_edu.files import atomic_write
 from tinygrad_edu.tables import text_table
 
+TIMEOUT = 20.0  # seconds: the learner's code is stopped after this long (an infinite loop?)
 ABOUT = "exercises the engine grades: write a backward by hand, and be told which number is wrong and why"
 
 
@@ -57,6 +59,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     a.add_argument("path", help="the learner's file")
     a.add_argument("--json", action="store_true", help="print the verdict as one JSON object, for course tools")
     a.add_argument("--number", type=int, help="which exercise (default: from the file's first line or its name)")
+    a.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop your code when it runs this long without returning (default {TIMEOUT:g}; 0: no limit). "
+        "The limit needs SIGALRM: on Windows there is none",
+    )
     pack_option(a, argparse.SUPPRESS)
 
 
@@ -140,8 +150,10 @@ def _check(args) -> int:
             f"cannot tell which exercise {args.path!r} is: its first line does not say 'Exercise N' and its name "
             "is not exNN_...; give --number N"
         )
+    if not 0 <= args.timeout < float("inf"):
+        raise _Usage(f"--timeout must be a number of seconds, 0 or more (0: no limit), not {args.timeout:g}")
     ex = catalog.find(number, args.pack)
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        verdict: Verdict = check_source(ex, source, args.path)  # the learner's prints: not in the JSON
+        verdict: Verdict = check_source(ex, source, args.path, timeout=args.timeout)  # prints: not in the JSON
     print(verdict.to_json() if args.json else verdict.text)
     return 0 if verdict.ok else 1
