@@ -7,6 +7,7 @@ import re
 import shlex
 import signal
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -135,6 +136,27 @@ def test_every_planted_mistake_gets_its_hint_on_the_first_try(ex, mistake):
     assert not verdict.ok and verdict.status in ("wrong", "error"), verdict.text
     assert mistake.hint in verdict.text, f"{mistake.what}: expected {mistake.hint!r} in:\n{verdict.text}"
     assert verdict.tries == 1
+
+
+def readme_rows() -> dict[int, str]:
+    """The README's table of exercises ("## Exercises"): each row's number -> the row."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Exercises\n", 1)[1].split("\n## ", 1)[0]
+    return {int(m.group(1)): m.group(0) for m in re.finditer(r"^\| (\d+) \|.*\|$", section, re.M)}
+
+
+@pytest.mark.parametrize("ex", PACK, ids=by_id)
+def test_the_readme_table_shows_the_checkers_first_answer_to_each_planted_mistake(ex):
+    """Each planted mistake is listed as 'what → "words"' (words of the diagnosis) or 'what → hint: "words"'
+    (words of the ladder's first hint, where no diagnosis applies), and the checker's first answer says them."""
+    row = readme_rows()[ex.number]
+    assert row.count(" → ") == len(ex.mistakes), row
+    for mistake in ex.mistakes:
+        listed = re.search(re.escape(f"{mistake.what} → ") + r'(hint: )?"([^"]+)"', row)
+        assert listed, f"the README's row {ex.number} does not list {mistake.what!r}"
+        verdict = check_source(ex, mistake.source, tries=Tries(None))
+        said = verdict.hint if listed.group(1) else verdict.diagnosis
+        assert said and listed.group(2) in said, f"{mistake.what}: the checker said {verdict.text!r}"
 
 
 @pytest.mark.parametrize("ex", PACK, ids=by_id)
