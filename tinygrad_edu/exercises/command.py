@@ -31,8 +31,8 @@ class _Usage(ValueError):
 def configure(p: argparse.ArgumentParser) -> None:
     """The ``exercise`` subcommand's options and actions."""
     p.description = (
-        "Exercises the engine grades. list: every exercise; start N [PATH]: write exercise N's file (the task, "
-        "the math, TODOs); check PATH: grade it (exit 0 right, 1 wrong, 2 bad usage); --solutions DIR: write "
+        "Exercises the engine grades. list: every exercise; start N [PATH]: write exercise N's file (the task "
+        "and TODOs); check PATH: grade it (exit 0 right, 1 wrong, 2 bad usage); --solutions DIR: write "
         "the reference solutions."
     )
 
@@ -50,7 +50,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="{list,start,check}")
     a = actions.add_parser("list", help="list the exercises")
     pack_option(a, argparse.SUPPRESS)
-    a = actions.add_parser("start", help="write exercise N's file: the task, the math, and TODOs to fill in")
+    a = actions.add_parser("start", help="write exercise N's file: the task and TODOs to fill in")
     a.add_argument("number", type=int, help="which exercise (see list)")
     a.add_argument("path", nargs="?", help="where (a file, or a folder); default: ./exNN_slug.py")
     a.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help="replace the file if it exists")

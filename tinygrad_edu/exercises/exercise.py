@@ -44,15 +44,19 @@ class Exercise:
 
     number, slug: the exercise's number and short name (its file: ``ex03_sigmoid.py``).
     title, lesson: a one-line title and the lesson or README section it follows.
-    task: what to do and the math to use (plain text; the learner's file starts with it as its docstring).
-    stub: the code the learner starts from: functions whose bodies ``raise NotImplementedError("TODO ...")``.
+    task: what to do and what to derive it from: the definition, the shapes, what the function is given, the
+        rules to use, pitfalls as questions; never the answer, which only the last hint gives (plain text; the
+        learner's file starts with it as its docstring).
+    stub: the code the learner starts from: functions whose bodies ``raise NotImplementedError("TODO ...")``
+        (a TODO says what to compute, not how).
     solution: the same functions filled in (the reference solution; ``--solutions`` writes these).
     functions: the names the learner defines, each checked to exist in this order; the first is called with
         each case, the others are helpers it calls (``unbroadcast`` in exercise 8).
     cases: ``cases(rng)`` gives the argument tuples to call the learner's function with.
     expected: ``expected(*case)``: the right answer, computed by the engine (an op's own backward, or the
         graph's gradients), never a second hand-written formula.
-    hints: the ladder for a wrong answer no diagnosis explains: general -> specific -> the formula.
+    hints: the ladder for a wrong answer no diagnosis explains: general -> specific (the derivation's steps)
+        -> the formula (the one place the answer is written).
     mistakes: at least three planted wrong solutions (see ``Mistake``).
     proves: what passing shows, said when all is right.
     kind: "backward": the function returns gradient array(s) compared with ``expected(*case)``;

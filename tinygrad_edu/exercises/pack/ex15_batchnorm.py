@@ -70,8 +70,9 @@ What to use:
   - dL/dxhat = gamma * g. One number x_i of a column reaches every xhat_j of that column three
     ways: directly, through the mean and through the variance. The chain rule adds the three
     paths, each summed over the j it reaches;
-  - d mean / d x_i = 1/n and d var / d x_i = 2 (x_i - mean) / n; xhat_j = (x_j - mean) *
-    (var + eps)^(-1/2), whose derivatives by mean and by var follow from the power rule;
+  - d mean / d x_i = 1/n and d var / d x_i = 2 (x_i - mean) / n (var divides by n);
+    xhat_j = (x_j - mean) * (var + eps)^(-1/2), whose derivatives by mean and by var follow from
+    the power rule;
   - to simplify, write the result with xhat and inv_std = 1 / sqrt(var + eps).
 Careful: makemore's lecture uses the unbiased variance (divided by n - 1) and so gets a factor
 n / (n - 1) in its formula; batchnorm in training (PyTorch's, ours) divides by n.
