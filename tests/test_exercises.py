@@ -3,6 +3,11 @@ hints climb a ladder over tries, and the command line, a course's own exercises 
 
 import json
 import os
+import re
+import shlex
+import signal
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +15,7 @@ import pytest
 from tinygrad_edu.cli import main
 from tinygrad_edu.exercises import Exercise, Mistake, catalog, check_exercise
 from tinygrad_edu.exercises.exercise import by_differences, by_engine, planted
-from tinygrad_edu.exercises.grading import TRIES_ENV, Tries, check_source
+from tinygrad_edu.exercises.grading import TIME_LIMITS, TRIES_ENV, Tries, check_source
 
 PACK = catalog.builtin()
 MISTAKES = [pytest.param(ex, m, id=f"ex{ex.number:02d}-{m.what}") for ex in PACK for m in ex.mistakes]
@@ -77,12 +82,81 @@ def test_the_stub_is_a_todo_with_no_answer_in_it(ex):
     assert ex.task.strip().splitlines()[0] in ex.file()  # the task is the file's docstring
 
 
+ASSIGNMENT = re.compile(r"\s[-+*/]?=\s")  # "x = ...", "dx += ...": spaced, unlike a keyword argument
+
+
+def skeleton(text: str) -> str:
+    """Code or math reduced to its names, numbers and operators, one space apart: how a formula is looked for in
+    a task. ^ is **, 1.0 is 1, and the spelling of a sum is dropped (g.sum(axis=0), np.sum(g, ...), sum(g))."""
+    text = re.sub(r"(\d)\.0(?!\d)", r"\1", text.replace("^", "**"))
+    text = re.sub(r"\baxis=[-\w]+|\bkeepdims=True|\bnp\.|\bsum\b(\(-?\d+\b)?", " ", text)
+    return " ".join(re.findall(r"[A-Za-z_]\w*|\d+|\*\*|==|[-+*/@]", text))
+
+
+def answers(ex) -> set[str]:
+    """The final answer's pieces, as skeletons: what each line of the solution that the stub does not have
+    computes (a return's expression, an assignment's right side and the whole statement), and each formula of
+    the last hint (split at ';' and 'and'). Pieces of fewer than three names and operators, or of three
+    without an operator, say nothing (the outputs' names, a tool's call)."""
+    stub_lines = {line.strip() for line in ex.stub.splitlines()}
+    found = []
+    code = [line.split("#")[0].strip() for line in ex.solution.splitlines() if line.strip() not in stub_lines]
+    for piece in code + [p.strip() for p in re.split(r";|\band\b", ex.hints[-1])]:
+        if piece.startswith("return "):
+            found.append(piece.removeprefix("return "))
+        elif ASSIGNMENT.search(piece) and not piece.startswith(("for ", "while ", "if ")):
+            found += [piece, ASSIGNMENT.split(piece)[-1]]
+    pieces = (s.split() for s in map(skeleton, found))
+    operators = ("**", "==", "-", "+", "*", "/", "@")
+    return {" ".join(p) for p in pieces if len(p) > 3 or (len(p) == 3 and any(t in operators for t in p))}
+
+
+@pytest.mark.parametrize("ex", PACK, ids=by_id)
+def test_the_task_and_the_stub_leave_the_answer_to_the_learner(ex):
+    """The task gives what is needed to derive the answer (definitions, rules, shapes) and the stub the code
+    around it; the answer itself (the solution's expressions, the last hint's formula) is in neither."""
+    assert answers(ex)  # something to look for
+    for where, text in (("task", ex.task), ("stub", ex.stub)):
+        words = f" {skeleton(text)} "
+        given = sorted(a for a in answers(ex) if f" {a} " in words)
+        assert not given, f"exercise {ex.number}'s {where} gives the answer away: {given}"
+
+
+def test_the_answer_finder_finds_a_formula_in_words():
+    ex = catalog.find(15)
+    task = "Simplified: dx = gamma * inv_std / n * (n * g - sum(g) - xhat * sum(g * xhat)), sums over axis 0."
+    assert f" {skeleton(ex.hints[-1].split('=', 1)[1])} " in f" {skeleton(task)} "
+    assert skeleton("dL/dx = g / x^2.0") == "dL / dx g / x ** 2"
+    assert " g / x " not in f" {skeleton('dlog/x')} " and " g / x " in f" {skeleton('so g/x:')} "
+
+
 @pytest.mark.parametrize("ex, mistake", MISTAKES)
 def test_every_planted_mistake_gets_its_hint_on_the_first_try(ex, mistake):
     verdict = check_source(ex, mistake.source, tries=Tries(None))
     assert not verdict.ok and verdict.status in ("wrong", "error"), verdict.text
     assert mistake.hint in verdict.text, f"{mistake.what}: expected {mistake.hint!r} in:\n{verdict.text}"
     assert verdict.tries == 1
+
+
+def readme_rows() -> dict[int, str]:
+    """The README's table of exercises ("## Exercises"): each row's number -> the row."""
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Exercises\n", 1)[1].split("\n## ", 1)[0]
+    return {int(m.group(1)): m.group(0) for m in re.finditer(r"^\| (\d+) \|.*\|$", section, re.M)}
+
+
+@pytest.mark.parametrize("ex", PACK, ids=by_id)
+def test_the_readme_table_shows_the_checkers_first_answer_to_each_planted_mistake(ex):
+    """Each planted mistake is listed as 'what → "words"' (words of the diagnosis) or 'what → hint: "words"'
+    (words of the ladder's first hint, where no diagnosis applies), and the checker's first answer says them."""
+    row = readme_rows()[ex.number]
+    assert row.count(" → ") == len(ex.mistakes), row
+    for mistake in ex.mistakes:
+        listed = re.search(re.escape(f"{mistake.what} → ") + r'(hint: )?"([^"]+)"', row)
+        assert listed, f"the README's row {ex.number} does not list {mistake.what!r}"
+        verdict = check_source(ex, mistake.source, tries=Tries(None))
+        said = verdict.hint if listed.group(1) else verdict.diagnosis
+        assert said and listed.group(2) in said, f"{mistake.what}: the checker said {verdict.text!r}"
 
 
 @pytest.mark.parametrize("ex", PACK, ids=by_id)
@@ -207,6 +281,47 @@ def test_the_learners_file_runs_once_per_check(tmp_path):
     assert counter.read_text() == "x"
 
 
+LOOPS = {
+    "in the function": ("def tanh_backward(g, out, x):\n    while True:\n        pass\n", "23", "tanh_backward"),
+    "swallowing exceptions": (
+        "def tanh_backward(g, out, x):\n    while True:\n        try:\n            pass\n"
+        "        except Exception:\n            pass\n",
+        "23456",
+        "tanh_backward",
+    ),
+    "at the top of the file": ("import numpy as np\nwhile True:\n    pass\n", "23", None),
+}
+
+
+@pytest.mark.skipif(not TIME_LIMITS, reason="no SIGALRM here: check runs without a time limit")
+@pytest.mark.parametrize("loop", LOOPS)
+def test_an_infinite_loop_is_stopped_after_the_timeout(loop, tmp_path, capsys):
+    source, lines, function = LOOPS[loop]  # the lines of the loop, one of which it is stopped at
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text(source)
+    handler = signal.getsignal(signal.SIGALRM)
+    start = time.perf_counter()
+    assert main(["exercise", "check", str(path), "--timeout", "0.2", "--json"]) == 1
+    assert time.perf_counter() - start < 5
+    verdict = json.loads(capsys.readouterr().out)
+    assert verdict["status"] == "error" and verdict["function"] == function
+    assert verdict["text"].startswith("Exercise 3 (tanh): your code ran for 0.2 s without returning: an infinite loop?")
+    assert re.search(rf"\(line [{lines}] of ex03_tanh.py, in {function or '<module>'}: ", verdict["text"])
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0) and signal.getsignal(signal.SIGALRM) is handler
+
+
+@pytest.mark.skipif(not TIME_LIMITS, reason="no SIGALRM here: check runs without a time limit")
+def test_the_timeout_leaves_right_code_alone_and_must_be_a_number_of_seconds(tmp_path, capsys):
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text(catalog.find(3).solution)
+    assert main(["exercise", "check", str(path), "--timeout", "5"]) == 0
+    assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    assert main(["exercise", "check", str(path), "--timeout", "0"]) == 0  # 0: no limit
+    capsys.readouterr()
+    assert main(["exercise", "check", str(path), "--timeout", "-1"]) == 2
+    assert "--timeout must be a number of seconds, 0 or more (0: no limit), not -1" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------- tries are kept in the cache, never beside the file
 
 
@@ -245,7 +360,8 @@ def test_start_writes_the_task_and_todos_and_never_overwrites(tmp_path, capsys):
     assert main(["exercise", "start", "2", str(path)]) == 0
     text = path.read_text()
     ex = catalog.find(2)
-    assert text.startswith('r"""Exercise 2: ') and "s * (1 - s)" in text and 'NotImplementedError("TODO' in text
+    assert text.startswith('r"""Exercise 2: ') and "sigmoid(x) = 1 / (1 + e^-x)" in text  # the task
+    assert 'NotImplementedError("TODO' in text and "s * (1 - s)" not in text  # the TODOs, not the answer
     assert f"wrote {path}" in capsys.readouterr().out
     path.write_text("my work")
     assert main(["exercise", "start", "2", str(path)]) == 2
@@ -369,6 +485,30 @@ def test_a_course_adds_its_own_exercise_file(tmp_path, capsys):
     (ex,) = catalog.from_path(str(course))
     for mistake in ex.mistakes:  # the same checker, the same hints
         assert mistake.hint in check_source(ex, mistake.source, tries=Tries(None)).text
+
+
+def test_a_course_exercise_file_says_to_check_it_with_its_pack(tmp_path, capsys, monkeypatch):
+    """The "Check it:" line of a course's exercise, and start's last line, give the command that works: with
+    --pack (quoted for the shell); a built-in exercise's need none."""
+    course = tmp_path / "my course"
+    course.mkdir()
+    (course / "exp.py").write_text(COURSE)
+    mine = tmp_path / "ex101_exp.py"
+    assert main(["exercise", "start", "101", str(mine), "--pack", str(course)]) == 0
+    assert f"then: tinygrad-edu exercise check --pack '{course}' {mine}\n" in capsys.readouterr().out
+    (line,) = [line for line in mine.read_text().splitlines() if line.startswith("Check it: ")]
+    assert line == f"Check it: tinygrad-edu exercise check --pack '{course}' ex101_exp.py"
+    monkeypatch.chdir(tmp_path)  # run the line as written, beside the file
+    assert main(shlex.split(line.removeprefix("Check it: "))[1:]) == 1
+    assert "Exercise 101 (exp): not done yet" in capsys.readouterr().out  # the course's exercise was found
+    assert main(["exercise", "start", "3", "--pack", str(course)]) == 0
+    assert "Check it: tinygrad-edu exercise check ex03_tanh.py\n" in (tmp_path / "ex03_tanh.py").read_text()
+    assert main(["exercise", "--pack", str(course), "--solutions", "solved"]) == 0
+    assert f"check --pack '{course}' ex101_exp.py" in (tmp_path / "solved" / "ex101_exp.py").read_text()
+    assert "check ex03_tanh.py" in (tmp_path / "solved" / "ex03_tanh.py").read_text()
+    capsys.readouterr()
+    assert main(["exercise", "list", "--pack", str(course)]) == 0
+    assert f"tinygrad-edu exercise check --pack '{course}' FILE" in capsys.readouterr().out
 
 
 def test_a_course_file_without_an_exercise_or_with_a_clashing_number_is_refused(tmp_path, capsys):

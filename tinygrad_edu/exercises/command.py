@@ -1,8 +1,9 @@
 """``tinygrad-edu exercise``: list the exercises, start one, check a learner's file, write the solutions.
 
 Exit codes, for graders: 0 all right; 1 a wrong answer (a number that differs, a TODO left, a syntax error, a
-missing function, an exception in the learner's code); 2 bad usage (no such exercise, a file that cannot be read
-or that says not which exercise it is, a file that would be overwritten without --force).
+missing function, an exception in the learner's code, code still running after --timeout seconds); 2 bad usage
+(no such exercise, a file that cannot be read or that says not which exercise it is, a file that would be
+overwritten without --force).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import sys
 
 from tinygrad_edu.exercises import catalog
@@ -18,6 +20,7 @@ from tinygrad_edu.exercises.grading import Verdict, check_source
 from tinygrad_edu.files import atomic_write
 from tinygrad_edu.tables import text_table
 
+TIMEOUT = 20.0  # seconds: the learner's code is stopped after this long (an infinite loop?)
 ABOUT = "exercises the engine grades: write a backward by hand, and be told which number is wrong and why"
 
 
@@ -28,8 +31,8 @@ class _Usage(ValueError):
 def configure(p: argparse.ArgumentParser) -> None:
     """The ``exercise`` subcommand's options and actions."""
     p.description = (
-        "Exercises the engine grades. list: every exercise; start N [PATH]: write exercise N's file (the task, "
-        "the math, TODOs); check PATH: grade it (exit 0 right, 1 wrong, 2 bad usage); --solutions DIR: write "
+        "Exercises the engine grades. list: every exercise; start N [PATH]: write exercise N's file (the task "
+        "and TODOs); check PATH: grade it (exit 0 right, 1 wrong, 2 bad usage); --solutions DIR: write "
         "the reference solutions."
     )
 
@@ -47,7 +50,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="{list,start,check}")
     a = actions.add_parser("list", help="list the exercises")
     pack_option(a, argparse.SUPPRESS)
-    a = actions.add_parser("start", help="write exercise N's file: the task, the math, and TODOs to fill in")
+    a = actions.add_parser("start", help="write exercise N's file: the task and TODOs to fill in")
     a.add_argument("number", type=int, help="which exercise (see list)")
     a.add_argument("path", nargs="?", help="where (a file, or a folder); default: ./exNN_slug.py")
     a.add_argument("--force", action="store_true", default=argparse.SUPPRESS, help="replace the file if it exists")
@@ -56,6 +59,14 @@ def configure(p: argparse.ArgumentParser) -> None:
     a.add_argument("path", help="the learner's file")
     a.add_argument("--json", action="store_true", help="print the verdict as one JSON object, for course tools")
     a.add_argument("--number", type=int, help="which exercise (default: from the file's first line or its name)")
+    a.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop your code when it runs this long without returning (default {TIMEOUT:g}; 0: no limit). "
+        "The limit needs SIGALRM: on Windows there is none",
+    )
     pack_option(a, argparse.SUPPRESS)
 
 
@@ -79,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
 def _list(args) -> int:
     rows = [(str(ex.number), ex.filename, ex.title, ex.lesson) for ex in catalog.exercises(args.pack)]
     print(text_table(("#", "file", "exercise", "follows"), rows))
-    print("\nStart one: tinygrad-edu exercise start N; check it: tinygrad-edu exercise check FILE")
+    pack = f" --pack {shlex.quote(args.pack)}" if args.pack else ""
+    print(f"\nStart one: tinygrad-edu exercise start N{pack}; check it: tinygrad-edu exercise check{pack} FILE")
     return 0
 
 
@@ -94,15 +106,20 @@ def _write(path: str, text: str) -> None:
         f.write(text.encode("utf-8"))
 
 
+def _course_of(ex, pack: str | None) -> str | None:
+    """The --pack a check of ``ex`` needs: the course's, unless ``ex`` is the built-in pack's."""
+    return None if pack is None or ex.number in {b.number for b in catalog.builtin()} else pack
+
+
 def _start(args) -> int:
     ex = catalog.find(args.number, args.pack)
     path = args.path or ex.filename
     if os.path.isdir(path):
         path = os.path.join(path, ex.filename)
     _refuse_existing([path], args.force)
-    _write(path, ex.file())
+    _write(path, ex.file(pack=_course_of(ex, args.pack)))
     print(f"wrote {path}: exercise {ex.number}, {ex.title}")
-    print(f"Fill in the TODOs, then: tinygrad-edu exercise check {path}")
+    print(f"Fill in the TODOs, then: {ex.check_command(path, _course_of(ex, args.pack))}")
     return 0
 
 
@@ -114,7 +131,7 @@ def _solutions(args) -> int:
     paths = [os.path.join(args.solutions, ex.filename) for ex in every]
     _refuse_existing(paths, args.force)
     for ex, path in zip(every, paths):
-        _write(path, ex.file(solved=True))
+        _write(path, ex.file(solved=True, pack=_course_of(ex, args.pack)))
     print(f"wrote {len(every)} reference solutions into {args.solutions}: {', '.join(ex.filename for ex in every)}")
     return 0
 
@@ -133,8 +150,10 @@ def _check(args) -> int:
             f"cannot tell which exercise {args.path!r} is: its first line does not say 'Exercise N' and its name "
             "is not exNN_...; give --number N"
         )
+    if not 0 <= args.timeout < float("inf"):
+        raise _Usage(f"--timeout must be a number of seconds, 0 or more (0: no limit), not {args.timeout:g}")
     ex = catalog.find(number, args.pack)
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
-        verdict: Verdict = check_source(ex, source, args.path)  # the learner's prints: not in the JSON
+        verdict: Verdict = check_source(ex, source, args.path, timeout=args.timeout)  # prints: not in the JSON
     print(verdict.to_json() if args.json else verdict.text)
     return 0 if verdict.ok else 1

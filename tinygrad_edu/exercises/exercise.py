@@ -11,6 +11,7 @@ from the solution by changing one piece of it).
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,15 +44,19 @@ class Exercise:
 
     number, slug: the exercise's number and short name (its file: ``ex03_sigmoid.py``).
     title, lesson: a one-line title and the lesson or README section it follows.
-    task: what to do and the math to use (plain text; the learner's file starts with it as its docstring).
-    stub: the code the learner starts from: functions whose bodies ``raise NotImplementedError("TODO ...")``.
+    task: what to do and what to derive it from: the definition, the shapes, what the function is given, the
+        rules to use, pitfalls as questions; never the answer, which only the last hint gives (plain text; the
+        learner's file starts with it as its docstring).
+    stub: the code the learner starts from: functions whose bodies ``raise NotImplementedError("TODO ...")``
+        (a TODO says what to compute, not how).
     solution: the same functions filled in (the reference solution; ``--solutions`` writes these).
     functions: the names the learner defines, each checked to exist in this order; the first is called with
         each case, the others are helpers it calls (``unbroadcast`` in exercise 8).
     cases: ``cases(rng)`` gives the argument tuples to call the learner's function with.
     expected: ``expected(*case)``: the right answer, computed by the engine (an op's own backward, or the
         graph's gradients), never a second hand-written formula.
-    hints: the ladder for a wrong answer no diagnosis explains: general -> specific -> the formula.
+    hints: the ladder for a wrong answer no diagnosis explains: general -> specific (the derivation's steps)
+        -> the formula (the one place the answer is written).
     mistakes: at least three planted wrong solutions (see ``Mistake``).
     proves: what passing shows, said when all is right.
     kind: "backward": the function returns gradient array(s) compared with ``expected(*case)``;
@@ -100,13 +105,20 @@ class Exercise:
         """The default name of the learner's file: ``ex03_sigmoid.py``."""
         return f"ex{self.number:02d}_{self.slug}.py"
 
-    def file(self, solved: bool = False) -> str:
-        """The learner's file: the task as its docstring, then the stub (or, ``solved``, the solution)."""
+    def check_command(self, path: str | None = None, pack: str | None = None) -> str:
+        """The command that checks the learner's file (``path``, default its own name); ``pack``: the course's
+        file or folder the exercise comes from, which the checker must be given too."""
+        words = ["tinygrad-edu", "exercise", "check"] + (["--pack", pack] if pack else []) + [path or self.filename]
+        return shlex.join(words)
+
+    def file(self, solved: bool = False, pack: str | None = None) -> str:
+        """The learner's file: the task as its docstring, then the stub (or, ``solved``, the solution).
+        ``pack``: the course's exercise file or folder, said in the file's "Check it:" line."""
         if '"""' in self.task:
             raise ValueError(f"exercise {self.number} ({self.slug}): the task may not contain three double quotes")
         code = self.solution if solved else self.stub
         head = f"Exercise {self.number}: {self.title}" + (" (the reference solution)" if solved else "")
-        check = f"Check it: tinygrad-edu exercise check {self.filename}"
+        check = f"Check it: {self.check_command(pack=pack)}"
         return f'r"""{head}\n\n{self.task.strip()}\n\n{check}\n"""\n\n{code.strip()}\n'
 
 

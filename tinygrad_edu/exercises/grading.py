@@ -25,6 +25,8 @@ import inspect
 import json
 import linecache
 import os
+import signal
+import threading
 import traceback
 import types
 from collections.abc import Callable, Mapping
@@ -552,15 +554,58 @@ def check(ex: Exercise, fns, key: str, tries: Tries | None = None) -> Verdict:
     return _with_hint(ex, verdict, tries.failed(key)) if _counts(verdict) else verdict
 
 
-def check_source(ex: Exercise, source: str, filename: str = "<exercise>", tries: Tries | None = None) -> Verdict:
-    """Check a learner's file given as text (``filename`` names it in messages and keys its tries)."""
+class _TimeUp(BaseException):
+    """The learner's code ran past the time limit: a BaseException, so that no ``except Exception`` (the
+    learner's or the checker's) swallows it."""
+
+
+TIME_LIMITS = hasattr(signal, "setitimer")  # SIGALRM: Unix; there is none on Windows
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Stop the code in the block after ``seconds`` (raising ``_TimeUp`` in it) by SIGALRM, which only the
+    main thread of a Unix process receives: elsewhere, and for None or 0, no limit. A long numpy call is
+    stopped when it returns (a signal waits for the interpreter)."""
+    if not seconds or not TIME_LIMITS or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise _TimeUp
+
+    old = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def check_source(
+    ex: Exercise, source: str, filename: str = "<exercise>", tries: Tries | None = None, timeout: float | None = None
+) -> Verdict:
+    """Check a learner's file given as text (``filename`` names it in messages and keys its tries).
+    ``timeout``: seconds after which the learner's code is stopped and the verdict says so (see ``time_limit``;
+    None: no limit)."""
     tries = Tries.default() if tries is None else tries
     key = f"{os.path.realpath(filename) if os.path.exists(filename) else filename}#{ex.number}"
     try:
-        fns = load_source(ex, source, filename)
+        with time_limit(timeout):
+            return check(ex, load_source(ex, source, filename), key, tries)
     except _Stop as stop:
         return stop.verdict
-    return check(ex, fns, key, tries)
+    except _TimeUp as e:
+        frames = [f.name for f in traceback.extract_tb(e.__traceback__) if f.filename == filename]
+        return Verdict(
+            False,
+            "error",
+            f"{_title(ex)}: your code ran for {timeout:g} s without returning: an infinite loop?"
+            f"{_line_of(e, filename)}",
+            exercise=ex.number,
+            function=next((name for name in reversed(frames) if name in ex.functions), None),
+        )
 
 
 _SESSION = Tries(None)  # a notebook's tries: counted in memory, for as long as the kernel runs

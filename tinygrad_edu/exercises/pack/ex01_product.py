@@ -10,7 +10,7 @@ import numpy as np
 
 def product_backward(g, out, a, b, c):
     """Return (dL/da, dL/db, dL/dc) for out = a * b * c, given g = dL/d(out)."""
-    raise NotImplementedError("TODO: each input's gradient is g times the product of the other two")
+    raise NotImplementedError("TODO: the chain rule, for each of a, b and c")
 '''
 
 SOLUTION = '''
@@ -48,12 +48,12 @@ out = a * b * c, element by element (a, b, c arrays of one shape). Write its bac
 g = dL/d(out), the gradient of the final result L with respect to out, return the three gradients
 (dL/da, dL/db, dL/dc), in that order.
 
-The math. Holding b and c fixed, out is a times a constant, so d(out)/da = b * c: each input's
-local derivative is the product of the OTHER inputs. The chain rule multiplies it by the upstream
-gradient: dL/da = dL/d(out) * d(out)/da = g * b * c. Likewise for b and c.
-
-The engine builds out as two Mul nodes, (a * b) * c, whose backward (ops.Mul.backward) is
-(g * b, g * a); backprop chains them. Your one-step formula must give the same numbers.
+What to use:
+  - the local derivative d(out)/da: how much out changes per unit change of a while b and c are
+    held fixed (held fixed, they are just a constant factor);
+  - the chain rule: dL/da = dL/d(out) * d(out)/da, and the same for b and c.
+The engine builds out as two Mul nodes, (a * b) * c, and backprop chains their backwards
+(ops.Mul.backward); your one-step formula must give the same numbers.
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -38,10 +38,11 @@ EXERCISE = Exercise(
 sigmoid(x) = 1 / (1 + e^-x). Write the backward of the op: given g = dL/d(out), the output
 out = sigmoid(x) and the input x, return dL/dx (an array of x's shape).
 
-The math. With s = sigmoid(x): ds/dx = e^-x / (1 + e^-x)^2 = s * (1 - s). So the derivative is
-written with the op's own OUTPUT, which backward is given as out (no exp to compute again), and
-the chain rule multiplies by the upstream g: dL/dx = g * s * (1 - s). It is at most 1/4 (at x = 0)
-and close to 0 for large |x|: sigmoid saturates.
+What to use:
+  - the derivative of 1/u is -u' / u^2 (u a function of x), and d(e^-x)/dx = -e^-x;
+  - the chain rule: dL/dx = g * d(out)/dx, element by element.
+Backward is given the output too: can you write the derivative with s = out alone, so that no exp
+is computed again? Once you have it: where is it largest, and what is it for large |x|?
 """,
     stub=STUB,
     solution=SOLUTION,
@@ -50,8 +51,10 @@ and close to 0 for large |x|: sigmoid saturates.
     expected=ops.Sigmoid.backward,
     numeric=lambda g, out, x: by_differences(lambda v: v.sigmoid(), g, x),
     hints=(
-        "Write the derivative with the output s = out (not with the input x): ds/dx = s * (1 - s).",
-        "Differentiate 1 / (1 + e^-x): e^-x / (1 + e^-x)^2, which is s * (1 - s). Multiply by g.",
+        "Backward is given the output s = out: write the derivative with the output (not with the input x). "
+        "The derivative of 1 / (1 + e^-x) is e^-x / (1 + e^-x)^2: a product of two fractions, each made of s.",
+        "e^-x / (1 + e^-x)^2 = s * e^-x / (1 + e^-x), and e^-x / (1 + e^-x) = 1 - s: so ds/dx = s * (1 - s). "
+        "Multiply by g.",
         "return g * out * (1 - out)",
     ),
     mistakes=(

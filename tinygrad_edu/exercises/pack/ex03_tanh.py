@@ -38,10 +38,12 @@ EXERCISE = Exercise(
 tanh(x) = (e^x - e^-x) / (e^x + e^-x). Write the backward of the op: given g = dL/d(out), the
 output out = tanh(x) and the input x, return dL/dx.
 
-The math. d tanh(x)/dx = 1 - tanh(x)^2: one minus the output squared (the quotient rule on the
-definition gives it). So, as for sigmoid, the derivative is written with the op's own output, and
-the chain rule multiplies by g: dL/dx = g * (1 - out^2). It is 1 at x = 0 and close to 0 for
-large |x|: tanh saturates too.
+What to use:
+  - the quotient rule: (u / v)' = (u' v - u v') / v^2;
+  - d(e^x)/dx = e^x and d(e^-x)/dx = -e^-x;
+  - the chain rule: dL/dx = g * d(out)/dx.
+As for sigmoid: can you write the derivative with the output alone? What is it at x = 0, and for
+large |x|?
 """,
     stub=STUB,
     solution=SOLUTION,
@@ -50,8 +52,9 @@ large |x|: tanh saturates too.
     expected=ops.Tanh.backward,
     numeric=lambda g, out, x: by_differences(lambda v: v.tanh(), g, x),
     hints=(
-        "d tanh/dx is one minus the output squared; the output is the argument out.",
-        "1 - tanh(x)^2 is 1 - out * out (not 1 - out, not 1 - x^2); then multiply by g.",
+        "Write the derivative with the output out = tanh(x): the quotient rule's numerator is "
+        "(e^x + e^-x)^2 - (e^x - e^-x)^2; divided by (e^x + e^-x)^2 it is one minus the output squared.",
+        "d tanh/dx = 1 - tanh(x)^2 = 1 - out * out (not 1 - out, not 1 - x^2); then multiply by g.",
         "return g * (1 - out**2)",
     ),
     mistakes=(

@@ -38,10 +38,11 @@ EXERCISE = Exercise(
 softplus(x) = ln(1 + e^x), a smooth ReLU. Write the backward of the op: given g = dL/d(out),
 the output out and the input x, return dL/dx.
 
-The math. By the chain rule for ln(u) with u = 1 + e^x: d/dx = (1/u) * e^x = e^x / (1 + e^x).
-Divide top and bottom by e^x: 1 / (1 + e^-x), which is sigmoid(x). So the derivative of softplus
-is the sigmoid of the same x (ops.Softplus.backward applies ops.Sigmoid to x), and
-dL/dx = g * sigmoid(x). Here the output does not help: use x.
+What to use:
+  - d ln(u)/dx = u' / u, for u a function of x (here u = 1 + e^x);
+  - the chain rule: dL/dx = g * d(out)/dx.
+Is the derivative a function you have met in these exercises? Does the output help here, or the
+input?
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -42,8 +42,12 @@ EXERCISE = Exercise(
 out = ln(x) for x > 0. Write the backward of the op: given g = dL/d(out), the output out and the
 input x, return dL/dx.
 
-The math. d ln(x)/dx = 1/x: divide by the input. So dL/dx = g / x. It grows without bound as x
-goes to 0, which is why a loss like -ln(p) punishes a confident wrong answer so hard.
+What to use:
+  - ln is the inverse of exp: x = e^out. Differentiate both sides by x (on the right, the chain
+    rule: d(e^out)/dx = e^out * d(out)/dx) and solve for d(out)/dx;
+  - the chain rule: dL/dx = g * d(out)/dx.
+Which number does the derivative divide by, in the end? What happens to it as x goes to 0, and
+what does that mean for a loss like -ln(p)?
 """,
     stub=STUB,
     solution=SOLUTION,

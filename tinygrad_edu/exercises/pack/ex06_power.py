@@ -39,10 +39,13 @@ EXERCISE = Exercise(
 out = x ** p, with p a fixed number (2, 3, 0.5, -1.5 ...) and x > 0. Write the backward of the
 op: given g = dL/d(out), the output out, the input x and the exponent p, return dL/dx.
 
-The math. The power rule: d(x^p)/dx = p * x^(p - 1): the exponent comes down as a factor and the
-power drops by one. It holds for every real p (x^0.5 = sqrt(x): 0.5 x^-0.5). The chain rule
-multiplies by g: dL/dx = g * p * x^(p - 1). (p is a constant here: ops.Pow, with p a Value, also
-has d/dp = x^p ln x.)
+What to use:
+  - for x > 0 and any real p: x^p = e^(p ln x);
+  - d(e^u)/dx = e^u * u' (u a function of x), and d(ln x)/dx = 1/x (exercise 5);
+  - the chain rule: dL/dx = g * d(out)/dx.
+Write your result as a power of x again. Check it on p = 2 (the product rule on x * x) and on
+p = 0.5 (the square root). (p is a constant here; ops.Pow, where p is a Value too, also passes a
+gradient to p.)
 """,
     stub=STUB,
     solution=SOLUTION,
@@ -52,7 +55,7 @@ has d/dp = x^p ln x.)
     numeric=lambda g, out, x, p: by_differences(lambda v: v**p, g, x),
     hints=(
         "The power rule: the exponent p comes down as a factor, and the power drops to p - 1.",
-        "d(x^p)/dx = p * x^(p - 1) for any real p; then multiply by g.",
+        "d e^(p ln x)/dx = e^(p ln x) * p / x = x^p * p / x = p * x^(p - 1), for any real p; then multiply by g.",
         "return g * p * x ** (p - 1)",
     ),
     mistakes=(

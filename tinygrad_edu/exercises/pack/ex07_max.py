@@ -56,15 +56,16 @@ out = x.max(axis=axis): the largest element along one axis, which the output no 
 (x of shape (3, 4) and axis 1 give out of shape (3,)). Write its backward: given g = dL/d(out)
 (out's shape), the output, x and the axis, return dL/dx (x's shape).
 
-The math. Where one element is the maximum, out moves with it one for one (derivative 1) and does
-not notice the others (derivative 0): the gradient is routed, g goes to the winner, 0 elsewhere.
-At a tie, where k elements share the maximum, max has no derivative (nudging one up or down
-changes out differently). The engine's rule (ops.Max.backward), as PyTorch's amax: the k tied
-elements share g equally, each gets g / k. (torch.max(x, dim) instead gives all of g to the one
-index it returns.)
-
-Shapes: g has lost the reduced axis; put it back, np.expand_dims(g, axis), so that it broadcasts
-against x; the same for out, to find the winners: x == np.expand_dims(out, axis).
+What to use:
+  - the local derivatives: where one element is the maximum, nudge it a little: how does out move?
+    Nudge another element of its row: how does out move? The chain rule multiplies by g;
+  - at a tie, where k elements share the maximum, max has no derivative (nudging one up or down
+    changes out differently). The engine's rule (ops.Max.backward), as PyTorch's amax: the k tied
+    elements share g equally, each gets g / k. (torch.max(x, dim) instead gives all of g to the
+    one index it returns.)
+  - shapes: g and out have lost the reduced axis; np.expand_dims(a, axis) puts it back (as size 1),
+    so that a broadcasts against x.
+How do you find which elements of x equal their row's maximum, and how many there are per row?
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -10,12 +10,12 @@ import numpy as np
 
 def unbroadcast(g, shape):
     """Sum g over the axes broadcasting added or stretched, back to ``shape``."""
-    raise NotImplementedError("TODO: sum over the added leading axes, then over the stretched size-1 axes")
+    raise NotImplementedError("TODO: g brought back to shape")
 
 
 def add_backward(g, out, a, b):
     """Return (dL/da, dL/db) for out = a + b (numpy broadcasting), given g = dL/d(out)."""
-    raise NotImplementedError("TODO: d(a + b)/da = 1; then bring g back to each input's shape")
+    raise NotImplementedError("TODO: each input's gradient, in its input's shape")
 '''
 
 SOLUTION = '''
@@ -62,12 +62,15 @@ out = a + b with numpy's broadcasting: a of shape (3, 4) plus b of shape (4,) ad
 (out's shape), return (dL/da, dL/db), each of its input's shape. Write unbroadcast(g, shape) first
 and use it for both.
 
-The math. d(a + b)/da = 1 and d(a + b)/db = 1, so each input gets g... but broadcasting used one
-element of b in many elements of out: b[j] went into out[0, j], out[1, j], out[2, j]. A number
-used several times gets the SUM of the gradients of its uses (the multivariable chain rule). So sum
-g over the axes broadcasting made: the axes it added in front (sum them away), and the size-1
-axes it stretched (sum with keepdims=True, so the 1 stays). The engine does this in one place for
-every op (engine.reduce_broadcast).
+What to use:
+  - d(a + b)/da = 1 and d(a + b)/db = 1, element by element;
+  - a number used several times gets the SUM of the gradients of its uses (the multivariable chain
+    rule): b[j] went into out[0, j], out[1, j] and out[2, j];
+  - numpy's broadcasting lines the shapes up at the right, adds the missing axes in front, and
+    stretches axes of size 1.
+For each input: which axes of g did broadcasting add, and which did it stretch? After your sums,
+does the gradient have its input's shape (what happens to an axis of size 1 that you sum over)?
+The engine does this in one place for every op (engine.reduce_broadcast): here, write your own.
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -11,7 +11,7 @@ import numpy as np
 
 def matmul_backward(g, out, A, B):
     """Return (dL/dA, dL/dB) for out = A @ B (A of shape (n, k), B of shape (k, m)), given g = dL/d(out)."""
-    raise NotImplementedError("TODO: two products of g with the other input, each of its input's shape")
+    raise NotImplementedError("TODO: dL/dA and dL/dB, each of its input's shape")
 '''
 
 SOLUTION = '''
@@ -45,11 +45,14 @@ out = A @ B, A of shape (n, k) and B of shape (k, m), so out has shape (n, m):
 out[i, j] = sum over t of A[i, t] * B[t, j]. Write its backward: given g = dL/d(out), of shape
 (n, m), return (dL/dA, dL/dB), of the shapes of A and B.
 
-The math. A[i, t] appears in out[i, j] for every j, multiplied by B[t, j]; so
-dL/dA[i, t] = sum over j of g[i, j] * B[t, j], which is (g @ B.T)[i, t]. Likewise
-dL/dB[t, j] = sum over i of A[i, t] * g[i, j] = (A.T @ g)[t, j].
-A check that never fails to help: the gradient has its input's shape. dA is (n, k): the only
-product of g (n, m) and B (k, m) with that shape is g @ B.T. dB is (k, m): A.T @ g.
+What to use:
+  - out[i, j] is a sum of products: d out[i, j] / d A[i, t] = B[t, j], and out[i, j] does not
+    depend on the other rows of A; likewise for B;
+  - a number used several times gets the sum of its uses' gradients: A[i, t] is used in out[i, j]
+    for every j;
+  - a gradient has its input's shape: dA is (n, k), dB is (k, m).
+Write dL/dA[i, t] as a sum over j first: which matrix product computes that sum for every (i, t)
+at once? Of the products of g (n, m) with B (k, m), which has A's shape?
 """,
     stub=STUB,
     solution=SOLUTION,
@@ -60,6 +63,7 @@ product of g (n, m) and B (k, m) with that shape is g @ B.T. dB is (k, m): A.T @
     numeric=lambda g, out, A, B: by_differences(_forward, g, A, B),
     hints=(
         "Each gradient is a product of g with the OTHER input, arranged to have its input's shape.",
+        "dL/dA[i, t] = sum over j of g[i, j] * B[t, j]: row i of g against row t of B. "
         "dA must be (n, k) from g (n, m) and B (k, m): transpose B. dB must be (k, m) from A (n, k) and g: "
         "transpose A, and put it first.",
         "dA = g @ B.T and dB = A.T @ g",

@@ -11,7 +11,7 @@ import numpy as np
 
 def softmax_backward(g, out, x):
     """Return dL/dx for out = softmax(x) over the last axis, given g = dL/d(out) (out and g: x's shape)."""
-    raise NotImplementedError("TODO: out times (g minus one number per row: the sum over the row of g * out)")
+    raise NotImplementedError("TODO: each row's Jacobian applied to g, for every row at once")
 '''
 
 SOLUTION = '''
@@ -43,14 +43,14 @@ out = softmax(x) over the last axis: in each row, out_i = e^(x_i) / sum_j e^(x_j
 numbers are positive and add up to 1. Write its backward: given g = dL/d(out), return dL/dx
 (x's shape). x may have one axis (one row) or more (every axis but the last counts rows).
 
-The math. Every out_i of a row has every x_j of that row in its denominator, so x_j moves every
-output of its row, not only out_j: the Jacobian of one row is a full matrix,
-    d out_i / d x_j = out_i * (delta_ij - out_j)      (delta_ij = 1 if i = j, else 0).
-The chain rule sums over every output x_j reaches:
-    dL/dx_j = sum_i g_i * out_i * (delta_ij - out_j) = out_j * (g_j - sum_i g_i * out_i).
-So per row: one number, s = sum over the row of g * out; then dx = out * (g - s). Compute s for all
-rows at once with a sum over the last axis that keeps it (keepdims=True), so it broadcasts back
-along the row. You never need the Jacobian itself.
+What to use:
+  - every x_j of a row is in the denominator of every output of that row, so the Jacobian of one
+    row is a full matrix:
+        d out_i / d x_j = out_i * (delta_ij - out_j)      (delta_ij = 1 if i = j, else 0);
+  - the chain rule sums over every output x_j reaches: dL/dx_j = sum over i of g_i * d out_i / d x_j.
+Turn that sum into array code without building the Jacobian: write it out; does a part of it not
+depend on j (one number per row)? Computed for all rows at once, over which axis is that sum, and
+does it broadcast back along its row (what does keepdims=True do)?
 """,
     stub=STUB,
     solution=SOLUTION,

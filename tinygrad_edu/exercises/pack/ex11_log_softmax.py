@@ -11,7 +11,7 @@ import numpy as np
 
 def log_softmax_backward(g, out, x):
     """Return dL/dx for out = log_softmax(x) over the last axis, given g = dL/d(out) (out and g: x's shape)."""
-    raise NotImplementedError("TODO: g, minus the softmax (np.exp(out)) times the sum of g over the row")
+    raise NotImplementedError("TODO: both paths from each x_j, for every row at once")
 '''
 
 SOLUTION = '''
@@ -40,18 +40,17 @@ EXERCISE = Exercise(
     title="log-softmax's backward",
     lesson="Classification (README: softmax and cross-entropy) and ops.py's LogSoftmax",
     task="""
-out = log_softmax(x) over the last axis: in each row, out_i = x_i - log(sum_j e^(x_j)), the log of
+out = log_softmax(x) over the last axis: in each row, out_i = x_i - log(sum_k e^(x_k)), the log of
 the softmax, computed without forming it (no log of a tiny number). Write its backward: given
 g = dL/d(out), return dL/dx (x's shape).
 
-The math. x_j reaches out_i by two paths:
-  1. directly, through the x_i term, when i = j: derivative 1;
-  2. through the log-sum-exp, which every output of the row subtracts: its derivative is
-     d/dx_j log(sum_k e^(x_k)) = e^(x_j) / sum_k e^(x_k) = softmax(x)_j.
-So d out_i / d x_j = delta_ij - softmax(x)_j, and summed with g_i over the row's outputs:
-    dL/dx_j = g_j - softmax(x)_j * (sum over the row of g).
-The softmax is at hand: softmax(x) = e^(out), since out is its log. Sum g over the last axis with
-keepdims=True, so the row's one number broadcasts back along the row.
+What to use:
+  - d ln(u)/dx = u' / u (u a function of x), and d e^(x_k) / d x_j is e^(x_j) for k = j, else 0;
+  - x_j reaches out_i by two paths: directly, through the x_i term (only when i = j), and through
+    the log-sum-exp that every output of the row subtracts. The chain rule adds the paths, and sums
+    over every output x_j reaches: dL/dx_j = sum over i of g_i * d out_i / d x_j.
+Which part of your sum is one number per row, and does it broadcast back along the row
+(keepdims=True)? Backward is given out, the log of the softmax: what is e^out?
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -12,7 +12,7 @@ from tinygrad_edu.ops import Softmax  # Softmax.forward(x, axis=1): the softmax 
 
 def cross_entropy_backward(logits, labels):
     """Return dloss/dlogits for loss = cross_entropy(logits, labels): logits (n, classes), labels (n,) ints."""
-    raise NotImplementedError("TODO: the softmax of each row, 1 taken off at each row's label, divided by n")
+    raise NotImplementedError("TODO: dloss/dlogits, one row at a time in the math, all rows at once in numpy")
 '''
 
 SOLUTION = '''
@@ -52,13 +52,14 @@ loss = cross_entropy(logits, labels): for n rows of logits (n, classes) and n in
 Write its gradient with respect to the logits, dloss/dlogits (shape (n, classes)), in one line of
 math, not step by step through log, softmax and mean (makemore part 4, exercise 2).
 
-The math. For one row with p = softmax(z) and label y, -log p_y = -z_y + log(sum_j e^(z_j)), so
-    d(-log p_y)/dz_j = -delta_jy + e^(z_j) / sum_k e^(z_k) = p_j - delta_jy:
-the softmax, with 1 taken off at the label's column only. The mean divides every row by n:
-    dlogits = (softmax(logits) - onehot(labels)) / n.
-In numpy: p = Softmax.forward(logits, axis=1) (a new array), then p[np.arange(n), labels] -= 1
-(row i, column labels[i]: one element per row), then divide by n. Each row of dlogits adds up to 0:
-the gradient pulls the right class's logit up exactly as much as it pushes the others down.
+What to use:
+  - for one row z with label y: log softmax(z)_y = z_y - log(sum_k e^(z_k));
+  - d ln(u)/dz_j = u' / u, and d e^(z_k) / d z_j is e^(z_j) for k = j, else 0;
+  - the mean over n rows: each row's loss counts 1/n;
+  - Softmax.forward(x, axis=1), imported in the stub, gives the softmax of each row (a new array).
+Differentiate one row's loss by each z_j: for which columns does the label matter? Then in numpy:
+how do you reach one element per row, row i's column labels[i]? (What does x[:, labels] take
+instead?) Check: each row of your answer should add up to 0. Why?
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -100,10 +100,11 @@ reaches them and tells you the first one that is wrong.
 Each argument is an array of k numbers: k neurons at once, elementwise (write the code as if for
 one number; numpy does all k). g = dL/do; the lecture's o.grad = 1.0 is g = 1.
 
-The math (each node's _backward in micrograd):
-  o = tanh(n):      dn = (1 - o**2) * do
-  n = a + b:        a and b both get dn as it is (a sum passes its gradient on unchanged)
-  out = a * b:      da = b * dout and db = a * dout (each factor gets the OTHER factor)
+What to use (each node's _backward in micrograd):
+  - the chain rule, one node at a time: a node's gradient is the gradient of the node it went
+    into, times that node's local derivative by it;
+  - the local derivatives: d(a + b)/da = 1, d(a * b)/da = b, d tanh(n)/dn = 1 - tanh(n)^2 (and
+    tanh(n) is o, which the forward pass in the stub has computed).
 """,
     stub=STUB,
     solution=SOLUTION,

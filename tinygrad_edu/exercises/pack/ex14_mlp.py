@@ -125,8 +125,9 @@ shape). The checker compares them in the order the engine's backward pass reache
 the first one that is wrong: fix that one first.
 
 The rules you need, each used somewhere above:
-  - the loss picks one logprob per row and averages: dlogprobs is 0 except -1/n at [i, Y[i]];
-  - log, exp, tanh, **-1: times the local derivative (1/x, e^x, 1 - tanh**2, -x**-2);
+  - the loss picks one logprob per row and averages: which elements of logprobs does it depend
+    on, and how much does each move it?
+  - log, exp, tanh, **-1: times the local derivative (1/x, e^x, 1 - tanh^2, -x^-2);
   - a product a * b: da = b * dout (and db = a * dout);
   - a variable used twice (counts goes into probs AND counts_sum) gets the sum of both (+=);
   - a variable broadcast along an axis (counts_sum_inv along each row, b2 down the batch) gets its
@@ -134,7 +135,7 @@ The rules you need, each used somewhere above:
   - max picks one element per row: its gradient goes to that element. (dlogit_maxes comes out
     ~1e-17, zero but for rounding: subtracting the row's max, there against overflow in exp, does
     not change the loss.)
-  - C = A @ B: dA = dC @ B.T, dB = A.T @ dC.
+  - C = A @ B: dA = dC @ B.T, dB = A.T @ dC (exercise 9).
 """,
     stub=STUB,
     solution=SOLUTION,

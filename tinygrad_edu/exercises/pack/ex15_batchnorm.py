@@ -64,16 +64,18 @@ feature is normalised over the batch, then scaled and shifted,
 Given g = dL/d(out), return (dx, dgamma, dbeta): dgamma and dbeta of shape (c,), and dx in ONE
 expression (makemore part 4, exercise 3), not step by step through the mean and the variance.
 
-The math. dbeta = sum over the batch of g; dgamma = sum over the batch of g * xhat. For dx, with
-dxhat = gamma * g and inv_std = 1 / sqrt(var + eps), x_i reaches the output three ways:
-  directly:               dxhat_i * inv_std
-  through the mean:       d mean / d x_i = 1/n, and mean moves every xhat_j by -inv_std
-  through the variance:   d var / d x_i = 2 (x_i - mean) / n, and var moves xhat_j by
-                          -(x_j - mean) / 2 * inv_std**3
-Added up and simplified (xhat = (x - mean) * inv_std):
-    dx = gamma * inv_std / n * (n * g - sum(g) - xhat * sum(g * xhat)),   sums over axis 0.
-Careful: makemore uses the unbiased variance (n - 1) and so gets n / (n - 1) in the last term;
-batchnorm in training (PyTorch's, ours) divides by n.
+What to use:
+  - gamma and beta are used by every row of the batch: a number used several times gets the sum
+    of its uses' gradients;
+  - dL/dxhat = gamma * g. One number x_i of a column reaches every xhat_j of that column three
+    ways: directly, through the mean and through the variance. The chain rule adds the three
+    paths, each summed over the j it reaches;
+  - d mean / d x_i = 1/n and d var / d x_i = 2 (x_i - mean) / n (var divides by n);
+    xhat_j = (x_j - mean) * (var + eps)^(-1/2), whose derivatives by mean and by var follow from
+    the power rule;
+  - to simplify, write the result with xhat and inv_std = 1 / sqrt(var + eps).
+Careful: makemore's lecture uses the unbiased variance (divided by n - 1) and so gets a factor
+n / (n - 1) in its formula; batchnorm in training (PyTorch's, ours) divides by n.
 """,
     stub=STUB,
     solution=SOLUTION,

@@ -87,17 +87,18 @@ Given g = dL/d(out), return (dx, dw), of the shapes of x and w. The stub loops o
 positions (i, j); out[:, :, i, j] read one window of x, x[:, :, rows, cols] with
 rows = i*s ... i*s + KH - 1 and cols = j*s ... j*s + KW - 1.
 
-The math. out[n, f, i, j] is a sum of products, so (as for a matmul) each factor gets the other
-times g[n, f, i, j]:
-    dw[f, c, a, b] = sum over n, i, j of g[n, f, i, j] * x[n, c, i*s + a, j*s + b]
-        (at position (i, j): the window times g, summed over the images: tensordot over n);
-    dx[n, c, i*s + a, j*s + b] += sum over f of g[n, f, i, j] * w[f, c, a, b]
-        (at position (i, j): w times g, summed over the filters, ADDED into the window's pixels:
-        windows overlap when s < KH, and a pixel gets a share from every window it is in; a pixel
-        in no window, past the last one, gets 0).
-np.tensordot(A, B, axes=(k, m)) multiplies and sums A's axis k against B's axis m. Nothing is
-flipped in this form (textbooks' "full convolution of g with the flipped kernel" is the same dx
-for s = 1, written as one convolution).
+What to use:
+  - out[n, f, i, j] is a sum of products, so (as for a matmul) its derivative by one weight
+    w[f, c, a, b] is the x it multiplies, and by one pixel x[n, c, i*s + a, j*s + b] the w;
+  - a number used several times gets the sum of its uses' gradients: a weight is used at every
+    position of every image, a pixel by every filter and by every window it is in;
+  - np.tensordot(A, B, axes=(k, m)) multiplies A's axis k by B's axis m and sums over it; the
+    result has A's other axes, then B's.
+At one position (i, j): which axis does gij = g[:, :, i, j] (N, F) share with the window
+(N, C, KH, KW), and which with w (F, C, KH, KW)? Windows overlap when s < KH (or s < KW): what
+must happen where two windows reach the same pixel of dx, and where in dx does the window of
+(i, j) sit? A pixel in no window: what is its gradient? Textbooks write dx as a "full convolution
+of g with the flipped kernel": does this loop need a flip?
 """,
     stub=STUB,
     solution=SOLUTION,
