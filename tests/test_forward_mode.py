@@ -24,6 +24,7 @@ from tinygrad_edu import (
     jacobian,
     jacobians,
     jvp,
+    no_grad,
     numerical_grad,
     ops,
 )
@@ -320,6 +321,23 @@ def test_bad_inputs_are_named():
         jacobian(lambda x: x, x, mode="sideways")
     with pytest.raises(ValueError, match="give mode= or strategy=, not both"):
         jacobian(lambda x: x, x, mode="forward", strategy="forward-mode")
+    with pytest.raises(TypeError, match=r"primals must be a tuple .* not a list: primals=\(np.array\(\[1.0, 2.0"):
+        forward.jvp(lambda x: x * 2, [1.0, 2.0], [1.0, 0.0])  # one vector, or two numbers? (torch.func refuses too)
+
+
+def test_a_graph_that_cannot_carry_tangents_says_why():
+    x, y = Value(2.0), Value(3.0, requires_grad=False)
+    power = x**y  # recorded keeping no derivative for y
+    y.requires_grad = True
+    with pytest.raises(ValueError, match=r"pow: its input 1 \(unnamed, shape \(\)\) needed no gradient when the graph"):
+        forward.tangents(power, [x, y], [1.0, 1.0])
+    with no_grad():
+        untracked = x * 3.0
+    with pytest.raises(ValueError, match=r"output 0 \(unnamed\) was computed inside no_grad\(\)"):
+        forward.tangents(untracked, [x], [1.0])
+    constant = Value(5.0, requires_grad=False) * 2.0  # depends on no input: its tangent is 0, no error
+    assert constant not in forward.tangents(constant, [x], [1.0])
+    assert forward.jvp(lambda x: Value(5.0, requires_grad=False) * 2.0, (2.0,), (1.0,))[1].data == 0.0
 
 
 def test_an_input_the_outputs_do_not_use_moves_nothing():

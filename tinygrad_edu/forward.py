@@ -31,11 +31,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from tinygrad_edu import ops
-from tinygrad_edu.checks import as_data, retry, shape_of
+from tinygrad_edu.checks import MADE_IN_NO_GRAD, as_data, retry, shape_of
 from tinygrad_edu.engine import Value, apply, as_value, grad, reduce_broadcast, toposort
 from tinygrad_edu.modes import enable_grad, no_grad, quiet
 
-__all__ = ["tangents", "local_jvp", "transposed_backward", "jvp", "forward_order", "leaf_like"]
+__all__ = ["tangents", "local_jvp", "transposed_backward", "jvp", "forward_order", "leaf_like", "constant_like"]
 
 
 def forward_order(outputs: Sequence[Value]) -> list[Value]:
@@ -83,6 +83,12 @@ def tangents(
             )
         t = _direction(t, x, k, graph)
         found[x] = t if x not in found else found[x] + t  # an input given twice moves along both
+    for k, out in enumerate(outputs):
+        if out._kwargs is MADE_IN_NO_GRAD:  # noqa: SLF001 (why a constant is one: checks.py's markers)
+            raise ValueError(
+                f"tangents: output {k} ({out.label or 'unnamed'}) was computed inside no_grad(), which records no "
+                "graph for a forward pass to follow; compute it outside that block"
+            )
     given = set(found)
     for node in forward_order(outputs):
         if node in given or node.operation is None:
@@ -106,6 +112,13 @@ def local_jvp(node: Value, i: int, t, graph: bool = False):
     ``Op.jacobian`` declares (see the module's doc). The result has the node's shape; with ``graph=True`` it is
     a Value computed by ops from the graph's own nodes (so it can be differentiated again)."""
     op, kwargs = node.operation, node.settings
+    if not kwargs.get("needs", (True, True))[i]:
+        p = node.parents[i]
+        raise ValueError(
+            f"{op.name}: its input {i} ({p.label or 'unnamed'}, shape {p.shape}) needed no gradient when the graph "
+            "was recorded (requires_grad was set afterwards), so the op kept no derivative for it: compute the "
+            "outputs again from inputs that require a gradient"
+        )
     if graph:
         t, out, inputs = as_value(t), node, node.parents
     else:
@@ -160,8 +173,14 @@ def jvp(f: Callable, primals, tangents_in) -> tuple:
     primal, of its shape), by one forward pass: ``torch.func.jvp``'s contract. ``primals`` is a tuple (or one
     Value or number); the answer keeps the shape of what f returns (a Value, or a tuple of them), without graphs.
     """
-    primals = primals if isinstance(primals, (tuple, list)) else (primals,)
-    tangents_in = tangents_in if isinstance(tangents_in, (tuple, list)) else (tangents_in,)
+    for what, given in (("primals", primals), ("tangents", tangents_in)):
+        if isinstance(given, list):  # torch.func.jvp's rule too: one vector, or one number per input?
+            raise TypeError(
+                f"jvp: {what} must be a tuple (one entry per input of f) or one Value or array, not a list: "
+                f"{what}=(np.array({given!r}),) is one vector input, {what}={tuple(given)!r} one input per number"
+            )
+    primals = primals if isinstance(primals, tuple) else (primals,)
+    tangents_in = tangents_in if isinstance(tangents_in, tuple) else (tangents_in,)
     if len(tangents_in) != len(primals):
         raise ValueError(
             f"jvp: {len(tangents_in)} tangents for {len(primals)} primals: give one tangent per primal, of its shape "
@@ -176,7 +195,7 @@ def jvp(f: Callable, primals, tangents_in) -> tuple:
             which = f"output {k} of the tuple is" if isinstance(out, tuple) else "it returned"
             raise TypeError(f"jvp: f must return a Value or a tuple of Values, but {which} {type(o).__name__} {o!r}")
     found = tangents(outs, xs, tuple(tangents_in))
-    answers = tuple(_as_constant(o, found.get(o)) for o in outs)
+    answers = tuple(constant_like(o, found.get(o)) for o in outs)
     if isinstance(out, tuple):
         return tuple(o.detach() for o in outs), answers
     return outs[0].detach(), answers[0]
@@ -252,8 +271,9 @@ def _fit(jt, out, graph: bool):
     return jt
 
 
-def _as_constant(like: Value, numbers) -> Value:
-    """A tangent as a constant of ``like``'s class (zeros when nothing reached it)."""
+def constant_like(like: Value, numbers=None) -> Value:
+    """A constant holding ``numbers`` (None: zeros of ``like``'s shape, as for a tangent nothing reached), of
+    ``like``'s class: a facade's tensor makes its own kind."""
     if numbers is None:
         numbers = np.zeros(like.shape) if like.shape else 0.0
     return type(like)(numbers, requires_grad=False)

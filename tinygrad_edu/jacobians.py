@@ -33,7 +33,7 @@ import numpy as np
 
 from tinygrad_edu import functional, ops
 from tinygrad_edu.engine import Value, apply, backprop
-from tinygrad_edu.forward import forward_order, leaf_like, tangents
+from tinygrad_edu.forward import constant_like, forward_order, leaf_like, tangents
 from tinygrad_edu.modes import enable_grad, no_grad
 
 __all__ = ["jacobian", "hessian", "vjp", "jvp", "hvp"]
@@ -105,7 +105,7 @@ def _rows(outputs: tuple, inputs: tuple, create_graph: bool, strict: bool) -> tu
     for i, out in enumerate(outputs):
         rows: list[list] = [[] for _ in inputs]
         for j in range(np.size(out.numbers)):
-            seed = _constant(out, _unit(out.shape, j))
+            seed = constant_like(out, _unit(out.shape, j))
             for k, (row, g) in enumerate(zip(rows, _grads((out,), inputs, (seed,), create_graph))):
                 row.append(_entry(g, i, k, inputs[k], strict, create_graph))
         result.append(tuple(_stack(row, out.shape + x.shape, x, create_graph) for row, x in zip(rows, inputs)))
@@ -119,7 +119,7 @@ def _columns(outputs: tuple, inputs: tuple, create_graph: bool, strict: bool) ->
     for k, x in enumerate(inputs):
         columns: list[list] = [[] for _ in outputs]
         for j in range(np.size(x.numbers)):
-            direction = _constant(x, _unit(x.shape, j)) if create_graph else _unit(x.shape, j)
+            direction = constant_like(x, _unit(x.shape, j)) if create_graph else _unit(x.shape, j)
             found = tangents(outputs, (x,), (direction,), graph=create_graph)
             for i, (column, out) in enumerate(zip(columns, outputs)):
                 column.append(_entry(_found(found, out, create_graph), i, k, out, strict, create_graph))
@@ -265,7 +265,7 @@ def _found(found: dict, node: Value, create_graph: bool) -> Value | None:
     """The tangent a forward pass found for ``node`` as a Value (numbers become a constant of node's class), or
     None where the node does not depend on the inputs."""
     t = found.get(node)
-    return t if t is None or create_graph else _constant(node, t)
+    return t if t is None or create_graph else constant_like(node, t)
 
 
 # ---------------------------------------------------------------- the steps they share, as PyTorch's
@@ -306,13 +306,8 @@ def _fresh(values: tuple, create_graph: bool, need_graph: bool = True) -> tuple[
     return tuple(fresh)
 
 
-def _constant(like: Value, numbers) -> Value:
-    """A constant holding ``numbers``, of ``like``'s class (a facade's tensor makes its own kind)."""
-    return type(like)(numbers, requires_grad=False)
-
-
 def _zeros(like: Value, requires_grad: bool = False) -> Value:
-    zeros = _constant(like, np.zeros(like.shape) if like.shape else 0.0)
+    zeros = constant_like(like)
     zeros.requires_grad = requires_grad
     return zeros
 
@@ -327,7 +322,7 @@ def _grads(outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool) -> t
         for out, g in zip(outputs, grad_outputs):
             if out is None or not out.requires_grad:
                 continue
-            seed = g if g is not None else _constant(out, np.ones(out.shape) if out.shape else 1.0)
+            seed = g if g is not None else constant_like(out, np.ones(out.shape) if out.shape else 1.0)
             if create_graph:
                 grads = backprop(out, seed, graph=True, wanted=list(inputs))
             else:
@@ -335,7 +330,7 @@ def _grads(outputs: tuple, inputs: tuple, grad_outputs, create_graph: bool) -> t
             for k, x in enumerate(inputs):
                 gx = grads.get(x)
                 if gx is not None:
-                    gx = gx if create_graph else _constant(x, gx)
+                    gx = gx if create_graph else constant_like(x, gx)
                     found[k] = gx if found[k] is None else found[k] + gx
     return tuple(found)
 
@@ -421,11 +416,11 @@ def _validate_v(v: tuple, other: tuple, is_other_tuple: bool) -> None:
 def _stack(rows: list[Value], shape: tuple, like: Value, create_graph: bool) -> Value:
     """The rows of one Jacobian (one per output element) as one Value of ``shape`` (of ``like``'s class)."""
     if not rows:  # an output with no elements
-        return _constant(like, np.zeros(shape))
+        return constant_like(like, np.zeros(shape))
     if create_graph:
         return functional.stack(rows).reshape(shape)
     numbers = np.stack([np.asarray(r.numbers) for r in rows]).reshape(shape)
-    return _constant(like, numbers if shape else float(numbers))
+    return constant_like(like, numbers if shape else float(numbers))
 
 
 def _vector_of_inputs(v, inputs: tuple, is_inputs_tuple: bool, create_graph: bool, fn: str):
