@@ -3,7 +3,11 @@
 Exit codes, for graders: 0 all right; 1 a wrong answer (a number that differs, a TODO left, a syntax error, a
 missing function, an exception in the learner's code, code still running after --timeout seconds); 2 bad usage
 (no such exercise, a file that cannot be read or that says not which exercise it is, a file that would be
-overwritten without --force).
+overwritten without --force, a folder to write into that does not exist).
+
+What is written is created, the folder it goes into must exist: ``start N PATH`` writes the file PATH (or
+PATH/exNN_slug.py for a folder) and ``--solutions DIR`` makes the folder DIR, each refusing a parent folder
+that is not there (a typo would otherwise leave a new tree of folders behind).
 """
 
 from __future__ import annotations
@@ -45,7 +49,11 @@ def configure(p: argparse.ArgumentParser) -> None:
         )
 
     pack_option(p, None)
-    p.add_argument("--solutions", metavar="DIR", help="write every exercise's reference solution into DIR")
+    p.add_argument(
+        "--solutions",
+        metavar="DIR",
+        help="write every exercise's reference solution into DIR (made if missing; its parent must exist)",
+    )
     p.add_argument("--force", action="store_true", help="replace files that exist (with --solutions or start)")
     actions = p.add_subparsers(dest="action", metavar="{list,start,check}")
     a = actions.add_parser("list", help="list the exercises")
@@ -101,6 +109,13 @@ def _refuse_existing(paths: list[str], force: bool) -> None:
         raise _Usage(f"{', '.join(there)} exists: not overwritten (--force replaces it)")
 
 
+def _refuse_missing_folder(path: str) -> None:
+    """Refuse to write ``path`` (a file, or the folder --solutions makes) into a folder that does not exist."""
+    folder = os.path.dirname(os.path.normpath(path))
+    if folder and not os.path.isdir(folder):
+        raise _Usage(f"the folder {folder!r} does not exist: create it first (mkdir -p {shlex.quote(folder)})")
+
+
 def _write(path: str, text: str) -> None:
     with atomic_write(path) as f:
         f.write(text.encode("utf-8"))
@@ -114,10 +129,11 @@ def _course_of(ex, pack: str | None) -> str | None:
 def _start(args) -> int:
     ex = catalog.find(args.number, args.pack)
     path = args.path or ex.filename
-    if os.path.isdir(path):
+    if os.path.isdir(path) or path.endswith(("/", os.sep)):  # a folder: the default name inside it
         path = os.path.join(path, ex.filename)
+    _refuse_missing_folder(path)
     _refuse_existing([path], args.force)
-    _write(path, ex.file(pack=_course_of(ex, args.pack)))
+    _write(path, ex.file(pack=_course_of(ex, args.pack), path=os.path.basename(path)))  # checked beside it
     print(f"wrote {path}: exercise {ex.number}, {ex.title}")
     print(f"Fill in the TODOs, then: {ex.check_command(path, _course_of(ex, args.pack))}")
     return 0
@@ -127,6 +143,7 @@ def _solutions(args) -> int:
     every = catalog.exercises(args.pack)
     if os.path.exists(args.solutions) and not os.path.isdir(args.solutions):
         raise _Usage(f"--solutions {args.solutions!r} is a file; give a folder")
+    _refuse_missing_folder(args.solutions)
     os.makedirs(args.solutions, exist_ok=True)
     paths = [os.path.join(args.solutions, ex.filename) for ex in every]
     _refuse_existing(paths, args.force)

@@ -111,14 +111,15 @@ class Exercise:
         words = ["tinygrad-edu", "exercise", "check"] + (["--pack", pack] if pack else []) + [path or self.filename]
         return shlex.join(words)
 
-    def file(self, solved: bool = False, pack: str | None = None) -> str:
+    def file(self, solved: bool = False, pack: str | None = None, path: str | None = None) -> str:
         """The learner's file: the task as its docstring, then the stub (or, ``solved``, the solution).
-        ``pack``: the course's exercise file or folder, said in the file's "Check it:" line."""
+        ``pack``: the course's exercise file or folder, and ``path``: the file's name as written (default
+        ``filename``), both said in the file's "Check it:" line, a command to run beside the file."""
         if '"""' in self.task:
             raise ValueError(f"exercise {self.number} ({self.slug}): the task may not contain three double quotes")
         code = self.solution if solved else self.stub
         head = f"Exercise {self.number}: {self.title}" + (" (the reference solution)" if solved else "")
-        check = f"Check it: {self.check_command(pack=pack)}"
+        check = f"Check it: {self.check_command(path, pack)}"
         return f'r"""{head}\n\n{self.task.strip()}\n\n{check}\n"""\n\n{code.strip()}\n'
 
 

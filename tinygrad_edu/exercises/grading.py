@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import html
 import inspect
 import json
 import linecache
 import os
 import signal
+import sys
 import threading
 import traceback
 import types
@@ -195,6 +197,14 @@ def load_source(ex: Exercise, source: str, filename: str = "<exercise>") -> dict
     linecache.cache[filename] = (len(source), None, lines, filename)  # so tracebacks show the learner's lines
     try:
         exec(code, namespace)
+    except SystemExit as e:  # not an Exception: uncaught, it would end the checker with the learner's exit code
+        raise _stop(
+            ex,
+            "error",
+            f"your code called sys.exit() while the file ran{_line_of(e, filename)}. The checker runs the file "
+            "to find your functions and then calls them itself: remove the sys.exit(), or put the file's own tries "
+            'under if __name__ == "__main__": (which the checker does not run)',
+        ) from None
     except Exception as e:
         raise _stop(ex, "error", f"running the file failed: {type(e).__name__}: {e}{_line_of(e, filename)}") from None
     return functions_of(ex, namespace)
@@ -239,6 +249,37 @@ def _as_array(x) -> np.ndarray | None:
     return a
 
 
+def _dtype_of(x) -> np.dtype | None:
+    """The dtype of the learner's answer as returned, before ``_as_array`` makes it float64."""
+    try:
+        return np.asarray(x).dtype
+    except (TypeError, ValueError):
+        return None
+
+
+def _dtype_diagnosis(dtype: np.dtype | None, mine: np.ndarray, right: np.ndarray) -> str | None:
+    """Why a wrong answer is wrong when its dtype explains it (None otherwise): integers (or booleans), which
+    cut every number stored in them to a whole one, or a float of less precision than the engine's float64
+    whose numbers are right to that precision."""
+    if dtype is None:
+        return None
+    if dtype.kind in "biu":
+        held = "booleans" if dtype.kind == "b" else "integers"
+        return (
+            f"yours holds {held} (dtype {dtype.name}): every number stored in it is cut to a whole one. Compute "
+            "in float64, the engine's precision: start from a float array (np.zeros(shape) or "
+            "np.zeros_like(x, dtype=np.float64), not np.zeros_like of an integer array, nor dtype=int)"
+        )
+    if dtype.kind == "f" and dtype.itemsize < 8:
+        precision = float(np.sqrt(np.finfo(dtype).eps))  # half its digits: what its rounding keeps after a few steps
+        if _allclose(mine, right, precision, precision):
+            return (
+                f"yours is right to {dtype.name} precision (dtype {dtype.name}): compute in float64 (the engine's "
+                f"precision): no dtype=np.{dtype.name} or .astype(np.{dtype.name}) on the way"
+            )
+    return None
+
+
 def _number(x: float) -> str:
     return f"{float(x) + 0.0:.6g}"
 
@@ -256,8 +297,8 @@ def _shape_diagnosis(mine: np.ndarray, right: np.ndarray, what: str) -> str:
     try:
         added, stretched = broadcast_axes(mine.shape, right.shape)
     except ValueError:
-        pass
-    else:
+        added, stretched = (), ()
+    if stretched or any(mine.shape[a] != 1 for a in added):  # axes of size 1 only: no element was used twice
         axes = added + tuple(len(added) + i for i in stretched)
         summed = reduce_broadcast(mine, np.zeros(right.shape))
         numbers = "" if _allclose(summed, right) else " (and then the numbers still differ)"
@@ -269,9 +310,10 @@ def _shape_diagnosis(mine: np.ndarray, right: np.ndarray, what: str) -> str:
             f".sum(axis={axes[0] if len(axes) == 1 else axes}{keep}){numbers}"
         )
     if mine.size == right.size and _allclose(mine.reshape(right.shape), right):
+        fix = "drop the extra axes of size 1" if mine.ndim > right.ndim else "keep the summed axis (keepdims=True)"
         return (
-            f"the right numbers in the wrong shape: {mine.shape} instead of {right.shape}; keep the summed axis "
-            f"(keepdims=True) or reshape to {right.shape}"
+            f"the right numbers in the wrong shape: {mine.shape} instead of {right.shape}; {fix} or reshape to "
+            f"{right.shape}"
         )
     if mine.ndim == 2 and mine.shape == right.shape[::-1]:
         return (
@@ -292,8 +334,18 @@ def _swapped(out: str, mine: np.ndarray, mine_all: dict, right_all: dict) -> str
     return None
 
 
+def _swapped_words(ex: Exercise, out: str, other: str, shape: bool) -> str:
+    """The diagnosis for another output's answer returned as ``out``: a dict's names, or a tuple's order."""
+    if ex.kind == "intermediates":
+        return f"swapped: under the name {out} you returned the gradient that belongs under {other}"
+    if shape:
+        return f"swapped: this is {other}, not {out}"
+    return f"swapped: this is {other}; return the outputs in the order the task gives"
+
+
 def _value_diagnosis(mine: np.ndarray, right: np.ndarray, unit: np.ndarray | None, swapped: str | None) -> str | None:
-    """What the form of a wrong answer (of the right shape) says about the mistake, or None."""
+    """What the form of a wrong answer (of the right shape) says about the mistake, or None (``swapped``: the
+    words for another output's answer returned in this one's place, if it is)."""
     if not np.all(np.isfinite(mine)):
         k = tuple(int(i) for i in np.argwhere(~np.isfinite(mine))[0])
         return (
@@ -301,7 +353,7 @@ def _value_diagnosis(mine: np.ndarray, right: np.ndarray, unit: np.ndarray | Non
             "(a division by a number that can be 0, or exp of a large number?)"
         )
     if swapped:
-        return f"swapped: this is {swapped}; return the outputs in the order the task gives"
+        return swapped
     if np.any(np.abs(right) > 1e-12) and _allclose(-mine, right):
         return "wrong sign: yours is exactly minus the right answer"
     if unit is not None and np.shape(unit) == mine.shape and not _allclose(unit, right) and _allclose(mine, unit):
@@ -339,7 +391,42 @@ def _error_diagnosis(exc: BaseException) -> str:
 
 
 def _copy(case: tuple) -> tuple:
-    return copy.deepcopy(case)  # the learner's function may change its arguments in place
+    return copy.deepcopy(case)  # the learner's function may change its arguments in place: see _changed
+
+
+def _same(before, after) -> bool:
+    """Whether an argument is as it was: an array's numbers and shape, a list's or dict's items (numbers and
+    other objects cannot be changed in place)."""
+    if isinstance(before, np.ndarray):
+        return (
+            isinstance(after, np.ndarray)
+            and before.shape == after.shape
+            and bool(np.array_equal(before, after, equal_nan=before.dtype.kind in "fc"))
+        )
+    if isinstance(before, (list, tuple)):
+        return len(before) == len(after) and all(map(_same, before, after))
+    if isinstance(before, dict):
+        return before.keys() == after.keys() and all(_same(before[k], after[k]) for k in before)
+    return True
+
+
+def _changed(fn: Callable, case: tuple, given: tuple) -> str | None:
+    """What is wrong when the learner's call changed any of its arguments (``given``, copies of ``case``) in
+    place, or None: harmless here, but an engine hands the same arrays to other nodes."""
+    names = [name for name, before, after in zip(_names(fn, len(case)), case, given) if not _same(before, after)]
+    if not names:
+        return None
+    why = (
+        "in an engine the same g is handed to other inputs (Add passes one g to both), so it would corrupt their "
+        "gradients"
+        if "g" in names
+        else "in an engine they are the forward pass's own arrays, which other nodes still read"
+    )
+    its = f"argument {names[0]}" if len(names) == 1 else f"arguments {', '.join(names)}"
+    return (
+        f"your function changed its {its} in place (*=, +=, [...] = on an argument): {why}; compute a new array "
+        "(g * ..., not g *= ...; or .copy() first)"
+    )
 
 
 def _outputs(ex: Exercise, fn_name: str, result, right) -> tuple[dict, dict]:
@@ -356,6 +443,14 @@ def _outputs(ex: Exercise, fn_name: str, result, right) -> tuple[dict, dict]:
         return dict(result), dict(right)
     names = ex.outputs or (f"{fn_name}(...)",)
     if len(names) == 1:
+        if isinstance(result, (tuple, list)) and len(result) == 1 and np.shape(result) != np.shape(right):
+            raise _stop(
+                ex,
+                "error",
+                f"{fn_name} returned a {type(result).__name__} of one value; return the array itself, not a "
+                f"tuple/list of one (return dx, not (dx,) or [dx]; a comma after return makes a tuple)",
+                fn_name,
+            )
         return {names[0]: result}, {names[0]: right}
     if not isinstance(result, (tuple, list)) or len(result) != len(names):
         got = f"{len(result)} values" if isinstance(result, (tuple, list)) else f"one {type(result).__name__}"
@@ -374,28 +469,29 @@ def _with_g_one(ex: Exercise, fn: Callable, case: tuple):
     return ex.expected(*_copy((np.ones_like(case[0]) if np.ndim(case[0]) else 1.0, *case[1:])))
 
 
-def _describe_case(fn: Callable, case: tuple) -> str:
-    """'g (3, 4), out (3, 4), x (3, 4), p = 2.5': the arguments by name, arrays by shape."""
+def _names(fn: Callable, n: int) -> list[str]:
+    """The names of the function's first ``n`` parameters ('argument 3' where it has none: *args)."""
     try:
         names = list(inspect.signature(fn).parameters)
     except (TypeError, ValueError):
         names = []
-    parts = []
-    for i, arg in enumerate(case):
-        name = names[i] if i < len(names) else f"argument {i + 1}"
-        parts.append(f"{name} {np.shape(arg)}" if np.ndim(arg) else f"{name} = {arg!r}")
+    return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(n)]
+
+
+def _describe_case(fn: Callable, case: tuple) -> str:
+    """'g (3, 4), out (3, 4), x (3, 4), p = 2.5': the arguments by name, arrays by shape."""
+    parts = [
+        f"{name} {np.shape(arg)}" if np.ndim(arg) else f"{name} = {arg!r}"
+        for name, arg in zip(_names(fn, len(case)), case)
+    ]
     return ", ".join(parts)
 
 
 def _there(fn: Callable, case: tuple, k: tuple, mine: np.ndarray) -> str:
     """' (there g = 1.2, x = 0.5)': the arguments of the answer's shape at the element that differs."""
-    try:
-        names = list(inspect.signature(fn).parameters)
-    except (TypeError, ValueError):
-        return ""
     shown = [
         f"{name} = {_number(np.asarray(arg)[k])}"
-        for name, arg in zip(names, case)
+        for name, arg in zip(_names(fn, len(case)), case)
         if mine.ndim and np.shape(arg) == mine.shape
     ]
     return f" (there {', '.join(shown)})" if shown else ""
@@ -412,9 +508,10 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
     for i, case in enumerate(cases):
         right = ex.expected(*_copy(case))
         numeric = ex.numeric(*_copy(case)) if ex.numeric is not None else None
+        given = _copy(case)
         try:
             with np.errstate(all="ignore"):  # an overflow is reported in words, below
-                result = fn(*_copy(case))
+                result = fn(*given)
         except NotImplementedError as e:
             frames = [f for f in traceback.extract_tb(e.__traceback__) if f.name in ex.functions]
             todo = frames[-1].name if frames else name
@@ -439,6 +536,32 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
                 function=name,
                 case=i + 1,
                 diagnosis=why or None,
+                cases=len(cases),
+            )
+        except SystemExit as e:  # not an Exception: uncaught, it would end the checker with the learner's exit code
+            filename = getattr(getattr(fn, "__code__", None), "co_filename", "")
+            return Verdict(
+                False,
+                "error",
+                f"{_title(ex)}: your code called sys.exit() in {name}{_line_of(e, filename)}\n"
+                f"on case {i + 1} of {len(cases)}: {_describe_case(fn, case)}\n"
+                f"The checker calls {name} and needs what it returns: remove the sys.exit() and return the answer.",
+                exercise=ex.number,
+                function=name,
+                case=i + 1,
+                cases=len(cases),
+            )
+        changed = _changed(fn, case, given)
+        if changed:
+            return Verdict(
+                False,
+                "wrong",
+                f"{_title(ex)}: {name} changed its arguments on case {i + 1} of {len(cases)} "
+                f"({_describe_case(fn, case)}).\n{changed}",
+                exercise=ex.number,
+                function=name,
+                case=i + 1,
+                diagnosis=changed,
                 cases=len(cases),
             )
         mine_all, right_all = _outputs(ex, name, result, right)
@@ -469,16 +592,24 @@ def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -
     where = f"on case {i + 1} of {n} ({_describe_case(fn, case)})"
     base = dict(exercise=ex.number, function=name, output=out, case=i + 1, cases=n)
     if out not in mine_all:
-        return Verdict(False, "wrong", f"{_title(ex)}: {name} did not return {out}.", **base)
+        return Verdict(
+            False,
+            "wrong",
+            f"{_title(ex)}: {name} did not return {out}{_unknown_names(out, mine_all, right_all)}.",
+            **base,
+        )
     if mine_all[out] is None:
         return Verdict(False, "wrong", f"{_title(ex)}: {out} is None {where}: a return statement missing?", **base)
+    dtype = _dtype_of(mine_all[out])
     mine = _as_array(mine_all[out])
     if mine is None or mine.dtype == object:
         got = type(mine_all[out]).__name__
         return Verdict(False, "wrong", f"{_title(ex)}: {out} is a {got}, not numbers, {where}.", **base)
     swapped = _swapped(out, mine, mine_all, right_all)
+    if swapped:
+        swapped = _swapped_words(ex, out, swapped, mine.shape != right.shape)
     if mine.shape != right.shape:
-        why = f"swapped: this is {swapped}, not {out}" if swapped else _shape_diagnosis(mine, right, out)
+        why = swapped or _shape_diagnosis(mine, right, out)
         return Verdict(
             False, "wrong", f"{_title(ex)}: {out} has the wrong shape {where}.\n{why}", diagnosis=why, **base
         )
@@ -487,7 +618,9 @@ def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -
         return None
     k = tuple(int(j) for j in np.argwhere(~close)[0])
     unit = unit_all.get(out)
-    why = _value_diagnosis(mine, right, None if unit is None else np.asarray(unit, dtype=np.float64), swapped)
+    why = _dtype_diagnosis(dtype, mine, right) or _value_diagnosis(
+        mine, right, None if unit is None else np.asarray(unit, dtype=np.float64), swapped
+    )
     at = f" at element {list(k)}" if mine.ndim else ""
     text = (
         f"{_title(ex)}: {out} is wrong {where}.\n"
@@ -503,6 +636,23 @@ def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -
         diagnosis=why,
         **base,
     )
+
+
+def _unknown_names(out: str, mine_all: Mapping, right_all: Mapping) -> str:
+    """For a name missing from the learner's dict: the names it has that the task does not give, and the one
+    ``out`` looks misspelled as ('' when it has none)."""
+    unknown = [str(k) for k in mine_all if k not in right_all]
+    if not unknown:
+        return ""
+    by_lower = {k.lower(): k for k in unknown}
+    close = difflib.get_close_matches(out.lower(), list(by_lower), n=1)
+    listed = ", ".join(unknown)
+    said = f"; it returned {listed}, which the task does not name"
+    if close:
+        spelled = by_lower[close[0]]
+        case = " (names are case-sensitive)" if spelled.lower() == out.lower() else ""
+        said += f": is {spelled} {out} misspelled{case}?"
+    return said
 
 
 def _against_differences(ex, name, out, i, mine, numeric) -> Verdict | None:
@@ -583,6 +733,29 @@ def time_limit(seconds: float | None):
         signal.signal(signal.SIGALRM, old)
 
 
+@contextlib.contextmanager
+def _beside(filename: str):
+    """While the learner's file is loaded and run, its folder is first on ``sys.path``, as ``python FILE`` has
+    it, so that it can import a helper module beside it. Afterwards the path is as it was and the modules
+    imported from that folder are forgotten (the next check sees their edits, another file's helper of the same
+    name is not mistaken for them)."""
+    if not os.path.isfile(filename):
+        yield
+        return
+    folder = os.path.dirname(os.path.abspath(filename))
+    before = set(sys.modules)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):  # the learner's code may have removed it
+            sys.path.remove(folder)
+        for name in set(sys.modules) - before:  # not a new part of a package loaded before (tinygrad_edu.*)
+            path = getattr(sys.modules[name], "__file__", None)
+            if path and os.path.abspath(path).startswith(folder + os.sep) and name.partition(".")[0] not in before:
+                del sys.modules[name]
+
+
 def check_source(
     ex: Exercise, source: str, filename: str = "<exercise>", tries: Tries | None = None, timeout: float | None = None
 ) -> Verdict:
@@ -592,7 +765,7 @@ def check_source(
     tries = Tries.default() if tries is None else tries
     key = f"{os.path.realpath(filename) if os.path.exists(filename) else filename}#{ex.number}"
     try:
-        with time_limit(timeout):
+        with time_limit(timeout), _beside(filename):
             return check(ex, load_source(ex, source, filename), key, tries)
     except _Stop as stop:
         return stop.verdict
