@@ -540,15 +540,16 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
             )
         except SystemExit as e:  # not an Exception: uncaught, it would end the checker with the learner's exit code
             filename = getattr(getattr(fn, "__code__", None), "co_filename", "")
+            why = f"the checker calls {name} and needs what it returns: remove the sys.exit() and return the answer"
             return Verdict(
                 False,
                 "error",
                 f"{_title(ex)}: your code called sys.exit() in {name}{_line_of(e, filename)}\n"
-                f"on case {i + 1} of {len(cases)}: {_describe_case(fn, case)}\n"
-                f"The checker calls {name} and needs what it returns: remove the sys.exit() and return the answer.",
+                f"on case {i + 1} of {len(cases)}: {_describe_case(fn, case)}\n{why}",
                 exercise=ex.number,
                 function=name,
                 case=i + 1,
+                diagnosis=why,
                 cases=len(cases),
             )
         changed = _changed(fn, case, given)
@@ -556,8 +557,8 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
             return Verdict(
                 False,
                 "wrong",
-                f"{_title(ex)}: {name} changed its arguments on case {i + 1} of {len(cases)} "
-                f"({_describe_case(fn, case)}).\n{changed}",
+                f"{_title(ex)}: {name} is wrong on case {i + 1} of {len(cases)} ({_describe_case(fn, case)}), "
+                f"before its numbers are compared.\n{changed}",
                 exercise=ex.number,
                 function=name,
                 case=i + 1,
