@@ -129,6 +129,17 @@ n / (n - 1) in its formula; batchnorm in training (PyTorch's, ours) divides by n
                 "times xhat, not x."
             ),
         ),
+        planted(
+            "the mean's path added, not subtracted",
+            SOLUTION,
+            "(n * g + g.sum(axis=0) -",
+            "(n * g - g.sum(axis=0) -",
+            "subtracts",
+            says=(
+                "the mean's path has the wrong sign: x_i raises the mean, which every xhat_j of its column subtracts, "
+                "so that path takes the batch's sum of g off every row; yours adds it."
+            ),
+        ),
     ),
     proves="You can differentiate through batch statistics: every example's gradient depends on the whole batch "
     "(through the mean and the variance), and the three paths fold into one expression, batchnorm's backward.",

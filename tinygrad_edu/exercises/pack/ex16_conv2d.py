@@ -152,6 +152,17 @@ of g with the flipped kernel": does this loop need a flip?
                 "the same window of dx that position read, which starts at (i * stride, j * stride)."
             ),
         ),
+        planted(
+            "dw's window read without the stride",
+            SOLUTION,
+            "window = x[:, :, i : i + kh, j : j + kw]",
+            "window = x[:, :, rows, cols]",
+            "the very window",
+            says=(
+                "dw meets windows of x one element apart, not stride apart: the gradient of output (i, j) meets the "
+                "very window that position read through w, which starts at (i * stride, j * stride)."
+            ),
+        ),
     ),
     proves="You can backpropagate through a convolution, with any stride: a weight is shared by every position, so "
     "its gradient sums over them all, and a pixel is read by every window over it, so its gradient adds up their "
