@@ -177,7 +177,7 @@ def test_max_with_ties_states_the_engines_rule_and_tests_a_tie():
 
 # ---------------------------------------------------------------- diagnoses and the ladder
 
-TANH_WRONG = "def tanh_backward(g, out, x):\n    return g * (1 - out)\n"
+TANH_WRONG = "def tanh_backward(g, out, x):\n    return g * (1 - x**2)\n"  # no diagnosis, no known mistake
 
 
 def test_the_hint_ladder_climbs_on_each_failed_try_and_starts_again_after_a_pass(tmp_path):
@@ -206,7 +206,7 @@ def test_a_wrong_answer_names_the_function_the_element_and_both_numbers():
     verdict = check_source(ex, TANH_WRONG, tries=Tries(None))
     g, out, x = ex.cases(np.random.default_rng(3))[0]
     assert verdict.function == "tanh_backward" and verdict.case == 1 and verdict.element == [0]
-    assert verdict.mine == pytest.approx(g[0] * (1 - out[0])) and verdict.right == pytest.approx(
+    assert verdict.mine == pytest.approx(g[0] * (1 - x[0] ** 2)) and verdict.right == pytest.approx(
         g[0] * (1 - out[0] ** 2)
     )
     assert f"yours is {verdict.mine:.6g}, the right one is {verdict.right:.6g}" in verdict.text
@@ -619,7 +619,7 @@ def test_check_exercise_shows_html_in_a_real_kernel(tmp_path):
     pytest.importorskip("ipykernel")
     cells = [
         "from tinygrad_edu.exercises import check_exercise\n"
-        "def tanh_backward(g, out, x):\n    return g * (1 - out)\n"
+        "def tanh_backward(g, out, x):\n    return g * (1 - x**2)\n"
         "check_exercise(3, tanh_backward)",
         "check_exercise(3, tanh_backward)",
         "def tanh_backward(g, out, x):\n    return g * (1 - out**2)\ncheck_exercise(3, tanh_backward)",

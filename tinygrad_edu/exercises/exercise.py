@@ -31,11 +31,19 @@ class Mistake:
     source: the code of a learner's file with one thing wrong (the solution changed in one place; the task's
         docstring is not needed).
     hint: a word or phrase the checker's FIRST answer to ``source`` must contain (e.g. "sign", "sum over").
+    says: what the checker answers when a learner's numbers are those ``source`` gives (and no generic
+        diagnosis explains them): the mistake named plainly and where the fix lies, not the formula; it
+        contains ``hint``. Empty: the mistake is one a generic diagnosis names (a sign, a factor, ...).
     """
 
     what: str
     source: str
     hint: str
+    says: str = ""
+
+    def __post_init__(self) -> None:
+        if self.says and self.hint not in self.says:
+            raise ValueError(f"planted mistake {self.what!r}: its hint {self.hint!r} is not in what it says")
 
 
 @dataclass(frozen=True)
@@ -134,11 +142,11 @@ def op_cases(forward: Callable, inputs: list[tuple], rng: np.random.Generator) -
     return cases
 
 
-def planted(what: str, solution: str, wrong: str, right: str, hint: str) -> Mistake:
+def planted(what: str, solution: str, wrong: str, right: str, hint: str, says: str = "") -> Mistake:
     """A ``Mistake`` made from the solution by writing ``wrong`` where it has ``right`` (which must occur once)."""
     if solution.count(right) != 1:
         raise ValueError(f"planting {what!r}: {right!r} occurs {solution.count(right)} times in the solution, not once")
-    return Mistake(what, solution.replace(right, wrong), hint)
+    return Mistake(what, solution.replace(right, wrong), hint, says)
 
 
 def _values(inputs) -> list[Value]:

@@ -10,7 +10,8 @@ backprop lecture and minitorch's tasks show the same few mistakes again and agai
 * minus the right answer -> a wrong sign; a constant multiple of it -> a missing or extra factor;
 * the answer for g = 1 -> the upstream gradient g was not multiplied in (the chain rule);
 * the right answer transposed, or a product whose shapes do not fit -> a transposed product;
-* another output's answer -> two outputs swapped; nan or inf -> where.
+* another output's answer -> two outputs swapped; nan or inf -> where;
+* else the answer of one of the exercise's planted mistakes on the same case -> what that mistake ``says``.
 
 Otherwise, and on every later failed try, a step of the exercise's own hint ladder: general, then specific, then
 the formula. Tries are counted per learner file (``Tries``) in the user's cache folder, never beside the file.
@@ -39,7 +40,7 @@ import numpy as np
 
 from tinygrad_edu.engine import broadcast_axes, reduce_broadcast
 from tinygrad_edu.exercises import catalog
-from tinygrad_edu.exercises.exercise import Exercise
+from tinygrad_edu.exercises.exercise import Exercise, Mistake
 from tinygrad_edu.files import atomic_write
 
 RTOL, ATOL = 1e-6, 1e-9  # against the engine: the same math, rounded differently
@@ -497,10 +498,11 @@ def _there(fn: Callable, case: tuple, k: tuple, mine: np.ndarray) -> str:
     return f" (there {', '.join(shown)})" if shown else ""
 
 
-def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
+def run_checks(ex: Exercise, fns: Mapping[str, Callable], timeout: float | None = None) -> Verdict:
     """Every case of ``ex`` against the learner's functions: the first difference found, or all right.
 
-    The returned verdict has no hint from the ladder and no tries yet: ``check`` adds them.
+    The returned verdict has no hint from the ladder and no tries yet: ``check`` adds them. ``timeout``: the
+    time limit of each planted mistake run to recognise a wrong answer (``known_mistake``).
     """
     name = ex.functions[0]
     fn = fns[name]
@@ -573,6 +575,11 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable]) -> Verdict:
             verdict = _compare_one(ex, fn, name, out, i, len(cases), case, mine_all, right_all, unit_all)
             if verdict is None and numeric_all.get(out) is not None:
                 verdict = _against_differences(ex, name, out, i, mine_all[out], numeric_all[out])
+            if verdict is not None and verdict.element is not None and verdict.diagnosis is None:
+                says = known_mistake(ex, out, case, _as_array(mine_all[out]), timeout)
+                if says:
+                    verdict.diagnosis = says
+                    verdict.text += f"\n{says}"
             if verdict is not None:
                 return verdict
     fd = " and with central finite differences" if ex.numeric is not None else ""
@@ -656,6 +663,42 @@ def _unknown_names(out: str, mine_all: Mapping, right_all: Mapping) -> str:
     return said
 
 
+_LOADED: dict[int, tuple[Exercise, list[tuple[Mistake, Callable]]]] = {}  # id(ex) -> (ex, its known mistakes)
+
+
+def _known_mistakes(ex: Exercise, timeout: float | None) -> list[tuple[Mistake, Callable]]:
+    """The planted mistakes of ``ex`` that say what they are (``Mistake.says``), each with its function: their
+    files run once per exercise (each under the time limit; one that fails is left out) and are kept."""
+    kept = _LOADED.get(id(ex))
+    if kept is None or kept[0] is not ex:
+        loaded = []
+        for mistake in ex.mistakes:
+            if mistake.says:
+                with contextlib.suppress(Exception, _TimeUp), time_limit(timeout):
+                    fns = load_source(ex, mistake.source, f"<exercise {ex.number}: {mistake.what}>")
+                    loaded.append((mistake, fns[ex.functions[0]]))
+        kept = _LOADED[id(ex)] = (ex, loaded)
+    return kept[1]
+
+
+def known_mistake(ex: Exercise, out: str, case: tuple, mine: np.ndarray | None, timeout: float | None = None) -> str:
+    """What the learner's wrong ``out`` is when it equals a planted mistake's answer on the same case: the
+    first such mistake's ``says`` ('' if none). A mistake that fails or runs past ``timeout`` is passed over."""
+    if mine is None:
+        return ""
+    name = ex.functions[0]
+    for mistake, fn in _known_mistakes(ex, timeout):
+        try:
+            with time_limit(timeout), np.errstate(all="ignore"):
+                result = fn(*_copy(case))
+            theirs = _as_array(_outputs(ex, name, result, result)[0].get(out))
+        except (Exception, _TimeUp):
+            continue
+        if theirs is not None and _allclose(mine, theirs):
+            return mistake.says
+    return ""
+
+
 def _against_differences(ex, name, out, i, mine, numeric) -> Verdict | None:
     """The learner's answer (already equal to the engine's) against central differences: they must agree too."""
     mine, numeric = np.asarray(mine, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
@@ -688,16 +731,17 @@ def _with_hint(ex: Exercise, verdict: Verdict, tries: int) -> Verdict:
     return verdict
 
 
-def check(ex: Exercise, fns, key: str, tries: Tries | None = None) -> Verdict:
+def check(ex: Exercise, fns, key: str, tries: Tries | None = None, timeout: float | None = None) -> Verdict:
     """Check the learner's functions (a dict by name, a module, or one function: the first of
-    ``ex.functions``) and count the try under ``key`` (default store: ``Tries.default()``)."""
+    ``ex.functions``) and count the try under ``key`` (default store: ``Tries.default()``; ``timeout``: see
+    ``run_checks``)."""
     tries = Tries.default() if tries is None else tries
     if isinstance(fns, types.ModuleType):
         fns = vars(fns)
     elif callable(fns) and not isinstance(fns, Mapping):  # its helpers are found beside it, in its globals
         fns = {**getattr(fns, "__globals__", {}), ex.functions[0]: fns}
     try:
-        verdict = run_checks(ex, functions_of(ex, fns))
+        verdict = run_checks(ex, functions_of(ex, fns), timeout)
     except _Stop as stop:
         verdict = stop.verdict
     if verdict.ok:
@@ -717,7 +761,7 @@ TIME_LIMITS = hasattr(signal, "setitimer")  # SIGALRM: Unix; there is none on Wi
 def time_limit(seconds: float | None):
     """Stop the code in the block after ``seconds`` (raising ``_TimeUp`` in it) by SIGALRM, which only the
     main thread of a Unix process receives: elsewhere, and for None or 0, no limit. A long numpy call is
-    stopped when it returns (a signal waits for the interpreter)."""
+    stopped when it returns (a signal waits for the interpreter). Inside another limit, that one pauses."""
     if not seconds or not TIME_LIMITS or threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -726,12 +770,14 @@ def time_limit(seconds: float | None):
         raise _TimeUp
 
     old = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    outer, _ = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
+        if outer:  # an enclosing limit, paused while this one ran, runs on
+            signal.setitimer(signal.ITIMER_REAL, outer)
 
 
 @contextlib.contextmanager
@@ -767,7 +813,7 @@ def check_source(
     key = f"{os.path.realpath(filename) if os.path.exists(filename) else filename}#{ex.number}"
     try:
         with time_limit(timeout), _beside(filename):
-            return check(ex, load_source(ex, source, filename), key, tries)
+            return check(ex, load_source(ex, source, filename), key, tries, timeout)
     except _Stop as stop:
         return stop.verdict
     except _TimeUp as e:

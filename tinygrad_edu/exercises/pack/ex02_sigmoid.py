@@ -62,7 +62,17 @@ is computed again? Once you have it: where is it largest, and what is it for lar
         planted(
             "forgot the upstream gradient", SOLUTION, "return out * (1 - out)", "return g * out * (1 - out)", "upstream"
         ),
-        planted("x where s belongs", SOLUTION, "return g * x * (1 - x)", "return g * out * (1 - out)", "output"),
+        planted(
+            "x where s belongs",
+            SOLUTION,
+            "return g * x * (1 - x)",
+            "return g * out * (1 - out)",
+            "output",
+            says=(
+                "yours is s * (1 - s) with the input x put in place of s: sigmoid's derivative is written with its "
+                "output s = out, which backward is given, and x is not s."
+            ),
+        ),
     ),
     proves="You can differentiate sigmoid and write the derivative with the op's output, as ops.Sigmoid.backward "
     "does; and you have seen why it saturates: s (1 - s) is at most 1/4.",

@@ -60,7 +60,17 @@ large |x|?
     mistakes=(
         planted("wrong sign", SOLUTION, "return g * (out**2 - 1)", "return g * (1 - out**2)", "sign"),
         planted("forgot the upstream gradient", SOLUTION, "return 1 - out**2", "return g * (1 - out**2)", "upstream"),
-        planted("the square left out", SOLUTION, "return g * (1 - out)", "return g * (1 - out**2)", "squared"),
+        planted(
+            "the square left out",
+            SOLUTION,
+            "return g * (1 - out)",
+            "return g * (1 - out**2)",
+            "squared",
+            says=(
+                "yours is g * (1 - out): the square is missing. tanh's derivative is one minus the output squared (the "
+                "quotient rule's (e^x - e^-x)^2 over (e^x + e^-x)^2 is out squared)."
+            ),
+        ),
     ),
     proves="You can differentiate tanh and write the derivative with its output, as ops.Tanh.backward does.",
 )

@@ -70,6 +70,10 @@ input?
             "return g / (1 + np.exp(x))",
             "return g / (1 + np.exp(-x))",
             "sigmoid",
+            says=(
+                "yours is g times sigmoid(-x) = 1 - sigmoid(x), the mirror image: softplus's derivative is sigmoid of x"
+                " itself, and 1 / (1 + e^x) has lost the minus of e^-x."
+            ),
         ),
     ),
     proves="You can use the chain rule inside a function (ln of 1 + e^x) and recognise the result: softplus's "

@@ -63,7 +63,17 @@ what does that mean for a loss like -ln(p)?
     mistakes=(
         planted("wrong sign", SOLUTION, "return -g / x", "return g / x", "sign"),
         planted("forgot the upstream gradient", SOLUTION, "return 1 / x", "return g / x", "upstream"),
-        planted("divided by the output", SOLUTION, "return g / out", "return g / x", "input x"),
+        planted(
+            "divided by the output",
+            SOLUTION,
+            "return g / out",
+            "return g / x",
+            "input x",
+            says=(
+                "yours divides g by the output ln(x): the derivative of ln is the reciprocal of its input x, not of its"
+                " output."
+            ),
+        ),
     ),
     proves="You can differentiate ln and know which number its derivative divides by: the input x.",
 )

@@ -61,7 +61,17 @@ gradient to p.)
     mistakes=(
         planted("missing factor p", SOLUTION, "return g * x ** (p - 1)", "return g * p * x ** (p - 1)", "factor"),
         planted("wrong sign", SOLUTION, "return -g * p * x ** (p - 1)", "return g * p * x ** (p - 1)", "sign"),
-        planted("the power not lowered", SOLUTION, "return g * p * x ** p", "return g * p * x ** (p - 1)", "p - 1"),
+        planted(
+            "the power not lowered",
+            SOLUTION,
+            "return g * p * x ** p",
+            "return g * p * x ** (p - 1)",
+            "p - 1",
+            says=(
+                "yours brings p down as a factor but keeps the power p: the power rule also lowers the power by one, to"
+                " p - 1."
+            ),
+        ),
     ),
     proves="You can apply the power rule for any real exponent, as ops.PowConst.backward does (square, cube, "
     "square root and reciprocal square root were among the cases).",

@@ -86,6 +86,11 @@ How do you find which elements of x equal their row's maximum, and how many ther
             "return winners * np.expand_dims(g, axis)",
             "return winners / count * np.expand_dims(g, axis)",
             "tie",
+            says=(
+                "yours gives all of g to every element that ties for the maximum, so k tied elements pass on k times g."
+                " The engine's rule (as PyTorch's amax): the winners of a row share its g equally; count them along the"
+                " axis."
+            ),
         ),
         planted(
             "forgot the upstream gradient",
@@ -101,6 +106,10 @@ How do you find which elements of x equal their row's maximum, and how many ther
             "    np.put_along_axis(dx, first, np.expand_dims(g, axis), axis=axis)\n    return dx",
             "return winners / count * np.expand_dims(g, axis)",
             "tie",
+            says=(
+                "yours gives all of g to the first maximum only, as argmax picks it; where several elements tie for the"
+                " maximum, the engine's rule (as PyTorch's amax) shares g among all of them equally."
+            ),
         ),
         planted(
             "wrong sign",

@@ -80,6 +80,11 @@ does it broadcast back along its row (what does keepdims=True do)?
             "return out * (1 - out) * g",
             "return out * (g - np.sum(g * out, axis=-1, keepdims=True))",
             "not diagonal",
+            says=(
+                "yours is what an elementwise op would give: out * (1 - out) * g, the Jacobian's diagonal only. "
+                "softmax's Jacobian is not diagonal: every x_j of a row moves every output of the row, so dx_j collects"
+                " g_i from all of them (a sum over the row)."
+            ),
         ),
         planted(
             "the sum over the wrong axis",
@@ -87,6 +92,10 @@ does it broadcast back along its row (what does keepdims=True do)?
             "np.sum(g * out, axis=0, keepdims=True)",
             "np.sum(g * out, axis=-1, keepdims=True)",
             "sum over the row",
+            says=(
+                "your sum runs down the columns (axis 0), across different rows: each row is its own softmax, so the "
+                "sum that couples its outputs is a sum over the row, the last axis (one number per row)."
+            ),
         ),
         planted(
             "the row's sum without keepdims",

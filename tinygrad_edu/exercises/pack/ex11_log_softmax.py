@@ -79,6 +79,11 @@ Which part of your sum is one number per row, and does it broadcast back along t
             "return g - np.exp(out) * g",
             "return g - np.exp(out) * np.sum(g, axis=-1, keepdims=True)",
             "sum of g over the row",
+            says=(
+                "yours gives each output its own log-sum-exp: but x_j's second path, through the log-sum-exp that every"
+                " output of its row subtracts, reaches all of them, so it carries the sum of g over the row, not g_j "
+                "alone."
+            ),
         ),
         planted(
             "e^x where the softmax belongs",
@@ -86,6 +91,10 @@ Which part of your sum is one number per row, and does it broadcast back along t
             "return g - np.exp(x) * np.sum(g, axis=-1, keepdims=True)",
             "return g - np.exp(out) * np.sum(g, axis=-1, keepdims=True)",
             "softmax(x)_j = exp(out_j)",
+            says=(
+                "yours has e^x where the softmax belongs: the log-sum-exp's derivative by x_j is softmax(x)_j = "
+                "exp(out_j), e^(x_j) divided by its row's sum of e^x."
+            ),
         ),
         planted(
             "the row's sum without keepdims",

@@ -89,6 +89,10 @@ instead?) Check: each row of your answer should add up to 0. Why?
             "dlogits[:, labels] -= 1",
             "dlogits[np.arange(n), labels] -= 1",
             "[np.arange(n), labels]",
+            says=(
+                "yours takes 1 off whole columns: dlogits[:, labels] is every row of each label's column. The 1 comes "
+                "off one element per row, row i's column labels[i]: index with [np.arange(n), labels]."
+            ),
         ),
         planted(
             "the logits where their softmax belongs",
@@ -96,6 +100,10 @@ instead?) Check: each row of your answer should add up to 0. Why?
             "dlogits = logits.copy()",
             "dlogits = Softmax.forward(logits, axis=1)",
             "softmax(logits[i])",
+            says=(
+                "yours starts from the raw logits: the gradient by row i of the logits starts from its probabilities, "
+                "softmax(logits[i]), not from the scores themselves."
+            ),
         ),
     ),
     proves="You can collapse a chain of ops into its gradient by the math: log, softmax, pick and mean give "

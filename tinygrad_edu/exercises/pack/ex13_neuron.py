@@ -125,9 +125,29 @@ What to use (each node's _backward in micrograd):
     mistakes=(
         planted("the upstream gradient forgotten", SOLUTION, "dn = 1 - o**2\n", "dn = (1 - o**2) * do\n", "upstream"),
         planted("wrong sign", SOLUTION, "dn = (o**2 - 1) * do", "dn = (1 - o**2) * do", "sign"),
-        planted("tanh's derivative as 1 - o", SOLUTION, "dn = (1 - o) * do", "dn = (1 - o**2) * do", "1 - o**2"),
+        planted(
+            "tanh's derivative as 1 - o",
+            SOLUTION,
+            "dn = (1 - o) * do",
+            "dn = (1 - o**2) * do",
+            "1 - o**2",
+            says=(
+                "dn has tanh's local derivative as 1 - o: the square is missing. d tanh(n)/dn = 1 - tanh(n)^2, and "
+                "tanh(n) is o: 1 - o**2."
+            ),
+        ),
         planted("a sum that halves its gradient", SOLUTION, "db = dn / 2\n", "db = dn\n", "factor 1/2"),
-        planted("a product's own factor", SOLUTION, "dw1 = w1 * dx1w1", "dw1 = x1 * dx1w1", "b times dout"),
+        planted(
+            "a product's own factor",
+            SOLUTION,
+            "dw1 = w1 * dx1w1",
+            "dw1 = x1 * dx1w1",
+            "b times dout",
+            says=(
+                "a product's input got its own factor: for out = a * b, a gets b times dout (the OTHER factor), so w1's"
+                " gradient takes x1, not w1."
+            ),
+        ),
     ),
     proves="You can run the backward pass by hand, node by node, as the engine does: a sum passes its gradient "
     "on, a product swaps its factors, tanh multiplies by 1 - o**2, and every node's gradient is complete before "

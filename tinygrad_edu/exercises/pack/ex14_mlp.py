@@ -166,6 +166,10 @@ The rules you need, each used somewhere above:
             "",
             "    dcounts += np.ones_like(counts) * dcounts_sum\n",
             "used twice",
+            says=(
+                "dcounts has only one of its two uses: counts goes into probs AND into counts_sum, and a variable used "
+                "twice gets the sum of both gradients (+= the path through counts_sum)."
+            ),
         ),
         planted("transposed product", SOLUTION, "dW2 = dlogits.T @ h", "dW2 = h.T @ dlogits", "transposed"),
         planted("no sum over the batch", SOLUTION, "db2 = dlogits\n", "db2 = dlogits.sum(axis=0)\n", "sum over"),

@@ -102,9 +102,44 @@ n / (n - 1) in its formula; batchnorm in training (PyTorch's, ours) divides by n
             "- n / (n - 1) * xhat * (g * xhat)",
             "- xhat * (g * xhat)",
             "not n - 1",
+            says=(
+                "yours has makemore's factor n / (n - 1), from the unbiased variance: batchnorm in training (PyTorch's,"
+                " ours) divides the variance by n, not n - 1, so that factor does not belong."
+            ),
         ),
-        planted("gamma forgotten", SOLUTION, "dx = inv_std / n * (", "dx = gamma * inv_std / n * (", "gamma * g"),
-        planted("x where xhat belongs", SOLUTION, "dgamma = (g * x).sum", "dgamma = (g * xhat).sum", "xhat, not x"),
+        planted(
+            "gamma forgotten",
+            SOLUTION,
+            "dx = inv_std / n * (",
+            "dx = gamma * inv_std / n * (",
+            "gamma * g",
+            says=(
+                "dx misses gamma: what reaches xhat is dxhat = gamma * g (out = gamma * xhat + beta), and every path "
+                "from x goes through xhat."
+            ),
+        ),
+        planted(
+            "x where xhat belongs",
+            SOLUTION,
+            "dgamma = (g * x).sum",
+            "dgamma = (g * xhat).sum",
+            "xhat, not x",
+            says=(
+                "dgamma sums g times x: gamma multiplies xhat in out = gamma * xhat + beta, so its gradient sums g "
+                "times xhat, not x."
+            ),
+        ),
+        planted(
+            "the mean's path added, not subtracted",
+            SOLUTION,
+            "(n * g + g.sum(axis=0) -",
+            "(n * g - g.sum(axis=0) -",
+            "subtracts",
+            says=(
+                "the mean's path has the wrong sign: x_i raises the mean, which every xhat_j of its column subtracts, "
+                "so that path takes the batch's sum of g off every row; yours adds it."
+            ),
+        ),
     ),
     proves="You can differentiate through batch statistics: every example's gradient depends on the whole batch "
     "(through the mean and the variance), and the three paths fold into one expression, batchnorm's backward.",

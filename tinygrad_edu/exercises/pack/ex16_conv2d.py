@@ -125,6 +125,10 @@ of g with the flipped kernel": does this loop need a flip?
             "np.tensordot(gij, w[:, :, ::-1, ::-1], axes=(1, 0))",
             "np.tensordot(gij, w, axes=(1, 0))",
             "not flip",
+            says=(
+                "yours flips the kernel in dx: conv2d (PyTorch's, ours) is a correlation and does not flip the kernel, "
+                "so each window of dx gets w as it is."
+            ),
         ),
         planted(
             "dx's windows overwritten, not added (= for +=)",
@@ -132,6 +136,10 @@ of g with the flipped kernel": does this loop need a flip?
             "dx[:, :, rows, cols] = ",
             "dx[:, :, rows, cols] += ",
             "windows overlap",
+            says=(
+                "dx's windows are written with =, so where windows overlap the later one overwrites the earlier: an "
+                "element of x read by several windows gets the sum of their gradients."
+            ),
         ),
         planted(
             "dx's window placed without the stride",
@@ -139,6 +147,21 @@ of g with the flipped kernel": does this loop need a flip?
             "dx[:, :, i : i + kh, j : j + kw] += ",
             "dx[:, :, rows, cols] += ",
             "same window of dx",
+            says=(
+                "dx's windows are placed one element apart, not stride apart: the gradient of output (i, j) goes into "
+                "the same window of dx that position read, which starts at (i * stride, j * stride)."
+            ),
+        ),
+        planted(
+            "dw's window read without the stride",
+            SOLUTION,
+            "window = x[:, :, i : i + kh, j : j + kw]",
+            "window = x[:, :, rows, cols]",
+            "the very window",
+            says=(
+                "dw meets windows of x one element apart, not stride apart: the gradient of output (i, j) meets the "
+                "very window that position read through w, which starts at (i * stride, j * stride)."
+            ),
         ),
     ),
     proves="You can backpropagate through a convolution, with any stride: a weight is shared by every position, so "
