@@ -6,12 +6,16 @@ first number that differs is reported: which function and which gradient or inte
 learner's number beside the right one. Then a diagnosis, when the difference has a telling form (makemore's
 backprop lecture and minitorch's tasks show the same few mistakes again and again):
 
-* the right numbers with extra axes -> the sum over the broadcast axes was forgotten;
+* the right numbers with extra axes (not all of size 1) -> the sum over the broadcast axes was forgotten;
+* integers, or float32 right only to float32's precision -> the dtype (the engine computes in float64);
 * minus the right answer -> a wrong sign; a constant multiple of it -> a missing or extra factor;
 * the answer for g = 1 -> the upstream gradient g was not multiplied in (the chain rule);
 * the right answer transposed, or a product whose shapes do not fit -> a transposed product;
 * another output's answer -> two outputs swapped; nan or inf -> where;
 * else the answer of one of the exercise's planted mistakes on the same case -> what that mistake ``says``.
+
+Before any number: an argument the function changed in place is wrong whatever it returns (an engine hands the
+same g to other inputs), and a ``sys.exit()`` in the learner's code is an answer in words, not the checker's exit.
 
 Otherwise, and on every later failed try, a step of the exercise's own hint ladder: general, then specific, then
 the formula. Tries are counted per learner file (``Tries``) in the user's cache folder, never beside the file.
