@@ -40,6 +40,7 @@ def crossings_in(layout: dict) -> int:
     edges = [
         ({e["tail"], e["head"]}, _curve(next(op["points"] for op in e["_draw_"] if op["op"] == "b")))
         for e in layout["edges"]
+        if "_draw_" in e  # an invisible edge (drawn nowhere: it only guides the layout) crosses nothing
     ]
     count = 0
     for i, (ends_a, a) in enumerate(edges):

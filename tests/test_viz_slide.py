@@ -41,6 +41,31 @@ def _bold(obj: dict) -> str:
     return re.search(r"<B>([^<]*)</B>", obj["label"]).group(1)
 
 
+def _in_order(graph, sums: int) -> list:
+    """Assert the XOR network's order in the renderer's layout (neuron 0 on top, w0 above w1, each bias below
+    what it is added to) and return the layout's objects."""
+    layout = _layout(graph)
+    objects = layout["objects"]
+    boxes = {o["label"]: o for o in objects if o["name"].startswith("cluster")}
+    hidden = [boxes[f"layer 0, neuron {i}"] for i in range(4)]
+    assert [_top(b) for b in hidden] == sorted((_top(b) for b in hidden), reverse=True)  # neuron 0 on top
+    for box in hidden + [boxes["layer 1, neuron 0"]]:
+        weights = {_bold(objects[i]): _top(objects[i]) for i in box["nodes"] if _bold(objects[i]).startswith("w")}
+        tops = [weights[f"w{k}"] for k in range(len(weights))]
+        assert tops == sorted(tops, reverse=True), box["label"]  # w0 above w1 above w2 ...
+    terms = {}  # what enters each + (in the layout): the heights, and whether it is a bias
+    for edge in layout["edges"]:
+        head, tail = objects[edge["head"]], objects[edge["tail"]]
+        if head.get("label") == "+" and "_draw_" in edge:  # (an invisible edge only guides the layout)
+            terms.setdefault(edge["head"], []).append((_top(tail), "<B>b</B>" in tail.get("label", "")))
+    assert len(terms) == sums
+    with_bias = [t for t in terms.values() if any(is_bias for _, is_bias in t)]
+    assert len(with_bias) == 5  # one bias per neuron, each added once
+    for t in with_bias:  # the bias last: below every other term of its sum
+        assert min(t) == (min(top for top, _ in t), True), t
+    return objects
+
+
 def test_numbers_given_to_a_scalar_model_are_named_inputs(trained_xor):
     out = trained_xor([1.0, 0.0])
     leaves = [n for n in viz.toposort(out) if not n.parents and not n.requires_grad]
@@ -53,23 +78,7 @@ def test_numbers_given_to_a_scalar_model_are_named_inputs(trained_xor):
 
 def test_draw_model_draws_the_learners_xor_ready_for_a_slide(trained_xor, tmp_path):
     graph = viz.draw_model(trained_xor, [1.0, 0.0])
-    layout = _layout(graph)
-    objects = layout["objects"]
-    boxes = {o["label"]: o for o in objects if o["name"].startswith("cluster")}
-    hidden = [boxes[f"layer 0, neuron {i}"] for i in range(4)]
-    assert [_top(b) for b in hidden] == sorted((_top(b) for b in hidden), reverse=True)  # neuron 0 on top
-    for box in hidden + [boxes["layer 1, neuron 0"]]:
-        weights = {_bold(objects[i]): _top(objects[i]) for i in box["nodes"] if _bold(objects[i]).startswith("w")}
-        tops = [weights[f"w{k}"] for k in range(len(weights))]
-        assert tops == sorted(tops, reverse=True), box["label"]  # w0 above w1 above w2 ...
-    sums = {}  # each neuron's sum: the heights of what enters it, the bias's among them
-    for edge in layout["edges"]:
-        head, tail = objects[edge["head"]], objects[edge["tail"]]
-        if head.get("label") == "+":
-            sums.setdefault(edge["head"], []).append((_top(tail), "<B>b</B>" in tail.get("label", "")))
-    assert len(sums) == 5 and all(sum(is_bias for _, is_bias in terms) == 1 for terms in sums.values())
-    for terms in sums.values():  # the bias last: below every weighted input w_k x_k of its neuron
-        assert min(terms) == (min(top for top, _ in terms), True), terms
+    objects = _in_order(graph, sums=5)
     inputs = {_bold(o): _top(o) for o in objects if "pos" in o and "<B>x[" in o.get("label", "")}
     assert inputs["x[0]"] > inputs["x[1]"]
     assert crossings(graph) <= 5  # 5 to 6 before, 1 to 5 by the seed; the renderer's own layout
@@ -120,3 +129,16 @@ def test_a_tensor_of_four_numbers_shows_its_numbers():
     out = Value(np.array([0.1, 0.9, 0.8, 0.2]), label="p", requires_grad=False)
     assert "data [0.1, 0.9, 0.8, 0.2]" in viz.draw_graph(out).source  # the XOR batch's four predictions
     assert "5: mean" in viz.draw_graph(Value(np.arange(5.0))).source  # more: shape and summary
+
+
+def test_the_sums_drawn_step_by_step_keep_the_same_order(trained_xor):
+    """The stepper draws every partial sum (each is a step): neurons, weights and biases stay in the order of the
+    folded picture (they were 3, 0, 1, 2 before), and the page's module boxes come in that order too."""
+    out = viz.model_graph(trained_xor, [1.0, 0.0])
+    _in_order(viz.draw_graph(out, style=viz.Style(fold_sums=False)), sums=2 * 4 + 4)
+    page = viz.stepper.backward_page(out)
+    titles = re.findall(
+        r'<g id="clust\d+" class="cluster">.*?<text[^>]*y="([-\d.]+)"[^>]*>(layer[^<]*)</text>', page, re.S
+    )
+    hidden = [t for _, t in sorted(titles, key=lambda p: float(p[0])) if t.startswith("layer 0")]
+    assert hidden == [f"layer 0, neuron {i}" for i in range(4)]  # in the SVG, y grows downwards

@@ -104,18 +104,24 @@ def _terms(node: Value, folded: set[Value]) -> list[tuple[int, Value]]:
     return terms
 
 
-def _weighted_inputs(members: list[Value], nodes: list[Value]) -> list[Value]:
-    """The products w0*x0, w1*x1, ... of a neuron whose parameters (weights, then its bias) are ``members``;
-    [] for a module with no bias or no such products.
+def _bias_column(members: list[Value], nodes: list[Value], folded: set[Value]) -> list[Value]:
+    """The terms a neuron's bias is added to (w0*x0, w1*x1, ...; in a sum drawn step by step, the partial sum
+    before it), when ``members`` (its parameters: weights, then the bias) are a neuron's, whose weights
+    multiply its inputs one by one; [] otherwise.
 
-    Their bias is drawn in their column, below them: last, as in w0 x0 + w1 x1 + b. Inside the box of the
+    The bias is drawn in their column, below them: last, as in w0 x0 + w1 x1 + b. Inside the box of the
     weights it could not be last without crossings: an input's edge to the product of w1 would have to cross
     the bias's edge (7 crossings on the 2-4-1 XOR network, against 4)."""
-    *weights, last = members
-    if not weights or not parameter_order(last)[0]:
-        return []
+    *weights, bias = members
     mine = {id(w) for w in weights}
-    return [n for n in nodes if n.op == "mul" and any(id(p) in mine for p in n.parents)]
+    if not parameter_order(bias)[0] or not any(n.op == "mul" and any(id(p) in mine for p in n.parents) for n in nodes):
+        return []
+    for node in nodes:
+        if node.op == "add" and node not in folded:
+            terms = [term for _, term in _terms(node, folded)]
+            if any(term is bias for term in terms):
+                return [term for term in terms if term is not bias]
+    return []
 
 
 def legend_line(style: Style, more: str = "", note: str = "") -> str:
@@ -261,7 +267,8 @@ def draw(
         node_attr={"fontname": style.font, "fontsize": str(style.font_size)},
         edge_attr={"color": style.edge, "arrowsize": "0.7"},
     )
-    folded = _folded_sums(nodes) if fold_sums else set()
+    chains = _folded_sums(nodes)  # the partial sums of longer sums
+    folded = chains if fold_sums else set()
     clusters: dict[str, list[Value]] = {}
     for node in nodes:
         if node in folded:
@@ -275,13 +282,13 @@ def draw(
     # would only hold other boxes (a layer of neurons) is left out: the inputs' edges would loop around it.
     for scope in sorted(clusters, key=scope_order):
         members = sorted(clusters[scope], key=parameter_order)
-        weighted = _weighted_inputs(members, nodes)
-        if weighted:  # a neuron's bias comes last, after its weighted inputs, outside the box of its weights
+        added_to = _bias_column(members, nodes, folded)
+        if added_to:  # a neuron's bias comes last, after its weighted inputs, outside the box of its weights
             bias, members = members[-1], members[:-1]
             boxes.add(dot, ids[bias], bias, short=True)
             with dot.subgraph() as column:
                 column.attr(rank="same")
-                for node in [*weighted, bias]:
+                for node in [*added_to, bias]:
                     column.node(ids[node])
         with dot.subgraph(name="cluster_" + scope.replace(".", "_")) as sub:
             sub.attr(
@@ -298,6 +305,10 @@ def draw(
             op_id = ids[node] + "op"
             op_circle(dot, op_id, node, style)
             dot.edge(op_id, ids[node])
+            if clusters and not fold_sums and node.op == "add" and node not in chains:  # a model's long sum drawn
+                for _, term in _terms(node, chains):  # step by step: each term also pulls towards the whole sum, by
+                    if all(term is not p for p in node.parents):  # an invisible edge, so the terms lie in order
+                        dot.edge(ids[term], op_id, style="invis", weight="0")  # as when folded (neuron 0 on top)
             for i, parent in _terms(node, folded):
                 if contributions and (node, i) in contributions:
                     dot.edge(
