@@ -472,6 +472,7 @@ def test_a_functions_grad_fn_is_named_as_pytorch_names_it():
     assert make(ttorch) == make(real) == "SquareBackward"
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")  # PyTorch's own, inside
 def test_gradcheck_checks_forward_mode_when_asked():
     """check_forward_ad=True: the Jacobian by forward mode against differences; a wrong backward (from which forward
     mode reads its rule) is caught by it alone, with check_backward_ad=False, at the element that is wrong."""
