@@ -15,10 +15,10 @@ def test_xor_reaches_100_percent_on_seed_0(capsys, tmp_path):
     assert main(["xor", "--seed", "0", "--render", str(svg)]) == 0
     out = capsys.readouterr().out
     assert "accuracy 100% (4/4)" in out
-    assert " x1  x2 | target" in out  # the truth table
+    assert "x[0] x[1] | target" in out  # the truth table, its inputs numbered as the picture's
     root = ET.parse(svg).getroot()  # a real SVG picture with the inputs and the output in it
     text = " ".join(t.text or "" for t in root.iter() if t.tag.endswith("text"))
-    assert "x1" in text and "x2" in text and "output" in text and "×" in text
+    assert "x[0]" in text and "x[1]" in text and "output" in text and "×" in text
 
 
 def test_python_dash_m_runs_the_same_command(tmp_path):

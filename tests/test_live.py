@@ -92,7 +92,7 @@ def test_scalar_models_many_classes_and_data_that_is_not_2d():
     _, live, _ = _xor_run(steps=10, every=10)
     scalar = watch.Live(every=10)
     train.fit(nn.MLP(2, [3, 1], granularity="scalar", seed=0), X, y, steps=10, live=scalar)
-    assert len(_images(scalar.frames[-1])) == 2 + 3 + 1 + 1 and "x1" in scalar.frames[-1]
+    assert len(_images(scalar.frames[-1])) == 2 + 3 + 1 + 1 and "x[0]" in scalar.frames[-1]
     X3, y3 = data.spirals(60, classes=3, seed=0)
     three = watch.Live(every=10, example=None)
     train.fit(nn.MLP(2, [8, 3], seed=0), X3, y3, loss="cross_entropy", steps=20, live=three)

@@ -85,7 +85,7 @@ def test_inputs_are_drawn_as_inputs_and_parameters_as_parameters():
     plain = viz.draw_graph(neuron_graph()).source  # unnamed, x1 needs a gradient: a parameter, as before
     assert re.search(r'BGCOLOR="#fff2b3"><B>x1<', plain)
     xor = viz.draw_graph(xor_graph()).source  # the network's inputs need no gradient: inputs by themselves
-    assert re.search(r'BGCOLOR="#e6e6e6"><B>x1<', xor)
+    assert re.search(r'BGCOLOR="#e6e6e6"><B>x\[0\]<', xor)
 
 
 def test_the_legend_can_be_switched_off():

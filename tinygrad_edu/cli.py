@@ -296,9 +296,9 @@ def _render(model, x, args) -> None:
 
 
 def _truth_table(X, y, scores, pred, hidden_name: str = "p(y=1)") -> None:
-    print(f" x1  x2 | target  {hidden_name:>7}  predicted")
+    print(f"x[0] x[1] | target  {hidden_name:>7}  predicted")  # numbered as the weights w0, w1 that multiply them
     for xi, yi, si, pi in zip(X, y, scores, pred):
-        print(f" {xi[0]:>2.0f}  {xi[1]:>2.0f} | {yi:>5.0f}   {si:>7.3f}  {pi:>6.0f}")
+        print(f"{xi[0]:>4.0f} {xi[1]:>4.0f} | {yi:>5.0f}   {si:>7.3f}  {pi:>6.0f}")
 
 
 def cmd_xor(args) -> int:

@@ -51,7 +51,6 @@ PRESETS = {"neuron": neuron_graph, "xor": xor_graph, "tensor-mlp": tensor_mlp_gr
 
 
 def graph_for_input(model, x) -> Value:
-    """Run the model on one input and back-propagate from its (first) output: the graph to draw, its
-    inputs named x1, x2, ... as in the lecture (``viz.model_graph``)."""
-    names = [f"x{i + 1}" for i in range(len(x))] if getattr(model, "granularity", "tensor") == "scalar" else None
-    return model_graph(model, x, names)
+    """Run the model on one input and back-propagate from its (first) output: the graph to draw
+    (``viz.model_graph``), its inputs named x[0], x[1], ..., numbered as the weights w0, w1 that multiply them."""
+    return model_graph(model, x)

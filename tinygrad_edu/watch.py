@@ -284,9 +284,9 @@ class Live:
         return (
             f'<text x="{MAP / 2}" y="-6" text-anchor="middle">the decision, and the data</text>{picture}'
             f'<rect width="{MAP}" height="{MAP}" fill="none" stroke="#888"/>{"".join(dots)}'
-            f'<text x="{MAP / 2}" y="{MAP + 16}" text-anchor="middle">x1: {x0:.3g} to {x1:.3g}</text>'
+            f'<text x="{MAP / 2}" y="{MAP + 16}" text-anchor="middle">x[0]: {x0:.3g} to {x1:.3g}</text>'
             f'<text transform="translate(-6,{MAP / 2}) rotate(-90)" text-anchor="middle">'
-            f"x2: {y0:.3g} to {y1:.3g}</text>"
+            f"x[1]: {y0:.3g} to {y1:.3g}</text>"
             f'<text x="0" y="{MAP + 36}" font-size="12">{key}; paler: less sure</text>'
         )
 
