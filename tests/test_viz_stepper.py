@@ -118,6 +118,10 @@ def test_every_step_is_readable_and_in_view_on_a_projector(tmp_path, xor, size):
 
         browser.set_window_size(*size)
         browser.get(page.as_uri())
+        start = browser.execute_script(
+            "const v = document.querySelector('#graph svg').viewBox.baseVal; return [v.x, v.y]"
+        )
+        assert start == [0, 0]  # the first step shows where reading starts: the top left corner (Graphviz's 0, 0)
         body = browser.find_element(By.TAG_NAME, "body")
         grads = len(backward)
         seen = []

@@ -77,11 +77,15 @@ function follow(id) {
       r.bottom <= top + view.clientHeight - m) return;
   pan(left + view.clientWidth / 2 - (r.left + r.right) / 2, top + view.clientHeight / 2 - (r.top + r.bottom) / 2);
 }
-function focus() { return all[+slider.value - 1].node ?? Object.keys(groups)[0]; }  // the first step: the leaves
+// The step's node in view; the first step (the leaves, no node yet) starts where reading starts: the top left.
+function focus() {
+  const id = all[+slider.value - 1].node;
+  if (id) follow(id); else { cam.x = whole.x; cam.y = whole.y; place(); }
+}
 // The readable zoom (or the whole graph, when it fits at that zoom or larger), the step's node in view.
 function read() {
   if (fitScale() >= readable) { fit(); cam.s = Math.min(cam.s, 2 * readable); place(); return; }
-  cam.s = readable; fitted = false; place(); follow(focus());
+  cam.s = readable; fitted = false; place(); focus();
 }
 
 // Show step k (1 to all.length): the values and gradients known so far, the k-th node outlined, its edges lit.
@@ -114,7 +118,7 @@ function show(k) {
   phase.className = step.phase;
   document.getElementById("counter").textContent = "step " + k + " of " + all.length;
   place();  // the caption's height may have changed the view's
-  follow(focus());
+  focus();
 }
 
 function play() {
