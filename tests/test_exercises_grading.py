@@ -258,3 +258,53 @@ def test_start_and_solutions_agree_on_a_missing_folder(tmp_path, capsys):
     assert not missing.exists()  # nothing left behind
     assert main(["exercise", "--solutions", str(tmp_path / "solutions")]) == 0  # DIR itself is made
     assert (tmp_path / "solutions" / "ex03_tanh.py").is_file()
+
+
+# ---------------------------------------------------------------- slips do not climb the ladder; no hint skipped
+
+
+@pytest.mark.parametrize(
+    "number, source",
+    [
+        (3, "def tanh_backward(g, out, x):\n    g * (1 - out**2)\n"),  # a missing return
+        (3, "def tanh_backward(g, out):\n    return g * (1 - out**2)\n"),  # the wrong signature
+        (3, "def tanh_backward(g, out, x):\n    return 'g * (1 - out**2)'\n"),  # not numbers
+        (13, None),  # a misspelt name in the dict
+    ],
+)
+def test_a_slip_that_is_not_maths_is_not_a_try(number, source):
+    ex = catalog.find(number)
+    source = source or ex.solution.replace("dw1=dw1", "dW1=dw1")
+    tries = Tries(None)
+    for _ in range(2):
+        verdict = check_source(ex, source, "mine.py", tries)
+        assert not verdict.ok and verdict.slip and verdict.tries == 0, verdict.text
+        assert "Hint" not in verdict.text and verdict.hint is None
+    wrong = ex.mistakes[0].source  # the first maths mistake after the slips: try 1
+    assert check_source(ex, wrong, "mine.py", tries).tries == 1
+
+
+def test_a_wrong_signature_names_the_stubs_def_line():
+    verdict = checked(3, "def tanh_backward(g, out):\n    return g * (1 - out**2)\n")
+    assert verdict.status == "error" and verdict.function == "tanh_backward"
+    assert "the task calls tanh_backward(g, out, x). Keep the stub's def line" in verdict.text
+    assert "argument 3" not in verdict.text
+    helper = checked(3, "def f(a):\n    return a\n\ndef tanh_backward(g, out, x):\n    return f(g, out)\n")
+    assert helper.status == "error" and not helper.slip  # a TypeError inside the function is the learner's code's
+
+
+S10_WRONG = "def softmax_backward(g, out, x):\n    return out * (g - (g * out).mean(axis=-1, keepdims=True))\n"
+
+
+def test_each_failed_try_shows_the_next_hint_none_skipped(tmp_path):
+    """Try 1 has a diagnosis (no hint), try 2 has none: hint 0 then hint 1, in order (it was hint 1 at try 2)."""
+    ex = catalog.find(10)
+    tries = Tries(str(tmp_path / "tries.json"))
+    sign = next(m for m in ex.mistakes if "sign" in m.what).source
+    first = check_source(ex, sign, "mine.py", tries)
+    assert first.diagnosis and first.hint is None and first.tries == 1
+    hints = [check_source(ex, S10_WRONG, "mine.py", tries).hint for _ in range(len(ex.hints) + 1)]
+    assert hints == [*ex.hints, ex.hints[-1]]
+    right = check_source(ex, ex.solution, "mine.py", tries)
+    assert right.ok and right.tries == len(ex.hints) + 3  # the failed tries and this one
+    assert check_source(ex, ex.solution, "mine.py", tries).tries == 1  # right at once: one try
