@@ -308,3 +308,51 @@ def test_each_failed_try_shows_the_next_hint_none_skipped(tmp_path):
     right = check_source(ex, ex.solution, "mine.py", tries)
     assert right.ok and right.tries == len(ex.hints) + 3  # the failed tries and this one
     assert check_source(ex, ex.solution, "mine.py", tries).tries == 1  # right at once: one try
+
+
+# ---------------------------------------------------------------- notebooks and scripts; --json's usage errors
+
+
+@pytest.mark.parametrize("filename", ["/tmp/ipykernel_4242/2619889888.py", "<ipython-input-3-5e2a1f>"])
+def test_an_exception_in_a_notebook_cell_names_the_cell_not_ipykernels_file(filename):
+    namespace = {}
+    exec(compile("def tanh_backward(g, out, x):\n    y = 1\n    return g[99]\n", filename, "exec"), namespace)
+    verdict = check_exercise(3, namespace["tanh_backward"])
+    assert "IndexError" in verdict.text and "(line 3 of your cell, in tanh_backward" in verdict.text
+    assert "2619889888" not in verdict.text and "ipython-input" not in verdict.text
+
+
+def test_check_exercise_prints_its_verdict_in_a_script_and_returns_it(capsys):
+    verdict = check_exercise(3, lambda g, out, x: g * (1 - out**2))
+    assert verdict.ok and capsys.readouterr().out == verdict.text + "\n"
+    wrong = check_exercise(3, lambda g, out, x: g * (1 - out))
+    assert not wrong.ok and capsys.readouterr().out == wrong.text + "\n"
+
+
+def test_json_usage_errors_have_a_verdicts_keys_and_say_what_is_wrong(tmp_path, capsys):
+    path = tmp_path / "mine.py"
+    path.write_text(tanh("    return g * (1 - out**2)"))
+    keys = set(json.loads(check_source(catalog.find(3), path.read_text(), tries=Tries(None)).to_json()))
+    for argv, status in [
+        (["--number", "99"], "no such exercise"),
+        ([], "unreadable"),  # mine.py says not which exercise it is
+        (["--number", "3", "--timeout", "-1"], "bad usage"),
+    ]:
+        assert main(["exercise", "check", str(path), "--json", *argv]) == 2
+        said = json.loads(capsys.readouterr().out)
+        assert set(said) == keys and said["status"] == status and said["ok"] is False, said
+        assert said["exercise"] is None and said["tries"] is None
+    main(["exercise", "check", str(path), "--json", "--number", "99"])
+    assert "there is no exercise 99; the exercises are 1, 2, 3" in json.loads(capsys.readouterr().out)["text"]
+
+
+def test_json_reports_the_tries_a_right_answer_took(tmp_path, capsys):
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text(tanh("    return g * (1 - x**2)"))
+    for k in (1, 2):
+        assert main(["exercise", "check", str(path), "--json"]) == 1
+        assert json.loads(capsys.readouterr().out)["tries"] == k
+    path.write_text(tanh("    return g * (1 - out**2)"))
+    assert main(["exercise", "check", str(path), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["ok"] is True and said["tries"] == 3

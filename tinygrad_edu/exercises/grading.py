@@ -47,6 +47,7 @@ from tinygrad_edu.engine import broadcast_axes, reduce_broadcast
 from tinygrad_edu.exercises import catalog
 from tinygrad_edu.exercises.exercise import Exercise, Mistake
 from tinygrad_edu.files import atomic_write
+from tinygrad_edu.train import in_notebook
 
 RTOL, ATOL = 1e-6, 1e-9  # against the engine: the same math, rounded differently
 FD_RTOL, FD_ATOL = 1e-4, 1e-6  # against central differences, whose error is O(eps^2) plus rounding / eps
@@ -61,10 +62,11 @@ class Verdict:
     """What the checker found: ``ok``, and ``text`` to show; the rest for course tools (``to_json``).
 
     status: "right", "wrong" (a number differs), "todo" (a function still raises NotImplementedError),
-    "error" (the file or the function fails: a syntax error, a missing function, an exception) or
-    "unreadable" (no file to check). ``slip``: a slip that is not maths (a missing or misspelt name, a
-    function called with the wrong arguments, a missing return): it is not counted as a try.
-    """
+    "error" (the file or the function fails: a syntax error, a missing function, an exception); and from the
+    command line's bad usage: "unreadable" (no file to check), "no such exercise" or "bad usage".
+    ``slip``: a slip that is not maths (a missing or misspelt name, a function called with the wrong arguments,
+    a missing return): it is not counted as a try. ``tries``: the failed tries so far, or for a right answer the
+    tries it took, this one included."""
 
     ok: bool
     status: str
@@ -198,6 +200,17 @@ def _stop(ex: Exercise, status: str, text: str, function: str | None = None) -> 
     return _Stop(Verdict(False, status, f"{_title(ex)}: {text}", exercise=ex.number, function=function))
 
 
+def _file_name(filename: str) -> str:
+    """How a message names the learner's file: its name, or 'your cell' for a notebook cell (ipykernel runs
+    each cell as a temporary file, /tmp/ipykernel_PID/NUMBER.py; IPython's terminal as <ipython-input-...>)."""
+    folder, name = os.path.split(filename)
+    if filename.startswith("<ipython-input-") or (
+        os.path.basename(folder).startswith("ipykernel_") and name.removesuffix(".py").isdigit()
+    ):
+        return "your cell"
+    return name
+
+
 def _line_of(exc: BaseException, filename: str) -> str:
     """' (line N of FILE: the code)' for the deepest frame in the learner's file, or ''."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
@@ -205,7 +218,7 @@ def _line_of(exc: BaseException, filename: str) -> str:
         return ""
     f = frames[-1]
     code = f": {f.line.strip()}" if f.line else ""
-    return f" (line {f.lineno} of {os.path.basename(filename)}, in {f.name}{code})"
+    return f" (line {f.lineno} of {_file_name(filename)}, in {f.name}{code})"
 
 
 def load_source(ex: Exercise, source: str, filename: str = "<exercise>") -> dict[str, Callable]:
@@ -887,6 +900,10 @@ _SESSION = Tries(None)  # a notebook's tries: counted in memory, for as long as 
 def check_exercise(number: int, fn: Callable | Mapping[str, Callable], pack: str | None = None) -> Verdict:
     """Check a function written in a notebook against exercise ``number`` (``pack``: a course's file or
     folder of exercises beside the built-in ones). ``fn`` is the exercise's function (its helpers are found
-    in the notebook beside it) or a dict of the functions by name. Jupyter shows the verdict as HTML."""
+    in the notebook beside it) or a dict of the functions by name. Jupyter shows the returned verdict as HTML;
+    outside Jupyter (a script) its text is printed, and the verdict returned as well."""
     ex = catalog.find(number, pack)
-    return check(ex, fn, f"notebook#{ex.number}", _SESSION)
+    verdict = check(ex, fn, f"notebook#{ex.number}", _SESSION)
+    if not in_notebook():
+        print(verdict.text)
+    return verdict
