@@ -179,6 +179,40 @@ def test_compare_shows_html_in_a_notebook(lecture):
     assert "&lt;" not in right and "<script" not in right
 
 
+def test_consecutive_compares_line_up_in_a_browser(tmp_path):
+    """Each compare is a table of its own: under Jupyter's table style (cells right-aligned, padded), the
+    columns of consecutive rows start at the same x in a real browser, and no cell but the last wraps."""
+    from tests.test_viz import _browser
+
+    x = Value(np.arange(8.0).reshape(8, 1))
+    (x * x).sum().backward()
+    right = 2 * np.arange(8.0).reshape(8, 1)
+    rows = [
+        compare("logprobs", right, x, show=False),
+        compare("dbnmeani", right.reshape(-1), x, show=False),  # no max diff: another shape
+        compare("h", right * 1.0001, x, show=False),
+        compare("counts_sum_inv", np.ones((8, 8)), x, show=False),
+    ]
+    jupyter = "<style>table{border-collapse:collapse} td{text-align:right;padding:0.5em}</style>"
+    page = tmp_path / "rows.html"
+    page.write_text(jupyter + "".join(f"<div>{r._repr_html_()}</div>" for r in rows))
+    browser = _browser()
+    try:
+        browser.set_window_size(700, 600)  # narrow: only the last column may wrap
+        browser.get(page.as_uri())
+        cells = browser.execute_script(
+            "return [...document.querySelectorAll('table')].map(t => [...t.rows[0].cells].map(c => {"
+            "const text = document.createRange(); text.selectNodeContents(c);"  # its lines: one rectangle each
+            "return [c.getBoundingClientRect().left, text.getClientRects().length]}))"
+        )
+    finally:
+        browser.quit()
+    for column in range(5):
+        assert len({round(row[column][0]) for row in cells}) == 1, (column, cells)
+    assert all(row[k][1] <= 1 for row in cells for k in range(4)), cells  # "exact: False" on one line
+    assert any(row[4][1] > 1 for row in cells)  # the detail wraps, in its own column
+
+
 def test_compare_in_a_real_kernel_shows_each_line_once(tmp_path):
     """In Jupyter, each compare shows its row as it runs (a cell of several shows them all), and the cell's
     result, the last compare, is not shown a second time; the same object shown in a later cell shows again."""

@@ -31,6 +31,7 @@ from tinygrad_edu.train import in_notebook
 
 EPS = 1e-6  # the step of the finite differences (as gradcheck's)
 RTOL, ATOL = 1e-5, 1e-8  # numpy's and PyTorch's allclose defaults: "close" means what makemore's cmp means
+HTML_WIDTHS = (15, 12, 12, 18)  # characters: the name, "exact: False", "close: False", "max diff: 1.23e-05"
 
 
 class Comparison:
@@ -110,12 +111,19 @@ class Comparison:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        """One table row: the name, exact, close, the largest difference, and what differs (red if not close)."""
+        """One table row: the name, exact, close, the largest difference, and what differs (red if not close).
+        Each call is a table of its own, so the first four columns have fixed widths (``HTML_WIDTHS``, in
+        characters) and do not wrap: the rows of consecutive calls line up as the printed lines do."""
         color = "#1a7f37" if self.close else "#cf222e"
         diff = f"max diff: {self.max_diff:.3g}" if self.mine_shape == self.right_shape else ""
-        cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff, self.detail())
-        row = "".join(f'<td style="padding: 0 8px">{html.escape(c)}</td>' for c in cells)
-        return f'<table style="font-family: monospace; color: {color}"><tr>{row}</tr></table>'
+        cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff)
+        fixed = "padding: 0 8px; text-align: left; vertical-align: top; white-space: nowrap; box-sizing: content-box"
+        row = "".join(
+            f'<td style="{fixed}; width: {w}ch; min-width: {w}ch">{html.escape(c)}</td>'
+            for c, w in zip(cells, HTML_WIDTHS)
+        )
+        row += f'<td style="padding: 0 8px; text-align: left; vertical-align: top">{html.escape(self.detail())}</td>'
+        return f'<table style="font-family: monospace; color: {color}; margin: 0"><tr>{row}</tr></table>'
 
     def _ipython_display_(self) -> None:
         """Shown once per cell: ``compare`` shows its line as it runs (several calls in a cell each show one),
