@@ -17,8 +17,10 @@ backprop lecture and minitorch's tasks show the same few mistakes again and agai
 Before any number: an argument the function changed in place is wrong whatever it returns (an engine hands the
 same g to other inputs), and a ``sys.exit()`` in the learner's code is an answer in words, not the checker's exit.
 
-Otherwise, and on every later failed try, a step of the exercise's own hint ladder: general, then specific, then
-the formula. Tries are counted per learner file (``Tries``) in the user's cache folder, never beside the file.
+Otherwise, and on every later failed try, the next step of the exercise's own hint ladder, none skipped: general,
+then specific, then the formula. Tries, and the hints they showed, are counted per learner file (``Tries``) in the
+user's cache folder, never beside the file; a slip that is not maths (a missing return, a misspelt name, a def
+line other than the stub's) is said and not counted.
 """
 
 from __future__ import annotations
