@@ -335,7 +335,7 @@ def test_tries_live_in_the_cache_folder_or_where_the_variable_says(tmp_path, mon
     (learner / "ex03_tanh.py").write_text(TANH_WRONG)
     assert main(["exercise", "check", str(learner / "ex03_tanh.py")]) == 1
     assert os.listdir(learner) == ["ex03_tanh.py"]  # nothing written beside the learner's file
-    assert json.loads(tries_file.read_text()) == {f"{learner / 'ex03_tanh.py'}#3": 1}
+    assert json.loads(tries_file.read_text()) == {f"{learner / 'ex03_tanh.py'}#3": {"tries": 1, "hints": 1}}
 
 
 def test_a_damaged_tries_file_costs_only_the_count(tries_file):

@@ -258,3 +258,101 @@ def test_start_and_solutions_agree_on_a_missing_folder(tmp_path, capsys):
     assert not missing.exists()  # nothing left behind
     assert main(["exercise", "--solutions", str(tmp_path / "solutions")]) == 0  # DIR itself is made
     assert (tmp_path / "solutions" / "ex03_tanh.py").is_file()
+
+
+# ---------------------------------------------------------------- slips do not climb the ladder; no hint skipped
+
+
+@pytest.mark.parametrize(
+    "number, source",
+    [
+        (3, "def tanh_backward(g, out, x):\n    g * (1 - out**2)\n"),  # a missing return
+        (3, "def tanh_backward(g, out):\n    return g * (1 - out**2)\n"),  # the wrong signature
+        (3, "def tanh_backward(g, out, x):\n    return 'g * (1 - out**2)'\n"),  # not numbers
+        (13, None),  # a misspelt name in the dict
+    ],
+)
+def test_a_slip_that_is_not_maths_is_not_a_try(number, source):
+    ex = catalog.find(number)
+    source = source or ex.solution.replace("dw1=dw1", "dW1=dw1")
+    tries = Tries(None)
+    for _ in range(2):
+        verdict = check_source(ex, source, "mine.py", tries)
+        assert not verdict.ok and verdict.slip and verdict.tries == 0, verdict.text
+        assert "Hint" not in verdict.text and verdict.hint is None
+    wrong = ex.mistakes[0].source  # the first maths mistake after the slips: try 1
+    assert check_source(ex, wrong, "mine.py", tries).tries == 1
+
+
+def test_a_wrong_signature_names_the_stubs_def_line():
+    verdict = checked(3, "def tanh_backward(g, out):\n    return g * (1 - out**2)\n")
+    assert verdict.status == "error" and verdict.function == "tanh_backward"
+    assert "the task calls tanh_backward(g, out, x). Keep the stub's def line" in verdict.text
+    assert "argument 3" not in verdict.text
+    helper = checked(3, "def f(a):\n    return a\n\ndef tanh_backward(g, out, x):\n    return f(g, out)\n")
+    assert helper.status == "error" and not helper.slip  # a TypeError inside the function is the learner's code's
+
+
+S10_WRONG = "def softmax_backward(g, out, x):\n    return out * (g - (g * out).mean(axis=-1, keepdims=True))\n"
+
+
+def test_each_failed_try_shows_the_next_hint_none_skipped(tmp_path):
+    """Try 1 has a diagnosis (no hint), try 2 has none: hint 0 then hint 1, in order (it was hint 1 at try 2)."""
+    ex = catalog.find(10)
+    tries = Tries(str(tmp_path / "tries.json"))
+    sign = next(m for m in ex.mistakes if "sign" in m.what).source
+    first = check_source(ex, sign, "mine.py", tries)
+    assert first.diagnosis and first.hint is None and first.tries == 1
+    hints = [check_source(ex, S10_WRONG, "mine.py", tries).hint for _ in range(len(ex.hints) + 1)]
+    assert hints == [*ex.hints, ex.hints[-1]]
+    right = check_source(ex, ex.solution, "mine.py", tries)
+    assert right.ok and right.tries == len(ex.hints) + 3  # the failed tries and this one
+    assert check_source(ex, ex.solution, "mine.py", tries).tries == 1  # right at once: one try
+
+
+# ---------------------------------------------------------------- notebooks and scripts; --json's usage errors
+
+
+@pytest.mark.parametrize("filename", ["/tmp/ipykernel_4242/2619889888.py", "<ipython-input-3-5e2a1f>"])
+def test_an_exception_in_a_notebook_cell_names_the_cell_not_ipykernels_file(filename):
+    namespace = {}
+    exec(compile("def tanh_backward(g, out, x):\n    y = 1\n    return g[99]\n", filename, "exec"), namespace)
+    verdict = check_exercise(3, namespace["tanh_backward"])
+    assert "IndexError" in verdict.text and "(line 3 of your cell, in tanh_backward" in verdict.text
+    assert "2619889888" not in verdict.text and "ipython-input" not in verdict.text
+
+
+def test_check_exercise_prints_its_verdict_in_a_script_and_returns_it(capsys):
+    verdict = check_exercise(3, lambda g, out, x: g * (1 - out**2))
+    assert verdict.ok and capsys.readouterr().out == verdict.text + "\n"
+    wrong = check_exercise(3, lambda g, out, x: g * (1 - out))
+    assert not wrong.ok and capsys.readouterr().out == wrong.text + "\n"
+
+
+def test_json_usage_errors_have_a_verdicts_keys_and_say_what_is_wrong(tmp_path, capsys):
+    path = tmp_path / "mine.py"
+    path.write_text(tanh("    return g * (1 - out**2)"))
+    keys = set(json.loads(check_source(catalog.find(3), path.read_text(), tries=Tries(None)).to_json()))
+    for argv, status in [
+        (["--number", "99"], "no such exercise"),
+        ([], "unreadable"),  # mine.py says not which exercise it is
+        (["--number", "3", "--timeout", "-1"], "bad usage"),
+    ]:
+        assert main(["exercise", "check", str(path), "--json", *argv]) == 2
+        said = json.loads(capsys.readouterr().out)
+        assert set(said) == keys and said["status"] == status and said["ok"] is False, said
+        assert said["exercise"] is None and said["tries"] is None
+    main(["exercise", "check", str(path), "--json", "--number", "99"])
+    assert "there is no exercise 99; the exercises are 1, 2, 3" in json.loads(capsys.readouterr().out)["text"]
+
+
+def test_json_reports_the_tries_a_right_answer_took(tmp_path, capsys):
+    path = tmp_path / "ex03_tanh.py"
+    path.write_text(tanh("    return g * (1 - x**2)"))
+    for k in (1, 2):
+        assert main(["exercise", "check", str(path), "--json"]) == 1
+        assert json.loads(capsys.readouterr().out)["tries"] == k
+    path.write_text(tanh("    return g * (1 - out**2)"))
+    assert main(["exercise", "check", str(path), "--json"]) == 0
+    said = json.loads(capsys.readouterr().out)
+    assert said["ok"] is True and said["tries"] == 3

@@ -55,18 +55,21 @@ def lecture():
 
 def test_compare_on_every_makemore_intermediate_is_exact(lecture, capsys):
     """Cell 11's 26 hand-written gradients compared as the notebook does: each exact, max diff 0, one line each;
-    the notebook's dbnmeani has shape (64,) for bnmeani's (1, 64) (cmp's broadcasting hides it): the same numbers,
-    and the line says so."""
+    the notebook's dbnmeani has shape (64,) for bnmeani's (1, 64): another shape, so not equal (cmp says False
+    too), and the line says the numbers agree once reshaped."""
     nodes, manual = lecture
     for name in INTERMEDIATES + PARAMETERS:
         result = compare(name, manual[name], nodes[name])
-        assert (result.exact, result.close, result.max_diff, result.where) == (True, True, 0.0, None), name
+        if name != "bnmeani":
+            assert (result.exact, result.close, result.max_diff, result.where) == (True, True, 0.0, None), name
+    bnmeani = compare("bnmeani", manual["bnmeani"], nodes["bnmeani"], show=False)
+    assert (bnmeani.exact, bnmeani.close, bnmeani.where, bnmeani.reshaped_close) == (False, False, None, True)
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == 26
     assert lines[0] == f"{'logprobs':15s} | exact: True  | close: True  | max diff: 0"
     assert lines[INTERMEDIATES.index("bnmeani")] == (
-        f"{'bnmeani':15s} | exact: True  | close: True  | max diff: 0 | shapes differ: yours (64,), the right one "
-        "(1, 64) (the same numbers' axes: reshape yours)"
+        f"{'bnmeani':15s} | exact: False | close: False | shapes differ: yours (64,), the right one (1, 64): the "
+        "numbers agree once reshaped (.reshape(1, 64))"
     )
 
 
@@ -98,6 +101,48 @@ def test_compare_of_a_wrong_shape_is_an_answer_not_a_crash(lecture):
     assert "sum yours over axis 0, keepdims=True" in str(stretched)
     transposed = compare("W2", manual["W2"].numbers.T, nodes["W2"], show=False)
     assert "shapes differ: yours (27, 64), the right one (64, 27)" in str(transposed)
+
+
+def test_compare_of_another_shape_is_never_equal():
+    """(8,) against (8, 1): makemore's cmp broadcasts them to 8 x 8 and says False; so does compare, naming the
+    shapes and the fix, whether the numbers agree once reshaped or not (then where they first differ)."""
+    right = np.arange(8.0).reshape(8, 1)
+    same = compare("dx", np.arange(8.0), right, show=False)
+    assert (same.exact, same.close, same.shapes_fit, same.reshaped_close) == (False, False, True, True)
+    assert np.isnan(same.max_diff) and "max diff" not in str(same)
+    assert str(same).endswith(
+        "exact: False | close: False | shapes differ: yours (8,), the right one (8, 1): the numbers agree once "
+        "reshaped (.reshape(8, 1))"
+    )
+    other = compare("dx", np.arange(8.0) + (np.arange(8) == 3), right, show=False)
+    assert not other.close and not other.reshaped_close and other.where == (3, 0)
+    assert (
+        "the numbers still differ once reshaped (.reshape(8, 1)); first differs at [3, 0] once reshaped: yours 4"
+        in str(other)
+    )
+    assert "#cf222e" in same._repr_html_()  # red: not equal
+
+
+def test_compare_on_an_intermediate_without_retain_grad_says_to_call_it():
+    """A facade tensor (or a PyTorch one) in the middle of the graph keeps no .grad without retain_grad(): said,
+    not "all zeros: has backward() run?"."""
+    x = ttorch.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3
+    with pytest.raises(ValueError, match="call x.retain_grad|call loss.backward"):
+        compare("x", [1.0, 1.0], x)  # a leaf before backward: run backward first
+    (h * h).sum().backward()
+    with pytest.raises(ValueError, match=r"intermediate.*call h.retain_grad\(\) before backward\(\), as in PyTorch"):
+        compare("h", [6.0, 12.0], h)
+    h = x * 3
+    h.retain_grad()
+    (h * h).sum().backward()
+    assert compare("h", [6.0, 12.0], h, show=False).exact
+    torch = pytest.importorskip("torch")
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    u = t * 3
+    (u * u).sum().backward()
+    with pytest.raises(ValueError, match=r"call u.retain_grad\(\) before backward\(\)"):
+        compare("u", [6.0, 12.0], u)
 
 
 def test_compare_reads_numbers_values_and_pytorch_tensors():
@@ -132,6 +177,40 @@ def test_compare_shows_html_in_a_notebook(lecture):
     assert right.startswith("<table") and "#1a7f37" in right and "<td" in right and ">h<" in right
     assert "#cf222e" in wrong and "first differs at [0, 0]" in wrong
     assert "&lt;" not in right and "<script" not in right
+
+
+def test_consecutive_compares_line_up_in_a_browser(tmp_path):
+    """Each compare is a table of its own: under Jupyter's table style (cells right-aligned, padded), the
+    columns of consecutive rows start at the same x in a real browser, and no cell but the last wraps."""
+    from tests.test_viz import _browser
+
+    x = Value(np.arange(8.0).reshape(8, 1))
+    (x * x).sum().backward()
+    right = 2 * np.arange(8.0).reshape(8, 1)
+    rows = [
+        compare("logprobs", right, x, show=False),
+        compare("dbnmeani", right.reshape(-1), x, show=False),  # no max diff: another shape
+        compare("h", right * 1.0001, x, show=False),
+        compare("counts_sum_inv", np.ones((8, 8)), x, show=False),
+    ]
+    jupyter = "<style>table{border-collapse:collapse} td{text-align:right;padding:0.5em}</style>"
+    page = tmp_path / "rows.html"
+    page.write_text(jupyter + "".join(f"<div>{r._repr_html_()}</div>" for r in rows))
+    browser = _browser()
+    try:
+        browser.set_window_size(700, 600)  # narrow: only the last column may wrap
+        browser.get(page.as_uri())
+        cells = browser.execute_script(
+            "return [...document.querySelectorAll('table')].map(t => [...t.rows[0].cells].map(c => {"
+            "const text = document.createRange(); text.selectNodeContents(c);"  # its lines: one rectangle each
+            "return [c.getBoundingClientRect().left, text.getClientRects().length]}))"
+        )
+    finally:
+        browser.quit()
+    for column in range(5):
+        assert len({round(row[column][0]) for row in cells}) == 1, (column, cells)
+    assert all(row[k][1] <= 1 for row in cells for k in range(4)), cells  # "exact: False" on one line
+    assert any(row[4][1] > 1 for row in cells)  # the detail wraps, in its own column
 
 
 def test_compare_in_a_real_kernel_shows_each_line_once(tmp_path):

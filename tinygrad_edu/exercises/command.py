@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import shlex
@@ -29,7 +30,11 @@ ABOUT = "exercises the engine grades: write a backward by hand, and be told whic
 
 
 class _Usage(ValueError):
-    """Bad usage: exit code 2 with one line."""
+    """Bad usage: exit code 2 with one line; ``status`` is the verdict's status that --json prints."""
+
+    def __init__(self, text: str, status: str = "unreadable"):
+        super().__init__(text)
+        self.status = status
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -89,8 +94,9 @@ def run(args: argparse.Namespace) -> int:
             raise _Usage("say what to do: list, start N, check PATH, or --solutions DIR (see --help)")
         return {"list": _list, "start": _start, "check": _check}[args.action](args)
     except (_Usage, catalog.ExerciseNotFound, OSError) as e:
-        if getattr(args, "json", False):
-            print(json.dumps({"ok": False, "status": "unreadable", "text": str(e)}))
+        if getattr(args, "json", False):  # the keys of a verdict, null where they do not apply
+            said = {f.name: None for f in dataclasses.fields(Verdict)}
+            print(json.dumps(said | {"ok": False, "status": getattr(e, "status", "unreadable"), "text": str(e)}))
         print(f"tinygrad-edu exercise: error: {e}", file=sys.stderr)
         return 2
 
@@ -168,7 +174,13 @@ def _check(args) -> int:
             "is not exNN_...; give --number N"
         )
     if not 0 <= args.timeout < float("inf"):
-        raise _Usage(f"--timeout must be a number of seconds, 0 or more (0: no limit), not {args.timeout:g}")
+        raise _Usage(
+            f"--timeout must be a number of seconds, 0 or more (0: no limit), not {args.timeout:g}", "bad usage"
+        )
+    every = catalog.exercises(args.pack)  # a course's pack that cannot be loaded: unreadable
+    if number not in {ex.number for ex in every}:
+        numbers = ", ".join(str(ex.number) for ex in every)
+        raise _Usage(f"there is no exercise {number}; the exercises are {numbers}", "no such exercise")
     ex = catalog.find(number, args.pack)
     with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
         verdict: Verdict = check_source(ex, source, args.path, timeout=args.timeout)  # prints: not in the JSON

@@ -19,6 +19,7 @@ from __future__ import annotations
 import functools
 import html
 import textwrap
+import warnings
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -30,16 +31,19 @@ from tinygrad_edu.train import in_notebook
 
 EPS = 1e-6  # the step of the finite differences (as gradcheck's)
 RTOL, ATOL = 1e-5, 1e-8  # numpy's and PyTorch's allclose defaults: "close" means what makemore's cmp means
+HTML_WIDTHS = (15, 12, 12, 18)  # characters: the name, "exact: False", "close: False", "max diff: 1.23e-05"
 
 
 class Comparison:
     """The outcome of ``compare``: ``exact`` (every number equal), ``close`` (``np.allclose``), ``max_diff``
-    (the largest absolute difference; nan when the shapes do not fit) and, when not close, ``where`` (the index
+    (the largest absolute difference; nan when the shapes differ) and, when not close, ``where`` (the index
     of the first element that is not close) with ``mine_at`` and ``right_at``, the two numbers there.
 
-    Shapes that differ only by axes of size 1 ((64,) for (1, 64), as makemore's ``dbnmeani``) are compared
-    number by number, as ``cmp``'s broadcasting compares them, and the line says the shapes differ; other shapes
-    are not compared (``shapes_fit`` False), and the line says which axes a sum would remove.
+    A gradient of another shape than its node's is wrong, never exact nor close: makemore's ``cmp`` says False
+    too (its broadcasting compares (8,) with (8, 1) as an 8 x 8 table). When the shapes differ only by axes of
+    size 1 ((64,) for (1, 64), as makemore's ``dbnmeani``; ``shapes_fit``), the numbers are compared once
+    reshaped, and the line says whether they agree and how to reshape; for other shapes it says which axes a sum
+    would remove.
 
     Printed, it is one line like makemore's ``cmp``; a notebook shows it as a one-row table, green or red.
     """
@@ -51,19 +55,22 @@ class Comparison:
         self.where: tuple[int, ...] | None = None
         self.mine_at = self.right_at = None
         self.right_zero = False
+        self.reshaped_close = False  # shapes that fit: the numbers agree once reshaped
         self.shown_in = None  # the notebook cell that has shown it already (see _ipython_display_)
+        self.exact = self.close = False
+        self.max_diff = float("nan")
         if not self.shapes_fit:
-            self.exact = self.close = False
-            self.max_diff = float("nan")
             return
         mine = mine.reshape(right.shape)
         with np.errstate(invalid="ignore"):
-            self.exact = bool(np.array_equal(mine, right))
             near = np.isclose(mine, right, rtol=RTOL, atol=ATOL)
-            self.max_diff = float(np.max(np.abs(mine - right))) if mine.size else 0.0
-        self.close = bool(np.all(near))
+            self.reshaped_close = bool(np.all(near))
+            if self.mine_shape == self.right_shape:
+                self.exact = bool(np.array_equal(mine, right))
+                self.close = self.reshaped_close
+                self.max_diff = float(np.max(np.abs(mine - right))) if mine.size else 0.0
         self.right_zero = not np.any(right)
-        if not self.close:
+        if not self.reshaped_close:
             self.where = tuple(int(i) for i in np.argwhere(~near)[0])
             self.mine_at, self.right_at = float(mine[self.where]), float(right[self.where])
 
@@ -71,10 +78,15 @@ class Comparison:
         """What differs, in words: the shapes, and where the numbers first differ ("" when all is right)."""
         said = []
         if self.mine_shape != self.right_shape:
-            fix = self._summed() if not self.shapes_fit else " (the same numbers' axes: reshape yours)"
+            if not self.shapes_fit:
+                fix = self._summed()
+            else:
+                agree = "the numbers agree" if self.reshaped_close else "the numbers still differ"
+                fix = f": {agree} once reshaped (.reshape{self.right_shape})"
             said.append(f"shapes differ: yours {self.mine_shape}, the right one {self.right_shape}{fix}")
         if self.where is not None:
             at = f" at {list(self.where)}" if self.where else ""
+            at += " once reshaped" if self.mine_shape != self.right_shape else ""
             unrun = " (the right gradient is all zeros: has backward() run?)" if self.right_zero else ""
             said.append(f"first differs{at}: yours {self.mine_at:.6g}, right {self.right_at:.6g}{unrun}")
         return "; ".join(said)
@@ -91,7 +103,7 @@ class Comparison:
 
     def __str__(self) -> str:
         cells = [f"{self.name:15s}", f"exact: {str(self.exact):5s}", f"close: {str(self.close):5s}"]
-        if self.shapes_fit:
+        if self.mine_shape == self.right_shape:
             cells.append(f"max diff: {self.max_diff:.3g}")
         detail = self.detail()
         return " | ".join(cells + [detail] if detail else cells)
@@ -99,12 +111,19 @@ class Comparison:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        """One table row: the name, exact, close, the largest difference, and what differs (red if not close)."""
+        """One table row: the name, exact, close, the largest difference, and what differs (red if not close).
+        Each call is a table of its own, so the first four columns have fixed widths (``HTML_WIDTHS``, in
+        characters) and do not wrap: the rows of consecutive calls line up as the printed lines do."""
         color = "#1a7f37" if self.close else "#cf222e"
-        diff = f"max diff: {self.max_diff:.3g}" if self.shapes_fit else ""
-        cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff, self.detail())
-        row = "".join(f'<td style="padding: 0 8px">{html.escape(c)}</td>' for c in cells)
-        return f'<table style="font-family: monospace; color: {color}"><tr>{row}</tr></table>'
+        diff = f"max diff: {self.max_diff:.3g}" if self.mine_shape == self.right_shape else ""
+        cells = (self.name, f"exact: {self.exact}", f"close: {self.close}", diff)
+        fixed = "padding: 0 8px; text-align: left; vertical-align: top; white-space: nowrap; box-sizing: content-box"
+        row = "".join(
+            f'<td style="{fixed}; width: {w}ch; min-width: {w}ch">{html.escape(c)}</td>'
+            for c, w in zip(cells, HTML_WIDTHS)
+        )
+        row += f'<td style="padding: 0 8px; text-align: left; vertical-align: top">{html.escape(self.detail())}</td>'
+        return f'<table style="font-family: monospace; color: {color}; margin: 0"><tr>{row}</tr></table>'
 
     def _ipython_display_(self) -> None:
         """Shown once per cell: ``compare`` shows its line as it runs (several calls in a cell each show one),
@@ -138,16 +157,26 @@ def _numbers(x, what: str) -> np.ndarray:
 
 
 def _right_answer(name: str, node) -> np.ndarray:
-    """The right gradient: ``node.grad`` for a Value or a PyTorch tensor, else node itself (numbers)."""
-    if isinstance(node, Value):
-        return np.asarray(node.gradient, dtype=np.float64)  # zeros until a backward pass reaches it
-    if hasattr(node, "detach") and hasattr(node, "grad"):  # a PyTorch tensor
-        if node.grad is None:
+    """The right gradient: ``node.grad`` for a Value or a tensor (ours or PyTorch's), else node itself (numbers).
+    A tensor whose ``.grad`` is None is an error that says why: no backward yet, or an intermediate that did not
+    call ``retain_grad()`` (PyTorch keeps no gradient of a non-leaf without it, and neither does our facade)."""
+    if hasattr(node, "retain_grad") and hasattr(node, "is_leaf"):  # a tensor: ours (tinygrad_edu.torch) or PyTorch's
+        with warnings.catch_warnings():  # the warning of .grad on a non-leaf: said below, in words
+            warnings.simplefilter("ignore")
+            grad = node.grad
+        if grad is None:
+            if not node.is_leaf and not node.retains_grad:
+                raise ValueError(
+                    f"compare({name!r}, ...): the tensor's .grad is None: it is an intermediate, whose gradient "
+                    f"is not kept: call {name}.retain_grad() before backward(), as in PyTorch"
+                )
             raise ValueError(
                 f"compare({name!r}, ...): the tensor's .grad is None: call loss.backward() first, and "
                 "retain_grad() on an intermediate before it"
             )
-        return _numbers(node.grad, "the node's gradient")
+        return _numbers(grad, "the node's gradient")
+    if isinstance(node, Value):
+        return np.asarray(node.gradient, dtype=np.float64)  # zeros until a backward pass reaches it
     return _numbers(node, "the right answer")
 
 

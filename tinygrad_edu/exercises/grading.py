@@ -17,12 +17,15 @@ backprop lecture and minitorch's tasks show the same few mistakes again and agai
 Before any number: an argument the function changed in place is wrong whatever it returns (an engine hands the
 same g to other inputs), and a ``sys.exit()`` in the learner's code is an answer in words, not the checker's exit.
 
-Otherwise, and on every later failed try, a step of the exercise's own hint ladder: general, then specific, then
-the formula. Tries are counted per learner file (``Tries``) in the user's cache folder, never beside the file.
+Otherwise, and on every later failed try, the next step of the exercise's own hint ladder, none skipped: general,
+then specific, then the formula. Tries, and the hints they showed, are counted per learner file (``Tries``) in the
+user's cache folder, never beside the file; a slip that is not maths (a missing return, a misspelt name, a def
+line other than the stub's) is said and not counted.
 """
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import difflib
@@ -46,6 +49,7 @@ from tinygrad_edu.engine import broadcast_axes, reduce_broadcast
 from tinygrad_edu.exercises import catalog
 from tinygrad_edu.exercises.exercise import Exercise, Mistake
 from tinygrad_edu.files import atomic_write
+from tinygrad_edu.train import in_notebook
 
 RTOL, ATOL = 1e-6, 1e-9  # against the engine: the same math, rounded differently
 FD_RTOL, FD_ATOL = 1e-4, 1e-6  # against central differences, whose error is O(eps^2) plus rounding / eps
@@ -60,9 +64,11 @@ class Verdict:
     """What the checker found: ``ok``, and ``text`` to show; the rest for course tools (``to_json``).
 
     status: "right", "wrong" (a number differs), "todo" (a function still raises NotImplementedError),
-    "error" (the file or the function fails: a syntax error, a missing function, an exception) or
-    "unreadable" (no file to check).
-    """
+    "error" (the file or the function fails: a syntax error, a missing function, an exception); and from the
+    command line's bad usage: "unreadable" (no file to check), "no such exercise" or "bad usage".
+    ``slip``: a slip that is not maths (a missing or misspelt name, a function called with the wrong arguments,
+    a missing return): it is not counted as a try. ``tries``: the failed tries so far, or for a right answer the
+    tries it took, this one included."""
 
     ok: bool
     status: str
@@ -78,6 +84,7 @@ class Verdict:
     hint: str | None = None
     tries: int = 0
     cases: int = 0
+    slip: bool = False
 
     def __str__(self) -> str:
         return self.text
@@ -106,15 +113,17 @@ class Verdict:
 
 @dataclass
 class Tries:
-    """Failed tries per learner file, so each hint can be more specific than the last.
+    """Failed tries per learner file, and how many hints of the ladder they have shown, so that each hint can be
+    more specific than the last and none is skipped.
 
-    Kept in a small JSON file (``path``): by default ``~/.cache/tinygrad_edu/tries.json`` (``$XDG_CACHE_HOME``
-    is honoured), or the file named by the environment variable ``TINYGRAD_EDU_TRIES``; ``path=None`` keeps
-    them in memory only (a notebook session). A cache that cannot be read or written only costs the count.
+    Kept in a small JSON file (``path``), ``{key: {"tries": n, "hints": k}}``: by default
+    ``~/.cache/tinygrad_edu/tries.json`` (``$XDG_CACHE_HOME`` is honoured), or the file named by the environment
+    variable ``TINYGRAD_EDU_TRIES``; ``path=None`` keeps them in memory only (a notebook session). A cache that
+    cannot be read or written only costs the count.
     """
 
     path: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @classmethod
     def default(cls) -> Tries:
@@ -124,7 +133,7 @@ class Tries:
             path = os.path.join(cache, "tinygrad_edu", "tries.json")
         return cls(path)
 
-    def _load(self) -> dict[str, int]:
+    def _load(self) -> dict[str, dict[str, int]]:
         if self.path is None:
             return self.counts
         try:
@@ -134,9 +143,13 @@ class Tries:
             return {}
         if not isinstance(counts, dict):
             return {}
-        return {k: v for k, v in counts.items() if isinstance(v, int)}
+        return {
+            k: {"tries": v.get("tries", 0), "hints": v.get("hints", 0)}
+            for k, v in counts.items()
+            if isinstance(v, dict) and all(isinstance(v.get(n, 0), int) for n in ("tries", "hints"))
+        }
 
-    def _save(self, counts: dict[str, int]) -> None:
+    def _save(self, counts: dict[str, dict[str, int]]) -> None:
         if self.path is None:
             self.counts = counts
             return
@@ -148,15 +161,26 @@ class Tries:
     def failed(self, key: str) -> int:
         """Count one more failed try of ``key``; return how many there have been."""
         counts = self._load()
-        counts[key] = counts.get(key, 0) + 1
+        entry = counts.setdefault(key, {"tries": 0, "hints": 0})
+        entry["tries"] += 1
         self._save(counts)
-        return counts[key]
+        return entry["tries"]
 
-    def passed(self, key: str) -> None:
-        """All right: the next mistake in this file starts the ladder again."""
+    def hint_shown(self, key: str) -> int:
+        """Count one more hint shown for ``key``; return how many were shown before it (the step to show now)."""
         counts = self._load()
-        if counts.pop(key, None) is not None:
+        entry = counts.setdefault(key, {"tries": 0, "hints": 0})
+        entry["hints"] += 1
+        self._save(counts)
+        return entry["hints"] - 1
+
+    def passed(self, key: str) -> int:
+        """All right: the next mistake in this file starts the ladder again. Returns the failed tries before."""
+        counts = self._load()
+        entry = counts.pop(key, None)
+        if entry is not None:
             self._save(counts)
+        return entry["tries"] if entry else 0
 
 
 # ---------------------------------------------------------------- loading the learner's code
@@ -178,6 +202,17 @@ def _stop(ex: Exercise, status: str, text: str, function: str | None = None) -> 
     return _Stop(Verdict(False, status, f"{_title(ex)}: {text}", exercise=ex.number, function=function))
 
 
+def _file_name(filename: str) -> str:
+    """How a message names the learner's file: its name, or 'your cell' for a notebook cell (ipykernel runs
+    each cell as a temporary file, /tmp/ipykernel_PID/NUMBER.py; IPython's terminal as <ipython-input-...>)."""
+    folder, name = os.path.split(filename)
+    if filename.startswith("<ipython-input-") or (
+        os.path.basename(folder).startswith("ipykernel_") and name.removesuffix(".py").isdigit()
+    ):
+        return "your cell"
+    return name
+
+
 def _line_of(exc: BaseException, filename: str) -> str:
     """' (line N of FILE: the code)' for the deepest frame in the learner's file, or ''."""
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
@@ -185,7 +220,7 @@ def _line_of(exc: BaseException, filename: str) -> str:
         return ""
     f = frames[-1]
     code = f": {f.line.strip()}" if f.line else ""
-    return f" (line {f.lineno} of {os.path.basename(filename)}, in {f.name}{code})"
+    return f" (line {f.lineno} of {_file_name(filename)}, in {f.name}{code})"
 
 
 def load_source(ex: Exercise, source: str, filename: str = "<exercise>") -> dict[str, Callable]:
@@ -483,6 +518,15 @@ def _names(fn: Callable, n: int) -> list[str]:
     return [names[i] if i < len(names) else f"argument {i + 1}" for i in range(n)]
 
 
+def _task_signature(ex: Exercise, name: str) -> str:
+    """The stub's def line of function ``name``: 'tanh_backward(g, out, x)' (``name(...)`` if it has none)."""
+    with contextlib.suppress(SyntaxError):
+        for node in ast.walk(ast.parse(ex.stub)):
+            if isinstance(node, ast.FunctionDef) and node.name == name:
+                return f"{name}({ast.unparse(node.args)})"
+    return f"{name}(...)"
+
+
 def _describe_case(fn: Callable, case: tuple) -> str:
     """'g (3, 4), out (3, 4), x (3, 4), p = 2.5': the arguments by name, arrays by shape."""
     parts = [
@@ -515,6 +559,22 @@ def run_checks(ex: Exercise, fns: Mapping[str, Callable], timeout: float | None 
         right = ex.expected(*_copy(case))
         numeric = ex.numeric(*_copy(case)) if ex.numeric is not None else None
         given = _copy(case)
+        try:
+            inspect.signature(fn).bind(*given)
+        except TypeError as e:
+            return Verdict(
+                False,
+                "error",
+                f"{_title(ex)}: {name} cannot be called as the task calls it ({e}): the task calls "
+                f"{_task_signature(ex, name)}. Keep the stub's def line as it is.",
+                exercise=ex.number,
+                function=name,
+                case=i + 1,
+                cases=len(cases),
+                slip=True,
+            )
+        except ValueError:  # a builtin without a signature: the call itself will say
+            pass
         try:
             with np.errstate(all="ignore"):  # an overflow is reported in words, below
                 result = fn(*given)
@@ -608,15 +668,17 @@ def _compare_one(ex, fn, name, out, i, n, case, mine_all, right_all, unit_all) -
             False,
             "wrong",
             f"{_title(ex)}: {name} did not return {out}{_unknown_names(out, mine_all, right_all)}.",
+            slip=True,
             **base,
         )
     if mine_all[out] is None:
-        return Verdict(False, "wrong", f"{_title(ex)}: {out} is None {where}: a return statement missing?", **base)
+        text = f"{_title(ex)}: {out} is None {where}: a return statement missing?"
+        return Verdict(False, "wrong", text, slip=True, **base)
     dtype = _dtype_of(mine_all[out])
     mine = _as_array(mine_all[out])
     if mine is None or mine.dtype == object:
         got = type(mine_all[out]).__name__
-        return Verdict(False, "wrong", f"{_title(ex)}: {out} is a {got}, not numbers, {where}.", **base)
+        return Verdict(False, "wrong", f"{_title(ex)}: {out} is a {got}, not numbers, {where}.", slip=True, **base)
     swapped = _swapped(out, mine, mine_all, right_all)
     if swapped:
         swapped = _swapped_words(ex, out, swapped, mine.shape != right.shape)
@@ -721,17 +783,19 @@ def _against_differences(ex, name, out, i, mine, numeric) -> Verdict | None:
 
 
 def _counts(verdict: Verdict) -> bool:
-    """A try that ran the learner's function and got a wrong answer or an error from it: it climbs the ladder."""
-    return verdict.status == "wrong" or (verdict.status == "error" and verdict.case is not None)
+    """A try that ran the learner's function and got a wrong answer or an error from it: it climbs the ladder.
+    A slip that is not maths (``Verdict.slip``) does not."""
+    return not verdict.slip and (verdict.status == "wrong" or (verdict.status == "error" and verdict.case is not None))
 
 
-def _with_hint(ex: Exercise, verdict: Verdict, tries: int) -> Verdict:
-    """Add the try's step of the ladder: after a diagnosis the ladder starts one try later."""
-    verdict.tries = tries
-    step = tries - 1 - (1 if verdict.diagnosis else 0)
-    if step >= 0:
+def _with_hint(ex: Exercise, verdict: Verdict, tries: Tries, key: str) -> Verdict:
+    """Count the failed try and add the next step of the ladder, the first not shown yet, in order: a first
+    try with a diagnosis shows none (the diagnosis says more), later tries show one each."""
+    verdict.tries = tries.failed(key)
+    if verdict.tries > 1 or not verdict.diagnosis:
+        step = tries.hint_shown(key)
         verdict.hint = ex.hints[min(step, len(ex.hints) - 1)]
-        verdict.text += f"\nHint (try {tries}): {verdict.hint}"
+        verdict.text += f"\nHint (try {verdict.tries}): {verdict.hint}"
     return verdict
 
 
@@ -749,8 +813,8 @@ def check(ex: Exercise, fns, key: str, tries: Tries | None = None, timeout: floa
     except _Stop as stop:
         verdict = stop.verdict
     if verdict.ok:
-        tries.passed(key)
-    return _with_hint(ex, verdict, tries.failed(key)) if _counts(verdict) else verdict
+        verdict.tries = tries.passed(key) + 1  # the tries it took, this one included
+    return _with_hint(ex, verdict, tries, key) if _counts(verdict) else verdict
 
 
 class _TimeUp(BaseException):
@@ -838,6 +902,10 @@ _SESSION = Tries(None)  # a notebook's tries: counted in memory, for as long as 
 def check_exercise(number: int, fn: Callable | Mapping[str, Callable], pack: str | None = None) -> Verdict:
     """Check a function written in a notebook against exercise ``number`` (``pack``: a course's file or
     folder of exercises beside the built-in ones). ``fn`` is the exercise's function (its helpers are found
-    in the notebook beside it) or a dict of the functions by name. Jupyter shows the verdict as HTML."""
+    in the notebook beside it) or a dict of the functions by name. Jupyter shows the returned verdict as HTML;
+    outside Jupyter (a script) its text is printed, and the verdict returned as well."""
     ex = catalog.find(number, pack)
-    return check(ex, fn, f"notebook#{ex.number}", _SESSION)
+    verdict = check(ex, fn, f"notebook#{ex.number}", _SESSION)
+    if not in_notebook():
+        print(verdict.text)
+    return verdict
