@@ -158,7 +158,7 @@ def test_functional_and_loss_modules_match_our_losses():
     assert nn.LeakyReLU(0.2)(torch.tensor([-1.0])).item() == pytest.approx(-0.2)
     assert nn.Identity()(t) is t and nn.GELU()(torch.tensor([0.0])).item() == 0.0
     with pytest.raises(ValueError, match="reduction='mean' or 'sum'"):
-        nn.MSELoss(reduction="none")
+        nn.BCEWithLogitsLoss(reduction="none")
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 """Issue #20, items 11-16: the PyTorch facade means what PyTorch means (GELU, Softplus, optimizers'
 param_groups and state, unused parameters, autograd.grad's outputs, bad arguments), checked against real PyTorch."""
 
+import functools
 import math
 
 import numpy as np
@@ -26,8 +27,9 @@ def _against_torch(ours_fn, theirs_fn, x=X):
     real = _real()
     v, t = Value(x), real.tensor(x, requires_grad=True)
     out, ref = ours_fn(v), theirs_fn(t)
-    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
-    up = np.cos(np.arange(np.size(out.data)) + 0.5).reshape(np.shape(out.data))
+    got = np.asarray(out.numbers)  # (a facade's tensor shows its numbers as a tensor in .data)
+    np.testing.assert_allclose(got, ref.detach().numpy(), rtol=1e-10, atol=1e-12)
+    up = np.cos(np.arange(got.size) + 0.5).reshape(got.shape)
     out.backward(up)
     ref.backward(real.tensor(up))
     np.testing.assert_allclose(v.grad, t.grad.numpy(), rtol=1e-10, atol=1e-12)
@@ -377,16 +379,29 @@ def test_item16_lr_zero_is_accepted_and_a_negative_lr_refused_as_in_pytorch():
         real.optim.SGD([real.zeros(1, requires_grad=True)], lr=-0.1)
 
 
-def test_loss_modules_sum_reduction_as_pytorch():
-    """reduction='sum' (the fuzz draws it too); 'none' is refused, not ignored."""
+def test_loss_modules_and_functions_reduce_as_pytorch():
+    """reduction='sum' and 'none' (d2l's classifier calls F.cross_entropy(..., reduction='none')), as modules and as
+    functions, values and gradients; a reduction a loss does not support here is refused, not ignored."""
     real = _real()
     z = np.array([[0.3, -1.2, 2.0], [0.5, 0.1, -0.4]])
-    for make, target, real_target in [
-        ("MSELoss", np.ones((2, 3)), real.ones(2, 3, dtype=real.float64)),
-        ("BCEWithLogitsLoss", np.full((2, 3), 0.25), real.full((2, 3), 0.25, dtype=real.float64)),
-        ("CrossEntropyLoss", np.array([2, 0]), real.tensor([2, 0])),
-    ]:
-        ours, theirs = getattr(nn, make)(reduction="sum"), getattr(real.nn, make)(reduction="sum")
-        _against_torch(lambda v, f=ours, t=target: f(v, torch.tensor(t)), lambda v, f=theirs, t=real_target: f(v, t), z)
+    cases = [
+        ("MSELoss", "mse_loss", np.ones((2, 3)), real.ones(2, 3, dtype=real.float64), ("sum", "none")),
+        ("BCEWithLogitsLoss", "binary_cross_entropy_with_logits", np.full((2, 3), 0.25),
+         real.full((2, 3), 0.25, dtype=real.float64), ("sum",)),
+        ("CrossEntropyLoss", "cross_entropy", np.array([2, 0]), real.tensor([2, 0]), ("sum", "none")),
+    ]  # fmt: skip
+    for make, function, target, real_target, reductions in cases:
+        for reduction in reductions:
+            ours, theirs = getattr(nn, make)(reduction=reduction), getattr(real.nn, make)(reduction=reduction)
+            _against_torch(
+                lambda v, f=ours, t=target: f(v, torch.tensor(t)), lambda v, f=theirs, t=real_target: f(v, t), z
+            )
+            ours_f = functools.partial(getattr(F, function), reduction=reduction)
+            theirs_f = functools.partial(getattr(real.nn.functional, function), reduction=reduction)
+            _against_torch(
+                lambda v, f=ours_f, t=target: f(v, torch.tensor(t)), lambda v, f=theirs_f, t=real_target: f(v, t), z
+            )
     with pytest.raises(ValueError, match="only reduction='mean' or 'sum' is supported here, got 'none'"):
-        nn.CrossEntropyLoss(reduction="none")
+        nn.BCEWithLogitsLoss(reduction="none")
+    with pytest.raises(ValueError, match="only reduction='mean' or 'sum' is supported here, got 'none'"):
+        F.binary_cross_entropy_with_logits(torch.tensor(z), torch.tensor(np.full((2, 3), 0.25)), reduction="none")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from tinygrad_edu import arguments, losses, recurrent
+from tinygrad_edu import arguments, recurrent
 from tinygrad_edu import nn as core_nn
 from tinygrad_edu.engine import Value
 from tinygrad_edu.functional import _pair as pair
@@ -681,12 +681,10 @@ def _buffer(name: str, tensor) -> Tensor | None:
 
 
 class _Loss(Module):
-    """A loss module: the mean over the batch, or with ``reduction="sum"`` the sum (the mean times the count
-    averaged: elements, or rows for cross-entropy). ``"none"`` is supported by ``BCELoss`` and ``NLLLoss``; the others
-    say so."""
+    """A loss module: the mean over the batch, with ``reduction="sum"`` the sum, with ``"none"`` one loss per
+    element (per row for cross-entropy), where the loss's function supports it (``nn.functional``'s says which)."""
 
-    per_row = False  # cross-entropy averages over rows, the others over elements
-    reductions = ("mean", "sum")  # those this module supports
+    reductions = ("mean", "sum", "none")  # those this module supports
 
     def __init__(self, *legacy, reduction: str = "mean"):
         super().__init__()
@@ -696,12 +694,6 @@ class _Loss(Module):
                 f"PyTorch is weight or the old size_average, not the reduction), got {legacy[0]!r}"
             )
         self.reduction = functional.reduction_of(reduction, self.reductions)
-
-    def _reduce(self, mean: Value, input) -> Value:
-        if self.reduction == "mean":
-            return mean
-        shape = np.shape(input)
-        return mean * float((shape[0] if len(shape) == 2 else 1) if self.per_row else math.prod(shape))
 
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
@@ -721,38 +713,34 @@ def _same_shape(name: str, input, target) -> None:
 class MSELoss(_Loss):
     def forward(self, input, target) -> Value:
         _same_shape("MSELoss", input, target)
-        return self._reduce(losses.mse(input, target), input)
+        return functional.mse_loss(input, target, reduction=self.reduction)
 
 
 class BCELoss(_Loss):
-    reductions = ("mean", "sum", "none")
-
     def forward(self, input, target) -> Value:
         _same_shape("BCELoss", input, target)
         return functional.binary_cross_entropy(input, target, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
+    reductions = ("mean", "sum")
+
     def forward(self, input, target) -> Value:
         _same_shape("BCEWithLogitsLoss", input, target)
-        return self._reduce(losses.bce_with_logits(input, target), input)
+        return functional.binary_cross_entropy_with_logits(input, target, reduction=self.reduction)
 
 
 class NLLLoss(_Loss):
     """The negative log-likelihood of the target classes, from log-probabilities (after ``nn.LogSoftmax`` or
     ``F.log_softmax``): LogSoftmax then NLLLoss is CrossEntropyLoss."""
 
-    reductions = ("mean", "sum", "none")
-
     def forward(self, input, target) -> Value:
         return functional.nll_loss(input, target, self.reduction)
 
 
 class CrossEntropyLoss(_Loss):
-    per_row = True
-
     def forward(self, input, target) -> Value:
-        return self._reduce(losses.cross_entropy(input, target), input)
+        return functional.cross_entropy(input, target, reduction=self.reduction)
 
 
 def __getattr__(name: str):

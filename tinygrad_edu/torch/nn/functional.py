@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 
 import numpy as np
@@ -84,8 +85,12 @@ def log_softmax(x, dim: int) -> Value:
     return F.log_softmax(x, dim)
 
 
-def mse_loss(input, target) -> Value:
-    return losses.mse(input, target)
+def mse_loss(input, target, reduction: str = "mean") -> Value:
+    """PyTorch's: (input - target)^2 averaged ("mean"), summed ("sum") or one per element ("none")."""
+    reduction = reduction_of(reduction, ("mean", "sum", "none"))
+    if reduction == "none":  # the target a constant, as for the mean (losses.mse)
+        return (_tensor(input) - numbers_of(target)) ** 2
+    return _reduced(losses.mse(input, target), input, reduction, per_row=False)
 
 
 def binary_cross_entropy(input, target, weight=None, reduction: str = "mean") -> Value:
@@ -108,19 +113,40 @@ def reduction_of(reduction: str, supported: tuple[str, ...] = ("mean", "sum")) -
     return reduction
 
 
-def binary_cross_entropy_with_logits(input, target) -> Value:
-    return losses.bce_with_logits(input, target)
+def _tensor(x) -> Value:
+    return x if isinstance(x, Value) else Tensor(x)
 
 
-def cross_entropy(input, target) -> Value:
-    return losses.cross_entropy(input, target)
+def _reduced(mean: Value, input, reduction: str, per_row: bool) -> Value:
+    """A loss's mean as it is ("mean"), or its sum: the mean times the count it averaged (the elements, or the
+    rows for cross-entropy)."""
+    if reduction == "mean":
+        return mean
+    shape = np.shape(input)
+    return mean * float((shape[0] if len(shape) == 2 else 1) if per_row else math.prod(shape))
+
+
+def binary_cross_entropy_with_logits(input, target, reduction: str = "mean") -> Value:
+    """PyTorch's: softplus(z) - t z, averaged ("mean") or summed ("sum")."""
+    reduction = reduction_of(reduction, ("mean", "sum"))
+    return _reduced(losses.bce_with_logits(input, target), input, reduction, per_row=False)
+
+
+def cross_entropy(input, target, reduction: str = "mean") -> Value:
+    """PyTorch's: -log softmax(input)[target] of each row, averaged over the rows ("mean"), summed ("sum") or one
+    per row ("none": log_softmax then nll_loss, the same numbers)."""
+    reduction = reduction_of(reduction, ("mean", "sum", "none"))
+    if reduction == "none":
+        x = _tensor(input)
+        return nll_loss(log_softmax(x, x.ndim - 1), target, "none")
+    return _reduced(losses.cross_entropy(input, target), input, reduction, per_row=True)
 
 
 def nll_loss(input, target, reduction: str = "mean") -> Value:
     """The negative log-likelihood of each row's target class, -input[i, target_i], averaged over the rows
     ("mean"), summed ("sum") or one per row ("none"). ``input`` holds log-probabilities (log_softmax's output):
     log_softmax then nll_loss is cross_entropy. The gradient is -1 (over the rows averaged) at each target."""
-    x = input if isinstance(input, Value) else Tensor(input)
+    x = _tensor(input)
     y = F.class_labels("nll_loss", x, target, "log-probabilities")
     each = -(x[y] if x.ndim == 1 else x[np.arange(len(y)), y])
     reduction = reduction_of(reduction, ("mean", "sum", "none"))
