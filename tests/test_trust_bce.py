@@ -176,7 +176,7 @@ def test_item17_facade_bce_refuses_what_it_does_not_support():
     with pytest.raises(ValueError, match="weight is not supported here"):
         tnn.functional.binary_cross_entropy(p, t, ttorch.tensor([1.0, 2.0]))  # PyTorch's third argument is weight
     with pytest.raises(ValueError, match=r"only reduction='mean' or 'sum' is supported here, got 'none'"):
-        tnn.MSELoss(reduction="none")  # the other losses: as before
+        tnn.BCEWithLogitsLoss(reduction="none")  # the one loss without it here
 
 
 def test_item17_per_element_losses_make_bces_checks():
