@@ -116,6 +116,9 @@ def test_draw_model_takes_names_and_tensor_models():
     tensor = nn.MLP(2, [3, 1], seed=1)
     out = viz.model_graph(tensor, np.array([0.5, -1.0]))
     assert out.shape == () and out.label == "output" and "<B>x</B>" in viz.draw_graph(out).source
+    summed = nn.Sequential(nn.Layer(2, 3), nn.Layer(3, 2))
+    summed.forward = lambda x: nn.Sequential.forward(summed, x).sum()  # a model that gives one number
+    assert viz.model_graph(summed, [0.5, -1.0]).op == "sum"  # drawn as it is (was: refused to index a number)
 
 
 def test_the_lectures_neuron_keeps_every_node():

@@ -36,7 +36,7 @@ def model_graph(model, x, names: Sequence[str] | None = None) -> Value:
         label = names[0] if names else "x"
         batch = np.asarray(x, dtype=np.float64)[None]  # a batch of one: what batch norm and convolutions expect
         out = model(Value(batch, label=label, requires_grad=False))
-        out = out[(0,) * out.ndim]
+        out = out if out.ndim == 0 else out[(0,) * out.ndim]  # its first output
     out.label = "output"
     out.backward()
     return out
